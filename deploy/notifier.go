@@ -1,0 +1,31 @@
+// Package deploy talks to the deploy system: the release registry API, the
+// gate, and the delivery stage that sends verdicts to notifiers (the halt
+// webhook, chat, feature flags) durably, with retries, exactly once per
+// release and ring.
+package deploy
+
+import (
+	"context"
+	"time"
+
+	"github.com/aftershock/aftershock/signals"
+)
+
+// Notice is one verdict to deliver to one notifier.
+type Notice struct {
+	// Key is the idempotency key: the same for every attempt of this notice,
+	// so receivers can drop redeliveries.
+	Key     string          `json:"key"`
+	Verdict signals.Verdict `json:"verdict"`
+	// Dashboard links to the release watch dashboard, when configured.
+	Dashboard string `json:"dashboard,omitempty"`
+	// Created is when the notice was first queued.
+	Created time.Time `json:"created"`
+}
+
+// Notifier delivers one notice. It reports whether a failure is worth
+// retrying (network errors, 5xx, 429) and, optionally, how long to wait first.
+// Notifiers hold no retry loops; the delivery stage does.
+type Notifier interface {
+	Notify(ctx context.Context, n Notice) (retry bool, err error)
+}

@@ -1,0 +1,226 @@
+// Package bus connects Aftershock to NATS JetStream: it starts the embedded
+// nats-server (the default) or dials an external one, and declares the
+// streams and key-value buckets every other part uses.
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Stream names and their subjects.
+const (
+	StreamPosts      = "POSTS"      // posts.<source>
+	StreamMetrics    = "METRICS"    // metrics.<service>
+	StreamReleases   = "RELEASES"   // releases.<service>
+	StreamAnomalies  = "ANOMALIES"  // anomalies.<service>
+	StreamVerdicts   = "VERDICTS"   // verdicts.<service>
+	StreamRollups    = "ROLLUPS"    // rollups.<service>: one-minute aggregates for dashboards
+	StreamDeliveries = "DELIVERIES" // deliveries.<notifier>: the durable outbox of notifications
+)
+
+// KV bucket names.
+const (
+	BucketCursors   = "cursors"   // crawler cursors, key <source>.<service>
+	BucketReleases  = "releases"  // release state, key <release id>
+	BucketHalts     = "halts"     // one effective halt per release and ring
+	BucketBaselines = "baselines" // detector baselines, key <service>
+	BucketSeen      = "seen"      // long-lived de-duplication of post ids
+)
+
+// Config is the `nats` section of the configuration.
+type Config struct {
+	// URL of an external NATS server. Empty starts the embedded server.
+	URL string `yaml:"url"`
+	// DataDir is where the embedded server stores JetStream data.
+	DataDir string `yaml:"data_dir"`
+	// Listen is an optional host:port on which the embedded server also
+	// accepts clients (e.g. for the nats CLI); empty means in-process only.
+	Listen string `yaml:"listen"`
+	// Retention is how long stream messages are kept.
+	Retention time.Duration `yaml:"retention"`
+	// Replicas for streams and buckets on an external cluster.
+	Replicas int `yaml:"replicas"`
+	// Creds is an optional credentials file for an external server.
+	Creds string `yaml:"creds"`
+}
+
+// Validate applies defaults and checks the section.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.URL == "" && c.DataDir == "" {
+		errs = append(errs, errors.New("nats.data_dir: required when nats.url is empty (embedded server)"))
+	}
+	if c.Retention == 0 {
+		c.Retention = 14 * 24 * time.Hour
+	}
+	if c.Retention < time.Minute {
+		errs = append(errs, fmt.Errorf("nats.retention: %s is shorter than a minute", c.Retention))
+	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	if c.Replicas < 1 || c.Replicas > 5 {
+		errs = append(errs, fmt.Errorf("nats.replicas: %d, want 1 to 5", c.Replicas))
+	}
+	return errors.Join(errs...)
+}
+
+// Bus is a live connection to JetStream with Aftershock's streams declared.
+type Bus struct {
+	NC  *nats.Conn
+	JS  jetstream.JetStream
+	srv *server.Server
+	log *slog.Logger
+}
+
+var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+
+// ValidToken reports whether s can be one token of a subject or KV key
+// (service and source names must be).
+func ValidToken(s string) bool { return tokenRE.MatchString(s) }
+
+// Open starts the embedded server or dials the external one, then declares
+// streams and buckets.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
+	b := &Bus{log: log}
+	var err error
+	if cfg.URL == "" {
+		b.srv, b.NC, err = startEmbedded(cfg)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		opts := []nats.Option{nats.Name("aftershock"), nats.MaxReconnects(-1)}
+		if cfg.Creds != "" {
+			opts = append(opts, nats.UserCredentials(cfg.Creds))
+		}
+		b.NC, err = nats.Connect(cfg.URL, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("connecting to nats at %s: %w", cfg.URL, err)
+		}
+	}
+	b.JS, err = jetstream.New(b.NC)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("opening jetstream: %w", err)
+	}
+	if err := b.declare(ctx, cfg); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func startEmbedded(cfg Config) (*server.Server, *nats.Conn, error) {
+	opts := &server.Options{
+		ServerName: "aftershock",
+		JetStream:  true,
+		StoreDir:   cfg.DataDir,
+		NoSigs:     true,
+		NoLog:      true,
+		DontListen: cfg.Listen == "",
+	}
+	if cfg.Listen != "" {
+		host, port, err := splitHostPort(cfg.Listen)
+		if err != nil {
+			return nil, nil, fmt.Errorf("nats.listen: %w", err)
+		}
+		opts.Host, opts.Port = host, port
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting embedded nats: %w", err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		srv.Shutdown()
+		return nil, nil, errors.New("starting embedded nats: not ready after 10s")
+	}
+	nc, err := nats.Connect(srv.ClientURL(), nats.InProcessServer(srv), nats.Name("aftershock"))
+	if err != nil {
+		srv.Shutdown()
+		return nil, nil, fmt.Errorf("connecting to embedded nats: %w", err)
+	}
+	return srv, nc, nil
+}
+
+func (b *Bus) declare(ctx context.Context, cfg Config) error {
+	streams := []jetstream.StreamConfig{
+		{Name: StreamPosts, Subjects: []string{"posts.>"}, Duplicates: 2 * time.Hour},
+		{Name: StreamMetrics, Subjects: []string{"metrics.>"}},
+		{Name: StreamReleases, Subjects: []string{"releases.>"}, Duplicates: 2 * time.Hour},
+		{Name: StreamAnomalies, Subjects: []string{"anomalies.>"}},
+		{Name: StreamVerdicts, Subjects: []string{"verdicts.>"}},
+		{Name: StreamRollups, Subjects: []string{"rollups.>"}},
+		// The outbox is a work queue: a delivery is removed once acked.
+		{Name: StreamDeliveries, Subjects: []string{"deliveries.>"}, Retention: jetstream.WorkQueuePolicy, Duplicates: 24 * time.Hour},
+	}
+	for _, sc := range streams {
+		sc.Storage = jetstream.FileStorage
+		sc.MaxAge = cfg.Retention
+		sc.Replicas = cfg.Replicas
+		if sc.Duplicates > sc.MaxAge {
+			sc.Duplicates = sc.MaxAge
+		}
+		if _, err := b.JS.CreateOrUpdateStream(ctx, sc); err != nil {
+			return fmt.Errorf("declaring stream %s: %w", sc.Name, err)
+		}
+	}
+	buckets := []jetstream.KeyValueConfig{
+		{Bucket: BucketCursors, History: 1},
+		{Bucket: BucketReleases, History: 5},
+		{Bucket: BucketHalts, History: 1},
+		{Bucket: BucketBaselines, History: 1, MaxValueSize: 8 << 20},
+		{Bucket: BucketSeen, History: 1, TTL: 7 * 24 * time.Hour},
+	}
+	for _, kc := range buckets {
+		kc.Storage = jetstream.FileStorage
+		kc.Replicas = cfg.Replicas
+		if _, err := b.JS.CreateOrUpdateKeyValue(ctx, kc); err != nil {
+			return fmt.Errorf("declaring kv bucket %s: %w", kc.Bucket, err)
+		}
+	}
+	return nil
+}
+
+// KV returns a declared bucket.
+func (b *Bus) KV(ctx context.Context, bucket string) (jetstream.KeyValue, error) {
+	kv, err := b.JS.KeyValue(ctx, bucket)
+	if err != nil {
+		return nil, fmt.Errorf("opening kv bucket %s: %w", bucket, err)
+	}
+	return kv, nil
+}
+
+// Close drains the connection and stops the embedded server, if any.
+func (b *Bus) Close() {
+	if b.NC != nil {
+		_ = b.NC.Drain()
+		// Drain is asynchronous; wait briefly for it so in-flight acks land.
+		for i := 0; i < 100 && !b.NC.IsClosed(); i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+		b.NC.Close()
+	}
+	if b.srv != nil {
+		b.srv.Shutdown()
+		b.srv.WaitForShutdown()
+	}
+}
+
+// Healthy reports whether the connection to the server is up.
+func (b *Bus) Healthy() error {
+	if b.NC == nil || !b.NC.IsConnected() {
+		return errors.New("nats: not connected")
+	}
+	return nil
+}
