@@ -5,7 +5,10 @@
 // detector.
 package sink
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Sink writes one batch of wire messages (*signals.Post is never among them;
 // the values are *signals.Rollup, *signals.MetricSample, *signals.Anomaly,
@@ -13,3 +16,10 @@ import "context"
 type Sink interface {
 	Write(ctx context.Context, batch []any) error
 }
+
+// ErrRejected is wrapped by Write errors when the database refused the data
+// itself (a malformed point, a field type conflict, a batch too large)
+// rather than being unreachable: retrying the same batch unchanged cannot
+// succeed, so the consumer retries its messages one by one and terminates
+// only the ones that are refused alone.
+var ErrRejected = errors.New("rejected by the database")
