@@ -1,0 +1,161 @@
+package detector
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Policies for a ring whose signals have insufficient evidence.
+const (
+	NoDataWait = "wait"
+	NoDataPass = "pass"
+	NoDataFail = "fail"
+)
+
+// RingConfig describes one rollout ring.
+type RingConfig struct {
+	Name string `yaml:"name"`
+	// Exposure is the share of users the ring reaches, in (0, 1].
+	Exposure float64 `yaml:"exposure"`
+	// Window is how long a ring is watched after it starts.
+	Window time.Duration `yaml:"window"`
+	// Internal rings (H1) have no public voice: only internal signals count.
+	Internal bool `yaml:"internal"`
+	// NoData decides a verdict when no signal has enough evidence: wait, pass or fail.
+	NoData string `yaml:"no_data"`
+	// MinPosts is the least number of posts (observed or expected) before social
+	// signals are judged.
+	MinPosts int `yaml:"min_posts"`
+}
+
+// Config tunes the detector. Zero values take defaults in Validate.
+type Config struct {
+	Rings []RingConfig `yaml:"rings"`
+	// Baseline is how far before a ring start the detector looks for the normal rate.
+	Baseline time.Duration `yaml:"baseline"`
+	// MinBaseline is the least baseline history needed to judge social signals.
+	MinBaseline time.Duration `yaml:"min_baseline"`
+	// Bucket is the width of a count bucket.
+	Bucket time.Duration `yaml:"bucket"`
+	// PassScore and MarginalScore are the canary-judge thresholds (0–100).
+	PassScore     float64 `yaml:"pass_score"`
+	MarginalScore float64 `yaml:"marginal_score"`
+	// Alpha is the significance level of count and proportion tests.
+	Alpha float64 `yaml:"alpha"`
+	// Consecutive is how many evaluations in a row a non-critical failure must
+	// hold before the verdict acts on it.
+	Consecutive int `yaml:"consecutive"`
+	// MinSamples is the least number of metric samples per cohort for a comparison.
+	MinSamples int `yaml:"min_samples"`
+	// MaxServices bounds memory: services beyond it are ignored (and counted).
+	MaxServices int `yaml:"max_services"`
+}
+
+// DefaultRings are Facebook's three rings.
+func DefaultRings() []RingConfig {
+	return []RingConfig{
+		{Name: "H1", Exposure: 0.001, Window: 30 * time.Minute, Internal: true},
+		{Name: "H2", Exposure: 0.01, Window: time.Hour},
+		{Name: "H3", Exposure: 1, Window: 2 * time.Hour},
+	}
+}
+
+// Validate applies defaults and checks the section; prefix is the field path
+// of the section in the file (e.g. "detector").
+func (c *Config) Validate(prefix string) error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, field, fmt.Sprintf(format, args...)))
+	}
+	if len(c.Rings) == 0 {
+		c.Rings = DefaultRings()
+	}
+	seen := map[string]bool{}
+	for i := range c.Rings {
+		r := &c.Rings[i]
+		f := fmt.Sprintf("rings[%d]", i)
+		if r.Name == "" {
+			bad(f+".name", "required")
+		} else if seen[r.Name] {
+			bad(f+".name", "duplicate ring %q", r.Name)
+		}
+		seen[r.Name] = true
+		if r.Exposure == 0 {
+			r.Exposure = 1
+		}
+		if r.Exposure < 0 || r.Exposure > 1 {
+			bad(f+".exposure", "%g is outside (0, 1]", r.Exposure)
+		}
+		if r.Window == 0 {
+			r.Window = time.Hour
+		}
+		if r.Window < time.Minute {
+			bad(f+".window", "%s is shorter than a minute", r.Window)
+		}
+		if r.NoData == "" {
+			r.NoData = NoDataWait
+		}
+		if r.NoData != NoDataWait && r.NoData != NoDataPass && r.NoData != NoDataFail {
+			bad(f+".no_data", "%q, want wait, pass or fail", r.NoData)
+		}
+		if r.MinPosts == 0 {
+			r.MinPosts = 10
+		}
+		if r.MinPosts < 0 {
+			bad(f+".min_posts", "negative")
+		}
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.Baseline, 6*time.Hour)
+	def(&c.MinBaseline, 30*time.Minute)
+	def(&c.Bucket, time.Minute)
+	if c.Bucket < time.Second {
+		bad("bucket", "%s is shorter than a second", c.Bucket)
+	}
+	if c.Baseline < c.MinBaseline {
+		bad("baseline", "%s is shorter than min_baseline %s", c.Baseline, c.MinBaseline)
+	}
+	if c.PassScore == 0 {
+		c.PassScore = 90
+	}
+	if c.MarginalScore == 0 {
+		c.MarginalScore = 50
+	}
+	if c.PassScore <= c.MarginalScore || c.PassScore > 100 || c.MarginalScore < 0 {
+		bad("pass_score", "want 0 <= marginal_score (%g) < pass_score (%g) <= 100", c.MarginalScore, c.PassScore)
+	}
+	if c.Alpha == 0 {
+		c.Alpha = 0.001
+	}
+	if c.Alpha <= 0 || c.Alpha >= 0.5 {
+		bad("alpha", "%g is outside (0, 0.5)", c.Alpha)
+	}
+	if c.Consecutive == 0 {
+		c.Consecutive = 2
+	}
+	if c.Consecutive < 1 {
+		bad("consecutive", "must be at least 1")
+	}
+	if c.MinSamples == 0 {
+		c.MinSamples = 5
+	}
+	if c.MaxServices == 0 {
+		c.MaxServices = 10000
+	}
+	return errors.Join(errs...)
+}
+
+// ring returns the configuration of the named ring, or false.
+func (c *Config) ring(name string) (RingConfig, bool) {
+	for _, r := range c.Rings {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return RingConfig{}, false
+}

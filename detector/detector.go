@@ -1,0 +1,309 @@
+// Package detector judges each ring of each release against baselines. It
+// is a pure state machine in event time: Post, Metric and Release feed it,
+// Advance(now) evaluates the open watch windows and returns verdicts,
+// anomalies and rollups. It does no I/O and never reads the wall clock, so
+// the daemon, replay, backtest and tests get identical answers.
+package detector
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aftershock/aftershock/signals"
+)
+
+// Enricher understands a post's text (signals/enrich implements it).
+type Enricher interface {
+	Enrich(text, langHint string) signals.Enrichment
+}
+
+// Output is what an Advance produced.
+type Output struct {
+	Verdicts  []signals.Verdict
+	Anomalies []signals.Anomaly
+	Rollups   []signals.Rollup
+}
+
+// Stats counts inputs the detector could not use.
+type Stats struct {
+	LatePosts       int // older than the bucket ring
+	DroppedServices int // services beyond max_services
+	UnknownRings    int
+}
+
+type watchKey struct{ release, ring string }
+
+type watch struct {
+	ev        signals.ReleaseEvent
+	ring      RingConfig
+	start     time.Time
+	end       time.Time
+	lastEval  time.Time
+	fails     int
+	decision  string
+	action    string
+	failed    map[string]bool // signals that already raised an anomaly
+	closed    bool
+	knownRing bool
+}
+
+// Detector is not safe for concurrent use; one goroutine owns it.
+type Detector struct {
+	cfg      Config
+	enricher func(service string) Enricher
+	services map[string]*service
+	watches  map[watchKey]*watch
+	order    []watchKey // watches in opening order, for stable output
+	pending  Output
+	stats    Stats
+	span     time.Duration
+}
+
+// New returns a detector. cfg must have been validated. enricher gives the
+// enrichment for a service's posts (posts that arrive enriched are used as they are).
+func New(cfg Config, enricher func(service string) Enricher) *Detector {
+	maxWindow := time.Duration(0)
+	for _, r := range cfg.Rings {
+		maxWindow = max(maxWindow, r.Window)
+	}
+	return &Detector{
+		cfg:      cfg,
+		enricher: enricher,
+		services: map[string]*service{},
+		watches:  map[watchKey]*watch{},
+		span:     cfg.Baseline + maxWindow + 2*cfg.Bucket,
+	}
+}
+
+// Stats returns counters of unusable input.
+func (d *Detector) Stats() Stats { return d.stats }
+
+func (d *Detector) service(name string) *service {
+	s := d.services[name]
+	if s == nil {
+		if len(d.services) >= d.cfg.MaxServices {
+			d.stats.DroppedServices++
+			return nil
+		}
+		s = &service{
+			posts:   newSeries(d.cfg.Bucket, d.span),
+			metrics: map[string][]sample{},
+			rollups: map[rollupKey]*rollupState{},
+		}
+		d.services[name] = s
+	}
+	return s
+}
+
+// Post counts one post (enriching it if it isn't yet).
+func (d *Detector) Post(p signals.Post) {
+	s := d.service(p.Service)
+	if s == nil {
+		return
+	}
+	if p.Enrichment == nil && d.enricher != nil {
+		if e := d.enricher(p.Service); e != nil {
+			en := e.Enrich(p.Text, p.Lang)
+			p.Enrichment = &en
+		}
+	}
+	b := s.posts.at(p.Time)
+	if b == nil {
+		d.stats.LatePosts++
+		return
+	}
+	if s.posts.first.IsZero() || p.Time.Before(s.posts.first) {
+		s.posts.first = p.Time
+	}
+	neg := p.Enrichment.Negative()
+	b.posts++
+	if neg {
+		b.negative++
+		s.negative = append(s.negative, signals.Example{ID: p.ID, Source: p.Source, URL: p.URL, Text: clip(p.Text, 280)})
+		s.negTimes = append(s.negTimes, p.Time)
+		if len(s.negative) > maxExamples {
+			s.negative = s.negative[1:]
+			s.negTimes = s.negTimes[1:]
+		}
+	}
+	if p.Enrichment != nil {
+		for _, c := range p.Enrichment.Categories {
+			if i := categoryIndex(c); i >= 0 {
+				b.categories[i]++
+			}
+		}
+	}
+	d.rollup(s, p, neg)
+}
+
+func (d *Detector) rollup(s *service, p signals.Post, neg bool) {
+	minute := p.Time.Truncate(time.Minute)
+	k := rollupKey{p.Source, minute.Unix()}
+	rs := s.rollups[k]
+	if rs == nil {
+		rs = &rollupState{r: signals.Rollup{Type: signals.TypeRollup, Time: minute, Service: p.Service, Source: p.Source}}
+		s.rollups[k] = rs
+	}
+	rs.dirty = true
+	rs.r.Posts++
+	if neg {
+		rs.r.Negative++
+	}
+	if p.Enrichment != nil {
+		rs.r.SentimentSum += p.Enrichment.Sentiment
+		for _, c := range p.Enrichment.Categories {
+			if rs.r.Categories == nil {
+				rs.r.Categories = map[string]int{}
+			}
+			rs.r.Categories[c]++
+		}
+	}
+}
+
+// Metric records one metric sample.
+func (d *Detector) Metric(m signals.MetricSample) {
+	s := d.service(m.Service)
+	if s == nil {
+		return
+	}
+	xs := append(s.metrics[m.Name], sample{t: m.Time, version: m.Version, ring: m.Ring, value: m.Value})
+	// Samples usually arrive in order; keep the slice sorted when they don't.
+	for i := len(xs) - 1; i > 0 && xs[i].t.Before(xs[i-1].t); i-- {
+		xs[i], xs[i-1] = xs[i-1], xs[i]
+	}
+	if len(xs) > maxSamplesPerMetric {
+		xs = xs[len(xs)-maxSamplesPerMetric:]
+	}
+	s.metrics[m.Name] = xs
+}
+
+// Release applies a release event: a ring start opens a watch window; the
+// end of a release closes its watches.
+func (d *Detector) Release(ev signals.ReleaseEvent) {
+	switch ev.Event {
+	case signals.EventStarted, signals.EventPromoted:
+		// A promotion ends the watch of the previous ring with its last verdict.
+		for _, k := range d.order {
+			if w := d.watches[k]; k.release == ev.Release && k.ring != ev.Ring && !w.closed {
+				w.closed = true
+			}
+		}
+		k := watchKey{ev.Release, ev.Ring}
+		if w, ok := d.watches[k]; ok && !w.closed {
+			return // a duplicate start
+		}
+		rc, known := d.cfg.ring(ev.Ring)
+		if !known {
+			d.stats.UnknownRings++
+			rc = RingConfig{Name: ev.Ring, Exposure: 1, Window: time.Hour, NoData: NoDataWait, MinPosts: 10}
+		}
+		if _, ok := d.watches[k]; !ok {
+			d.order = append(d.order, k)
+		}
+		d.watches[k] = &watch{ev: ev, ring: rc, start: ev.Time, end: ev.Time.Add(rc.Window), failed: map[string]bool{}, knownRing: known}
+	case signals.EventCompleted, signals.EventHalted, signals.EventRolledBack, signals.EventFixedForward:
+		for _, k := range d.order {
+			if k.release == ev.Release {
+				d.watches[k].closed = true
+			}
+		}
+	}
+}
+
+// Advance moves event time to now: it evaluates open watches (once per
+// bucket), emits rollups of finished minutes, forgets closed watches, and
+// returns everything produced since the last call.
+func (d *Detector) Advance(now time.Time) Output {
+	for _, k := range d.order {
+		w := d.watches[k]
+		if w.closed || now.Before(w.start.Add(d.cfg.Bucket)) {
+			continue
+		}
+		if !w.lastEval.IsZero() && now.Sub(w.lastEval) < d.cfg.Bucket && now.Before(w.end) {
+			continue
+		}
+		d.evaluate(w, now)
+	}
+	d.flushRollups(now)
+	d.forget(now)
+	out := d.pending
+	d.pending = Output{}
+	return out
+}
+
+func (d *Detector) forget(now time.Time) {
+	kept := d.order[:0]
+	for _, k := range d.order {
+		w := d.watches[k]
+		if w.closed && now.Sub(w.end) > d.span {
+			delete(d.watches, k)
+			continue
+		}
+		kept = append(kept, k)
+	}
+	d.order = kept
+}
+
+// rollupDelay is how long a minute stays open for late posts before its
+// rollup is emitted; later posts re-emit the minute until rollupKeep.
+const (
+	rollupDelay = 2 * time.Minute
+	rollupKeep  = 15 * time.Minute
+)
+
+func (d *Detector) flushRollups(now time.Time) {
+	names := make([]string, 0, len(d.services))
+	for n := range d.services {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		s := d.services[n]
+		var ready []*rollupState
+		for k, rs := range s.rollups {
+			end := rs.r.Time.Add(time.Minute)
+			if now.Sub(end) > rollupKeep {
+				delete(s.rollups, k)
+				continue
+			}
+			if rs.dirty && now.Sub(end) >= rollupDelay {
+				ready = append(ready, rs)
+			}
+		}
+		sort.Slice(ready, func(i, j int) bool {
+			if !ready[i].r.Time.Equal(ready[j].r.Time) {
+				return ready[i].r.Time.Before(ready[j].r.Time)
+			}
+			return ready[i].r.Source < ready[j].r.Source
+		})
+		for _, rs := range ready {
+			rs.dirty, rs.emitted = false, true
+			r := rs.r
+			if r.Categories != nil {
+				c := make(map[string]int, len(r.Categories))
+				for k, v := range r.Categories {
+					c[k] = v
+				}
+				r.Categories = c
+			}
+			d.pending.Rollups = append(d.pending.Rollups, r)
+		}
+	}
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8Start(s[cut]) {
+		cut--
+	}
+	return strings.TrimSpace(s[:cut]) + "…"
+}
+
+func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
+
+func pct(x float64) string { return fmt.Sprintf("%.0f%%", 100*x) }

@@ -1,0 +1,276 @@
+package detector
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/aftershock/aftershock/signals"
+)
+
+// criticalMetrics fail a verdict outright when they regress clearly.
+var criticalMetrics = map[string]bool{"error_rate": true, "http_5xx": true, "http_5xx_rate": true}
+
+// ringWeights gives the group weights of a ring: internal rings judge only
+// internal signals; small rings weigh both equally; wide rings make social
+// signals primary.
+func ringWeights(r RingConfig) map[string]float64 {
+	switch {
+	case r.Internal:
+		return map[string]float64{GroupInternal: 1}
+	case r.Exposure < 0.05:
+		return map[string]float64{GroupSocial: 1, GroupInternal: 1}
+	default:
+		return map[string]float64{GroupSocial: 2, GroupInternal: 1}
+	}
+}
+
+func (d *Detector) evaluate(w *watch, now time.Time) {
+	w.lastEval = now
+	s := d.services[w.ev.Service]
+	until := now
+	final := !now.Before(w.end)
+	if final {
+		until = w.end
+	}
+	var results []signals.SignalResult
+	var keywords []string
+	if !w.ring.Internal && s != nil {
+		var social []signals.SignalResult
+		social, keywords = d.socialSignals(w, s, until)
+		results = append(results, social...)
+	}
+	if s != nil {
+		results = append(results, d.metricSignals(w, s, until)...)
+	}
+	weights := ringWeights(w.ring)
+	score, decision, reasons := Score(results, weights, d.cfg.PassScore, d.cfg.MarginalScore, w.ring.NoData)
+	if !w.knownRing {
+		reasons = append(reasons, fmt.Sprintf("ring %q is not configured; judged with default settings", w.ring.Name))
+	}
+
+	critical := false
+	for _, r := range results {
+		if r.Outcome == signals.OutcomeFail && !r.DryRun {
+			if r.Critical {
+				critical = true
+			}
+			if !w.failed[r.Name] {
+				w.failed[r.Name] = true
+				d.pending.Anomalies = append(d.pending.Anomalies, anomalyOf(w, r, now, keywords, s))
+			}
+		}
+	}
+	action := signals.ActionNone
+	switch decision {
+	case signals.DecisionFail:
+		w.fails++
+		if critical || w.fails >= d.cfg.Consecutive {
+			action = signals.ActionHalt
+		} else {
+			reasons = append(reasons, fmt.Sprintf("failing in %d of %d consecutive evaluations needed to halt", w.fails, d.cfg.Consecutive))
+		}
+	case signals.DecisionMarginal:
+		w.fails = 0
+		action = signals.ActionReviewRequired
+	default:
+		w.fails = 0
+	}
+	closing := final || action == signals.ActionHalt
+	if decision == w.decision && action == w.action && !closing {
+		return
+	}
+	w.decision, w.action = decision, action
+	if closing {
+		w.closed = true
+		if final {
+			reasons = append(reasons, fmt.Sprintf("watch window of %s ended", w.ring.Window))
+		}
+	}
+	v := signals.Verdict{
+		Type: signals.TypeVerdict, Time: now, Release: w.ev.Release, Service: w.ev.Service,
+		Version: w.ev.Version, Ring: w.ring.Name, Score: round1(score), Decision: decision, Action: action,
+		Reasons: reasons, Signals: results, Keywords: keywords, Team: w.ev.Team, Authors: w.ev.Authors,
+	}
+	if decision == signals.DecisionFail || decision == signals.DecisionMarginal {
+		v.Examples = examplesIn(s, w.start, until, 5)
+	}
+	if v.Reasons == nil {
+		v.Reasons = []string{}
+	}
+	d.pending.Verdicts = append(d.pending.Verdicts, v)
+}
+
+func (d *Detector) socialSignals(w *watch, s *service, until time.Time) ([]signals.SignalResult, []string) {
+	win, winMin := s.posts.sum(w.start, until)
+	baseFrom := w.start.Add(-d.cfg.Baseline)
+	if s.posts.first.After(baseFrom) {
+		baseFrom = s.posts.first.Truncate(d.cfg.Bucket)
+	}
+	var base bucket
+	var baseMin float64
+	if baseFrom.Before(w.start) {
+		base, baseMin = s.posts.sum(baseFrom, w.start)
+	}
+	minPosts := w.ring.MinPosts
+	if baseMin < d.cfg.MinBaseline.Minutes() {
+		detail := fmt.Sprintf("baseline has %.0f min of history, needs %s", baseMin, d.cfg.MinBaseline)
+		var out []signals.SignalResult
+		for _, n := range []string{"complaint_volume", "negative_share", "complaint_categories"} {
+			out = append(out, signals.SignalResult{Name: n, Group: GroupSocial, Outcome: signals.OutcomeInsufficient, Observed: float64(win.posts), Detail: n + ": " + detail})
+		}
+		return out, nil
+	}
+	scale := winMin / baseMin
+	expPosts := float64(base.posts) * scale
+	expNeg := float64(base.negative) * scale
+	a := d.cfg.Alpha
+
+	volume := countTest("post_volume", GroupSocial, win.posts, expPosts, a, 2, minPosts)
+	// Volume alone is informational: a launch or a campaign is loud and happy.
+	volume.DryRun = true
+	baseShare := 0.0
+	if base.posts > 0 {
+		baseShare = float64(base.negative) / float64(base.posts)
+	}
+	// Complaints are expected to grow with the volume: a campaign that
+	// triples the posts brings its share of grumbles too. Judge against the
+	// larger of the time-scaled and the volume-scaled expectation.
+	expNeg = max(expNeg, baseShare*float64(win.posts))
+	complaints := countTest("complaint_volume", GroupSocial, win.negative, expNeg, a, 2, minPosts)
+	share := shareTest("negative_share", GroupSocial, win.negative, win.posts, baseShare, a, 0.15, minPosts)
+
+	cats := signals.SignalResult{Name: "complaint_categories", Group: GroupSocial, Outcome: signals.OutcomePass}
+	var failing []string
+	type kc struct {
+		name string
+		n    int
+	}
+	var top []kc
+	for i, name := range Categories {
+		obs := win.categories[i]
+		if obs > 0 {
+			top = append(top, kc{name, obs})
+		}
+		exp := float64(base.categories[i]) * scale
+		if base.posts > 0 {
+			exp = max(exp, float64(base.categories[i])/float64(base.posts)*float64(win.posts))
+		}
+		r := countTest(name, GroupSocial, obs, exp, a, 3, max(3, minPosts/2))
+		if r.Outcome == signals.OutcomeFail {
+			failing = append(failing, r.Detail)
+			cats.Observed += r.Observed
+			cats.Expected += r.Expected
+			cats.Strength = max(cats.Strength, r.Strength)
+		}
+	}
+	if len(failing) > 0 {
+		cats.Outcome = signals.OutcomeFail
+		cats.Detail = "complaint categories rising: " + joinSemi(failing)
+	}
+	sort.Slice(top, func(i, j int) bool { return top[i].n > top[j].n || top[i].n == top[j].n && top[i].name < top[j].name })
+	var keywords []string
+	for i := 0; i < len(top) && i < 5; i++ {
+		keywords = append(keywords, top[i].name)
+	}
+	return []signals.SignalResult{volume, complaints, share, cats}, keywords
+}
+
+func (d *Detector) metricSignals(w *watch, s *service, until time.Time) []signals.SignalResult {
+	names := make([]string, 0, len(s.metrics))
+	for n := range s.metrics {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []signals.SignalResult
+	for _, name := range names {
+		var canary, baseline []float64
+		for _, x := range s.metrics[name] {
+			if x.t.Before(w.start) || !x.t.Before(until) {
+				continue
+			}
+			switch {
+			case x.version == w.ev.Version && w.ev.Version != "":
+				canary = append(canary, x.value)
+			case x.version == "":
+				baseline = append(baseline, x.value)
+			}
+		}
+		if len(canary) == 0 && len(baseline) == 0 {
+			continue
+		}
+		r := signals.SignalResult{Name: name, Group: GroupInternal, Critical: criticalMetrics[name]}
+		if len(canary) < d.cfg.MinSamples || len(baseline) < d.cfg.MinSamples {
+			r.Outcome = signals.OutcomeInsufficient
+			r.Detail = fmt.Sprintf("%s: %d new-version and %d baseline samples, needs %d each", name, len(canary), len(baseline), d.cfg.MinSamples)
+			out = append(out, r)
+			continue
+		}
+		mc, mb := median(canary), median(baseline)
+		r.Observed, r.Expected = mc, mb
+		p, effect := mannWhitneyGreater(canary, baseline)
+		r.Strength = strength(p)
+		// Both a significant shift and a material effect: most canary samples
+		// above the baseline and the median up by half (or from zero).
+		material := effect >= 0.75 && (mb <= 0 && mc > 0 || mb > 0 && mc >= 1.5*mb)
+		if p < 0.01 && material {
+			r.Outcome = signals.OutcomeFail
+			r.Detail = fmt.Sprintf("%s: new version median %.4g vs baseline %.4g (P(new>old)=%.2f, p=%.2g)", name, mc, mb, effect, p)
+			// A critical metric fails the verdict outright only when it doubled.
+			r.Critical = r.Critical && (mb <= 0 || mc >= 2*mb)
+		} else {
+			r.Outcome = signals.OutcomePass
+			r.Critical = false
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func anomalyOf(w *watch, r signals.SignalResult, now time.Time, keywords []string, s *service) signals.Anomaly {
+	kind := signals.KindComplaintSpike
+	switch {
+	case r.Group == GroupInternal && r.Name == "latency_p99", r.Group == GroupInternal && len(r.Name) > 7 && r.Name[:7] == "latency":
+		kind = signals.KindLatencyRegression
+	case r.Group == GroupInternal:
+		kind = signals.KindErrorRegression
+	case r.Name == "negative_share":
+		kind = signals.KindSentimentShift
+	case r.Name == "complaint_categories":
+		kind = signals.KindKeywordSpike
+	case r.Name == "post_volume":
+		kind = signals.KindVolumeSpike
+	}
+	return signals.Anomaly{
+		Type: signals.TypeAnomaly, Time: now, Service: w.ev.Service, Release: w.ev.Release, Ring: w.ring.Name,
+		Kind: kind, Signal: r.Name, Observed: r.Observed, Expected: r.Expected, Strength: r.Strength,
+		Start: w.start, Keywords: keywords, Examples: examplesIn(s, w.start, now, 5),
+	}
+}
+
+func examplesIn(s *service, from, to time.Time, n int) []signals.Example {
+	if s == nil {
+		return nil
+	}
+	var out []signals.Example
+	for i := len(s.negative) - 1; i >= 0 && len(out) < n; i-- {
+		t := s.negTimes[i]
+		if !t.Before(from) && t.Before(to) {
+			out = append(out, s.negative[i])
+		}
+	}
+	return out
+}
+
+func joinSemi(xs []string) string {
+	out := ""
+	for i, x := range xs {
+		if i > 0 {
+			out += "; "
+		}
+		out += x
+	}
+	return out
+}
+
+func round1(x float64) float64 { return float64(int(x*10+0.5)) / 10 }

@@ -1,0 +1,138 @@
+package detector
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/aftershock/aftershock/signals"
+)
+
+// Signal groups and their default weights (Kayenta-style weighted groups).
+const (
+	GroupSocial   = "social"
+	GroupInternal = "internal"
+)
+
+// Score turns per-signal results into a verdict score and decision, like a
+// canary judge: score = 100 × weighted share of passing signals among those
+// with evidence; a failing critical signal fails the verdict outright;
+// dry-run signals are reported but not counted. It is a pure function.
+func Score(results []signals.SignalResult, weights map[string]float64, pass, marginal float64, noData string) (score float64, decision string, reasons []string) {
+	var total, passed float64
+	critical := false
+	var insufficient []string
+	for _, r := range results {
+		if r.DryRun {
+			continue
+		}
+		switch r.Outcome {
+		case signals.OutcomeInsufficient:
+			insufficient = append(insufficient, r.Name)
+			continue
+		case signals.OutcomeFail:
+			reasons = append(reasons, r.Detail)
+			if r.Critical {
+				critical = true
+			}
+		}
+		w := weights[r.Group]
+		if w == 0 {
+			w = 1
+		}
+		// Spread a group's weight over its signals so a group with many
+		// signals doesn't dominate.
+		w /= float64(countGroup(results, r.Group))
+		total += w
+		if r.Outcome == signals.OutcomePass {
+			passed += w
+		}
+	}
+	sort.Strings(insufficient)
+	if total == 0 {
+		reasons = append(reasons, fmt.Sprintf("insufficient evidence for every signal (%v); no-data policy: %s", insufficient, noData))
+		switch noData {
+		case NoDataPass:
+			return 100, signals.DecisionPass, reasons
+		case NoDataFail:
+			return 0, signals.DecisionFail, reasons
+		default:
+			return 0, signals.DecisionWait, reasons
+		}
+	}
+	if len(insufficient) > 0 {
+		reasons = append(reasons, fmt.Sprintf("insufficient evidence, not counted: %v", insufficient))
+	}
+	score = 100 * passed / total
+	if critical {
+		reasons = append([]string{"a critical signal failed"}, reasons...)
+		return 0, signals.DecisionFail, reasons
+	}
+	switch {
+	case score >= pass:
+		decision = signals.DecisionPass
+	case score >= marginal:
+		decision = signals.DecisionMarginal
+	default:
+		decision = signals.DecisionFail
+	}
+	return score, decision, reasons
+}
+
+func countGroup(results []signals.SignalResult, group string) int {
+	n := 0
+	for _, r := range results {
+		if r.Group == group && !r.DryRun && r.Outcome != signals.OutcomeInsufficient {
+			n++
+		}
+	}
+	return max(n, 1)
+}
+
+// countTest classifies an observed count against an expected one with an
+// exact Poisson upper-tail test: it fails when the count is both significant
+// at alpha and at least minRatio times the expectation (so a tiny but
+// statistically clear rise on a huge base does not halt a release).
+func countTest(name, group string, observed int, expected float64, alpha, minRatio float64, minEvidence int) signals.SignalResult {
+	r := signals.SignalResult{Name: name, Group: group, Observed: float64(observed), Expected: expected}
+	if float64(observed) < float64(minEvidence) && expected < float64(minEvidence) {
+		r.Outcome = signals.OutcomeInsufficient
+		r.Detail = fmt.Sprintf("%s: %d observed, %.1f expected: too few to judge", name, observed, expected)
+		return r
+	}
+	// A floor on the expectation keeps a zero baseline from making any post significant.
+	lambda := max(expected, 0.5)
+	p := poissonUpper(observed, lambda)
+	r.Strength = strength(p)
+	if p < alpha && float64(observed) >= minRatio*lambda {
+		r.Outcome = signals.OutcomeFail
+		r.Detail = fmt.Sprintf("%s: %d observed vs %.1f expected (×%.1f, p=%.2g)", name, observed, expected, float64(observed)/lambda, p)
+		return r
+	}
+	r.Outcome = signals.OutcomePass
+	return r
+}
+
+// shareTest classifies a share k/n against a baseline share with an exact
+// binomial upper-tail test.
+func shareTest(name, group string, k, n int, baseShare float64, alpha, minDelta float64, minEvidence int) signals.SignalResult {
+	r := signals.SignalResult{Name: name, Group: group, Expected: baseShare}
+	if n > 0 {
+		r.Observed = float64(k) / float64(n)
+	}
+	if n < minEvidence {
+		r.Outcome = signals.OutcomeInsufficient
+		r.Detail = fmt.Sprintf("%s: %d posts: too few to judge", name, n)
+		return r
+	}
+	// Keep a little mass on both ends so a baseline of 0% or 100% stays testable.
+	p0 := min(max(baseShare, 0.01), 0.99)
+	p := binomialUpper(k, n, p0)
+	r.Strength = strength(p)
+	if p < alpha && r.Observed-baseShare >= minDelta {
+		r.Outcome = signals.OutcomeFail
+		r.Detail = fmt.Sprintf("%s: %.0f%% vs %.0f%% in baseline (%d of %d posts, p=%.2g)", name, 100*r.Observed, 100*baseShare, k, n, p)
+		return r
+	}
+	r.Outcome = signals.OutcomePass
+	return r
+}

@@ -1,0 +1,485 @@
+// Package spike is Aftershock's streaming univariate anomaly detector. The
+// daemon runs one Detector per metric series, and `aftershock backtest` runs
+// the same code over a recorded series, so a threshold tuned on history
+// behaves the same live.
+//
+// Each point goes through four steps, using only the points before it:
+//
+//  1. Forecast. The step is learned from timestamps. Candidate models forecast
+//     the value: the median of the last Window points, and for each seasonal
+//     period (a day, a week) a slot-of-period profile plus the median of the
+//     last Window deseasonalised points. The model with the lower long-run
+//     absolute error is used, so a daily rhythm is forecast, not flagged, and
+//     a series without one is not forced into it. Medians absorb a sustained
+//     level shift after about Window/2 points.
+//  2. Normalise. The residual is divided by an exponentially weighted mean
+//     absolute residual whose updates are clipped, so one spike barely moves
+//     it while a lasting change of variance is learned. A floor derived from
+//     the data's resolution (smallest step between values) keeps small
+//     integer counts and constant series from dividing by zero.
+//  3. Score. The last History normalised residuals form an empirical
+//     distribution; each tail (high and low) is fitted with a generalised
+//     Pareto distribution over its top TailFraction (peaks over threshold,
+//     as in Siffer et al., "Anomaly detection in streams with extreme value
+//     theory", KDD 2017). The score is 1 - p, with p the fitted tail
+//     probability of the point's residual. Heavy-tailed series thus learn
+//     that big swings are normal; quiet ones learn that they are not.
+//  4. Label. A point is an anomaly when its score reaches Threshold and its
+//     |z| reaches MinZ, outside warm-up, and no anomaly event is open. An
+//     event stays open until Cooldown unremarkable points in a row, so an
+//     incident is labelled once, at its first point.
+//
+// Memory is bounded by the configuration, not by the series length.
+package spike
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Result is the verdict on one point.
+type Result struct {
+	// Score is in [0, 1]: 1 minus the learned probability of a residual at
+	// least this extreme in this direction. It is 0 during warm-up and for
+	// values that are not finite.
+	Score float64
+	// Anomaly is true on the first point of an anomaly event.
+	Anomaly bool
+	// Expected is the forecast the point was compared with.
+	Expected float64
+	// Direction is +1 when the value is above Expected, -1 when below.
+	Direction int
+	// Warm is true once the detector has seen enough points to score.
+	Warm bool
+}
+
+// Detector scores one series point by point. It is not safe for concurrent
+// use; the daemon keeps one per series.
+type Detector struct {
+	cfg Config
+	s   state
+	// scratch buffers so Update does not allocate.
+	histScratch []float64
+	ringScratch []float64
+	preds       []float64
+	canPred     []bool
+}
+
+// state is everything that must survive a restart.
+type state struct {
+	Version  int       `json:"version"`
+	N        int64     `json:"n"`
+	LastT    int64     `json:"last_t"` // unix nanoseconds of the latest point
+	HasLast  bool      `json:"has_last"`
+	Prev     float64   `json:"prev"`
+	Res      float64   `json:"res"` // smallest non-zero |difference| seen
+	Deltas   []int64   `json:"deltas"`
+	DeltaN   int       `json:"delta_n"`
+	DeltaI   int       `json:"delta_i"`
+	Step     int64     `json:"step"` // nanoseconds, 0 until known
+	Models   []model   `json:"models"`
+	Sel      int       `json:"sel"`
+	Hist     []float64 `json:"hist"`
+	HistN    int       `json:"hist_n"`
+	HistI    int       `json:"hist_i"`
+	Up       tail      `json:"up"`
+	Down     tail      `json:"down"`
+	Fitted   bool      `json:"fitted"`
+	SinceFit int       `json:"since_fit"`
+	InEvent  bool      `json:"in_event"`
+	Quiet    int       `json:"quiet"`
+}
+
+const stateVersion = 1
+
+// model is one forecaster: a median of recent (deseasonalised) values plus,
+// when Period > 0, a slot-of-period profile.
+type model struct {
+	Period int64     `json:"period"` // nanoseconds, 0 for no seasonality
+	Slots  int       `json:"slots"`  // 0 until the step is known
+	Prof   []float64 `json:"prof,omitempty"`
+	Seen   []bool    `json:"seen,omitempty"`
+	Filled int       `json:"filled"`
+	Ring   []float64 `json:"ring"`
+	RingN  int       `json:"ring_n"`
+	RingI  int       `json:"ring_i"`
+	Err    float64   `json:"err"`  // fast EW mean |residual|: the scale
+	Perf   float64   `json:"perf"` // slow EW mean |residual|: for model choice
+	ErrN   int       `json:"err_n"`
+}
+
+// tail is a generalised Pareto fit of one side of the residual distribution.
+type tail struct {
+	U     float64 `json:"u"`     // threshold
+	Sigma float64 `json:"sigma"` // scale
+	Xi    float64 `json:"xi"`    // shape
+	Frac  float64 `json:"frac"`  // share of residuals above U
+}
+
+const (
+	errAlpha     = 0.02  // scale adapts over ~50 points
+	perfAlpha    = 0.005 // model choice looks at ~200 points
+	clipErr      = 5.0   // residuals clipped at this many scales when learning the scale
+	clipProf     = 3.0   // and at this many when learning a profile slot
+	profRate     = 0.3   // per-visit learning rate of a profile slot
+	switchMargin = 0.9   // a model must be 10% better to take over
+	minErrN      = 100   // points a model must forecast before it may be chosen
+	minHist      = 100   // residuals needed before the tail is trusted
+	refitEvery   = 16    // points between tail fits
+	sigmaFloor   = 0.25  // smallest tail scale, in z units
+	maxXi        = 0.45
+	maxAbsZ      = 1e12
+	stepSamples  = 15
+	minStepN     = 5
+)
+
+// New returns a Detector for cfg. cfg is validated (and defaulted) first; an
+// invalid cfg panics, so callers should call cfg.Validate themselves when it
+// comes from users.
+func New(cfg Config) *Detector {
+	if err := cfg.Validate(); err != nil {
+		panic(fmt.Sprintf("spike: invalid config: %v", err))
+	}
+	d := &Detector{cfg: cfg}
+	d.s = state{
+		Version: stateVersion,
+		Deltas:  make([]int64, stepSamples),
+		Hist:    make([]float64, cfg.History),
+		Models:  make([]model, 1+len(cfg.Periods)),
+	}
+	for i := range d.s.Models {
+		m := &d.s.Models[i]
+		if i > 0 {
+			m.Period = int64(cfg.Periods[i-1])
+		}
+		m.Ring = make([]float64, cfg.Window)
+	}
+	d.histScratch = make([]float64, cfg.History)
+	d.ringScratch = make([]float64, cfg.Window)
+	d.preds = make([]float64, len(d.s.Models))
+	d.canPred = make([]bool, len(d.s.Models))
+	return d
+}
+
+// Config returns the validated configuration the detector runs with.
+func (d *Detector) Config() Config { return d.cfg }
+
+// Update feeds the point (t, v) and returns the verdict on it, computed from
+// the points before it only. Values that are not finite are skipped: they
+// score 0 and leave the state unchanged.
+func (d *Detector) Update(t time.Time, v float64) Result {
+	s := &d.s
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return Result{Warm: d.warm()}
+	}
+	d.learnStep(t)
+	if s.N > 0 {
+		if diff := math.Abs(v - s.Prev); diff > 0 && (s.Res == 0 || diff < s.Res) {
+			s.Res = diff
+		}
+	}
+	s.Prev = v
+	s.N++
+
+	// Forecast with every model that can.
+	for i := range s.Models {
+		d.preds[i], d.canPred[i] = d.forecast(&s.Models[i], t)
+	}
+	d.choose()
+	sel := &s.Models[s.Sel]
+	pred := d.preds[s.Sel]
+	r := v - pred
+	floor := d.floor(pred)
+	scale := math.Max(sel.Err, floor)
+	z := 0.0
+	if sel.ErrN > 0 || floor > 0 {
+		z = r / scale
+	}
+	z = math.Max(-maxAbsZ, math.Min(maxAbsZ, z))
+
+	res := Result{Expected: pred, Direction: 1, Warm: d.warm()}
+	if r < 0 {
+		res.Direction = -1
+	}
+	if res.Warm {
+		var p float64
+		if z >= 0 {
+			p = s.Up.p(z)
+		} else {
+			p = s.Down.p(-z)
+		}
+		res.Score = 1 - p
+		alarm := res.Score >= d.cfg.Threshold && math.Abs(z) >= d.cfg.MinZ
+		remarkable := p <= math.Min(0.01, 100*(1-d.cfg.Threshold)) && math.Abs(z) >= d.cfg.MinZ/2
+		switch {
+		case alarm && !s.InEvent:
+			res.Anomaly = true
+			s.InEvent, s.Quiet = true, 0
+		case s.InEvent && remarkable:
+			s.Quiet = 0
+		case s.InEvent:
+			s.Quiet++
+			if s.Quiet >= d.cfg.Cooldown {
+				s.InEvent = false
+			}
+		}
+	}
+
+	// Learn from the point.
+	s.Hist[s.HistI] = z
+	s.HistI = (s.HistI + 1) % len(s.Hist)
+	if s.HistN < len(s.Hist) {
+		s.HistN++
+	}
+	s.SinceFit++
+	if s.HistN >= minHist && (s.SinceFit >= refitEvery || !s.Fitted || s.HistN < 4*minHist) {
+		d.fitTails()
+	}
+	for i := range s.Models {
+		d.learn(&s.Models[i], t, v, d.preds[i], d.canPred[i], floor)
+	}
+	return res
+}
+
+func (d *Detector) warm() bool {
+	return d.s.Fitted && d.s.N > int64(d.cfg.WarmUp)
+}
+
+// floor is the smallest scale a residual is divided by: half the data's
+// resolution (1 for counts), or a tiny share of the level.
+func (d *Detector) floor(pred float64) float64 {
+	return math.Max(0.5*d.s.Res, 1e-9*(1+math.Abs(pred)))
+}
+
+// learnStep updates the median spacing of recent timestamps and, once it is
+// known, sizes the seasonal profiles.
+func (d *Detector) learnStep(t time.Time) {
+	s := &d.s
+	ns := t.UnixNano()
+	if s.HasLast {
+		if dt := ns - s.LastT; dt > 0 {
+			s.Deltas[s.DeltaI] = dt
+			s.DeltaI = (s.DeltaI + 1) % len(s.Deltas)
+			if s.DeltaN < len(s.Deltas) {
+				s.DeltaN++
+			}
+			if s.DeltaN >= minStepN {
+				s.Step = medianInt(s.Deltas[:s.DeltaN])
+			}
+		}
+	}
+	if !s.HasLast || ns > s.LastT {
+		s.LastT, s.HasLast = ns, true
+	}
+	if s.Step == 0 {
+		return
+	}
+	for i := range s.Models {
+		m := &s.Models[i]
+		if m.Period == 0 || m.Slots != 0 {
+			continue
+		}
+		perPeriod := m.Period / s.Step
+		if perPeriod < 4 {
+			m.Slots = -1 // too coarse a step to see this rhythm
+			continue
+		}
+		slots := int64(d.cfg.BinsPerDay) * m.Period / int64(24*time.Hour)
+		slots = max(4, min(slots, perPeriod, maxSlots))
+		m.Slots = int(slots)
+		m.Prof = make([]float64, slots)
+		m.Seen = make([]bool, slots)
+	}
+}
+
+func (m *model) slot(t time.Time) int {
+	phase := t.UnixNano() % m.Period
+	if phase < 0 {
+		phase += m.Period
+	}
+	return int(float64(phase) / float64(m.Period) * float64(m.Slots))
+}
+
+// forecast returns the model's forecast for time t and whether it has one.
+func (d *Detector) forecast(m *model, t time.Time) (float64, bool) {
+	base := 0.0
+	if m.Period > 0 {
+		if m.Slots <= 0 {
+			return 0, false
+		}
+		b := m.slot(t)
+		sum, n := 0.0, 0
+		for _, j := range [3]int{b - 1, b, b + 1} {
+			j = (j + m.Slots) % m.Slots
+			if m.Seen[j] {
+				sum += m.Prof[j]
+				n++
+			}
+		}
+		if n == 0 {
+			return 0, false
+		}
+		base = sum / float64(n)
+	}
+	if m.RingN == 0 {
+		if m.Period == 0 {
+			return d.s.Prev, false
+		}
+		return base, true
+	}
+	buf := d.ringScratch[:m.RingN]
+	copy(buf, m.Ring[:m.RingN])
+	return base + median(buf), true
+}
+
+// choose picks the model with the lowest long-run error, with hysteresis.
+func (d *Detector) choose() {
+	s := &d.s
+	eligible := func(i int) bool {
+		m := &s.Models[i]
+		if !d.canPred[i] {
+			return false
+		}
+		if i == 0 {
+			return true
+		}
+		return m.ErrN >= minErrN && m.Filled*10 >= m.Slots*9
+	}
+	if !eligible(s.Sel) {
+		s.Sel = 0
+	}
+	for i := range s.Models {
+		if i != s.Sel && eligible(i) && s.Models[i].Perf < switchMargin*s.Models[s.Sel].Perf {
+			s.Sel = i
+		}
+	}
+}
+
+// learn updates one model with the value v it forecast as pred.
+func (d *Detector) learn(m *model, t time.Time, v, pred float64, ok bool, floor float64) {
+	scale := math.Max(m.Err, floor)
+	if ok {
+		a := math.Abs(v - pred)
+		if m.ErrN > 0 {
+			a = math.Min(a, clipErr*scale)
+		}
+		m.ErrN++
+		ea := math.Max(errAlpha, 1/float64(m.ErrN))
+		pa := math.Max(perfAlpha, 1/float64(m.ErrN))
+		m.Err += ea * (a - m.Err)
+		m.Perf += pa * (a - m.Perf)
+	}
+	base := 0.0
+	if m.Period > 0 {
+		if m.Slots <= 0 {
+			return
+		}
+		b := m.slot(t)
+		if !m.Seen[b] {
+			m.Seen[b], m.Prof[b] = true, v
+			m.Filled++
+		} else {
+			diff := v - m.Prof[b]
+			if m.ErrN > 0 {
+				c := clipProf * scale
+				diff = math.Max(-c, math.Min(c, diff))
+			}
+			m.Prof[b] += profRate * diff
+		}
+		base = m.Prof[b]
+	}
+	m.Ring[m.RingI] = v - base
+	m.RingI = (m.RingI + 1) % len(m.Ring)
+	if m.RingN < len(m.Ring) {
+		m.RingN++
+	}
+}
+
+// fitTails fits both tails of the residual history.
+func (d *Detector) fitTails() {
+	s := &d.s
+	n := s.HistN
+	buf := d.histScratch[:n]
+	copy(buf, s.Hist[:n])
+	s.Up = fitTail(buf, d.cfg.TailFraction)
+	for i := range buf {
+		buf[i] = -s.Hist[i]
+	}
+	s.Down = fitTail(buf, d.cfg.TailFraction)
+	s.Fitted, s.SinceFit = true, 0
+}
+
+// fitTail fits a generalised Pareto tail to the largest values of buf by the
+// method of moments. buf is reordered.
+func fitTail(buf []float64, frac float64) tail {
+	n := len(buf)
+	k := max(int(math.Ceil(frac*float64(n))), 10)
+	k = min(k, n-1)
+	selectDesc(buf, k)
+	u := buf[k]
+	var sum, sum2 float64
+	for _, x := range buf[:k] {
+		e := x - u
+		sum += e
+		sum2 += e * e
+	}
+	mean := sum / float64(k)
+	variance := sum2/float64(k) - mean*mean
+	xi := 0.0
+	if variance > 0 && mean > 0 {
+		xi = 0.5 * (1 - mean*mean/variance)
+	}
+	xi = math.Max(0, math.Min(maxXi, xi))
+	sigma := math.Max(sigmaFloor, mean*(1-xi))
+	return tail{U: u, Sigma: sigma, Xi: xi, Frac: float64(k) / float64(n)}
+}
+
+// p is the fitted probability of a value at least s.
+func (tl tail) p(s float64) float64 {
+	x := (s - tl.U) / tl.Sigma
+	if x <= 0 {
+		return math.Min(1, tl.Frac*math.Exp(-x))
+	}
+	if tl.Xi < 1e-9 {
+		return tl.Frac * math.Exp(-x)
+	}
+	return tl.Frac * math.Pow(1+tl.Xi*x, -1/tl.Xi)
+}
+
+// MarshalBinary encodes the detector's learned state (JSON), so the daemon
+// can persist it and resume with UnmarshalBinary.
+func (d *Detector) MarshalBinary() ([]byte, error) {
+	b, err := json.Marshal(&d.s)
+	if err != nil {
+		return nil, fmt.Errorf("encoding spike state: %w", err)
+	}
+	return b, nil
+}
+
+// UnmarshalBinary restores state written by MarshalBinary into a detector
+// made by New with the same Window, History and Periods.
+func (d *Detector) UnmarshalBinary(b []byte) error {
+	var s state
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("decoding spike state: %w", err)
+	}
+	if s.Version != stateVersion {
+		return fmt.Errorf("decoding spike state: version %d, want %d", s.Version, stateVersion)
+	}
+	if len(s.Hist) != d.cfg.History || len(s.Deltas) != stepSamples || len(s.Models) != 1+len(d.cfg.Periods) {
+		return fmt.Errorf("decoding spike state: state was made with another history or periods config")
+	}
+	for i, m := range s.Models {
+		want := int64(0)
+		if i > 0 {
+			want = int64(d.cfg.Periods[i-1])
+		}
+		if m.Period != want || len(m.Ring) != d.cfg.Window || len(m.Prof) != max(m.Slots, 0) || len(m.Seen) != len(m.Prof) {
+			return fmt.Errorf("decoding spike state: models[%d] does not match the window or periods config", i)
+		}
+	}
+	d.s = s
+	return nil
+}
