@@ -6,6 +6,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/aftershock/aftershock/signals"
@@ -28,4 +29,28 @@ type Notice struct {
 // Notifiers hold no retry loops; the delivery stage does.
 type Notifier interface {
 	Notify(ctx context.Context, n Notice) (retry bool, err error)
+}
+
+// RetryAfterError is returned by a notifier whose receiver asked it to wait
+// (a 429 or 503 with Retry-After). The delivery stage waits at least After
+// before the next attempt.
+type RetryAfterError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryAfterError) Error() string {
+	return e.Err.Error() + " (retry after " + e.After.String() + ")"
+}
+
+// Unwrap returns the cause.
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// RetryAfter reports the wait a notifier's error asks for, if any.
+func RetryAfter(err error) (time.Duration, bool) {
+	var ra *RetryAfterError
+	if errors.As(err, &ra) && ra.After > 0 {
+		return ra.After, true
+	}
+	return 0, false
 }
