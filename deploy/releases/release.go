@@ -1,0 +1,334 @@
+// Package releases is the release registry: it keeps the state of every
+// release in the JetStream KV bucket "releases", serves the deploy API
+// (POST /v1/releases, POST /v1/releases/{id}/events, GET /v1/releases…),
+// publishes every accepted event on NATS releases.<service>, and follows
+// that stream so events published there directly by deploy systems end in
+// the same state.
+package releases
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aftershock/aftershock/internal/bus"
+	"github.com/aftershock/aftershock/signals"
+)
+
+// Release statuses. A release is pending until it starts on a ring; after
+// that its status follows its last event.
+const (
+	StatusPending      = "pending" // registered without a ring; nothing to watch yet
+	StatusWatching     = "watching"
+	StatusPromoted     = "promoted"
+	StatusCompleted    = "completed"
+	StatusHalted       = "halted"
+	StatusRolledBack   = "rolled_back"
+	StatusFixedForward = "fixed_forward"
+)
+
+// MaxEvents is how many of a release's most recent events are kept.
+const MaxEvents = 100
+
+// Limits on the lists and names of a release.
+const (
+	maxAuthors  = 32
+	maxFeatures = 64
+	maxNameLen  = 128
+)
+
+// Sentinel errors callers branch on with errors.Is.
+var (
+	// ErrNotFound: no release with that id.
+	ErrNotFound = errors.New("release not found")
+	// ErrConflict: the request contradicts the release's state (it exists
+	// with other data, it is finished, or the transition is not allowed).
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid: the request itself is malformed.
+	ErrInvalid = errors.New("invalid request")
+)
+
+// Release is the state of one release.
+type Release struct {
+	ID       string   `json:"id"`
+	Service  string   `json:"service"`
+	Version  string   `json:"version,omitempty"`
+	Team     string   `json:"team,omitempty"`
+	Authors  []string `json:"authors,omitempty"`
+	Features []string `json:"features,omitempty"`
+	// Ring is the ring the release is currently on ("" while pending).
+	Ring   string `json:"ring,omitempty"`
+	Status string `json:"status"`
+	// Events are the last MaxEvents events, oldest first, in the order they
+	// were accepted.
+	Events  []signals.ReleaseEvent `json:"events,omitempty"`
+	Created time.Time              `json:"created"`
+	Updated time.Time              `json:"updated"`
+}
+
+// Finished reports whether the release accepts no more events
+// (completed or rolled back).
+func (r Release) Finished() bool {
+	return r.Status == StatusCompleted || r.Status == StatusRolledBack
+}
+
+// ValidStatus reports whether s is a known release status.
+func ValidStatus(s string) bool {
+	switch s {
+	case StatusPending, StatusWatching, StatusPromoted, StatusCompleted,
+		StatusHalted, StatusRolledBack, StatusFixedForward:
+		return true
+	}
+	return false
+}
+
+var (
+	idRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$`)
+)
+
+// ValidID reports whether id can be a release id: letters, digits, '.',
+// '_' and '-', starting with a letter or digit, at most 128 bytes, and no
+// empty dot-separated part (ids are KV keys).
+func ValidID(id string) bool {
+	return idRE.MatchString(id) && !strings.Contains(id, "..") && !strings.HasSuffix(id, ".")
+}
+
+// MsgID is the JetStream de-duplication id of a release event:
+// <release>:<event>:<ring>:<unix nanos of the event time>.
+func MsgID(ev signals.ReleaseEvent) string {
+	return fmt.Sprintf("%s:%s:%s:%d", ev.Release, ev.Event, ev.Ring, ev.Time.UnixNano())
+}
+
+// StartRequest is the body of POST /v1/releases.
+type StartRequest struct {
+	Release  string   `json:"release"`
+	Service  string   `json:"service"`
+	Version  string   `json:"version"`
+	Team     string   `json:"team,omitempty"`
+	Authors  []string `json:"authors,omitempty"`
+	Features []string `json:"features,omitempty"`
+	// Ring, when set, records a started event on that ring.
+	Ring string `json:"ring,omitempty"`
+	// Time of the started event; zero means now.
+	Time time.Time `json:"time,omitzero"`
+}
+
+// Validate checks the request; its message names every bad field.
+func (q StartRequest) Validate() error {
+	var errs []string
+	switch {
+	case q.Release == "":
+		errs = append(errs, "release: required")
+	case !ValidID(q.Release):
+		errs = append(errs, fmt.Sprintf("release: %q is not a valid id (letters, digits, '.', '_', '-'; at most 128)", q.Release))
+	}
+	switch {
+	case q.Service == "":
+		errs = append(errs, "service: required")
+	case !bus.ValidToken(q.Service):
+		errs = append(errs, fmt.Sprintf("service: %q is not a valid name (letters, digits, '_', '-'; at most 128)", q.Service))
+	}
+	switch {
+	case q.Version == "":
+		errs = append(errs, "version: required")
+	case !printable(q.Version):
+		errs = append(errs, "version: must be at most 128 printable characters without spaces")
+	}
+	if q.Team != "" && !nameRE.MatchString(q.Team) {
+		errs = append(errs, fmt.Sprintf("team: %q is not a valid name", q.Team))
+	}
+	errs = append(errs, checkNames("authors", q.Authors, maxAuthors)...)
+	errs = append(errs, checkNames("features", q.Features, maxFeatures)...)
+	if q.Ring != "" && !bus.ValidToken(q.Ring) {
+		errs = append(errs, fmt.Sprintf("ring: %q is not a valid ring name", q.Ring))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func checkNames(field string, names []string, max int) []string {
+	var errs []string
+	if len(names) > max {
+		errs = append(errs, fmt.Sprintf("%s: %d entries, at most %d", field, len(names), max))
+		return errs
+	}
+	for i, n := range names {
+		if !nameRE.MatchString(n) {
+			errs = append(errs, fmt.Sprintf("%s[%d]: %q is not a valid name", field, i, n))
+		}
+	}
+	return errs
+}
+
+func printable(s string) bool {
+	if s == "" || len(s) > maxNameLen || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// EventRequest is the body of POST /v1/releases/{id}/events.
+type EventRequest struct {
+	Event string `json:"event"`
+	Ring  string `json:"ring,omitempty"`
+	// Time of the event; zero means now.
+	Time time.Time `json:"time,omitzero"`
+}
+
+// Validate checks the request; its message names the bad field.
+func (q EventRequest) Validate() error {
+	var errs []string
+	switch {
+	case q.Event == "":
+		errs = append(errs, "event: required")
+	case !signals.ValidEvent(q.Event):
+		errs = append(errs, fmt.Sprintf("event: unknown event %q (want started, promoted, completed, halted, rolled_back or fixed_forward)", q.Event))
+	}
+	switch {
+	case q.Ring == "" && (q.Event == signals.EventStarted || q.Event == signals.EventPromoted):
+		errs = append(errs, fmt.Sprintf("ring: required for %s", q.Event))
+	case q.Ring != "" && !bus.ValidToken(q.Ring):
+		errs = append(errs, fmt.Sprintf("ring: %q is not a valid ring name", q.Ring))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// newRelease builds the release a start request describes, with its started
+// event when a ring is given. at is the event time (already defaulted).
+func newRelease(q StartRequest, at, now time.Time) Release {
+	r := Release{
+		ID:       q.Release,
+		Service:  q.Service,
+		Version:  q.Version,
+		Team:     q.Team,
+		Authors:  slices.Clone(q.Authors),
+		Features: slices.Clone(q.Features),
+		Status:   StatusPending,
+		Created:  now,
+		Updated:  now,
+	}
+	if q.Ring != "" {
+		ev := r.event(signals.EventStarted, q.Ring, at)
+		r.record(ev)
+	}
+	return r
+}
+
+// sameStart reports whether q describes the release r was created from,
+// so a retried start can be answered with the existing state.
+func (r Release) sameStart(q StartRequest) bool {
+	if r.Service != q.Service || r.Version != q.Version || r.Team != q.Team ||
+		!slices.Equal(r.Authors, q.Authors) || !slices.Equal(r.Features, q.Features) {
+		return false
+	}
+	if q.Ring == "" {
+		return true
+	}
+	_, ok := r.startedOn(q.Ring)
+	return ok
+}
+
+func (r Release) startedOn(ring string) (signals.ReleaseEvent, bool) {
+	for _, ev := range r.Events {
+		if ev.Event == signals.EventStarted && ev.Ring == ring {
+			return ev, true
+		}
+	}
+	return signals.ReleaseEvent{}, false
+}
+
+// event builds a wire event of this release.
+func (r Release) event(name, ring string, at time.Time) signals.ReleaseEvent {
+	return signals.ReleaseEvent{
+		Type:     signals.TypeRelease,
+		Time:     at.UTC(),
+		Release:  r.ID,
+		Service:  r.Service,
+		Version:  r.Version,
+		Team:     r.Team,
+		Authors:  slices.Clone(r.Authors),
+		Ring:     ring,
+		Event:    name,
+		Features: slices.Clone(r.Features),
+	}
+}
+
+// record appends ev and moves the status and ring; it does not check rules.
+func (r *Release) record(ev signals.ReleaseEvent) {
+	r.Events = append(r.Events, ev)
+	if n := len(r.Events); n > MaxEvents {
+		r.Events = slices.Clone(r.Events[n-MaxEvents:])
+	}
+	switch ev.Event {
+	case signals.EventStarted:
+		r.Status, r.Ring = StatusWatching, ev.Ring
+	case signals.EventPromoted:
+		r.Status, r.Ring = StatusPromoted, ev.Ring
+	case signals.EventCompleted:
+		r.Status = StatusCompleted
+	case signals.EventHalted:
+		r.Status = StatusHalted
+	case signals.EventRolledBack:
+		r.Status = StatusRolledBack
+	case signals.EventFixedForward:
+		r.Status = StatusFixedForward
+	}
+}
+
+// apply checks ev against the release's state and records it. It reports
+// dup (with the event already recorded) when ev repeats the last event
+// (same event and ring) or an earlier one exactly (same event, ring and
+// time); a duplicate changes nothing. ev.Ring, when empty on an event that
+// does not move the release, is set to the current ring.
+func (r *Release) apply(ev signals.ReleaseEvent) (recorded signals.ReleaseEvent, dup bool, err error) {
+	if ev.Service != "" && ev.Service != r.Service {
+		return ev, false, fmt.Errorf("%w: release %s belongs to service %q, not %q", ErrConflict, r.ID, r.Service, ev.Service)
+	}
+	if ev.Ring == "" && ev.Event != signals.EventStarted && ev.Event != signals.EventPromoted {
+		ev.Ring = r.Ring
+	}
+	if n := len(r.Events); n > 0 {
+		if last := r.Events[n-1]; last.Event == ev.Event && last.Ring == ev.Ring {
+			return last, true, nil
+		}
+	}
+	for _, old := range r.Events {
+		if old.Event == ev.Event && old.Ring == ev.Ring && old.Time.Equal(ev.Time) {
+			return old, true, nil
+		}
+	}
+	if r.Finished() {
+		return ev, false, fmt.Errorf("%w: release %s is %s and accepts no more events", ErrConflict, r.ID, r.Status)
+	}
+	switch ev.Event {
+	case signals.EventStarted:
+		if ev.Ring == "" {
+			return ev, false, fmt.Errorf("%w: ring: required for started", ErrInvalid)
+		}
+	case signals.EventPromoted:
+		if ev.Ring == "" {
+			return ev, false, fmt.Errorf("%w: ring: required for promoted", ErrInvalid)
+		}
+		if ev.Ring == r.Ring {
+			return ev, false, fmt.Errorf("%w: release %s is already on ring %s", ErrConflict, r.ID, r.Ring)
+		}
+	}
+	full := r.event(ev.Event, ev.Ring, ev.Time)
+	r.record(full)
+	return full, false, nil
+}
