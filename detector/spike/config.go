@@ -46,7 +46,7 @@ const (
 	DefaultThreshold    = 0.9999
 	DefaultMinZ         = 4.0
 	DefaultWarmUp       = 288
-	DefaultWindow       = 16
+	DefaultWindow       = 8
 	DefaultHistory      = 2016
 	DefaultTailFraction = 0.02
 	DefaultCooldown     = 24

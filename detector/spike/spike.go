@@ -200,6 +200,7 @@ func (d *Detector) Update(t time.Time, v float64) Result {
 	z = math.Max(-maxAbsZ, math.Min(maxAbsZ, z))
 
 	res := Result{Expected: pred, Direction: 1, Warm: d.warm()}
+
 	if r < 0 {
 		res.Direction = -1
 	}
