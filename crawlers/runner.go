@@ -1,0 +1,396 @@
+package crawlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/aftershock/aftershock/internal/bus"
+	"github.com/aftershock/aftershock/signals"
+)
+
+// Backoff after failed polls: exponential from BackoffBase, capped at
+// BackoffCap, with jitter, reset by the next success. A PermanentError is
+// retried every PermanentFactor intervals; a Retry-After is honoured up to
+// MaxRetryAfter (or the interval, if longer).
+const (
+	BackoffBase     = time.Second
+	BackoffCap      = 5 * time.Minute
+	PermanentFactor = 10
+	MaxRetryAfter   = time.Hour
+)
+
+// Runner schedules sources: it polls each Poller on its interval (at once
+// again while Page.More), keeps each Streamer connected, publishes what they
+// find and stores each instance's cursor in the cursors bucket under the
+// instance name, only after every item of the page was published. So a
+// restart neither misses nor repeats, and JetStream's Nats-Msg-Id drops what
+// overlapping polls find twice.
+type Runner struct {
+	pub     bus.Publisher
+	cursors jetstream.KeyValue
+	log     *slog.Logger
+	metrics *Metrics
+	now     func() time.Time
+	sleep   func(ctx context.Context, d time.Duration) error
+	jitter  func(d time.Duration) time.Duration
+}
+
+// RunnerOption changes a Runner built by NewRunner.
+type RunnerOption func(*Runner)
+
+// WithClock sets the runner's clock (default time.Now).
+func WithClock(now func() time.Time) RunnerOption { return func(r *Runner) { r.now = now } }
+
+// WithSleep replaces how the runner waits (default: a timer that ends early
+// with ctx's error). Tests use it to record waits instead of sleeping.
+func WithSleep(sleep func(ctx context.Context, d time.Duration) error) RunnerOption {
+	return func(r *Runner) { r.sleep = sleep }
+}
+
+// WithJitter replaces the jitter applied to a backoff delay d (default: a
+// uniform pick in [d/2, d)).
+func WithJitter(jitter func(d time.Duration) time.Duration) RunnerOption {
+	return func(r *Runner) { r.jitter = jitter }
+}
+
+// NewRunner returns a runner publishing to js and keeping cursors in the
+// cursors bucket. A nil metrics gets unregistered metrics.
+func NewRunner(js jetstream.JetStream, cursors jetstream.KeyValue, logger *slog.Logger, metrics *Metrics, opts ...RunnerOption) *Runner {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if metrics == nil {
+		metrics = NewMetrics(nil)
+	}
+	r := &Runner{
+		pub:     bus.Publisher{JS: js},
+		cursors: cursors,
+		log:     logger,
+		metrics: metrics,
+		now:     time.Now,
+		sleep:   sleepCtx,
+		jitter:  halfJitter,
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func halfJitter(d time.Duration) time.Duration {
+	if d < 2 {
+		return d
+	}
+	return d/2 + rand.N(d/2)
+}
+
+// Backoff is the delay before retry number attempt (0-based), before jitter.
+func Backoff(attempt int) time.Duration {
+	d := BackoffBase
+	for i := 0; i < attempt && d < BackoffCap; i++ {
+		d *= 2
+	}
+	return min(d, BackoffCap)
+}
+
+// RunAll runs every instance until ctx ends.
+func (r *Runner) RunAll(ctx context.Context, insts []*Instance) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(insts))
+	for i, inst := range insts {
+		wg.Go(func() { errs[i] = r.Run(ctx, inst) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Run runs one instance until ctx ends, then returns nil. Failures are
+// logged, counted and retried; Run returns an error only for an instance
+// that is neither a Poller nor a Streamer.
+func (r *Runner) Run(ctx context.Context, inst *Instance) error {
+	l := &loop{r: r, inst: inst, name: inst.Spec.Name, log: r.log.With("source", inst.Spec.Name)}
+	switch {
+	case inst.Poller != nil:
+		l.poll(ctx)
+	case inst.Streamer != nil:
+		l.stream(ctx)
+	default:
+		return fmt.Errorf("running source %s: neither a Poller nor a Streamer", inst.Spec.Name)
+	}
+	return nil
+}
+
+// loop is the state of one running instance.
+type loop struct {
+	r      *Runner
+	inst   *Instance
+	name   string
+	log    *slog.Logger
+	cursor string
+	loaded bool
+	// attempt counts failures since the last success, for backoff.
+	attempt int
+}
+
+func (l *loop) poll(ctx context.Context) {
+	for ctx.Err() == nil {
+		wait, err := l.pollOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			wait = l.failed(err)
+		}
+		if wait > 0 {
+			if l.r.sleep(ctx, wait) != nil {
+				return
+			}
+		}
+	}
+}
+
+// pollOnce loads the cursor if needed, polls, publishes and stores the
+// cursor. It returns how long to wait before the next poll.
+func (l *loop) pollOnce(ctx context.Context) (time.Duration, error) {
+	if err := l.load(ctx); err != nil {
+		return 0, err
+	}
+	start := l.r.now()
+	page, err := l.inst.Poller.Poll(ctx, l.cursor)
+	l.r.metrics.PollDuration.WithLabelValues(l.name).Observe(l.r.now().Sub(start).Seconds())
+	if err != nil {
+		return 0, err
+	}
+	before := l.cursor
+	if err := l.deliver(ctx, page); err != nil {
+		return 0, err
+	}
+	l.attempt = 0
+	wait := l.inst.Spec.Interval
+	// A source that says More but found nothing and moved nowhere would spin.
+	if page.More && (len(page.Posts)+len(page.Metrics)+page.Skipped > 0 || l.cursor != before) {
+		wait = 0
+	}
+	if rl := page.RateLimit; rl != nil && rl.Remaining <= 0 {
+		if until := rl.Reset.Sub(l.r.now()); until > wait {
+			l.log.Info("rate limit exhausted, waiting for reset", "reset", rl.Reset)
+			wait = min(until, max(MaxRetryAfter, l.inst.Spec.Interval))
+		}
+	}
+	return wait, nil
+}
+
+func (l *loop) stream(ctx context.Context) {
+	emit := func(p Page) error {
+		if err := l.deliver(ctx, p); err != nil {
+			return err
+		}
+		l.attempt = 0
+		return nil
+	}
+	for ctx.Err() == nil {
+		err := l.load(ctx)
+		if err == nil {
+			err = l.inst.Streamer.Stream(ctx, l.cursor, emit)
+			if err == nil {
+				err = errors.New("stream ended")
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if l.r.sleep(ctx, l.failed(err)) != nil {
+			return
+		}
+	}
+}
+
+// load reads the stored cursor once.
+func (l *loop) load(ctx context.Context) error {
+	if l.loaded {
+		return nil
+	}
+	e, err := l.r.cursors.Get(ctx, l.name)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		l.cursor = ""
+	case err != nil:
+		return &stageError{kind: ErrKindCursor, err: fmt.Errorf("loading cursor of %s: %w", l.name, err)}
+	default:
+		l.cursor = string(e.Value())
+	}
+	l.loaded = true
+	return nil
+}
+
+// deliver publishes every item of the page and then stores its cursor.
+func (l *loop) deliver(ctx context.Context, page Page) error {
+	spec := l.inst.Spec
+	now := l.r.now()
+	posts := l.r.metrics.Posts
+	if page.Skipped > 0 {
+		posts.WithLabelValues(l.name, ResultSkipped).Add(float64(page.Skipped))
+	}
+	var newest time.Time
+	for _, p := range page.Posts {
+		if p.Source == "" {
+			p.Source = spec.Name
+		}
+		if p.Service == "" {
+			p.Service = spec.Service
+		}
+		if p.Fetched.IsZero() {
+			p.Fetched = now
+		}
+		if err := p.Validate(); err != nil {
+			posts.WithLabelValues(l.name, ResultSkipped).Inc()
+			l.log.Warn("skipping invalid post", "id", p.ID, "err", err)
+			continue
+		}
+		dup, err := l.r.pub.Post(ctx, p)
+		switch {
+		case errors.Is(err, signals.ErrInvalid):
+			posts.WithLabelValues(l.name, ResultSkipped).Inc()
+			l.log.Warn("skipping invalid post", "id", p.ID, "err", err)
+			continue
+		case err != nil:
+			return &stageError{kind: ErrKindPublish, err: err}
+		case dup:
+			posts.WithLabelValues(l.name, ResultDuplicate).Inc()
+		default:
+			posts.WithLabelValues(l.name, ResultPublished).Inc()
+		}
+		if p.Time.After(newest) {
+			newest = p.Time
+		}
+	}
+	for _, m := range page.Metrics {
+		if m.Service == "" {
+			m.Service = spec.Service
+		}
+		err := l.r.pub.Metric(ctx, m)
+		switch {
+		case errors.Is(err, signals.ErrInvalid):
+			l.r.metrics.Samples.WithLabelValues(l.name, ResultSkipped).Inc()
+			l.log.Warn("skipping invalid metric sample", "name", m.Name, "err", err)
+		case err != nil:
+			return &stageError{kind: ErrKindPublish, err: err}
+		default:
+			l.r.metrics.Samples.WithLabelValues(l.name, ResultPublished).Inc()
+		}
+	}
+	if page.Cursor != "" && page.Cursor != l.cursor {
+		if _, err := l.r.cursors.Put(ctx, l.name, []byte(page.Cursor)); err != nil {
+			// The old cursor stays: the next poll repeats this page and
+			// JetStream drops the repeats as duplicates.
+			return &stageError{kind: ErrKindCursor, err: fmt.Errorf("storing cursor of %s: %w", l.name, err)}
+		}
+		l.cursor = page.Cursor
+	}
+	done := l.r.now()
+	if !newest.IsZero() {
+		l.r.metrics.Lag.WithLabelValues(l.name).Set(max(0, done.Sub(newest).Seconds()))
+	}
+	l.r.metrics.LastSuccess.WithLabelValues(l.name).Set(float64(done.UnixNano()) / 1e9)
+	if page.RateLimit != nil {
+		l.r.metrics.RateLimitRemaining.WithLabelValues(l.name).Set(float64(page.RateLimit.Remaining))
+	}
+	return nil
+}
+
+// failed counts and logs a failure and returns how long to wait before the
+// next try.
+func (l *loop) failed(err error) time.Duration {
+	interval := l.inst.Spec.Interval
+	kind := errorKind(err)
+	l.r.metrics.Errors.WithLabelValues(l.name, kind).Inc()
+	var rl *RateLimitError
+	switch {
+	case errors.As(err, &rl) && rl.RetryAfter > 0:
+		wait := min(rl.RetryAfter, max(MaxRetryAfter, interval))
+		l.log.Warn("rate limited", "retry_after", wait, "err", err)
+		return wait
+	case kind == ErrKindPermanent:
+		wait := PermanentFactor * interval
+		l.log.Error("source failed, will retry slowly", "retry_in", wait, "err", err)
+		return wait
+	}
+	wait := l.r.jitter(Backoff(l.attempt))
+	l.attempt++
+	l.log.Warn("source failed, backing off", "attempt", l.attempt, "retry_in", wait, "kind", kind, "err", err)
+	return wait
+}
+
+// stageError marks a failure of the runner's own steps (publishing, cursor).
+type stageError struct {
+	kind string
+	err  error
+}
+
+func (e *stageError) Error() string { return e.err.Error() }
+func (e *stageError) Unwrap() error { return e.err }
+
+func errorKind(err error) string {
+	var se *stageError
+	var pe *PermanentError
+	var ne net.Error
+	switch {
+	case errors.As(err, &se):
+		return se.kind
+	case errors.Is(err, ErrRateLimited):
+		return ErrKindRateLimit
+	case errors.As(err, &pe):
+		return ErrKindPermanent
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return ErrKindTimeout
+	}
+	return ErrKindOther
+}
+
+// CheckOnce polls inst once from the start (empty cursor) and returns what it
+// found, publishing nothing and storing no cursor: for `aftershock sources
+// check`. A Streamer runs until its first page or until ctx ends.
+func CheckOnce(ctx context.Context, inst *Instance) (Page, error) {
+	switch {
+	case inst.Poller != nil:
+		return inst.Poller.Poll(ctx, "")
+	case inst.Streamer != nil:
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		var first *Page
+		err := inst.Streamer.Stream(ctx, "", func(p Page) error {
+			if first == nil {
+				first = &p
+			}
+			cancel()
+			return nil
+		})
+		if first != nil {
+			return *first, nil
+		}
+		if err == nil {
+			err = errors.New("stream ended without a page")
+		}
+		return Page{}, fmt.Errorf("checking source %s: %w", inst.Spec.Name, err)
+	}
+	return Page{}, fmt.Errorf("checking source %s: neither a Poller nor a Streamer", inst.Spec.Name)
+}
