@@ -175,12 +175,6 @@ func (d *Detector) Update(t time.Time, v float64) Result {
 		return Result{Warm: d.warm()}
 	}
 	d.learnStep(t)
-	if s.N > 0 {
-		if diff := math.Abs(v - s.Prev); diff > 0 && (s.Res == 0 || diff < s.Res) {
-			s.Res = diff
-		}
-	}
-	s.Prev = v
 	s.N++
 
 	// Forecast with every model that can.
@@ -229,14 +223,24 @@ func (d *Detector) Update(t time.Time, v float64) Result {
 	}
 
 	// Learn from the point.
-	s.Hist[s.HistI] = z
-	s.HistI = (s.HistI + 1) % len(s.Hist)
-	if s.HistN < len(s.Hist) {
-		s.HistN++
+	if s.N > 1 {
+		if diff := math.Abs(v - s.Prev); diff > 0 && (s.Res == 0 || diff < s.Res) {
+			s.Res = diff
+		}
 	}
-	s.SinceFit++
-	if s.HistN >= minHist && (s.SinceFit >= refitEvery || !s.Fitted || s.HistN < 4*minHist) {
-		d.fitTails()
+	s.Prev = v
+	// A residual is only comparable to others once its scale has been
+	// learned from a few points.
+	if sel.ErrN >= d.cfg.Window {
+		s.Hist[s.HistI] = z
+		s.HistI = (s.HistI + 1) % len(s.Hist)
+		if s.HistN < len(s.Hist) {
+			s.HistN++
+		}
+		s.SinceFit++
+		if s.HistN >= minHist && (s.SinceFit >= refitEvery || !s.Fitted || s.HistN < 4*minHist) {
+			d.fitTails()
+		}
 	}
 	for i := range s.Models {
 		d.learn(&s.Models[i], t, v, d.preds[i], d.canPred[i], floor)
