@@ -53,7 +53,7 @@ const (
 	DefaultBinsPerDay   = 288
 )
 
-// DefaultPeriods are the seasonal periods tried when Config.Periods is empty.
+// defaultPeriods are the seasonal periods tried when Config.Periods is nil.
 var defaultPeriods = [...]time.Duration{24 * time.Hour, 7 * 24 * time.Hour}
 
 // maxSlots bounds the memory of one seasonal profile whatever the config.
