@@ -34,6 +34,7 @@ type Config struct {
 	Cooldown int `yaml:"cooldown"`
 	// Periods are the candidate seasonal periods. Each gets a slot profile;
 	// the one that forecasts best (if it beats no seasonality) is used.
+	// Unset means a day and a week; an empty list ([]) turns seasonality off.
 	Periods []time.Duration `yaml:"periods"`
 	// BinsPerDay caps the slot resolution of a seasonal profile, which bounds
 	// memory for series with short steps: a profile has at most
