@@ -1,0 +1,281 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/aftershock/aftershock/deploy"
+	"github.com/aftershock/aftershock/internal/bus"
+)
+
+// maxAckPending bounds the notices of one kind in flight or waiting for a
+// retry; one unreachable receiver must not hold back the rest for long.
+const maxAckPending = 16
+
+// pendingEvery is how often the pending gauge is refreshed while idle.
+const pendingEvery = 15 * time.Second
+
+// Worker delivers the notices of one notifier kind.
+type Worker struct {
+	js       jetstream.JetStream
+	kind     string
+	notifier deploy.Notifier
+	cfg      Config
+	log      *slog.Logger
+	m        *metrics
+	now      func() time.Time
+
+	// busy is held while a message is handled, so shutdown can wait for
+	// the delivery in flight.
+	busy sync.Mutex
+}
+
+// New builds a worker for deliveries.<kind>. cfg is validated (defaults
+// applied); metrics go to reg (nil for none) labelled with kind; now is the
+// clock the deadline is checked against.
+func New(js jetstream.JetStream, kind string, n deploy.Notifier, cfg Config, logger *slog.Logger, reg prometheus.Registerer, now func() time.Time) (*Worker, error) {
+	if !bus.ValidToken(kind) {
+		return nil, fmt.Errorf("delivery worker: kind %q is not a valid name", kind)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("delivery worker %s: registering metrics: %w", kind, err)
+	}
+	return &Worker{
+		js: js, kind: kind, notifier: n, cfg: cfg, m: m, now: now,
+		log: logger.With("notifier", kind),
+	}, nil
+}
+
+// Run consumes deliveries.<kind> until ctx ends, then lets the delivery in
+// flight finish and returns nil. It recreates its consumer when the server
+// reports it gone (deleted, heartbeats missed) and returns an error only
+// when the connection is closed.
+func (w *Worker) Run(ctx context.Context) error {
+	for failures := 0; ; failures++ {
+		err := w.consume(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, jetstream.ErrConnectionClosed) || errors.Is(err, nats.ErrConnectionClosed) {
+			return fmt.Errorf("delivering %s notices: %w", w.kind, err)
+		}
+		wait := w.backoff(failures + 1)
+		w.log.Warn("delivery consumer stopped, recreating", "err", err, "wait", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// consume runs one consumer until ctx ends or the consumer breaks.
+func (w *Worker) consume(ctx context.Context) error {
+	name := "deliveries_" + w.kind
+	cons, err := w.js.CreateOrUpdateConsumer(ctx, bus.StreamDeliveries, jetstream.ConsumerConfig{
+		Durable:       name,
+		FilterSubject: bus.DeliverySubject(w.kind),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		// Longer than one attempt, so a slow receiver doesn't cause a
+		// redelivery while the first attempt is still running.
+		AckWait:       w.cfg.AttemptTimeout + 10*time.Second,
+		MaxAckPending: maxAckPending,
+		MaxDeliver:    -1,
+	})
+	if err != nil {
+		return fmt.Errorf("creating consumer %s: %w", name, err)
+	}
+	broken := make(chan error, 1)
+	cc, err := cons.Consume(w.handler(ctx, cons),
+		// One at a time: nothing waits in a client buffer while its
+		// AckWait runs down.
+		jetstream.PullMaxMessages(1),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			if !fatal(err) {
+				w.log.Debug("delivery consumer", "err", err)
+				return
+			}
+			select {
+			case broken <- err:
+			default:
+			}
+		}))
+	if err != nil {
+		return fmt.Errorf("consuming %s: %w", name, err)
+	}
+	w.updatePending(ctx, cons)
+	tick := time.NewTicker(pendingEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			// Drain hands messages already received to the handler, which
+			// gives them back (Nak) since ctx is done.
+			cc.Drain()
+			w.waitStopped(cc)
+			return ctx.Err()
+		case err := <-broken:
+			cc.Stop()
+			w.waitStopped(cc)
+			return err
+		case <-tick.C:
+			w.updatePending(ctx, cons)
+		}
+	}
+}
+
+// waitStopped waits for the consume context to close and the message in
+// flight to be handled.
+func (w *Worker) waitStopped(cc jetstream.ConsumeContext) {
+	t := time.NewTimer(w.cfg.AttemptTimeout + 5*time.Second)
+	defer t.Stop()
+	select {
+	case <-cc.Closed():
+	case <-t.C:
+		w.log.Warn("delivery consumer did not stop in time")
+	}
+	// Taking the lock waits for a handler still running.
+	w.busy.Lock()
+	w.busy.Unlock() //nolint:staticcheck // empty critical section on purpose
+
+}
+
+// fatal reports whether a consume error leaves the consumer unusable, so it
+// must be recreated (nats.go #1729): Consume stops on its own after a
+// deleted consumer or a bad request and never recovers, and repeated
+// missing heartbeats usually mean the consumer is gone too.
+func fatal(err error) bool {
+	return errors.Is(err, jetstream.ErrConsumerDeleted) ||
+		errors.Is(err, jetstream.ErrConsumerNotFound) ||
+		errors.Is(err, jetstream.ErrStreamNotFound) ||
+		errors.Is(err, jetstream.ErrBadRequest) ||
+		errors.Is(err, jetstream.ErrNoHeartbeat) ||
+		errors.Is(err, jetstream.ErrConnectionClosed)
+}
+
+func (w *Worker) handler(ctx context.Context, cons jetstream.Consumer) jetstream.MessageHandler {
+	return func(msg jetstream.Msg) {
+		w.busy.Lock()
+		defer w.busy.Unlock()
+		if ctx.Err() != nil {
+			// Shutting down: give it back now instead of after AckWait.
+			_ = msg.Nak()
+			return
+		}
+		w.deliver(ctx, msg)
+		w.updatePending(ctx, cons)
+	}
+}
+
+// deliver makes one attempt and settles the message: Ack on success,
+// NakWithDelay on a retryable failure, Term otherwise.
+func (w *Worker) deliver(ctx context.Context, msg jetstream.Msg) {
+	// Settling must not be cut short by shutdown.
+	settle := context.WithoutCancel(ctx)
+	meta, err := msg.Metadata()
+	if err != nil {
+		w.fail(msg, w.log, reasonMalformed, fmt.Errorf("reading delivery metadata: %w", err))
+		return
+	}
+	attempt := int(meta.NumDelivered)
+	var n deploy.Notice
+	if err := json.Unmarshal(msg.Data(), &n); err != nil || n.Key == "" {
+		if err == nil {
+			err = errors.New("notice has no key")
+		}
+		w.fail(msg, w.log.With("seq", meta.Sequence.Stream), reasonMalformed, fmt.Errorf("decoding notice: %w", err))
+		return
+	}
+	log := w.log.With("key", n.Key, "release", n.Verdict.Release, "ring", n.Verdict.Ring, "attempt", attempt)
+	deadline := n.Created.Add(w.cfg.Deadline)
+	if now := w.now(); !now.Before(deadline) {
+		w.fail(msg, log, reasonDeadline, fmt.Errorf("deadline %s passed before attempt %d", deadline.Format(time.RFC3339), attempt))
+		return
+	}
+
+	w.m.attempts.WithLabelValues(w.kind).Inc()
+	actx, cancel := context.WithTimeout(settle, w.cfg.AttemptTimeout)
+	retry, err := w.notifier.Notify(actx, n)
+	cancel()
+
+	if err == nil {
+		// Wait for the server to record the ack, so a restart right after
+		// does not deliver again.
+		actx, cancel := context.WithTimeout(settle, 5*time.Second)
+		ackErr := msg.DoubleAck(actx)
+		cancel()
+		w.m.successes.WithLabelValues(w.kind).Inc()
+		if ackErr != nil {
+			log.Warn("notice delivered but ack failed; it may be sent again", "err", ackErr)
+			return
+		}
+		log.Info("notice delivered")
+		return
+	}
+	if !retry {
+		w.fail(msg, log, reasonRejected, err)
+		return
+	}
+	delay := w.backoff(attempt)
+	if ra, ok := deploy.RetryAfter(err); ok && ra > delay {
+		delay = ra
+	}
+	if now := w.now(); !now.Add(delay).Before(deadline) {
+		w.fail(msg, log, reasonDeadline, fmt.Errorf("next attempt in %s would be past the deadline %s: %w", delay, deadline.Format(time.RFC3339), err))
+		return
+	}
+	w.m.retries.WithLabelValues(w.kind).Inc()
+	log.Warn("delivery failed, will retry", "err", err, "in", delay)
+	if err := msg.NakWithDelay(delay); err != nil {
+		log.Warn("nak failed; the notice comes back after the ack wait", "err", err)
+	}
+}
+
+// fail gives up on a message for good.
+func (w *Worker) fail(msg jetstream.Msg, log *slog.Logger, reason string, err error) {
+	w.m.failed.WithLabelValues(w.kind, reason).Inc()
+	log.Error("delivery failed for good", "reason", reason, "err", err)
+	if tErr := msg.TermWithReason(reason); tErr != nil {
+		log.Warn("terminating delivery failed", "err", tErr)
+	}
+}
+
+// backoff is exponential with full jitter: a random wait in
+// [0, min(max, base·2^(attempt-1))).
+func (w *Worker) backoff(attempt int) time.Duration {
+	ceil := w.cfg.BaseBackoff
+	for i := 1; i < attempt && ceil < w.cfg.MaxBackoff; i++ {
+		ceil *= 2
+	}
+	ceil = min(ceil, w.cfg.MaxBackoff)
+	return rand.N(ceil) + 1
+}
+
+// updatePending sets the gauge to the notices not yet delivered plus those
+// delivered and waiting for an ack or a retry.
+func (w *Worker) updatePending(ctx context.Context, cons jetstream.Consumer) {
+	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	info, err := cons.Info(ictx)
+	if err != nil {
+		w.log.Debug("reading consumer info", "err", err)
+		return
+	}
+	w.m.pending.WithLabelValues(w.kind).Set(float64(info.NumPending) + float64(info.NumAckPending))
+}
