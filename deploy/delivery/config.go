@@ -8,6 +8,12 @@ import (
 
 // Config is the `delivery` section: how long and how often notices are
 // retried.
+//
+//	delivery:
+//	  base_backoff: 1s      # first retry waits up to this (full jitter), doubling
+//	  max_backoff: 5m       # cap on one wait; a longer Retry-After still wins
+//	  deadline: 1h          # give up this long after the notice was queued
+//	  attempt_timeout: 30s  # one notifier call; above the notifier's own timeout
 type Config struct {
 	// BaseBackoff is the first retry's upper bound (default 1s); each
 	// further retry doubles it, with full jitter.

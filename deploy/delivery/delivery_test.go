@@ -317,7 +317,8 @@ func TestOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A second process: its own connection to the same server.
+	// Half the callers go through a second JetStream context, as a second
+	// process would (the embedded server takes no outside connections).
 	b2js, err := jetstream.New(b.NC)
 	if err != nil {
 		t.Fatal(err)
