@@ -64,7 +64,8 @@ type Release struct {
 	Ring   string `json:"ring,omitempty"`
 	Status string `json:"status"`
 	// Events are the last MaxEvents events, oldest first, in the order they
-	// were accepted.
+	// were accepted. They carry time, ring and event; the version, team,
+	// authors and features are the release's own.
 	Events  []signals.ReleaseEvent `json:"events,omitempty"`
 	Created time.Time              `json:"created"`
 	Updated time.Time              `json:"updated"`
@@ -246,7 +247,7 @@ func (r Release) sameStart(q StartRequest) bool {
 func (r Release) startedOn(ring string) (signals.ReleaseEvent, bool) {
 	for _, ev := range r.Events {
 		if ev.Event == signals.EventStarted && ev.Ring == ring {
-			return ev, true
+			return r.event(ev.Event, ev.Ring, ev.Time), true
 		}
 	}
 	return signals.ReleaseEvent{}, false
@@ -269,8 +270,12 @@ func (r Release) event(name, ring string, at time.Time) signals.ReleaseEvent {
 }
 
 // record appends ev and moves the status and ring; it does not check rules.
+// The kept copy leaves out what the release itself holds (version, team,
+// authors, features).
 func (r *Release) record(ev signals.ReleaseEvent) {
-	r.Events = append(r.Events, ev)
+	r.Events = append(r.Events, signals.ReleaseEvent{
+		Type: signals.TypeRelease, Time: ev.Time, Release: ev.Release, Service: ev.Service, Ring: ev.Ring, Event: ev.Event,
+	})
 	if n := len(r.Events); n > MaxEvents {
 		r.Events = slices.Clone(r.Events[n-MaxEvents:])
 	}
@@ -304,12 +309,12 @@ func (r *Release) apply(ev signals.ReleaseEvent) (recorded signals.ReleaseEvent,
 	}
 	if n := len(r.Events); n > 0 {
 		if last := r.Events[n-1]; last.Event == ev.Event && last.Ring == ev.Ring {
-			return last, true, nil
+			return r.event(last.Event, last.Ring, last.Time), true, nil
 		}
 	}
 	for _, old := range r.Events {
 		if old.Event == ev.Event && old.Ring == ev.Ring && old.Time.Equal(ev.Time) {
-			return old, true, nil
+			return r.event(old.Event, old.Ring, old.Time), true, nil
 		}
 	}
 	if r.Finished() {
