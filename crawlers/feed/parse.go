@@ -173,7 +173,6 @@ func newXMLDecoder(body []byte, decoded bool) *xml.Decoder {
 	dec := xml.NewDecoder(bytes.NewReader(body))
 	dec.Strict = false
 	dec.Entity = xml.HTMLEntity
-	dec.AutoClose = xml.HTMLAutoClose
 	dec.CharsetReader = func(label string, in io.Reader) (io.Reader, error) {
 		if decoded {
 			return in, nil

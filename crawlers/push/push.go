@@ -1,0 +1,213 @@
+// Package push is the endpoint applications push their own metric samples
+// to (POST /v1/metrics), in the signals wire shape:
+//
+//	{"type":"metric","time":"2026-11-24T09:30:00Z","service":"shop","version":"4.2.0","ring":"H2","name":"error_rate","value":0.012}
+//
+// The body is one sample, a JSON array of samples, or JSON lines. "type" may
+// be left out; a missing "time" means now. Valid samples are published to
+// the METRICS stream; each invalid one is reported by its index and the rest
+// are still accepted.
+package push
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aftershock/aftershock/internal/bus"
+	"github.com/aftershock/aftershock/signals"
+)
+
+// MaxBodyBytes caps a request body.
+const MaxBodyBytes = 1 << 20
+
+// Publisher publishes one metric sample; bus.Publisher is one.
+type Publisher interface {
+	Metric(ctx context.Context, m signals.MetricSample) error
+}
+
+// Response is the JSON answer of the endpoint.
+type Response struct {
+	Accepted int         `json:"accepted"`
+	Rejected []Rejection `json:"rejected"`
+	// Error explains a request refused as a whole (400, 413, 503).
+	Error string `json:"error,omitempty"`
+}
+
+// Rejection names one refused sample by its 0-based index in the body
+// (array element or line).
+type Rejection struct {
+	Index int    `json:"index"`
+	Error string `json:"error"`
+}
+
+type handler struct {
+	pub  Publisher
+	log  *slog.Logger
+	now  func() time.Time
+	auth func(*http.Request) bool
+}
+
+// NewHandler returns the handler of POST /v1/metrics. auth, when not nil,
+// decides whether a request may push (e.g. a bearer token check); nil leaves
+// the endpoint open. It answers 202 with a Response when at least one sample
+// was accepted, 400 when none was or the body is not JSON, 413 over
+// MaxBodyBytes, 405 for another method, 401 when auth refuses, and 503 when
+// publishing failed (Accepted then counts the samples published before, in
+// body order).
+func NewHandler(pub bus.Publisher, logger *slog.Logger, now func() time.Time, auth func(*http.Request) bool) http.Handler {
+	return newHandler(pub, logger, now, auth)
+}
+
+func newHandler(pub Publisher, logger *slog.Logger, now func() time.Time, auth func(*http.Request) bool) *handler {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &handler{pub: pub, log: logger, now: now, auth: auth}
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		reply(w, http.StatusMethodNotAllowed, Response{Error: "use POST"})
+		return
+	}
+	if h.auth != nil && !h.auth(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="aftershock"`)
+		reply(w, http.StatusUnauthorized, Response{Error: "unauthorized"})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		reply(w, http.StatusRequestEntityTooLarge, Response{Error: fmt.Sprintf("body larger than %d bytes", MaxBodyBytes)})
+		return
+	case err != nil:
+		reply(w, http.StatusBadRequest, Response{Error: fmt.Sprintf("reading body: %v", err)})
+		return
+	}
+	raws, err := split(body)
+	if err != nil {
+		reply(w, http.StatusBadRequest, Response{Error: err.Error()})
+		return
+	}
+	resp := Response{Rejected: []Rejection{}}
+	now := h.now().UTC()
+	for i, raw := range raws {
+		m, err := decode(raw, now)
+		if err != nil {
+			resp.Rejected = append(resp.Rejected, Rejection{Index: i, Error: err.Error()})
+			continue
+		}
+		if err := h.pub.Metric(r.Context(), m); err != nil {
+			if errors.Is(err, signals.ErrInvalid) {
+				resp.Rejected = append(resp.Rejected, Rejection{Index: i, Error: err.Error()})
+				continue
+			}
+			h.log.Error("publishing pushed metric sample", "err", err)
+			resp.Error = "publishing failed; retry later"
+			reply(w, http.StatusServiceUnavailable, resp)
+			return
+		}
+		resp.Accepted++
+	}
+	if resp.Accepted == 0 {
+		resp.Error = "no valid metric sample"
+		reply(w, http.StatusBadRequest, resp)
+		return
+	}
+	reply(w, http.StatusAccepted, resp)
+}
+
+// split cuts a body into the raw JSON of each sample: the elements of an
+// array, a single value, or JSON lines. A malformed line is kept so it is
+// rejected by its index; a malformed array or single value fails the body.
+func split(body []byte) ([]json.RawMessage, error) {
+	trimmed := bytes.TrimSpace(body)
+	switch {
+	case len(trimmed) == 0:
+		return nil, errors.New("empty body")
+	case trimmed[0] == '[':
+		var raws []json.RawMessage
+		if err := json.Unmarshal(trimmed, &raws); err != nil {
+			return nil, fmt.Errorf("malformed JSON array: %v", err)
+		}
+		return raws, nil
+	case trimmed[0] != '{':
+		return nil, errors.New("malformed JSON: want an object, an array of objects or JSON lines")
+	case json.Valid(trimmed):
+		return []json.RawMessage{trimmed}, nil
+	}
+	var raws []json.RawMessage
+	for line := range bytes.Lines(trimmed) {
+		if line = bytes.TrimSpace(line); len(line) > 0 {
+			raws = append(raws, line)
+		}
+	}
+	if len(raws) == 1 {
+		return nil, errors.New("malformed JSON")
+	}
+	return raws, nil
+}
+
+// sample is the accepted shape: "value" is required, "type" optional.
+type sample struct {
+	Type    string    `json:"type"`
+	Time    time.Time `json:"time"`
+	Service string    `json:"service"`
+	Version string    `json:"version"`
+	Ring    string    `json:"ring"`
+	Name    string    `json:"name"`
+	Value   *float64  `json:"value"`
+}
+
+func decode(raw json.RawMessage, now time.Time) (signals.MetricSample, error) {
+	if !utf8.Valid(raw) {
+		return signals.MetricSample{}, errors.New("not valid UTF-8")
+	}
+	var s sample
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return signals.MetricSample{}, fmt.Errorf("malformed JSON: %v", err)
+	}
+	switch {
+	case s.Type != "" && s.Type != signals.TypeMetric:
+		return signals.MetricSample{}, fmt.Errorf("type %q, want %q", s.Type, signals.TypeMetric)
+	case s.Value == nil:
+		return signals.MetricSample{}, errors.New(`missing "value"`)
+	case s.Service != "" && !bus.ValidToken(s.Service):
+		return signals.MetricSample{}, fmt.Errorf("service %q must be 1-128 letters, digits, '-' or '_'", s.Service)
+	}
+	if s.Time.IsZero() {
+		s.Time = now
+	}
+	m := signals.MetricSample{
+		Type:    signals.TypeMetric,
+		Time:    s.Time,
+		Service: s.Service,
+		Version: s.Version,
+		Ring:    s.Ring,
+		Name:    s.Name,
+		Value:   *s.Value,
+	}
+	if err := m.Validate(); err != nil {
+		return signals.MetricSample{}, err
+	}
+	return m, nil
+}
+
+func reply(w http.ResponseWriter, status int, resp Response) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(resp)
+}
