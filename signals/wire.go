@@ -45,6 +45,8 @@ func Decode(data []byte) (any, error) {
 		v = new(Anomaly)
 	case TypeVerdict:
 		v = new(Verdict)
+	case TypeRollup:
+		v = new(Rollup)
 	case "":
 		return nil, fmt.Errorf("%w: missing \"type\"", ErrInvalid)
 	default:
@@ -134,4 +136,16 @@ func (v *Verdict) Validate() error {
 		return invalid("verdict", "missing \"release\", \"service\" or \"decision\"")
 	}
 	return checkTime("verdict", v.Time)
+}
+
+// Validate checks the rollup. It sets Type.
+func (r *Rollup) Validate() error {
+	r.Type = TypeRollup
+	switch {
+	case r.Service == "" || r.Source == "":
+		return invalid("rollup", "missing \"service\" or \"source\"")
+	case r.Posts < 0 || r.Negative < 0 || r.Negative > r.Posts:
+		return invalid("rollup", "counts out of range (posts %d, negative %d)", r.Posts, r.Negative)
+	}
+	return checkTime("rollup", r.Time)
 }

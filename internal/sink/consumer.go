@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -259,7 +258,7 @@ func (c *Consumer) handle(ctx context.Context, stream string, msgs []jetstream.M
 	wctx := context.WithoutCancel(ctx)
 	var items []item
 	for _, m := range msgs {
-		v, err := decode(m.Data())
+		v, err := signals.Decode(m.Data())
 		if err == nil && !storable(v) {
 			err = fmt.Errorf("a %T does not belong in the sink", v)
 			c.terminate(stream, "unsupported", m, err, log)
@@ -374,32 +373,4 @@ func storable(v any) bool {
 		return true
 	}
 	return false
-}
-
-// decode is signals.Decode, plus rollups for as long as signals.Decode does
-// not know them.
-func decode(data []byte) (any, error) {
-	v, err := signals.Decode(data)
-	if err == nil {
-		return v, nil
-	}
-	var head struct {
-		Type string `json:"type"`
-	}
-	if !strings.Contains(err.Error(), "unknown type") || json.Unmarshal(data, &head) != nil || head.Type != signals.TypeRollup {
-		return nil, err
-	}
-	var r signals.Rollup
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("%w: rollup: %v", signals.ErrInvalid, err)
-	}
-	switch {
-	case r.Service == "" || r.Source == "":
-		return nil, fmt.Errorf("%w: rollup: missing \"service\" or \"source\"", signals.ErrInvalid)
-	case r.Time.IsZero():
-		return nil, fmt.Errorf("%w: rollup: missing \"time\"", signals.ErrInvalid)
-	case r.Posts < 0 || r.Negative < 0 || r.Negative > r.Posts:
-		return nil, fmt.Errorf("%w: rollup: %d negative of %d posts", signals.ErrInvalid, r.Negative, r.Posts)
-	}
-	return &r, nil
 }

@@ -1,0 +1,62 @@
+// Command aftershock watches releases as they roll out and halts a ring when
+// users start to complain. See README.md for the subcommands.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `aftershock: watch each release while it rolls out, stop it when users complain.
+
+usage:
+  aftershock serve -c aftershock.yaml     run the daemon
+  aftershock demo                         run a complete release with an incident on loopback
+  aftershock release start|promote|complete|halt|rollback|get|list ...
+                                          client for the release API
+  aftershock analyze [--score-only]       enrich texts from stdin (one per line or JSON lines)
+  aftershock backtest [FILE|-]            score a timestamp,value CSV point by point
+  aftershock version
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest, stderr)
+	case "demo":
+		return runDemo(ctx, rest, stdout, stderr)
+	case "release":
+		return runRelease(ctx, rest, stdout, stderr)
+	case "analyze":
+		return runAnalyze(ctx, rest, stdin, stdout, stderr)
+	case "backtest":
+		return runBacktest(ctx, rest, stdin, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "aftershock", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "aftershock: unknown command %q\n\n%s", cmd, usage)
+	return 2
+}
+
+var version = "dev"

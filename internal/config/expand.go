@@ -1,0 +1,69 @@
+// Package config reads Aftershock's YAML configuration: ${ENV} expansion in
+// values, strict decoding (unknown keys are errors), and validation of every
+// section with errors that name the bad field.
+package config
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+
+// expandEnv replaces ${VAR} and ${VAR:-default} in every scalar value of the
+// document (after parsing, so a secret full of YAML syntax stays one value).
+// An unset variable without a default is an error naming the field. "$$"
+// stands for a literal "$".
+func expandEnv(n *yaml.Node, path string, lookup func(string) (string, bool)) []error {
+	var errs []error
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			errs = append(errs, expandEnv(c, path, lookup)...)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			errs = append(errs, expandEnv(n.Content[i+1], join(path, n.Content[i].Value), lookup)...)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			errs = append(errs, expandEnv(c, fmt.Sprintf("%s[%d]", path, i), lookup)...)
+		}
+	case yaml.ScalarNode:
+		if !strings.Contains(n.Value, "$") {
+			return nil
+		}
+		const dollar = "\x00dollar\x00"
+		v := strings.ReplaceAll(n.Value, "$$", dollar)
+		v = envRef.ReplaceAllStringFunc(v, func(ref string) string {
+			m := envRef.FindStringSubmatch(ref)
+			if val, ok := lookup(m[1]); ok && val != "" {
+				return val
+			}
+			if m[2] != "" {
+				return m[3]
+			}
+			errs = append(errs, fmt.Errorf("%s: environment variable %s is not set", path, m[1]))
+			return ""
+		})
+		n.Value = strings.ReplaceAll(v, dollar, "$")
+		if n.Tag == "!!int" || n.Tag == "!!float" || n.Tag == "!!bool" {
+			n.Tag = "" // let the decoder re-resolve the expanded text
+		}
+	}
+	return errs
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// osLookup is the real environment.
+func osLookup(k string) (string, bool) { return os.LookupEnv(k) }

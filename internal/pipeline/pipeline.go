@@ -1,0 +1,154 @@
+// Package pipeline runs the detector on the JetStream streams: it reads
+// posts, metric samples and release events, feeds the detector in one
+// goroutine, advances it on an injected clock and publishes the verdicts,
+// anomalies and rollups it returns.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/aftershock/aftershock/detector"
+	"github.com/aftershock/aftershock/internal/bus"
+	"github.com/aftershock/aftershock/signals"
+)
+
+// Pipeline connects the streams to the detector.
+type Pipeline struct {
+	js    jetstream.JetStream
+	pub   bus.Publisher
+	det   *detector.Detector
+	clock func() time.Time
+	tick  time.Duration
+	log   *slog.Logger
+	m     metrics
+}
+
+type metrics struct {
+	in       *prometheus.CounterVec
+	bad      prometheus.Counter
+	verdicts *prometheus.CounterVec
+	lag      prometheus.Gauge
+}
+
+// New builds a pipeline. clock is event time "now" (the wall clock when
+// live, a simulated clock in the demo); tick is how often the detector is
+// advanced.
+func New(js jetstream.JetStream, det *detector.Detector, clock func() time.Time, tick time.Duration, log *slog.Logger, reg prometheus.Registerer) *Pipeline {
+	p := &Pipeline{js: js, pub: bus.Publisher{JS: js}, det: det, clock: clock, tick: tick, log: log}
+	p.m.in = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aftershock_detector_messages_total", Help: "Messages the detector consumed, by type."}, []string{"type"})
+	p.m.bad = prometheus.NewCounter(prometheus.CounterOpts{Name: "aftershock_detector_bad_messages_total", Help: "Messages the detector could not decode."})
+	p.m.verdicts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aftershock_verdicts_total", Help: "Verdicts published, by decision and action."}, []string{"decision", "action"})
+	p.m.lag = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aftershock_detector_event_lag_seconds", Help: "Clock minus the time of the newest post consumed."})
+	if reg != nil {
+		reg.MustRegister(p.m.in, p.m.bad, p.m.verdicts, p.m.lag)
+	}
+	return p
+}
+
+// Run consumes the streams from since (zero: from the start) until ctx ends.
+// The detector's state is a fold over the streams, so a restart rebuilds it
+// by reading back its baseline span; verdicts that are published again are
+// de-duplicated downstream (one halt per release and ring).
+func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
+	msgs := make(chan []byte, 1024)
+	var stops []func()
+	for _, stream := range []string{bus.StreamReleases, bus.StreamPosts, bus.StreamMetrics} {
+		cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
+		if !since.IsZero() {
+			st := since
+			cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &st}
+		}
+		c, err := p.js.OrderedConsumer(ctx, stream, cfg)
+		if err != nil {
+			stopAll(stops)
+			return fmt.Errorf("consuming %s: %w", stream, err)
+		}
+		cc, err := c.Consume(func(m jetstream.Msg) {
+			select {
+			case msgs <- m.Data():
+			case <-ctx.Done():
+			}
+		})
+		if err != nil {
+			stopAll(stops)
+			return fmt.Errorf("consuming %s: %w", stream, err)
+		}
+		stops = append(stops, cc.Stop)
+	}
+	defer stopAll(stops)
+
+	t := time.NewTicker(p.tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case data := <-msgs:
+			p.Apply(data)
+		case <-t.C:
+			if err := p.Publish(ctx, p.det.Advance(p.clock())); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				p.log.Error("publishing detector output", "err", err)
+			}
+		}
+	}
+}
+
+func stopAll(fs []func()) {
+	for _, f := range fs {
+		f()
+	}
+}
+
+// Apply feeds one wire message to the detector. It returns the decoded
+// message's time, or the zero time for a message it could not use.
+func (p *Pipeline) Apply(data []byte) time.Time {
+	v, err := signals.Decode(data)
+	if err != nil {
+		p.m.bad.Inc()
+		p.log.Warn("skipping bad message", "err", err)
+		return time.Time{}
+	}
+	switch m := v.(type) {
+	case *signals.Post:
+		p.m.in.WithLabelValues("post").Inc()
+		p.m.lag.Set(p.clock().Sub(m.Time).Seconds())
+		p.det.Post(*m)
+		return m.Time
+	case *signals.MetricSample:
+		p.m.in.WithLabelValues("metric").Inc()
+		p.det.Metric(*m)
+		return m.Time
+	case *signals.ReleaseEvent:
+		p.m.in.WithLabelValues("release").Inc()
+		p.det.Release(*m)
+		return m.Time
+	}
+	return time.Time{}
+}
+
+// Publish sends the detector's output to the streams.
+func (p *Pipeline) Publish(ctx context.Context, out detector.Output) error {
+	var errs []error
+	for _, r := range out.Rollups {
+		errs = append(errs, p.pub.Rollup(ctx, r))
+	}
+	for _, a := range out.Anomalies {
+		errs = append(errs, p.pub.Anomaly(ctx, a))
+	}
+	for _, v := range out.Verdicts {
+		p.m.verdicts.WithLabelValues(v.Decision, v.Action).Inc()
+		p.log.Info("verdict", "release", v.Release, "ring", v.Ring, "score", v.Score, "decision", v.Decision, "action", v.Action)
+		errs = append(errs, p.pub.Verdict(ctx, v))
+	}
+	return errors.Join(errs...)
+}
