@@ -25,12 +25,13 @@ const DefaultUserAgent = "Aftershock/1.0 (release watch crawler; +https://github
 
 // Spec configures one source instance: one entry of the `sources` list.
 //
-//	- name: shop-status        # unique, letters, digits, - and _
-//	  type: feed               # a type known to the Registry
-//	  service: shop            # the service the posts are about
-//	  interval: 1m             # between polls (default 1m, at least 1s)
-//	  timeout: 15s             # per request (default 15s)
-//	  options: {...}           # the source type's own options
+//	sources:
+//	  - name: shop-status   # unique, letters, digits, - and _
+//	    type: feed          # a type known to the Registry
+//	    service: shop       # the service the posts are about
+//	    interval: 1m        # between polls (default 1m, at least 1s)
+//	    timeout: 15s        # per request (default 15s)
+//	    options: {}         # the source type's own options
 type Spec struct {
 	Name     string        `yaml:"name"`
 	Type     string        `yaml:"type"`

@@ -195,7 +195,7 @@ func (s *Source) collector(ctx context.Context) *colly.Collector {
 	if s.base == nil || s.now().Sub(s.baseMade) > robotsTTL {
 		c := colly.NewCollector(
 			colly.UserAgent(s.ua),
-			colly.AllowURLRevisit(),              // a poller fetches the same URL again and again
+			colly.AllowURLRevisit(),             // a poller fetches the same URL again and again
 			colly.MaxBodySize(s.opts.MaxBody+1), // one byte more tells "too large" from "exactly the cap"
 			colly.ParseHTTPErrorResponse(),      // we classify every status ourselves
 		)
