@@ -411,3 +411,36 @@ func TestStoreErrors(t *testing.T) {
 		t.Errorf("Apply without time = %v, want ErrInvalid", err)
 	}
 }
+
+// A publish that fails after the state was saved answers 503, and the
+// client's retry publishes the event once.
+func TestPublishFailureRepairedByRetry(t *testing.T) {
+	e := newEnv(t, t.TempDir())
+	ctx := context.Background()
+	if code := e.do(t, "POST", "/v1/releases", startShop, nil); code != 201 {
+		t.Fatalf("start: %d", code)
+	}
+	if err := e.bus.JS.DeleteStream(ctx, bus.StreamReleases); err != nil {
+		t.Fatal(err)
+	}
+	var errResp ErrorResponse
+	if code := e.do(t, "POST", "/v1/releases/shop-4.2.0/events", `{"event":"halted"}`, &errResp); code != 503 ||
+		!strings.Contains(errResp.Error, "retry") {
+		t.Fatalf("halt without a stream: %d %q, want 503 asking to retry", code, errResp.Error)
+	}
+	if _, err := e.bus.JS.CreateStream(ctx, jetstream.StreamConfig{
+		Name: bus.StreamReleases, Subjects: []string{"releases.>"}, Duplicates: time.Hour,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		var r Release
+		if code := e.do(t, "POST", "/v1/releases/shop-4.2.0/events", `{"event":"halted"}`, &r); code != 200 || len(r.Events) != 2 {
+			t.Fatalf("retried halt: %d, %d events", code, len(r.Events))
+		}
+	}
+	msgs := streamMsgs(t, e.bus.JS)
+	if len(msgs) != 1 || msgs[0].ev.Event != "halted" || msgs[0].ev.Ring != "H1" {
+		t.Fatalf("stream after retries: %+v, want the halt once", msgs)
+	}
+}
