@@ -1,0 +1,861 @@
+package enrich
+
+import (
+	"bufio"
+	"bytes"
+	_ "embed"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/aftershock/aftershock/signals"
+)
+
+//go:embed data/vader_lexicon.txt
+var vaderLexicon []byte
+
+// entry is everything known about one lowered Latin word, so that a token
+// costs one map lookup.
+type entry struct {
+	word     string
+	val      float32 // lexicon valence, -4..4
+	inLex    bool
+	boost    float32 // booster scalar, 0 when not a booster
+	negator  bool
+	enFunc   bool
+	other    bool // function word of another Latin-script language
+	verCue   bool
+	noVerCue bool
+	stop     bool
+	phrases  []int32 // phrases whose first word this is
+}
+
+type phraseKind uint8
+
+const (
+	pStrong phraseKind = iota
+	pTopic
+	pCueGeneric
+	pCueWeak
+	pUpdate
+	pFeature
+)
+
+// phrase is a keyword of one or more words.
+type phrase struct {
+	words  []string
+	kind   phraseKind
+	idx    int  // category or feature index
+	hangul bool // first word is Hangul: matches inside a word; later words match as prefixes
+	exact  bool // a Hangul word that must be the whole token
+}
+
+// Analyzer enriches posts. Build it once with New; it is safe for concurrent use.
+type Analyzer struct {
+	words     map[string]*entry
+	koWords   map[string][]int32 // Hangul fragment -> phrases starting with it
+	koMaxLen  int                // longest Hangul fragment, bytes
+	koSent    map[string]float32
+	koBoost   map[string]bool
+	koNeg     map[string]bool
+	koStop    map[string]bool
+	emoji     map[rune]float32
+	emoticons map[string]float32
+	phrases   []phrase
+	features  []string
+	pool      sync.Pool // *scan
+}
+
+// New builds the lexicons for cfg. It validates cfg first.
+func New(cfg Config) (*Analyzer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("validate enrich config: %w", err)
+	}
+	a := &Analyzer{
+		words:     make(map[string]*entry, 8000),
+		koWords:   map[string][]int32{},
+		koSent:    koValence,
+		koBoost:   map[string]bool{},
+		koNeg:     map[string]bool{},
+		koStop:    map[string]bool{},
+		emoji:     emojiValence,
+		emoticons: map[string]float32{},
+	}
+	a.pool.New = func() any { return &scan{} }
+	if err := a.loadVader(); err != nil {
+		return nil, err
+	}
+	for w, v := range appValence {
+		e := a.entry(w)
+		if !e.inLex {
+			e.val, e.inLex = v, v != 0
+		}
+	}
+	for w, v := range appOverride {
+		e := a.entry(w)
+		e.val, e.inLex = v, true
+	}
+	for w, v := range extraEmoticons {
+		a.emoticons[w] = v
+	}
+	for _, w := range boostersUp {
+		a.entry(w).boost = bIncr
+	}
+	for _, w := range boostersDown {
+		a.entry(w).boost = bDecr
+	}
+	for _, w := range negations {
+		a.entry(w).negator = true
+	}
+	for _, w := range enFunctionWords {
+		a.entry(w).enFunc = true
+	}
+	for _, w := range otherFunctionWords {
+		a.entry(w).other = true
+	}
+	for _, w := range versionCues {
+		a.entry(w).verCue = true
+	}
+	for _, w := range notVersionCues {
+		a.entry(w).noVerCue = true
+	}
+	for _, w := range koBoosters {
+		a.koBoost[w] = true
+	}
+	for _, w := range koNegators {
+		a.koNeg[w] = true
+	}
+
+	var errs []string
+	add := func(path, kw string, kind phraseKind, idx int) {
+		if err := a.addPhrase(kw, kind, idx); err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %v", path, err))
+		}
+	}
+	for ci, cat := range categoryNames {
+		t := categoryTerms[cat]
+		for _, kw := range t.strong {
+			add("built-in "+cat, kw, pStrong, ci)
+		}
+		for _, kw := range t.topic {
+			add("built-in "+cat, kw, pTopic, ci)
+		}
+		for i, kw := range cfg.Keywords[cat] {
+			add(fmt.Sprintf("keywords.%s[%d]", cat, i), kw, pStrong, ci)
+		}
+	}
+	for _, kw := range problemCues.generic {
+		add("built-in cue", kw, pCueGeneric, 0)
+	}
+	for _, kw := range problemCues.weak {
+		add("built-in cue", kw, pCueWeak, 0)
+	}
+	for _, kw := range updateTerms {
+		add("built-in update", kw, pUpdate, 0)
+	}
+	for _, name := range sortedKeys(cfg.Features) {
+		fi := len(a.features)
+		a.features = append(a.features, name)
+		for i, kw := range cfg.Features[name] {
+			add(fmt.Sprintf("features.%s[%d]", name, i), kw, pFeature, fi)
+		}
+	}
+	for _, w := range cfg.StopWords {
+		w = strings.ToLower(strings.TrimSpace(w))
+		if first, _ := utf8.DecodeRuneInString(w); isHangul(first) {
+			a.koStop[w] = true
+		} else {
+			a.entry(w).stop = true
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("build enrich lexicons: %s", strings.Join(errs, "; "))
+	}
+	return a, nil
+}
+
+func (a *Analyzer) entry(w string) *entry {
+	e := a.words[w]
+	if e == nil {
+		e = &entry{word: w}
+		a.words[w] = e
+	}
+	return e
+}
+
+// loadVader parses the embedded lexicon: word, mean valence, sd, ratings.
+func (a *Analyzer) loadVader() error {
+	sc := bufio.NewScanner(bytes.NewReader(vaderLexicon))
+	line := 0
+	for sc.Scan() {
+		line++
+		f := bytes.SplitN(sc.Bytes(), []byte{'\t'}, 3)
+		if len(f) < 2 {
+			continue
+		}
+		v, err := strconv.ParseFloat(string(f[1]), 32)
+		if err != nil {
+			return fmt.Errorf("parse vader lexicon line %d: %w", line, err)
+		}
+		w := string(f[0])
+		if isEmoticonKey(w) {
+			a.emoticons[w] = float32(v)
+			continue
+		}
+		e := a.entry(strings.ToLower(w))
+		e.val, e.inLex = float32(v), true
+	}
+	return sc.Err()
+}
+
+// isEmoticonKey reports whether a lexicon key is an emoticon (":)", "</3")
+// rather than a word ("can't", "lol").
+func isEmoticonKey(w string) bool {
+	punct, letters := 0, 0
+	for _, r := range w {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
+			letters++
+		case r == '\'' || r == '-' || r == ' ':
+		case r >= '0' && r <= '9':
+		default:
+			punct++
+		}
+	}
+	return punct > 0 && letters <= 2
+}
+
+// addPhrase tokenizes kw like a post and registers it.
+func (a *Analyzer) addPhrase(kw string, kind phraseKind, idx int) error {
+	exact := strings.HasPrefix(kw, "=")
+	kw = strings.TrimPrefix(kw, "=")
+	s := &scan{}
+	a.tokenize(s, kw)
+	if len(s.toks) == 0 {
+		return fmt.Errorf("%q: no words in keyword", kw)
+	}
+	str := string(s.buf)
+	p := phrase{kind: kind, idx: idx, exact: exact}
+	for _, t := range s.toks {
+		p.words = append(p.words, str[t.lo:t.hi])
+	}
+	id := int32(len(a.phrases))
+	first := p.words[0]
+	if s.toks[0].kind == kHangul {
+		p.hangul = true
+		a.koWords[first] = append(a.koWords[first], id)
+		a.koMaxLen = max(a.koMaxLen, len(first))
+	} else {
+		e := a.entry(first)
+		e.phrases = append(e.phrases, id)
+	}
+	for _, w := range p.words[1:] {
+		if first, _ := utf8.DecodeRuneInString(w); !isHangul(first) {
+			a.entry(w) // so that later words compare by entry
+		}
+	}
+	a.phrases = append(a.phrases, p)
+	return nil
+}
+
+// Enrich analyses one post's text. langHint is the source's language tag
+// ("en", "ko-KR", "und" or ""), used when the text alone does not tell.
+// Enrich is pure and does no I/O.
+func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
+	s := a.pool.Get().(*scan)
+	defer a.pool.Put(s)
+	s.reset()
+	a.tokenize(s, text)
+	str := string(s.buf)
+
+	// one lookup per token
+	enHits, otherHits := 0, 0
+	for _, t := range s.toks {
+		var e *entry
+		if t.kind == kWord || t.kind == kHashtag {
+			w := str[t.lo:t.hi]
+			if t.kind == kHashtag {
+				w = w[1:]
+			}
+			e = a.words[w]
+			if e == nil && t.elong {
+				e = a.words[string(s.squeeze(w))]
+			}
+			if e != nil {
+				if e.stop {
+					e = nil
+				} else if t.kind == kWord {
+					if e.enFunc {
+						enHits++
+					}
+					if e.other {
+						otherHits++
+					}
+				}
+			}
+		}
+		s.ents = append(s.ents, e)
+	}
+
+	var out signals.Enrichment
+	out.Lang = detectLang(s, enHits, otherHits, langHint)
+	useEnglish := out.Lang == "en" || out.Lang == "ko" || out.Lang == "und"
+	raw := a.sentiment(s, str, useEnglish)
+	out.Sentiment = finish(s, raw)
+
+	nTok := 0
+	for i, t := range s.toks {
+		if t.kind != kURL && !a.isStop(s, str, i) {
+			nTok++
+		}
+	}
+	if nTok > 0 {
+		out.Tokens = make([]string, 0, nTok)
+		for i, t := range s.toks {
+			if t.kind != kURL && !a.isStop(s, str, i) {
+				out.Tokens = append(out.Tokens, str[t.lo:t.hi])
+			}
+		}
+	}
+	a.classify(s, str, &out)
+	if n := min(len(out.Categories), 2); n > 0 {
+		out.Sentiment = finish(s, raw+float64(n)*complaintValence)
+	}
+	out.Versions = a.versions(s, str)
+	if len(out.Versions) > 0 {
+		out.MentionsUpdate = true
+	}
+	return out
+}
+
+func (a *Analyzer) isStop(s *scan, str string, i int) bool {
+	t := s.toks[i]
+	switch t.kind {
+	case kWord:
+		e := a.words[str[t.lo:t.hi]]
+		return e != nil && e.stop
+	case kHangul:
+		return len(a.koStop) > 0 && a.koStop[str[t.lo:t.hi]]
+	}
+	return false
+}
+
+// squeeze returns w with every run of equal letters cut to one, in scratch
+// memory that is valid until the next call.
+func (s *scan) squeeze(w string) []byte {
+	n := 0
+	var prev byte
+	for i := 0; i < len(w) && n < len(s.squee); i++ {
+		c := w[i]
+		if c == prev && c >= 'a' && c <= 'z' {
+			continue
+		}
+		s.squee[n] = c
+		n++
+		prev = c
+	}
+	return s.squee[:n]
+}
+
+// detectLang routes a post to "en", "ko", another language (from the hint)
+// or "und".
+func detectLang(s *scan, enHits, otherHits int, hint string) string {
+	hint = strings.ToLower(hint)
+	if i := strings.IndexAny(hint, "-_"); i >= 0 {
+		hint = hint[:i]
+	}
+	if hint == "und" || len(hint) > 3 {
+		hint = ""
+	}
+	letters := s.latin + s.hangul + s.other
+	switch {
+	case letters == 0:
+		if hint != "" {
+			return hint
+		}
+		return "und"
+	case s.hangul*10 >= letters*3:
+		return "ko"
+	case s.other > s.latin:
+		if hint != "" && hint != "en" && hint != "ko" {
+			return hint
+		}
+		return "und"
+	case enHits > otherHits && (enHits >= 2 || hint == "" || hint == "en"):
+		return "en"
+	case otherHits > enHits:
+		if hint != "" && hint != "en" && hint != "ko" {
+			return hint
+		}
+		return "und"
+	case hint != "":
+		return hint
+	}
+	return "en"
+}
+
+// sentiment scores the post on VADER's rules: lexicon valence per word,
+// boosters and dampeners in the three words before, negation, "but",
+// ALL CAPS and "!!!"/"??" emphasis, emoji and emoticons; plus Korean stems
+// with their own negation and boosters, and squeezed elongations.
+// It returns the sum of valences; finish turns it into the score.
+func (a *Analyzer) sentiment(s *scan, str string, useEnglish bool) float64 {
+	capDiff := s.capsWords > 0 && s.capsWords < s.casedWords
+	// the words VADER sees: everything but mentions and URLs
+	s.sent = s.sent[:0]
+	words := s.wordSeq()
+	butAt := -1
+	word := func(k int) string {
+		if k < 0 || k >= len(words) {
+			return ""
+		}
+		if e := s.ents[words[k]]; e != nil {
+			return e.word
+		}
+		t := s.toks[words[k]]
+		return str[t.lo:t.hi]
+	}
+	inLex := func(k int) bool {
+		e := s.ents[words[k]]
+		return e != nil && e.inLex
+	}
+	for k, ti := range words {
+		t := s.toks[ti]
+		e := s.ents[ti]
+		var v float64
+		switch t.kind {
+		case kEmoji, kEmoticon:
+			v = float64(t.val)
+		case kHangul:
+			v = a.koreanValence(s, str, words, k)
+		case kWord, kHashtag:
+			if !useEnglish || e == nil {
+				break
+			}
+			if e.word == "but" && butAt < 0 {
+				butAt = k
+			}
+			if e.boost != 0 || !e.inLex || (e.word == "kind" && word(k+1) == "of") {
+				break
+			}
+			v = float64(e.val)
+			if e.word == "no" && k+1 < len(words) && inLex(k+1) {
+				v = 0
+			}
+			if word(k-1) == "no" || word(k-2) == "no" || (word(k-3) == "no" && (word(k-1) == "or" || word(k-1) == "nor")) {
+				v = float64(e.val) * nScalar
+			}
+			if t.caps && capDiff {
+				v += math.Copysign(cIncr, v)
+			}
+			if t.elong {
+				v += math.Copysign(elongIncr, v)
+			}
+			for d := 1; d <= 3 && k-d >= 0; d++ {
+				if inLex(k - d) {
+					continue
+				}
+				pe := s.ents[words[k-d]]
+				if pe != nil && pe.boost != 0 {
+					sc := float64(pe.boost)
+					if v < 0 {
+						sc = -sc
+					}
+					pt := s.toks[words[k-d]]
+					if pt.caps && capDiff {
+						sc += math.Copysign(cIncr, v)
+					}
+					if pt.elong {
+						sc += math.Copysign(elongIncr, v)
+					}
+					switch d {
+					case 2:
+						sc *= 0.95
+					case 3:
+						sc *= 0.9
+					}
+					v += sc
+				}
+				v = a.negationCheck(v, d, word(k-1), word(k-2), word(k-3), word(k-d+1))
+			}
+			if word(k-1) == "least" && !inLex(k-1) {
+				if k < 2 || (word(k-2) != "at" && word(k-2) != "very") {
+					v *= nScalar
+				}
+			}
+		}
+		s.sent = append(s.sent, v)
+	}
+	sum := 0.0
+	for k, v := range s.sent {
+		if butAt >= 0 {
+			if k < butAt {
+				v *= 0.5
+			} else if k > butAt {
+				v *= 1.5
+			}
+		}
+		sum += v
+	}
+	return sum
+}
+
+// finish adds "!!!" and "??" emphasis to a valence sum and normalises it
+// into [-1, 1] as VADER's compound score.
+func finish(s *scan, sum float64) float64 {
+	if sum == 0 {
+		return 0
+	}
+	emph := float64(min(s.excl, maxExcl)) * exclIncr
+	if s.quest > 1 {
+		if s.quest <= 3 {
+			emph += float64(s.quest) * questIncr
+		} else {
+			emph += questLarge
+		}
+	}
+	if sum > 0 {
+		sum += emph
+	} else {
+		sum -= emph
+	}
+	c := sum / math.Sqrt(sum*sum+alpha)
+	return math.Max(-1, math.Min(1, math.Round(c*10000)/10000))
+}
+
+// wordSeq lists the indices of the tokens VADER's rules run over.
+func (s *scan) wordSeq() []int32 {
+	w := s.seq[:0]
+	for i, t := range s.toks {
+		if t.kind != kMention && t.kind != kURL {
+			w = append(w, int32(i))
+		}
+	}
+	s.seq = w
+	return w
+}
+
+func (a *Analyzer) negated(w string) bool {
+	return a.negatedAt(w, "")
+}
+
+// negatedAt is negated with the word after w known: "can't believe how
+// good" is not a negation.
+func (a *Analyzer) negatedAt(w, next string) bool {
+	if next == "believe" {
+		return false
+	}
+	if e := a.words[w]; e != nil && e.negator {
+		return true
+	}
+	return strings.Contains(w, "n't")
+}
+
+// negationCheck applies VADER's negation rule for the word d places back.
+// after is the word following the negator.
+func (a *Analyzer) negationCheck(v float64, d int, w1, w2, w3, after string) float64 {
+	switch d {
+	case 1:
+		if a.negatedAt(w1, after) {
+			v *= nScalar
+		}
+	case 2:
+		switch {
+		case w2 == "never" && (w1 == "so" || w1 == "this"):
+			v *= 1.25
+		case w2 == "without" && w1 == "doubt":
+		case a.negatedAt(w2, after):
+			v *= nScalar
+		}
+	case 3:
+		switch {
+		case w3 == "never" && (w2 == "so" || w2 == "this" || w1 == "so" || w1 == "this"):
+			v *= 1.25
+		case w3 == "without" && (w2 == "doubt" || w1 == "doubt"):
+		case a.negatedAt(w3, after):
+			v *= nScalar
+		}
+	}
+	return v
+}
+
+// koPrefix returns the valence of the longest lexicon stem w starts with.
+// Hangul syllables and jamo are all three bytes long.
+func (a *Analyzer) koPrefix(w string) (float32, int) {
+	for q := min(len(w), 12); q >= 3; q -= 3 {
+		if v, ok := a.koSent[w[:q]]; ok {
+			return v, q
+		}
+	}
+	return 0, 0
+}
+
+// koreanValence scores the Hangul word at words[k]: stem valence, a booster
+// before it, negation by 안/못 before it, by -지 않/못 after it, and by 없-
+// after a complaint noun ("문제 없어요", "불편함 없이").
+func (a *Analyzer) koreanValence(s *scan, str string, words []int32, k int) float64 {
+	tok := func(k int) (string, bool) {
+		if k < 0 || k >= len(words) {
+			return "", false
+		}
+		t := s.toks[words[k]]
+		return str[t.lo:t.hi], t.kind == kHangul
+	}
+	w, _ := tok(k)
+	if len(a.koStop) > 0 && a.koStop[w] {
+		return 0
+	}
+	val, n := a.koPrefix(w)
+	v := float64(val)
+	prev, prevKo := tok(k - 1)
+	next, nextKo := tok(k + 1)
+	if prevKo && a.koNeg[prev] {
+		if v != 0 {
+			v *= nScalar
+		} else {
+			v = -1.5 // "안 돼요", "안 열려요", "못 쓰겠어요": doesn't work
+		}
+	}
+	if nextKo && strings.HasSuffix(w, "지") && (strings.HasPrefix(next, "않") || strings.HasPrefix(next, "못")) {
+		if v != 0 {
+			v *= nScalar
+		} else {
+			v = -1.2
+		}
+	}
+	if v < 0 && (strings.Contains(w[n:], "없") || (nextKo && strings.HasPrefix(next, "없"))) {
+		v *= nScalar
+	}
+	if v != 0 {
+		for d := 1; d <= 2; d++ {
+			if p, ko := tok(k - d); ko && a.koBoost[p] {
+				v += math.Copysign(bIncr, v)
+			}
+		}
+	}
+	return v
+}
+
+// classify finds complaint categories, features and update mentions.
+func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment) {
+	var strong, topic [8]bool
+	var cueGeneric, cueWeak, update bool
+	var feats uint64
+	var featList []bool
+	if len(a.features) > 64 {
+		featList = make([]bool, len(a.features))
+	}
+	hit := func(id int32, negated bool) {
+		p := &a.phrases[id]
+		switch p.kind {
+		case pStrong:
+			if !negated {
+				strong[p.idx] = true
+			}
+		case pTopic:
+			topic[p.idx] = true
+		case pCueGeneric:
+			if !negated {
+				cueGeneric = true
+			}
+		case pCueWeak:
+			if !negated {
+				cueWeak = true
+			}
+		case pUpdate:
+			update = true
+		case pFeature:
+			if featList != nil {
+				featList[p.idx] = true
+			} else {
+				feats |= 1 << p.idx
+			}
+		}
+	}
+	for i, t := range s.toks {
+		switch t.kind {
+		case kWord, kHashtag, kEmoji:
+			e := s.ents[i]
+			if t.kind == kEmoji {
+				e = a.words[str[t.lo:t.hi]]
+			}
+			if e == nil {
+				continue
+			}
+			for _, id := range e.phrases {
+				if a.matchRest(s, str, i, &a.phrases[id]) {
+					hit(id, a.latinNegated(s, i))
+				}
+			}
+		case kHangul:
+			w := str[t.lo:t.hi]
+			if len(a.koStop) > 0 && a.koStop[w] {
+				continue
+			}
+			for p := 0; p < len(w); p += 3 {
+				for q := p + 3; q <= len(w) && q-p <= a.koMaxLen; q += 3 {
+					ids, ok := a.koWords[w[p:q]]
+					if !ok {
+						continue
+					}
+					for _, id := range ids {
+						ph := &a.phrases[id]
+						if ph.exact && (p != 0 || q != len(w)) {
+							continue
+						}
+						if a.matchRest(s, str, i, ph) {
+							hit(id, strings.Contains(w[q:], "없") || a.nextHas(s, str, i+len(ph.words)-1, "없"))
+						}
+					}
+				}
+			}
+		}
+	}
+	anyStrong := slices.Contains(strong[:], true)
+	// a clearly happy post that names a problem is about its fix
+	cue := (cueGeneric || cueWeak) && out.Sentiment < 0.3 || anyStrong || out.Sentiment <= -0.05
+	for ci, name := range categoryNames {
+		if strong[ci] || (topic[ci] && cue) {
+			out.Categories = append(out.Categories, name)
+		}
+	}
+	if len(out.Categories) == 0 && cueGeneric {
+		out.Categories = append(out.Categories, "bug")
+	}
+	for fi, name := range a.features {
+		if (featList != nil && featList[fi]) || (featList == nil && feats&(1<<fi) != 0) {
+			out.Features = append(out.Features, name)
+		}
+	}
+	out.MentionsUpdate = update
+}
+
+// matchRest checks that the words after a phrase's first follow token i.
+func (a *Analyzer) matchRest(s *scan, str string, i int, p *phrase) bool {
+	if i+len(p.words) > len(s.toks) {
+		return false
+	}
+	for j, want := range p.words[1:] {
+		k := i + 1 + j
+		t := s.toks[k]
+		switch t.kind {
+		case kHangul:
+			if !strings.HasPrefix(str[t.lo:t.hi], want) {
+				return false
+			}
+		default:
+			e := s.ents[k]
+			if e == nil || e.word != want {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// latinNegated reports whether one of the three words before token i negates it.
+func (a *Analyzer) latinNegated(s *scan, i int) bool {
+	for d := 1; d <= 3 && i-d >= 0; d++ {
+		e := s.ents[i-d]
+		if e == nil {
+			continue
+		}
+		if e.negator || e.word == "no" || e.word == "zero" {
+			return true
+		}
+	}
+	return false
+}
+
+// nextHas reports whether the Hangul token after i starts with prefix.
+func (a *Analyzer) nextHas(s *scan, str string, i int, prefix string) bool {
+	if i+1 >= len(s.toks) || s.toks[i+1].kind != kHangul {
+		return false
+	}
+	t := s.toks[i+1]
+	return strings.HasPrefix(str[t.lo:t.hi], prefix)
+}
+
+// versions finds version strings: "v4.2", "4.2.1", "build 1234", "version 5",
+// and a bare "4.2" next to a word like "update" or "version".
+func (a *Analyzer) versions(s *scan, str string) []string {
+	var out []string
+	add := func(v string) {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	text := func(i int) string {
+		if i < 0 || i >= len(s.toks) {
+			return ""
+		}
+		t := s.toks[i]
+		return str[t.lo:t.hi]
+	}
+	cueAt := func(i int, after bool) bool {
+		if i < 0 || i >= len(s.toks) {
+			return false
+		}
+		t := s.toks[i]
+		if t.kind == kHangul {
+			w := str[t.lo:t.hi]
+			return strings.HasPrefix(w, "버전") || strings.HasPrefix(w, "업데이트") || strings.HasPrefix(w, "업뎃")
+		}
+		e := s.ents[i]
+		if e == nil || !e.verCue {
+			return false
+		}
+		return !after || (e.word != "to" && e.word != "app" && e.word != "v")
+	}
+	for i, t := range s.toks {
+		if t.kind != kWord {
+			continue
+		}
+		w := str[t.lo:t.hi]
+		if pe := s.ents[max(i-1, 0)]; i > 0 && pe != nil && pe.noVerCue {
+			continue
+		}
+		switch {
+		case len(w) > 1 && w[0] == 'v' && isDigit(w[1]):
+			if parts := dottedParts(w[1:]); parts > 0 && parts <= 4 {
+				add(w[1:])
+			}
+		case isDigit(w[0]):
+			parts := dottedParts(w)
+			switch {
+			case parts >= 3 && parts <= 4:
+				add(w)
+			case parts == 2 && (cueAt(i-1, false) || cueAt(i+1, true) || text(i-2) == "version"):
+				add(w)
+			case parts == 1 && len(w) <= 3 && (text(i-1) == "version" || text(i-1) == "ver"):
+				add(w)
+			}
+		case w == "build" && i+1 < len(s.toks) && s.toks[i+1].kind == kWord && dottedParts(text(i+1)) == 1:
+			add(str[t.lo:s.toks[i+1].hi])
+		}
+	}
+	return out
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// dottedParts returns how many dot-separated runs of digits w is made of, or 0.
+func dottedParts(w string) int {
+	if w == "" || !isDigit(w[0]) || !isDigit(w[len(w)-1]) {
+		return 0
+	}
+	parts := 1
+	for i := 0; i < len(w); i++ {
+		switch {
+		case w[i] == '.':
+			parts++
+		case !isDigit(w[i]):
+			return 0
+		}
+	}
+	return parts
+}

@@ -1,0 +1,258 @@
+package enrich
+
+// The tables in this file are the built-in word lists. VADER's word lexicon
+// is embedded from data/vader_lexicon.txt; boosters, negations and the rule
+// constants follow the published VADER rules (Hutto & Gilbert, 2014).
+
+// VADER's empirically derived constants.
+const (
+	bIncr      = 0.293 // booster increment
+	bDecr      = -0.293
+	cIncr      = 0.733 // ALL CAPS emphasis
+	nScalar    = -0.74 // negation
+	alpha      = 15.0  // normalisation constant of the compound score
+	elongIncr  = 0.293 // "sooooo good": repeated letters, like a booster (not in VADER)
+	maxExcl    = 4
+	exclIncr   = 0.292
+	questIncr  = 0.18
+	questLarge = 0.96
+)
+
+var boostersUp = []string{
+	"absolutely", "amazingly", "awfully", "completely", "considerable", "considerably",
+	"decidedly", "deeply", "effing", "enormous", "enormously", "entirely", "especially",
+	"exceptional", "exceptionally", "extreme", "extremely", "fabulously", "flipping", "flippin",
+	"frackin", "fracking", "fricking", "frickin", "frigging", "friggin", "fully", "fuckin",
+	"fucking", "fuggin", "fugging", "greatly", "hella", "highly", "hugely", "incredible",
+	"incredibly", "intensely", "major", "majorly", "more", "most", "particularly", "purely",
+	"quite", "really", "remarkably", "so", "substantially", "thoroughly", "total", "totally",
+	"tremendous", "tremendously", "uber", "unbelievably", "unusually", "utter", "utterly", "very",
+	// social-text additions
+	"soo", "sooo", "super", "insanely", "crazy", "literally", "seriously", "way",
+}
+
+var boostersDown = []string{
+	"almost", "barely", "hardly", "kinda", "kindof", "less", "little", "marginal", "marginally",
+	"occasional", "occasionally", "partly", "scarce", "scarcely", "slight", "slightly", "somewhat",
+	"sorta", "sortof",
+}
+
+var negations = []string{
+	"aint", "arent", "cannot", "cant", "couldnt", "darent", "didnt", "doesnt", "ain't", "aren't",
+	"can't", "couldn't", "daren't", "didn't", "doesn't", "dont", "hadnt", "hasnt", "havent", "isnt",
+	"mightnt", "mustnt", "neither", "don't", "hadn't", "hasn't", "haven't", "isn't", "mightn't",
+	"mustn't", "neednt", "needn't", "never", "none", "nope", "nor", "not", "nothing", "nowhere",
+	"oughtnt", "shant", "shouldnt", "uhuh", "wasnt", "werent", "oughtn't", "shan't", "shouldn't",
+	"wasn't", "weren't", "without", "wont", "wouldnt", "won't", "wouldn't", "rarely", "seldom",
+	"despite", "nobody",
+	// social-text misspellings
+	"doesnt", "didnt", "isnt", "wasnt", "wouldnt", "couldnt", "dosent", "dosnt", "doesn’t",
+}
+
+// appValence adds words that VADER's lexicon lacks but that carry clear
+// sentiment in posts about apps. Values are on VADER's -4..4 scale.
+var appValence = map[string]float32{
+	"crashes": -1.7, "crashed": -1.7, "crashing": -1.7, "crashy": -1.7, "crashs": -1.7,
+	"buggy": -1.8, "bug": -1.0, "bugs": -1.0, "glitch": -1.2, "glitches": -1.2, "glitchy": -1.5, "glitching": -1.2,
+	"laggy": -1.5, "lagging": -1.5, "lags": -1.2, "slow": -1.0, "slower": -1.0, "slowest": -1.3,
+	"sluggish": -1.5, "unusable": -2.5, "declined": -1.2, "frozen": -1.0, "freezing": -1.0,
+	"froze": -1.0, "outage": -1.5, "downtime": -1.2, "unavailable": -1.0, "wiped": -1.2,
+	"vanished": -1.0, "disappeared": -1.0, "deleted": -0.8, "locked": -0.6, "unresponsive": -1.5,
+	"timing": 0, "smooth": 1.5, "smoother": 1.5, "snappy": 1.5, "fast": 1.0, "faster": 1.2,
+	"fixed": 1.2, "stable": 1.2, "slick": 1.5, "intuitive": 1.5, "seamless": 1.8, "kudos": 2.0,
+	"shoutout": 1.5, "yay": 2.0, "rocks": 1.5, "worked": 0.5, "scam": -2.5,
+}
+
+// appOverride replaces VADER valences that mislead on posts about apps:
+// "support" is the help desk, "gift" the gift card, and "fire" is praise
+// slang ("this update is fire 🔥") more often than a blaze.
+var appOverride = map[string]float32{"support": 0.3, "gift": 0.5, "fire": 0}
+
+// complaintValence is the valence a complaint category adds to the sum (at
+// most twice): "can't log in" or "checkout keeps failing" carry no lexicon
+// word in VADER, yet they are negative posts.
+const complaintValence = -1.3
+
+// emojiValence gives common emoji a valence on VADER's scale. VADER itself
+// replaces an emoji by its description and scores those words; a direct table
+// is faster and closer to how emoji read in complaints (🙃, 💀 are not happy).
+var emojiValence = map[rune]float32{
+	'😀': 1.5, '😃': 2, '😄': 2, '😁': 2, '😆': 1.8, '😅': 0.5, '🤣': 1.8, '😂': 1.2,
+	'🙂': 1, '😊': 2, '😇': 1.5, '🥰': 3, '😍': 3, '🤩': 3, '😘': 2, '😋': 1.5, '😎': 1.5,
+	'🤗': 2, '👍': 2, '👏': 2, '🙌': 2.2, '🎉': 2.5, '🥳': 2.5, '❤': 2.5, '💕': 2.5, '💖': 2.5,
+	'💗': 2.5, '💙': 2.2, '💚': 2.2, '💜': 2.2, '🧡': 2.2, '💛': 2.2, '😻': 2.5, '💯': 2, '🔥': 1.5,
+	'✨': 1.5, '⭐': 1.5, '🌟': 1.5, '🙏': 1.2, '👌': 1.8, '💪': 1.5, '😌': 1, '✅': 1, '🚀': 1.5,
+	'🤝': 1.2, '🆗': 0.8,
+	'😡': -2.5, '🤬': -3, '😠': -2.2, '😤': -1.8, '😭': -2, '😢': -1.8, '😞': -1.8, '😔': -1.5,
+	'😟': -1.5, '😩': -2, '😫': -2, '😖': -1.8, '😣': -1.5, '🙁': -1.5, '☹': -1.5, '😒': -1.5,
+	'🙄': -1.5, '😑': -0.8, '😐': -0.3, '😕': -1, '🫠': -0.8, '🤦': -1.5, '👎': -2, '💔': -2.2,
+	'😱': -1.5, '😨': -1.5, '😰': -1.5, '🤢': -2, '🤮': -2.5, '💀': -0.8, '❌': -1, '⚠': -0.8,
+	'🐌': -1, '🙃': -0.8, '😬': -0.8, '😪': -1, '😓': -1.2, '😥': -1.2, '😿': -1.5, '🥲': -0.5,
+	'🥺': -0.8, '🖕': -3, '💩': -2,
+}
+
+// extraEmoticons are emoticons VADER's lexicon spells differently or lacks.
+var extraEmoticons = map[string]float32{
+	":D": 2.2, ":-D": 2.2, "xD": 1.8, "XD": 1.8, "xDD": 1.8, ":P": 1.0, ":p": 1.0, "<3": 1.9,
+	":'(": -2.2, ":((": -2.2, ":(((": -2.2, ":)))": 2.0, ":))": 2.0, ":/": -1.0, ":-/": -1.0,
+	"-_-": -1.0, "-__-": -1.0, "T_T": -1.8, "ㅠㅠ": -1.5, "¯\\_(ツ)_/¯": -0.3,
+}
+
+// koValence is a small Korean lexicon of complaint and praise stems, matched
+// as the longest prefix of a Hangul token ("좋" matches 좋아요, 좋네요, 좋다).
+var koValence = map[string]float32{
+	// praise
+	"좋": 2.0, "좋아하": 2.0, "최고": 3.0, "감사": 2.0, "고마": 2.0, "고맙": 2.0, "만족": 2.0, "대만족": 3.0,
+	"편하": 1.5, "편해": 1.5, "편리": 1.8, "편했": 1.5, "빠르": 1.2, "빨라": 1.2, "빠른": 1.2, "빨랐": 1.2,
+	"예뻐": 2.0, "예쁘": 2.0, "이쁘": 2.0, "이뻐": 2.0, "깔끔": 1.8, "친절": 2.0, "감동": 2.5, "대박": 2.5,
+	"짱": 2.5, "훌륭": 2.8, "멋지": 2.2, "멋져": 2.2, "멋있": 2.2, "완벽": 2.8, "사랑": 3.0, "추천": 1.5,
+	"괜찮": 1.2, "안정적": 1.5, "잘했": 2.0, "잘 ": 0, "굿": 2.0, "최고다": 3.0, "행복": 2.5, "기쁘": 2.2,
+	"편안": 1.5, "유용": 1.8, "신기": 1.0, "든든": 1.5, "해결됐": 1.5, "해결되었": 1.5, "고쳐졌": 1.2,
+	"ㅎㅎ": 0.8, "ㅋㅋ": 0.5, "ㅎ": 0.4,
+	// complaints
+	"최악": -3.1, "별로": -1.5, "불편": -1.5, "짜증": -2.2, "화나": -2.0, "화가": -2.0, "실망": -2.2,
+	"답답": -1.8, "느려": -1.2, "느리": -1.2, "느림": -1.2, "버벅": -1.5, "렉": -1.2, "오류": -1.5,
+	"에러": -1.5, "버그": -1.2, "먹통": -2.0, "장애": -1.5, "튕": -1.8, "꺼져": -1.2, "꺼짐": -1.2,
+	"꺼지": -1.2, "멈춰": -1.2, "멈춤": -1.2, "멈추": -1.2, "실패": -1.8, "안돼": -1.8, "안되": -1.8,
+	"안됨": -1.8, "안됩": -1.8, "불가": -1.5, "망했": -2.5, "망함": -2.5, "망한": -2.5, "쓰레기": -3.0,
+	"문제": -1.0, "사라졌": -1.5, "사라짐": -1.5, "없어졌": -1.5, "날아갔": -1.8, "날아감": -1.8,
+	"삭제됐": -1.2, "지워졌": -1.2, "거절": -1.2, "잠겼": -1.2, "이상해": -1.0, "이상하": -1.0,
+	"이상함": -1.0, "귀찮": -1.5, "고쳐": -0.8, "나빠": -2.0, "나쁘": -2.0, "싫": -2.0, "후회": -1.8,
+	"터졌": -1.5, "풀려": -0.8, "풀림": -0.8, "거지같": -2.5, "어이없": -2.0, "황당": -1.8, "아쉽": -1.2,
+	"아쉬": -1.2, "엉망": -2.2, "심각": -1.5, "못하": -1.0, "못 ": 0, "힘들": -1.5, "느려터": -2.0,
+	"강제": -0.8, "미치": -1.5, "열받": -2.2, "빡치": -2.5, "환불해": -0.5, "ㅠㅠ": -1.5, "ㅜㅜ": -1.5,
+	"ㅠ": -1.0, "ㅜ": -1.0, "ㅡㅡ": -1.2, "헐": -0.5, "실화": -0.8, "불만": -1.8, "엉터리": -2.0,
+}
+
+// koBoosters intensify the next Hangul word.
+var koBoosters = []string{"너무", "진짜", "정말", "완전", "엄청", "아주", "매우", "넘", "겁나", "개", "훨씬", "제일", "가장", "참"}
+
+// koNegators negate the next Hangul word ("안 좋아요", "못 해요").
+var koNegators = []string{"안", "못"}
+
+// categoryNames are the complaint categories, in output order.
+var categoryNames = []string{"outage", "login", "payment", "crash", "slow", "bug", "data_loss", "update"}
+
+// categoryTerms holds, per category, strong terms (a complaint on their own
+// unless negated: "no crashes") and topic terms (a complaint only when the
+// post also carries a problem cue or negative sentiment: "can't log in").
+// A Hangul term matches inside a word ("로그인이" holds 로그인); the words
+// of a Latin phrase must follow each other.
+var categoryTerms = map[string]struct{ strong, topic []string }{
+	"outage": {
+		strong: []string{"outage", "outages", "is down", "are down", "was down", "went down", "goes down",
+			"down again", "down for", "still down", "be down", "being down", "completely down", "totally down",
+			"servers down", "server down", "site down", "app down", "website down", "service down", "guys down",
+			"everything is down", "offline", "503", "502", "504", "bad gateway", "service unavailable",
+			"not loading", "won't load", "wont load", "doesn't load", "nothing loads", "nothing is loading",
+			"can't load", "cant load", "can't connect", "cannot connect", "connection error", "connection errors",
+			"can't reach", "cannot reach", "downtime", "not responding", "nothing works", "completely dead",
+			"is dead", "down right now", "isdown", "downdetector",
+			"먹통", "장애", "서버 다운", "다운됐", "다운", "접속 안", "접속이 안", "접속 불가", "접속불가", "서버 터",
+			"터졌", "서비스 중단", "안 열려", "점검"},
+		topic: []string{"server", "servers", "site", "website", "service", "서버", "접속", "사이트"},
+	},
+	"login": {
+		strong: []string{"locked out", "logged out", "logs me out", "logging me out", "log me out", "logged me out",
+			"kicked out", "login loop", "invalid credentials", "wrong password", "password is wrong",
+			"account locked", "account is locked", "account got locked", "can't log in", "cant log in",
+			"can't login", "cant login", "can't sign in", "unable to log in", "unable to login",
+			"로그인 안", "로그인이 안", "로그인 실패", "로그인 오류", "로그인 못", "로그인이 풀", "로그인 풀", "계정이 잠",
+			"로그인 계속 풀", "로그아웃 돼", "로그아웃돼"},
+		topic: []string{"login", "log in", "log into", "logging in", "logged in", "sign in", "signin", "signing in",
+			"sign into", "password", "passcode", "2fa", "otp", "verification code", "account", "face id",
+			"touch id", "credentials", "loggin", "loging", "logon", "log on", "singin", "sing in", "relogin",
+			"로그인", "로긴", "비밀번호", "비번", "인증번호", "인증 번호", "계정", "로그아웃", "회원가입"},
+	},
+	"payment": {
+		strong: []string{"charged twice", "double charged", "payment failed", "payment declined", "card declined",
+			"card got declined", "declined", "transaction failed", "payment error", "payment failing",
+			"결제 안", "결제가 안", "결제 오류", "결제 실패", "결제가 계속 실패", "결제 취소 안", "거절", "결제가 두 번",
+			"이중 결제", "돈은 빠져", "went through twice", "charged me twice", "paid twice"},
+		topic: []string{"payment", "payments", "pay", "paying", "paid", "checkout", "check out", "checking out",
+			"card", "cards", "paypal", "apple pay", "google pay", "purchase", "transaction", "gift card",
+			"promo code", "coupon", "refund", "charged", "charge", "billing", "checkout's", "chekout", "paymnet",
+			"결제", "결재", "카드", "간편결제", "카카오페이", "네이버페이", "페이", "환불", "결제창"},
+	},
+	"crash": {
+		strong: []string{"crash", "crashes", "crashed", "crashing", "crashy", "crashs", "chrashing", "crushes",
+			"force close", "force closes", "force closed", "closes itself", "keeps closing", "just closes",
+			"freezes", "froze", "frozen", "freezing", "won't open", "wont open", "won't even open",
+			"doesn't open", "not opening",
+			"튕", "꺼져", "꺼짐", "꺼지", "강제 종료", "강제종료", "종료돼", "종료 돼", "종료됨", "종료되",
+			"멈춰", "멈춤", "멈추", "크래시", "실행이 안", "실행 안", "켜지지"},
+	},
+	"slow": {
+		strong: []string{"slow", "slower", "slowest", "slowly", "laggy", "lag", "lags", "lagging", "sluggish",
+			"takes forever", "take forever", "taking forever", "forever to load", "takes ages", "take ages",
+			"takes so long", "take so long", "long to load", "loading forever", "still loading",
+			"loading loading", "snail", "🐌", "seconds to open", "minute to load", "slooow",
+			"느려", "느림", "느리", "버벅", "렉", "오래 걸", "답답", "로딩이 너무"},
+	},
+	"bug": {
+		strong: []string{"bug", "bugs", "buggy", "glitch", "glitches", "glitchy", "glitching", "does nothing",
+			"do nothing", "blank screen", "white screen", "black screen", "wrong", "unusable", "messed up",
+			"error message", "error 500", "500 error", "error 404", "not showing", "doesn't show", "won't let me", "doesn't let me", "not letting me", "wont let me",
+			"duplicated", "not applied", "isn't applied",
+			"버그", "이상해", "이상하", "이상함", "안 떠", "안 보여", "반응이 없", "반응 없", "하얗게", "안 담겨",
+			"안 눌러", "적용이 안", "두 번씩"},
+	},
+	"data_loss": {
+		strong: []string{"lost my", "lost all", "lost everything", "disappeared", "vanished", "deleted my",
+			"got deleted", "were deleted", "was deleted", "deleted all", "deleted everything", "wiped",
+			"erased", "reset to zero", "all gone", "are gone", "is gone", "are all gone", "is empty",
+			"lost the", "where did my",
+			"사라졌", "사라짐", "없어졌", "날아갔", "날아감", "삭제됐", "삭제 됐", "삭제되", "지워졌", "지워짐", "초기화"},
+	},
+	"update": {
+		topic: []string{"update", "updated", "updating", "updates", "upgrade", "upgraded", "new version", "version",
+			"latest version", "this version", "new release", "patch", "roll back", "rollback", "downgrade",
+			"updat", "udpate", "upate",
+			"업데이트", "업뎃", "업그레이드", "새 버전", "최신 버전", "새버전", "최신버전", "패치", "버전"},
+	},
+}
+
+// problemCues mark a post as reporting a problem, so that topic terms
+// ("login", "checkout") count as complaints. Generic ones also make the post
+// a "bug" when no more specific category matched.
+var problemCues = struct{ generic, weak []string }{
+	generic: []string{"fail", "fails", "failed", "failing", "failure", "broken", "broke", "not working",
+		"doesn't work", "does not work", "don't work", "isn't working", "stopped working", "won't work",
+		"not work", "error", "errors", "doesnt work", "dosent work", "not workin",
+		"오류", "에러", "안돼", "안 돼", "안되", "안 되", "안됨", "실패"},
+	weak: []string{"issue", "issues", "problem", "problems", "can't", "cant", "cannot", "unable", "won't",
+		"wont", "couldn't", "not able", "stuck", "invalid", "never arrives", "never comes", "not received",
+		"didn't get", "keeps", "why", "fix", "hangs", "spins", "ruined", "terrible", "awful", "worst",
+		"disaster", "step backwards", "step back", "drains", "worse", "timing out", "times out", "greyed out", "anymore",
+		"못", "문제", "불가", "풀려", "풀림", "잠겼", "이상", "안 와", "안 눌", "안 떠", "고쳐"},
+}
+
+// updateTerms make MentionsUpdate true on their own.
+var updateTerms = []string{"update", "updated", "updating", "updates", "upgrade", "upgraded", "upgrading",
+	"new version", "latest version", "new release", "latest release", "new build", "patch", "patched",
+	"hotfix", "release notes", "since the update", "after the update",
+	"업데이트", "업뎃", "업그레이드", "패치", "새 버전", "최신 버전", "새버전", "최신버전", "신버전"}
+
+// versionCues before or after a bare "4.2" make it a version.
+var versionCues = []string{"version", "ver", "v", "update", "updated", "updating", "release", "build", "app",
+	"to", "버전", "업데이트", "업뎃"}
+
+// notVersionCues before a dotted number make it not our app's version.
+var notVersionCues = []string{"ios", "android", "ipados", "macos", "windows", "chrome", "firefox", "safari", "$"}
+
+// enFunctionWords are frequent English words, for language detection.
+var enFunctionWords = []string{"the", "to", "and", "is", "it", "i", "my", "a", "of", "in", "not", "this", "on",
+	"for", "with", "you", "me", "so", "but", "are", "was", "can't", "just", "app", "after", "since",
+	"keeps", "anyone", "why", "what", "when", "again", "it's", "don't", "i'm", "have", "at", "be", "now",
+	"no", "all", "up", "get", "can", "new", "love", "still", "that", "your", "every", "time", "from",
+	"when", "does", "doesn't", "won't", "really", "thanks", "working", "great", "today", "is", "any"}
+
+// otherFunctionWords are frequent words of other Latin-script languages.
+var otherFunctionWords = []string{
+	"der", "die", "das", "und", "ist", "nicht", "ich", "ein", "eine", "mit", "auf", "es", "geht", // de
+	"el", "la", "los", "las", "que", "de", "y", "en", "funciona", "por", "para", "una", "muy", // es
+	"le", "les", "je", "pas", "est", "et", "une", "des", "du", "ne", "marche", "plus", // fr
+	"não", "nao", "é", "um", "uma", "com", "está", "funciona", "o", // pt
+	"il", "che", "di", "non", "è", "per", "sono", // it
+	"het", "een", "niet", "ik", "werkt", "dat", // nl
+}
