@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -88,10 +89,52 @@ func (s Spec) DecodeOptions(v any) error {
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("options: %w", err)
+	err = dec.Decode(v)
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		if err != nil {
+			return fmt.Errorf("options: %w", err)
+		}
+		return nil
 	}
-	return nil
+	// The re-encoded options have their own line numbers; name the field
+	// by its path and its line in the configuration instead.
+	var errs []error
+	for _, msg := range te.Errors {
+		if m := unknownFieldRE.FindStringSubmatch(msg); m != nil {
+			if path, line := findKey(&s.Options, m[1], "options"); path != "" {
+				errs = append(errs, fmt.Errorf("%s: unknown option (line %d)", path, line))
+				continue
+			}
+		}
+		errs = append(errs, fmt.Errorf("options: %s", msg))
+	}
+	return errors.Join(errs...)
+}
+
+var unknownFieldRE = regexp.MustCompile(`field (\S+) not found in type`)
+
+// findKey returns the dotted path and line of the first mapping key named key.
+func findKey(n *yaml.Node, key, path string) (string, int) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Value == key {
+				return path + "." + key, k.Line
+			}
+			if p, line := findKey(n.Content[i+1], key, path+"."+k.Value); p != "" {
+				return p, line
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if p, line := findKey(c, key, fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p, line
+			}
+		}
+	}
+	return "", 0
 }
 
 // ValidateSpecs validates every spec (applying defaults) and checks that

@@ -405,7 +405,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"bad format", `{url: "https://x.example/", format: html}`, `options.format: "html", want rss, atom, json`},
 		{"bad charset", `{url: "https://x.example/", charset: klingon}`, `options.charset: unknown charset "klingon"`},
 		{"json without fields", `{url: "https://x.example/", format: json, json: {id: id}}`, "options.json.text: required"},
-		{"typo", `{url: "https://x.example/", formt: rss}`, "field formt not found"},
+		{"typo", `{url: "https://x.example/", formt: rss}`, "options.formt: unknown option"},
 		{"negative body", `{url: "https://x.example/", max_body: -1}`, "options.max_body: -1 is negative"},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,188 @@
+package push_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aftershock/aftershock/crawlers/crawlertest"
+	"github.com/aftershock/aftershock/crawlers/push"
+	"github.com/aftershock/aftershock/internal/bus"
+	"github.com/aftershock/aftershock/signals"
+)
+
+var now = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+
+const sample = `{"type":"metric","time":"2026-11-24T09:30:00Z","service":"shop","version":"4.2.0","ring":"H2","name":"error_rate","value":0.012}`
+
+func TestHandler(t *testing.T) {
+	tests := []struct {
+		name      string
+		method    string
+		body      string
+		status    int
+		accepted  int
+		rejected  []int // indexes
+		published []signals.MetricSample
+	}{
+		{
+			name: "single", body: sample, status: 202, accepted: 1,
+			published: []signals.MetricSample{{Type: "metric", Time: time.Date(2026, 11, 24, 9, 30, 0, 0, time.UTC), Service: "shop", Version: "4.2.0", Ring: "H2", Name: "error_rate", Value: 0.012}},
+		},
+		{
+			name: "single pretty-printed, no type, no time", body: "{\n  \"service\": \"shop\",\n  \"name\": \"http_5xx\",\n  \"value\": 3\n}\n", status: 202, accepted: 1,
+			published: []signals.MetricSample{{Type: "metric", Time: now, Service: "shop", Name: "http_5xx", Value: 3}},
+		},
+		{
+			name: "array", body: `[` + sample + `, {"service":"shop","name":"latency_p99","value":0.25,"time":"2026-11-24T09:31:00Z"}]`, status: 202, accepted: 2,
+			published: []signals.MetricSample{
+				{Type: "metric", Time: time.Date(2026, 11, 24, 9, 30, 0, 0, time.UTC), Service: "shop", Version: "4.2.0", Ring: "H2", Name: "error_rate", Value: 0.012},
+				{Type: "metric", Time: time.Date(2026, 11, 24, 9, 31, 0, 0, time.UTC), Service: "shop", Name: "latency_p99", Value: 0.25},
+			},
+		},
+		{
+			name: "json lines with partial rejects",
+			body: sample + "\n\n" + `{"service":"shop","name":"error_rate"` + "\n" + `{"service":"shop","name":"error_rate","value":0.5,"ring":"H3"}` + "\n" + `{"type":"post","service":"shop","name":"x","value":1}` + "\n",
+			status: 202, accepted: 2, rejected: []int{1, 3},
+			published: []signals.MetricSample{
+				{Type: "metric", Time: time.Date(2026, 11, 24, 9, 30, 0, 0, time.UTC), Service: "shop", Version: "4.2.0", Ring: "H2", Name: "error_rate", Value: 0.012},
+				{Type: "metric", Time: now, Service: "shop", Ring: "H3", Name: "error_rate", Value: 0.5},
+			},
+		},
+		{
+			name: "array with partial rejects",
+			body: `[{"service":"shop","value":1}, {"service":"shop","name":"n"}, {"service":"shop.eu","name":"n","value":1}, {"service":"shop","name":"ok","value":1,"time":"2026-11-24T09:00:00Z"}, 7, {"service":"shop","name":"n","value":"high"}]`,
+			status: 202, accepted: 1, rejected: []int{0, 1, 2, 4, 5},
+			published: []signals.MetricSample{{Type: "metric", Time: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC), Service: "shop", Name: "ok", Value: 1}},
+		},
+		{name: "invalid UTF-8", body: "{\"service\":\"shop\",\"name\":\"err\xff\",\"value\":1}", status: 400, rejected: []int{0}},
+		{name: "nothing valid", body: `[{"name":"x","value":1}]`, status: 400, rejected: []int{0}},
+		{name: "malformed array", body: `[{"service":"shop",`, status: 400},
+		{name: "malformed object", body: `{"service":"shop",`, status: 400},
+		{name: "not json", body: `error_rate 0.5`, status: 400},
+		{name: "empty", body: ``, status: 400},
+		{name: "oversized", body: `[` + strings.Repeat(sample+",", push.MaxBodyBytes/len(sample)) + sample + `]`, status: 413},
+		{name: "wrong method", method: http.MethodGet, status: 405},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := crawlertest.StartBus(t)
+			h := push.NewHandler(bus.Publisher{JS: b.JS}, nil, func() time.Time { return now }, nil)
+			method := tt.method
+			if method == "" {
+				method = http.MethodPost
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(method, "/v1/metrics", strings.NewReader(tt.body)))
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d; body %s", rec.Code, tt.status, rec.Body)
+			}
+			var resp push.Response
+			if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
+				t.Fatalf("answer %q is not JSON: %v", rec.Body, err)
+			}
+			if resp.Accepted != tt.accepted {
+				t.Errorf("accepted %d, want %d", resp.Accepted, tt.accepted)
+			}
+			var rejected []int
+			for _, r := range resp.Rejected {
+				rejected = append(rejected, r.Index)
+				if r.Error == "" {
+					t.Errorf("rejection %d without a reason", r.Index)
+				}
+			}
+			if !reflect.DeepEqual(rejected, tt.rejected) {
+				t.Errorf("rejected %v, want %v (%+v)", rejected, tt.rejected, resp.Rejected)
+			}
+			if tt.status >= 400 && resp.Error == "" {
+				t.Errorf("status %d without an error message", tt.status)
+			}
+			if tt.status == 405 && rec.Header().Get("Allow") != http.MethodPost {
+				t.Errorf("405 without Allow: POST")
+			}
+			if n := crawlertest.Stored(t, b.JS, bus.StreamMetrics); n != len(tt.published) {
+				t.Fatalf("METRICS holds %d samples, want %d", n, len(tt.published))
+			}
+			if len(tt.published) > 0 {
+				got := crawlertest.CollectMetrics(t, b.JS, len(tt.published), 5*time.Second)
+				for i := range got {
+					got[i].Time = got[i].Time.UTC()
+				}
+				if !reflect.DeepEqual(got, tt.published) {
+					t.Errorf("published\n%+v\nwant\n%+v", got, tt.published)
+				}
+			}
+		})
+	}
+}
+
+func TestRejectionReasons(t *testing.T) {
+	b := crawlertest.StartBus(t)
+	h := push.NewHandler(bus.Publisher{JS: b.JS}, nil, func() time.Time { return now }, nil)
+	rec := httptest.NewRecorder()
+	body := `[{"service":"shop","name":"n"}, {"type":"post","service":"shop","name":"n","value":1}, {"service":"a.b","name":"n","value":1}, {"service":"shop","value":1}]`
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/metrics", strings.NewReader(body)))
+	var resp push.Response
+	json.Unmarshal(rec.Body.Bytes(), &resp)
+	want := []string{`missing "value"`, `type "post", want "metric"`, `service "a.b" must be`, `missing "name"`}
+	if len(resp.Rejected) != len(want) {
+		t.Fatalf("rejected %+v", resp.Rejected)
+	}
+	for i, w := range want {
+		if !strings.Contains(resp.Rejected[i].Error, w) {
+			t.Errorf("rejection %d: %q, want it to say %q", i, resp.Rejected[i].Error, w)
+		}
+	}
+}
+
+func TestAuth(t *testing.T) {
+	b := crawlertest.StartBus(t)
+	auth := func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer s3cret" }
+	srv := httptest.NewServer(push.NewHandler(bus.Publisher{JS: b.JS}, nil, func() time.Time { return now }, auth))
+	defer srv.Close()
+	for _, tc := range []struct {
+		header string
+		status int
+	}{
+		{"", http.StatusUnauthorized},
+		{"Bearer wrong", http.StatusUnauthorized},
+		{"Bearer s3cret", http.StatusAccepted},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/metrics", strings.NewReader(sample))
+		if tc.header != "" {
+			req.Header.Set("Authorization", tc.header)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("Authorization %q: status %d, want %d", tc.header, resp.StatusCode, tc.status)
+		}
+		if tc.status == http.StatusUnauthorized && !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("401 without a Bearer challenge")
+		}
+	}
+	if n := crawlertest.Stored(t, b.JS, bus.StreamMetrics); n != 1 {
+		t.Errorf("METRICS holds %d, want only the authorized sample", n)
+	}
+}
+
+func TestPublishFailure(t *testing.T) {
+	b := crawlertest.StartBus(t)
+	if err := b.JS.DeleteStream(context.Background(), bus.StreamMetrics); err != nil {
+		t.Fatal(err)
+	}
+	h := push.NewHandler(bus.Publisher{JS: b.JS}, nil, func() time.Time { return now }, nil)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/metrics", strings.NewReader(sample)))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("status %d, want 503 so the client retries", rec.Code)
+	}
+}
