@@ -18,7 +18,9 @@ type fakeOptions struct {
 
 type fakePoller struct{ word string }
 
-func (f *fakePoller) Poll(context.Context, string) (crawlers.Page, error) { return crawlers.Page{}, nil }
+func (f *fakePoller) Poll(context.Context, string) (crawlers.Page, error) {
+	return crawlers.Page{}, nil
+}
 
 func fakeRegistry() *crawlers.Registry {
 	return crawlers.NewRegistry().

@@ -357,10 +357,10 @@ func TestBackoff(t *testing.T) {
 
 	want := []time.Duration{
 		time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, // backoff
-		time.Minute,                       // success: the interval
-		time.Second,                       // backoff reset by the success
-		10 * time.Minute,                  // permanent: 10 intervals
-		42 * time.Second,                  // Retry-After
+		time.Minute,                      // success: the interval
+		time.Second,                      // backoff reset by the success
+		10 * time.Minute,                 // permanent: 10 intervals
+		42 * time.Second,                 // Retry-After
 		2 * time.Second, 4 * time.Second, // no Retry-After, then a timeout: backoff continues
 	}
 	if got := e.waits.list(); !slices.Equal(got, want) {

@@ -46,8 +46,8 @@ func TestHandler(t *testing.T) {
 			},
 		},
 		{
-			name: "json lines with partial rejects",
-			body: sample + "\n\n" + `{"service":"shop","name":"error_rate"` + "\n" + `{"service":"shop","name":"error_rate","value":0.5,"ring":"H3"}` + "\n" + `{"type":"post","service":"shop","name":"x","value":1}` + "\n",
+			name:   "json lines with partial rejects",
+			body:   sample + "\n\n" + `{"service":"shop","name":"error_rate"` + "\n" + `{"service":"shop","name":"error_rate","value":0.5,"ring":"H3"}` + "\n" + `{"type":"post","service":"shop","name":"x","value":1}` + "\n",
 			status: 202, accepted: 2, rejected: []int{1, 3},
 			published: []signals.MetricSample{
 				{Type: "metric", Time: time.Date(2026, 11, 24, 9, 30, 0, 0, time.UTC), Service: "shop", Version: "4.2.0", Ring: "H2", Name: "error_rate", Value: 0.012},
@@ -55,8 +55,8 @@ func TestHandler(t *testing.T) {
 			},
 		},
 		{
-			name: "array with partial rejects",
-			body: `[{"service":"shop","value":1}, {"service":"shop","name":"n"}, {"service":"shop.eu","name":"n","value":1}, {"service":"shop","name":"ok","value":1,"time":"2026-11-24T09:00:00Z"}, 7, {"service":"shop","name":"n","value":"high"}]`,
+			name:   "array with partial rejects",
+			body:   `[{"service":"shop","value":1}, {"service":"shop","name":"n"}, {"service":"shop.eu","name":"n","value":1}, {"service":"shop","name":"ok","value":1,"time":"2026-11-24T09:00:00Z"}, 7, {"service":"shop","name":"n","value":"high"}]`,
 			status: 202, accepted: 1, rejected: []int{0, 1, 2, 4, 5},
 			published: []signals.MetricSample{{Type: "metric", Time: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC), Service: "shop", Name: "ok", Value: 1}},
 		},
