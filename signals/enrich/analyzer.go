@@ -272,8 +272,42 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 	a.tokenize(s, text)
 	str := string(s.buf)
 
-	// one lookup per token
-	enHits, otherHits := 0, 0
+	enHits, otherHits := a.lookup(s, str)
+
+	var out signals.Enrichment
+	out.Lang = detectLang(s, enHits, otherHits, langHint)
+	useEnglish := out.Lang == "en" || out.Lang == "ko" || (out.Lang == "und" && otherHits <= enHits)
+	raw := a.sentiment(s, str, useEnglish)
+	out.Sentiment = finish(s, raw)
+
+	nTok := 0
+	for i, t := range s.toks {
+		if t.kind != kURL && !a.isStop(s, str, i) {
+			nTok++
+		}
+	}
+	if nTok > 0 {
+		out.Tokens = make([]string, 0, nTok)
+		for i, t := range s.toks {
+			if t.kind != kURL && !a.isStop(s, str, i) {
+				out.Tokens = append(out.Tokens, str[t.lo:t.hi])
+			}
+		}
+	}
+	a.classify(s, str, &out)
+	if n := min(len(out.Categories), 2); n > 0 {
+		out.Sentiment = finish(s, raw+float64(n)*complaintValence)
+	}
+	out.Versions = a.versions(s, str)
+	if len(out.Versions) > 0 {
+		out.MentionsUpdate = true
+	}
+	return out
+}
+
+// lookup finds each token's entry (one map lookup per token) and counts
+// function words for language detection.
+func (a *Analyzer) lookup(s *scan, str string) (enHits, otherHits int) {
 	for _, t := range s.toks {
 		var e *entry
 		if t.kind == kWord || t.kind == kHashtag {
@@ -301,35 +335,7 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 		s.ents = append(s.ents, e)
 	}
 
-	var out signals.Enrichment
-	out.Lang = detectLang(s, enHits, otherHits, langHint)
-	useEnglish := out.Lang == "en" || out.Lang == "ko" || out.Lang == "und"
-	raw := a.sentiment(s, str, useEnglish)
-	out.Sentiment = finish(s, raw)
-
-	nTok := 0
-	for i, t := range s.toks {
-		if t.kind != kURL && !a.isStop(s, str, i) {
-			nTok++
-		}
-	}
-	if nTok > 0 {
-		out.Tokens = make([]string, 0, nTok)
-		for i, t := range s.toks {
-			if t.kind != kURL && !a.isStop(s, str, i) {
-				out.Tokens = append(out.Tokens, str[t.lo:t.hi])
-			}
-		}
-	}
-	a.classify(s, str, &out)
-	if n := min(len(out.Categories), 2); n > 0 {
-		out.Sentiment = finish(s, raw+float64(n)*complaintValence)
-	}
-	out.Versions = a.versions(s, str)
-	if len(out.Versions) > 0 {
-		out.MentionsUpdate = true
-	}
-	return out
+	return enHits, otherHits
 }
 
 func (a *Analyzer) isStop(s *scan, str string, i int) bool {

@@ -148,7 +148,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"can't load", "cant load", "can't connect", "cannot connect", "connection error", "connection errors",
 			"can't reach", "cannot reach", "downtime", "not responding", "nothing works", "completely dead",
 			"is dead", "down right now", "isdown", "downdetector",
-			"먹통", "장애", "서버 다운", "다운됐", "다운", "접속 안", "접속이 안", "접속 불가", "접속불가", "서버 터",
+			"먹통", "장애", "서버 다운", "다운됐", "=다운", "=다운됨", "접속 안", "접속이 안", "접속 불가", "접속불가", "서버 터",
 			"터졌", "서비스 중단", "안 열려", "점검"},
 		topic: []string{"server", "servers", "site", "website", "service", "서버", "접속", "사이트"},
 	},

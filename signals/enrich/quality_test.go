@@ -196,3 +196,38 @@ func TestQuality(t *testing.T) {
 		})
 	}
 }
+
+// lexicalScore is the sentiment before complaint categories add their
+// valence: the VADER rules alone.
+func (a *Analyzer) lexicalScore(text string) float64 {
+	s := &scan{}
+	a.tokenize(s, text)
+	str := string(s.buf)
+	a.lookup(s, str)
+	return finish(s, a.sentiment(s, str, true))
+}
+
+// TestAgreesWithGovader checks that the VADER rules alone (before the
+// complaint valence) label English posts like govader does. They differ by
+// design on emoji (a direct table), app words VADER lacks ("crashes",
+// "laggy"), elongation and "can't believe".
+func TestAgreesWithGovader(t *testing.T) {
+	a := newTestAnalyzer(t, Config{})
+	gv := govader.NewSentimentIntensityAnalyzer()
+	set := loadLabelled(t, "testdata/labelled_en.tsv")
+	agree, within := 0, 0
+	for _, l := range set {
+		mine, theirs := a.lexicalScore(l.text), gv.PolarityScores(l.text).Compound
+		if polarity(mine) == polarity(theirs) {
+			agree++
+		}
+		if d := mine - theirs; d < 0.1 && d > -0.1 {
+			within++
+		}
+	}
+	rate := float64(agree) / float64(len(set))
+	t.Logf("VADER rules vs govader on %d English posts: same polarity %.3f, compound within 0.1: %.3f", len(set), rate, float64(within)/float64(len(set)))
+	if rate < 0.80 {
+		t.Errorf("polarity agreement with govader %.3f < 0.80", rate)
+	}
+}
