@@ -1,0 +1,315 @@
+// Package app wires one Aftershock process from its configuration, in the
+// order data flows: bus → crawlers → detector pipeline → dispatch →
+// notifiers, with the sink and the HTTP API beside them. The daemon, the
+// demo and the end-to-end tests all run this same App.
+package app
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/all"
+	"github.com/aftershock/aftershock/crawlers/push"
+	"github.com/aftershock/aftershock/deploy"
+	"github.com/aftershock/aftershock/deploy/delivery"
+	"github.com/aftershock/aftershock/deploy/dispatch"
+	"github.com/aftershock/aftershock/deploy/releases"
+	"github.com/aftershock/aftershock/deploy/webhook"
+	"github.com/aftershock/aftershock/detector"
+	"github.com/aftershock/aftershock/internal/bus"
+	"github.com/aftershock/aftershock/internal/config"
+	"github.com/aftershock/aftershock/internal/pipeline"
+	"github.com/aftershock/aftershock/internal/sink"
+	"github.com/aftershock/aftershock/internal/sink/influx"
+	"github.com/aftershock/aftershock/signals/enrich"
+)
+
+// Options are the parts a caller may inject; zero values take the live defaults.
+type Options struct {
+	Logger *slog.Logger
+	// Clock is event-time "now" (default time.Now). The demo passes a
+	// simulated clock.
+	Clock func() time.Time
+	// Tick is how often the detector is advanced (default 5s).
+	Tick time.Duration
+	// Sources, when set, replaces the default source registry.
+	Sources *crawlers.Registry
+	// HTTPClient, when set, is used by sources (tests route it locally).
+	HTTPClient func(timeout time.Duration) *http.Client
+}
+
+// App is one running Aftershock process.
+type App struct {
+	cfg  *config.Config
+	opt  Options
+	log  *slog.Logger
+	reg  *prometheus.Registry
+	bus  *bus.Bus
+	ln   net.Listener
+	srv  *http.Server
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+	errs chan error
+}
+
+// New checks what can be checked before starting anything.
+func New(cfg *config.Config, opt Options) (*App, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Clock == nil {
+		opt.Clock = time.Now
+	}
+	if opt.Tick == 0 {
+		opt.Tick = 5 * time.Second
+	}
+	if opt.Sources == nil {
+		opt.Sources = all.DefaultRegistry()
+	}
+	return &App{cfg: cfg, opt: opt, log: opt.Logger, reg: prometheus.NewRegistry(), errs: make(chan error, 16)}, nil
+}
+
+// Start opens the bus, builds every part and starts them. On error
+// everything started so far is stopped again.
+func (a *App) Start(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			a.Stop()
+		}
+	}()
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.bus, err = bus.Open(ctx, a.cfg.NATS, a.log.With("part", "bus"))
+	if err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	a.stop = cancel
+
+	// Crawlers.
+	insts, err := a.opt.Sources.Build(a.cfg.Sources, crawlers.Deps{Logger: a.log.With("part", "crawler"), Now: a.opt.Clock, HTTPClient: a.opt.HTTPClient})
+	if err != nil {
+		return err
+	}
+	cursors, err := a.bus.KV(ctx, bus.BucketCursors)
+	if err != nil {
+		return err
+	}
+	runner := crawlers.NewRunner(a.bus.JS, cursors, a.log.With("part", "crawler"), crawlers.NewMetrics(a.reg), crawlers.WithClock(a.opt.Clock))
+	a.goRun("crawlers", func(ctx context.Context) error { return runner.RunAll(ctx, insts) }, runCtx)
+
+	// Detector.
+	analyzers, err := a.analyzers()
+	if err != nil {
+		return err
+	}
+	det := detector.New(a.cfg.Detector, func(service string) detector.Enricher {
+		if an, ok := analyzers[service]; ok {
+			return an
+		}
+		return analyzers[""]
+	})
+	pipe := pipeline.New(a.bus.JS, det, a.opt.Clock, a.opt.Tick, a.log.With("part", "detector"), a.reg)
+	since := time.Now().Add(-(a.cfg.Detector.Baseline + maxWindow(a.cfg.Detector)))
+	a.goRun("detector", func(ctx context.Context) error { return pipe.Run(ctx, since) }, runCtx)
+
+	// Deploy side: dispatch verdicts, deliver notices.
+	halts, err := a.bus.KV(ctx, bus.BucketHalts)
+	if err != nil {
+		return err
+	}
+	var kinds []string
+	for _, n := range a.cfg.Notifiers {
+		notifier, err := a.notifier(n)
+		if err != nil {
+			return err
+		}
+		w, err := delivery.New(a.bus.JS, n.Name, notifier, a.cfg.Delivery, a.log.With("part", "delivery", "notifier", n.Name), a.reg, a.opt.Clock)
+		if err != nil {
+			return fmt.Errorf("starting delivery for notifier %s: %w", n.Name, err)
+		}
+		a.goRun("delivery "+n.Name, w.Run, runCtx)
+		kinds = append(kinds, n.Name)
+	}
+	disp := dispatch.New(a.bus.JS, halts, kinds, a.cfg.DashboardURL, a.opt.Clock, a.log.With("part", "dispatch"))
+	a.goRun("dispatch", disp.Run, runCtx)
+
+	// Storage for dashboards.
+	if a.cfg.Influx != nil {
+		s := influx.New(*a.cfg.Influx, a.log.With("part", "sink"))
+		c, err := sink.NewConsumer(a.bus.JS, s, sink.ConsumerConfig{BatchSize: a.cfg.Influx.BatchSize, FlushInterval: a.cfg.Influx.FlushInterval}, a.reg, a.log.With("part", "sink"))
+		if err != nil {
+			return err
+		}
+		a.goRun("sink", func(ctx context.Context) error { defer s.Close(); return c.Run(ctx) }, runCtx)
+	}
+
+	// Release registry and HTTP API.
+	relKV, err := a.bus.KV(ctx, bus.BucketReleases)
+	if err != nil {
+		return err
+	}
+	store := releases.NewStore(relKV, a.log.With("part", "releases"), a.opt.Clock)
+	a.goRun("release-follow", func(ctx context.Context) error { return store.Follow(ctx, a.bus.JS) }, runCtx)
+	return a.serveHTTP(store)
+}
+
+func (a *App) analyzers() (map[string]*enrich.Analyzer, error) {
+	out := map[string]*enrich.Analyzer{}
+	def, err := enrich.New(enrich.Config{})
+	if err != nil {
+		return nil, fmt.Errorf("building enrichment: %w", err)
+	}
+	out[""] = def
+	for _, s := range a.cfg.Services {
+		an, err := enrich.New(s.Enrich)
+		if err != nil {
+			return nil, fmt.Errorf("building enrichment for service %s: %w", s.Name, err)
+		}
+		out[s.Name] = an
+	}
+	return out, nil
+}
+
+func (a *App) notifier(n config.Notifier) (deploy.Notifier, error) {
+	switch n.Type {
+	case "webhook":
+		w, err := webhook.New(*n.Webhook, a.opt.Clock)
+		if err != nil {
+			return nil, fmt.Errorf("notifier %s: %w", n.Name, err)
+		}
+		return w, nil
+	}
+	return nil, fmt.Errorf("notifier %s: unknown type %q", n.Name, n.Type)
+}
+
+func maxWindow(c detector.Config) time.Duration {
+	var m time.Duration
+	for _, r := range c.Rings {
+		m = max(m, r.Window)
+	}
+	return m
+}
+
+// goRun runs one part until the app stops; a part that fails is reported on Err.
+func (a *App) goRun(name string, f func(context.Context) error, ctx context.Context) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := f(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("part stopped", "part", name, "err", err)
+			select {
+			case a.errs <- fmt.Errorf("%s: %w", name, err):
+			default:
+			}
+		}
+	}()
+}
+
+// Err reports parts that failed while running.
+func (a *App) Err() <-chan error { return a.errs }
+
+// Addr is the address the HTTP server listens on (useful with port 0).
+func (a *App) Addr() string {
+	if a.ln == nil {
+		return ""
+	}
+	return a.ln.Addr().String()
+}
+
+// Bus exposes the connection, for the demo and tests.
+func (a *App) Bus() *bus.Bus { return a.bus }
+
+// Stop shuts down in reverse order: HTTP first, then the parts (each
+// finishes its in-flight work and acks), then the bus is drained.
+func (a *App) Stop() {
+	if a.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = a.srv.Shutdown(ctx)
+		cancel()
+	}
+	if a.stop != nil {
+		a.stop()
+	}
+	a.wg.Wait()
+	if a.bus != nil {
+		a.bus.Close()
+	}
+}
+
+// authorizer returns a request check for the given roles: a bearer token
+// that matches a configured token with one of them, compared in constant time.
+func (a *App) authorizer(roles ...string) func(*http.Request) bool {
+	if len(a.cfg.HTTP.Tokens) == 0 && a.cfg.HTTP.InsecureNoAuth {
+		return nil
+	}
+	type tok struct{ token []byte }
+	var allowed []tok
+	for _, t := range a.cfg.HTTP.Tokens {
+		for _, r := range roles {
+			if t.Role == r {
+				allowed = append(allowed, tok{[]byte(t.Token)})
+			}
+		}
+	}
+	return func(r *http.Request) bool {
+		h := r.Header.Get("Authorization")
+		got, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || got == "" {
+			return false
+		}
+		match := 0
+		for _, t := range allowed {
+			match |= subtle.ConstantTimeCompare([]byte(got), t.token)
+		}
+		return match == 1
+	}
+}
+
+func (a *App) serveHTTP(store *releases.Store) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := a.bus.Healthy(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("not ready: " + err.Error() + "\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", promHandler(a.reg))
+	write := a.authorizer(config.RoleDeploySystem, config.RoleSREAdmin)
+	rel := releases.Handler(store, bus.Publisher{JS: a.bus.JS}, write, a.log.With("part", "api"), a.opt.Clock)
+	mux.Handle("/v1/releases", rel)
+	mux.Handle("/v1/releases/", rel)
+	mux.Handle("/v1/metrics", push.NewHandler(bus.Publisher{JS: a.bus.JS}, a.log.With("part", "push"), a.opt.Clock, write))
+
+	ln, err := net.Listen("tcp", a.cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http.listen: %w", err)
+	}
+	a.ln = ln
+	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() {
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.errs <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	a.log.Info("listening", "addr", ln.Addr().String())
+	return nil
+}

@@ -1,0 +1,230 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/deploy/delivery"
+	"github.com/aftershock/aftershock/deploy/webhook"
+	"github.com/aftershock/aftershock/detector"
+	"github.com/aftershock/aftershock/internal/bus"
+	"github.com/aftershock/aftershock/internal/sink/influx"
+	"github.com/aftershock/aftershock/signals/enrich"
+)
+
+// Config is the whole aftershock.yaml.
+type Config struct {
+	Log       Log               `yaml:"log"`
+	HTTP      HTTP              `yaml:"http"`
+	NATS      bus.Config        `yaml:"nats"`
+	Services  []Service         `yaml:"services"`
+	Sources   []crawlers.Spec   `yaml:"sources"`
+	Detector  detector.Config   `yaml:"detector"`
+	Influx    *influx.Config    `yaml:"influx"`
+	Notifiers []Notifier        `yaml:"notifiers"`
+	Delivery  delivery.Config   `yaml:"delivery"`
+	// DashboardURL links verdicts to the release-watch dashboard; "{release}"
+	// and "{service}" are replaced.
+	DashboardURL string `yaml:"dashboard_url"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // json or text
+}
+
+// HTTP configures the API, health and metrics port.
+type HTTP struct {
+	Listen string  `yaml:"listen"`
+	Tokens []Token `yaml:"tokens"`
+	// InsecureNoAuth lets mutating endpoints run without a token. Only for
+	// local experiments; without it a config with no tokens is refused.
+	InsecureNoAuth bool `yaml:"insecure_no_auth"`
+}
+
+// Token is one API bearer token and what it may do.
+type Token struct {
+	Name  string `yaml:"name"`
+	Token string `yaml:"token"`
+	Role  string `yaml:"role"` // deploy-system, sre-admin, read-only
+}
+
+// Roles of API tokens.
+const (
+	RoleDeploySystem = "deploy-system"
+	RoleSREAdmin     = "sre-admin"
+	RoleReadOnly     = "read-only"
+)
+
+// Service is one watched service.
+type Service struct {
+	Name   string        `yaml:"name"`
+	Team   string        `yaml:"team"`
+	Enrich enrich.Config `yaml:"enrich"`
+}
+
+// Notifier is one configured notifier; Type selects which section applies.
+type Notifier struct {
+	Name    string          `yaml:"name"`
+	Type    string          `yaml:"type"` // webhook
+	Webhook *webhook.Config `yaml:"webhook"`
+}
+
+// Load reads, expands and validates a config file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	cfg, err := Parse(data, osLookup)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse decodes a config document strictly, expands ${ENV} references with
+// lookup and validates every section; all problems are reported together.
+func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("parsing yaml: %w", err)
+	}
+	if errs := expandEnv(&doc, "", lookup); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	expanded, err := yaml.Marshal(&doc)
+	if err != nil {
+		return nil, fmt.Errorf("re-encoding expanded yaml: %w", err)
+	}
+	var cfg Config
+	dec := yaml.NewDecoder(bytes.NewReader(expanded))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && err.Error() != "EOF" {
+		return nil, fmt.Errorf("decoding config: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// Validate applies defaults and checks every section.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add(fmt.Errorf("log.level: %q, want debug, info, warn or error", c.Log.Level))
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "json"
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		add(fmt.Errorf("log.format: %q, want json or text", c.Log.Format))
+	}
+	if c.HTTP.Listen == "" {
+		c.HTTP.Listen = "127.0.0.1:8080"
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+		add(fmt.Errorf("http.listen: %q is not host:port", c.HTTP.Listen))
+	}
+	if len(c.HTTP.Tokens) == 0 && !c.HTTP.InsecureNoAuth {
+		add(errors.New("http.tokens: at least one API token is required (or set http.insecure_no_auth: true for local experiments)"))
+	}
+	for i, t := range c.HTTP.Tokens {
+		p := fmt.Sprintf("http.tokens[%d]", i)
+		if len(t.Token) < 16 {
+			add(fmt.Errorf("%s.token: must be at least 16 characters", p))
+		}
+		switch t.Role {
+		case RoleDeploySystem, RoleSREAdmin, RoleReadOnly:
+		default:
+			add(fmt.Errorf("%s.role: %q, want deploy-system, sre-admin or read-only", p, t.Role))
+		}
+	}
+	add(c.NATS.Validate())
+	names := map[string]bool{}
+	for i := range c.Services {
+		s := &c.Services[i]
+		p := fmt.Sprintf("services[%d]", i)
+		if !bus.ValidToken(s.Name) {
+			add(fmt.Errorf("%s.name: %q must be letters, digits, '-' or '_'", p, s.Name))
+		}
+		if names[s.Name] {
+			add(fmt.Errorf("%s.name: duplicate service %q", p, s.Name))
+		}
+		names[s.Name] = true
+		if err := s.Enrich.Validate(); err != nil {
+			add(prefix(p+".enrich", err))
+		}
+	}
+	add(crawlers.ValidateSpecs(c.Sources))
+	for i, s := range c.Sources {
+		if len(c.Services) > 0 && !names[s.Service] {
+			add(fmt.Errorf("sources[%d].service: %q is not one of services[].name", i, s.Service))
+		}
+	}
+	add(c.Detector.Validate("detector"))
+	if c.Influx != nil {
+		add(c.Influx.Validate())
+	}
+	kinds := map[string]bool{}
+	for i := range c.Notifiers {
+		n := &c.Notifiers[i]
+		p := fmt.Sprintf("notifiers[%d]", i)
+		if !bus.ValidToken(n.Name) {
+			add(fmt.Errorf("%s.name: %q must be letters, digits, '-' or '_'", p, n.Name))
+		}
+		if kinds[n.Name] {
+			add(fmt.Errorf("%s.name: duplicate notifier %q", p, n.Name))
+		}
+		kinds[n.Name] = true
+		switch n.Type {
+		case "webhook":
+			if n.Webhook == nil {
+				add(fmt.Errorf("%s.webhook: required for type webhook", p))
+			} else {
+				add(n.Webhook.ValidateAt(p + ".webhook"))
+			}
+		default:
+			add(fmt.Errorf("%s.type: unknown notifier type %q (known: webhook)", p, n.Type))
+		}
+	}
+	add(c.Delivery.Validate())
+	return errors.Join(errs...)
+}
+
+// Service returns the named service's settings.
+func (c *Config) Service(name string) (Service, bool) {
+	for _, s := range c.Services {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Service{}, false
+}
+
+func prefix(p string, err error) error {
+	var out []error
+	for _, line := range strings.Split(err.Error(), "\n") {
+		out = append(out, fmt.Errorf("%s.%s", p, line))
+	}
+	return errors.Join(out...)
+}
