@@ -456,9 +456,11 @@ var timeLayouts = []string{
 	"2006-01-02T15:04:05",
 	"2006-01-02 15:04:05Z07:00",
 	"2006-01-02 15:04:05",
+	"20060102", // Naver blog search "postdate"
 }
 
-// parseTime accepts RFC 3339, RFC 1123 (and the RSS variants) and unix seconds.
+// parseTime accepts RFC 3339, RFC 1123 (and the RSS variants), yyyymmdd
+// and unix seconds.
 func parseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
