@@ -25,6 +25,9 @@ const (
 	BackoffCap      = 5 * time.Minute
 	PermanentFactor = 10
 	MaxRetryAfter   = time.Hour
+	// PollDeadlineFactor bounds one poll at this many request timeouts, a
+	// guard against a source that ignores its own timeout.
+	PollDeadlineFactor = 10
 )
 
 // Runner schedules sources: it polls each Poller on its interval (at once
@@ -174,8 +177,14 @@ func (l *loop) pollOnce(ctx context.Context) (time.Duration, error) {
 	if err := l.load(ctx); err != nil {
 		return 0, err
 	}
+	timeout := l.inst.Spec.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	pctx, cancel := context.WithTimeout(ctx, PollDeadlineFactor*timeout)
 	start := l.r.now()
-	page, err := l.inst.Poller.Poll(ctx, l.cursor)
+	page, err := l.inst.Poller.Poll(pctx, l.cursor)
+	cancel()
 	l.r.metrics.PollDuration.WithLabelValues(l.name).Observe(l.r.now().Sub(start).Seconds())
 	if err != nil {
 		return 0, err

@@ -529,3 +529,42 @@ func TestCheckOnce(t *testing.T) {
 		t.Error("CheckOnce stored a cursor")
 	}
 }
+
+// hanging ignores every timeout of its own: the runner's poll deadline
+// still ends the poll.
+type hanging struct {
+	calls int
+	done  func()
+}
+
+func (h *hanging) Poll(ctx context.Context, _ string) (crawlers.Page, error) {
+	h.calls++
+	if h.calls > 1 {
+		h.done()
+	}
+	<-ctx.Done()
+	return crawlers.Page{}, ctx.Err()
+}
+
+func TestPollDeadline(t *testing.T) {
+	e := newEnv(t)
+	h := &hanging{}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	h.done = cancel
+	sp := spec("src")
+	sp.Timeout = 10 * time.Millisecond
+	start := time.Now()
+	if err := e.runner(nil).Run(ctx, &crawlers.Instance{Spec: sp, Poller: h}); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %s", took)
+	}
+	if got := value(t, e.metrics.Errors.WithLabelValues("src", crawlers.ErrKindTimeout)); got != 1 {
+		t.Errorf("%v timeouts, want 1", got)
+	}
+	if got := e.waits.list(); !slices.Equal(got, []time.Duration{time.Second}) {
+		t.Errorf("waits %v, want one backoff", got)
+	}
+}
