@@ -1,0 +1,87 @@
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aftershock/aftershock/internal/config"
+)
+
+const token = "test-deploy-token-0123456789"
+
+func start(t *testing.T, dir string) *App {
+	t.Helper()
+	cfg, err := config.Parse([]byte(`
+http:
+  listen: 127.0.0.1:0
+  tokens: [{name: t, token: "`+token+`", role: deploy-system}, {name: r, token: "read-only-token-0123456789", role: read-only}]
+nats: {data_dir: "`+dir+`"}
+services: [{name: shop}]
+`), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func do(t *testing.T, method, url, tok, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestServeEndpointsAndRestart(t *testing.T) {
+	dir := t.TempDir()
+	a := start(t, dir)
+	base := "http://" + a.Addr()
+	checks := []struct {
+		name, method, path, tok, body string
+		want                          int
+		contains                      string
+	}{
+		{"healthz", "GET", "/healthz", "", "", 200, "ok"},
+		{"readyz", "GET", "/readyz", "", "", 200, "ready"},
+		{"release without token", "POST", "/v1/releases", "", `{"release":"shop-1.0","service":"shop","version":"1.0","ring":"H1"}`, 401, ""},
+		{"release with read-only token", "POST", "/v1/releases", "read-only-token-0123456789", `{"release":"shop-1.0","service":"shop","version":"1.0","ring":"H1"}`, 401, ""},
+		{"release with deploy token", "POST", "/v1/releases", token, `{"release":"shop-1.0","service":"shop","version":"1.0","ring":"H1"}`, 201, `watching`},
+		{"metric push", "POST", "/v1/metrics", token, `{"service":"shop","name":"error_rate","value":0.01}`, 202, `accepted`},
+		{"metric push without token", "POST", "/v1/metrics", "", `{"service":"shop","name":"error_rate","value":0.01}`, 401, ""},
+		{"metrics", "GET", "/metrics", "", "", 200, "aftershock_detector_messages_total"},
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			code, body := do(t, c.method, base+c.path, c.tok, c.body)
+			if code != c.want || !strings.Contains(body, c.contains) {
+				t.Fatalf("%s %s: %d %q, want %d containing %q", c.method, c.path, code, body, c.want, c.contains)
+			}
+		})
+	}
+	a.Stop()
+
+	a = start(t, dir) // the release survives a restart
+	defer a.Stop()
+	code, body := do(t, "GET", "http://"+a.Addr()+"/v1/releases/shop-1.0", "", "")
+	if code != 200 || !strings.Contains(body, `"shop-1.0"`) {
+		t.Fatalf("after restart: %d %s", code, body)
+	}
+}

@@ -1,0 +1,97 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+var goodEnv = env(map[string]string{
+	"AFTERSHOCK_TOKEN":    "token-0123456789abcdef",
+	"HALT_WEBHOOK_URL":    "https://deploy.example.com/hooks/halt",
+	"HALT_WEBHOOK_SECRET": "secret-0123456789abcdef",
+	"INFLUX_TOKEN":        "user:pass",
+})
+
+func TestExamplesParse(t *testing.T) {
+	for _, f := range []string{"../../examples/aftershock.yaml", "../../examples/aftershock.compose.yaml", "testdata/good.yaml"} {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := Parse(data, goodEnv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cfg.Detector.Rings) != 3 || cfg.HTTP.Listen == "" || cfg.Delivery.Deadline == 0 {
+				t.Errorf("defaults not applied: %+v", cfg)
+			}
+		})
+	}
+}
+
+func TestEnvExpansion(t *testing.T) {
+	data := []byte(`
+http: {tokens: [{name: a, token: "${TOK}", role: deploy-system}]}
+nats: {data_dir: "${DIR:-/var/lib/aftershock}"}
+notifiers:
+  - name: hook
+    type: webhook
+    webhook: {url: "${URL}", secret: "p$$ss-${SECRET}"}
+`)
+	cfg, err := Parse(data, env(map[string]string{"TOK": "tok: {not yaml} 0123456789", "URL": "https://x.example/h", "SECRET": "0123456789abcdef"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.HTTP.Tokens[0].Token; got != "tok: {not yaml} 0123456789" {
+		t.Errorf("token %q: a secret full of YAML syntax must stay one value", got)
+	}
+	if cfg.NATS.DataDir != "/var/lib/aftershock" {
+		t.Errorf("default not used: %q", cfg.NATS.DataDir)
+	}
+	if got := cfg.Notifiers[0].Webhook.Secret; got != "p$ss-0123456789abcdef" {
+		t.Errorf("secret %q", got)
+	}
+}
+
+func TestBadConfigsNameTheField(t *testing.T) {
+	tests := []struct {
+		file string
+		want []string
+	}{
+		{"bad-fields.yaml", []string{"log.level", "http.tokens[0].role", "http.tokens[0].token", "detector.rings[0].exposure", "notifiers[0].type: unknown notifier type", "sources[0].service"}},
+		{"bad-unknown-key.yaml", []string{"field colour not found"}},
+		{"bad-env.yaml", []string{"http.tokens[0].token: environment variable MISSING_TOKEN is not set"}},
+		{"bad-no-auth.yaml", []string{"http.tokens: at least one API token is required"}},
+		{"bad-yaml.yaml", []string{"parsing yaml"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Parse(data, env(nil))
+			if err == nil {
+				t.Fatal("bad config accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not mention %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	if _, err := Load(filepath.Join(t.TempDir(), "nope.yaml")); err == nil || !strings.Contains(err.Error(), "reading config") {
+		t.Fatalf("err = %v", err)
+	}
+}
