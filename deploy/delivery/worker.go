@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -22,9 +21,6 @@ import (
 // retry; one unreachable receiver must not hold back the rest for long.
 const maxAckPending = 16
 
-// pendingEvery is how often the pending gauge is refreshed while idle.
-const pendingEvery = 15 * time.Second
-
 // Worker delivers the notices of one notifier kind.
 type Worker struct {
 	js       jetstream.JetStream
@@ -34,10 +30,6 @@ type Worker struct {
 	log      *slog.Logger
 	m        *metrics
 	now      func() time.Time
-
-	// busy is held while a message is handled, so shutdown can wait for
-	// the delivery in flight.
-	busy sync.Mutex
 }
 
 // New builds a worker for deliveries.<kind>. cfg is validated (defaults
@@ -61,9 +53,10 @@ func New(js jetstream.JetStream, kind string, n deploy.Notifier, cfg Config, log
 }
 
 // Run consumes deliveries.<kind> until ctx ends, then lets the delivery in
-// flight finish and returns nil. It recreates its consumer when the server
-// reports it gone (deleted, heartbeats missed) and returns an error only
-// when the connection is closed.
+// flight finish and returns nil. It recreates its consumer when pulling
+// fails (consumer deleted, heartbeats missed, server restarted) and returns
+// an error only when the connection is closed: cancel ctx before closing
+// the bus.
 func (w *Worker) Run(ctx context.Context) error {
 	for failures := 0; ; failures++ {
 		err := w.consume(ctx)
@@ -85,7 +78,18 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
+// fetchWait is how long one pull request waits on an idle queue.
+const fetchWait = 30 * time.Second
+
 // consume runs one consumer until ctx ends or the consumer breaks.
+//
+// It pulls one message at a time with Next rather than Consume: a Consume
+// callback that settles messages quickly can race the client's own pull
+// bookkeeping and leave no pull request outstanding, stalling the queue
+// until heartbeats time out (seen with nats.go v1.55 under -race). Next
+// also hands back the errors that need a new consumer (consumer deleted,
+// missed heartbeats, nats.go #1729) directly, and finishing the message in
+// flight before returning is just the loop.
 func (w *Worker) consume(ctx context.Context) error {
 	name := "deliveries_" + w.kind
 	cons, err := w.js.CreateOrUpdateConsumer(ctx, bus.StreamDeliveries, jetstream.ConsumerConfig{
@@ -101,85 +105,28 @@ func (w *Worker) consume(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("creating consumer %s: %w", name, err)
 	}
-	broken := make(chan error, 1)
-	cc, err := cons.Consume(w.handler(ctx, cons),
-		// One at a time: nothing waits in a client buffer while its
-		// AckWait runs down.
-		jetstream.PullMaxMessages(1),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			if !fatal(err) {
-				w.log.Debug("delivery consumer", "err", err)
-				return
-			}
-			select {
-			case broken <- err:
-			default:
-			}
-		}))
-	if err != nil {
-		return fmt.Errorf("consuming %s: %w", name, err)
-	}
 	w.updatePending(ctx, cons)
-	tick := time.NewTicker(pendingEvery)
-	defer tick.Stop()
 	for {
-		select {
-		case <-ctx.Done():
-			// Drain hands messages already received to the handler, which
-			// gives them back (Nak) since ctx is done.
-			cc.Drain()
-			w.waitStopped(cc)
-			return ctx.Err()
-		case err := <-broken:
-			cc.Stop()
-			w.waitStopped(cc)
-			return err
-		case <-tick.C:
-			w.updatePending(ctx, cons)
-		}
-	}
-}
-
-// waitStopped waits for the consume context to close and the message in
-// flight to be handled.
-func (w *Worker) waitStopped(cc jetstream.ConsumeContext) {
-	t := time.NewTimer(w.cfg.AttemptTimeout + 5*time.Second)
-	defer t.Stop()
-	select {
-	case <-cc.Closed():
-	case <-t.C:
-		w.log.Warn("delivery consumer did not stop in time")
-	}
-	// Taking the lock waits for a handler still running.
-	w.busy.Lock()
-	w.busy.Unlock() //nolint:staticcheck // empty critical section on purpose
-
-}
-
-// fatal reports whether a consume error leaves the consumer unusable, so it
-// must be recreated (nats.go #1729): Consume stops on its own after a
-// deleted consumer or a bad request and never recovers, and repeated
-// missing heartbeats usually mean the consumer is gone too.
-func fatal(err error) bool {
-	return errors.Is(err, jetstream.ErrConsumerDeleted) ||
-		errors.Is(err, jetstream.ErrConsumerNotFound) ||
-		errors.Is(err, jetstream.ErrStreamNotFound) ||
-		errors.Is(err, jetstream.ErrBadRequest) ||
-		errors.Is(err, jetstream.ErrNoHeartbeat) ||
-		errors.Is(err, jetstream.ErrConnectionClosed)
-}
-
-func (w *Worker) handler(ctx context.Context, cons jetstream.Consumer) jetstream.MessageHandler {
-	return func(msg jetstream.Msg) {
-		w.busy.Lock()
-		defer w.busy.Unlock()
+		fctx, cancel := context.WithTimeout(ctx, fetchWait)
+		msg, err := cons.Next(jetstream.FetchContext(fctx))
+		cancel()
 		if ctx.Err() != nil {
-			// Shutting down: give it back now instead of after AckWait.
-			_ = msg.Nak()
-			return
+			if msg != nil {
+				// Shutting down: give it back now instead of after AckWait.
+				_ = msg.Nak()
+			}
+			return ctx.Err()
 		}
-		w.deliver(ctx, msg)
-		w.updatePending(ctx, cons)
+		switch {
+		case err == nil:
+			w.deliver(ctx, msg)
+			w.updatePending(ctx, cons)
+		case errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
+			// Idle.
+			w.updatePending(ctx, cons)
+		default:
+			return fmt.Errorf("pulling from consumer %s: %w", name, err)
+		}
 	}
 }
 
