@@ -66,7 +66,7 @@ func TestServeEndpointsAndRestart(t *testing.T) {
 		{"release with deploy token", "POST", "/v1/releases", token, `{"release":"shop-1.0","service":"shop","version":"1.0","ring":"H1"}`, 201, `watching`},
 		{"metric push", "POST", "/v1/metrics", token, `{"service":"shop","name":"error_rate","value":0.01}`, 202, `accepted`},
 		{"metric push without token", "POST", "/v1/metrics", "", `{"service":"shop","name":"error_rate","value":0.01}`, 401, ""},
-		{"metrics", "GET", "/metrics", "", "", 200, "aftershock_detector_messages_total"},
+		{"metrics", "GET", "/metrics", "", "", 200, "aftershock_detector_bad_messages_total"},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
