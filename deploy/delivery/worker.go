@@ -58,7 +58,9 @@ func New(js jetstream.JetStream, kind string, n deploy.Notifier, cfg Config, log
 // an error only when the connection is closed: cancel ctx before closing
 // the bus.
 func (w *Worker) Run(ctx context.Context) error {
-	for failures := 0; ; failures++ {
+	failures := 0
+	for {
+		began := time.Now()
 		err := w.consume(ctx)
 		if ctx.Err() != nil {
 			return nil
@@ -66,7 +68,11 @@ func (w *Worker) Run(ctx context.Context) error {
 		if errors.Is(err, jetstream.ErrConnectionClosed) || errors.Is(err, nats.ErrConnectionClosed) {
 			return fmt.Errorf("delivering %s notices: %w", w.kind, err)
 		}
-		wait := w.backoff(failures + 1)
+		if time.Since(began) > fetchWait {
+			failures = 0 // it worked for a while; start backing off afresh
+		}
+		failures++
+		wait := min(w.backoff(failures), maxRecreateWait)
 		w.log.Warn("delivery consumer stopped, recreating", "err", err, "wait", wait)
 		t := time.NewTimer(wait)
 		select {
@@ -80,6 +86,9 @@ func (w *Worker) Run(ctx context.Context) error {
 
 // fetchWait is how long one pull request waits on an idle queue.
 const fetchWait = 30 * time.Second
+
+// maxRecreateWait caps the wait before recreating a broken consumer.
+const maxRecreateWait = 30 * time.Second
 
 // consume runs one consumer until ctx ends or the consumer breaks.
 //
