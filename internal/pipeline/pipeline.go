@@ -86,6 +86,7 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 
 	t := time.NewTicker(p.tick)
 	defer t.Stop()
+	var backlog detector.Output
 	for {
 		select {
 		case <-ctx.Done():
@@ -93,11 +94,18 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 		case data := <-msgs:
 			p.Apply(data)
 		case <-t.C:
-			if err := p.Publish(ctx, p.det.Advance(p.clock())); err != nil {
+			out := p.det.Advance(p.clock())
+			backlog.Rollups = append(backlog.Rollups, out.Rollups...)
+			backlog.Anomalies = append(backlog.Anomalies, out.Anomalies...)
+			backlog.Verdicts = append(backlog.Verdicts, out.Verdicts...)
+			var err error
+			// What could not be published is kept and tried again on the
+			// next tick, in order, so a broker hiccup loses no verdict.
+			if backlog, err = p.Publish(ctx, backlog); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
-				p.log.Error("publishing detector output", "err", err)
+				p.log.Error("publishing detector output; will retry", "err", err, "pending_verdicts", len(backlog.Verdicts))
 			}
 		}
 	}
@@ -136,19 +144,30 @@ func (p *Pipeline) Apply(data []byte) time.Time {
 	return time.Time{}
 }
 
-// Publish sends the detector's output to the streams.
-func (p *Pipeline) Publish(ctx context.Context, out detector.Output) error {
+// Publish sends the detector's output to the streams, in order, and
+// returns what it could not send (from the first failure of each kind on).
+func (p *Pipeline) Publish(ctx context.Context, out detector.Output) (detector.Output, error) {
+	var left detector.Output
 	var errs []error
-	for _, r := range out.Rollups {
-		errs = append(errs, p.pub.Rollup(ctx, r))
+	for i, r := range out.Rollups {
+		if err := p.pub.Rollup(ctx, r); err != nil {
+			left.Rollups, errs = out.Rollups[i:], append(errs, err)
+			break
+		}
 	}
-	for _, a := range out.Anomalies {
-		errs = append(errs, p.pub.Anomaly(ctx, a))
+	for i, a := range out.Anomalies {
+		if err := p.pub.Anomaly(ctx, a); err != nil {
+			left.Anomalies, errs = out.Anomalies[i:], append(errs, err)
+			break
+		}
 	}
-	for _, v := range out.Verdicts {
+	for i, v := range out.Verdicts {
+		if err := p.pub.Verdict(ctx, v); err != nil {
+			left.Verdicts, errs = out.Verdicts[i:], append(errs, err)
+			break
+		}
 		p.m.verdicts.WithLabelValues(v.Decision, v.Action).Inc()
 		p.log.Info("verdict", "release", v.Release, "ring", v.Ring, "score", v.Score, "decision", v.Decision, "action", v.Action)
-		errs = append(errs, p.pub.Verdict(ctx, v))
 	}
-	return errors.Join(errs...)
+	return left, errors.Join(errs...)
 }
