@@ -16,7 +16,9 @@ import (
 func runBacktest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("backtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, "usage: aftershock backtest [FILE|-]  (CSV timestamp,value; writes timestamp,value,anomaly_score,label)") }
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: aftershock backtest [FILE|-]  (CSV timestamp,value; writes timestamp,value,anomaly_score,label)")
+	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

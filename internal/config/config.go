@@ -21,15 +21,15 @@ import (
 
 // Config is the whole aftershock.yaml.
 type Config struct {
-	Log       Log               `yaml:"log"`
-	HTTP      HTTP              `yaml:"http"`
-	NATS      bus.Config        `yaml:"nats"`
-	Services  []Service         `yaml:"services"`
-	Sources   []crawlers.Spec   `yaml:"sources"`
-	Detector  detector.Config   `yaml:"detector"`
-	Influx    *influx.Config    `yaml:"influx"`
-	Notifiers []Notifier        `yaml:"notifiers"`
-	Delivery  delivery.Config   `yaml:"delivery"`
+	Log       Log             `yaml:"log"`
+	HTTP      HTTP            `yaml:"http"`
+	NATS      bus.Config      `yaml:"nats"`
+	Services  []Service       `yaml:"services"`
+	Sources   []crawlers.Spec `yaml:"sources"`
+	Detector  detector.Config `yaml:"detector"`
+	Influx    *influx.Config  `yaml:"influx"`
+	Notifiers []Notifier      `yaml:"notifiers"`
+	Delivery  delivery.Config `yaml:"delivery"`
 	// DashboardURL links verdicts to the release-watch dashboard; "{release}"
 	// and "{service}" are replaced.
 	DashboardURL string `yaml:"dashboard_url"`
