@@ -1,0 +1,99 @@
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/aftershock/aftershock/deploy"
+	"github.com/aftershock/aftershock/internal/bus"
+	"github.com/aftershock/aftershock/signals"
+)
+
+func TestHaltQueuedOncePerReleaseAndRing(t *testing.T) {
+	ctx := context.Background()
+	b, err := bus.Open(ctx, bus.Config{DataDir: t.TempDir(), Retention: time.Hour, Replicas: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	halts, _ := b.KV(ctx, bus.BucketHalts)
+	now := func() time.Time { return time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC) }
+	d := New(b.JS, halts, []string{"hook", "chat"}, "https://grafana/d/x?release={release}&ring={ring}", now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+
+	halt := signals.Verdict{Time: now(), Release: "shop-4.2.0", Service: "shop", Ring: "H3", Decision: "fail", Action: "halt", Score: 20}
+	pass := halt
+	pass.Decision, pass.Action = "pass", "none"
+	otherRing := halt
+	otherRing.Ring = "H2"
+	for _, v := range []signals.Verdict{pass, halt, halt, otherRing, halt} {
+		if err := d.Handle(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := b.JS.Stream(ctx, bus.StreamDeliveries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two rings halted once each, for two notifiers.
+	if n := s.CachedInfo().State.Msgs; n != 4 {
+		t.Fatalf("%d notices queued, want 4", n)
+	}
+	m, err := s.GetLastMsgForSubject(ctx, bus.DeliverySubject("hook"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n deploy.Notice
+	if err := json.Unmarshal(m.Data, &n); err != nil {
+		t.Fatal(err)
+	}
+	if n.Key == "" || n.Verdict.Ring != "H2" || n.Dashboard != "https://grafana/d/x?release=shop-4.2.0&ring=H2" || !n.Created.Equal(now()) {
+		t.Fatalf("notice %+v", n)
+	}
+}
+
+func TestRunAcksVerdicts(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b, err := bus.Open(ctx, bus.Config{DataDir: t.TempDir(), Retention: time.Hour, Replicas: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	halts, _ := b.KV(ctx, bus.BucketHalts)
+	d := New(b.JS, halts, []string{"hook"}, "", time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	pub := bus.Publisher{JS: b.JS}
+	if _, err := b.JS.Publish(ctx, bus.VerdictSubject("shop"), []byte(`{"type":"verdict","time":"bad"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Verdict(ctx, signals.Verdict{Time: time.Now(), Release: "r", Service: "shop", Ring: "H2", Decision: "fail", Action: "halt"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := b.JS.Consumer(ctx, bus.StreamVerdicts, Durable)
+		if err == nil {
+			info, err := c.Info(ctx)
+			if err == nil && info.AckFloor.Stream == 2 && info.NumAckPending == 0 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("verdicts not acked (or the bad one not terminated)")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s, _ := b.JS.Stream(ctx, bus.StreamDeliveries)
+	if n := s.CachedInfo().State.Msgs; n != 1 {
+		t.Fatalf("%d notices, want 1", n)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
