@@ -1,0 +1,44 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRun(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("log: {level: loud}\nnats: {data_dir: /tmp/x}\nhttp: {insecure_no_auth: true}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		stdin    string
+		code     int
+		out, err string
+	}{
+		{"no args", nil, "", 2, "", "usage"},
+		{"unknown", []string{"frobnicate"}, "", 2, "", `unknown command "frobnicate"`},
+		{"help", []string{"help"}, "", 0, "aftershock serve", ""},
+		{"serve missing config", []string{"serve", "-c", filepath.Join(dir, "nope.yaml")}, "", 2, "", "reading config"},
+		{"serve bad config", []string{"serve", "-c", bad}, "", 2, "", `log.level: "loud"`},
+		{"analyze", []string{"analyze", "--score-only"}, "love it\nhate this crash\n", 0, "\n", ""},
+		{"backtest header only", []string{"backtest", "-"}, "timestamp,value\n", 0, "timestamp,value,anomaly_score,label", ""},
+		{"backtest missing file", []string{"backtest", filepath.Join(dir, "none.csv")}, "", 1, "", "no such file"},
+		{"release usage", []string{"release"}, "", 2, "", "usage"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(context.Background(), tc.args, strings.NewReader(tc.stdin), &out, &errb)
+			if code != tc.code || !strings.Contains(out.String(), tc.out) || !strings.Contains(errb.String(), tc.err) {
+				t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s", code, tc.code, out.String(), errb.String())
+			}
+		})
+	}
+}
