@@ -29,11 +29,13 @@ const (
 
 // KV bucket names.
 const (
-	BucketCursors   = "cursors"   // crawler cursors, key <source>.<service>
+	BucketCursors   = "cursors"   // crawler cursors, key <source instance name>
 	BucketReleases  = "releases"  // release state, key <release id>
 	BucketHalts     = "halts"     // one effective halt per release and ring
 	BucketBaselines = "baselines" // detector baselines, key <service>
 	BucketSeen      = "seen"      // long-lived de-duplication of post ids
+	BucketVerdicts  = "verdicts"  // latest verdict per release and ring, for the gate
+	BucketBudgets   = "budgets"   // reliability budgets (teams) and karma (authors)
 )
 
 // Config is the `nats` section of the configuration.
@@ -181,6 +183,8 @@ func (b *Bus) declare(ctx context.Context, cfg Config) error {
 		{Bucket: BucketHalts, History: 1},
 		{Bucket: BucketBaselines, History: 1, MaxValueSize: 8 << 20},
 		{Bucket: BucketSeen, History: 1, TTL: 7 * 24 * time.Hour},
+		{Bucket: BucketVerdicts, History: 1},
+		{Bucket: BucketBudgets, History: 16},
 	}
 	for _, kc := range buckets {
 		kc.Storage = jetstream.FileStorage
