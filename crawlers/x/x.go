@@ -1,0 +1,324 @@
+// Package x polls X (Twitter) search for posts about a service.
+//
+// Two APIs are spoken behind one source type: the X API v2 recent search
+// (GET /2/tweets/search/recent, hand-rolled net/http; the default) and the
+// legacy v1.1 search (GET /1.1/search/tweets.json through
+// github.com/dghubble/go-twitter), which X now refuses to most access
+// levels with error 453.
+//
+// Each poll asks for the posts newer than the cursor's since_id and pages
+// back through the results (Page.More) until the API has no further page;
+// only then does since_id move to the newest id of the run. Ids are 64-bit
+// numbers kept in string form and compared as integers, never as floats.
+package x
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/signals"
+)
+
+// Type is the source type name used in configuration.
+const Type = "x"
+
+// API versions of Options.API.
+const (
+	APIv2  = "v2"
+	APIv11 = "v1.1"
+)
+
+// Defaults and bounds of Options.
+const (
+	DefaultBaseURL    = "https://api.x.com"
+	DefaultV11BaseURL = "https://api.twitter.com"
+	DefaultMaxResults = 100
+	DefaultCount      = 100
+	DefaultMaxPages   = 10
+	// MaxBody caps one response body; a full page of 100 posts with their
+	// users is well under 1 MiB.
+	MaxBody = 8 << 20
+)
+
+// Options are the `options` of an x source.
+type Options struct {
+	// API is v2 (default) or v1.1.
+	API string `yaml:"api"`
+	// BaseURL is the API's scheme and host, optionally with a path prefix
+	// (a proxy). Default https://api.x.com for v2 and
+	// https://api.twitter.com for v1.1.
+	BaseURL string `yaml:"base_url"`
+	// BearerToken is the app-only OAuth 2.0 bearer token (use ${ENV}).
+	BearerToken string `yaml:"bearer_token"`
+	// Query is the search query, with the API's operators.
+	Query string `yaml:"query"`
+	// MaxResults is the v2 page size, 10-100 (default 100).
+	MaxResults int `yaml:"max_results"`
+	// Count is the v1.1 page size, 1-100 (default 100).
+	Count int `yaml:"count"`
+	// MaxPages bounds the pages read in one run (default 10). A run that
+	// hits it moves on to the newest post and leaves the older rest unread,
+	// so a first run or a long outage cannot spend the whole read quota.
+	MaxPages int `yaml:"max_pages"`
+}
+
+// Validate applies defaults and checks the options; messages name the
+// field relative to the source spec (`options.query: required`).
+func (o *Options) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("options.%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if o.API == "" {
+		o.API = APIv2
+	}
+	switch o.API {
+	case APIv2:
+		if o.BaseURL == "" {
+			o.BaseURL = DefaultBaseURL
+		}
+		if o.Count != 0 {
+			bad("count", "only for api v1.1; v2 pages are sized by options.max_results")
+		}
+		if o.MaxResults == 0 {
+			o.MaxResults = DefaultMaxResults
+		}
+		if o.MaxResults < 10 || o.MaxResults > 100 {
+			bad("max_results", "%d, want 10-100", o.MaxResults)
+		}
+	case APIv11:
+		if o.BaseURL == "" {
+			o.BaseURL = DefaultV11BaseURL
+		}
+		if o.MaxResults != 0 {
+			bad("max_results", "only for api v2; v1.1 pages are sized by options.count")
+		}
+		if o.Count == 0 {
+			o.Count = DefaultCount
+		}
+		if o.Count < 1 || o.Count > 100 {
+			bad("count", "%d, want 1-100", o.Count)
+		}
+	default:
+		bad("api", "%q, want v2 or v1.1", o.API)
+	}
+	if u, err := url.Parse(o.BaseURL); o.BaseURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "") {
+		bad("base_url", "%q must be an http(s) URL without query", o.BaseURL)
+	}
+	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
+	switch {
+	case o.BearerToken == "":
+		bad("bearer_token", "required (an app-only bearer token, e.g. ${X_BEARER_TOKEN})")
+	case strings.ContainsAny(o.BearerToken, " \t\r\n"):
+		// Never echo the token itself.
+		bad("bearer_token", "contains white space")
+	}
+	if strings.TrimSpace(o.Query) == "" {
+		bad("query", "required")
+	}
+	if o.MaxPages == 0 {
+		o.MaxPages = DefaultMaxPages
+	}
+	if o.MaxPages < 1 {
+		bad("max_pages", "%d, want at least 1", o.MaxPages)
+	}
+	return errors.Join(errs...)
+}
+
+// Source polls X search. It is safe for concurrent use.
+type Source struct {
+	spec crawlers.Spec
+	opts Options
+	// http carries the bearer token and User-Agent on every request.
+	http *http.Client
+	now  func() time.Time
+	log  *slog.Logger
+}
+
+// New builds an x source from its spec. It does no I/O.
+func New(spec crawlers.Spec, deps crawlers.Deps) (*Source, error) {
+	deps = deps.WithDefaults()
+	var opts Options
+	if err := spec.DecodeOptions(&opts); err != nil {
+		return nil, err
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	hc := deps.HTTPClient(spec.Timeout)
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &Source{
+		spec: spec,
+		opts: opts,
+		http: &http.Client{
+			Timeout:   hc.Timeout,
+			Transport: &authTransport{base: base, token: opts.BearerToken, userAgent: deps.UserAgent},
+			// The token must not follow a redirect to another host.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		now: deps.Now,
+		log: deps.Logger,
+	}, nil
+}
+
+// Constructor is the crawlers.Constructor of the x type.
+func Constructor(spec crawlers.Spec, deps crawlers.Deps) (any, error) {
+	s, err := New(spec, deps)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// authTransport adds the app-only bearer token and the User-Agent.
+type authTransport struct {
+	base      http.RoundTripper
+	token     string
+	userAgent string
+}
+
+func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	r.Header.Set("Authorization", "Bearer "+t.token)
+	r.Header.Set("User-Agent", t.userAgent)
+	return t.base.RoundTrip(r)
+}
+
+// rateLimit reads the x-rate-limit-* headers (reset in epoch seconds); nil
+// when the response carries none.
+func rateLimit(h http.Header) *crawlers.RateLimit {
+	limit, err1 := strconv.Atoi(h.Get("x-rate-limit-limit"))
+	remaining, err2 := strconv.Atoi(h.Get("x-rate-limit-remaining"))
+	reset, err3 := strconv.ParseInt(h.Get("x-rate-limit-reset"), 10, 64)
+	if err1 != nil && err2 != nil && err3 != nil {
+		return nil
+	}
+	rl := &crawlers.RateLimit{Limit: limit, Remaining: remaining}
+	if err2 != nil {
+		rl.Remaining = 1 // unknown: not exhausted
+	}
+	if err3 == nil {
+		rl.Reset = time.Unix(reset, 0).UTC()
+	}
+	return rl
+}
+
+// retryAfter is how long to wait after a 429: until x-rate-limit-reset, else
+// Retry-After seconds, else 0 (the runner backs off on its own).
+func (s *Source) retryAfter(h http.Header) time.Duration {
+	if rl := rateLimit(h); rl != nil && !rl.Reset.IsZero() {
+		return max(time.Second, rl.Reset.Sub(s.now()))
+	}
+	if secs, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After"))); err == nil && secs > 0 {
+		return time.Duration(secs) * time.Second
+	}
+	return 0
+}
+
+// statusError classifies a failed response: 429 (or an API error code 88,
+// "rate limit exceeded") waits for the reset, other 4xx are permanent
+// (except 408), the rest (5xx) are retried with backoff.
+func (s *Source) statusError(status int, h http.Header, what, detail string, code88 bool) error {
+	err := fmt.Errorf("%s: %d %s", what, status, http.StatusText(status))
+	if detail != "" {
+		err = fmt.Errorf("%w: %s", err, detail)
+	}
+	switch {
+	case status == http.StatusTooManyRequests || code88:
+		return &crawlers.RateLimitError{RetryAfter: s.retryAfter(h), Err: err}
+	case status == http.StatusRequestTimeout:
+		return err
+	case status >= 400 && status < 500:
+		return &crawlers.PermanentError{Err: err}
+	}
+	return err
+}
+
+// readBody reads at most MaxBody bytes of a response body.
+func readBody(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxBody {
+		return nil, errTooLarge
+	}
+	return data, nil
+}
+
+var errTooLarge = fmt.Errorf("response larger than %d bytes", MaxBody)
+
+// postURL is the canonical address of a post; without a username X
+// resolves /i/status/<id> itself.
+func postURL(username, id string) string {
+	if username == "" {
+		return "https://x.com/i/status/" + id
+	}
+	return "https://x.com/" + url.PathEscape(username) + "/status/" + id
+}
+
+// postText undoes the API's HTML escaping of &, < and > (both versions
+// send "&amp;").
+func postText(s string) string { return html.UnescapeString(s) }
+
+// postLang returns a BCP 47 tag, dropping X's pseudo-codes: und
+// (undetermined), zxx (no text) and qxx codes such as qme (media only) or
+// qht (hashtags only).
+func postLang(l string) string {
+	if l == "und" || l == "zxx" || (len(l) == 3 && l[0] == 'q') {
+		return ""
+	}
+	return l
+}
+
+// post builds a post about the configured service.
+func (s *Source) post(id string, t time.Time, text, lang, username string, reach int, fetched time.Time) signals.Post {
+	return signals.Post{
+		Type:    signals.TypePost,
+		Time:    t.UTC(),
+		Source:  s.spec.Name,
+		ID:      id,
+		Service: s.spec.Service,
+		Text:    postText(text),
+		Lang:    postLang(lang),
+		URL:     postURL(username, id),
+		Author:  username,
+		Fetched: fetched,
+		Reach:   reach,
+	}
+}
+
+// truncate shortens an upstream message for an error or a log line.
+func truncate(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
+}
+
+// Poll asks for the posts after the cursor's since_id, one page at a time.
+func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error) {
+	cur, err := decodeCursor(cursor)
+	if err != nil {
+		s.log.Warn("unreadable cursor, starting over from the newest posts", "err", err)
+		cur = cursorState{}
+	}
+	if s.opts.API == APIv11 {
+		return s.pollV11(ctx, cur)
+	}
+	return s.pollV2(ctx, cur)
+}
