@@ -54,7 +54,7 @@ func (c cursorState) finish() cursorState {
 // validID reports whether s is a post id: a positive 64-bit decimal number.
 func validID(s string) bool {
 	n, err := strconv.ParseUint(s, 10, 64)
-	return err == nil && n > 0 && s[0] != '+' && s[0] != '0'
+	return err == nil && n > 0 && s[0] != '0'
 }
 
 // newer returns the numerically larger of two ids, ignoring invalid ones.
