@@ -1,0 +1,264 @@
+// Package appstore polls Apple's public customer-reviews feed of an app,
+// per country, for reviews newer than the previous run.
+//
+// The feed (itunes.apple.com/{cc}/rss/customerreviews/page={n}/id={app}/
+// sortby=mostrecent/json) needs no key, holds at most 10 pages of 50 reviews
+// per country and reports no rate limits. Each poll makes one request: a run
+// walks the countries in turn, page by page, until it meets a review the
+// previous run saw (or options.pages pages), with Page.More set until the
+// run is done. The cursor keeps, per country, the newest review id (ids are
+// increasing numbers) and its update time, plus the pages still pending.
+package appstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/signals"
+)
+
+// Type is the source type name used in configuration.
+const Type = "appstore"
+
+// Defaults and bounds of Options.
+const (
+	DefaultBaseURL = "https://itunes.apple.com"
+	DefaultPages   = 2
+	// MaxPages is the deepest page the feed serves.
+	MaxPages = 10
+)
+
+var (
+	appIDRE   = regexp.MustCompile(`^[0-9]{1,20}$`)
+	countryRE = regexp.MustCompile(`^[a-z]{2}$`)
+)
+
+// Options are the `options` of an appstore source.
+type Options struct {
+	// BaseURL is the feed's host (default https://itunes.apple.com).
+	BaseURL string `yaml:"base_url"`
+	// AppID is the app's numeric App Store id (the digits of id389801252).
+	AppID string `yaml:"app_id"`
+	// Countries are the storefronts read, as two-letter codes (default [us]).
+	Countries []string `yaml:"countries"`
+	// Pages bounds the pages of 50 reviews read per country and run (1-10,
+	// default 2).
+	Pages int `yaml:"pages"`
+}
+
+// Validate applies defaults and checks the options; messages name the field
+// relative to the source spec (`options.app_id: required`).
+func (o *Options) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("options.%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if o.BaseURL == "" {
+		o.BaseURL = DefaultBaseURL
+	}
+	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
+	if u, err := url.Parse(o.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("base_url", "%q must be an http(s) URL", o.BaseURL)
+	}
+	o.AppID = strings.TrimPrefix(strings.TrimSpace(o.AppID), "id")
+	switch {
+	case o.AppID == "":
+		bad("app_id", "required (the digits of the app's App Store URL, e.g. 389801252)")
+	case !appIDRE.MatchString(o.AppID):
+		bad("app_id", "%q is not a numeric App Store id", o.AppID)
+	}
+	if len(o.Countries) == 0 {
+		o.Countries = []string{"us"}
+	}
+	for i, cc := range o.Countries {
+		cc = strings.ToLower(strings.TrimSpace(cc))
+		o.Countries[i] = cc
+		switch j := slices.Index(o.Countries[:i], cc); {
+		case !countryRE.MatchString(cc):
+			bad(fmt.Sprintf("countries[%d]", i), "%q is not a two-letter country code", cc)
+		case j >= 0:
+			bad(fmt.Sprintf("countries[%d]", i), "%q repeats options.countries[%d]", cc, j)
+		}
+	}
+	if o.Pages == 0 {
+		o.Pages = DefaultPages
+	}
+	if o.Pages < 1 || o.Pages > MaxPages {
+		bad("pages", "%d, want 1-%d", o.Pages, MaxPages)
+	}
+	return errors.Join(errs...)
+}
+
+// Source polls the review feed of one app. It is safe for concurrent use,
+// though the runner polls each instance from one goroutine.
+type Source struct {
+	spec   crawlers.Spec
+	opts   Options
+	ua     string
+	client *http.Client
+	now    func() time.Time
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	benched map[string]time.Time // countries refused (4xx), skipped until then
+}
+
+// New builds an appstore source from its spec. It does no I/O.
+func New(spec crawlers.Spec, deps crawlers.Deps) (*Source, error) {
+	deps = deps.WithDefaults()
+	var opts Options
+	if err := spec.DecodeOptions(&opts); err != nil {
+		return nil, err
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	return &Source{
+		spec:    spec,
+		opts:    opts,
+		ua:      deps.UserAgent,
+		client:  deps.HTTPClient(spec.Timeout),
+		now:     deps.Now,
+		log:     deps.Logger,
+		benched: make(map[string]time.Time),
+	}, nil
+}
+
+// Constructor is the crawlers.Constructor of the appstore type.
+func Constructor(spec crawlers.Spec, deps crawlers.Deps) (any, error) {
+	s, err := New(spec, deps)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Poll makes the next request of the current run (starting a new run when
+// none is pending) and returns the reviews newer than the cursor.
+func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error) {
+	cur, err := decodeCursor(cursor)
+	if err != nil {
+		s.log.Warn("unreadable cursor, starting over", "err", err)
+		cur = cursorState{}
+	}
+	cur.prune(s.opts.Countries)
+	if len(cur.Pending) == 0 {
+		for _, cc := range s.opts.Countries {
+			cur.Pending = append(cur.Pending, step{Country: cc, Page: 1})
+		}
+	}
+	var page crawlers.Page
+	for len(cur.Pending) > 0 {
+		st := cur.Pending[0]
+		cur.Pending = cur.Pending[1:]
+		if s.isBenched(st.Country) {
+			continue
+		}
+		f, err := s.fetch(ctx, st.Country, st.Page)
+		var re *refusedError
+		if errors.As(err, &re) {
+			if again := s.refuse(st.Country); !again || s.allBenched() {
+				return crawlers.Page{}, err
+			}
+			// Said once as a PermanentError; from now on the others go on.
+			s.log.Error("country still refused, skipping it", "country", st.Country, "err", err)
+			continue
+		}
+		if err != nil {
+			return crawlers.Page{}, err
+		}
+		s.accept(st.Country)
+		floor := cur.Marks[st.Country]
+		if st.Floor != nil {
+			floor = *st.Floor
+		}
+		newest := cur.Marks[st.Country]
+		reachedOld := false
+		now := s.now()
+		for _, r := range f.reviews {
+			switch {
+			case floor.before(r.id):
+				page.Posts = append(page.Posts, s.post(r, now))
+				newest.add(r.id, r.updated)
+			case !r.updated.After(floor.Updated):
+				reachedOld = true
+			}
+			// else: an old review edited since; sortby=mostrecent lists it
+			// first, and newer reviews may follow.
+		}
+		page.Skipped = f.skipped
+		if cur.Marks == nil {
+			cur.Marks = make(map[string]mark)
+		}
+		cur.Marks[st.Country] = newest
+		if !reachedOld && f.entries > 0 && st.Page < s.opts.Pages && (f.lastPage == 0 || st.Page < f.lastPage) {
+			next := step{Country: st.Country, Page: st.Page + 1, Floor: &floor}
+			cur.Pending = append([]step{next}, cur.Pending...)
+		}
+		break
+	}
+	page.More = len(cur.Pending) > 0
+	page.Cursor = cur.encode()
+	return page, nil
+}
+
+func (s *Source) post(r review, now time.Time) signals.Post {
+	return signals.Post{
+		Type:    signals.TypePost,
+		Time:    r.updated,
+		Source:  s.spec.Name,
+		ID:      r.id,
+		Service: s.spec.Service,
+		Text:    r.text,
+		URL:     r.url,
+		Author:  r.author,
+		Fetched: now,
+		Reach:   r.votes,
+		Rating:  r.rating,
+	}
+}
+
+func (s *Source) isBenched(cc string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	until, ok := s.benched[cc]
+	return ok && s.now().Before(until)
+}
+
+// refuse benches a country the feed refused (4xx) for as long as the runner
+// waits after a PermanentError, and reports whether it was refused before.
+// The first refusal is returned as a PermanentError; later ones are logged
+// and skipped, so one refused storefront does not stop the others.
+func (s *Source) refuse(cc string) (again bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, again = s.benched[cc]
+	s.benched[cc] = s.now().Add(crawlers.PermanentFactor * s.spec.Interval)
+	return again
+}
+
+// accept forgets a country's refusal once it answers again.
+func (s *Source) accept(cc string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.benched, cc)
+}
+
+func (s *Source) allBenched() bool {
+	for _, cc := range s.opts.Countries {
+		if !s.isBenched(cc) {
+			return false
+		}
+	}
+	return true
+}
