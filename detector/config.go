@@ -3,8 +3,31 @@ package detector
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
+
+// SignalNames are the social signals the detector computes; metric signals
+// are named after their metric (error_rate, latency_p99, ...).
+var SignalNames = []string{"post_volume", "complaint_volume", "negative_share", "complaint_categories", "release_complaints", "emerging_terms", "sentiment_mean"}
+
+func knownSignal(n string) bool {
+	return slices.Contains(SignalNames, n) || metricName(n)
+}
+
+// metricName accepts metric names (letters, digits, '_', '-', '.').
+func metricName(n string) bool {
+	if n == "" || len(n) > 128 {
+		return false
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
 
 // Policies for a ring whose signals have insufficient evidence.
 const (
@@ -50,6 +73,11 @@ type Config struct {
 	MinSamples int `yaml:"min_samples"`
 	// MaxServices bounds memory: services beyond it are ignored (and counted).
 	MaxServices int `yaml:"max_services"`
+	// Weeks of hourly history kept per service to learn its hour-of-week rhythm.
+	Weeks int `yaml:"weeks"`
+	// DryRun lists signals that are computed and reported but not counted
+	// (to try a new signal before trusting it).
+	DryRun []string `yaml:"dry_run"`
 }
 
 // DefaultRings are Facebook's three rings.
@@ -146,6 +174,22 @@ func (c *Config) Validate(prefix string) error {
 	}
 	if c.MaxServices == 0 {
 		c.MaxServices = 10000
+	}
+	if c.Weeks == 0 {
+		c.Weeks = 4
+	}
+	if c.Weeks < 1 || c.Weeks > 12 {
+		bad("weeks", "%d, want 1 to 12", c.Weeks)
+	}
+	if c.DryRun == nil {
+		// Emerging terms explain a verdict well but are new: report them
+		// without counting them until an operator opts in (dry_run: []).
+		c.DryRun = []string{"emerging_terms"}
+	}
+	for i, n := range c.DryRun {
+		if !knownSignal(n) {
+			bad(fmt.Sprintf("dry_run[%d]", i), "unknown signal %q (known: %s)", n, strings.Join(SignalNames, ", "))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -35,18 +35,25 @@ type Stats struct {
 
 type watchKey struct{ release, ring string }
 
+const week = 7 * 24 * time.Hour
+
 type watch struct {
-	ev        signals.ReleaseEvent
-	ring      RingConfig
-	start     time.Time
-	end       time.Time
-	lastEval  time.Time
-	fails     int
-	decision  string
-	action    string
-	failed    map[string]bool // signals that already raised an anomaly
-	closed    bool
-	knownRing bool
+	ev         signals.ReleaseEvent
+	ring       RingConfig
+	start      time.Time
+	end        time.Time
+	lastEval   time.Time
+	fails      int // consecutive failing evaluations
+	holds      int // consecutive failing or marginal evaluations
+	flaggedOff map[string]bool
+	decision   string
+	action     string
+	failed     map[string]bool // signals that already raised an anomaly
+	closed     bool
+	knownRing  bool
+	terms      windowTerms      // terms of negative posts in the window
+	features   map[string]int32 // features named by negative posts in the window
+	negPosts   int32
 }
 
 // Detector is not safe for concurrent use; one goroutine owns it.
@@ -59,7 +66,13 @@ type Detector struct {
 	pending  Output
 	stats    Stats
 	span     time.Duration
+	flagged  func(service, feature string) bool
 }
+
+// SetFeatureFlags tells the detector which features of a service can be
+// switched off by a flag; a failure that points at one of them becomes a
+// flag_off verdict instead of a halt.
+func (d *Detector) SetFeatureFlags(flagged func(service, feature string) bool) { d.flagged = flagged }
 
 // New returns a detector. cfg must have been validated. enricher gives the
 // enrichment for a service's posts (posts that arrive enriched are used as they are).
@@ -89,6 +102,7 @@ func (d *Detector) service(name string) *service {
 		}
 		s = &service{
 			posts:   newSeries(d.cfg.Bucket, d.span),
+			hours:   newSeries(time.Hour, time.Duration(d.cfg.Weeks)*week+2*time.Hour),
 			metrics: map[string][]sample{},
 			rollups: map[rollupKey]*rollupState{},
 		}
@@ -109,6 +123,13 @@ func (d *Detector) Post(p signals.Post) {
 			p.Enrichment = &en
 		}
 	}
+	neg := p.Enrichment.Negative()
+	if h := s.hours.at(p.Time); h != nil {
+		h.posts++
+		if s.hours.first.IsZero() || p.Time.Before(s.hours.first) {
+			s.hours.first = p.Time
+		}
+	}
 	b := s.posts.at(p.Time)
 	if b == nil {
 		d.stats.LatePosts++
@@ -117,8 +138,19 @@ func (d *Detector) Post(p signals.Post) {
 	if s.posts.first.IsZero() || p.Time.Before(s.posts.first) {
 		s.posts.first = p.Time
 	}
-	neg := p.Enrichment.Negative()
 	b.posts++
+	if p.Enrichment != nil && (p.Enrichment.MentionsUpdate || len(p.Enrichment.Versions) > 0 || len(p.Enrichment.Features) > 0) {
+		b.release++
+		if neg {
+			b.releaseNeg++
+		}
+	}
+	if p.Enrichment != nil {
+		s.terms.add(p.Time, p.Enrichment.Tokens)
+	}
+	if neg {
+		d.watchNegative(p)
+	}
 	if neg {
 		b.negative++
 		s.negative = append(s.negative, signals.Example{ID: p.ID, Source: p.Source, URL: p.URL, Text: clip(p.Text, 280)})
@@ -158,6 +190,27 @@ func (d *Detector) rollup(s *service, p signals.Post, neg bool) {
 				rs.r.Categories = map[string]int{}
 			}
 			rs.r.Categories[c]++
+		}
+	}
+}
+
+// watchNegative adds a negative post to the open watches of its service
+// whose window it falls in.
+func (d *Detector) watchNegative(p signals.Post) {
+	for _, k := range d.order {
+		w := d.watches[k]
+		if w.closed || w.ev.Service != p.Service || p.Time.Before(w.start) || !p.Time.Before(w.end) {
+			continue
+		}
+		w.negPosts++
+		w.terms.add(p.Enrichment.Tokens)
+		for _, f := range p.Enrichment.Features {
+			if w.features == nil {
+				w.features = map[string]int32{}
+			}
+			if len(w.features) < 64 {
+				w.features[f]++
+			}
 		}
 	}
 }

@@ -2,7 +2,9 @@ package detector
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aftershock/aftershock/signals"
@@ -11,17 +13,18 @@ import (
 // criticalMetrics fail a verdict outright when they regress clearly.
 var criticalMetrics = map[string]bool{"error_rate": true, "http_5xx": true, "http_5xx_rate": true}
 
-// ringWeights gives the group weights of a ring: internal rings judge only
-// internal signals; small rings weigh both equally; wide rings make social
-// signals primary.
+// ringWeights gives the group weights of a ring. Internal rings have no
+// public voice: only internal signals. A small ring (H2, ~1%) moves the
+// general chatter little, so the posts that mention the new version weigh
+// most. A wide ring makes the general social signals primary.
 func ringWeights(r RingConfig) map[string]float64 {
 	switch {
 	case r.Internal:
 		return map[string]float64{GroupInternal: 1}
 	case r.Exposure < 0.05:
-		return map[string]float64{GroupSocial: 1, GroupInternal: 1}
+		return map[string]float64{GroupRelease: 2, GroupSocial: 0.5, GroupInternal: 1}
 	default:
-		return map[string]float64{GroupSocial: 2, GroupInternal: 1}
+		return map[string]float64{GroupSocial: 2, GroupRelease: 1, GroupInternal: 1}
 	}
 }
 
@@ -62,19 +65,42 @@ func (d *Detector) evaluate(w *watch, now time.Time) {
 		}
 	}
 	action := signals.ActionNone
+	feature := ""
 	switch decision {
 	case signals.DecisionFail:
 		w.fails++
+		w.holds++
 		if critical || w.fails >= d.cfg.Consecutive {
 			action = signals.ActionHalt
 		} else {
 			reasons = append(reasons, fmt.Sprintf("failing in %d of %d consecutive evaluations needed to halt", w.fails, d.cfg.Consecutive))
 		}
 	case signals.DecisionMarginal:
+		// A marginal verdict holds the ring for a human, but only once it
+		// has held; one noisy evaluation changes nothing.
 		w.fails = 0
-		action = signals.ActionReviewRequired
+		w.holds++
+		if w.holds >= d.cfg.Consecutive {
+			action = signals.ActionReviewRequired
+		} else {
+			reasons = append(reasons, fmt.Sprintf("marginal in %d of %d consecutive evaluations needed to ask for review", w.holds, d.cfg.Consecutive))
+		}
 	default:
-		w.fails = 0
+		w.fails, w.holds = 0, 0
+	}
+	if decision == signals.DecisionFail || decision == signals.DecisionMarginal {
+		feature = w.dominantFeature()
+		if feature != "" {
+			reasons = append(reasons, fmt.Sprintf("%d of %d complaints in the window name the feature %q", w.features[feature], w.negPosts, feature))
+		}
+	}
+	// Etsy's way: when the complaints point at one feature that has a flag,
+	// and the service's own metrics are fine, switch the feature off instead
+	// of halting the whole release — once per feature.
+	if action == signals.ActionHalt && feature != "" && !critical && !internalFailed(results) &&
+		d.flagged != nil && d.flagged(w.ev.Service, feature) && !w.flaggedOff[feature] {
+		action = signals.ActionFlagOff
+		reasons = append(reasons, fmt.Sprintf("switching the feature %q off instead of halting the ring", feature))
 	}
 	closing := final || action == signals.ActionHalt
 	if decision == w.decision && action == w.action && !closing {
@@ -98,7 +124,75 @@ func (d *Detector) evaluate(w *watch, now time.Time) {
 	if v.Reasons == nil {
 		v.Reasons = []string{}
 	}
+	v.Feature = feature
 	d.pending.Verdicts = append(d.pending.Verdicts, v)
+	if action == signals.ActionFlagOff {
+		w.restartAfterFlag(feature, now)
+	}
+}
+
+func internalFailed(results []signals.SignalResult) bool {
+	for _, r := range results {
+		if r.Group == GroupInternal && r.Outcome == signals.OutcomeFail && !r.DryRun {
+			return true
+		}
+	}
+	return false
+}
+
+// dominantFeature is the configured feature most complaints in the window
+// name, when it is clearly the common thread (at least 5 posts and 40% of
+// the window's complaints).
+func (w *watch) dominantFeature() string {
+	best, n := "", int32(0)
+	for f, c := range w.features {
+		if c > n || c == n && f < best {
+			best, n = f, c
+		}
+	}
+	if n >= 5 && float64(n) >= 0.4*float64(w.negPosts) {
+		return best
+	}
+	return ""
+}
+
+// restartAfterFlag opens a fresh window after a feature was switched off:
+// what users say from now on shows whether that was enough.
+func (w *watch) restartAfterFlag(feature string, now time.Time) {
+	if w.flaggedOff == nil {
+		w.flaggedOff = map[string]bool{}
+	}
+	w.flaggedOff[feature] = true
+	w.start = now
+	w.fails, w.holds, w.negPosts = 0, 0, 0
+	w.terms = windowTerms{}
+	w.features = nil
+	w.failed = map[string]bool{}
+}
+
+// seasonalFactor says how much busier the window's hours usually are than
+// the hours just before the release, from the same hours of past weeks
+// (median of the weekly ratios). 1 when there is no complete week yet.
+func (d *Detector) seasonalFactor(s *service, refFrom, winFrom, winTo time.Time) (float64, int) {
+	refLen, winLen := winFrom.Sub(refFrom).Hours(), winTo.Sub(winFrom).Hours()
+	if refLen <= 0 || winLen <= 0 {
+		return 1, 0
+	}
+	var ratios []float64
+	for k := 1; k <= d.cfg.Weeks; k++ {
+		back := time.Duration(k) * week
+		if s.hours.first.IsZero() || refFrom.Add(-back).Before(s.hours.first.Truncate(time.Hour)) {
+			break
+		}
+		ref := s.hours.postsBetween(refFrom.Add(-back), winFrom.Add(-back))
+		win := s.hours.postsBetween(winFrom.Add(-back), winTo.Add(-back))
+		// Add-one smoothing keeps quiet hours from making wild ratios.
+		ratios = append(ratios, ((win+1)/winLen)/((ref+1)/refLen))
+	}
+	if len(ratios) == 0 {
+		return 1, 0
+	}
+	return min(max(median(ratios), 0.2), 10), len(ratios)
 }
 
 func (d *Detector) socialSignals(w *watch, s *service, until time.Time) ([]signals.SignalResult, []string) {
@@ -116,19 +210,26 @@ func (d *Detector) socialSignals(w *watch, s *service, until time.Time) ([]signa
 	if baseMin < d.cfg.MinBaseline.Minutes() {
 		detail := fmt.Sprintf("baseline has %.0f min of history, needs %s", baseMin, d.cfg.MinBaseline)
 		var out []signals.SignalResult
-		for _, n := range []string{"complaint_volume", "negative_share", "complaint_categories"} {
-			out = append(out, signals.SignalResult{Name: n, Group: GroupSocial, Outcome: signals.OutcomeInsufficient, Observed: float64(win.posts), Detail: n + ": " + detail})
+		for _, n := range []string{"complaint_volume", "negative_share", "complaint_categories", "release_complaints"} {
+			out = append(out, signals.SignalResult{Name: n, Group: groupOf(n), Outcome: signals.OutcomeInsufficient, Observed: float64(win.posts), Detail: n + ": " + detail})
 		}
 		return out, nil
 	}
-	scale := winMin / baseMin
+	// Expectations: the baseline rate, scaled to the window's length and
+	// by the hour-of-week rhythm (a release just before the Monday-morning
+	// surge expects the surge).
+	factor, weeks := d.seasonalFactor(s, baseFrom, w.start, until)
+	scale := winMin / baseMin * factor
 	expPosts := float64(base.posts) * scale
 	expNeg := float64(base.negative) * scale
 	a := d.cfg.Alpha
 
-	volume := countTest("post_volume", GroupSocial, win.posts, expPosts, a, 2, minPosts)
+	volume := countTest("post_volume", GroupSocial, int(win.posts), expPosts, a, 2, minPosts)
 	// Volume alone is informational: a launch or a campaign is loud and happy.
 	volume.DryRun = true
+	if weeks > 0 {
+		volume.Detail = strings.TrimSpace(volume.Detail + fmt.Sprintf(" (hour-of-week factor %.2f from %d weeks)", factor, weeks))
+	}
 	baseShare := 0.0
 	if base.posts > 0 {
 		baseShare = float64(base.negative) / float64(base.posts)
@@ -137,14 +238,25 @@ func (d *Detector) socialSignals(w *watch, s *service, until time.Time) ([]signa
 	// triples the posts brings its share of grumbles too. Judge against the
 	// larger of the time-scaled and the volume-scaled expectation.
 	expNeg = max(expNeg, baseShare*float64(win.posts))
-	complaints := countTest("complaint_volume", GroupSocial, win.negative, expNeg, a, 2, minPosts)
-	share := shareTest("negative_share", GroupSocial, win.negative, win.posts, baseShare, a, 0.15, minPosts)
+	complaints := countTest("complaint_volume", GroupSocial, int(win.negative), expNeg, a, 2, minPosts)
+	share := shareTest("negative_share", GroupSocial, int(win.negative), int(win.posts), baseShare, a, 0.15, minPosts)
+
+	// Posts that speak about the new version or update are the release's
+	// own voice: few of them are needed, which is what a 1% ring gives.
+	expRel := float64(base.releaseNeg) * scale
+	if base.posts > 0 {
+		expRel = max(expRel, float64(base.releaseNeg)/float64(base.posts)*float64(win.posts))
+	}
+	release := countTest("release_complaints", GroupRelease, int(win.releaseNeg), expRel, a, 3, 3)
+	if release.Outcome == signals.OutcomeFail {
+		release.Detail = fmt.Sprintf("complaints that mention the new version or update: %d vs %.1f expected (p=%.2g)", win.releaseNeg, expRel, 1-release.Strength)
+	}
 
 	cats := signals.SignalResult{Name: "complaint_categories", Group: GroupSocial, Outcome: signals.OutcomePass}
 	var failing []string
 	type kc struct {
 		name string
-		n    int
+		n    int32
 	}
 	var top []kc
 	for i, name := range Categories {
@@ -156,7 +268,7 @@ func (d *Detector) socialSignals(w *watch, s *service, until time.Time) ([]signa
 		if base.posts > 0 {
 			exp = max(exp, float64(base.categories[i])/float64(base.posts)*float64(win.posts))
 		}
-		r := countTest(name, GroupSocial, obs, exp, a, 3, max(3, minPosts/2))
+		r := countTest(name, GroupSocial, int(obs), exp, a, 3, max(3, minPosts/2))
 		if r.Outcome == signals.OutcomeFail {
 			failing = append(failing, r.Detail)
 			cats.Observed += r.Observed
@@ -170,10 +282,27 @@ func (d *Detector) socialSignals(w *watch, s *service, until time.Time) ([]signa
 	}
 	sort.Slice(top, func(i, j int) bool { return top[i].n > top[j].n || top[i].n == top[j].n && top[i].name < top[j].name })
 	var keywords []string
-	for i := 0; i < len(top) && i < 5; i++ {
+	for i := 0; i < len(top) && i < 3; i++ {
 		keywords = append(keywords, top[i].name)
 	}
-	return []signals.SignalResult{volume, complaints, share, cats}, keywords
+	terms := d.emergingTerms(w, s)
+	for _, t := range terms.top {
+		keywords = append(keywords, t)
+	}
+	out := []signals.SignalResult{volume, complaints, share, cats, release, terms.result}
+	for i := range out {
+		if slices.Contains(d.cfg.DryRun, out[i].Name) {
+			out[i].DryRun = true
+		}
+	}
+	return out, keywords
+}
+
+func groupOf(signal string) string {
+	if signal == "release_complaints" {
+		return GroupRelease
+	}
+	return GroupSocial
 }
 
 func (d *Detector) metricSignals(w *watch, s *service, until time.Time) []signals.SignalResult {

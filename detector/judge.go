@@ -10,6 +10,7 @@ import (
 // Signal groups and their default weights (Kayenta-style weighted groups).
 const (
 	GroupSocial   = "social"
+	GroupRelease  = "release" // posts about the new version or update
 	GroupInternal = "internal"
 )
 
@@ -35,9 +36,12 @@ func Score(results []signals.SignalResult, weights map[string]float64, pass, mar
 				critical = true
 			}
 		}
-		w := weights[r.Group]
-		if w == 0 {
+		w, ok := weights[r.Group]
+		if !ok {
 			w = 1
+		}
+		if w == 0 {
+			continue
 		}
 		// Spread a group's weight over its signals so a group with many
 		// signals doesn't dominate.

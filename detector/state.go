@@ -21,9 +21,23 @@ func categoryIndex(name string) int {
 // bucket counts the posts of one service in one time slot.
 type bucket struct {
 	slot       int64 // slot number: unix time / bucket width; 0 = empty
-	posts      int
-	negative   int
-	categories [8]int
+	posts      int32
+	negative   int32
+	categories [8]int32
+	// release counts posts that speak about a new version or update (or a
+	// feature of the release); releaseNeg those of them that are negative.
+	release    int32
+	releaseNeg int32
+}
+
+func (b *bucket) add(o *bucket) {
+	b.posts += o.posts
+	b.negative += o.negative
+	b.release += o.release
+	b.releaseNeg += o.releaseNeg
+	for i := range b.categories {
+		b.categories[i] += o.categories[i]
+	}
 }
 
 // series is a fixed ring of buckets: memory is bounded by configuration.
@@ -67,13 +81,29 @@ func (s *series) sum(from, to time.Time) (total bucket, minutes float64) {
 		if b.slot != sl {
 			continue
 		}
-		total.posts += b.posts
-		total.negative += b.negative
-		for i := range b.categories {
-			total.categories[i] += b.categories[i]
-		}
+		total.add(b)
 	}
 	return total, to.Sub(from).Minutes()
+}
+
+// postsBetween is the number of posts in [from, to), counting buckets that
+// straddle an end in proportion to their overlap (for hourly history).
+func (s *series) postsBetween(from, to time.Time) float64 {
+	if !to.After(from) {
+		return 0
+	}
+	w := int64(s.width)
+	a, z := from.UnixNano()/w, (to.UnixNano()-1)/w
+	var n float64
+	for sl := a; sl <= z; sl++ {
+		b := &s.buckets[int(sl%int64(len(s.buckets)))]
+		if b.slot != sl {
+			continue
+		}
+		lo, hi := max(sl*w, from.UnixNano()), min((sl+1)*w, to.UnixNano())
+		n += float64(b.posts) * float64(hi-lo) / float64(w)
+	}
+	return n
 }
 
 type sample struct {
@@ -85,8 +115,10 @@ type sample struct {
 
 // service holds what the detector knows of one service.
 type service struct {
-	posts    *series
+	posts    *series             // minute buckets: baseline hours and open windows
+	hours    *series             // hourly buckets over past weeks: hour-of-week rhythm
 	metrics  map[string][]sample // by metric name, time-ordered, bounded
+	terms    termBaseline        // decayed term counts, for emerging terms
 	negative []signals.Example   // recent negative posts, newest last, bounded
 	negTimes []time.Time
 	rollups  map[rollupKey]*rollupState

@@ -109,6 +109,13 @@ func (d *Dispatcher) Handle(ctx context.Context, v signals.Verdict) error {
 		return nil
 	}
 	key := delivery.HaltKey(v.Release, v.Ring)
+	prefix := "halt-"
+	if v.Action == signals.ActionFlagOff {
+		// A flag switch is its own action, once per feature; a later halt
+		// of the same ring must still go out.
+		key = delivery.HaltKey(v.Release, v.Ring+"/flag_off/"+v.Feature)
+		prefix = "flagoff-"
+	}
 	first, err := delivery.Once(ctx, d.halts, key)
 	if err != nil {
 		return err
@@ -117,7 +124,7 @@ func (d *Dispatcher) Handle(ctx context.Context, v signals.Verdict) error {
 		d.log.Info("halt already sent", "release", v.Release, "ring", v.Ring)
 		return nil
 	}
-	n := deploy.Notice{Key: "halt-" + key, Verdict: v, Dashboard: d.link(v), Created: d.now()}
+	n := deploy.Notice{Key: prefix + key, Verdict: v, Dashboard: d.link(v), Created: d.now()}
 	for _, kind := range d.notifiers {
 		if err := delivery.Enqueue(ctx, d.js, kind, n); err != nil {
 			// Release the claim so the redelivered verdict queues again;
