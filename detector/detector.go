@@ -124,11 +124,15 @@ func (d *Detector) Post(p signals.Post) {
 		}
 	}
 	neg := p.Enrichment.Negative()
-	if h := s.hours.at(p.Time); h != nil {
+	longTerm := p.Time.After(s.restoredAsOf)
+	if h := s.hours.at(p.Time); h != nil && longTerm {
 		h.posts++
 		if s.hours.first.IsZero() || p.Time.Before(s.hours.first) {
 			s.hours.first = p.Time
 		}
+	}
+	if p.Time.After(s.asOf) {
+		s.asOf = p.Time
 	}
 	b := s.posts.at(p.Time)
 	if b == nil {
@@ -145,7 +149,7 @@ func (d *Detector) Post(p signals.Post) {
 			b.releaseNeg++
 		}
 	}
-	if p.Enrichment != nil {
+	if p.Enrichment != nil && longTerm {
 		s.terms.add(p.Time, p.Enrichment.Tokens)
 	}
 	if neg {

@@ -115,13 +115,17 @@ type sample struct {
 
 // service holds what the detector knows of one service.
 type service struct {
-	posts    *series             // minute buckets: baseline hours and open windows
-	hours    *series             // hourly buckets over past weeks: hour-of-week rhythm
-	metrics  map[string][]sample // by metric name, time-ordered, bounded
-	terms    termBaseline        // decayed term counts, for emerging terms
-	negative []signals.Example   // recent negative posts, newest last, bounded
-	negTimes []time.Time
-	rollups  map[rollupKey]*rollupState
+	posts   *series             // minute buckets: baseline hours and open windows
+	hours   *series             // hourly buckets over past weeks: hour-of-week rhythm
+	metrics map[string][]sample // by metric name, time-ordered, bounded
+	terms   termBaseline        // decayed term counts, for emerging terms
+	asOf    time.Time           // newest post time seen
+	// restoredAsOf is the snapshot time: replayed posts up to it are
+	// already in hours and terms.
+	restoredAsOf time.Time
+	negative     []signals.Example // recent negative posts, newest last, bounded
+	negTimes     []time.Time
+	rollups      map[rollupKey]*rollupState
 }
 
 type rollupKey struct {

@@ -5,12 +5,18 @@ package all
 
 import (
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/appstore"
 	"github.com/aftershock/aftershock/crawlers/feed"
+	"github.com/aftershock/aftershock/crawlers/reddit"
+	"github.com/aftershock/aftershock/crawlers/x"
 )
 
 // DefaultRegistry returns a registry of every source type.
 func DefaultRegistry() *crawlers.Registry {
 	r := crawlers.NewRegistry()
 	r.Add(feed.Type, feed.Constructor)
+	r.Add(x.Type, x.Constructor)
+	r.Add(reddit.Type, reddit.Constructor)
+	r.Add(appstore.Type, appstore.Constructor)
 	return r
 }
