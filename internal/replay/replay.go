@@ -1,0 +1,336 @@
+// Package replay runs a recorded stream of posts, metric samples and release
+// events through the real detector pipeline (embedded broker, streams,
+// enrichment, detector, verdict publishing) in event time, and prints every
+// verdict change. It backs `aftershock replay`.
+//
+// Input is JSON lines in event-time order, each an object with "type" and
+// "time" (RFC 3339):
+//
+//	{"type":"release","time":"…","release":"shop-4.2.0","service":"shop","version":"4.2.0","ring":"H2","event":"started"}
+//	{"type":"post","time":"…","source":"mastodon","id":"109…","service":"shop","text":"…","lang":"en","url":"…","author":"…"}
+//	{"type":"metric","time":"…","service":"shop","version":"4.2.0","ring":"H2","name":"error_rate","value":0.012}
+//
+// Unknown fields are ignored. A bad line is reported on the error writer with
+// its line number and skipped. Output is one JSON line per verdict change
+//
+//	{"time":"…","release":"shop-4.2.0","service":"shop","ring":"H2","score":37.5,"decision":"fail","action":"halt","reasons":[…]}
+//
+// and a final summary line {"type":"summary",…}.
+package replay
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aftershock/aftershock/detector"
+	"github.com/aftershock/aftershock/internal/bus"
+	"github.com/aftershock/aftershock/internal/config"
+	"github.com/aftershock/aftershock/internal/pipeline"
+	"github.com/aftershock/aftershock/signals"
+	"github.com/aftershock/aftershock/signals/enrich"
+)
+
+// MaxLineBytes is the longest input line Run accepts; a longer line is
+// reported and skipped.
+const MaxLineBytes = 1 << 20
+
+// Options tune a replay.
+type Options struct {
+	// Config supplies the detector section and the per-service enrichment
+	// (services[].enrich). Nil means detector defaults and default enrichment.
+	Config *config.Config
+	// Speed paces the replay in real time: N > 0 plays N seconds of event
+	// time per wall-clock second. 0 replays in simulated time, as fast as
+	// possible. Verdicts are the same either way.
+	Speed float64
+	// Log receives the pipeline's own log lines; nil logs warnings and
+	// errors as text on the error writer.
+	Log *slog.Logger
+}
+
+// Halt is a verdict that halted a ring.
+type Halt struct {
+	Release string    `json:"release"`
+	Service string    `json:"-"`
+	Ring    string    `json:"ring"`
+	Time    time.Time `json:"time"`
+}
+
+// Summary counts what a replay read and produced.
+type Summary struct {
+	Lines    int // non-blank input lines
+	BadLines int // lines reported and skipped
+	Posts    int // posts fed to the detector (after de-duplication)
+	Metrics  int
+	Releases int
+	// Duplicates is how many posts the broker dropped as already seen
+	// (same source and id).
+	Duplicates int
+	Verdicts   int // verdict changes printed
+	Halts      int
+	FirstHalt  *Halt
+	// Simulated is the event time covered, from the first message to the
+	// last evaluation.
+	Simulated time.Duration
+	// AllHalts lists every halt in order (not part of the summary line).
+	AllHalts []Halt
+}
+
+// MarshalJSON writes the summary line.
+func (s Summary) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Type       string `json:"type"`
+		Lines      int    `json:"lines"`
+		BadLines   int    `json:"bad_lines"`
+		Posts      int    `json:"posts"`
+		Metrics    int    `json:"metrics"`
+		Releases   int    `json:"releases"`
+		Verdicts   int    `json:"verdicts"`
+		Halts      int    `json:"halts"`
+		FirstHalt  *Halt  `json:"first_halt"`
+		Simulated  string `json:"duration_simulated"`
+		Duplicates int    `json:"duplicates"`
+	}{"summary", s.Lines, s.BadLines, s.Posts, s.Metrics, s.Releases, s.Verdicts, s.Halts, s.FirstHalt, s.Simulated.String(), s.Duplicates})
+}
+
+// Line is one verdict line of the output.
+type Line struct {
+	Time     time.Time `json:"time"`
+	Release  string    `json:"release"`
+	Service  string    `json:"service"`
+	Ring     string    `json:"ring"`
+	Score    float64   `json:"score"`
+	Decision string    `json:"decision"`
+	Action   string    `json:"action"`
+	Reasons  []string  `json:"reasons"`
+}
+
+// Run replays in through a fresh embedded broker and the detector and writes
+// verdict lines and the summary line to out; bad input lines are reported on
+// errOut ("line 7: …") and skipped. It returns an error only when the broker
+// cannot be run, out cannot be written, the config is invalid or ctx ends;
+// a replay that halts releases is still a clean run.
+func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) (Summary, error) {
+	var sum Summary
+	cfg := opts.Config
+	if cfg == nil {
+		cfg = &config.Config{}
+		if err := cfg.Detector.Validate("detector"); err != nil {
+			return sum, fmt.Errorf("default detector config: %w", err)
+		}
+	}
+	if opts.Speed < 0 {
+		return sum, fmt.Errorf("speed %g: must not be negative", opts.Speed)
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	enricher, err := enricherFor(cfg)
+	if err != nil {
+		return sum, err
+	}
+
+	dir, err := os.MkdirTemp("", "aftershock-replay-")
+	if err != nil {
+		return sum, fmt.Errorf("making broker directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	bc := bus.Config{DataDir: dir}
+	if err := bc.Validate(); err != nil {
+		return sum, err
+	}
+	b, err := bus.Open(ctx, bc, log)
+	if err != nil {
+		return sum, fmt.Errorf("starting broker: %w", err)
+	}
+	defer b.Close()
+
+	if err := load(ctx, in, errOut, bus.Publisher{JS: b.JS}, cfg.Detector.Rings, &sum); err != nil {
+		return sum, err
+	}
+
+	r := &replayer{
+		cfg:   cfg.Detector,
+		out:   out,
+		sum:   &sum,
+		speed: opts.Speed,
+		open:  map[watchKey]time.Time{},
+	}
+	det := detector.New(cfg.Detector, enricher)
+	r.pipe = pipeline.New(b.JS, det, func() time.Time { return r.now }, cfg.Detector.Bucket, log, nil)
+	r.det = det
+	if err := r.play(ctx, b.JS); err != nil {
+		return sum, err
+	}
+	if err := writeJSON(out, sum); err != nil {
+		return sum, err
+	}
+	return sum, nil
+}
+
+func enricherFor(cfg *config.Config) (func(string) detector.Enricher, error) {
+	def, err := enrich.New(enrich.Config{})
+	if err != nil {
+		return nil, fmt.Errorf("building enrichment: %w", err)
+	}
+	per := map[string]*enrich.Analyzer{}
+	for _, s := range cfg.Services {
+		an, err := enrich.New(s.Enrich)
+		if err != nil {
+			return nil, fmt.Errorf("building enrichment for service %s: %w", s.Name, err)
+		}
+		per[s.Name] = an
+	}
+	return func(service string) detector.Enricher {
+		if an, ok := per[service]; ok {
+			return an
+		}
+		return def
+	}, nil
+}
+
+// load reads the input and publishes every valid line to its stream.
+func load(ctx context.Context, in io.Reader, errOut io.Writer, pub bus.Publisher, rings []detector.RingConfig, sum *Summary) error {
+	br := bufio.NewReaderSize(in, 64<<10)
+	bad := func(n int, format string, args ...any) {
+		sum.BadLines++
+		fmt.Fprintf(errOut, "line %d: %s\n", n, fmt.Sprintf(format, args...))
+	}
+	for n := 1; ; n++ {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("reading replay input: %w", err)
+		}
+		line, tooLong, err := readLine(br)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("reading replay input: %w", err)
+		}
+		eof := errors.Is(err, io.EOF)
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 && !tooLong {
+			if eof {
+				return nil
+			}
+			continue
+		}
+		sum.Lines++
+		switch {
+		case tooLong:
+			bad(n, "longer than %d bytes; skipped", MaxLineBytes)
+		case !utf8.Valid(line):
+			bad(n, "not valid UTF-8; skipped")
+		default:
+			if msg, err := publishLine(ctx, pub, line, rings, sum); err != nil {
+				if !errors.Is(err, signals.ErrInvalid) {
+					return fmt.Errorf("line %d: %w", n, err)
+				}
+				bad(n, "%v; skipped", err)
+			} else if msg != "" {
+				fmt.Fprintf(errOut, "line %d: %s\n", n, msg)
+			}
+		}
+		if eof {
+			return nil
+		}
+	}
+}
+
+// readLine returns the next line without its newline. A line longer than
+// MaxLineBytes is consumed and reported as too long.
+func readLine(br *bufio.Reader) (line []byte, tooLong bool, err error) {
+	var buf []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !tooLong {
+			if len(buf)+len(chunk) > MaxLineBytes+2 { // room for "\r\n"
+				tooLong, buf = true, nil
+			} else {
+				buf = append(buf, chunk...)
+			}
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if tooLong {
+			return nil, true, err
+		}
+		if len(bytes.TrimRight(buf, "\r\n")) > MaxLineBytes {
+			return nil, true, err
+		}
+		return buf, false, err
+	}
+}
+
+// publishLine validates one line and publishes it. It returns a warning to
+// show (the line is still used), or an error wrapping signals.ErrInvalid for
+// a bad line.
+func publishLine(ctx context.Context, pub bus.Publisher, line []byte, rings []detector.RingConfig, sum *Summary) (string, error) {
+	v, err := signals.Decode(line)
+	if err != nil {
+		return "", err
+	}
+	switch m := v.(type) {
+	case *signals.Post:
+		dup, err := pub.Post(ctx, *m)
+		if err != nil {
+			return "", err
+		}
+		if dup {
+			sum.Duplicates++
+			return fmt.Sprintf("duplicate post %s dropped", m.MsgID()), nil
+		}
+	case *signals.MetricSample:
+		return "", pub.Metric(ctx, *m)
+	case *signals.ReleaseEvent:
+		if err := pub.Release(ctx, *m, ""); err != nil {
+			return "", err
+		}
+		if m.Ring != "" && !knownRing(rings, m.Ring) {
+			return fmt.Sprintf("ring %q is not configured; the detector judges it with default settings", m.Ring), nil
+		}
+	default:
+		return "", fmt.Errorf("%w: type %q cannot be replayed (want post, metric or release)", signals.ErrInvalid, typeOf(v))
+	}
+	return "", nil
+}
+
+func knownRing(rings []detector.RingConfig, name string) bool {
+	for _, r := range rings {
+		if r.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func typeOf(v any) string {
+	switch v.(type) {
+	case *signals.Anomaly:
+		return signals.TypeAnomaly
+	case *signals.Verdict:
+		return signals.TypeVerdict
+	case *signals.Rollup:
+		return signals.TypeRollup
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding output: %w", err)
+	}
+	if _, err := w.Write(append(data, '\n')); err != nil {
+		return fmt.Errorf("writing output: %w", err)
+	}
+	return nil
+}
