@@ -131,7 +131,13 @@ func (s *Spender) handle(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.NakWithDelay(s.retry)
 		return
 	}
-	_ = msg.DoubleAck(context.WithoutCancel(ctx))
+	// Wait for the server to record the ack, so a restart right after does
+	// not hand the verdict out again.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := msg.DoubleAck(actx); err != nil {
+		log.Warn("ack failed; the verdict may come again", "err", err)
+	}
 }
 
 // Handle spends for one verdict if its action is halt; other verdicts
