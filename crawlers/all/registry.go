@@ -7,6 +7,8 @@ import (
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/crawlers/appstore"
 	"github.com/aftershock/aftershock/crawlers/feed"
+	"github.com/aftershock/aftershock/crawlers/hackernews"
+	"github.com/aftershock/aftershock/crawlers/mastodon"
 	"github.com/aftershock/aftershock/crawlers/reddit"
 	"github.com/aftershock/aftershock/crawlers/x"
 )
@@ -18,5 +20,7 @@ func DefaultRegistry() *crawlers.Registry {
 	r.Add(x.Type, x.Constructor)
 	r.Add(reddit.Type, reddit.Constructor)
 	r.Add(appstore.Type, appstore.Constructor)
+	r.Add(mastodon.Type, mastodon.Constructor)
+	r.Add(hackernews.Type, hackernews.Constructor)
 	return r
 }

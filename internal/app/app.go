@@ -120,7 +120,11 @@ func (a *App) Start(ctx context.Context) (err error) {
 		}
 		return analyzers[""]
 	})
-	pipe := pipeline.New(a.bus.JS, det, a.opt.Clock, a.opt.Tick, a.log.With("part", "detector"), a.reg)
+	baselines, err := a.bus.KV(ctx, bus.BucketBaselines)
+	if err != nil {
+		return err
+	}
+	pipe := pipeline.New(a.bus.JS, det, a.opt.Clock, a.opt.Tick, a.log.With("part", "detector"), a.reg).WithSnapshots(baselines, 5*time.Minute)
 	since := time.Now().Add(-(a.cfg.Detector.Baseline + maxWindow(a.cfg.Detector)))
 	a.goRun("detector", func(ctx context.Context) error { return pipe.Run(ctx, since) }, runCtx)
 

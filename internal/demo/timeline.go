@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -16,6 +17,7 @@ import (
 
 // timeline prints what happens, stamped with simulated time since T0.
 type timeline struct {
+	mu       sync.Mutex // lines come from the demo and from stream consumers
 	out      io.Writer
 	t0       time.Time
 	now      func() time.Time
@@ -26,6 +28,8 @@ func (t *timeline) printf(format string, args ...any) { t.printAt(t.now(), forma
 
 // printAt stamps a line with an event's own time, not the time it was read.
 func (t *timeline) printAt(at time.Time, format string, args ...any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	d := at.Sub(t.t0).Round(time.Second)
 	fmt.Fprintf(t.out, "T+%-6s %s\n", fmtDur(d), fmt.Sprintf(format, args...))
 }

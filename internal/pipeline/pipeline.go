@@ -28,6 +28,62 @@ type Pipeline struct {
 	tick  time.Duration
 	log   *slog.Logger
 	m     metrics
+
+	snapKV    jetstream.KeyValue
+	snapEvery time.Duration
+}
+
+// WithSnapshots makes Run restore the detector's long-term state (weeks of
+// hourly history, term counts) from kv at start and save it every interval
+// and at the end.
+func (p *Pipeline) WithSnapshots(kv jetstream.KeyValue, every time.Duration) *Pipeline {
+	p.snapKV, p.snapEvery = kv, every
+	return p
+}
+
+func (p *Pipeline) restore(ctx context.Context) error {
+	if p.snapKV == nil {
+		return nil
+	}
+	keys, err := p.snapKV.ListKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("listing detector snapshots: %w", err)
+	}
+	n := 0
+	for k := range keys.Keys() {
+		e, err := p.snapKV.Get(ctx, k)
+		if err != nil {
+			p.log.Warn("reading detector snapshot", "service", k, "err", err)
+			continue
+		}
+		if err := p.det.RestoreService(k, e.Value()); err != nil {
+			p.log.Warn("skipping detector snapshot", "service", k, "err", err)
+			continue
+		}
+		n++
+	}
+	if n > 0 {
+		p.log.Info("restored detector baselines", "services", n)
+	}
+	return nil
+}
+
+// Save writes the detector's long-term state of every service.
+func (p *Pipeline) Save(ctx context.Context) error {
+	if p.snapKV == nil {
+		return nil
+	}
+	var errs []error
+	for _, name := range p.det.ServiceNames() {
+		data, err := p.det.MarshalService(name)
+		if err == nil {
+			_, err = p.snapKV.Put(ctx, name, data)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("saving baseline of %s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 type metrics struct {
@@ -57,6 +113,23 @@ func New(js jetstream.JetStream, det *detector.Detector, clock func() time.Time,
 // by reading back its baseline span; verdicts that are published again are
 // de-duplicated downstream (one halt per release and ring).
 func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
+	if err := p.restore(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		// Save on the way out with a fresh context: ctx is already done.
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := p.Save(sctx); err != nil {
+			p.log.Error("saving detector baselines", "err", err)
+		}
+	}()
+	var saveTick <-chan time.Time
+	if p.snapKV != nil && p.snapEvery > 0 {
+		st := time.NewTicker(p.snapEvery)
+		defer st.Stop()
+		saveTick = st.C
+	}
 	msgs := make(chan []byte, 1024)
 	var stops []func()
 	for _, stream := range []string{bus.StreamReleases, bus.StreamPosts, bus.StreamMetrics} {
@@ -93,6 +166,10 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 			return nil
 		case data := <-msgs:
 			p.Apply(data)
+		case <-saveTick:
+			if err := p.Save(ctx); err != nil {
+				p.log.Error("saving detector baselines", "err", err)
+			}
 		case <-t.C:
 			out := p.det.Advance(p.clock())
 			backlog.Rollups = append(backlog.Rollups, out.Rollups...)

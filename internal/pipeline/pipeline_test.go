@@ -67,3 +67,46 @@ func TestApplySkipsBadMessages(t *testing.T) {
 		t.Errorf("good post not applied: %v", got)
 	}
 }
+
+func TestSnapshotsSurviveRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg := detector.Config{}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := bus.Open(ctx, bus.Config{DataDir: dir, Retention: time.Hour, Replicas: 1}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, _ := b.KV(ctx, bus.BucketBaselines)
+	det := detector.New(cfg, nil)
+	p := New(b.JS, det, time.Now, time.Second, log, nil).WithSnapshots(kv, time.Hour)
+	at := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	p.Apply([]byte(`{"type":"post","time":"` + at.Format(time.RFC3339) + `","source":"x","id":"1","service":"shop","text":"login broken"}`))
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- p.Run(rctx, time.Now()) }()
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+
+	b, err = bus.Open(ctx, bus.Config{DataDir: dir, Retention: time.Hour, Replicas: 1}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	kv, _ = b.KV(ctx, bus.BucketBaselines)
+	det2 := detector.New(cfg, nil)
+	p2 := New(b.JS, det2, time.Now, time.Second, log, nil).WithSnapshots(kv, time.Hour)
+	if err := p2.restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if names := det2.ServiceNames(); len(names) != 1 || names[0] != "shop" {
+		t.Fatalf("restored services %v, want [shop]", names)
+	}
+}
