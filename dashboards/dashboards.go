@@ -13,6 +13,7 @@
 package dashboards
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,11 +86,15 @@ func BuildWith(opts Options) (map[string][]byte, error) {
 			return nil, fmt.Errorf("building dashboard %s: %w", name, err)
 		}
 		d.SchemaVersion = schemaVersion
-		data, err := json.MarshalIndent(d, "", "  ")
-		if err != nil {
+		// Not json.MarshalIndent: it writes |> as |\u003e, unreadable in diffs.
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(d); err != nil {
 			return nil, fmt.Errorf("rendering dashboard %s: %w", name, err)
 		}
-		out[name] = append(data, '\n')
+		out[name] = buf.Bytes()
 	}
 	return out, nil
 }

@@ -82,14 +82,14 @@ func sample() []any {
 
 // substitute does what Grafana does before a query reaches InfluxDB: it
 // defines v.* and replaces the template variables.
-func substitute(flux string) string {
+func substitute(flux, windowPeriod string) string {
 	r := strings.NewReplacer(
 		varService, service,
 		varRelease, release,
 		varServiceRegex, "("+service+")",
 	)
-	v := fmt.Sprintf("v = {timeRangeStart: %s, timeRangeStop: %s, windowPeriod: 1m}\n",
-		t0.Format(time.RFC3339), t1.Format(time.RFC3339))
+	v := fmt.Sprintf("v = {timeRangeStart: %s, timeRangeStop: %s, windowPeriod: %s}\n",
+		t0.Format(time.RFC3339), t1.Format(time.RFC3339), windowPeriod)
 	return v + r.Replace(flux)
 }
 
@@ -146,49 +146,60 @@ func TestQueriesOnInfluxDB(t *testing.T) {
 	}
 	checks := map[string]func(t *testing.T, rows []influxtest.Row){
 		ReleaseFile + " / $service": func(t *testing.T, rows []influxtest.Row) {
+			wantTables(t, rows, 1)
 			wantStrings(t, rows, "_value", service, otherSvc)
 		},
 		ReleaseFile + " / $release": func(t *testing.T, rows []influxtest.Row) {
+			wantTables(t, rows, 1)
 			wantStrings(t, rows, "_value", release, oldRel) // newest first
 		},
 		ReleaseFile + " / Post volume per minute vs baseline / A": func(t *testing.T, rows []influxtest.Row) {
+			wantTables(t, rows, 1)
 			wantLen(t, rows, minutes)
 			wantAll(t, rows, "_value", 15)
 			wantAll(t, rows, "_field", seriesPosts)
 		},
 		ReleaseFile + " / Post volume per minute vs baseline / B": func(t *testing.T, rows []influxtest.Row) {
+			wantTables(t, rows, 1)
 			wantLen(t, rows, minutes-59) // the first hour has no full trailing hour
 			wantAll(t, rows, "_value", 15)
 			wantAll(t, rows, "_field", seriesBaseline)
 		},
 		ReleaseFile + " / Negative share and mean sentiment / A": func(t *testing.T, rows []influxtest.Row) {
+			wantTables(t, rows, 1)
 			wantLen(t, rows, minutes)
 			wantAll(t, rows, influx.FieldNegativeShare, 5.0/15)
 			wantAll(t, rows, influx.FieldSentimentMean, -1.5/15)
 		},
 		ReleaseFile + " / Complaint categories / A": func(t *testing.T, rows []influxtest.Row) {
+			wantTables(t, rows, 2)
 			wantLen(t, rows, 2*minutes)
 			wantByTag(t, rows, influx.TagCategory, map[string]float64{"crash": crashPerM, "login": loginPerM})
 		},
 		ReleaseFile + " / Complaints by category (whole range) / A": func(t *testing.T, rows []influxtest.Row) {
+			wantTables(t, rows, 2)
 			wantLen(t, rows, 2)
 			wantByTag(t, rows, influx.TagCategory, map[string]float64{"crash": crashPerM * minutes, "login": loginPerM * minutes})
 		},
 		ReleaseFile + " / Error rates per version and ring / A": func(t *testing.T, rows []influxtest.Row) {
+			wantTables(t, rows, 2)
 			wantLen(t, rows, 2*minutes)
 			wantByTag(t, rows, influx.TagVersion, map[string]float64{influx.BaselineVersion: 0.004, version: 0.03})
 		},
 		ReleaseFile + " / Latency per version and ring / A": func(t *testing.T, rows []influxtest.Row) {
+			wantTables(t, rows, 1)
 			wantLen(t, rows, minutes)
 			wantAll(t, rows, "_value", 0.8)
 			wantAll(t, rows, influx.TagName, "latency_p99")
 			wantAll(t, rows, influx.TagRing, "H2")
 		},
 		ReleaseFile + " / Canary score / A": func(t *testing.T, rows []influxtest.Row) {
+			wantTables(t, rows, 2)
 			wantLen(t, rows, 3)
 			wantStrings(t, rows, "_value", "95", "70", "40")
 		},
 		ReleaseFile + " / Latest decision per ring / A": func(t *testing.T, rows []influxtest.Row) {
+			wantTables(t, rows, 2)
 			wantLen(t, rows, 2)
 			wantByTag(t, rows, influx.TagRing, map[string]float64{"H1": 95, "H2": 40}, influx.FieldScore)
 			for _, r := range rows {
@@ -199,6 +210,7 @@ func TestQueriesOnInfluxDB(t *testing.T) {
 			}
 		},
 		ReleaseFile + " / Anomalies / A": func(t *testing.T, rows []influxtest.Row) {
+			wantTables(t, rows, 1)
 			wantLen(t, rows, 2)
 			wantStrings(t, rows, influx.TagKind, signals.KindComplaintSpike, signals.KindErrorRegression)
 			wantStrings(t, rows, influx.FieldKeywords, "crash,login", "")
@@ -206,6 +218,7 @@ func TestQueriesOnInfluxDB(t *testing.T) {
 			wantStrings(t, rows, influx.FieldStrength, "0.9", "0.99")
 		},
 		ReleaseFile + " / annotation Release events": func(t *testing.T, rows []influxtest.Row) {
+			wantTables(t, rows, 1)
 			wantStrings(t, rows, "text",
 				"checkout 4.2.0 (rel-41): completed",
 				"checkout 4.2.1 (rel-42): started in H1 by payments",
@@ -214,13 +227,16 @@ func TestQueriesOnInfluxDB(t *testing.T) {
 			wantStrings(t, rows, "tags", "completed,rel-41", "started,rel-42", "promoted,rel-42", "halted,rel-42")
 		},
 		SourcesFile + " / $service": func(t *testing.T, rows []influxtest.Row) {
+			wantTables(t, rows, 1)
 			wantStrings(t, rows, "_value", service, otherSvc)
 		},
 		SourcesFile + " / Posts per minute per source / A": func(t *testing.T, rows []influxtest.Row) {
+			wantTables(t, rows, 2)
 			wantLen(t, rows, 2*minutes)
 			wantByTag(t, rows, influx.TagSource, map[string]float64{"x": 10, "mastodon": 5})
 		},
 		SourcesFile + " / Negative posts per minute per source / A": func(t *testing.T, rows []influxtest.Row) {
+			wantTables(t, rows, 2)
 			wantLen(t, rows, 2*minutes)
 			wantByTag(t, rows, influx.TagSource, map[string]float64{"x": 2, "mastodon": 3})
 		},
@@ -234,7 +250,7 @@ func TestQueriesOnInfluxDB(t *testing.T) {
 				t.Fatalf("no check for this query; add one:\n%s", q.flux)
 			}
 			seen[q.key] = true
-			flux := substitute(q.flux)
+			flux := substitute(q.flux, "1m")
 			if left := regexp.MustCompile(`\$\{[^}]*\}|\$\w+`).FindString(flux); left != "" {
 				t.Fatalf("unknown template variable %s in\n%s", left, q.flux)
 			}
@@ -255,6 +271,48 @@ func TestQueriesOnInfluxDB(t *testing.T) {
 		if !seen[key] {
 			t.Errorf("check %q matched no query", key)
 		}
+	}
+
+	// Over a longer range Grafana widens v.windowPeriod; rates must stay
+	// per minute and shares must stay shares.
+	wide := map[string]func(t *testing.T, rows []influxtest.Row){
+		ReleaseFile + " / Post volume per minute vs baseline / A": func(t *testing.T, rows []influxtest.Row) {
+			wantLen(t, rows, minutes/10)
+			wantAll(t, rows, "_value", 15)
+		},
+		ReleaseFile + " / Negative share and mean sentiment / A": func(t *testing.T, rows []influxtest.Row) {
+			wantLen(t, rows, minutes/10)
+			wantAll(t, rows, influx.FieldNegativeShare, 5.0/15)
+			wantAll(t, rows, influx.FieldSentimentMean, -1.5/15)
+		},
+		SourcesFile + " / Posts per minute per source / A": func(t *testing.T, rows []influxtest.Row) {
+			wantLen(t, rows, 2*minutes/10)
+			wantByTag(t, rows, influx.TagSource, map[string]float64{"x": 10, "mastodon": 5})
+		},
+	}
+	for _, q := range dashboardQueries(t, files) {
+		t.Run("window 10m/"+q.key, func(t *testing.T) {
+			rows, err := srv.Query(ctx, substitute(q.flux, "10m"))
+			if err != nil || len(rows) == 0 {
+				t.Fatalf("%d rows, err %v", len(rows), err)
+			}
+			if check := wide[q.key]; check != nil {
+				check(t, rows)
+			}
+		})
+	}
+}
+
+// wantTables checks the number of result tables: Grafana draws one series
+// per table, so a panel of one line per ring or source needs one table each.
+func wantTables(t *testing.T, rows []influxtest.Row, n int) {
+	t.Helper()
+	tables := map[any]bool{}
+	for _, r := range rows {
+		tables[r["table"]] = true
+	}
+	if len(tables) != n {
+		t.Errorf("%d tables, want %d", len(tables), n)
 	}
 }
 

@@ -103,7 +103,7 @@ func (q queries) postsPerMinute() string {
 	return q.from() +
 		filter(is("_measurement", influx.MeasurementRollup), is("_field", influx.FieldPosts), serviceIs()) + `
   |> group(columns: ["_field"])
-  |> aggregateWindow(every: 1m, fn: sum, createEmpty: false)
+  |> aggregateWindow(every: 1m, fn: sum, createEmpty: false, timeSrc: "_start")
   |> aggregateWindow(every: v.windowPeriod, fn: mean, createEmpty: false)
   |> set(key: "_field", value: "posts/min")`
 }
@@ -114,7 +114,7 @@ func (q queries) postsBaseline() string {
 	return q.from() +
 		filter(is("_measurement", influx.MeasurementRollup), is("_field", influx.FieldPosts), serviceIs()) + `
   |> group(columns: ["_field"])
-  |> aggregateWindow(every: 1m, fn: sum, createEmpty: true)
+  |> aggregateWindow(every: 1m, fn: sum, createEmpty: true, timeSrc: "_start")
   |> fill(value: 0)
   |> map(fn: (r) => ({r with _value: float(v: r._value)}))
   |> movingAverage(n: 60)
@@ -220,7 +220,7 @@ func (q queries) perSource(field string) string {
 	return q.from() +
 		filter(is("_measurement", influx.MeasurementRollup), is("_field", field), servicesMatch()) + `
   |> group(columns: ["` + influx.TagSource + `"])
-  |> aggregateWindow(every: 1m, fn: sum, createEmpty: false)
+  |> aggregateWindow(every: 1m, fn: sum, createEmpty: false, timeSrc: "_start")
   |> aggregateWindow(every: v.windowPeriod, fn: mean, createEmpty: false)`
 }
 

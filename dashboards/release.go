@@ -13,7 +13,9 @@ import (
 	"github.com/aftershock/aftershock/signals"
 )
 
-// Series names the Release watch queries give their lines (used by overrides).
+// Series names of the volume panel: the queries set them as _field, and
+// overrides by query (refId) set them as display names, so the names do not
+// depend on how Grafana names Flux series.
 const (
 	seriesPosts    = "posts/min"
 	seriesBaseline = "baseline (1h mean)"
@@ -50,7 +52,11 @@ func releaseWatch(q queries) *dashboard.DashboardBuilder {
 			WithTarget(target("A", q.postsPerMinute())).
 			WithTarget(target("B", q.postsBaseline())).
 			Unit("short").Min(0).
-			OverrideByName(seriesBaseline, []dashboard.DynamicConfigValue{
+			OverrideByQuery("A", []dashboard.DynamicConfigValue{
+				{Id: "displayName", Value: seriesPosts},
+			}).
+			OverrideByQuery("B", []dashboard.DynamicConfigValue{
+				{Id: "displayName", Value: seriesBaseline},
 				{Id: "custom.lineStyle", Value: map[string]any{"fill": "dash", "dash": []int{10, 10}}},
 				{Id: "color", Value: map[string]any{"mode": "fixed", "fixedColor": "text"}},
 			}).
