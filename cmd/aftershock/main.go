@@ -18,6 +18,8 @@ usage:
   aftershock demo                         run a complete release with an incident on loopback
   aftershock release start|promote|complete|halt|rollback|get|list ...
                                           client for the release API
+  aftershock sources check -c aftershock.yaml
+                                          poll each configured source once, publish nothing
   aftershock analyze [--score-only]       enrich texts from stdin (one per line or JSON lines)
   aftershock backtest [FILE|-]            score a timestamp,value CSV point by point
   aftershock version
@@ -44,6 +46,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runDemo(ctx, rest, stdout, stderr)
 	case "release":
 		return runRelease(ctx, rest, stdout, stderr)
+	case "sources":
+		return runSources(ctx, rest, stdout, stderr)
 	case "analyze":
 		return runAnalyze(ctx, rest, stdin, stdout, stderr)
 	case "backtest":
