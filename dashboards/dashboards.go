@@ -13,7 +13,6 @@
 package dashboards
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -86,18 +85,39 @@ func BuildWith(opts Options) (map[string][]byte, error) {
 			return nil, fmt.Errorf("building dashboard %s: %w", name, err)
 		}
 		d.SchemaVersion = schemaVersion
-		// Not json.MarshalIndent: it writes |> as |\u003e, unreadable in diffs.
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(d); err != nil {
+		data, err := json.MarshalIndent(d, "", "  ")
+		if err != nil {
 			return nil, fmt.Errorf("rendering dashboard %s: %w", name, err)
 		}
-		out[name] = buf.Bytes()
+		out[name] = append(unescapeHTML(data), '\n')
 	}
 	return out, nil
 }
+
+// unescapeHTML turns the \u003c, \u003e and \u0026 that encoding/json
+// writes for <, > and & back into the characters, so Flux's |> stays
+// readable in the committed files. Other escapes are kept as they are.
+func unescapeHTML(data []byte) []byte {
+	out := make([]byte, 0, len(data))
+	for i := 0; i < len(data); i++ {
+		if data[i] != '\\' || i+1 >= len(data) {
+			out = append(out, data[i])
+			continue
+		}
+		if i+5 < len(data) && data[i+1] == 'u' {
+			if c, ok := htmlEscapes[string(data[i+2:i+6])]; ok {
+				out = append(out, c)
+				i += 5
+				continue
+			}
+		}
+		out = append(out, data[i], data[i+1]) // an escape pair: keep both
+		i++
+	}
+	return out
+}
+
+var htmlEscapes = map[string]byte{"003c": '<', "003e": '>', "0026": '&'}
 
 // Write renders the dashboards with the default options into dir (created
 // if missing), one file each.
@@ -141,6 +161,22 @@ func target(refID, flux string) cog.Builder[variants.Dataquery] {
 		"datasource": datasource(),
 		"query":      flux,
 	})
+}
+
+// legend is a visible legend below the graph (the SDK's default hides it).
+func legend() cog.Builder[common.VizLegendOptions] {
+	return common.NewVizLegendOptionsBuilder().
+		ShowLegend(true).
+		DisplayMode(common.LegendDisplayModeList).
+		Placement(common.LegendPlacementBottom)
+}
+
+// tooltip lists every series at the cursor, largest first (the SDK leaves
+// mode and sort empty).
+func tooltip() cog.Builder[common.VizTooltipOptions] {
+	return common.NewVizTooltipOptionsBuilder().
+		Mode(common.TooltipDisplayModeMulti).
+		Sort(common.SortOrderDescending)
 }
 
 // labels is a series display name made of the values of the given tags.

@@ -91,6 +91,9 @@ func TestDashboardShape(t *testing.T) {
 			if d.UID != tt.uid || d.Title != tt.title {
 				t.Errorf("uid, title = %q, %q; want %q, %q", d.UID, d.Title, tt.uid, tt.title)
 			}
+			if n := bytes.Count(files[tt.file], []byte(`": ""`)); n > 0 {
+				t.Errorf("%d empty option values (the SDK's zero values; set them)", n)
+			}
 			if d.SchemaVersion != schemaVersion {
 				t.Errorf("schemaVersion = %d, want %d", d.SchemaVersion, schemaVersion)
 			}
@@ -177,6 +180,28 @@ func TestBuildWithBucket(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestUnescapeHTML(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`"a |\u003e b \u003c \u0026"`, `"a |> b < &"`},
+		{`"kept \\u003e"`, `"kept \\u003e"`}, // an escaped backslash, then plain text
+		{`"\" \n \u00e9"`, `"\" \n \u00e9"`},
+		{`"end\\"`, `"end\\"`},
+	}
+	for _, tt := range tests {
+		got := string(unescapeHTML([]byte(tt.in)))
+		if got != tt.want {
+			t.Errorf("unescapeHTML(%s) = %s, want %s", tt.in, got, tt.want)
+		}
+		var a, b any
+		if err := json.Unmarshal([]byte(tt.in), &a); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(got), &b); err != nil || a != b {
+			t.Errorf("%s decodes to %v (%v), want %v", got, b, err, a)
+		}
 	}
 }
 

@@ -46,6 +46,7 @@ func releaseWatch(q queries) *dashboard.DashboardBuilder {
 				"tags": fieldMapping("tags"),
 			})).
 		WithPanel(timeseries.NewPanelBuilder().Id(1).
+			Legend(legend()).Tooltip(tooltip()).
 			Title("Post volume per minute vs baseline").
 			Description("Posts about ${service} per minute over all sources, against their trailing one-hour mean.").
 			Datasource(datasource()).
@@ -62,6 +63,7 @@ func releaseWatch(q queries) *dashboard.DashboardBuilder {
 			}).
 			Span(12).Height(8)).
 		WithPanel(timeseries.NewPanelBuilder().Id(2).
+			Legend(legend()).Tooltip(tooltip()).
 			Title("Negative share and mean sentiment").
 			Description("Share of negative posts (left) and mean sentiment in [-1, 1] (right), weighted by posts over all sources.").
 			Datasource(datasource()).
@@ -80,6 +82,7 @@ func releaseWatch(q queries) *dashboard.DashboardBuilder {
 			}).
 			Span(12).Height(8)).
 		WithPanel(timeseries.NewPanelBuilder().Id(3).
+			Legend(legend()).Tooltip(tooltip()).
 			Title("Complaint categories").
 			Description("Complaints per category and display interval.").
 			Datasource(datasource()).
@@ -99,6 +102,7 @@ func releaseWatch(q queries) *dashboard.DashboardBuilder {
 			Unit("short").Min(0).
 			Span(8).Height(8)).
 		WithPanel(timeseries.NewPanelBuilder().Id(5).
+			Legend(legend()).Tooltip(tooltip()).
 			Title("Error rates per version and ring").
 			Description("Service metrics that are not latencies, per name, version (\"" + influx.BaselineVersion + "\" is the old cohort) and ring.").
 			Datasource(datasource()).
@@ -107,6 +111,7 @@ func releaseWatch(q queries) *dashboard.DashboardBuilder {
 			Min(0).
 			Span(12).Height(8)).
 		WithPanel(timeseries.NewPanelBuilder().Id(6).
+			Legend(legend()).Tooltip(tooltip()).
 			Title("Latency per version and ring").
 			Description("Service metrics whose name says latency or duration, per name, version and ring.").
 			Datasource(datasource()).
@@ -115,6 +120,7 @@ func releaseWatch(q queries) *dashboard.DashboardBuilder {
 			Min(0).
 			Span(12).Height(8)).
 		WithPanel(timeseries.NewPanelBuilder().Id(7).
+			Legend(legend()).Tooltip(tooltip()).
 			Title("Canary score").
 			Description("The judge's score (0–100) of ${release} per ring; below the marginal threshold a ring fails.").
 			Datasource(datasource()).

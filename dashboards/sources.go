@@ -38,6 +38,7 @@ func sources(q queries) *dashboard.DashboardBuilder {
 			Multi(true).
 			IncludeAll(true)).
 		WithPanel(timeseries.NewPanelBuilder().Id(1).
+			Legend(legend()).Tooltip(tooltip()).
 			Title("Posts per minute per source").
 			Datasource(datasource()).
 			WithTarget(target("A", q.perSource(influx.FieldPosts))).
@@ -45,6 +46,7 @@ func sources(q queries) *dashboard.DashboardBuilder {
 			Unit("short").Min(0).
 			Span(12).Height(9)).
 		WithPanel(timeseries.NewPanelBuilder().Id(2).
+			Legend(legend()).Tooltip(tooltip()).
 			Title("Negative posts per minute per source").
 			Datasource(datasource()).
 			WithTarget(target("A", q.perSource(influx.FieldNegative))).
