@@ -319,6 +319,9 @@ func (d *Detector) flushRollups(now time.Time) {
 	for _, n := range names {
 		s := d.services[n]
 		var ready []*rollupState
+		if len(s.rollups) == 0 {
+			continue
+		}
 		for k, rs := range s.rollups {
 			end := rs.r.Time.Add(time.Minute)
 			if now.Sub(end) > rollupKeep {
@@ -335,6 +338,11 @@ func (d *Detector) flushRollups(now time.Time) {
 			}
 			return ready[i].r.Source < ready[j].r.Source
 		})
+		if len(s.rollups) == 0 {
+			// Go maps never shrink: drop an emptied one so a burst of
+			// late minutes doesn't keep its buckets forever.
+			s.rollups = map[rollupKey]*rollupState{}
+		}
 		for _, rs := range ready {
 			rs.dirty, rs.emitted = false, true
 			r := rs.r
