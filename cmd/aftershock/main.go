@@ -22,6 +22,7 @@ usage:
                                           poll each configured source once, publish nothing
   aftershock analyze [--score-only]       enrich texts from stdin (one per line or JSON lines)
   aftershock backtest [FILE|-]            score a timestamp,value CSV point by point
+  aftershock dashboards [-o DIR] [-bucket B] write the Grafana dashboards (JSON) for provisioning
   aftershock version
 `
 
@@ -46,6 +47,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runDemo(ctx, rest, stdout, stderr)
 	case "release":
 		return runRelease(ctx, rest, stdout, stderr)
+	case "dashboards":
+		return runDashboards(ctx, rest, stdout, stderr)
 	case "sources":
 		return runSources(ctx, rest, stdout, stderr)
 	case "analyze":

@@ -31,6 +31,8 @@ func TestRun(t *testing.T) {
 		{"backtest header only", []string{"backtest", "-"}, "timestamp,value\n", 0, "timestamp,value,anomaly_score,label", ""},
 		{"backtest missing file", []string{"backtest", filepath.Join(dir, "none.csv")}, "", 1, "", "no such file"},
 		{"release usage", []string{"release"}, "", 2, "", "usage"},
+		{"dashboards", []string{"dashboards", "-o", filepath.Join(dir, "dash")}, "", 0, "aftershock-release.json", ""},
+		{"sources usage", []string{"sources"}, "", 2, "", "usage"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
