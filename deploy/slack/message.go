@@ -99,7 +99,7 @@ func StatusOf(v signals.Verdict) Status {
 func Headline(v signals.Verdict) string {
 	s := StatusOf(v)
 	var b strings.Builder
-	b.WriteString(releaseID(v))
+	b.WriteString(ReleaseID(v))
 	if r := oneLine(v.Ring, 20); r != "" {
 		b.WriteString(" ring " + r)
 	}
@@ -107,8 +107,9 @@ func Headline(v signals.Verdict) string {
 	return b.String()
 }
 
-// releaseID is the verdict's release, or service-version when it is missing.
-func releaseID(v signals.Verdict) string {
+// ReleaseID is how a notice names its release: the verdict's release id,
+// or service-version when it is missing, on one line.
+func ReleaseID(v signals.Verdict) string {
 	if r := oneLine(v.Release, 100); r != "" {
 		return r
 	}
@@ -134,8 +135,8 @@ func score(f float64) string {
 // @mentions and Markdown links are broken with an invisible space.
 func NewMessage(n deploy.Notice, channel, username string) Message {
 	v := n.Verdict
-	id := esc(neutral(releaseID(v)))
-	rest := esc(neutral(strings.TrimPrefix(Headline(v), releaseID(v))))
+	id := esc(neutral(ReleaseID(v)))
+	rest := esc(neutral(strings.TrimPrefix(Headline(v), ReleaseID(v))))
 
 	var text []string
 	var blocks []Block
