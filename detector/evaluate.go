@@ -119,7 +119,7 @@ func (d *Detector) evaluate(w *watch, now time.Time) {
 		Reasons: reasons, Signals: results, Keywords: keywords, Team: w.ev.Team, Authors: w.ev.Authors,
 	}
 	if decision == signals.DecisionFail || decision == signals.DecisionMarginal {
-		v.Examples = examplesIn(s, w.start, until, 5)
+		v.Examples = examplesIn(s, w.start, until, 5, keywords)
 	}
 	if v.Reasons == nil {
 		v.Reasons = []string{}
@@ -373,22 +373,43 @@ func anomalyOf(w *watch, r signals.SignalResult, now time.Time, keywords []strin
 	return signals.Anomaly{
 		Type: signals.TypeAnomaly, Time: now, Service: w.ev.Service, Release: w.ev.Release, Ring: w.ring.Name,
 		Kind: kind, Signal: r.Name, Observed: r.Observed, Expected: r.Expected, Strength: r.Strength,
-		Start: w.start, Keywords: keywords, Examples: examplesIn(s, w.start, now, 5),
+		Start: w.start, Keywords: keywords, Examples: examplesIn(s, w.start, now, 5, keywords),
 	}
 }
 
-func examplesIn(s *service, from, to time.Time, n int) []signals.Example {
+// examplesIn picks up to n negative posts from [from, to) as evidence:
+// those that contain one of the verdict's keywords first, newest first.
+func examplesIn(s *service, from, to time.Time, n int, keywords []string) []signals.Example {
 	if s == nil {
 		return nil
 	}
-	var out []signals.Example
-	for i := len(s.negative) - 1; i >= 0 && len(out) < n; i-- {
+	var matching, other []signals.Example
+	for i := len(s.negative) - 1; i >= 0; i-- {
 		t := s.negTimes[i]
-		if !t.Before(from) && t.Before(to) {
-			out = append(out, s.negative[i])
+		if t.Before(from) || !t.Before(to) {
+			continue
+		}
+		if mentionsAny(s.negative[i].Text, keywords) {
+			matching = append(matching, s.negative[i])
+		} else {
+			other = append(other, s.negative[i])
 		}
 	}
+	out := append(matching, other...)
+	if len(out) > n {
+		out = out[:n]
+	}
 	return out
+}
+
+func mentionsAny(text string, keywords []string) bool {
+	lower := strings.ToLower(text)
+	for _, k := range keywords {
+		if k != "" && strings.Contains(lower, strings.ToLower(strings.ReplaceAll(k, "_", " "))) {
+			return true
+		}
+	}
+	return false
 }
 
 func joinSemi(xs []string) string {
