@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/aftershock/aftershock/deploy/releases"
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/signals"
 )
@@ -230,7 +231,7 @@ func TestExhaustedAndReset(t *testing.T) {
 	if _, err := l.Reset(ctx, KindAuthor, "alice", 0, "x"); err != nil {
 		t.Fatal(err)
 	}
-	if got, reason, _ := l.Exhausted(ctx, "storefront", []string{"bob", "alice"}); !got || !strings.Contains(reason, "author alice has used up its karma (0 of 9 left)") {
+	if got, reason, _ := l.Exhausted(ctx, "storefront", []string{"bob", "alice"}); !got || !strings.Contains(reason, "author alice has used up its karma (0 of 0 left)") {
 		t.Fatalf("author exhaustion: %v %q", got, reason)
 	}
 	if _, err := l.Reset(ctx, "group", "x", 1, "x"); err == nil {
@@ -365,5 +366,27 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 20s")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestRegistryLookup(t *testing.T) {
+	ctx := context.Background()
+	b := openBus(t)
+	kv, err := b.KV(ctx, bus.BucketReleases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := releases.NewStore(kv, quiet(), func() time.Time { return t0 })
+	if _, _, err := store.Create(ctx, releases.StartRequest{Release: "shop-4.2.0", Service: "shop", Version: "4.2.0", Team: "storefront", Authors: []string{"alice"}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	lookup := RegistryLookup(store)
+	team, authors, err := lookup(ctx, "shop-4.2.0")
+	if err != nil || team != "storefront" || len(authors) != 1 || authors[0] != "alice" {
+		t.Fatalf("lookup = %q %v %v", team, authors, err)
+	}
+	team, authors, err = lookup(ctx, "unknown-1")
+	if err != nil || team != "" || authors != nil {
+		t.Fatalf("unknown release: %q %v %v", team, authors, err)
 	}
 }

@@ -66,7 +66,8 @@ type Account struct {
 	// Balance is what is left; at 0 or below the account is exhausted.
 	// It may go below 0 when halts keep coming.
 	Balance int `json:"balance"`
-	// Start is the balance the account started from (the configured value).
+	// Start is the balance the account started from: the configured value,
+	// or the value of the last reset.
 	Start int `json:"start"`
 	// History holds the most recent changes, oldest first.
 	History []Entry `json:"history"`
@@ -324,7 +325,7 @@ func (l *Ledger) Reset(ctx context.Context, kind, name string, to int, who strin
 			Time: now, Kind: EntryReset, Delta: to - a.Balance, Balance: to,
 			Reason: fmt.Sprintf("reset from %d to %d by %s", a.Balance, to, who),
 		})
-		a.Balance = to
+		a.Balance, a.Start = to, to
 		a.Updated = now
 		return true
 	})

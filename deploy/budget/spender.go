@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/aftershock/aftershock/deploy/releases"
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/signals"
 )
@@ -155,4 +156,24 @@ func (s *Spender) Handle(ctx context.Context, v signals.Verdict) error {
 		r.Team, r.Authors = team, authors
 	}
 	return s.ledger.Spend(ctx, r, v.Ring, v.Time)
+}
+
+// ReleaseGetter reads a release from the registry; *releases.Store has it.
+type ReleaseGetter interface {
+	Get(ctx context.Context, id string) (releases.Release, error)
+}
+
+// RegistryLookup is a Lookup that reads the team and authors from the
+// release registry; an unknown release gives empty values.
+func RegistryLookup(r ReleaseGetter) Lookup {
+	return func(ctx context.Context, id string) (string, []string, error) {
+		rel, err := r.Get(ctx, id)
+		if errors.Is(err, releases.ErrNotFound) {
+			return "", nil, nil
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		return rel.Team, rel.Authors, nil
+	}
 }
