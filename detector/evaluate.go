@@ -249,7 +249,7 @@ func (d *Detector) socialSignals(w *watch, s *service, until time.Time) ([]signa
 	}
 	release := countTest("release_complaints", GroupRelease, int(win.releaseNeg), expRel, a, 3, 3)
 	if release.Outcome == signals.OutcomeFail {
-		release.Detail = fmt.Sprintf("complaints that mention the new version or update: %d vs %.1f expected (p=%.2g)", win.releaseNeg, expRel, 1-release.Strength)
+		release.Detail += " — complaints that mention the new version or update"
 	}
 
 	cats := signals.SignalResult{Name: "complaint_categories", Group: GroupSocial, Outcome: signals.OutcomePass}
@@ -287,7 +287,9 @@ func (d *Detector) socialSignals(w *watch, s *service, until time.Time) ([]signa
 	}
 	terms := d.emergingTerms(w, s)
 	for _, t := range terms.top {
-		keywords = append(keywords, t)
+		if !slices.Contains(keywords, t) {
+			keywords = append(keywords, t)
+		}
 	}
 	out := []signals.SignalResult{volume, complaints, share, cats, release, terms.result}
 	for i := range out {
@@ -344,7 +346,7 @@ func (d *Detector) metricSignals(w *watch, s *service, until time.Time) []signal
 		material := effect >= 0.75 && (mb <= 0 && mc > 0 || mb > 0 && mc >= 1.5*mb)
 		if p < 0.01 && material {
 			r.Outcome = signals.OutcomeFail
-			r.Detail = fmt.Sprintf("%s: new version median %.4g vs baseline %.4g (P(new>old)=%.2f, p=%.2g)", name, mc, mb, effect, p)
+			r.Detail = fmt.Sprintf("%s: new version median %.4g vs baseline %.4g (P(new>old)=%.2f, %s)", name, mc, mb, effect, fmtP(p))
 			// A critical metric fails the verdict outright only when it doubled.
 			r.Critical = r.Critical && (mb <= 0 || mc >= 2*mb)
 		} else {

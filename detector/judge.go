@@ -109,7 +109,7 @@ func countTest(name, group string, observed int, expected float64, alpha, minRat
 	r.Strength = strength(p)
 	if p < alpha && float64(observed) >= minRatio*lambda {
 		r.Outcome = signals.OutcomeFail
-		r.Detail = fmt.Sprintf("%s: %d observed vs %.1f expected (×%.1f, p=%.2g)", name, observed, expected, float64(observed)/lambda, p)
+		r.Detail = fmt.Sprintf("%s: %d observed vs %.1f expected (×%.1f, %s)", name, observed, expected, float64(observed)/lambda, fmtP(p))
 		return r
 	}
 	r.Outcome = signals.OutcomePass
@@ -134,9 +134,17 @@ func shareTest(name, group string, k, n int, baseShare float64, alpha, minDelta 
 	r.Strength = strength(p)
 	if p < alpha && r.Observed-baseShare >= minDelta {
 		r.Outcome = signals.OutcomeFail
-		r.Detail = fmt.Sprintf("%s: %.0f%% vs %.0f%% in baseline (%d of %d posts, p=%.2g)", name, 100*r.Observed, 100*baseShare, k, n, p)
+		r.Detail = fmt.Sprintf("%s: %.0f%% vs %.0f%% in baseline (%d of %d posts, %s)", name, 100*r.Observed, 100*baseShare, k, n, fmtP(p))
 		return r
 	}
 	r.Outcome = signals.OutcomePass
 	return r
+}
+
+// fmtP prints a p-value; below what a float64 holds it says so.
+func fmtP(p float64) string {
+	if p < 1e-300 {
+		return "p<1e-300"
+	}
+	return fmt.Sprintf("p=%.2g", p)
 }

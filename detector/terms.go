@@ -64,10 +64,20 @@ func (b *termBaseline) prune() {
 	}
 }
 
-// usefulTerm skips tokens that carry no topic: short words, numbers, emoji
-// and punctuation, mentions and links.
+// functionWords carry no topic but are common in complaints, so they would
+// "emerge" with any incident.
+var functionWords = map[string]bool{
+	"can't": true, "cant": true, "cannot": true, "don't": true, "dont": true, "won't": true, "wont": true,
+	"isn't": true, "doesn't": true, "didn't": true, "not": true, "after": true, "since": true, "before": true,
+	"again": true, "still": true, "just": true, "anyone": true, "keeps": true, "keep": true, "why": true,
+	"what": true, "this": true, "that": true, "with": true, "all": true, "any": true, "now": true, "get": true,
+	"app": true, "please": true, "even": true, "every": true, "time": true, "today": true,
+}
+
+// usefulTerm skips tokens that carry no topic: short and function words,
+// numbers, emoji and punctuation, mentions and links.
 func usefulTerm(tok string) bool {
-	if len(tok) < minTermLen || strings.HasPrefix(tok, "@") || strings.Contains(tok, "://") {
+	if len(tok) < minTermLen || strings.HasPrefix(tok, "@") || strings.Contains(tok, "://") || functionWords[tok] {
 		return false
 	}
 	letters := 0
