@@ -22,11 +22,56 @@ import (
 // Durable is the consumer name on the VERDICTS stream.
 const Durable = "deploy-dispatch"
 
-// Dispatcher queues notices for verdicts that act.
+// Events a notifier can subscribe to, derived from a verdict.
+const (
+	EventHalt    = "halt"     // action halt
+	EventFlagOff = "flag_off" // action flag_off
+	EventReview  = "review"   // action review_required (marginal)
+	EventFail    = "fail"     // failing, not yet acted on
+	EventPass    = "pass"
+	EventWait    = "wait" // a watch started and waits for evidence
+)
+
+// Events lists every event name.
+var Events = []string{EventHalt, EventFlagOff, EventReview, EventFail, EventPass, EventWait}
+
+// EventOf names what a verdict means for notifiers.
+func EventOf(v signals.Verdict) string {
+	switch {
+	case v.Action == signals.ActionHalt:
+		return EventHalt
+	case v.Action == signals.ActionFlagOff:
+		return EventFlagOff
+	case v.Action == signals.ActionReviewRequired:
+		return EventReview
+	case v.Decision == signals.DecisionFail || v.Decision == signals.DecisionMarginal:
+		return EventFail
+	case v.Decision == signals.DecisionPass:
+		return EventPass
+	}
+	return EventWait
+}
+
+// Target is one notifier and the events it wants.
+type Target struct {
+	Name string
+	On   []string
+}
+
+func (t Target) wants(event string) bool {
+	for _, e := range t.On {
+		if e == event {
+			return true
+		}
+	}
+	return false
+}
+
+// Dispatcher queues notices for verdicts.
 type Dispatcher struct {
 	js        jetstream.JetStream
 	halts     jetstream.KeyValue
-	notifiers []string // notifier kinds (names) to queue for
+	notifiers []Target
 	dashboard string
 	now       func() time.Time
 	log       *slog.Logger
@@ -34,7 +79,7 @@ type Dispatcher struct {
 
 // New returns a dispatcher. dashboard is a link template where "{release}"
 // and "{service}" are replaced ("" for none).
-func New(js jetstream.JetStream, halts jetstream.KeyValue, notifiers []string, dashboard string, now func() time.Time, log *slog.Logger) *Dispatcher {
+func New(js jetstream.JetStream, halts jetstream.KeyValue, notifiers []Target, dashboard string, now func() time.Time, log *slog.Logger) *Dispatcher {
 	return &Dispatcher{js: js, halts: halts, notifiers: notifiers, dashboard: dashboard, now: now, log: log}
 }
 
@@ -101,41 +146,59 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 	_ = m.Ack()
 }
 
-// Handle queues the notices a verdict calls for. A halt is queued at most
-// once per release and ring, however often the verdict is redelivered or
-// re-computed.
+// Handle queues the notices a verdict calls for. A halt (or a flag switch)
+// is queued at most once per release and ring, however often the verdict is
+// redelivered or re-computed; other notices carry a key made from the
+// verdict, so a redelivery is dropped by the outbox.
 func (d *Dispatcher) Handle(ctx context.Context, v signals.Verdict) error {
-	if v.Action != signals.ActionHalt && v.Action != signals.ActionFlagOff {
+	event := EventOf(v)
+	var targets []string
+	for _, t := range d.notifiers {
+		if t.wants(event) {
+			targets = append(targets, t.Name)
+		}
+	}
+	if len(targets) == 0 {
 		return nil
 	}
 	key := delivery.HaltKey(v.Release, v.Ring)
-	prefix := "halt-"
-	if v.Action == signals.ActionFlagOff {
-		// A flag switch is its own action, once per feature; a later halt
-		// of the same ring must still go out.
-		key = delivery.HaltKey(v.Release, v.Ring+"/flag_off/"+v.Feature)
-		prefix = "flagoff-"
-	}
-	first, err := delivery.Once(ctx, d.halts, key)
-	if err != nil {
-		return err
-	}
-	if !first {
-		d.log.Info("halt already sent", "release", v.Release, "ring", v.Ring)
-		return nil
-	}
-	n := deploy.Notice{Key: prefix + key, Verdict: v, Dashboard: d.link(v), Created: d.now()}
-	for _, kind := range d.notifiers {
-		if err := delivery.Enqueue(ctx, d.js, kind, n); err != nil {
+	switch event {
+	case EventHalt, EventFlagOff:
+		if event == EventFlagOff {
+			// A flag switch is its own action, once per feature; a later
+			// halt of the same ring must still go out.
+			key = delivery.HaltKey(v.Release, v.Ring+"/flag_off/"+v.Feature)
+		}
+		first, err := delivery.Once(ctx, d.halts, key)
+		if err != nil {
+			return err
+		}
+		if !first {
+			d.log.Info("already sent", "event", event, "release", v.Release, "ring", v.Ring)
+			return nil
+		}
+		if err := d.enqueue(ctx, targets, event+"-"+key, v); err != nil {
 			// Release the claim so the redelivered verdict queues again;
 			// notices already queued are dropped as duplicates by their msg id.
 			if ferr := delivery.Forget(ctx, d.halts, key); ferr != nil {
-				d.log.Error("releasing halt claim", "key", key, "err", ferr)
+				d.log.Error("releasing claim", "key", key, "err", ferr)
 			}
 			return err
 		}
+		d.log.Info("queued", "event", event, "release", v.Release, "ring", v.Ring, "score", v.Score, "notifiers", len(targets))
+		return nil
+	default:
+		return d.enqueue(ctx, targets, fmt.Sprintf("%s-%s-%d", event, key, v.Time.UnixNano()), v)
 	}
-	d.log.Info("halt queued", "release", v.Release, "ring", v.Ring, "score", v.Score, "notifiers", len(d.notifiers))
+}
+
+func (d *Dispatcher) enqueue(ctx context.Context, targets []string, key string, v signals.Verdict) error {
+	n := deploy.Notice{Key: key, Verdict: v, Dashboard: d.link(v), Created: d.now()}
+	for _, name := range targets {
+		if err := delivery.Enqueue(ctx, d.js, name, n); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

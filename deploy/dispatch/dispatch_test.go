@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/aftershock/aftershock/deploy"
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/signals"
@@ -22,7 +24,7 @@ func TestHaltQueuedOncePerReleaseAndRing(t *testing.T) {
 	defer b.Close()
 	halts, _ := b.KV(ctx, bus.BucketHalts)
 	now := func() time.Time { return time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC) }
-	d := New(b.JS, halts, []string{"hook", "chat"}, "https://grafana/d/x?release={release}&ring={ring}", now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	d := New(b.JS, halts, []Target{{"hook", []string{EventHalt}}, {"chat", []string{EventHalt}}}, "https://grafana/d/x?release={release}&ring={ring}", now, slog.New(slog.NewTextHandler(io.Discard, nil)))
 
 	halt := signals.Verdict{Time: now(), Release: "shop-4.2.0", Service: "shop", Ring: "H3", Decision: "fail", Action: "halt", Score: 20}
 	pass := halt
@@ -64,7 +66,7 @@ func TestRunAcksVerdicts(t *testing.T) {
 	}
 	defer b.Close()
 	halts, _ := b.KV(ctx, bus.BucketHalts)
-	d := New(b.JS, halts, []string{"hook"}, "", time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	d := New(b.JS, halts, []Target{{"hook", []string{EventHalt}}}, "", time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	pub := bus.Publisher{JS: b.JS}
@@ -95,5 +97,40 @@ func TestRunAcksVerdicts(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestChatGetsEveryChangeOnceAndWebhookOnlyHalts(t *testing.T) {
+	ctx := context.Background()
+	b, err := bus.Open(ctx, bus.Config{DataDir: t.TempDir(), Retention: time.Hour, Replicas: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	halts, _ := b.KV(ctx, bus.BucketHalts)
+	d := New(b.JS, halts, []Target{{"hook", []string{EventHalt, EventFlagOff}}, {"chat", Events}}, "", time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	at := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	v := func(min int, decision, action string) signals.Verdict {
+		return signals.Verdict{Time: at.Add(time.Duration(min) * time.Minute), Release: "r", Service: "shop", Ring: "H3", Decision: decision, Action: action}
+	}
+	seq := []signals.Verdict{v(1, "wait", "none"), v(2, "pass", "none"), v(2, "pass", "none"), v(5, "fail", "none"), v(6, "fail", "halt"), v(6, "fail", "halt")}
+	for _, x := range seq {
+		if err := d.Handle(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, _ := b.JS.Stream(ctx, bus.StreamDeliveries)
+	count := func(subject string) uint64 {
+		info, err := s.Info(ctx, jetstream.WithSubjectFilter(subject))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.Subjects[subject]
+	}
+	if got := count(bus.DeliverySubject("chat")); got != 4 {
+		t.Errorf("chat got %d notices, want 4 (wait, pass, fail, halt; redeliveries dropped)", got)
+	}
+	if got := count(bus.DeliverySubject("hook")); got != 1 {
+		t.Errorf("webhook got %d notices, want 1 halt", got)
 	}
 }

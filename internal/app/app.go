@@ -23,9 +23,13 @@ import (
 	"github.com/aftershock/aftershock/crawlers/all"
 	"github.com/aftershock/aftershock/crawlers/push"
 	"github.com/aftershock/aftershock/deploy"
+	"github.com/aftershock/aftershock/deploy/budget"
 	"github.com/aftershock/aftershock/deploy/delivery"
 	"github.com/aftershock/aftershock/deploy/dispatch"
+	"github.com/aftershock/aftershock/deploy/gate"
+	"github.com/aftershock/aftershock/deploy/irc"
 	"github.com/aftershock/aftershock/deploy/releases"
+	"github.com/aftershock/aftershock/deploy/slack"
 	"github.com/aftershock/aftershock/deploy/webhook"
 	"github.com/aftershock/aftershock/detector"
 	"github.com/aftershock/aftershock/internal/bus"
@@ -62,6 +66,8 @@ type App struct {
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 	errs chan error
+	// closers release what notifiers hold (an IRC connection).
+	closers []func() error
 }
 
 // New checks what can be checked before starting anything.
@@ -133,20 +139,23 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	var kinds []string
+	var targets []dispatch.Target
 	for _, n := range a.cfg.Notifiers {
 		notifier, err := a.notifier(n)
 		if err != nil {
 			return err
+		}
+		if c, ok := notifier.(interface{ Close() error }); ok {
+			a.closers = append(a.closers, c.Close)
 		}
 		w, err := delivery.New(a.bus.JS, n.Name, notifier, a.cfg.Delivery, a.log.With("part", "delivery", "notifier", n.Name), a.reg, a.opt.Clock)
 		if err != nil {
 			return fmt.Errorf("starting delivery for notifier %s: %w", n.Name, err)
 		}
 		a.goRun("delivery "+n.Name, w.Run, runCtx)
-		kinds = append(kinds, n.Name)
+		targets = append(targets, dispatch.Target{Name: n.Name, On: n.On})
 	}
-	disp := dispatch.New(a.bus.JS, halts, kinds, a.cfg.DashboardURL, a.opt.Clock, a.log.With("part", "dispatch"))
+	disp := dispatch.New(a.bus.JS, halts, targets, a.cfg.DashboardURL, a.opt.Clock, a.log.With("part", "dispatch"))
 	a.goRun("dispatch", disp.Run, runCtx)
 
 	// Storage for dashboards.
@@ -166,7 +175,24 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 	store := releases.NewStore(relKV, a.log.With("part", "releases"), a.opt.Clock)
 	a.goRun("release-follow", func(ctx context.Context) error { return store.Follow(ctx, a.bus.JS) }, runCtx)
-	return a.serveHTTP(store)
+
+	// Gate and budgets: what the deploy system asks before the next ring.
+	verKV, err := a.bus.KV(ctx, bus.BucketVerdicts)
+	if err != nil {
+		return err
+	}
+	budKV, err := a.bus.KV(ctx, bus.BucketBudgets)
+	if err != nil {
+		return err
+	}
+	ledger, err := budget.NewLedger(budKV, a.cfg.Budgets, a.log.With("part", "budget"), a.opt.Clock)
+	if err != nil {
+		return err
+	}
+	a.goRun("budget-spender", budget.NewSpender(a.bus.JS, ledger, budget.RegistryLookup(store), a.log).Run, runCtx)
+	a.goRun("gate-tracker", gate.NewTracker(a.bus.JS, verKV, a.log).Run, runCtx)
+	g := gate.New(store, verKV, ledger, a.log.With("part", "gate"))
+	return a.serveHTTP(store, g, ledger)
 }
 
 func (a *App) analyzers() (map[string]*enrich.Analyzer, error) {
@@ -186,16 +212,21 @@ func (a *App) analyzers() (map[string]*enrich.Analyzer, error) {
 	return out, nil
 }
 
-func (a *App) notifier(n config.Notifier) (deploy.Notifier, error) {
+func (a *App) notifier(n config.Notifier) (notifier deploy.Notifier, err error) {
 	switch n.Type {
 	case "webhook":
-		w, err := webhook.New(*n.Webhook, a.opt.Clock)
-		if err != nil {
-			return nil, fmt.Errorf("notifier %s: %w", n.Name, err)
-		}
-		return w, nil
+		notifier, err = webhook.New(*n.Webhook, a.opt.Clock)
+	case "slack":
+		notifier, err = slack.New(*n.Slack, a.opt.Clock)
+	case "irc":
+		notifier, err = irc.New(*n.IRC, a.opt.Clock, a.log.With("notifier", n.Name))
+	default:
+		err = fmt.Errorf("unknown type %q", n.Type)
 	}
-	return nil, fmt.Errorf("notifier %s: unknown type %q", n.Name, n.Type)
+	if err != nil {
+		return nil, fmt.Errorf("notifier %s: %w", n.Name, err)
+	}
+	return notifier, nil
 }
 
 func maxWindow(c detector.Config) time.Duration {
@@ -247,6 +278,11 @@ func (a *App) Stop() {
 		a.stop()
 	}
 	a.wg.Wait()
+	for _, c := range a.closers {
+		if err := c(); err != nil {
+			a.log.Warn("closing notifier", "err", err)
+		}
+	}
 	if a.bus != nil {
 		a.bus.Close()
 	}
@@ -281,7 +317,23 @@ func (a *App) authorizer(roles ...string) func(*http.Request) bool {
 	}
 }
 
-func (a *App) serveHTTP(store *releases.Store) error {
+// tokenName names the caller of a request by its token (for audit history),
+// or "" when it carries none that is configured.
+func (a *App) tokenName(r *http.Request) string {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return ""
+	}
+	name := ""
+	for _, t := range a.cfg.HTTP.Tokens {
+		if subtle.ConstantTimeCompare([]byte(got), []byte(t.Token)) == 1 {
+			name = t.Name
+		}
+	}
+	return name
+}
+
+func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledger) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -302,6 +354,14 @@ func (a *App) serveHTTP(store *releases.Store) error {
 	mux.Handle("/v1/releases", rel)
 	mux.Handle("/v1/releases/", rel)
 	mux.Handle("/v1/metrics", push.NewHandler(bus.Publisher{JS: a.bus.JS}, a.log.With("part", "push"), a.opt.Clock, write))
+	anyToken := a.authorizer(config.RoleReadOnly, config.RoleDeploySystem, config.RoleSREAdmin)
+	gh := gate.Handler(g, anyToken, a.log.With("part", "gate"))
+	mux.Handle("GET /v1/releases/{id}/gate", gh)
+	mux.Handle("/v1/flagger/", gh)
+	bh := budget.Handler(ledger, budget.Auth{Read: anyToken, Known: anyToken, Admin: a.authorizer(config.RoleSREAdmin), Who: a.tokenName}, a.log.With("part", "budget"))
+	mux.Handle("/v1/budgets", bh)
+	mux.Handle("/v1/budgets/", bh)
+	mux.HandleFunc("GET /v1/openapi.yaml", serveOpenAPI)
 
 	ln, err := net.Listen("tcp", a.cfg.HTTP.Listen)
 	if err != nil {

@@ -67,6 +67,12 @@ func TestServeEndpointsAndRestart(t *testing.T) {
 		{"metric push", "POST", "/v1/metrics", token, `{"service":"shop","name":"error_rate","value":0.01}`, 202, `accepted`},
 		{"metric push without token", "POST", "/v1/metrics", "", `{"service":"shop","name":"error_rate","value":0.01}`, 401, ""},
 		{"metrics", "GET", "/metrics", "", "", 200, "aftershock_detector_bad_messages_total"},
+		{"gate with read-only token", "GET", "/v1/releases/shop-1.0/gate?ring=H1", "read-only-token-0123456789", "", 200, `"decision":"wait"`},
+		{"gate without token", "GET", "/v1/releases/shop-1.0/gate", "", "", 401, ""},
+		{"argo gate", "GET", "/v1/releases/shop-1.0/gate?format=argo", token, "", 200, `"ok":false`},
+		{"budgets need a token", "GET", "/v1/budgets", "", "", 401, ""},
+		{"budget reset needs sre-admin", "POST", "/v1/budgets/team/storefront/reset", token, `{"to":3}`, 403, ""},
+		{"openapi", "GET", "/v1/openapi.yaml", "", "", 200, "openapi: 3"},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {

@@ -6,12 +6,17 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/deploy/budget"
 	"github.com/aftershock/aftershock/deploy/delivery"
+	"github.com/aftershock/aftershock/deploy/dispatch"
+	"github.com/aftershock/aftershock/deploy/irc"
+	"github.com/aftershock/aftershock/deploy/slack"
 	"github.com/aftershock/aftershock/deploy/webhook"
 	"github.com/aftershock/aftershock/detector"
 	"github.com/aftershock/aftershock/internal/bus"
@@ -30,6 +35,7 @@ type Config struct {
 	Influx    *influx.Config  `yaml:"influx"`
 	Notifiers []Notifier      `yaml:"notifiers"`
 	Delivery  delivery.Config `yaml:"delivery"`
+	Budgets   budget.Config   `yaml:"budgets"`
 	// DashboardURL links verdicts to the release-watch dashboard; "{release}"
 	// and "{service}" are replaced.
 	DashboardURL string `yaml:"dashboard_url"`
@@ -73,9 +79,15 @@ type Service struct {
 
 // Notifier is one configured notifier; Type selects which section applies.
 type Notifier struct {
-	Name    string          `yaml:"name"`
-	Type    string          `yaml:"type"` // webhook
+	Name string `yaml:"name"`
+	Type string `yaml:"type"` // webhook, slack, irc
+	// On lists the verdict events the notifier receives: halt, flag_off,
+	// review, fail, pass, wait. Default: halt and flag_off for a webhook,
+	// every event for chat.
+	On      []string        `yaml:"on"`
 	Webhook *webhook.Config `yaml:"webhook"`
+	Slack   *slack.Config   `yaml:"slack"`
+	IRC     *irc.Config     `yaml:"irc"`
 }
 
 // Load reads, expands and validates a config file.
@@ -196,18 +208,43 @@ func (c *Config) Validate() error {
 			add(fmt.Errorf("%s.name: duplicate notifier %q", p, n.Name))
 		}
 		kinds[n.Name] = true
+		var section interface{ ValidateAt(string) error }
 		switch n.Type {
 		case "webhook":
-			if n.Webhook == nil {
-				add(fmt.Errorf("%s.webhook: required for type webhook", p))
-			} else {
-				add(n.Webhook.ValidateAt(p + ".webhook"))
+			if n.Webhook != nil {
+				section = n.Webhook
+			}
+			if n.On == nil {
+				n.On = []string{dispatch.EventHalt, dispatch.EventFlagOff}
+			}
+		case "slack":
+			if n.Slack != nil {
+				section = n.Slack
+			}
+		case "irc":
+			if n.IRC != nil {
+				section = n.IRC
 			}
 		default:
-			add(fmt.Errorf("%s.type: unknown notifier type %q (known: webhook)", p, n.Type))
+			add(fmt.Errorf("%s.type: unknown notifier type %q (known: webhook, slack, irc)", p, n.Type))
+			continue
+		}
+		if section == nil {
+			add(fmt.Errorf("%s.%s: required for type %s", p, n.Type, n.Type))
+		} else {
+			add(section.ValidateAt(p + "." + n.Type))
+		}
+		if n.On == nil {
+			n.On = dispatch.Events
+		}
+		for j, e := range n.On {
+			if !slices.Contains(dispatch.Events, e) {
+				add(fmt.Errorf("%s.on[%d]: unknown event %q (known: %s)", p, j, e, strings.Join(dispatch.Events, ", ")))
+			}
 		}
 	}
 	add(c.Delivery.Validate())
+	add(c.Budgets.ValidateAt("budgets"))
 	return errors.Join(errs...)
 }
 
