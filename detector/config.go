@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/aftershock/aftershock/detector/spike"
 )
 
 // SignalNames are the social signals the detector computes; metric signals
@@ -75,6 +77,9 @@ type Config struct {
 	MaxServices int `yaml:"max_services"`
 	// Weeks of hourly history kept per service to learn its hour-of-week rhythm.
 	Weeks int `yaml:"weeks"`
+	// Spike tunes the continuous spike detection (the same logic as
+	// `aftershock backtest`); the defaults need no per-series tuning.
+	Spike spike.Config `yaml:"spike"`
 	// DryRun lists signals that are computed and reported but not counted
 	// (to try a new signal before trusting it).
 	DryRun []string `yaml:"dry_run"`
@@ -180,6 +185,11 @@ func (c *Config) Validate(prefix string) error {
 	}
 	if c.Weeks < 1 || c.Weeks > 12 {
 		bad("weeks", "%d, want 1 to 12", c.Weeks)
+	}
+	if err := c.Spike.Validate(); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			errs = append(errs, fmt.Errorf("%s.spike.%s", prefix, line))
+		}
 	}
 	if c.DryRun == nil {
 		// Emerging terms explain a verdict well but are new: report them

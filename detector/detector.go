@@ -225,6 +225,7 @@ func (d *Detector) Metric(m signals.MetricSample) {
 	if s == nil {
 		return
 	}
+	d.spikeMetric(m.Service, s, m)
 	xs := append(s.metrics[m.Name], sample{t: m.Time, version: m.Version, ring: m.Ring, value: m.Value})
 	// Samples usually arrive in order; keep the slice sorted when they don't.
 	for i := len(xs) - 1; i > 0 && xs[i].t.Before(xs[i-1].t); i-- {
@@ -284,6 +285,9 @@ func (d *Detector) Advance(now time.Time) Output {
 		d.evaluate(w, now)
 	}
 	d.flushRollups(now)
+	for _, name := range d.ServiceNames() {
+		d.spikePosts(name, d.services[name], now)
+	}
 	d.forget(now)
 	out := d.pending
 	d.pending = Output{}

@@ -28,6 +28,8 @@ type serviceSnapshot struct {
 	Terms     map[string]float64
 	TermTotal float64
 	TermDecay time.Time
+	Spikes    map[string][]byte
+	SpikeNext map[string]int64
 }
 
 const snapshotVersion = 1
@@ -54,6 +56,10 @@ func (d *Detector) MarshalService(name string) ([]byte, error) {
 		if b.slot != 0 {
 			snap.Hours = append(snap.Hours, snapshotBucket{Slot: b.slot, Posts: b.posts, Negative: b.negative, Rel: b.release, RelNeg: b.releaseNeg, Categories: b.categories})
 		}
+	}
+	var err error
+	if snap.Spikes, snap.SpikeNext, err = s.spikeStates(); err != nil {
+		return nil, fmt.Errorf("snapshot of service %s: %w", name, err)
 	}
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(snap); err != nil {
@@ -86,6 +92,9 @@ func (d *Detector) RestoreService(name string, data []byte) error {
 		}
 	}
 	s.terms = termBaseline{counts: snap.Terms, total: snap.TermTotal, lastDecay: snap.TermDecay}
+	if err := d.restoreSpikes(s, snap.Spikes, snap.SpikeNext); err != nil {
+		return fmt.Errorf("restoring service %s: %w", name, err)
+	}
 	if s.terms.counts == nil {
 		s.terms.counts = map[string]float64{}
 	}

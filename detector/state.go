@@ -126,6 +126,7 @@ type service struct {
 	negative     []signals.Example // recent negative posts, newest last, bounded
 	negTimes     []time.Time
 	rollups      map[rollupKey]*rollupState
+	spikes       map[string]*spikeSeries // continuous spike detection per series
 }
 
 type rollupKey struct {
