@@ -23,6 +23,8 @@ usage:
   aftershock analyze [--score-only]       enrich texts from stdin (one per line or JSON lines)
   aftershock backtest [FILE|-]            score a timestamp,value CSV point by point
   aftershock dashboards [-o DIR] [-bucket B] write the Grafana dashboards (JSON) for provisioning
+  aftershock replay [-c FILE] [--speed N] FILE|-
+                                          feed a recorded stream through the real pipeline, print verdicts
   aftershock version
 `
 
@@ -53,6 +55,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runSources(ctx, rest, stdout, stderr)
 	case "analyze":
 		return runAnalyze(ctx, rest, stdin, stdout, stderr)
+	case "replay":
+		return runReplay(ctx, rest, stdin, stdout, stderr)
 	case "backtest":
 		return runBacktest(ctx, rest, stdin, stdout, stderr)
 	case "version":

@@ -33,6 +33,7 @@ func TestRun(t *testing.T) {
 		{"release usage", []string{"release"}, "", 2, "", "usage"},
 		{"dashboards", []string{"dashboards", "-o", filepath.Join(dir, "dash")}, "", 0, "aftershock-release.json", ""},
 		{"sources usage", []string{"sources"}, "", 2, "", "usage"},
+		{"replay bad line", []string{"replay", "-"}, "{\"type\":\"post\"}\n", 0, `"type":"summary"`, "line 1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
