@@ -69,7 +69,7 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 		return crawlers.Page{}, err
 	}
 	if r.status != http.StatusOK {
-		return crawlers.Page{}, s.statusError("searching posts", r)
+		return crawlers.Page{}, s.statusError("searching posts on "+s.opts.Service, r)
 	}
 	var ans searchAnswer
 	if err := json.Unmarshal(r.body, &ans); err != nil {
