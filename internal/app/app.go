@@ -26,6 +26,7 @@ import (
 	"github.com/aftershock/aftershock/deploy/budget"
 	"github.com/aftershock/aftershock/deploy/delivery"
 	"github.com/aftershock/aftershock/deploy/dispatch"
+	"github.com/aftershock/aftershock/deploy/flags"
 	"github.com/aftershock/aftershock/deploy/gate"
 	"github.com/aftershock/aftershock/deploy/irc"
 	"github.com/aftershock/aftershock/deploy/releases"
@@ -131,8 +132,6 @@ func (a *App) Start(ctx context.Context) (err error) {
 		return err
 	}
 	pipe := pipeline.New(a.bus.JS, det, a.opt.Clock, a.opt.Tick, a.log.With("part", "detector"), a.reg).WithSnapshots(baselines, 5*time.Minute)
-	since := time.Now().Add(-(a.cfg.Detector.Baseline + maxWindow(a.cfg.Detector)))
-	a.goRun("detector", func(ctx context.Context) error { return pipe.Run(ctx, since) }, runCtx)
 
 	// Deploy side: dispatch verdicts, deliver notices.
 	halts, err := a.bus.KV(ctx, bus.BucketHalts)
@@ -140,6 +139,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		return err
 	}
 	var targets []dispatch.Target
+	var flagSwitches []*flags.Notifier
 	for _, n := range a.cfg.Notifiers {
 		notifier, err := a.notifier(n)
 		if err != nil {
@@ -154,7 +154,23 @@ func (a *App) Start(ctx context.Context) (err error) {
 		}
 		a.goRun("delivery "+n.Name, w.Run, runCtx)
 		targets = append(targets, dispatch.Target{Name: n.Name, On: n.On})
+		if f, ok := notifier.(*flags.Notifier); ok {
+			flagSwitches = append(flagSwitches, f)
+		}
 	}
+	// The detector switches a feature off only where a flag is configured.
+	det.SetFeatureFlags(func(service, feature string) bool {
+		for _, f := range flagSwitches {
+			if f.Has(service, feature) {
+				return true
+			}
+		}
+		return false
+	})
+	// Start the detector only now: its feature-flag lookup is set.
+	since := time.Now().Add(-(a.cfg.Detector.Baseline + maxWindow(a.cfg.Detector)))
+	a.goRun("detector", func(ctx context.Context) error { return pipe.Run(ctx, since) }, runCtx)
+
 	disp := dispatch.New(a.bus.JS, halts, targets, a.cfg.DashboardURL, a.opt.Clock, a.log.With("part", "dispatch"))
 	a.goRun("dispatch", disp.Run, runCtx)
 
@@ -220,6 +236,8 @@ func (a *App) notifier(n config.Notifier) (notifier deploy.Notifier, err error) 
 		notifier, err = slack.New(*n.Slack, a.opt.Clock)
 	case "irc":
 		notifier, err = irc.New(*n.IRC, a.opt.Clock, a.log.With("notifier", n.Name))
+	case "flags":
+		notifier, err = flags.New(*n.Flags, a.log.With("notifier", n.Name))
 	default:
 		err = fmt.Errorf("unknown type %q", n.Type)
 	}

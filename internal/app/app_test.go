@@ -91,3 +91,32 @@ func TestServeEndpointsAndRestart(t *testing.T) {
 		t.Fatalf("after restart: %d %s", code, body)
 	}
 }
+
+func TestFlagsNotifierConfigured(t *testing.T) {
+	cfg, err := config.Parse([]byte(`
+http: {listen: 127.0.0.1:0, insecure_no_auth: true}
+nats: {data_dir: "`+t.TempDir()+`"}
+notifiers:
+  - name: flags
+    type: flags
+    flags:
+      dry_run: true
+      services:
+        shop:
+          checkout: {template: unleash, url: "https://unleash.example", token: "secret-token-123", environment: production}
+`), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Notifiers[0].On; len(got) != 1 || got[0] != "flag_off" {
+		t.Fatalf("flags notifier default events %v, want [flag_off]", got)
+	}
+	a, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a.Stop()
+}

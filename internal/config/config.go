@@ -15,6 +15,7 @@ import (
 	"github.com/aftershock/aftershock/deploy/budget"
 	"github.com/aftershock/aftershock/deploy/delivery"
 	"github.com/aftershock/aftershock/deploy/dispatch"
+	"github.com/aftershock/aftershock/deploy/flags"
 	"github.com/aftershock/aftershock/deploy/irc"
 	"github.com/aftershock/aftershock/deploy/slack"
 	"github.com/aftershock/aftershock/deploy/webhook"
@@ -80,7 +81,7 @@ type Service struct {
 // Notifier is one configured notifier; Type selects which section applies.
 type Notifier struct {
 	Name string `yaml:"name"`
-	Type string `yaml:"type"` // webhook, slack, irc
+	Type string `yaml:"type"` // webhook, slack, irc, flags
 	// On lists the verdict events the notifier receives: halt, flag_off,
 	// review, fail, pass, wait. Default: halt and flag_off for a webhook,
 	// every event for chat.
@@ -88,6 +89,7 @@ type Notifier struct {
 	Webhook *webhook.Config `yaml:"webhook"`
 	Slack   *slack.Config   `yaml:"slack"`
 	IRC     *irc.Config     `yaml:"irc"`
+	Flags   *flags.Config   `yaml:"flags"`
 }
 
 // Load reads, expands and validates a config file.
@@ -225,8 +227,15 @@ func (c *Config) Validate() error {
 			if n.IRC != nil {
 				section = n.IRC
 			}
+		case "flags":
+			if n.Flags != nil {
+				section = n.Flags
+			}
+			if n.On == nil {
+				n.On = []string{dispatch.EventFlagOff}
+			}
 		default:
-			add(fmt.Errorf("%s.type: unknown notifier type %q (known: webhook, slack, irc)", p, n.Type))
+			add(fmt.Errorf("%s.type: unknown notifier type %q (known: webhook, slack, irc, flags)", p, n.Type))
 			continue
 		}
 		if section == nil {
