@@ -50,6 +50,13 @@ const (
 
 // generate builds the series for one seed.
 func generate(seed int) (string, []evalPoint) {
+	name, pts, _, _ := generatePlan(seed)
+	return name, pts
+}
+
+// generatePlan is generate that also returns the anomaly plan: the start
+// index and kind of each anomaly.
+func generatePlan(seed int) (string, []evalPoint, []int, []anomalyKind) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
 	fam := families[((seed-1)/2)%len(families)]
 	n := 2000 + rng.IntN(3001)
@@ -223,7 +230,7 @@ func generate(seed int) (string, []evalPoint) {
 			pts[j].window = true
 		}
 	}
-	return fmt.Sprintf("%02d_%s", seed, fam), pts
+	return fmt.Sprintf("%02d_%s", seed, fam), pts, starts, kinds
 }
 
 func poisson(rng *rand.Rand, lam float64) int {

@@ -65,6 +65,7 @@ type Detector struct {
 	ringScratch []float64
 	preds       []float64
 	canPred     []bool
+	lastZ       float64 // z of the latest point, for tests
 }
 
 // state is everything that must survive a restart.
@@ -108,6 +109,13 @@ type model struct {
 	Err    float64   `json:"err"`  // fast EW mean |residual|: the scale
 	Perf   float64   `json:"perf"` // slow EW mean |residual|: for model choice
 	ErrN   int       `json:"err_n"`
+	// Short-term memory: the latest deviation from the ring median (clipped)
+	// and EW moments that estimate its lag-one autocorrelation.
+	Dev    float64 `json:"dev"`
+	HasDev bool    `json:"has_dev"`
+	C0     float64 `json:"c0"` // EW mean of dev(t-1)^2
+	C1     float64 `json:"c1"` // EW mean of dev(t)*dev(t-1)
+	DevN   int     `json:"dev_n"`
 }
 
 // tail is a generalised Pareto fit of one side of the residual distribution.
@@ -133,6 +141,9 @@ const (
 	maxAbsZ      = 1e12
 	stepSamples  = 15
 	minStepN     = 5
+	clipDev      = 3.0 // deviations clipped at this many scales for the short-term memory
+	maxPhi       = 0.9 // largest lag-one autocorrelation used
+	minDevN      = 50  // deviations seen before the autocorrelation is used
 )
 
 // New returns a Detector for cfg. cfg is validated (and defaulted) first; an
@@ -192,6 +203,7 @@ func (d *Detector) Update(t time.Time, v float64) Result {
 		z = r / scale
 	}
 	z = math.Max(-maxAbsZ, math.Min(maxAbsZ, z))
+	d.lastZ = z
 
 	res := Result{Expected: pred, Direction: 1, Warm: d.warm()}
 
@@ -334,9 +346,25 @@ func (d *Detector) forecast(m *model, t time.Time) (float64, bool) {
 		}
 		return base, true
 	}
+	return base + d.level(m) + m.phi()*m.Dev, true
+}
+
+// level is the median of the model's ring of deseasonalised values.
+func (d *Detector) level(m *model) float64 {
 	buf := d.ringScratch[:m.RingN]
 	copy(buf, m.Ring[:m.RingN])
-	return base + median(buf), true
+	return median(buf)
+}
+
+// phi is the learned lag-one autocorrelation of deviations from the level,
+// in [0, maxPhi]; 0 until enough points were seen. Autocorrelated series
+// (CPU, temperature) are then forecast from their latest deviation, so a
+// slow wander is not a surprise while a jump from it is.
+func (m *model) phi() float64 {
+	if !m.HasDev || m.DevN < minDevN || m.C0 <= 0 {
+		return 0
+	}
+	return math.Max(0, math.Min(maxPhi, m.C1/m.C0))
 }
 
 // choose picks the model with the lowest long-run error, with hysteresis.
@@ -394,6 +422,18 @@ func (d *Detector) learn(m *model, t time.Time, v, pred float64, ok bool, floor 
 			m.Prof[b] += profRate * diff
 		}
 		base = m.Prof[b]
+	}
+	if m.RingN > 0 {
+		dev := v - base - d.level(m)
+		c := clipDev * scale
+		dev = math.Max(-c, math.Min(c, dev))
+		if m.HasDev {
+			m.DevN++
+			a := math.Max(perfAlpha, 1/float64(m.DevN))
+			m.C0 += a * (m.Dev*m.Dev - m.C0)
+			m.C1 += a * (dev*m.Dev - m.C1)
+		}
+		m.Dev, m.HasDev = dev, true
 	}
 	m.Ring[m.RingI] = v - base
 	m.RingI = (m.RingI + 1) % len(m.Ring)
