@@ -6,6 +6,7 @@ package all
 import (
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/crawlers/appstore"
+	"github.com/aftershock/aftershock/crawlers/bluesky"
 	"github.com/aftershock/aftershock/crawlers/feed"
 	"github.com/aftershock/aftershock/crawlers/hackernews"
 	"github.com/aftershock/aftershock/crawlers/mastodon"
@@ -22,5 +23,6 @@ func DefaultRegistry() *crawlers.Registry {
 	r.Add(appstore.Type, appstore.Constructor)
 	r.Add(mastodon.Type, mastodon.Constructor)
 	r.Add(hackernews.Type, hackernews.Constructor)
+	r.Add(bluesky.Type, bluesky.Constructor)
 	return r
 }
