@@ -42,9 +42,9 @@ const (
 	MaxMaxPages     = 10
 	DefaultDelay    = time.Second
 	DefaultTimezone = "Asia/Seoul"
-	// followPerPoll bounds the view pages read in one poll; the rest wait
+	// FollowPerPoll bounds the view pages read in one poll; the rest wait
 	// in the cursor for the next poll (Page.More).
-	followPerPoll = 20
+	FollowPerPoll = 20
 	// robotsTTL is how long robots.txt answers are cached (colly caches them
 	// forever, including a "disallow all" for a robots.txt that answered 5xx).
 	robotsTTL = 24 * time.Hour
@@ -221,6 +221,8 @@ type Source struct {
 	client func(time.Duration) *http.Client
 	now    func() time.Time
 	log    *slog.Logger
+	// followBatch is FollowPerPoll; tests lower it.
+	followBatch int
 
 	mu       sync.Mutex
 	base     *colly.Collector
@@ -249,6 +251,8 @@ func New(spec crawlers.Spec, deps crawlers.Deps) (*Source, error) {
 		client: deps.HTTPClient,
 		now:    deps.Now,
 		log:    deps.Logger,
+
+		followBatch: FollowPerPoll,
 	}, nil
 }
 
@@ -298,6 +302,11 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 	if err != nil {
 		return crawlers.Page{}, fmt.Errorf("parsing %s: %w", target, err)
 	}
+	if list.matched == 0 && cur.Pages == 0 {
+		// The first page of a board always has rows: the layout changed
+		// or the selectors are wrong. Later pages may run out.
+		return crawlers.Page{}, &crawlers.PermanentError{Err: fmt.Errorf("parsing %s: options.item %q matched no rows (has the board's layout changed?)", target, s.opts.Item)}
+	}
 
 	reachedOld := false
 	var fresh []row
@@ -345,13 +354,13 @@ func (s *Source) finish(page crawlers.Page, cur cursorState) crawlers.Page {
 	return page
 }
 
-// readViews reads the view pages of up to followPerPoll pending rows. A
+// readViews reads the view pages of up to FollowPerPoll pending rows. A
 // view page that is gone (4xx, robots.txt, too large) leaves the post with
 // its title alone; a rate limit, a 5xx or a timeout fails the poll so the
 // rows are read again.
 func (s *Source) readViews(ctx context.Context, cur cursorState, now time.Time, skipped int) (crawlers.Page, error) {
 	page := crawlers.Page{Skipped: skipped}
-	n := min(len(cur.Pending), followPerPoll)
+	n := min(len(cur.Pending), s.followBatch)
 	for _, rw := range cur.Pending[:n] {
 		body, err := s.viewBody(ctx, rw.Link)
 		var pe *crawlers.PermanentError

@@ -412,3 +412,39 @@ func TestOptionsValidate(t *testing.T) {
 		t.Errorf("minimal options: %v", err)
 	}
 }
+
+// TestFollowBatches: view pages beyond the per-poll bound wait in the
+// cursor; the next polls read them before the next list page.
+func TestFollowBatches(t *testing.T) {
+	b := commBoard(t)
+	src := newSource(t, b.URL+commList, commOptions)
+	forum.SetFollowBatch(src, 3)
+	pages := drain(t, src, "")
+	var sizes []int
+	for _, p := range pages {
+		sizes = append(sizes, len(p.Posts))
+	}
+	if !slices.Equal(sizes, []int{3, 1, 2}) {
+		t.Errorf("posts per poll %v, want [3 1 2]", sizes)
+	}
+	comparePosts(t, allPosts(pages), readWant(t, b.URL, "community/want-1.jsonl", "community/want-2.jsonl"))
+	// A restart between batches reads the waiting view page, then page 2.
+	p1, err := src.Poll(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest := drain(t, newSource(t, b.URL+commList, commOptions), p1.Cursor)
+	if got := crawlertest.IDs(allPosts(rest)); len(got) != 3 || !strings.HasSuffix(got[0], "/9003?ref=list") {
+		t.Errorf("after a restart between batches: %q, want 9003, 9002, 9001", got)
+	}
+}
+
+// TestLayoutChanged: a first list page where options.item matches nothing
+// is an error to look at, not a quiet empty board.
+func TestLayoutChanged(t *testing.T) {
+	b := serveBoard(t, map[string][]string{gnuPage1: {"community/list-1.http"}})
+	_, err := newSource(t, b.URL+gnuURL, gnuOptions).Poll(t.Context(), "")
+	if permanent(err) != "" || !strings.Contains(err.Error(), "matched no rows") {
+		t.Errorf("error %v, want a PermanentError saying the item selector matched no rows", err)
+	}
+}

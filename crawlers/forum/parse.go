@@ -31,6 +31,7 @@ type row struct {
 type list struct {
 	rows    []row
 	next    string // href of the next-page link
+	matched int    // rows the item selector matched, skipped ones included
 	skipped int
 }
 
@@ -44,6 +45,7 @@ func (s *Source) parseList(r *response, now time.Time) (list, error) {
 	}
 	var l list
 	doc.Find(s.opts.Item).Each(func(i int, sel *goquery.Selection) {
+		l.matched++
 		if s.opts.Skip != "" && (sel.Is(s.opts.Skip) || sel.Find(s.opts.Skip).Length() > 0) {
 			return
 		}

@@ -200,8 +200,8 @@ func gnuBoard(t *testing.T) *board {
 // the view pages (9002's is gone).
 func commBoard(t *testing.T) *board {
 	routes := map[string][]string{
-		commList:                          {"community/list-1.http"},
-		commNext:                          {"community/list-2.http"},
+		commList:                        {"community/list-1.http"},
+		commNext:                        {"community/list-2.http"},
 		"/community/post/9002?ref=list": {"community/view-gone.http"},
 	}
 	for _, n := range []int{9001, 9003, 9004, 9005, 9006} {

@@ -62,7 +62,7 @@ var agoUnits = map[string]time.Duration{
 // now; a date without a time of day is the latest moment it can mean: the
 // end of that day, or now when the day is today. The result is in UTC.
 func (c clock) parse(s string, now time.Time) (time.Time, error) {
-	s = strings.ToLower(collapseSpace(s))
+	s = collapseSpace(s)
 	if s == "" {
 		return time.Time{}, fmt.Errorf("no time")
 	}
@@ -75,7 +75,7 @@ func (c clock) parse(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t.UTC(), nil
 	}
-	t, ok := c.builtin(s, now)
+	t, ok := c.builtin(strings.ToLower(s), now)
 	if !ok {
 		return time.Time{}, fmt.Errorf("unrecognised time %q", s)
 	}

@@ -1,0 +1,4 @@
+package forum
+
+// SetFollowBatch lowers how many view pages one poll reads.
+func SetFollowBatch(s *Source, n int) { s.followBatch = n }
