@@ -8,6 +8,7 @@ import (
 	"github.com/aftershock/aftershock/crawlers/appstore"
 	"github.com/aftershock/aftershock/crawlers/bluesky"
 	"github.com/aftershock/aftershock/crawlers/feed"
+	"github.com/aftershock/aftershock/crawlers/forum"
 	"github.com/aftershock/aftershock/crawlers/hackernews"
 	"github.com/aftershock/aftershock/crawlers/mastodon"
 	"github.com/aftershock/aftershock/crawlers/reddit"
@@ -24,5 +25,6 @@ func DefaultRegistry() *crawlers.Registry {
 	r.Add(mastodon.Type, mastodon.Constructor)
 	r.Add(hackernews.Type, hackernews.Constructor)
 	r.Add(bluesky.Type, bluesky.Constructor)
+	r.Add(forum.Type, forum.Constructor)
 	return r
 }
