@@ -9,9 +9,14 @@
 //     the value: the median of the last Window points, and for each seasonal
 //     period (a day, a week) a slot-of-period profile plus the median of the
 //     last Window deseasonalised points. The model with the lower long-run
-//     absolute error is used, so a daily rhythm is forecast, not flagged, and
+//     error is used, so a daily rhythm is forecast, not flagged, and
 //     a series without one is not forced into it. Medians absorb a sustained
-//     level shift after about Window/2 points.
+//     level shift after about Window/2 points. Each model also learns the
+//     lag-one autocorrelation of deviations from its median and adds that
+//     share of the latest (clipped) deviation, so a slowly wandering series
+//     (CPU, temperature) is followed while a jump away from it stands out.
+//     Model choice compares mean squared (clipped) errors, so a model that
+//     misses the same daily edge every day loses to one that knows it.
 //  2. Normalise. The residual is divided by an exponentially weighted mean
 //     absolute residual whose updates are clipped, so one spike barely moves
 //     it while a lasting change of variance is learned. A floor derived from
@@ -25,7 +30,11 @@
 //     probability of the point's residual. Heavy-tailed series thus learn
 //     that big swings are normal; quiet ones learn that they are not.
 //  4. Label. A point is an anomaly when its score reaches Threshold and its
-//     |z| reaches MinZ, outside warm-up, and no anomaly event is open. An
+//     |z| reaches MinZ, outside warm-up, and no anomaly event is open. A
+//     run statistic (a CUSUM of -log10 p per direction) also labels several
+//     moderately rare points in a row on one side, such as a level shift or
+//     a burst that no single point makes extreme; the score is the larger
+//     of the point's and the run's. An
 //     event stays open until Cooldown unremarkable points in a row, so an
 //     incident is labelled once, at its first point.
 //
@@ -91,6 +100,10 @@ type state struct {
 	SinceFit int       `json:"since_fit"`
 	InEvent  bool      `json:"in_event"`
 	Quiet    int       `json:"quiet"`
+	// Run evidence (CUSUM of -log10 p, one per direction) for shifts and
+	// bursts made of several moderately rare points in a row.
+	RunUp   float64 `json:"run_up"`
+	RunDown float64 `json:"run_down"`
 }
 
 const stateVersion = 1
@@ -107,7 +120,7 @@ type model struct {
 	RingN  int       `json:"ring_n"`
 	RingI  int       `json:"ring_i"`
 	Err    float64   `json:"err"`  // fast EW mean |residual|: the scale
-	Perf   float64   `json:"perf"` // slow EW mean |residual|: for model choice
+	Perf   float64   `json:"perf"` // slow EW mean squared clipped residual: for model choice
 	ErrN   int       `json:"err_n"`
 	// Short-term memory: the latest deviation from the ring median (clipped)
 	// and EW moments that estimate its lag-one autocorrelation.
@@ -141,9 +154,11 @@ const (
 	maxAbsZ      = 1e12
 	stepSamples  = 15
 	minStepN     = 5
-	clipDev      = 3.0 // deviations clipped at this many scales for the short-term memory
-	maxPhi       = 0.9 // largest lag-one autocorrelation used
-	minDevN      = 50  // deviations seen before the autocorrelation is used
+	clipDev      = 3.0  // deviations clipped at this many scales for the short-term memory
+	maxPhi       = 0.9  // largest lag-one autocorrelation used
+	minDevN      = 50   // deviations seen before the autocorrelation is used
+	runSlack     = 2.0  // evidence (-log10 p) a point must exceed to add to a run
+	runZ         = 0.75 // share of MinZ a point's |z| must reach to add to a run
 )
 
 // New returns a Detector for cfg. cfg is validated (and defaulted) first; an
@@ -219,6 +234,16 @@ func (d *Detector) Update(t time.Time, v float64) Result {
 		}
 		res.Score = 1 - p
 		alarm := res.Score >= d.cfg.Threshold && math.Abs(z) >= d.cfg.MinZ
+		if run := d.run(z, p); run > 0 {
+			rs := 1 - math.Pow(10, -run)
+			res.Score = math.Max(res.Score, rs)
+			if rs >= d.cfg.Threshold {
+				alarm = true
+			}
+		}
+		if alarm {
+			s.RunUp, s.RunDown = 0, 0
+		}
 		remarkable := p <= math.Min(0.01, 100*(1-d.cfg.Threshold)) && math.Abs(z) >= d.cfg.MinZ/2
 		switch {
 		case alarm && !s.InEvent:
@@ -258,6 +283,26 @@ func (d *Detector) Update(t time.Time, v float64) Result {
 		d.learn(&s.Models[i], t, v, d.preds[i], d.canPred[i], floor)
 	}
 	return res
+}
+
+// run adds the point's evidence to the run statistic of its direction and
+// returns that statistic: a CUSUM of -log10 p less runSlack per point,
+// counting only points whose |z| reaches MinZ/2. Several moderately rare
+// points in a row on the same side (a level shift, a burst) add up to the
+// evidence one very rare point gives, while isolated ones decay away.
+func (d *Detector) run(z, p float64) float64 {
+	s := &d.s
+	ev := 0.0
+	if math.Abs(z) >= runZ*d.cfg.MinZ {
+		ev = -math.Log10(math.Max(p, 1e-300))
+	}
+	up, down := &s.RunUp, &s.RunDown
+	if z < 0 {
+		up, down = down, up
+	}
+	*up = math.Max(0, *up+ev-runSlack)
+	*down = math.Max(0, *down-runSlack)
+	return *up
 }
 
 func (d *Detector) warm() bool {
@@ -319,6 +364,28 @@ func (m *model) slot(t time.Time) int {
 	return int(float64(phase) / float64(m.Period) * float64(m.Slots))
 }
 
+// profAt is the profile at slot b, which must have been seen: the median of
+// it and its seen neighbours, which smooths noise without blurring a sharp
+// daily edge (a shift starting at 08:00).
+func (m *model) profAt(b int) float64 {
+	var v [3]float64
+	n := 0
+	for _, j := range [3]int{b - 1, b, b + 1} {
+		j = (j + m.Slots) % m.Slots
+		if m.Seen[j] {
+			v[n] = m.Prof[j]
+			n++
+		}
+	}
+	switch n {
+	case 3:
+		return max(min(v[0], v[1]), min(max(v[0], v[1]), v[2]))
+	case 2:
+		return (v[0] + v[1]) / 2
+	}
+	return v[0]
+}
+
 // forecast returns the model's forecast for time t and whether it has one.
 func (d *Detector) forecast(m *model, t time.Time) (float64, bool) {
 	base := 0.0
@@ -327,18 +394,10 @@ func (d *Detector) forecast(m *model, t time.Time) (float64, bool) {
 			return 0, false
 		}
 		b := m.slot(t)
-		sum, n := 0.0, 0
-		for _, j := range [3]int{b - 1, b, b + 1} {
-			j = (j + m.Slots) % m.Slots
-			if m.Seen[j] {
-				sum += m.Prof[j]
-				n++
-			}
-		}
-		if n == 0 {
+		if !m.Seen[b] {
 			return 0, false
 		}
-		base = sum / float64(n)
+		base = m.profAt(b)
 	}
 	if m.RingN == 0 {
 		if m.Period == 0 {
@@ -402,7 +461,7 @@ func (d *Detector) learn(m *model, t time.Time, v, pred float64, ok bool, floor 
 		ea := math.Max(errAlpha, 1/float64(m.ErrN))
 		pa := math.Max(perfAlpha, 1/float64(m.ErrN))
 		m.Err += ea * (a - m.Err)
-		m.Perf += pa * (a - m.Perf)
+		m.Perf += pa * (a*a - m.Perf)
 	}
 	base := 0.0
 	if m.Period > 0 {
@@ -421,7 +480,7 @@ func (d *Detector) learn(m *model, t time.Time, v, pred float64, ok bool, floor 
 			}
 			m.Prof[b] += profRate * diff
 		}
-		base = m.Prof[b]
+		base = m.profAt(b)
 	}
 	if m.RingN > 0 {
 		dev := v - base - d.level(m)
