@@ -284,30 +284,117 @@ func TestGenerateEvalSet(t *testing.T) {
 	}
 	for seed := 1; seed <= evalSeeds; seed++ {
 		name, pts := generate(seed)
-		dir := filepath.Join("testdata", "eval", splitDir(seed))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
+		writeSeries(t, filepath.Join("testdata", "eval", splitDir(seed)), name, pts)
+	}
+}
+
+// extraSeeds are tuning-only series of shapes the paired families lack; the
+// held-out half has no counterpart, so they can only make tuning harder.
+var extraSeeds = []int{41, 43, 45, 47}
+
+// TestGenerateExtraTune writes the extra tuning series.
+// Regenerate with: go test ./detector/spike -run TestGenerateExtraTune -update-extra
+func TestGenerateExtraTune(t *testing.T) {
+	if !*updateExtra {
+		t.Skip("run with -update-extra to regenerate the extra tuning series")
+	}
+	for _, seed := range extraSeeds {
+		name, pts := generateExtra(seed)
+		writeSeries(t, filepath.Join("testdata", "eval", "tune"), name, pts)
+	}
+}
+
+var updateExtra = flag.Bool("update-extra", false, "rewrite the extra series of testdata/eval/tune")
+
+// generateExtra builds one extra tuning series: "deploy" is a request rate
+// with a daily rhythm whose level steps by 30-60% at a deploy (labelled),
+// after a slow unlabelled drift; "drift" is a CPU-like gauge that drifts
+// slowly over days and has frequent short heavy-tailed bursts that are
+// normal (unlabelled), with one labelled much larger burst or dip.
+func generateExtra(seed int) (string, []evalPoint) {
+	rng := rand.New(rand.NewPCG(uint64(seed), 0xe47a))
+	fam := []string{"deploy", "drift"}[(seed-41)/2%2]
+	n := 2500 + rng.IntN(2500)
+	step := 5 * time.Minute
+	start := time.Date(2024, 5, 6, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(7*24)) * time.Hour)
+	s := n/3 + rng.IntN(n/2)
+	pts := make([]evalPoint, n)
+	base := 300 + rng.Float64()*1500
+	up := rng.IntN(2) == 0
+	mul := 1.3 + 0.3*rng.Float64()
+	if !up {
+		mul = 1 / mul
+	}
+	dipKind := rng.IntN(2) == 0
+	ar, burstLeft, burstMul := 0.0, 0, 0.0
+	for i := range pts {
+		t := start.Add(time.Duration(i) * step)
+		h := float64(t.Hour()) + float64(t.Minute())/60
+		daily := math.Sin(2 * math.Pi * (h - 9) / 24)
+		drift := 1 + 0.25*float64(i)/float64(n) // slow, not an anomaly
+		var v float64
+		switch fam {
+		case "deploy":
+			lam := base * (1 + 0.4*daily) * drift
+			if i >= s {
+				lam *= mul
+			}
+			v = math.Max(0, math.Round(lam+rng.NormFloat64()*math.Sqrt(lam)*1.5))
+		case "drift":
+			level := 30 + 10*math.Sin(2*math.Pi*float64(i)/float64(n)) + 8*daily
+			ar = 0.6*ar + rng.NormFloat64()*1.5
+			if burstLeft == 0 && rng.Float64() < 0.01 {
+				burstLeft = 1 + rng.IntN(4)
+				burstMul = math.Exp(rng.NormFloat64()*0.6 + 1.5) // heavy-tailed, normal
+			}
+			if burstLeft > 0 {
+				ar += burstMul
+				burstLeft--
+			}
+			v = level + ar
+			if i >= s && i < s+10 {
+				if dipKind {
+					v = level - 25
+				} else {
+					v = level + ar + 45
+				}
+			}
+			v = math.Round(math.Max(0, math.Min(100, v))*100) / 100
 		}
-		f, err := os.Create(filepath.Join(dir, name+".csv.gz"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		zw, _ := gzip.NewWriterLevel(f, gzip.BestCompression)
-		w := csv.NewWriter(zw)
-		w.Write([]string{"timestamp", "value", "window", "anomaly"})
-		for _, p := range pts {
-			w.Write([]string{p.t.Format(time.RFC3339), strconv.FormatFloat(p.v, 'f', -1, 64), b01(p.window), b01(p.start)})
-		}
-		w.Flush()
-		if err := w.Error(); err != nil {
-			t.Fatal(err)
-		}
-		if err := zw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
+		pts[i] = evalPoint{t: t, v: v}
+	}
+	win := n / 10
+	pts[s].start = true
+	for j := max(0, s-win/2); j < min(n, s+win-win/2); j++ {
+		pts[j].window = true
+	}
+	return fmt.Sprintf("%02d_%s", seed, fam), pts
+}
+
+func writeSeries(t *testing.T, dir, name string, pts []evalPoint) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, name+".csv.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw, _ := gzip.NewWriterLevel(f, gzip.BestCompression)
+	w := csv.NewWriter(zw)
+	w.Write([]string{"timestamp", "value", "window", "anomaly"})
+	for _, p := range pts {
+		w.Write([]string{p.t.Format(time.RFC3339), strconv.FormatFloat(p.v, 'f', -1, 64), b01(p.window), b01(p.start)})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -74,7 +74,7 @@ type Detector struct {
 	ringScratch []float64
 	preds       []float64
 	canPred     []bool
-	lastZ       float64 // z of the latest point, for tests
+	lastZ       float64 // z of the latest point, for debugging
 }
 
 // state is everything that must survive a restart.
