@@ -69,7 +69,7 @@ func (t *timeline) message(ctx context.Context, js jetstream.JetStream, subject 
 				t.printAt(v.Time, "    · %s", r)
 			}
 			if len(v.Keywords) > 0 {
-				t.printAt(v.Time, "    · top complaint categories: %s", strings.Join(v.Keywords, ", "))
+				t.printAt(v.Time, "    · keywords (categories, emerging terms): %s", strings.Join(v.Keywords, ", "))
 			}
 			for i, e := range v.Examples {
 				if i == 2 {
