@@ -320,10 +320,12 @@ func (d *Detector) metricSignals(w *watch, s *service, until time.Time) []signal
 			if x.t.Before(w.start) || !x.t.Before(until) {
 				continue
 			}
+			// The new version's cohort against everything else running at
+			// the same time (samples without a version, or older versions).
 			switch {
 			case x.version == w.ev.Version && w.ev.Version != "":
 				canary = append(canary, x.value)
-			case x.version == "":
+			default:
 				baseline = append(baseline, x.value)
 			}
 		}

@@ -166,3 +166,17 @@ func hasFailed(v signals.Verdict, name string) bool {
 	}
 	return false
 }
+
+func TestOlderVersionIsTheBaselineCohort(t *testing.T) {
+	s := newScenario(t, Config{})
+	s.release(t0, "H1", signals.EventStarted)
+	for i := 0; i < 10; i++ {
+		at := t0.Add(time.Duration(i) * 30 * time.Second)
+		s.d.Metric(signals.MetricSample{Time: at, Service: "shop", Version: "4.1.9", Name: "error_rate", Value: 0.01 + 0.001*float64(i%3)})
+		s.d.Metric(signals.MetricSample{Time: at, Service: "shop", Version: "4.2.0", Name: "error_rate", Value: 0.05 + 0.002*float64(i%3)})
+		s.advance(at.Add(time.Minute))
+	}
+	if _, ok := s.firstHalt(); !ok {
+		t.Fatalf("the old version's samples were not used as the baseline: %+v", s.last())
+	}
+}

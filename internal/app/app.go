@@ -21,7 +21,9 @@ import (
 
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/crawlers/all"
+	"github.com/aftershock/aftershock/crawlers/natsmetrics"
 	"github.com/aftershock/aftershock/crawlers/push"
+	"github.com/aftershock/aftershock/crawlers/statsd"
 	"github.com/aftershock/aftershock/deploy"
 	"github.com/aftershock/aftershock/deploy/budget"
 	"github.com/aftershock/aftershock/deploy/delivery"
@@ -115,6 +117,18 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 	runner := crawlers.NewRunner(a.bus.JS, cursors, a.log.With("part", "crawler"), crawlers.NewMetrics(a.reg), crawlers.WithClock(a.opt.Clock))
 	a.goRun("crawlers", func(ctx context.Context) error { return runner.RunAll(ctx, insts) }, runCtx)
+	if a.cfg.StatsD != nil {
+		l, err := statsd.Listen(*a.cfg.StatsD, bus.Publisher{JS: a.bus.JS}, a.log.With("part", "statsd"), a.opt.Clock)
+		if err != nil {
+			return err
+		}
+		a.goRun("statsd", l.Run, runCtx)
+	}
+	if a.cfg.NATS.URL != "" || a.cfg.NATS.Listen != "" {
+		// Apps that reach NATS may push samples on push.metrics.<service>.
+		g := natsmetrics.New(a.bus.NC, bus.Publisher{JS: a.bus.JS}, a.log.With("part", "natsmetrics"), a.opt.Clock)
+		a.goRun("natsmetrics", g.Run, runCtx)
+	}
 
 	// Detector.
 	analyzers, err := a.analyzers()

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/statsd"
 	"github.com/aftershock/aftershock/deploy/budget"
 	"github.com/aftershock/aftershock/deploy/delivery"
 	"github.com/aftershock/aftershock/deploy/dispatch"
@@ -37,6 +38,8 @@ type Config struct {
 	Notifiers []Notifier      `yaml:"notifiers"`
 	Delivery  delivery.Config `yaml:"delivery"`
 	Budgets   budget.Config   `yaml:"budgets"`
+	// StatsD, when present, listens for StatsD/DogStatsD metric lines over UDP.
+	StatsD *statsd.Config `yaml:"statsd"`
 	// DashboardURL links verdicts to the release-watch dashboard; "{release}"
 	// and "{service}" are replaced.
 	DashboardURL string `yaml:"dashboard_url"`
@@ -254,6 +257,9 @@ func (c *Config) Validate() error {
 	}
 	add(c.Delivery.Validate())
 	add(c.Budgets.ValidateAt("budgets"))
+	if c.StatsD != nil {
+		add(c.StatsD.Validate())
+	}
 	return errors.Join(errs...)
 }
 
