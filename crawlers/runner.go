@@ -257,7 +257,12 @@ func (l *loop) deliver(ctx context.Context, page Page) error {
 	now := l.r.now()
 	posts := l.r.metrics.Posts
 	if page.Skipped > 0 {
-		posts.WithLabelValues(l.name, ResultSkipped).Add(float64(page.Skipped))
+		// A page of metric samples skips points, not posts.
+		skipped := posts
+		if len(page.Posts) == 0 && len(page.Metrics) > 0 {
+			skipped = l.r.metrics.Samples
+		}
+		skipped.WithLabelValues(l.name, ResultSkipped).Add(float64(page.Skipped))
 	}
 	var newest time.Time
 	for _, p := range page.Posts {
