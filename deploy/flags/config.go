@@ -12,6 +12,8 @@ import (
 	"text/template"
 	"time"
 	"unicode/utf8"
+
+	"github.com/aftershock/aftershock/deploy/httpnotify"
 )
 
 // Templates name the flag systems a Flag can call.
@@ -308,7 +310,7 @@ func (c Config) LogValue() slog.Value {
 func (f Flag) LogValue() slog.Value {
 	attrs := []slog.Attr{
 		slog.String("template", f.Template),
-		slog.String("url", redactURL(f.URL)),
+		slog.String("url", httpnotify.Target(f.URL)),
 		slog.String("flag", f.Flag),
 	}
 	if f.Method != "" {
@@ -327,16 +329,6 @@ func (f Flag) LogValue() slog.Value {
 		attrs = append(attrs, slog.Any("headers", sortedKeys(f.Headers)))
 	}
 	return slog.GroupValue(attrs...)
-}
-
-// redactURL keeps scheme and host: paths and queries of flag service URLs
-// may carry tokens.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "<invalid url>"
-	}
-	return u.Scheme + "://" + u.Host
 }
 
 // compile parses a generic template.

@@ -18,18 +18,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"runtime/debug"
-	"strconv"
 	"strings"
 	"text/template"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aftershock/aftershock/deploy"
+	"github.com/aftershock/aftershock/deploy/httpnotify"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -41,12 +38,6 @@ var ErrUnknownFeature = errors.New("no flag configured for this service and feat
 // definition that turn it off.
 const flagdBody = `{"state":"DISABLED","defaultVariant":"off"}`
 
-// maxSnippet bounds how much of a failed reply's body goes into an error.
-const maxSnippet = 256
-
-// maxRead is how much of a failed reply's body is read to build the snippet.
-const maxRead = 4 << 10
-
 // Notifier switches feature flags off. It implements deploy.Notifier and is
 // safe for concurrent use.
 type Notifier struct {
@@ -54,7 +45,7 @@ type Notifier struct {
 	dryRun    bool
 	client    *http.Client
 	userAgent string
-	redact    []string
+	redact    httpnotify.Redactor
 	log       *slog.Logger
 	now       func() time.Time // for Retry-After dates when the reply has no Date
 }
@@ -88,16 +79,12 @@ func New(cfg Config, logger *slog.Logger) (*Notifier, error) {
 	n := &Notifier{
 		targets:   map[string]map[string]*target{},
 		dryRun:    cfg.DryRun,
-		userAgent: userAgent(),
+		userAgent: httpnotify.UserAgent(),
 		log:       logger,
 		now:       time.Now,
-		client: &http.Client{
-			Timeout: cfg.Timeout,
-			// A redirect would turn the POST into a GET or send the token
-			// elsewhere; report it instead.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		client:    httpnotify.NewClient(cfg.Timeout),
 	}
+	var redact []string
 	for svc, feats := range cfg.Services {
 		n.targets[svc] = map[string]*target{}
 		for feat, f := range feats {
@@ -114,9 +101,10 @@ func New(cfg Config, logger *slog.Logger) (*Notifier, error) {
 				}
 			}
 			n.targets[svc][feat] = t
-			n.redact = append(n.redact, secrets(f)...)
+			redact = append(redact, secrets(f)...)
 		}
 	}
+	n.redact = httpnotify.NewRedactor(redact...)
 	return n, nil
 }
 
@@ -189,7 +177,7 @@ func (n *Notifier) Notify(ctx context.Context, notice deploy.Notice) (retry bool
 	}
 	c.header.Set("Idempotency-Key", notice.Key)
 	c.header.Set("User-Agent", n.userAgent)
-	host := redactURL(c.url)
+	host := httpnotify.Target(c.url)
 	log := n.log.With("service", v.Service, "feature", v.Feature, "flag", t.flag.Flag,
 		"template", t.flag.Template, "release", v.Release, "ring", v.Ring)
 
@@ -208,7 +196,7 @@ func (n *Notifier) Notify(ctx context.Context, notice deploy.Notice) (retry bool
 	what := fmt.Sprintf("switching off flag %q (%s) at %s", t.flag.Flag, t.flag.Template, host)
 	req, err := http.NewRequestWithContext(ctx, c.method, c.url, bytes.NewReader(c.body))
 	if err != nil {
-		return false, fmt.Errorf("%s: building request%s", what, n.clean([]byte(err.Error())))
+		return false, fmt.Errorf("%s: building request%s", what, n.redact.Clean([]byte(err.Error())))
 	}
 	req.Header = c.header
 	if len(c.body) == 0 {
@@ -216,38 +204,20 @@ func (n *Notifier) Notify(ctx context.Context, notice deploy.Notice) (retry bool
 	}
 	resp, err := n.client.Do(req)
 	if err != nil {
-		// *url.Error repeats the full URL, which may hold a token.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			err = ctxErr
-		}
-		return true, fmt.Errorf("%s: %w", what, err)
+		return true, fmt.Errorf("%s: %w", what, httpnotify.TransportError(ctx, err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		httpnotify.Drain(resp.Body)
 		log.Info("flag switched off", "status", resp.StatusCode)
 		return false, nil
 	}
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxRead))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	err = fmt.Errorf("%s: %s%s", what, resp.Status, n.clean(snippet))
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		now := n.now()
-		if t, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
-			now = t // the server's clock, as its Retry-After date is
-		}
-		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
-			return true, &deploy.RetryAfterError{After: d, Err: err}
-		}
-		return true, err
-	default:
-		return false, err
+	snippet := httpnotify.ReadSnippet(resp.Body)
+	now := n.now()
+	if t, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+		now = t // the server's clock, as its Retry-After date is
 	}
+	return httpnotify.Failed(resp, fmt.Errorf("%s: %s%s", what, resp.Status, n.redact.Clean(snippet)), now)
 }
 
 // build makes the request for one flag.
@@ -300,57 +270,6 @@ func (t *target) build(d TemplateData) (call, error) {
 	return c, nil
 }
 
-// clean makes a reply body safe to put in an error: secrets the receiver
-// may echo back removed (before cutting, so no prefix of one survives),
-// valid UTF-8, one line, at most maxSnippet bytes.
-func (n *Notifier) clean(b []byte) string {
-	if len(b) == maxRead {
-		// The read may have cut a secret in two; drop the tail that could
-		// hold its first part.
-		longest := 0
-		for _, secret := range n.redact {
-			longest = max(longest, len(secret))
-		}
-		b = b[:max(0, len(b)-longest)]
-	}
-	s := strings.ToValidUTF8(string(b), "\uFFFD")
-	for _, secret := range n.redact {
-		s = strings.ReplaceAll(s, secret, "<redacted>")
-	}
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > maxSnippet {
-		cut := maxSnippet
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	if s == "" {
-		return ""
-	}
-	return ": " + s
-}
-
-// parseRetryAfter reads delay-seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(v); err == nil {
-		if s <= 0 {
-			return 0, false
-		}
-		return time.Duration(s) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d, true
-		}
-	}
-	return 0, false
-}
-
 func pathOf(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -361,12 +280,4 @@ func pathOf(raw string) string {
 
 func headerNames(h http.Header) []string {
 	return sortedKeys(h)
-}
-
-func userAgent() string {
-	version := "dev"
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		version = bi.Main.Version
-	}
-	return "aftershock/" + version
 }

@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/aftershock/aftershock/deploy"
+	"github.com/aftershock/aftershock/deploy/httpnotify"
 	"github.com/aftershock/aftershock/deploy/notifiertest"
 	"github.com/aftershock/aftershock/signals"
 )
@@ -428,7 +429,7 @@ func TestSecretsNotInErrors(t *testing.T) {
 		w.WriteHeader(http.StatusUnauthorized)
 		// The token straddles the 4 KiB read limit, after whitespace the
 		// snippet collapses.
-		_, _ = io.WriteString(w, strings.Repeat(" \n", (maxRead-10)/2)+r.Header.Get("Authorization")+" "+r.URL.RawQuery)
+		_, _ = io.WriteString(w, strings.Repeat(" \n", (httpnotify.MaxRead-10)/2)+r.Header.Get("Authorization")+" "+r.URL.RawQuery)
 	}))
 	defer srv.Close()
 	for _, f := range []Flag{unleashFlag(srv.URL), genericFlag(srv.URL)} {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/aftershock/aftershock/deploy/httpnotify"
 )
 
 // Config is one `type: slack` entry of the `notifiers` list.
@@ -83,22 +85,12 @@ func (c *Config) ValidateAt(path string) error {
 // LogValue keeps the webhook URL's credential part out of logs.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("url", redactURL(c.URL)),
+		slog.String("url", httpnotify.Target(c.URL)),
 		slog.String("channel", c.Channel),
 		slog.String("username", c.Username),
 		slog.Duration("timeout", c.Timeout),
 		slog.Duration("min_interval", c.MinInterval),
 	)
-}
-
-// redactURL keeps scheme and host: the path of an incoming webhook URL is
-// its token.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "<invalid url>"
-	}
-	return u.Scheme + "://" + u.Host
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }

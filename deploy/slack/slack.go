@@ -17,17 +17,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aftershock/aftershock/deploy"
+	"github.com/aftershock/aftershock/deploy/httpnotify"
 )
 
 // ErrTooSoon is wrapped in the *deploy.RetryAfterError returned when Notify
@@ -44,7 +42,7 @@ type Notifier struct {
 	minInterval time.Duration
 	client      *http.Client
 	now         func() time.Time
-	redact      []string
+	redact      httpnotify.Redactor
 
 	mu   sync.Mutex
 	next time.Time // no post before this
@@ -52,51 +50,39 @@ type Notifier struct {
 
 var _ deploy.Notifier = (*Notifier)(nil)
 
-// maxSnippet bounds how much of a failed reply's body goes into an error.
-const maxSnippet = 256
-
-// maxRead is how much of a reply's body is read to build the snippet.
-const maxRead = 4 << 10
-
 // New validates cfg and builds a notifier; now drives min_interval.
 func New(cfg Config, now func() time.Time) (*Notifier, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("slack config: %w", err)
 	}
-	n := &Notifier{
+	secrets := []string{cfg.URL}
+	if u, err := url.Parse(cfg.URL); err == nil {
+		// The token is in the path (Slack /services/T…/B…/secret,
+		// Mattermost /hooks/key) or the query; receivers may echo them.
+		secrets = append(secrets, u.RequestURI(), u.EscapedPath(), u.Path)
+		for _, seg := range strings.Split(u.Path, "/") {
+			if len(seg) >= 8 {
+				secrets = append(secrets, seg)
+			}
+		}
+		if len(u.RawQuery) >= 4 {
+			secrets = append(secrets, u.RawQuery)
+		}
+		if p, ok := u.User.Password(); ok && p != "" {
+			secrets = append(secrets, p)
+		}
+	}
+	secrets = slices.DeleteFunc(secrets, func(s string) bool { return len(s) < 4 })
+	return &Notifier{
 		url:         cfg.URL,
-		target:      redactURL(cfg.URL),
+		target:      httpnotify.Target(cfg.URL),
 		channel:     cfg.Channel,
 		username:    cfg.Username,
 		minInterval: cfg.MinInterval,
 		now:         now,
-		client: &http.Client{
-			Timeout: cfg.Timeout,
-			// A redirect would turn the POST into a GET; report it instead.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		redact: []string{cfg.URL},
-	}
-	if u, err := url.Parse(cfg.URL); err == nil {
-		// The token is in the path (Slack /services/T…/B…/secret,
-		// Mattermost /hooks/key) or the query; receivers may echo them.
-		n.redact = append(n.redact, u.RequestURI(), u.EscapedPath(), u.Path)
-		for _, seg := range strings.Split(u.Path, "/") {
-			if len(seg) >= 8 {
-				n.redact = append(n.redact, seg)
-			}
-		}
-		if len(u.RawQuery) >= 4 {
-			n.redact = append(n.redact, u.RawQuery)
-		}
-		if p, ok := u.User.Password(); ok && p != "" {
-			n.redact = append(n.redact, p)
-		}
-	}
-	// Longest first, so a part never masks the whole.
-	n.redact = slices.DeleteFunc(n.redact, func(s string) bool { return len(s) < 4 })
-	slices.SortFunc(n.redact, func(a, b string) int { return len(b) - len(a) })
-	return n, nil
+		client:      httpnotify.NewClient(cfg.Timeout),
+		redact:      httpnotify.NewRedactor(secrets...),
+	}, nil
 }
 
 // Notify posts one message. It reports retry=true for network errors,
@@ -130,42 +116,28 @@ func (n *Notifier) Notify(ctx context.Context, notice deploy.Notice) (retry bool
 
 	resp, err := n.client.Do(req)
 	if err != nil {
-		// *url.Error repeats the full URL, which is the credential.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			err = ctxErr
-		}
-		return true, fmt.Errorf("posting to slack %s: %w", n.target, err)
+		// The full URL is the credential: TransportError leaves it out.
+		return true, fmt.Errorf("posting to slack %s: %w", n.target, httpnotify.TransportError(ctx, err))
 	}
 	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxRead))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	snippet := httpnotify.ReadSnippet(resp.Body)
 
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if reason, failed := failedReply(snippet); failed {
-			return false, fmt.Errorf("posting to slack %s: %s but the reply says it failed%s", n.target, resp.Status, n.clean([]byte(reason)))
+			return false, fmt.Errorf("posting to slack %s: %s but the reply says it failed%s", n.target, resp.Status, n.redact.Clean([]byte(reason)))
 		}
 		return false, nil
 	}
-	err = fmt.Errorf("posting to slack %s: %s%s", n.target, resp.Status, n.clean(snippet))
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
-			n.mu.Lock()
-			n.next = maxTime(n.next, now.Add(d))
-			n.mu.Unlock()
-			return true, &deploy.RetryAfterError{After: d, Err: err}
-		}
-		return true, err
-	default:
-		// 400 invalid_payload / no_text, 403 action_prohibited,
-		// 404 no_service / channel_not_found, 410 channel_is_archived:
-		// a retry would get the same answer.
-		return false, err
+	// Not retried: 400 invalid_payload / no_text, 403 action_prohibited,
+	// 404 no_service / channel_not_found, 410 channel_is_archived: a retry
+	// would get the same answer.
+	retry, err = httpnotify.Failed(resp, fmt.Errorf("posting to slack %s: %s%s", n.target, resp.Status, n.redact.Clean(snippet)), now)
+	if d, ok := deploy.RetryAfter(err); ok {
+		n.mu.Lock()
+		n.next = maxTime(n.next, now.Add(d))
+		n.mu.Unlock()
 	}
+	return retry, err
 }
 
 // failedReply spots a 2xx whose JSON body reports a failure: the Web API
@@ -191,59 +163,6 @@ func failedReply(body []byte) (string, bool) {
 		return r.Error, true
 	}
 	return "", false
-}
-
-// clean makes a reply body safe to put in an error: the webhook's token
-// removed (before cutting, so no prefix of it survives), valid UTF-8, one
-// line, at most maxSnippet bytes.
-func (n *Notifier) clean(b []byte) string {
-	if len(b) == maxRead {
-		// The read may have cut a secret in two; drop the tail that could
-		// hold its first part.
-		longest := 0
-		for _, secret := range n.redact {
-			longest = max(longest, len(secret))
-		}
-		b = b[:max(0, len(b)-longest)]
-	}
-	s := strings.ToValidUTF8(string(b), "\uFFFD")
-	for _, secret := range n.redact {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, "<redacted>")
-		}
-	}
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > maxSnippet {
-		cut := maxSnippet
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	if s == "" {
-		return ""
-	}
-	return ": " + s
-}
-
-// parseRetryAfter reads delay-seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(v); err == nil {
-		if s <= 0 {
-			return 0, false
-		}
-		return time.Duration(s) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d, true
-		}
-	}
-	return 0, false
 }
 
 func maxTime(a, b time.Time) time.Time {

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/aftershock/aftershock/deploy/httpnotify"
 )
 
 // Config is one `type: webhook` entry of the `notifiers` list.
@@ -92,7 +94,7 @@ func (c Config) LogValue() slog.Value {
 		names = append(names, name)
 	}
 	return slog.GroupValue(
-		slog.String("url", redactURL(c.URL)),
+		slog.String("url", httpnotify.Target(c.URL)),
 		slog.String("secret", "<redacted>"),
 		slog.Duration("timeout", c.Timeout),
 		slog.Any("headers", names),
@@ -115,14 +117,4 @@ func ParseSecret(s string) ([]byte, error) {
 		return nil, fmt.Errorf("shorter than %d bytes", MinSecretLen)
 	}
 	return key, nil
-}
-
-// redactURL keeps scheme and host: paths and queries of webhook URLs often
-// carry tokens.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "<invalid url>"
-	}
-	return u.Scheme + "://" + u.Host
 }

@@ -14,16 +14,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"runtime/debug"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aftershock/aftershock/deploy"
+	"github.com/aftershock/aftershock/deploy/httpnotify"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -71,16 +68,10 @@ type Notifier struct {
 	userAgent string
 	client    *http.Client
 	now       func() time.Time
-	redact    []string
+	redact    httpnotify.Redactor
 }
 
 var _ deploy.Notifier = (*Notifier)(nil)
-
-// maxSnippet bounds how much of a failed reply's body goes into an error.
-const maxSnippet = 256
-
-// maxRead is how much of a failed reply's body is read to build the snippet.
-const maxRead = 4 << 10
 
 // New validates cfg and builds a notifier; now stamps webhook-timestamp.
 func New(cfg Config, now func() time.Time) (*Notifier, error) {
@@ -88,35 +79,30 @@ func New(cfg Config, now func() time.Time) (*Notifier, error) {
 		return nil, fmt.Errorf("webhook config: %w", err)
 	}
 	key, _ := ParseSecret(cfg.Secret) // checked by Validate
-	n := &Notifier{
-		url:       cfg.URL,
-		target:    redactURL(cfg.URL),
-		key:       key,
-		headers:   cfg.Headers,
-		userAgent: userAgent(),
-		now:       now,
-		client: &http.Client{
-			Timeout: cfg.Timeout,
-			// A redirect would turn the POST into a GET or resend it
-			// elsewhere; report it instead.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		redact: []string{cfg.Secret, string(key)},
-	}
+	secrets := []string{cfg.Secret, string(key)}
 	for _, v := range cfg.Headers {
 		if len(v) >= 4 {
-			n.redact = append(n.redact, v)
+			secrets = append(secrets, v)
 		}
 	}
 	if u, err := url.Parse(cfg.URL); err == nil {
 		if p, ok := u.User.Password(); ok && p != "" {
-			n.redact = append(n.redact, p)
+			secrets = append(secrets, p)
 		}
 		if q := u.RawQuery; len(q) >= 4 {
-			n.redact = append(n.redact, q)
+			secrets = append(secrets, q)
 		}
 	}
-	return n, nil
+	return &Notifier{
+		url:       cfg.URL,
+		target:    httpnotify.Target(cfg.URL),
+		key:       key,
+		headers:   cfg.Headers,
+		userAgent: httpnotify.UserAgent(),
+		now:       now,
+		client:    httpnotify.NewClient(cfg.Timeout),
+		redact:    httpnotify.NewRedactor(secrets...),
+	}, nil
 }
 
 // Notify makes one signed POST. It reports retry=true for network errors,
@@ -147,92 +133,13 @@ func (n *Notifier) Notify(ctx context.Context, notice deploy.Notice) (retry bool
 
 	resp, err := n.client.Do(req)
 	if err != nil {
-		// *url.Error repeats the full URL, which may hold a token.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			err = ctxErr
-		}
-		return true, fmt.Errorf("posting webhook to %s: %w", n.target, err)
+		return true, fmt.Errorf("posting webhook to %s: %w", n.target, httpnotify.TransportError(ctx, err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		httpnotify.Drain(resp.Body)
 		return false, nil
 	}
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxRead))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	err = fmt.Errorf("posting webhook to %s: %s%s", n.target, resp.Status, n.clean(snippet))
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), ts); ok {
-			return true, &deploy.RetryAfterError{After: d, Err: err}
-		}
-		return true, err
-	default:
-		return false, err
-	}
-}
-
-// clean makes a reply body safe to put in an error: secrets the receiver
-// may echo back removed (before cutting, so no prefix of one survives),
-// valid UTF-8, one line, at most maxSnippet bytes.
-func (n *Notifier) clean(b []byte) string {
-	if len(b) == maxRead {
-		// The read may have cut a secret in two; drop the tail that could
-		// hold its first part.
-		longest := 0
-		for _, secret := range n.redact {
-			longest = max(longest, len(secret))
-		}
-		b = b[:max(0, len(b)-longest)]
-	}
-	s := strings.ToValidUTF8(string(b), "\uFFFD")
-	for _, secret := range n.redact {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, "<redacted>")
-		}
-	}
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > maxSnippet {
-		cut := maxSnippet
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	if s == "" {
-		return ""
-	}
-	return ": " + s
-}
-
-// parseRetryAfter reads delay-seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(v); err == nil {
-		if s <= 0 {
-			return 0, false
-		}
-		return time.Duration(s) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d, true
-		}
-	}
-	return 0, false
-}
-
-func userAgent() string {
-	version := "dev"
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		version = bi.Main.Version
-	}
-	return "aftershock/" + version
+	snippet := httpnotify.ReadSnippet(resp.Body)
+	return httpnotify.Failed(resp, fmt.Errorf("posting webhook to %s: %s%s", n.target, resp.Status, n.redact.Clean(snippet)), ts)
 }
