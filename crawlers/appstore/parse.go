@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/aftershock/aftershock/crawlers/internal/plaintext"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -140,7 +140,7 @@ func reviewText(title, content string) string {
 	case content != "":
 		text = title + "\n" + content
 	}
-	return truncate(text, signals.MaxTextBytes)
+	return plaintext.Truncate(text, signals.MaxTextBytes)
 }
 
 // linkHref reads the review's link ({"attributes": {"href": ...}}, or a
@@ -201,15 +201,4 @@ func isNumber(s string) bool {
 		}
 	}
 	return true
-}
-
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

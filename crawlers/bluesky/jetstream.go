@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/internal/plaintext"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -309,7 +310,7 @@ func (s *StreamSource) post(ev *event) (*signals.Post, error) {
 		Source:  s.spec.Name,
 		ID:      ev.DID + "/" + c.Rkey,
 		Service: s.spec.Service,
-		Text:    truncate(rec.Text, signals.MaxTextBytes),
+		Text:    plaintext.Truncate(rec.Text, signals.MaxTextBytes),
 		Lang:    firstLang(rec.Langs),
 		URL:     postURL(ev.DID, c.Rkey),
 		Author:  ev.DID,
@@ -354,7 +355,7 @@ func dialError(target string, resp *http.Response, err error, now time.Time) err
 	if resp.Body != nil {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 		if text := pageText(body); text != "" {
-			err = fmt.Errorf("%w: %s", err, truncate(text, 200))
+			err = fmt.Errorf("%w: %s", err, plaintext.Truncate(text, 200))
 		}
 	}
 	switch code := resp.StatusCode; {

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/aftershock/aftershock/crawlers/internal/plaintext"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -102,7 +103,7 @@ func decodePostView(raw json.RawMessage) (decoded, error) {
 		Type:   signals.TypePost,
 		Time:   created,
 		ID:     d.id,
-		Text:   truncate(pv.Record.Text, signals.MaxTextBytes),
+		Text:   plaintext.Truncate(pv.Record.Text, signals.MaxTextBytes),
 		Lang:   firstLang(pv.Record.Langs),
 		URL:    postURL(author, rkey),
 		Author: author,
@@ -194,22 +195,6 @@ func maxTime(a, b time.Time) time.Time {
 	return a
 }
 
-// collapseSpace trims s and turns each run of white space into one space.
-func collapseSpace(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}
-
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
 // pageText returns the visible text of an error page (HTML or plain),
 // collapsed, or "" for a binary body.
 func pageText(body []byte) string {
@@ -218,7 +203,7 @@ func pageText(body []byte) string {
 	}
 	s := string(body)
 	if !strings.Contains(s, "<") {
-		return collapseSpace(s)
+		return plaintext.Collapse(s)
 	}
 	var b strings.Builder
 	z := html.NewTokenizer(strings.NewReader(s))
@@ -226,7 +211,7 @@ func pageText(body []byte) string {
 	for {
 		switch tt := z.Next(); tt {
 		case html.ErrorToken:
-			return collapseSpace(b.String())
+			return plaintext.Collapse(b.String())
 		case html.TextToken:
 			if skip == 0 {
 				b.Write(z.Text())

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/internal/plaintext"
 )
 
 // XRPC methods the poller calls.
@@ -224,10 +225,10 @@ func (s *Source) statusError(doing string, r *response) error {
 	msg := fmt.Sprintf("%d %s", r.status, http.StatusText(r.status))
 	switch {
 	case r.xerr.Error != "" || r.xerr.Message != "":
-		msg += ": " + s.scrubString(truncate(collapseSpace(strings.TrimSpace(r.xerr.Error+" "+r.xerr.Message)), 300))
+		msg += ": " + s.scrubString(plaintext.Truncate(plaintext.Collapse(strings.TrimSpace(r.xerr.Error+" "+r.xerr.Message)), 300))
 	case len(r.body) > 0:
 		if text := pageText(r.body); text != "" {
-			msg += ": " + s.scrubString(truncate(text, 200))
+			msg += ": " + s.scrubString(plaintext.Truncate(text, 200))
 		}
 	}
 	switch {

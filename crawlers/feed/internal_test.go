@@ -3,6 +3,8 @@ package feed
 import (
 	"testing"
 	"time"
+
+	"github.com/aftershock/aftershock/crawlers/internal/plaintext"
 )
 
 func TestParseTime(t *testing.T) {
@@ -58,8 +60,8 @@ func TestHTMLText(t *testing.T) {
 		"x<script>alert(1)</script>y<style>p{}</style>": "xy",
 		"1 < 2 and 3 > 2":                               "1 < 2 and 3 > 2",
 	} {
-		if got := htmlText(in); got != want {
-			t.Errorf("htmlText(%q) = %q, want %q", in, got, want)
+		if got := plaintext.FromHTML(in); got != want {
+			t.Errorf("plaintext.FromHTML(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/text/encoding/htmlindex"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/internal/plaintext"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -215,11 +216,11 @@ type atomText struct {
 func (t atomText) plain() string {
 	switch t.Type {
 	case "xhtml":
-		return htmlText(t.Inner)
+		return plaintext.FromHTML(t.Inner)
 	case "html", "text/html":
-		return htmlText(t.Text)
+		return plaintext.FromHTML(t.Text)
 	}
-	return collapseSpace(t.Text)
+	return plaintext.Collapse(t.Text)
 }
 
 type atomEntry struct {
@@ -255,14 +256,14 @@ func parseXML(body []byte, format string, decoded bool) (doc, error) {
 		for _, ri := range append(rss.Channel.Items, rss.Items...) {
 			it := item{
 				id:     strings.TrimSpace(ri.GUID),
-				title:  htmlText(ri.Title),
-				text:   htmlText(ri.Description),
+				title:  plaintext.FromHTML(ri.Title),
+				text:   plaintext.FromHTML(ri.Description),
 				link:   strings.TrimSpace(ri.Link),
 				author: strings.TrimSpace(ri.Creator),
 				lang:   rss.Channel.Language,
 			}
 			if it.text == "" {
-				it.text = htmlText(ri.Encoded)
+				it.text = plaintext.FromHTML(ri.Encoded)
 			}
 			if it.author == "" {
 				it.author = strings.TrimSpace(ri.Author)
@@ -345,7 +346,7 @@ func (s *Source) parseJSON(body []byte) (doc, error) {
 	}
 	text := func(v string) string {
 		if f.StripHTML {
-			return htmlText(v)
+			return plaintext.FromHTML(v)
 		}
 		return strings.TrimSpace(v)
 	}

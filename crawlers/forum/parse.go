@@ -13,6 +13,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"golang.org/x/net/html"
 
+	"github.com/aftershock/aftershock/crawlers/internal/plaintext"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -92,7 +93,7 @@ func (s *Source) parseRow(sel *goquery.Selection, base *url.URL, now time.Time) 
 		return row{}, err
 	}
 	if s.opts.Author != "" {
-		rw.Author = collapseSpace(pick(sel, s.opts.Author).Text())
+		rw.Author = plaintext.Collapse(pick(sel, s.opts.Author).Text())
 	}
 	if s.opts.Body != "" {
 		rw.Body = selectionText(pick(sel, s.opts.Body))
@@ -186,7 +187,7 @@ func (s *Source) post(rw row, body string, now time.Time) signals.Post {
 		Source:  s.spec.Name,
 		ID:      rw.ID,
 		Service: s.spec.Service,
-		Text:    truncate(text, signals.MaxTextBytes),
+		Text:    plaintext.Truncate(text, signals.MaxTextBytes),
 		Lang:    s.opts.Lang,
 		URL:     rw.Link,
 		Author:  rw.Author,
@@ -199,20 +200,9 @@ var commentCount = regexp.MustCompile(`\s*\[\d+(?:/\d+)?\]$`)
 
 // cleanTitle collapses white space and drops a trailing comment count.
 func cleanTitle(s string) string {
-	s = collapseSpace(s)
+	s = plaintext.Collapse(s)
 	s = strings.TrimSpace(commentCount.ReplaceAllString(s, ""))
-	return truncate(s, maxTitleBytes)
-}
-
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
+	return plaintext.Truncate(s, maxTitleBytes)
 }
 
 // selectionText is the plain text of an element: block elements and line
@@ -240,10 +230,5 @@ func selectionText(sel *goquery.Selection) string {
 	for _, n := range sel.Nodes {
 		walk(n)
 	}
-	return collapseSpace(b.String())
-}
-
-// collapseSpace trims s and turns each run of white space into one space.
-func collapseSpace(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	return plaintext.Collapse(b.String())
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aftershock/aftershock/crawlers/internal/plaintext"
 )
 
 // clock turns the times boards print ("18:31", "11.24", "3분 전") into
@@ -62,7 +64,7 @@ var agoUnits = map[string]time.Duration{
 // now; a date without a time of day is the latest moment it can mean: the
 // end of that day, or now when the day is today. The result is in UTC.
 func (c clock) parse(s string, now time.Time) (time.Time, error) {
-	s = collapseSpace(s)
+	s = plaintext.Collapse(s)
 	if s == "" {
 		return time.Time{}, fmt.Errorf("no time")
 	}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/internal/plaintext"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -247,7 +248,7 @@ func (s *Source) statusError(target string, resp *http.Response, body []byte) er
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(body, &e) == nil && e.Message != "" {
-		msg += ": " + truncate(collapseSpace(e.Message), 300)
+		msg += ": " + plaintext.Truncate(plaintext.Collapse(e.Message), 300)
 	}
 	err := fmt.Errorf("searching %s: %s", target, msg)
 	switch code := resp.StatusCode; {
@@ -315,13 +316,13 @@ func decodeHit(raw json.RawMessage) (*hit, error) {
 func (s *Source) post(h *hit, now time.Time) (signals.Post, bool) {
 	var parts []string
 	if h.Title != nil {
-		if t := htmlText(*h.Title); t != "" {
+		if t := plaintext.FromHTML(*h.Title); t != "" {
 			parts = append(parts, t)
 		}
 	}
 	for _, body := range []*string{h.StoryText, h.CommentText} {
 		if body != nil {
-			if t := htmlText(*body); t != "" {
+			if t := plaintext.FromHTML(*body); t != "" {
 				parts = append(parts, t)
 				break
 			}
@@ -336,7 +337,7 @@ func (s *Source) post(h *hit, now time.Time) (signals.Post, bool) {
 		Source:  s.spec.Name,
 		ID:      h.ObjectID,
 		Service: s.spec.Service,
-		Text:    truncate(strings.Join(parts, "\n"), signals.MaxTextBytes),
+		Text:    plaintext.Truncate(strings.Join(parts, "\n"), signals.MaxTextBytes),
 		URL:     ItemURL + h.ObjectID,
 		Author:  h.Author,
 		Fetched: now,

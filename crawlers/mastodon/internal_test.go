@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/aftershock/aftershock/crawlers/internal/plaintext"
 )
 
 func TestIDLess(t *testing.T) {
@@ -30,8 +32,8 @@ func TestHTMLText(t *testing.T) {
 		`<p><a href="https://x.example/a/b"><span class="invisible">https://</span><span class="ellipsis">x.example/a</span><span class="invisible">/b</span></a></p>`: "https://x.example/a/b",
 		"plain  text\n": "plain text",
 	} {
-		if got := htmlText(in); got != want {
-			t.Errorf("htmlText(%q) = %q, want %q", in, got, want)
+		if got := plaintext.FromHTML(in); got != want {
+			t.Errorf("plaintext.FromHTML(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -39,9 +41,9 @@ func TestHTMLText(t *testing.T) {
 func TestTruncate(t *testing.T) {
 	s := "가나다" // 3 bytes each
 	for n := 0; n <= len(s)+1; n++ {
-		got := truncate(s, n)
+		got := plaintext.Truncate(s, n)
 		if len(got) > n || !utf8.ValidString(got) || len(got) < min(n, len(s))-2 {
-			t.Errorf("truncate(%q, %d) = %q", s, n, got)
+			t.Errorf("plaintext.Truncate(%q, %d) = %q", s, n, got)
 		}
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"unicode"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/internal/plaintext"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -353,8 +354,8 @@ func (s *Source) post(st *status, now time.Time) (signals.Post, bool) {
 	if st.Reblog != nil {
 		st = st.Reblog
 	}
-	text := htmlText(st.Content)
-	if cw := collapseSpace(st.SpoilerText); cw != "" {
+	text := plaintext.FromHTML(st.Content)
+	if cw := plaintext.Collapse(st.SpoilerText); cw != "" {
 		text = strings.TrimSpace(cw + "\n" + text)
 	}
 	if text == "" {
@@ -366,7 +367,7 @@ func (s *Source) post(st *status, now time.Time) (signals.Post, bool) {
 		Source:  s.spec.Name,
 		ID:      st.ID,
 		Service: s.spec.Service,
-		Text:    truncate(text, signals.MaxTextBytes),
+		Text:    plaintext.Truncate(text, signals.MaxTextBytes),
 		Author:  st.Account.Acct,
 		Fetched: now,
 		Reach:   st.ReblogsCount + st.FavouritesCount,
@@ -455,7 +456,7 @@ func (s *Source) statusError(target string, resp *http.Response, body []byte, ra
 		Error string `json:"error"`
 	}
 	if json.Unmarshal(body, &e) == nil && e.Error != "" {
-		msg += ": " + s.scrubString(truncate(collapseSpace(e.Error), 300))
+		msg += ": " + s.scrubString(plaintext.Truncate(plaintext.Collapse(e.Error), 300))
 	}
 	err := fmt.Errorf("reading %s: %s", target, msg)
 	switch code := resp.StatusCode; {

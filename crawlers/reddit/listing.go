@@ -7,8 +7,8 @@ import (
 	"math"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/aftershock/aftershock/crawlers/internal/plaintext"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -136,16 +136,5 @@ func joinText(title, body string) string {
 	case body != "":
 		text = title + "\n" + body
 	}
-	return truncate(text, signals.MaxTextBytes)
-}
-
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
+	return plaintext.Truncate(text, signals.MaxTextBytes)
 }
