@@ -9,10 +9,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dghubble/go-twitter/twitter"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/signals"
 )
 
 // Error codes of the v1.1 API that change what the source does.
@@ -33,18 +35,24 @@ type hostTransport struct {
 }
 
 func (t *hostTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	r := req.Clone(t.ctx)
-	r.URL.Scheme = t.target.Scheme
-	r.URL.Host = t.target.Host
-	r.URL.Path = t.target.Path + req.URL.Path
-	r.URL.RawPath = ""
-	r.Host = ""
-	resp, err := t.base.RoundTrip(r)
+	resp, err := t.base.RoundTrip(retarget(req, t.ctx, t.target))
 	if err != nil {
 		return nil, err
 	}
 	resp.Body = &cappedBody{rc: resp.Body, left: MaxBody}
 	return resp, nil
+}
+
+// retarget returns a copy of req bound to ctx and sent to target's scheme
+// and host, with target's path prefix before req's path.
+func retarget(req *http.Request, ctx context.Context, target *url.URL) *http.Request {
+	r := req.Clone(ctx)
+	r.URL.Scheme = target.Scheme
+	r.URL.Host = target.Host
+	r.URL.Path = target.Path + req.URL.Path
+	r.URL.RawPath = ""
+	r.Host = ""
+	return r
 }
 
 // cappedBody fails a read past its cap instead of reading on.
@@ -122,39 +130,17 @@ func (s *Source) pollV11(ctx context.Context, cur cursorState) (crawlers.Page, e
 	now := s.now()
 	next := cur
 	for i, t := range search.Statuses {
-		if t.IDStr == "" && t.ID > 0 {
-			t.IDStr = strconv.FormatInt(t.ID, 10)
-		}
-		created, err := t.CreatedAtTime()
-		switch {
-		case !validID(t.IDStr):
-			err = fmt.Errorf("id_str %q is not a post id", t.IDStr)
-		case err != nil:
-			err = fmt.Errorf("created_at: %w", err)
-		}
+		p, err := s.v11Post(&t, now)
 		if err != nil {
 			page.Skipped++
-			s.log.Debug("skipping malformed post", "index", i, "id", t.IDStr, "err", err)
+			s.log.Debug("skipping malformed post", "index", i, "err", err)
 			continue
 		}
-		next.NewestID = newer(next.NewestID, t.IDStr)
-		if cur.SinceID != "" && newer(cur.SinceID, t.IDStr) == cur.SinceID {
+		next.NewestID = newer(next.NewestID, p.ID)
+		if cur.SinceID != "" && newer(cur.SinceID, p.ID) == cur.SinceID {
 			continue // not after since_id: the API should not have sent it
 		}
-		text, username := t.FullText, ""
-		if t.User != nil {
-			username = t.User.ScreenName
-		}
-		if rt := t.RetweetedStatus; rt != nil && rt.FullText != "" {
-			// A retweet's own full_text is cut at 140 characters.
-			by := ""
-			if rt.User != nil {
-				by = rt.User.ScreenName
-			}
-			text = "RT @" + by + ": " + rt.FullText
-		}
-		page.Posts = append(page.Posts, s.post(t.IDStr, created, text, t.Lang, username,
-			t.FavoriteCount+t.RetweetCount+t.ReplyCount+t.QuoteCount, now))
+		page.Posts = append(page.Posts, p)
 	}
 	next.Pages++
 	maxID := nextMaxID(search.Metadata)
@@ -170,6 +156,48 @@ func (s *Source) pollV11(ctx context.Context, cur cursorState) (crawlers.Page, e
 		page.Cursor = next.finish().encode()
 	}
 	return page, nil
+}
+
+// v11Post maps a v1.1 post (a search result or a stream message) to a post.
+func (s *Source) v11Post(t *twitter.Tweet, fetched time.Time) (signals.Post, error) {
+	id := t.IDStr
+	if id == "" && t.ID > 0 {
+		id = strconv.FormatInt(t.ID, 10)
+	}
+	if !validID(id) {
+		return signals.Post{}, fmt.Errorf("id_str %q is not a post id", id)
+	}
+	created, err := t.CreatedAtTime()
+	if err != nil {
+		return signals.Post{}, fmt.Errorf("post %s: created_at: %w", id, err)
+	}
+	text, username := v11Text(t), ""
+	if t.User != nil {
+		username = t.User.ScreenName
+	}
+	if rt := t.RetweetedStatus; rt != nil && v11Text(rt) != "" {
+		// A retweet's own text is cut at 140 characters.
+		by := ""
+		if rt.User != nil {
+			by = rt.User.ScreenName
+		}
+		text = "RT @" + by + ": " + v11Text(rt)
+	}
+	return s.post(id, created, text, t.Lang, username,
+		t.FavoriteCount+t.RetweetCount+t.ReplyCount+t.QuoteCount, fetched), nil
+}
+
+// v11Text is a v1.1 post's full text: extended_tweet.full_text on a stream
+// (where text is cut at 140 characters and truncated is set), full_text
+// from search with tweet_mode=extended, else text.
+func v11Text(t *twitter.Tweet) string {
+	switch {
+	case t.ExtendedTweet != nil && t.ExtendedTweet.FullText != "":
+		return t.ExtendedTweet.FullText
+	case t.FullText != "":
+		return t.FullText
+	}
+	return t.Text
 }
 
 // nextMaxID reads max_id from search_metadata.next_results

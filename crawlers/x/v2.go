@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/signals"
 )
 
 // v2 request parameters. note_tweet carries the full text of posts longer
@@ -44,6 +45,8 @@ type v2Response struct {
 }
 
 type v2Error struct {
+	// ID names the existing rule of a DuplicateRule error.
+	ID           string                     `json:"id"`
 	Title        string                     `json:"title"`
 	Detail       string                     `json:"detail"`
 	Type         string                     `json:"type"`
@@ -213,35 +216,17 @@ func (s *Source) pollV2(ctx context.Context, cur cursorState) (crawlers.Page, er
 	next := cur
 	next.NewestID = newer(cur.NewestID, res.body.Meta.NewestID)
 	for i, raw := range res.body.Data {
-		var t v2Tweet
-		if err := json.Unmarshal(raw, &t); err != nil {
+		p, err := s.v2Post(raw, users, now)
+		if err != nil {
 			page.Skipped++
 			s.log.Debug("skipping malformed post", "index", i, "err", err)
 			continue
 		}
-		created, err := time.Parse(time.RFC3339, t.CreatedAt)
-		switch {
-		case !validID(t.ID):
-			err = fmt.Errorf("id %q is not a post id", t.ID)
-		case err != nil:
-			err = fmt.Errorf("created_at: %w", err)
-		}
-		if err != nil {
-			page.Skipped++
-			s.log.Debug("skipping malformed post", "index", i, "id", t.ID, "err", err)
-			continue
-		}
-		next.NewestID = newer(next.NewestID, t.ID)
-		if cur.SinceID != "" && newer(cur.SinceID, t.ID) == cur.SinceID {
+		next.NewestID = newer(next.NewestID, p.ID)
+		if cur.SinceID != "" && newer(cur.SinceID, p.ID) == cur.SinceID {
 			continue // not after since_id: the API should not have sent it
 		}
-		text := t.Text
-		if t.NoteTweet != nil && t.NoteTweet.Text != "" {
-			text = t.NoteTweet.Text
-		}
-		m := t.PublicMetrics
-		page.Posts = append(page.Posts, s.post(t.ID, created, text, t.Lang, users[t.AuthorID],
-			m.LikeCount+m.RetweetCount+m.ReplyCount+m.QuoteCount, now))
+		page.Posts = append(page.Posts, p)
 	}
 	if n := len(res.body.Errors); n > 0 {
 		e := res.body.Errors[0]
@@ -261,6 +246,29 @@ func (s *Source) pollV2(ctx context.Context, cur cursorState) (crawlers.Page, er
 		page.Cursor = next.finish().encode()
 	}
 	return page, nil
+}
+
+// v2Post decodes one v2 post (a search result or a stream message's data);
+// users maps author ids to usernames.
+func (s *Source) v2Post(raw json.RawMessage, users map[string]string, fetched time.Time) (signals.Post, error) {
+	var t v2Tweet
+	if err := json.Unmarshal(raw, &t); err != nil {
+		return signals.Post{}, err
+	}
+	if !validID(t.ID) {
+		return signals.Post{}, fmt.Errorf("id %q is not a post id", t.ID)
+	}
+	created, err := time.Parse(time.RFC3339, t.CreatedAt)
+	if err != nil {
+		return signals.Post{}, fmt.Errorf("post %s: created_at: %w", t.ID, err)
+	}
+	text := t.Text
+	if t.NoteTweet != nil && t.NoteTweet.Text != "" {
+		text = t.NoteTweet.Text
+	}
+	m := t.PublicMetrics
+	return s.post(t.ID, created, text, t.Lang, users[t.AuthorID],
+		m.LikeCount+m.RetweetCount+m.ReplyCount+m.QuoteCount, fetched), nil
 }
 
 // v2Error classifies a failed v2 request. Both 429 bodies (code 88 and

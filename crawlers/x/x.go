@@ -1,10 +1,14 @@
-// Package x polls X (Twitter) search for posts about a service.
+// Package x polls X (Twitter) search for posts about a service, or follows
+// X's filtered stream (options.stream).
 //
 // Two APIs are spoken behind one source type: the X API v2 recent search
 // (GET /2/tweets/search/recent, hand-rolled net/http; the default) and the
 // legacy v1.1 search (GET /1.1/search/tweets.json through
 // github.com/dghubble/go-twitter), which X now refuses to most access
-// levels with error 453.
+// levels with error 453. In stream mode the v2 filtered stream
+// (GET /2/tweets/search/stream, with rules the source keeps in sync) or the
+// v1.1 statuses/filter stream (go-twitter's Streams.Filter) is followed;
+// see StreamSource.
 //
 // Each poll asks for the posts newer than the cursor's since_id and pages
 // back through the results (Page.More) until the API has no further page;
@@ -24,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/signals"
@@ -42,12 +47,26 @@ const (
 const (
 	DefaultBaseURL    = "https://api.x.com"
 	DefaultV11BaseURL = "https://api.twitter.com"
-	DefaultMaxResults = 100
-	DefaultCount      = 100
-	DefaultMaxPages   = 10
+	// DefaultV11StreamURL is the v1.1 stream host, the base of a v1.1
+	// source with stream: true.
+	DefaultV11StreamURL = "https://stream.twitter.com"
+	DefaultMaxResults   = 100
+	DefaultCount        = 100
+	DefaultMaxPages     = 10
 	// MaxBody caps one response body; a full page of 100 posts with their
 	// users is well under 1 MiB.
 	MaxBody = 8 << 20
+	// DefaultIdleTimeout ends a v2 stream that sent nothing, not even the
+	// keep-alive X sends every 20 s; DefaultV11IdleTimeout the same for
+	// v1.1, whose keep-alives come every 30 s.
+	DefaultIdleTimeout    = 30 * time.Second
+	DefaultV11IdleTimeout = 90 * time.Second
+	// MaxRuleLength is the longest v2 stream rule X accepts, in characters.
+	MaxRuleLength = 1024
+	// MaxTrack and MaxTrackLength bound the v1.1 stream's track keywords
+	// (400 phrases of at most 60 bytes).
+	MaxTrack       = 400
+	MaxTrackLength = 60
 )
 
 // Options are the `options` of an x source.
@@ -60,7 +79,9 @@ type Options struct {
 	BaseURL string `yaml:"base_url"`
 	// BearerToken is the app-only OAuth 2.0 bearer token (use ${ENV}).
 	BearerToken string `yaml:"bearer_token"`
-	// Query is the search query, with the API's operators.
+	// Query is the search query, with the API's operators. A v2 stream
+	// uses it to backfill what it missed while disconnected; it defaults
+	// there to the rules joined with OR.
 	Query string `yaml:"query"`
 	// MaxResults is the v2 page size, 10-100 (default 100).
 	MaxResults int `yaml:"max_results"`
@@ -70,6 +91,30 @@ type Options struct {
 	// hits it moves on to the newest post and leaves the older rest unread,
 	// so a first run or a long outage cannot spend the whole read quota.
 	MaxPages int `yaml:"max_pages"`
+	// Stream follows the filtered stream instead of polling search: v2
+	// with Rules, v1.1 with Track.
+	Stream bool `yaml:"stream"`
+	// Rules are the v2 stream rules of this source (required with v2 and
+	// stream). The source owns the rules on X whose tag starts with
+	// "aftershock:<source name>:" and syncs them to this list; other
+	// rules of the project are left alone.
+	Rules []Rule `yaml:"rules"`
+	// Track are the v1.1 stream's keywords and phrases (required with v1.1
+	// and stream).
+	Track []string `yaml:"track"`
+	// IdleTimeout ends a stream that sent nothing, not even a keep-alive,
+	// for this long; the runner then reconnects (default 30s for v2, 90s
+	// for v1.1).
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+}
+
+// Rule is one v2 filtered-stream rule.
+type Rule struct {
+	// Value is the rule, with X's stream operators (at most 1,024
+	// characters).
+	Value string `yaml:"value"`
+	// Tag names the rule; on X it becomes "aftershock:<source name>:<tag>".
+	Tag string `yaml:"tag"`
 }
 
 // Validate applies defaults and checks the options; messages name the
@@ -99,6 +144,9 @@ func (o *Options) Validate() error {
 	case APIv11:
 		if o.BaseURL == "" {
 			o.BaseURL = DefaultV11BaseURL
+			if o.Stream {
+				o.BaseURL = DefaultV11StreamURL
+			}
 		}
 		if o.MaxResults != 0 {
 			bad("max_results", "only for api v2; v1.1 pages are sized by options.count")
@@ -112,6 +160,7 @@ func (o *Options) Validate() error {
 	default:
 		bad("api", "%q, want v2 or v1.1", o.API)
 	}
+	o.validateStream(bad)
 	if u, err := url.Parse(o.BaseURL); o.BaseURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "") {
 		bad("base_url", "%q must be an http(s) URL without query", o.BaseURL)
 	}
@@ -123,7 +172,7 @@ func (o *Options) Validate() error {
 		// Never echo the token itself.
 		bad("bearer_token", "contains white space")
 	}
-	if strings.TrimSpace(o.Query) == "" {
+	if strings.TrimSpace(o.Query) == "" && !o.Stream {
 		bad("query", "required")
 	}
 	if o.MaxPages == 0 {
@@ -133,6 +182,87 @@ func (o *Options) Validate() error {
 		bad("max_pages", "%d, want at least 1", o.MaxPages)
 	}
 	return errors.Join(errs...)
+}
+
+// validateStream checks the stream options and applies their defaults.
+func (o *Options) validateStream(bad func(field, format string, args ...any)) {
+	if !o.Stream {
+		if len(o.Rules) > 0 {
+			bad("rules", "only with options.stream: true")
+		}
+		if len(o.Track) > 0 {
+			bad("track", "only with options.stream: true")
+		}
+		if o.IdleTimeout != 0 {
+			bad("idle_timeout", "only with options.stream: true")
+		}
+		return
+	}
+	if o.IdleTimeout < 0 {
+		bad("idle_timeout", "%s is negative", o.IdleTimeout)
+	}
+	switch o.API {
+	case APIv2:
+		if o.IdleTimeout == 0 {
+			o.IdleTimeout = DefaultIdleTimeout
+		}
+		if len(o.Track) > 0 {
+			bad("track", "only for api v1.1; a v2 stream follows options.rules")
+		}
+		if len(o.Rules) == 0 {
+			bad("rules", "required with stream: true (e.g. [{value: '\"acme shop\" -is:retweet', tag: brand}])")
+		}
+		seen := make(map[string]bool)
+		var values []string
+		for i, r := range o.Rules {
+			v := strings.TrimSpace(r.Value)
+			switch {
+			case v == "":
+				bad(fmt.Sprintf("rules[%d].value", i), "required")
+			case utf8.RuneCountInString(v) > MaxRuleLength:
+				bad(fmt.Sprintf("rules[%d].value", i), "%d characters, X takes at most %d", utf8.RuneCountInString(v), MaxRuleLength)
+			case seen[v]:
+				bad(fmt.Sprintf("rules[%d].value", i), "repeats an earlier rule (X refuses duplicate rules)")
+			}
+			seen[v] = true
+			o.Rules[i].Value = v
+			values = append(values, "("+v+")")
+		}
+		if strings.TrimSpace(o.Query) == "" && len(values) > 0 {
+			o.Query = strings.Join(values, " OR ")
+			if len(values) == 1 {
+				o.Query = o.Rules[0].Value
+			}
+		}
+	case APIv11:
+		if o.IdleTimeout == 0 {
+			o.IdleTimeout = DefaultV11IdleTimeout
+		}
+		if len(o.Rules) > 0 {
+			bad("rules", "only for api v2; a v1.1 stream follows options.track")
+		}
+		if o.Query != "" {
+			bad("query", "not used by a v1.1 stream, which follows options.track")
+		}
+		switch {
+		case len(o.Track) == 0:
+			bad("track", "required with api v1.1 and stream: true")
+		case len(o.Track) > MaxTrack:
+			bad("track", "%d phrases, X takes at most %d", len(o.Track), MaxTrack)
+		}
+		for i, k := range o.Track {
+			k = strings.TrimSpace(k)
+			switch {
+			case k == "":
+				bad(fmt.Sprintf("track[%d]", i), "empty")
+			case len(k) > MaxTrackLength:
+				bad(fmt.Sprintf("track[%d]", i), "%d bytes, X takes at most %d", len(k), MaxTrackLength)
+			case strings.Contains(k, ","):
+				bad(fmt.Sprintf("track[%d]", i), "contains a comma (X splits track on commas: list each phrase on its own)")
+			}
+			o.Track[i] = k
+		}
+	}
 }
 
 // Source polls X search. It is safe for concurrent use.
@@ -174,11 +304,15 @@ func New(spec crawlers.Spec, deps crawlers.Deps) (*Source, error) {
 	}, nil
 }
 
-// Constructor is the crawlers.Constructor of the x type.
+// Constructor is the crawlers.Constructor of the x type: a *Source
+// (Poller), or a *StreamSource (Streamer) when options.stream is true.
 func Constructor(spec crawlers.Spec, deps crawlers.Deps) (any, error) {
 	s, err := New(spec, deps)
 	if err != nil {
 		return nil, err
+	}
+	if s.opts.Stream {
+		return newStream(s, deps.WithDefaults()), nil
 	}
 	return s, nil
 }
