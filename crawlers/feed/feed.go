@@ -16,15 +16,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/gocolly/colly/v2"
 	"golang.org/x/text/encoding/htmlindex"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/internal/scrape"
 )
 
 // Type is the source type name used in configuration.
@@ -34,9 +32,6 @@ const Type = "feed"
 const (
 	DefaultMaxBody  = 5 << 20
 	DefaultMaxPages = 3
-	// robotsTTL is how long robots.txt answers are cached (colly caches them
-	// forever, including a "disallow all" for a robots.txt that answered 5xx).
-	robotsTTL = 24 * time.Hour
 	// maxSkew bounds how far in the future an item's time may move the
 	// cursor, so one wrong clock cannot hide every later item.
 	maxSkew = 10 * time.Minute
@@ -144,17 +139,12 @@ func (o *Options) Validate() error {
 
 // Source polls one feed. It is safe for concurrent use.
 type Source struct {
-	spec   crawlers.Spec
-	opts   Options
-	url    string
-	ua     string
-	client func(time.Duration) *http.Client
-	now    func() time.Time
-	log    *slog.Logger
-
-	mu       sync.Mutex
-	base     *colly.Collector
-	baseMade time.Time
+	spec    crawlers.Spec
+	opts    Options
+	url     string
+	now     func() time.Time
+	log     *slog.Logger
+	fetcher *scrape.Fetcher
 }
 
 // New builds a feed source from its spec. It does no I/O.
@@ -168,13 +158,18 @@ func New(spec crawlers.Spec, deps crawlers.Deps) (*Source, error) {
 		return nil, err
 	}
 	return &Source{
-		spec:   spec,
-		opts:   opts,
-		url:    strings.ReplaceAll(opts.URL, "{query}", url.QueryEscape(opts.Query)),
-		ua:     deps.UserAgent,
-		client: deps.HTTPClient,
-		now:    deps.Now,
-		log:    deps.Logger,
+		spec: spec,
+		opts: opts,
+		url:  strings.ReplaceAll(opts.URL, "{query}", url.QueryEscape(opts.Query)),
+		now:  deps.Now,
+		log:  deps.Logger,
+		fetcher: scrape.New(scrape.Config{
+			UserAgent: deps.UserAgent,
+			Client:    func() *http.Client { return deps.HTTPClient(spec.Timeout) },
+			MaxBody:   opts.MaxBody,
+			Charset:   opts.Charset,
+			Now:       deps.Now,
+		}),
 	}, nil
 }
 
@@ -187,108 +182,12 @@ func Constructor(spec crawlers.Spec, deps crawlers.Deps) (any, error) {
 	return s, nil
 }
 
-// collector returns a fresh collector for one request, sharing the robots.txt
-// cache and HTTP client of a base collector that is renewed once a day.
-func (s *Source) collector(ctx context.Context) *colly.Collector {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.base == nil || s.now().Sub(s.baseMade) > robotsTTL {
-		c := colly.NewCollector(
-			colly.UserAgent(s.ua),
-			colly.AllowURLRevisit(),             // a poller fetches the same URL again and again
-			colly.MaxBodySize(s.opts.MaxBody+1), // one byte more tells "too large" from "exactly the cap"
-			colly.ParseHTTPErrorResponse(),      // we classify every status ourselves
-		)
-		c.IgnoreRobotsTxt = false
-		c.SetClient(s.client(s.spec.Timeout))
-		// A semaphore per collector and no delay: the runner owns the pace.
-		_ = c.Limit(&colly.LimitRule{DomainGlob: "*", Parallelism: 1})
-		s.base, s.baseMade = c, s.now()
-	}
-	c := s.base.Clone()
-	c.Context = ctx
-	return c
-}
-
-// forgetRobots drops the base collector so robots.txt is fetched again.
-func (s *Source) forgetRobots() {
-	s.mu.Lock()
-	s.base = nil
-	s.mu.Unlock()
-}
-
-// response is what one fetch returned.
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-	url    *url.URL
-	// decoded is true when the body was converted to UTF-8 from a charset
-	// named by the header or forced by the options.
-	decoded bool
-}
-
-func (s *Source) fetch(ctx context.Context, target string, hdr http.Header) (*response, error) {
-	c := s.collector(ctx)
-	var got *colly.Response
-	c.OnRequest(func(r *colly.Request) {
-		if s.opts.Charset != "" {
-			r.ResponseCharacterEncoding = s.opts.Charset
-		}
-	})
-	c.OnResponse(func(r *colly.Response) { got = r })
-	err := c.Request(http.MethodGet, target, nil, nil, hdr)
-	switch {
-	case errors.Is(err, colly.ErrRobotsTxtBlocked):
-		// colly caches a robots.txt that answered 5xx as "disallow all";
-		// forget it so the slow retry asks again.
-		s.forgetRobots()
-		return nil, &crawlers.PermanentError{Err: fmt.Errorf("fetching %s: blocked by robots.txt", target)}
-	case err != nil:
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("fetching %s: %w", target, ctx.Err())
-		}
-		return nil, fmt.Errorf("fetching %s: %w", target, err)
-	case got == nil:
-		return nil, fmt.Errorf("fetching %s: no response", target)
-	}
-	r := &response{status: got.StatusCode, header: *got.Headers, body: got.Body, url: got.Request.URL}
-	_, params, _ := mimeParams(r.header.Get("Content-Type"))
+// decoded reports whether colly converted the body to UTF-8, from a
+// charset forced by the options or named by the Content-Type header.
+func (s *Source) decoded(r *scrape.Response) bool {
+	_, params, _ := mimeParams(r.Header.Get("Content-Type"))
 	cs := strings.ToLower(params["charset"])
-	r.decoded = s.opts.Charset != "" || (cs != "" && cs != "utf-8" && cs != "utf8")
-	if len(r.body) > s.opts.MaxBody {
-		return nil, &crawlers.PermanentError{Err: fmt.Errorf("fetching %s: response larger than %d bytes (options.max_body)", target, s.opts.MaxBody)}
-	}
-	return r, nil
-}
-
-// statusError turns a non-success status into the error the runner acts on.
-func (s *Source) statusError(r *response, target string) error {
-	err := fmt.Errorf("fetching %s: %d %s", target, r.status, http.StatusText(r.status))
-	switch {
-	case r.status == http.StatusTooManyRequests:
-		return &crawlers.RateLimitError{RetryAfter: retryAfter(r.header.Get("Retry-After"), s.now()), Err: err}
-	case r.status == http.StatusRequestTimeout:
-		return err
-	case r.status >= 400 && r.status < 500:
-		return &crawlers.PermanentError{Err: err}
-	}
-	return err
-}
-
-// retryAfter parses a Retry-After header: delay seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil {
-		return max(0, time.Duration(secs)*time.Second)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now))
-	}
-	return 0
+	return s.opts.Charset != "" || (cs != "" && cs != "utf-8" && cs != "utf8")
 }
 
 // Poll fetches the feed and returns the items newer than cursor.
@@ -319,15 +218,15 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 			hdr.Set("If-Modified-Since", cur.Modified)
 		}
 	}
-	r, err := s.fetch(ctx, target, hdr)
+	r, err := s.fetcher.Fetch(ctx, target, hdr)
 	if err != nil {
 		return crawlers.Page{}, err
 	}
 	switch {
-	case r.status == http.StatusNotModified || r.status == http.StatusNoContent:
+	case r.Status == http.StatusNotModified || r.Status == http.StatusNoContent:
 		return crawlers.Page{Cursor: cursor}, nil
-	case r.status < 200 || r.status > 299:
-		return crawlers.Page{}, s.statusError(r, target)
+	case !r.OK():
+		return crawlers.Page{}, r.StatusError(s.now())
 	}
 
 	doc, err := s.parse(r)
@@ -338,7 +237,7 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 	page := crawlers.Page{Skipped: doc.skipped}
 	next := cursorState{Mark: cur.Mark, ETag: cur.ETag, Modified: cur.Modified}
 	if !paging {
-		next.ETag, next.Modified = r.header.Get("ETag"), r.header.Get("Last-Modified")
+		next.ETag, next.Modified = r.Header.Get("ETag"), r.Header.Get("Last-Modified")
 	}
 	reachedOld := false
 	for _, it := range doc.items {
@@ -357,7 +256,7 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 		}
 	}
 	if doc.next != "" && !reachedOld && len(page.Posts) > 0 && cur.Pages+1 < s.opts.JSON.MaxPages {
-		if u, err := s.nextURL(r.url, doc.next); err != nil {
+		if u, err := s.nextURL(r.URL, doc.next); err != nil {
 			s.log.Warn("not following next page", "err", err)
 		} else {
 			next.Next, next.Pages, next.Floor = u, cur.Pages+1, &floor

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aftershock/aftershock/crawlers/httpsrc"
 	"github.com/aftershock/aftershock/crawlers/internal/plaintext"
 )
 
@@ -45,7 +46,7 @@ func TestRetryAfter(t *testing.T) {
 		"soon":                          0,
 		"":                              0,
 	} {
-		if got := retryAfter(in, now); got != want {
+		if got, _ := httpsrc.RetryAfter(in, now); got != want {
 			t.Errorf("retryAfter(%q) = %s, want %s", in, got, want)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/crawlers/internal/plaintext"
+	"github.com/aftershock/aftershock/crawlers/internal/scrape"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -103,8 +104,8 @@ func mimeParams(ct string) (string, map[string]string, error) {
 }
 
 // parse picks the format and parses the body.
-func (s *Source) parse(r *response) (doc, error) {
-	body := r.body
+func (s *Source) parse(r *scrape.Response) (doc, error) {
+	body := r.Body
 	// Invalid UTF-8 would fail the whole document; mark it instead, so
 	// only the items that hold it are skipped.
 	badUTF8 := !utf8.Valid(body)
@@ -113,7 +114,7 @@ func (s *Source) parse(r *response) (doc, error) {
 	}
 	format := s.opts.Format
 	if format == "" {
-		ct, _, _ := mimeParams(r.header.Get("Content-Type"))
+		ct, _, _ := mimeParams(r.Header.Get("Content-Type"))
 		var err error
 		if format, err = sniff(ct, body); err != nil {
 			return doc{}, &crawlers.PermanentError{Err: err}
@@ -125,7 +126,7 @@ func (s *Source) parse(r *response) (doc, error) {
 	case formatJSON:
 		d, err = s.parseJSON(body)
 	default:
-		d, err = parseXML(body, format, r.decoded)
+		d, err = parseXML(body, format, s.decoded(r))
 	}
 	if err != nil {
 		return doc{}, err

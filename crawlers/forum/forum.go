@@ -22,14 +22,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/andybalholm/cascadia"
-	"github.com/gocolly/colly/v2"
 	"golang.org/x/text/encoding/htmlindex"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/internal/scrape"
 )
 
 // Type is the source type name used in configuration.
@@ -45,9 +44,6 @@ const (
 	// FollowPerPoll bounds the view pages read in one poll; the rest wait
 	// in the cursor for the next poll (Page.More).
 	FollowPerPoll = 20
-	// robotsTTL is how long robots.txt answers are cached (colly caches them
-	// forever, including a "disallow all" for a robots.txt that answered 5xx).
-	robotsTTL = 24 * time.Hour
 	// maxSkew bounds how far in the future a row time may move the cursor.
 	maxSkew = 10 * time.Minute
 	// timeSlack: a row more than this older than the newest row seen before
@@ -214,19 +210,14 @@ func (o *Options) Validate() error {
 
 // Source polls one board. It is safe for concurrent use.
 type Source struct {
-	spec   crawlers.Spec
-	opts   Options
-	clock  clock
-	ua     string
-	client func(time.Duration) *http.Client
-	now    func() time.Time
-	log    *slog.Logger
+	spec    crawlers.Spec
+	opts    Options
+	clock   clock
+	now     func() time.Time
+	log     *slog.Logger
+	fetcher *scrape.Fetcher
 	// followBatch is FollowPerPoll; tests lower it.
 	followBatch int
-
-	mu       sync.Mutex
-	base     *colly.Collector
-	baseMade time.Time
 }
 
 // New builds a forum source from its spec. It does no I/O.
@@ -244,13 +235,22 @@ func New(spec crawlers.Spec, deps crawlers.Deps) (*Source, error) {
 		ua = deps.UserAgent
 	}
 	return &Source{
-		spec:   spec,
-		opts:   opts,
-		clock:  clock{loc: opts.loc, layouts: opts.layouts},
-		ua:     ua,
-		client: deps.HTTPClient,
-		now:    deps.Now,
-		log:    deps.Logger,
+		spec:  spec,
+		opts:  opts,
+		clock: clock{loc: opts.loc, layouts: opts.layouts},
+		now:   deps.Now,
+		log:   deps.Logger,
+		fetcher: scrape.New(scrape.Config{
+			UserAgent:    ua,
+			Client:       func() *http.Client { return deps.HTTPClient(spec.Timeout) },
+			MaxBody:      opts.MaxBody,
+			Charset:      opts.Charset,
+			IgnoreRobots: !*opts.RespectRobots,
+			// One request at a time, with a pause after each: polite
+			// to the board.
+			Delay: *opts.Delay,
+			Now:   deps.Now,
+		}),
 
 		followBatch: FollowPerPoll,
 	}, nil
@@ -295,8 +295,8 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 	if err != nil {
 		return crawlers.Page{}, err
 	}
-	if r.status < 200 || r.status > 299 {
-		return crawlers.Page{}, s.statusError(r, target)
+	if !r.OK() {
+		return crawlers.Page{}, r.StatusError(s.now())
 	}
 	list, err := s.parseList(r, now)
 	if err != nil {
@@ -327,7 +327,7 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 	cur.Pages++
 	cur.Next = ""
 	if !reachedOld && len(fresh) > 0 && cur.Pages < s.opts.MaxPages {
-		if next, err := s.nextURL(r.url, list.next, cur.Pages+1); err != nil {
+		if next, err := s.nextURL(r.URL, list.next, cur.Pages+1); err != nil {
 			s.log.Warn("not following next page", "page", target, "err", err)
 		} else {
 			cur.Next = next

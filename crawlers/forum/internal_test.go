@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aftershock/aftershock/crawlers/httpsrc"
 )
 
 func TestParseTime(t *testing.T) {
@@ -202,7 +204,7 @@ func TestRetryAfter(t *testing.T) {
 		"soon":                          0,
 		"":                              0,
 	} {
-		if got := retryAfter(in, now); got != want {
+		if got, _ := httpsrc.RetryAfter(in, now); got != want {
 			t.Errorf("retryAfter(%q) = %s, want %s", in, got, want)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/aftershock/aftershock/crawlers/internal/plaintext"
+	"github.com/aftershock/aftershock/crawlers/internal/scrape"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -39,8 +40,8 @@ type list struct {
 // maxTitleBytes bounds a title; longer ones are cut.
 const maxTitleBytes = 1 << 10
 
-func (s *Source) parseList(r *response, now time.Time) (list, error) {
-	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(r.body))
+func (s *Source) parseList(r *scrape.Response, now time.Time) (list, error) {
+	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(r.Body))
 	if err != nil {
 		return list{}, err
 	}
@@ -50,10 +51,10 @@ func (s *Source) parseList(r *response, now time.Time) (list, error) {
 		if s.opts.Skip != "" && (sel.Is(s.opts.Skip) || sel.Find(s.opts.Skip).Length() > 0) {
 			return
 		}
-		rw, err := s.parseRow(sel, r.url, now)
+		rw, err := s.parseRow(sel, r.URL, now)
 		if err != nil {
 			l.skipped++
-			s.log.Debug("skipping malformed row", "page", r.url.String(), "row", i, "err", err)
+			s.log.Debug("skipping malformed row", "page", r.URL.String(), "row", i, "err", err)
 			return
 		}
 		l.rows = append(l.rows, rw)
@@ -156,8 +157,8 @@ func (s *Source) postID(link string) (string, error) {
 }
 
 // parseView returns the text under view_body.
-func (s *Source) parseView(r *response) (string, error) {
-	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(r.body))
+func (s *Source) parseView(r *scrape.Response) (string, error) {
+	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(r.Body))
 	if err != nil {
 		return "", err
 	}
