@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/aftershock/aftershock/deploy/releases"
@@ -46,68 +45,18 @@ func NewSpender(js jetstream.JetStream, l *Ledger, lookup Lookup, logger *slog.L
 // deleted, heartbeats missed, server restarted; nats.go #1729) the consumer
 // is recreated. Run returns an error only when the connection is closed.
 func (s *Spender) Run(ctx context.Context) error {
-	wait := 100 * time.Millisecond
-	for {
-		began := time.Now()
-		err := s.consume(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if errors.Is(err, jetstream.ErrConnectionClosed) || errors.Is(err, nats.ErrConnectionClosed) {
-			return fmt.Errorf("spending budgets: %w", err)
-		}
-		if time.Since(began) > time.Minute {
-			wait = 100 * time.Millisecond
-		}
-		s.log.Warn("verdict consumer stopped, recreating", "err", err, "in", wait)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-		wait = min(2*wait, 30*time.Second)
-	}
-}
-
-// pullWait is how long one pull waits on an idle stream.
-const pullWait = 30 * time.Second
-
-// consume pulls one message at a time with Next (like deploy/delivery, to
-// get consumer errors back directly) until ctx ends or the consumer breaks.
-func (s *Spender) consume(ctx context.Context) error {
-	cons, err := s.js.CreateOrUpdateConsumer(ctx, bus.StreamVerdicts, jetstream.ConsumerConfig{
-		Durable:       SpenderDurable,
-		FilterSubject: bus.VerdictSubject(">"),
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckWait:       30 * time.Second,
-		MaxDeliver:    -1,
-		MaxAckPending: 64,
-	})
+	err := bus.Durable{
+		JS:     s.js,
+		Stream: bus.StreamVerdicts,
+		Config: bus.DurableConfig(SpenderDurable, bus.VerdictSubject(">")),
+		Handle: s.handle,
+		Log:    s.log,
+		What:   "verdict",
+	}.Run(ctx)
 	if err != nil {
-		return fmt.Errorf("creating consumer %s: %w", SpenderDurable, err)
+		return fmt.Errorf("spending budgets: %w", err)
 	}
-	for {
-		fctx, cancel := context.WithTimeout(ctx, pullWait)
-		msg, err := cons.Next(jetstream.FetchContext(fctx))
-		cancel()
-		if ctx.Err() != nil {
-			if msg != nil {
-				_ = msg.Nak()
-			}
-			return ctx.Err()
-		}
-		switch {
-		case err == nil:
-			s.handle(ctx, msg)
-		case errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
-			// Idle.
-		default:
-			return fmt.Errorf("pulling from consumer %s: %w", SpenderDurable, err)
-		}
-	}
+	return nil
 }
 
 func (s *Spender) handle(ctx context.Context, msg jetstream.Msg) {

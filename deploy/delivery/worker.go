@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -58,30 +57,33 @@ func New(js jetstream.JetStream, kind string, n deploy.Notifier, cfg Config, log
 // an error only when the connection is closed: cancel ctx before closing
 // the bus.
 func (w *Worker) Run(ctx context.Context) error {
-	failures := 0
-	for {
-		began := time.Now()
-		err := w.consume(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if errors.Is(err, jetstream.ErrConnectionClosed) || errors.Is(err, nats.ErrConnectionClosed) {
-			return fmt.Errorf("delivering %s notices: %w", w.kind, err)
-		}
-		if time.Since(began) > fetchWait {
-			failures = 0 // it worked for a while; start backing off afresh
-		}
-		failures++
-		wait := min(w.backoff(failures), maxRecreateWait)
-		w.log.Warn("delivery consumer stopped, recreating", "err", err, "wait", wait)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
+	// bus.Durable pulls one message at a time with Next rather than
+	// Consume; its comment says why.
+	err := bus.Durable{
+		JS:     w.js,
+		Stream: bus.StreamDeliveries,
+		Config: jetstream.ConsumerConfig{
+			Durable:       "deliveries_" + w.kind,
+			FilterSubject: bus.DeliverySubject(w.kind),
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			// Longer than one attempt, so a slow receiver doesn't cause a
+			// redelivery while the first attempt is still running.
+			AckWait:       w.cfg.AttemptTimeout + 10*time.Second,
+			MaxAckPending: maxAckPending,
+			MaxDeliver:    -1,
+		},
+		Handle:     w.deliver,
+		Pulled:     w.updatePending,
+		Log:        w.log,
+		What:       "delivery",
+		PullWait:   fetchWait,
+		Backoff:    func(n int) time.Duration { return min(w.backoff(n), maxRecreateWait) },
+		ResetAfter: fetchWait,
+	}.Run(ctx)
+	if err != nil {
+		return fmt.Errorf("delivering %s notices: %w", w.kind, err)
 	}
+	return nil
 }
 
 // fetchWait is how long one pull request waits on an idle queue.
@@ -89,55 +91,6 @@ const fetchWait = 30 * time.Second
 
 // maxRecreateWait caps the wait before recreating a broken consumer.
 const maxRecreateWait = 30 * time.Second
-
-// consume runs one consumer until ctx ends or the consumer breaks.
-//
-// It pulls one message at a time with Next rather than Consume: a Consume
-// callback that settles messages quickly can race the client's own pull
-// bookkeeping and leave no pull request outstanding, stalling the queue
-// until heartbeats time out (seen with nats.go v1.55 under -race). Next
-// also hands back the errors that need a new consumer (consumer deleted,
-// missed heartbeats, nats.go #1729) directly, and finishing the message in
-// flight before returning is just the loop.
-func (w *Worker) consume(ctx context.Context) error {
-	name := "deliveries_" + w.kind
-	cons, err := w.js.CreateOrUpdateConsumer(ctx, bus.StreamDeliveries, jetstream.ConsumerConfig{
-		Durable:       name,
-		FilterSubject: bus.DeliverySubject(w.kind),
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		// Longer than one attempt, so a slow receiver doesn't cause a
-		// redelivery while the first attempt is still running.
-		AckWait:       w.cfg.AttemptTimeout + 10*time.Second,
-		MaxAckPending: maxAckPending,
-		MaxDeliver:    -1,
-	})
-	if err != nil {
-		return fmt.Errorf("creating consumer %s: %w", name, err)
-	}
-	w.updatePending(ctx, cons)
-	for {
-		fctx, cancel := context.WithTimeout(ctx, fetchWait)
-		msg, err := cons.Next(jetstream.FetchContext(fctx))
-		cancel()
-		if ctx.Err() != nil {
-			if msg != nil {
-				// Shutting down: give it back now instead of after AckWait.
-				_ = msg.Nak()
-			}
-			return ctx.Err()
-		}
-		switch {
-		case err == nil:
-			w.deliver(ctx, msg)
-			w.updatePending(ctx, cons)
-		case errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
-			// Idle.
-			w.updatePending(ctx, cons)
-		default:
-			return fmt.Errorf("pulling from consumer %s: %w", name, err)
-		}
-	}
-}
 
 // deliver makes one attempt and settles the message: Ack on success,
 // NakWithDelay on a retryable failure, Term otherwise.

@@ -83,51 +83,25 @@ func New(js jetstream.JetStream, halts jetstream.KeyValue, notifiers []Target, d
 	return &Dispatcher{js: js, halts: halts, notifiers: notifiers, dashboard: dashboard, now: now, log: log}
 }
 
-// Run consumes verdicts until ctx ends.
+// Run consumes verdicts with the durable consumer Durable until ctx ends,
+// then returns nil. A consumer that cannot be created at the start is an
+// error; one that breaks later is recreated. Run also returns an error when
+// the connection is closed.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	cons, err := d.js.CreateOrUpdateConsumer(ctx, bus.StreamVerdicts, jetstream.ConsumerConfig{
-		Durable:       Durable,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       30 * time.Second,
-		MaxDeliver:    -1,
-		MaxAckPending: 64,
-	})
-	if err != nil {
-		return fmt.Errorf("creating verdict consumer: %w", err)
-	}
-	for {
-		err := d.consume(ctx, cons)
-		if ctx.Err() != nil {
-			return nil
-		}
-		d.log.Warn("verdict consumer stopped; recreating", "err", err)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(time.Second):
-		}
-		if c, err := d.js.CreateOrUpdateConsumer(ctx, bus.StreamVerdicts, jetstream.ConsumerConfig{Durable: Durable, AckPolicy: jetstream.AckExplicitPolicy, AckWait: 30 * time.Second, MaxDeliver: -1, MaxAckPending: 64}); err == nil {
-			cons = c
-		}
-	}
-}
-
-func (d *Dispatcher) consume(ctx context.Context, cons jetstream.Consumer) error {
-	it, err := cons.Messages(jetstream.PullMaxMessages(32))
+	err := bus.Durable{
+		JS:       d.js,
+		Stream:   bus.StreamVerdicts,
+		Config:   bus.DurableConfig(Durable, ""),
+		Handle:   d.handle,
+		Log:      d.log,
+		What:     "verdict",
+		Backoff:  func(int) time.Duration { return time.Second },
+		FailFast: true,
+	}.Run(ctx)
 	if err != nil {
 		return fmt.Errorf("reading verdicts: %w", err)
 	}
-	go func() {
-		<-ctx.Done()
-		it.Stop()
-	}()
-	for {
-		m, err := it.Next()
-		if err != nil {
-			return err
-		}
-		d.handle(ctx, m)
-	}
+	return nil
 }
 
 func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {

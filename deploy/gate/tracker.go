@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/aftershock/aftershock/deploy/delivery"
@@ -84,69 +83,18 @@ func (t *Tracker) Record(ctx context.Context, v signals.Verdict) (bool, error) {
 // restarted; nats.go #1729) the consumer is recreated. Run returns an error
 // only when the connection is closed.
 func (t *Tracker) Run(ctx context.Context) error {
-	wait := 100 * time.Millisecond
-	for {
-		began := time.Now()
-		err := t.consume(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if errors.Is(err, jetstream.ErrConnectionClosed) || errors.Is(err, nats.ErrConnectionClosed) {
-			return fmt.Errorf("tracking verdicts: %w", err)
-		}
-		if time.Since(began) > time.Minute {
-			wait = 100 * time.Millisecond
-		}
-		t.log.Warn("verdict consumer stopped, recreating", "err", err, "in", wait)
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil
-		case <-timer.C:
-		}
-		wait = min(2*wait, 30*time.Second)
-	}
-}
-
-// pullWait is how long one pull waits on an idle stream.
-const pullWait = 30 * time.Second
-
-// consume pulls one message at a time with Next (as deploy/delivery does,
-// so consumer errors come back directly) until ctx ends or the consumer
-// breaks.
-func (t *Tracker) consume(ctx context.Context) error {
-	cons, err := t.js.CreateOrUpdateConsumer(ctx, bus.StreamVerdicts, jetstream.ConsumerConfig{
-		Durable:       TrackerDurable,
-		FilterSubject: bus.VerdictSubject(">"),
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckWait:       30 * time.Second,
-		MaxDeliver:    -1,
-		MaxAckPending: 64,
-	})
+	err := bus.Durable{
+		JS:     t.js,
+		Stream: bus.StreamVerdicts,
+		Config: bus.DurableConfig(TrackerDurable, bus.VerdictSubject(">")),
+		Handle: t.handle,
+		Log:    t.log,
+		What:   "verdict",
+	}.Run(ctx)
 	if err != nil {
-		return fmt.Errorf("creating consumer %s: %w", TrackerDurable, err)
+		return fmt.Errorf("tracking verdicts: %w", err)
 	}
-	for {
-		fctx, cancel := context.WithTimeout(ctx, pullWait)
-		msg, err := cons.Next(jetstream.FetchContext(fctx))
-		cancel()
-		if ctx.Err() != nil {
-			if msg != nil {
-				_ = msg.Nak()
-			}
-			return ctx.Err()
-		}
-		switch {
-		case err == nil:
-			t.handle(ctx, msg)
-		case errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
-			// Idle.
-		default:
-			return fmt.Errorf("pulling from consumer %s: %w", TrackerDurable, err)
-		}
-	}
+	return nil
 }
 
 func (t *Tracker) handle(ctx context.Context, msg jetstream.Msg) {

@@ -23,69 +23,23 @@ const FollowConsumer = "release-registry"
 // refuses are logged and dropped. It uses the durable consumer
 // FollowConsumer, acks each message after its change is saved, recreates
 // the consumer if the server loses it, and blocks until ctx ends (then it
-// returns nil). An error to create the consumer at the start is returned.
+// returns nil). An error to create the consumer at the start is returned,
+// and so is a closed connection.
 func (s *Store) Follow(ctx context.Context, js jetstream.JetStream) error {
-	first := true
-	wait := time.Second
-	for {
-		err := s.follow(ctx, js, first)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if first && err != nil && errors.Is(err, errConsumerSetup) {
-			return err
-		}
-		first = false
-		s.log.Warn("release follower stopped, restarting", "err", err, "in", wait)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 30*time.Second)
-	}
-}
-
-var errConsumerSetup = errors.New("setting up the release consumer")
-
-func (s *Store) follow(ctx context.Context, js jetstream.JetStream, first bool) error {
-	cons, err := js.CreateOrUpdateConsumer(ctx, bus.StreamReleases, jetstream.ConsumerConfig{
-		Durable:       FollowConsumer,
-		FilterSubject: bus.ReleaseSubject(">"),
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckWait:       30 * time.Second,
-		MaxDeliver:    -1,
-		MaxAckPending: 64,
-	})
+	err := bus.Durable{
+		JS:       js,
+		Stream:   bus.StreamReleases,
+		Config:   bus.DurableConfig(FollowConsumer, bus.ReleaseSubject(">")),
+		Handle:   s.handleMsg,
+		Log:      s.log,
+		What:     "release",
+		Backoff:  bus.Doubling(time.Second, 30*time.Second),
+		FailFast: true,
+	}.Run(ctx)
 	if err != nil {
-		return fmt.Errorf("%w: %w", errConsumerSetup, err)
+		return fmt.Errorf("following release events: %w", err)
 	}
-	lost := make(chan error, 1)
-	cc, err := cons.Consume(func(m jetstream.Msg) { s.handleMsg(ctx, m) },
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			// nats.go treats even a deleted consumer as non-terminal; we
-			// restart on it (nats.go #1729).
-			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
-				select {
-				case lost <- err:
-				default:
-				}
-			}
-		}))
-	if err != nil {
-		return fmt.Errorf("%w: consuming: %w", errConsumerSetup, err)
-	}
-	defer cc.Stop()
-	if first {
-		s.log.Info("following release events", "stream", bus.StreamReleases, "consumer", FollowConsumer)
-	}
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case err := <-lost:
-		return err
-	}
+	return nil
 }
 
 // handleMsg applies one stream message; it acks unless the store could not
