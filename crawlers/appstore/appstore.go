@@ -20,10 +20,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/httpsrc"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -109,8 +109,7 @@ type Source struct {
 	now    func() time.Time
 	log    *slog.Logger
 
-	mu      sync.Mutex
-	benched map[string]time.Time // countries refused (4xx), skipped until then
+	bench *httpsrc.Bench // countries refused (4xx)
 }
 
 // New builds an appstore source from its spec. It does no I/O.
@@ -124,13 +123,13 @@ func New(spec crawlers.Spec, deps crawlers.Deps) (*Source, error) {
 		return nil, err
 	}
 	return &Source{
-		spec:    spec,
-		opts:    opts,
-		ua:      deps.UserAgent,
-		client:  deps.HTTPClient(spec.Timeout),
-		now:     deps.Now,
-		log:     deps.Logger,
-		benched: make(map[string]time.Time),
+		spec:   spec,
+		opts:   opts,
+		ua:     deps.UserAgent,
+		client: deps.HTTPClient(spec.Timeout),
+		now:    deps.Now,
+		log:    deps.Logger,
+		bench:  httpsrc.NewBench(opts.Countries, deps.Now, crawlers.PermanentFactor*spec.Interval),
 	}, nil
 }
 
@@ -161,13 +160,13 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 	for len(cur.Pending) > 0 {
 		st := cur.Pending[0]
 		cur.Pending = cur.Pending[1:]
-		if s.isBenched(st.Country) {
+		if _, ok := s.bench.Benched(st.Country); ok {
 			continue
 		}
 		f, err := s.fetch(ctx, st.Country, st.Page)
-		var re *refusedError
+		var re *httpsrc.RefusedError
 		if errors.As(err, &re) {
-			if again := s.refuse(st.Country); !again || s.allBenched() {
+			if !s.bench.Refuse(st.Country) {
 				return crawlers.Page{}, err
 			}
 			// Said once as a PermanentError; from now on the others go on.
@@ -177,7 +176,7 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 		if err != nil {
 			return crawlers.Page{}, err
 		}
-		s.accept(st.Country)
+		s.bench.Accept(st.Country)
 		floor := cur.Marks[st.Country]
 		if st.Floor != nil {
 			floor = *st.Floor
@@ -226,39 +225,4 @@ func (s *Source) post(r review, now time.Time) signals.Post {
 		Reach:   r.votes,
 		Rating:  r.rating,
 	}
-}
-
-func (s *Source) isBenched(cc string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	until, ok := s.benched[cc]
-	return ok && s.now().Before(until)
-}
-
-// refuse benches a country the feed refused (4xx) for as long as the runner
-// waits after a PermanentError, and reports whether it was refused before.
-// The first refusal is returned as a PermanentError; later ones are logged
-// and skipped, so one refused storefront does not stop the others.
-func (s *Source) refuse(cc string) (again bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, again = s.benched[cc]
-	s.benched[cc] = s.now().Add(crawlers.PermanentFactor * s.spec.Interval)
-	return again
-}
-
-// accept forgets a country's refusal once it answers again.
-func (s *Source) accept(cc string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.benched, cc)
-}
-
-func (s *Source) allBenched() bool {
-	for _, cc := range s.opts.Countries {
-		if !s.isBenched(cc) {
-			return false
-		}
-	}
-	return true
 }

@@ -1,15 +1,14 @@
 package appstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/httpsrc"
 )
 
 const (
@@ -18,13 +17,6 @@ const (
 	// defaultRetryAfter is the wait after a 429 without Retry-After.
 	defaultRetryAfter = time.Minute
 )
-
-// refusedError is a PermanentError about one country, as opposed to the
-// whole source.
-type refusedError struct{ perm *crawlers.PermanentError }
-
-func (e *refusedError) Error() string { return e.perm.Error() }
-func (e *refusedError) Unwrap() error { return e.perm }
 
 // feedURL is the address of one page of a country's feed.
 func (s *Source) feedURL(cc string, page int) string {
@@ -45,12 +37,9 @@ func (s *Source) fetch(ctx context.Context, cc string, page int) (parsed, error)
 		return parsed{}, fmt.Errorf("%s: %w", doing, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	body, err := httpsrc.ReadCapped(resp.Body, maxBody)
 	if err != nil {
-		return parsed{}, fmt.Errorf("%s: reading response: %w", doing, err)
-	}
-	if len(body) > maxBody {
-		return parsed{}, fmt.Errorf("%s: response larger than %d bytes", doing, maxBody)
+		return parsed{}, fmt.Errorf("%s: %w", doing, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return parsed{}, s.statusError(doing, resp.StatusCode, resp.Header)
@@ -62,29 +51,14 @@ func (s *Source) fetch(ctx context.Context, cc string, page int) (parsed, error)
 	return f, nil
 }
 
-// statusError turns a non-success status into the error the runner acts on.
+// statusError turns a non-success status into the error the runner acts
+// on; a 4xx is about the country asked (a RefusedError). A 429 without a
+// Retry-After waits a minute.
 func (s *Source) statusError(doing string, status int, hdr http.Header) error {
-	err := fmt.Errorf("%s: %d %s", doing, status, http.StatusText(status))
-	switch {
-	case status == http.StatusTooManyRequests:
-		return &crawlers.RateLimitError{RetryAfter: retryAfter(hdr.Get("Retry-After"), s.now()), Err: err}
-	case status == http.StatusRequestTimeout:
-		return err
-	case status >= 400 && status <= 499:
-		return &refusedError{&crawlers.PermanentError{Err: err}}
+	wait, _ := httpsrc.RetryAfter(hdr.Get("Retry-After"), s.now())
+	err := httpsrc.StatusError(status, cmp.Or(wait, defaultRetryAfter), fmt.Errorf("%s: %d %s", doing, status, http.StatusText(status)))
+	if perm, ok := err.(*crawlers.PermanentError); ok {
+		return &httpsrc.RefusedError{Perm: perm}
 	}
 	return err
-}
-
-// retryAfter parses a Retry-After header (seconds or an HTTP date); without
-// one it is a minute.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return defaultRetryAfter
 }

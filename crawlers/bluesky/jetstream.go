@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/httpsrc"
 	"github.com/aftershock/aftershock/crawlers/internal/plaintext"
 	"github.com/aftershock/aftershock/signals"
 )
@@ -358,13 +359,8 @@ func dialError(target string, resp *http.Response, err error, now time.Time) err
 			err = fmt.Errorf("%w: %s", err, plaintext.Truncate(text, 200))
 		}
 	}
-	switch code := resp.StatusCode; {
-	case code == http.StatusTooManyRequests:
-		return &crawlers.RateLimitError{RetryAfter: retryAfter(resp.Header.Get("Retry-After"), now), Err: err}
-	case code >= 400 && code < 500 && code != http.StatusRequestTimeout:
-		return &crawlers.PermanentError{Err: err}
-	}
-	return err
+	wait, _ := httpsrc.RetryAfter(resp.Header.Get("Retry-After"), now)
+	return httpsrc.StatusError(resp.StatusCode, wait, err)
 }
 
 // readError explains why reading stopped.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/httpsrc"
 	"github.com/aftershock/aftershock/crawlers/internal/plaintext"
 )
 
@@ -102,12 +103,9 @@ func (s *Source) call(ctx context.Context, method, nsid string, params url.Value
 		return nil, fmt.Errorf("calling %s: %w", nsid, s.scrub(err))
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	data, err := httpsrc.ReadCapped(resp.Body, MaxBody)
 	if err != nil {
-		return nil, fmt.Errorf("calling %s: reading the answer: %w", nsid, s.scrub(err))
-	}
-	if len(data) > MaxBody {
-		return nil, fmt.Errorf("calling %s: answer larger than %d bytes", nsid, MaxBody)
+		return nil, fmt.Errorf("calling %s: %w", nsid, s.scrub(err))
 	}
 	r := &response{status: resp.StatusCode, header: resp.Header, body: data}
 	if resp.StatusCode != http.StatusOK {
@@ -241,21 +239,15 @@ func (s *Source) statusError(doing string, r *response) error {
 	case r.status == http.StatusUnauthorized:
 		msg += " (check options.identifier and options.app_password)"
 	}
-	err := fmt.Errorf("%s: %s", doing, msg)
-	rate := rateLimit(r.header, s.now())
-	switch code := r.status; {
-	case code == http.StatusTooManyRequests || r.xerr.Error == "RateLimitExceeded":
-		wait := retryAfter(r.header.Get("Retry-After"), s.now())
-		if rate != nil && !rate.Reset.IsZero() {
-			wait = max(wait, rate.Reset.Sub(s.now()))
-		}
-		return &crawlers.RateLimitError{RetryAfter: wait, Err: err}
-	case code == http.StatusRequestTimeout || code >= 500:
-		return err
-	case code >= 400:
-		return &crawlers.PermanentError{Err: err}
+	wait, _ := httpsrc.RetryAfter(r.header.Get("Retry-After"), s.now())
+	if rate := rateLimit(r.header, s.now()); rate != nil && !rate.Reset.IsZero() {
+		wait = max(wait, rate.Reset.Sub(s.now()))
 	}
-	return err
+	code := r.status
+	if r.xerr.Error == "RateLimitExceeded" {
+		code = http.StatusTooManyRequests // whatever status it came with
+	}
+	return httpsrc.StatusError(code, wait, fmt.Errorf("%s: %s", doing, msg))
 }
 
 // scrub keeps the app password and tokens out of an error.
@@ -304,16 +296,4 @@ func rateLimit(h http.Header, now time.Time) *crawlers.RateLimit {
 		}
 	}
 	return rl
-}
-
-// retryAfter parses a Retry-After header: delay seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if secs, err := strconv.Atoi(v); err == nil {
-		return max(0, time.Duration(secs)*time.Second)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now))
-	}
-	return 0
 }

@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/httpsrc"
 	"github.com/aftershock/aftershock/crawlers/internal/plaintext"
 	"github.com/aftershock/aftershock/signals"
 )
@@ -222,12 +222,9 @@ func (s *Source) fetch(ctx context.Context, target string) (*response, error) {
 		return nil, fmt.Errorf("searching %s: %w", target, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	body, err := httpsrc.ReadCapped(resp.Body, MaxBody)
 	if err != nil {
 		return nil, fmt.Errorf("searching %s: %w", target, err)
-	}
-	if len(body) > MaxBody {
-		return nil, fmt.Errorf("searching %s: response larger than %d bytes", target, MaxBody)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, s.statusError(target, resp, body)
@@ -250,28 +247,8 @@ func (s *Source) statusError(target string, resp *http.Response, body []byte) er
 	if json.Unmarshal(body, &e) == nil && e.Message != "" {
 		msg += ": " + plaintext.Truncate(plaintext.Collapse(e.Message), 300)
 	}
-	err := fmt.Errorf("searching %s: %s", target, msg)
-	switch code := resp.StatusCode; {
-	case code == http.StatusTooManyRequests:
-		return &crawlers.RateLimitError{RetryAfter: retryAfter(resp.Header.Get("Retry-After"), s.now()), Err: err}
-	case code == http.StatusRequestTimeout:
-		return err
-	case code >= 400 && code < 500:
-		return &crawlers.PermanentError{Err: err}
-	}
-	return err
-}
-
-// retryAfter parses a Retry-After header: delay seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if secs, err := strconv.Atoi(v); err == nil {
-		return max(0, time.Duration(secs)*time.Second)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now))
-	}
-	return 0
+	wait, _ := httpsrc.RetryAfter(resp.Header.Get("Retry-After"), s.now())
+	return httpsrc.StatusError(resp.StatusCode, wait, fmt.Errorf("searching %s: %s", target, msg))
 }
 
 // hit is the part of a search hit the source reads.

@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -29,6 +28,7 @@ import (
 	"unicode"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/httpsrc"
 	"github.com/aftershock/aftershock/crawlers/internal/plaintext"
 	"github.com/aftershock/aftershock/signals"
 )
@@ -421,12 +421,9 @@ func (s *Source) fetch(ctx context.Context, tl timeline, minID string) (*result,
 		return nil, fmt.Errorf("reading %s: %w", target, s.scrub(err))
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	body, err := httpsrc.ReadCapped(resp.Body, MaxBody)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", target, s.scrub(err))
-	}
-	if len(body) > MaxBody {
-		return nil, fmt.Errorf("reading %s: response larger than %d bytes", target, MaxBody)
 	}
 	rate := rateLimit(resp.Header)
 	if resp.StatusCode != http.StatusOK {
@@ -458,20 +455,11 @@ func (s *Source) statusError(target string, resp *http.Response, body []byte, ra
 	if json.Unmarshal(body, &e) == nil && e.Error != "" {
 		msg += ": " + s.scrubString(plaintext.Truncate(plaintext.Collapse(e.Error), 300))
 	}
-	err := fmt.Errorf("reading %s: %s", target, msg)
-	switch code := resp.StatusCode; {
-	case code == http.StatusTooManyRequests:
-		wait := retryAfter(resp.Header.Get("Retry-After"), s.now())
-		if rate != nil && !rate.Reset.IsZero() {
-			wait = max(wait, rate.Reset.Sub(s.now()))
-		}
-		return &crawlers.RateLimitError{RetryAfter: wait, Err: err}
-	case code == http.StatusRequestTimeout:
-		return err
-	case code >= 400 && code < 500:
-		return &crawlers.PermanentError{Err: err}
+	wait, _ := httpsrc.RetryAfter(resp.Header.Get("Retry-After"), s.now())
+	if rate != nil && !rate.Reset.IsZero() {
+		wait = max(wait, rate.Reset.Sub(s.now()))
 	}
-	return err
+	return httpsrc.StatusError(resp.StatusCode, wait, fmt.Errorf("reading %s: %s", target, msg))
 }
 
 // scrub keeps the token out of an error (a transport error may quote a
@@ -506,18 +494,6 @@ func rateLimit(h http.Header) *crawlers.RateLimit {
 		rl.Reset = time.Unix(secs, 0)
 	}
 	return rl
-}
-
-// retryAfter parses a Retry-After header: delay seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if secs, err := strconv.Atoi(v); err == nil {
-		return max(0, time.Duration(secs)*time.Second)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now))
-	}
-	return 0
 }
 
 // linkRE matches one entry of a Link header: <url>; rel="name".

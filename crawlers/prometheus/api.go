@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/httpsrc"
 )
 
 // queryError is Prometheus refusing one expression (400 bad_data, 422
@@ -109,12 +109,13 @@ func (s *Source) query(ctx context.Context, expr string, w window) (result, erro
 		return result{}, fmt.Errorf("requesting %s: %w", where, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(s.opts.MaxBody)+1))
-	if err != nil {
-		return result{}, fmt.Errorf("reading answer of %s: %w", where, err)
-	}
-	if len(body) > s.opts.MaxBody {
+	body, err := httpsrc.ReadCapped(resp.Body, s.opts.MaxBody)
+	var tooLarge *httpsrc.TooLargeError
+	switch {
+	case errors.As(err, &tooLarge):
 		return result{}, &crawlers.PermanentError{Err: fmt.Errorf("answer of %s is larger than options.max_body (%d bytes)", where, s.opts.MaxBody)}
+	case err != nil:
+		return result{}, fmt.Errorf("answer of %s: %w", where, err)
 	}
 	var env envelope
 	jsonErr := json.Unmarshal(body, &env)
@@ -122,7 +123,11 @@ func (s *Source) query(ctx context.Context, expr string, w window) (result, erro
 		jsonErr = errors.New(`no "status"`)
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
-		return result{}, &crawlers.RateLimitError{RetryAfter: retryAfter(resp.Header.Get("Retry-After"), s.now()), Err: fmt.Errorf("%s answered 429", where)}
+		wait, ok := httpsrc.RetryAfter(resp.Header.Get("Retry-After"), s.now())
+		if !ok {
+			wait = time.Minute
+		}
+		return result{}, &crawlers.RateLimitError{RetryAfter: wait, Err: fmt.Errorf("%s answered 429", where)}
 	}
 	if jsonErr != nil || env.Status != "success" {
 		return result{}, classify(where, resp.StatusCode, env, jsonErr)
@@ -240,16 +245,4 @@ func parsePoint(raw json.RawMessage) (point, error) {
 // unixString formats t as Unix seconds with milliseconds.
 func unixString(t time.Time) string {
 	return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)
-}
-
-// retryAfter reads a Retry-After header (seconds or an HTTP date); a
-// missing or unreadable one means a minute.
-func retryAfter(h string, now time.Time) time.Duration {
-	if secs, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		return max(0, t.Sub(now))
-	}
-	return time.Minute
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/httpsrc"
 )
 
 const (
@@ -24,17 +24,6 @@ const (
 	// defaultRetryAfter is the wait after a 429 that names no reset.
 	defaultRetryAfter = time.Minute
 )
-
-// refusedError is a PermanentError about one target (a private, banned or
-// missing subreddit), as opposed to the whole source.
-type refusedError struct{ perm *crawlers.PermanentError }
-
-func (e *refusedError) Error() string { return e.perm.Error() }
-func (e *refusedError) Unwrap() error { return e.perm }
-
-func refused(err error) error {
-	return &refusedError{&crawlers.PermanentError{Err: err}}
-}
 
 // fetch gets one listing page of a target, fetching a token first when
 // needed and once more after a 401.
@@ -89,31 +78,28 @@ func (s *Source) do(req *http.Request) (int, http.Header, []byte, error) {
 		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	body, err := httpsrc.ReadCapped(resp.Body, maxBody)
 	if err != nil {
-		return 0, nil, nil, fmt.Errorf("reading response: %w", err)
-	}
-	if len(body) > maxBody {
-		return 0, nil, nil, fmt.Errorf("response larger than %d bytes", maxBody)
+		return 0, nil, nil, err
 	}
 	return resp.StatusCode, resp.Header, body, nil
 }
 
-// statusError turns a non-success status into the error the runner acts on.
+// statusError turns a non-success status into the error the runner acts
+// on; a redirect and a 4xx but 401 are about the target asked (a
+// RefusedError).
 func (s *Source) statusError(doing string, status int, hdr http.Header, body []byte) error {
 	err := fmt.Errorf("%s: %d %s%s", doing, status, http.StatusText(status), reason(body))
 	switch {
-	case status == http.StatusTooManyRequests:
-		return &crawlers.RateLimitError{RetryAfter: s.retryAfter(hdr), Err: err}
 	case status == http.StatusUnauthorized:
 		return &crawlers.PermanentError{Err: fmt.Errorf("%w (even with a fresh token)", err)}
 	case status >= 300 && status <= 399:
 		loc := hdr.Get("Location")
-		return refused(fmt.Errorf("%w to %q: does the subreddit exist?", err, loc))
-	case status == http.StatusRequestTimeout:
-		return err
-	case status >= 400 && status <= 499:
-		return refused(err)
+		return httpsrc.Refused(fmt.Errorf("%w to %q: does the subreddit exist?", err, loc))
+	}
+	err = httpsrc.StatusError(status, s.retryAfter(hdr), err)
+	if perm, ok := err.(*crawlers.PermanentError); ok {
+		return &httpsrc.RefusedError{Perm: perm}
 	}
 	return err
 }
@@ -228,9 +214,9 @@ func (s *Source) accessToken(ctx context.Context) (string, error) {
 		return "", &crawlers.PermanentError{Err: fmt.Errorf("%s: %d %s: check options.client_id and options.client_secret", doing, status, http.StatusText(status))}
 	case status < 200 || status > 299:
 		err := s.statusError(doing, status, hdr, body)
-		var re *refusedError
+		var re *httpsrc.RefusedError
 		if errors.As(err, &re) {
-			return "", re.perm // about the source, not a target
+			return "", re.Perm // about the source, not a target
 		}
 		return "", err
 	}

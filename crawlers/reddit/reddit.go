@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/httpsrc"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -166,11 +167,12 @@ type Source struct {
 	now     func() time.Time
 	log     *slog.Logger
 
+	bench *httpsrc.Bench // targets refused (403, 404)
+
 	mu        sync.Mutex
 	token     string
 	tokenExp  time.Time
-	exhausted time.Time            // rate limit used up until then
-	benched   map[string]time.Time // targets refused (403, 404), skipped until then
+	exhausted time.Time // rate limit used up until then
 }
 
 // New builds a reddit source from its spec. It does no I/O.
@@ -187,14 +189,19 @@ func New(spec crawlers.Spec, deps crawlers.Deps) (*Source, error) {
 	// A redirect means a subreddit that does not exist (Reddit sends the
 	// client to a search page); it must not carry the token elsewhere either.
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	targets := makeTargets(opts)
+	keys := make([]string, len(targets))
+	for i, t := range targets {
+		keys[i] = t.key
+	}
 	return &Source{
 		spec:    spec,
 		opts:    opts,
-		targets: makeTargets(opts),
+		targets: targets,
 		client:  client,
 		now:     deps.Now,
 		log:     deps.Logger,
-		benched: make(map[string]time.Time),
+		bench:   httpsrc.NewBench(keys, deps.Now, crawlers.PermanentFactor*spec.Interval),
 	}, nil
 }
 
@@ -254,14 +261,14 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 		st := cur.Pending[0]
 		cur.Pending = cur.Pending[1:]
 		t, _ := s.target(st.Target) // prune kept only known targets
-		if until, ok := s.benchedUntil(t.key); ok {
+		if until, ok := s.bench.Benched(t.key); ok {
 			s.log.Debug("skipping refused target", "target", t.key, "until", until)
 			continue
 		}
 		ls, rl, err := s.fetch(ctx, t, st.After)
-		var refused *refusedError
+		var refused *httpsrc.RefusedError
 		if errors.As(err, &refused) {
-			if again := s.refuse(t.key); !again || s.allBenched() {
+			if !s.bench.Refuse(t.key) {
 				return crawlers.Page{}, err
 			}
 			// Said once as a PermanentError; from now on the others go on.
@@ -271,7 +278,7 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 		if err != nil {
 			return crawlers.Page{}, err
 		}
-		s.accept(t.key)
+		s.bench.Accept(t.key)
 		page.RateLimit = rl
 		floor := cur.Marks[t.key]
 		if st.Floor != nil {
@@ -324,41 +331,4 @@ func (s *Source) exhaustedFor() time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return max(0, s.exhausted.Sub(s.now()))
-}
-
-func (s *Source) benchedUntil(key string) (time.Time, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	until, ok := s.benched[key]
-	return until, ok && s.now().Before(until)
-}
-
-// refuse benches a target the API refused (403, 404) for as long as the
-// runner waits after a PermanentError, and reports whether it was refused
-// before. The first refusal is returned as a PermanentError; later ones are
-// logged and skipped, so one private or missing subreddit does not stop
-// the others.
-func (s *Source) refuse(key string) (again bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, again = s.benched[key]
-	s.benched[key] = s.now().Add(crawlers.PermanentFactor * s.spec.Interval)
-	return again
-}
-
-// accept forgets a target's refusal once it answers again.
-func (s *Source) accept(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.benched, key)
-}
-
-// allBenched reports whether every target is refused at the moment.
-func (s *Source) allBenched() bool {
-	for _, t := range s.targets {
-		if _, ok := s.benchedUntil(t.key); !ok {
-			return false
-		}
-	}
-	return true
 }
