@@ -6,7 +6,7 @@
 //
 // Keys in the bucket:
 //
-//	team.<name>             an Account (JSON), name escaped as in keyPart
+//	team.<name>             an Account (JSON), name escaped as by bus.KeyToken
 //	author.<name>           an Account
 //	spent.<release>.<ring>  the marker that makes Spend happen once
 package budget
@@ -26,6 +26,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/aftershock/aftershock/deploy/delivery"
+	"github.com/aftershock/aftershock/internal/bus"
 )
 
 // Account kinds.
@@ -116,22 +117,8 @@ func NewLedger(kv jetstream.KeyValue, cfg Config, logger *slog.Logger, now func(
 	return &Ledger{kv: kv, cfg: cfg, log: logger, now: now}, nil
 }
 
-// keyPart escapes every byte outside [A-Za-z0-9_-] as =XX so any valid
-// name is one KV key token.
-func keyPart(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' {
-			b.WriteByte(c)
-			continue
-		}
-		fmt.Fprintf(&b, "=%02X", c)
-	}
-	return b.String()
-}
-
-func accountKey(kind, name string) string { return kind + "." + keyPart(name) }
+// accountKey is the key of an account; names are checked non-empty.
+func accountKey(kind, name string) string { return kind + "." + bus.KeyToken(name) }
 
 // SpentKey is the key of the marker that Spend creates for a release and ring.
 func SpentKey(release, ring string) string { return "spent." + delivery.HaltKey(release, ring) }

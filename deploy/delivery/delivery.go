@@ -67,23 +67,7 @@ func Enqueue(ctx context.Context, js jetstream.JetStream, kind string, n deploy.
 // every byte outside [A-Za-z0-9_-] escaped as =XX, joined by a dot, so
 // different (release, ring) pairs never share a key.
 func HaltKey(release, ring string) string {
-	return escapeKey(release) + "." + escapeKey(ring)
-}
-
-func escapeKey(s string) string {
-	if s == "" {
-		return "="
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' {
-			b.WriteByte(c)
-			continue
-		}
-		fmt.Fprintf(&b, "=%02X", c)
-	}
-	return b.String()
+	return bus.KeyToken(release) + "." + bus.KeyToken(ring)
 }
 
 // Once claims key in the halts bucket. It reports first=true to exactly one
