@@ -330,27 +330,20 @@ func (l *Ledger) List(ctx context.Context) ([]Account, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing budgets: %w", err)
 	}
-	defer func() { _ = w.Stop() }()
 	byKey := map[string]Account{}
-	for {
-		var e jetstream.KeyValueEntry
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("listing budgets: %w", ctx.Err())
-		case e = <-w.Updates():
-		}
-		if e == nil { // the initial values are all delivered
-			break
-		}
+	err = bus.Snapshot(ctx, w, func(e jetstream.KeyValueEntry) {
 		var a Account
 		if err := json.Unmarshal(e.Value(), &a); err != nil {
 			l.log.Warn("skipping undecodable budget account", "key", e.Key(), "err", err)
-			continue
+			return
 		}
 		if a.History == nil {
 			a.History = []Entry{}
 		}
 		byKey[e.Key()] = a
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing budgets: %w", err)
 	}
 	for team, n := range l.cfg.Teams {
 		if _, ok := byKey[accountKey(KindTeam, team)]; !ok {

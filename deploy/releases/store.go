@@ -76,28 +76,21 @@ func (s *Store) List(ctx context.Context, f Filter, limit int) ([]Release, error
 	if err != nil {
 		return nil, fmt.Errorf("listing releases: %w", err)
 	}
-	defer func() { _ = w.Stop() }()
 	byID := map[string]Release{}
-	for {
-		var e jetstream.KeyValueEntry
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("listing releases: %w", ctx.Err())
-		case e = <-w.Updates():
-		}
-		if e == nil { // the initial values are all delivered
-			break
-		}
+	err = bus.Snapshot(ctx, w, func(e jetstream.KeyValueEntry) {
 		var r Release
 		if err := json.Unmarshal(e.Value(), &r); err != nil {
 			s.log.Warn("skipping undecodable release", "key", e.Key(), "err", err)
-			continue
+			return
 		}
 		if f.match(r) {
 			byID[e.Key()] = r
 		} else {
 			delete(byID, e.Key()) // a later revision may no longer match
 		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing releases: %w", err)
 	}
 	out := make([]Release, 0, len(byID))
 	for _, r := range byID {

@@ -1,8 +1,11 @@
 package bus
 
 import (
+	"context"
 	"fmt"
 	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // KeyToken makes s one token of a KV key (or a subject): every byte
@@ -22,4 +25,22 @@ func KeyToken(s string) string {
 		fmt.Fprintf(&b, "=%02X", c)
 	}
 	return b.String()
+}
+
+// Snapshot reads the values w starts with (those of the keys it watches,
+// up to the marker that ends them) and calls f for each, then stops w. It
+// returns ctx's error if ctx ends first.
+func Snapshot(ctx context.Context, w jetstream.KeyWatcher, f func(jetstream.KeyValueEntry)) error {
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case e := <-w.Updates():
+			if e == nil { // the initial values are all delivered
+				return nil
+			}
+			f(e)
+		}
+	}
 }

@@ -1,8 +1,13 @@
 package bus
 
 import (
+	"context"
+	"errors"
 	"regexp"
+	"strings"
 	"testing"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 func TestKeyToken(t *testing.T) {
@@ -31,3 +36,54 @@ func TestKeyToken(t *testing.T) {
 		seen[got] = in
 	}
 }
+
+func TestSnapshot(t *testing.T) {
+	ctx := context.Background()
+	b := open(t, t.TempDir())
+	defer b.Close()
+	kv, err := b.KV(ctx, BucketCursors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"a", "b", "c"} {
+		if _, err := kv.Put(ctx, k, []byte("v-"+k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := kv.Put(ctx, "a", []byte("v-a2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := kv.Delete(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := kv.WatchAll(ctx, jetstream.IgnoreDeletes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if err := Snapshot(ctx, w, func(e jetstream.KeyValueEntry) { got = append(got, e.Key()+"="+string(e.Value())) }); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, " ") != "c=v-c a=v-a2" {
+		t.Errorf("Snapshot gave %q, want the latest value of each key left, in revision order", got)
+	}
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	stuck := &stuckWatcher{updates: make(chan jetstream.KeyValueEntry)}
+	if err := Snapshot(cctx, stuck, func(jetstream.KeyValueEntry) {}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Snapshot with a cancelled context = %v, want context.Canceled", err)
+	}
+	if !stuck.stopped {
+		t.Error("watcher not stopped")
+	}
+}
+
+// stuckWatcher never delivers anything.
+type stuckWatcher struct {
+	updates chan jetstream.KeyValueEntry
+	stopped bool
+}
+
+func (w *stuckWatcher) Updates() <-chan jetstream.KeyValueEntry { return w.updates }
+func (w *stuckWatcher) Stop() error                             { w.stopped = true; return nil }
