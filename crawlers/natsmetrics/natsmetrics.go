@@ -35,13 +35,13 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/aftershock/aftershock/crawlers/internal/sparselog"
+	"github.com/aftershock/aftershock/crawlers/push"
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/signals"
 )
@@ -100,8 +100,7 @@ type Ingestor struct {
 	log *slog.Logger
 	now func() time.Time
 
-	warnMu sync.Mutex
-	warn   sparseLog
+	warn *sparselog.Logger
 
 	messages, accepted, rejected, publishErrors, dropped atomic.Uint64
 }
@@ -115,7 +114,7 @@ func New(nc *nats.Conn, pub Publisher, logger *slog.Logger, now func() time.Time
 	if now == nil {
 		now = time.Now
 	}
-	return &Ingestor{nc: nc, pub: pub, log: logger, now: now, warn: sparseLog{log: logger, every: 10 * time.Second}}
+	return &Ingestor{nc: nc, pub: pub, log: logger, now: now, warn: &sparselog.Logger{Log: logger, Every: 10 * time.Second}}
 }
 
 // Stats returns the counts so far; it is safe to call while Run runs.
@@ -146,7 +145,7 @@ func (g *Ingestor) Run(ctx context.Context) error {
 			if n, derr := sub.Dropped(); derr == nil {
 				g.dropped.Store(uint64(n))
 			}
-			g.warnf("ingestor fell behind; NATS dropped messages", "dropped_total", g.dropped.Load())
+			g.warn.Warn("ingestor fell behind; NATS dropped messages", "dropped_total", g.dropped.Load())
 			continue
 		case err != nil:
 			return fmt.Errorf("reading %s: %w", Subject, err)
@@ -166,7 +165,7 @@ func (g *Ingestor) handle(ctx context.Context, msg *nats.Msg) {
 	}
 	data, _ := json.Marshal(reply)
 	if err := msg.Respond(data); err != nil {
-		g.warnf("answering a metrics push", "subject", msg.Subject, "err", err)
+		g.warn.Warn("answering a metrics push", "subject", msg.Subject, "err", err)
 	}
 }
 
@@ -174,7 +173,7 @@ func (g *Ingestor) ingest(ctx context.Context, service string, data []byte) Repl
 	reply := Reply{Rejected: []Rejection{}}
 	refuse := func(err error) Reply {
 		g.rejected.Add(1)
-		g.warnf("refusing pushed metrics message", "service", service, "err", err)
+		g.warn.Warn("refusing pushed metrics message", "service", service, "err", err)
 		reply.Error = err.Error()
 		return reply
 	}
@@ -184,9 +183,15 @@ func (g *Ingestor) ingest(ctx context.Context, service string, data []byte) Repl
 	if len(data) > MaxMessageBytes {
 		return refuse(fmt.Errorf("message of %d bytes, more than %d", len(data), MaxMessageBytes))
 	}
-	raws, err := split(data)
+	if len(bytes.TrimSpace(data)) == 0 {
+		return refuse(errors.New("empty message"))
+	}
+	raws, err := push.Split(data)
 	if err != nil {
 		return refuse(err)
+	}
+	if len(raws) == 0 {
+		return refuse(errors.New("empty JSON array"))
 	}
 	now := g.now().UTC()
 	for i, raw := range raws {
@@ -200,12 +205,12 @@ func (g *Ingestor) ingest(ctx context.Context, service string, data []byte) Repl
 			reply.Accepted++
 		case errors.Is(err, errInvalid), errors.Is(err, signals.ErrInvalid):
 			g.rejected.Add(1)
-			g.warnf("refusing pushed metric sample", "service", service, "index", i, "err", err)
+			g.warn.Warn("refusing pushed metric sample", "service", service, "index", i, "err", err)
 			reply.Rejected = append(reply.Rejected, Rejection{Index: i, Error: err.Error()})
 		default:
 			// The broker is in trouble: the rest would fail too.
 			g.publishErrors.Add(uint64(len(raws) - i))
-			g.warnf("republishing pushed metric samples", "service", service, "err", err)
+			g.warn.Warn("republishing pushed metric samples", "service", service, "err", err)
 			reply.Error = "publishing failed; retry later"
 			return reply
 		}
@@ -217,105 +222,16 @@ func (g *Ingestor) ingest(ctx context.Context, service string, data []byte) Repl
 // refused by signals' own validation).
 var errInvalid = errors.New("invalid sample")
 
-// split cuts a message into the raw JSON of each sample: the elements of
-// an array, a single object, or JSON lines (a malformed line is kept so it
-// is refused by its index).
-func split(data []byte) ([]json.RawMessage, error) {
-	trimmed := bytes.TrimSpace(data)
-	switch {
-	case len(trimmed) == 0:
-		return nil, errors.New("empty message")
-	case trimmed[0] == '[':
-		var raws []json.RawMessage
-		if err := json.Unmarshal(trimmed, &raws); err != nil {
-			return nil, fmt.Errorf("malformed JSON array: %v", err)
-		}
-		if len(raws) == 0 {
-			return nil, errors.New("empty JSON array")
-		}
-		return raws, nil
-	case trimmed[0] != '{':
-		return nil, errors.New("malformed JSON: want an object, an array of objects or JSON lines")
-	case json.Valid(trimmed):
-		return []json.RawMessage{trimmed}, nil
-	}
-	var raws []json.RawMessage
-	for line := range bytes.Lines(trimmed) {
-		if line = bytes.TrimSpace(line); len(line) > 0 {
-			raws = append(raws, line)
-		}
-	}
-	if len(raws) == 1 {
-		return nil, errors.New("malformed JSON")
-	}
-	return raws, nil
-}
-
-// sample is the accepted shape: "value" is required, "type" optional.
-type sample struct {
-	Type    string    `json:"type"`
-	Time    time.Time `json:"time"`
-	Service string    `json:"service"`
-	Version string    `json:"version"`
-	Ring    string    `json:"ring"`
-	Name    string    `json:"name"`
-	Value   *float64  `json:"value"`
-}
-
+// decode reads one sample of a message published for service: the sample
+// may leave "service" out, or must name the same.
 func decode(raw json.RawMessage, service string, now time.Time) (signals.MetricSample, error) {
-	if !utf8.Valid(raw) {
-		return signals.MetricSample{}, fmt.Errorf("%w: not valid UTF-8", errInvalid)
+	s, err := push.ParseSample(raw)
+	if err != nil {
+		return signals.MetricSample{}, fmt.Errorf("%w: %v", errInvalid, err)
 	}
-	var s sample
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return signals.MetricSample{}, fmt.Errorf("%w: malformed JSON: %v", errInvalid, err)
-	}
-	switch {
-	case s.Type != "" && s.Type != signals.TypeMetric:
-		return signals.MetricSample{}, fmt.Errorf("%w: type %q, want %q", errInvalid, s.Type, signals.TypeMetric)
-	case s.Service != "" && s.Service != service:
+	if s.Service != "" && s.Service != service {
 		return signals.MetricSample{}, fmt.Errorf("%w: service %q, but published on %s", errInvalid, s.Service, PushSubject(service))
-	case s.Value == nil:
-		return signals.MetricSample{}, fmt.Errorf(`%w: missing "value"`, errInvalid)
 	}
-	if s.Time.IsZero() {
-		s.Time = now
-	}
-	m := signals.MetricSample{
-		Type: signals.TypeMetric, Time: s.Time, Service: service,
-		Version: s.Version, Ring: s.Ring, Name: s.Name, Value: *s.Value,
-	}
-	if err := m.Validate(); err != nil {
-		return signals.MetricSample{}, err
-	}
-	return m, nil
-}
-
-func (g *Ingestor) warnf(msg string, args ...any) {
-	g.warnMu.Lock()
-	defer g.warnMu.Unlock()
-	g.warn.Warn(msg, args...)
-}
-
-// sparseLog logs a warning at most once per period, saying how many were
-// left out in between. It is not safe for concurrent use.
-type sparseLog struct {
-	log        *slog.Logger
-	every      time.Duration
-	last       time.Time
-	suppressed int
-}
-
-// Warn logs msg unless another warning was logged less than every ago.
-func (s *sparseLog) Warn(msg string, args ...any) {
-	now := time.Now()
-	if !s.last.IsZero() && now.Sub(s.last) < s.every {
-		s.suppressed++
-		return
-	}
-	if s.suppressed > 0 {
-		args = append(args, "suppressed_since_last", s.suppressed)
-	}
-	s.log.Warn(msg, args...)
-	s.last, s.suppressed = now, 0
+	s.Service = service
+	return s.Metric(now)
 }

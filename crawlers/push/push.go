@@ -97,7 +97,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusBadRequest, Response{Error: fmt.Sprintf("reading body: %v", err)})
 		return
 	}
-	raws, err := split(body)
+	raws, err := Split(body)
 	if err != nil {
 		reply(w, http.StatusBadRequest, Response{Error: err.Error()})
 		return
@@ -130,10 +130,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusAccepted, resp)
 }
 
-// split cuts a body into the raw JSON of each sample: the elements of an
+// Split cuts a body into the raw JSON of each sample: the elements of an
 // array, a single value, or JSON lines. A malformed line is kept so it is
-// rejected by its index; a malformed array or single value fails the body.
-func split(body []byte) ([]json.RawMessage, error) {
+// rejected by its index; an empty body, a malformed array or single value
+// fails the body.
+func Split(body []byte) ([]json.RawMessage, error) {
 	trimmed := bytes.TrimSpace(body)
 	switch {
 	case len(trimmed) == 0:
@@ -161,8 +162,11 @@ func split(body []byte) ([]json.RawMessage, error) {
 	return raws, nil
 }
 
-// sample is the accepted shape: "value" is required, "type" optional.
-type sample struct {
+// Sample is a pushed metric sample as sent, in the signals wire shape:
+// "value" is required; "type" may be left out (it must be "metric" if
+// given), and so may "time" (then the time of receipt) and "service" (when
+// the channel names it).
+type Sample struct {
 	Type    string    `json:"type"`
 	Time    time.Time `json:"time"`
 	Service string    `json:"service"`
@@ -172,22 +176,28 @@ type sample struct {
 	Value   *float64  `json:"value"`
 }
 
-func decode(raw json.RawMessage, now time.Time) (signals.MetricSample, error) {
+// ParseSample reads the raw JSON of one pushed sample: valid UTF-8, a JSON
+// object, "type" metric if given, "value" present.
+func ParseSample(raw json.RawMessage) (Sample, error) {
 	if !utf8.Valid(raw) {
-		return signals.MetricSample{}, errors.New("not valid UTF-8")
+		return Sample{}, errors.New("not valid UTF-8")
 	}
-	var s sample
+	var s Sample
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return signals.MetricSample{}, fmt.Errorf("malformed JSON: %v", err)
+		return Sample{}, fmt.Errorf("malformed JSON: %v", err)
 	}
 	switch {
 	case s.Type != "" && s.Type != signals.TypeMetric:
-		return signals.MetricSample{}, fmt.Errorf("type %q, want %q", s.Type, signals.TypeMetric)
+		return Sample{}, fmt.Errorf("type %q, want %q", s.Type, signals.TypeMetric)
 	case s.Value == nil:
-		return signals.MetricSample{}, errors.New(`missing "value"`)
-	case s.Service != "" && !bus.ValidToken(s.Service):
-		return signals.MetricSample{}, fmt.Errorf("service %q must be 1-128 letters, digits, '-' or '_'", s.Service)
+		return Sample{}, errors.New(`missing "value"`)
 	}
+	return s, nil
+}
+
+// Metric returns the sample as a validated signals.MetricSample, at now
+// when it names no time.
+func (s Sample) Metric(now time.Time) (signals.MetricSample, error) {
 	if s.Time.IsZero() {
 		s.Time = now
 	}
@@ -204,6 +214,18 @@ func decode(raw json.RawMessage, now time.Time) (signals.MetricSample, error) {
 		return signals.MetricSample{}, err
 	}
 	return m, nil
+}
+
+// decode reads one sample pushed over HTTP, which names its service.
+func decode(raw json.RawMessage, now time.Time) (signals.MetricSample, error) {
+	s, err := ParseSample(raw)
+	if err != nil {
+		return signals.MetricSample{}, err
+	}
+	if s.Service != "" && !bus.ValidToken(s.Service) {
+		return signals.MetricSample{}, fmt.Errorf("service %q must be 1-128 letters, digits, '-' or '_'", s.Service)
+	}
+	return s.Metric(now)
 }
 
 func reply(w http.ResponseWriter, status int, resp Response) {

@@ -37,6 +37,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aftershock/aftershock/crawlers/internal/sparselog"
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/signals"
 )
@@ -204,7 +205,7 @@ type Listener struct {
 	counters map[key]*counter
 	gauges   map[key]float64
 	since    time.Time // start of the flush interval (monotonic clock)
-	warn     sparseLog
+	warn     *sparselog.Logger
 
 	datagrams, oversized, lines, samples, badLines, noService, unsupported, droppedKeys, publishErrors atomic.Uint64
 }
@@ -233,7 +234,7 @@ func Listen(cfg Config, pub Publisher, logger *slog.Logger, now func() time.Time
 		cfg: cfg, conn: conn, pub: pub, log: logger, now: now,
 		counters: make(map[key]*counter),
 		gauges:   make(map[key]float64),
-		warn:     sparseLog{log: logger, every: 10 * time.Second},
+		warn:     &sparselog.Logger{Log: logger, Every: 10 * time.Second},
 	}, nil
 }
 
@@ -439,27 +440,4 @@ func clip(b []byte) string {
 		return strconv.Quote(string(b[:max])) + "…"
 	}
 	return strconv.Quote(string(b))
-}
-
-// sparseLog logs a warning at most once per period, saying how many were
-// left out in between. It is used from one goroutine.
-type sparseLog struct {
-	log        *slog.Logger
-	every      time.Duration
-	last       time.Time
-	suppressed int
-}
-
-// Warn logs msg unless another warning was logged less than every ago.
-func (s *sparseLog) Warn(msg string, args ...any) {
-	now := time.Now()
-	if !s.last.IsZero() && now.Sub(s.last) < s.every {
-		s.suppressed++
-		return
-	}
-	if s.suppressed > 0 {
-		args = append(args, "suppressed_since_last", s.suppressed)
-	}
-	s.log.Warn(msg, args...)
-	s.last, s.suppressed = now, 0
 }
