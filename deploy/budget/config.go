@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+
+	"github.com/aftershock/aftershock/deploy/internal/check"
 )
 
 // Config is the `budgets` section: how much every team and author may spend
@@ -50,12 +52,7 @@ func (c *Config) Validate() error { return c.ValidateAt("budgets") }
 
 // ValidateAt is Validate with errors naming fields under path.
 func (c *Config) ValidateAt(path string) error {
-	field := func(name string) string {
-		if path == "" {
-			return name
-		}
-		return path + "." + name
-	}
+	field := func(name string) string { return check.Field(path, name) }
 	if c.DefaultTeamBudget == 0 {
 		c.DefaultTeamBudget = DefaultTeamBudget
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/aftershock/aftershock/deploy/internal/check"
 )
 
 // Config is the `delivery` section: how long and how often notices are
@@ -42,12 +44,7 @@ func (c *Config) Validate() error { return c.ValidateAt("delivery") }
 
 // ValidateAt is Validate with errors naming fields under path.
 func (c *Config) ValidateAt(path string) error {
-	field := func(name string) string {
-		if path == "" {
-			return name
-		}
-		return path + "." + name
-	}
+	field := func(name string) string { return check.Field(path, name) }
 	if c.BaseBackoff == 0 {
 		c.BaseBackoff = DefaultBaseBackoff
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aftershock/aftershock/deploy/httpnotify"
+	"github.com/aftershock/aftershock/deploy/internal/check"
 )
 
 // Templates name the flag systems a Flag can call.
@@ -97,17 +97,14 @@ func (c *Config) Validate() error { return c.ValidateAt("") }
 // Errors never contain tokens or header values.
 func (c *Config) ValidateAt(path string) error {
 	var errs []error
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.Timeout < 0 || c.Timeout > 5*time.Minute {
-		errs = append(errs, fmt.Errorf("%s: %s, want more than 0 and at most 5m", join(path, "timeout"), c.Timeout))
+	if err := check.Timeout(check.Field(path, "timeout"), &c.Timeout, DefaultTimeout); err != nil {
+		errs = append(errs, err)
 	}
 	if len(c.Services) == 0 {
-		errs = append(errs, fmt.Errorf("%s: required: at least one service with one feature", join(path, "services")))
+		errs = append(errs, fmt.Errorf("%s: required: at least one service with one feature", check.Field(path, "services")))
 	}
 	for _, svc := range sortedKeys(c.Services) {
-		sp := join(path, "services") + segment(svc)
+		sp := check.Field(path, "services") + segment(svc)
 		if err := checkName(svc); err != nil {
 			errs = append(errs, fmt.Errorf("%s: service name %w", sp, err))
 		}
@@ -131,7 +128,7 @@ func (c *Config) ValidateAt(path string) error {
 func (f *Flag) validate(path, service, feature string) []error {
 	var errs []error
 	add := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{join(path, field)}, args...)...))
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{check.Field(path, field)}, args...)...))
 	}
 	notFor := func(field, val string) {
 		if val != "" {
@@ -163,13 +160,13 @@ func (f *Flag) validate(path, service, feature string) []error {
 		if f.Token == "" {
 			add("token", "required for template unleash (an admin API token or personal access token, e.g. ${UNLEASH_ADMIN_TOKEN})")
 		}
-		errs = append(errs, checkBaseURL(join(path, "url"), f.URL)...)
+		errs = append(errs, checkBaseURL(check.Field(path, "url"), f.URL)...)
 	case TemplateFlagd:
 		notFor("method", f.Method)
 		notFor("body", f.Body)
 		notFor("project", f.Project)
 		notFor("environment", f.Environment)
-		errs = append(errs, checkBaseURL(join(path, "url"), f.URL)...)
+		errs = append(errs, checkBaseURL(check.Field(path, "url"), f.URL)...)
 	case TemplateGeneric:
 		notFor("project", f.Project)
 		notFor("environment", f.Environment)
@@ -188,7 +185,7 @@ func (f *Flag) validate(path, service, feature string) []error {
 			add("url", "required")
 		} else if u, err := render("url", f.URL, sample); err != nil {
 			add("url", "%v", err)
-		} else if !httpURL(u) {
+		} else if !check.HTTPURL(u) {
 			add("url", "must be an http(s) URL (after rendering the template)")
 		}
 		if _, err := render("body", f.Body, sample); err != nil {
@@ -240,32 +237,12 @@ func checkBaseURL(field, raw string) []error {
 	switch {
 	case raw == "":
 		return []error{fmt.Errorf("%s: required", field)}
-	case !httpURL(raw):
+	case !check.HTTPURL(raw):
 		return []error{fmt.Errorf("%s: must be an http(s) URL", field)}
 	case strings.Contains(raw, "?") || strings.Contains(raw, "#"):
 		return []error{fmt.Errorf("%s: must be a base URL without query or fragment", field)}
 	}
 	return nil
-}
-
-func httpURL(raw string) bool {
-	u, err := url.Parse(raw)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
-}
-
-// join builds a field path, skipping an empty prefix.
-func join(parts ...string) string {
-	var b strings.Builder
-	for _, p := range parts {
-		if p == "" {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(p)
-	}
-	return b.String()
 }
 
 var plainKeyRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)

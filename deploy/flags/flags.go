@@ -27,6 +27,7 @@ import (
 
 	"github.com/aftershock/aftershock/deploy"
 	"github.com/aftershock/aftershock/deploy/httpnotify"
+	"github.com/aftershock/aftershock/deploy/internal/check"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -250,7 +251,7 @@ func (t *target) build(d TemplateData) (call, error) {
 		if err != nil {
 			return call{}, fmt.Errorf("rendering url: %w", err)
 		}
-		if !httpURL(u) {
+		if !check.HTTPURL(u) {
 			return call{}, errors.New("rendered url is not an http(s) URL")
 		}
 		c.url = u

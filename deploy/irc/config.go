@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aftershock/aftershock/deploy/internal/check"
 )
 
 // Config is one `type: irc` entry of the `notifiers` list.
@@ -50,12 +52,7 @@ func (c *Config) Validate() error { return c.ValidateAt("") }
 // ValidateAt("notifiers[2].irc") reports `notifiers[2].irc.nick: …`. Errors
 // never contain the password or the channel key.
 func (c *Config) ValidateAt(path string) error {
-	field := func(name string) string {
-		if path == "" {
-			return name
-		}
-		return path + "." + name
-	}
+	field := func(name string) string { return check.Field(path, name) }
 	var errs []error
 	if c.Server == "" {
 		errs = append(errs, fmt.Errorf("%s: required (host:port)", field("server")))
@@ -80,11 +77,8 @@ func (c *Config) ValidateAt(path string) error {
 	if strings.ContainsAny(c.Password, "\x00\r\n") || len(c.Password) > 256 {
 		errs = append(errs, fmt.Errorf("%s: contains a line break or NUL, or is longer than 256 bytes", field("password")))
 	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.Timeout < 0 || c.Timeout > 5*time.Minute {
-		errs = append(errs, fmt.Errorf("%s: %s, want more than 0 and at most 5m", field("timeout"), c.Timeout))
+	if err := check.Timeout(field("timeout"), &c.Timeout, DefaultTimeout); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

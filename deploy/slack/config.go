@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/aftershock/aftershock/deploy/httpnotify"
+	"github.com/aftershock/aftershock/deploy/internal/check"
 )
 
 // Config is one `type: slack` entry of the `notifiers` list.
@@ -45,16 +45,11 @@ func (c *Config) Validate() error { return c.ValidateAt("") }
 // ValidateAt("notifiers[1].slack") reports `notifiers[1].slack.url: …`.
 // Errors never contain the URL's path or query.
 func (c *Config) ValidateAt(path string) error {
-	field := func(name string) string {
-		if path == "" {
-			return name
-		}
-		return path + "." + name
-	}
+	field := func(name string) string { return check.Field(path, name) }
 	var errs []error
 	if c.URL == "" {
 		errs = append(errs, fmt.Errorf("%s: required (set it from the environment, e.g. ${AFTERSHOCK_SLACK_WEBHOOK})", field("url")))
-	} else if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	} else if !check.HTTPURL(c.URL) {
 		errs = append(errs, fmt.Errorf("%s: must be an http(s) URL", field("url")))
 	}
 	for _, f := range []struct{ name, val string }{{"channel", c.Channel}, {"username", c.Username}} {
@@ -67,11 +62,8 @@ func (c *Config) ValidateAt(path string) error {
 			errs = append(errs, fmt.Errorf("%s: longer than 80 characters", field(f.name)))
 		}
 	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.Timeout < 0 || c.Timeout > 5*time.Minute {
-		errs = append(errs, fmt.Errorf("%s: %s, want more than 0 and at most 5m", field("timeout"), c.Timeout))
+	if err := check.Timeout(field("timeout"), &c.Timeout, DefaultTimeout); err != nil {
+		errs = append(errs, err)
 	}
 	if c.MinInterval == 0 {
 		c.MinInterval = DefaultMinInterval

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/aftershock/aftershock/deploy/httpnotify"
+	"github.com/aftershock/aftershock/deploy/internal/check"
 )
 
 // Config is one `type: webhook` entry of the `notifiers` list.
@@ -51,16 +51,11 @@ func (c *Config) Validate() error { return c.ValidateAt("") }
 // ValidateAt("notifiers[0]") reports `notifiers[0].url: …`. Errors never
 // contain the secret.
 func (c *Config) ValidateAt(path string) error {
-	field := func(name string) string {
-		if path == "" {
-			return name
-		}
-		return path + "." + name
-	}
+	field := func(name string) string { return check.Field(path, name) }
 	var errs []error
 	if c.URL == "" {
 		errs = append(errs, fmt.Errorf("%s: required", field("url")))
-	} else if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	} else if !check.HTTPURL(c.URL) {
 		errs = append(errs, fmt.Errorf("%s: must be an http(s) URL", field("url")))
 	}
 	if c.Secret == "" {
@@ -68,11 +63,8 @@ func (c *Config) ValidateAt(path string) error {
 	} else if _, err := ParseSecret(c.Secret); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", field("secret"), err))
 	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.Timeout < 0 || c.Timeout > 5*time.Minute {
-		errs = append(errs, fmt.Errorf("%s: %s, want more than 0 and at most 5m", field("timeout"), c.Timeout))
+	if err := check.Timeout(field("timeout"), &c.Timeout, DefaultTimeout); err != nil {
+		errs = append(errs, err)
 	}
 	for name, val := range c.Headers {
 		switch {
