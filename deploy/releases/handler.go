@@ -107,18 +107,11 @@ func (h *handler) start(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var q StartRequest
-	if !readJSON(w, r, &q) {
+	if !h.readRequest(w, r, &q) {
 		return
 	}
-	if err := q.Validate(); err != nil {
-		h.fail(w, err)
-		return
-	}
-	at := q.Time
-	if at.IsZero() {
-		at = h.now()
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), writeTimeout)
+	at := h.timeOr(q.Time)
+	ctx, cancel := writeContext(r)
 	defer cancel()
 	rel, created, err := h.store.Create(ctx, q, at)
 	if err != nil {
@@ -150,18 +143,11 @@ func (h *handler) event(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var q EventRequest
-	if !readJSON(w, r, &q) {
+	if !h.readRequest(w, r, &q) {
 		return
 	}
-	if err := q.Validate(); err != nil {
-		h.fail(w, err)
-		return
-	}
-	at := q.Time
-	if at.IsZero() {
-		at = h.now()
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), writeTimeout)
+	at := h.timeOr(q.Time)
+	ctx, cancel := writeContext(r)
 	defer cancel()
 	rel, ev, dup, err := h.store.Apply(ctx, signals.ReleaseEvent{
 		Type: signals.TypeRelease, Time: at.UTC(), Release: id, Ring: q.Ring, Event: q.Event,
@@ -264,6 +250,33 @@ func (h *handler) fail(w http.ResponseWriter, err error) {
 
 // readJSON decodes one JSON object from the body into v, answering 400 or
 // 413 itself when it cannot. Unknown fields are ignored.
+// readRequest reads and checks a request body into q, answering the error
+// itself when it cannot.
+func (h *handler) readRequest(w http.ResponseWriter, r *http.Request, q interface{ Validate() error }) bool {
+	if !readJSON(w, r, q) {
+		return false
+	}
+	if err := q.Validate(); err != nil {
+		h.fail(w, err)
+		return false
+	}
+	return true
+}
+
+// timeOr is the time a request names, or now when it names none.
+func (h *handler) timeOr(t time.Time) time.Time {
+	if t.IsZero() {
+		return h.now()
+	}
+	return t
+}
+
+// writeContext is the context of a change: detached from the request and
+// bounded by writeTimeout.
+func writeContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(r.Context()), writeTimeout)
+}
+
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
