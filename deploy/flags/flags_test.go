@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/aftershock/aftershock/deploy"
 	"github.com/aftershock/aftershock/deploy/httpnotify"
 	"github.com/aftershock/aftershock/deploy/notifiertest"
@@ -225,7 +223,7 @@ func TestFlagd(t *testing.T) {
 	if got.Method != http.MethodPut || got.URL.Path != "/api/flags/checkout-v2" {
 		t.Errorf("request %s %s, want PUT /api/flags/checkout-v2", got.Method, got.URL.Path)
 	}
-	if !jsonEqual(t, body, []byte(`{"state":"DISABLED","defaultVariant":"off"}`)) {
+	if !notifiertest.JSONEqual(t, body, []byte(`{"state":"DISABLED","defaultVariant":"off"}`)) {
 		t.Errorf("body %s", body)
 	}
 	for name, want := range map[string]string{
@@ -273,7 +271,7 @@ func TestGeneric(t *testing.T) {
 	var w map[string]any
 	_ = json.Unmarshal(want, &w)
 	w["ring"] = "H2 & more"
-	if !jsonEqual(t, body, must(json.Marshal(w))) {
+	if !notifiertest.JSONEqual(t, body, must(json.Marshal(w))) {
 		t.Errorf("body:\n%s\nwant (testdata/generic-body.json):\n%s", body, want)
 	}
 	for name, want := range map[string]string{
@@ -619,7 +617,7 @@ func TestReadmeConfig(t *testing.T) {
 				Flags Config   `yaml:"flags"`
 			} `yaml:"notifiers"`
 		}
-		if err := yamlStrict(b, &f); err != nil {
+		if err := notifiertest.YAMLStrict([]byte(b), &f); err != nil {
 			t.Errorf("README yaml block %d: %v", i, err)
 			continue
 		}
@@ -681,26 +679,6 @@ func yamlBlocks(t *testing.T, name string) []string {
 		blocks = append(blocks, block)
 		text = after
 	}
-}
-
-func yamlStrict(text string, v any) error {
-	dec := yaml.NewDecoder(strings.NewReader(text))
-	dec.KnownFields(true)
-	return dec.Decode(v)
-}
-
-func jsonEqual(t *testing.T, a, b []byte) bool {
-	t.Helper()
-	var x, y any
-	if err := json.Unmarshal(a, &x); err != nil {
-		t.Fatalf("decoding %s: %v", a, err)
-	}
-	if err := json.Unmarshal(b, &y); err != nil {
-		t.Fatalf("decoding %s: %v", b, err)
-	}
-	xs, _ := json.Marshal(x)
-	ys, _ := json.Marshal(y)
-	return bytes.Equal(xs, ys)
 }
 
 func must[T any](v T, err error) T {

@@ -20,20 +20,9 @@ import (
 
 const testChannel = "#releases"
 
-// clock is a settable now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
+func newClock() *notifiertest.Clock {
+	return notifiertest.NewClock(time.Date(2026, 11, 24, 9, 31, 0, 0, time.UTC))
 }
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 24, 9, 31, 0, 0, time.UTC)} }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
@@ -85,7 +74,7 @@ func TestNotify(t *testing.T) {
 	srv := startIRCd(t, ircdOptions{})
 	w := watch(t, srv.addr, "", "watcher", testChannel, "")
 	clk := newClock()
-	n := newNotifier(t, Config{Server: srv.addr}, clk.now)
+	n := newNotifier(t, Config{Server: srv.addr}, clk.Now)
 
 	mustNotify(t, n, notifiertest.Sample())
 	got := text(t, w.privmsgs("aftershock", 1)[0])
@@ -103,7 +92,7 @@ func TestNotify(t *testing.T) {
 
 	// The connection is reused.
 	first := n.conn
-	clk.add(time.Second)
+	clk.Add(time.Second)
 	mustNotify(t, n, notice("shop-4.2.1"))
 	if got := text(t, w.privmsgs("aftershock", 1)[0]); !strings.HasPrefix(got, "shop-4.2.1 ring H2: ") {
 		t.Errorf("second notice: %q", got)
@@ -122,7 +111,7 @@ func TestNotify(t *testing.T) {
 	case <-time.After(time.Second):
 		t.Errorf("reader still running after Close")
 	}
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	if retry, err := n.Notify(context.Background(), notifiertest.Sample()); !errors.Is(err, ErrClosed) || retry {
 		t.Errorf("Notify after Close: retry=%v err=%v, want ErrClosed", retry, err)
 	}
@@ -132,10 +121,10 @@ func TestFloodControl(t *testing.T) {
 	srv := startIRCd(t, ircdOptions{})
 	w := watch(t, srv.addr, "", "watcher", testChannel, "")
 	clk := newClock()
-	n := newNotifier(t, Config{Server: srv.addr}, clk.now)
+	n := newNotifier(t, Config{Server: srv.addr}, clk.Now)
 
 	mustNotify(t, n, notice("shop-1"))
-	clk.add(300 * time.Millisecond)
+	clk.Add(300 * time.Millisecond)
 	retry, err := n.Notify(context.Background(), notice("shop-2"))
 	if !retry || !errors.Is(err, ErrTooSoon) {
 		t.Fatalf("second notice 300ms later: retry=%v err=%v, want ErrTooSoon", retry, err)
@@ -143,7 +132,7 @@ func TestFloodControl(t *testing.T) {
 	if d, ok := deploy.RetryAfter(err); !ok || d != 700*time.Millisecond {
 		t.Errorf("RetryAfter = %s, %v; want 700ms", d, ok)
 	}
-	clk.add(700 * time.Millisecond)
+	clk.Add(700 * time.Millisecond)
 	long := notice("shop-3")
 	long.Verdict.Reasons = []string{strings.Repeat("very long reason ", 60)}
 	mustNotify(t, n, long)
@@ -164,7 +153,7 @@ func TestInjection(t *testing.T) {
 	srv := startIRCd(t, ircdOptions{})
 	w := watch(t, srv.addr, "", "watcher", testChannel, "")
 	clk := newClock()
-	n := newNotifier(t, Config{Server: srv.addr}, clk.now)
+	n := newNotifier(t, Config{Server: srv.addr}, clk.Now)
 
 	evil := notifiertest.Sample()
 	evil.Verdict.Examples = []signals.Example{{
@@ -185,7 +174,7 @@ func TestInjection(t *testing.T) {
 	}
 	// Still registered under the same nick, in the channel, connected.
 	w.quiet("aftershock", 200*time.Millisecond, true)
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	first := n.conn
 	mustNotify(t, n, notifiertest.Sample())
 	w.privmsgs("aftershock", 1)
@@ -205,12 +194,12 @@ func TestLongMessage(t *testing.T) {
 		nick, channel string
 		w             *watcher
 	}{{"aftershock", testChannel, w}, {"aftershock-notifier-abcdefghi", channel, w2}} {
-		n := newNotifier(t, Config{Server: srv.addr, Nick: tc.nick, Channel: tc.channel}, clk.now)
+		n := newNotifier(t, Config{Server: srv.addr, Nick: tc.nick, Channel: tc.channel}, clk.Now)
 		nt := notice("shop-4.2.0")
 		nt.Verdict.Reasons = []string{strings.Repeat("Überprüfung fehlgeschlagen 🔥 ", 20), strings.Repeat("日本語のエラー", 30)}
 		full := Text(nt)
 		mustNotify(t, n, nt)
-		clk.add(time.Minute)
+		clk.Add(time.Minute)
 		lines := tc.w.privmsgs(tc.nick, 3)
 		var joined []string
 		for j, raw := range lines {
@@ -243,12 +232,12 @@ func TestReconnect(t *testing.T) {
 	srv := startIRCd(t, ircdOptions{})
 	w := watch(t, srv.addr, "", "watcher", testChannel, "")
 	clk := newClock()
-	n := newNotifier(t, Config{Server: srv.addr, Timeout: 2 * time.Second}, clk.now)
+	n := newNotifier(t, Config{Server: srv.addr, Timeout: 2 * time.Second}, clk.Now)
 	mustNotify(t, n, notice("shop-1"))
 	w.privmsgs("aftershock", 1)
 
 	srv.stop(t)
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	retry, err := n.Notify(context.Background(), notice("shop-2"))
 	if err == nil || !retry || errors.Is(err, ErrRejected) {
 		t.Fatalf("server down: retry=%v err=%v, want a retryable error", retry, err)
@@ -256,7 +245,7 @@ func TestReconnect(t *testing.T) {
 
 	srv.start(t)
 	w2 := watch(t, srv.addr, "", "watcher", testChannel, "")
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	mustNotify(t, n, notice("shop-3"))
 	if got := text(t, w2.privmsgs("aftershock", 1)[0]); !strings.HasPrefix(got, "shop-3 ") {
 		t.Errorf("after restart: %q", got)
@@ -266,7 +255,7 @@ func TestReconnect(t *testing.T) {
 	// Notify reconnects at once.
 	srv.restart(t)
 	w3 := watch(t, srv.addr, "", "watcher", testChannel, "")
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	mustNotify(t, n, notice("shop-4"))
 	if got := text(t, w3.privmsgs("aftershock", 1)[0]); !strings.HasPrefix(got, "shop-4 ") {
 		t.Errorf("after second restart: %q", got)
@@ -278,7 +267,7 @@ func TestKicked(t *testing.T) {
 	srv := startIRCd(t, ircdOptions{})
 	w := watch(t, srv.addr, "", "watcher", testChannel, "") // first in: channel operator
 	clk := newClock()
-	n := newNotifier(t, Config{Server: srv.addr}, clk.now)
+	n := newNotifier(t, Config{Server: srv.addr}, clk.Now)
 	mustNotify(t, n, notice("shop-1"))
 	w.privmsgs("aftershock", 1)
 	first := n.conn
@@ -288,7 +277,7 @@ func TestKicked(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("connection still open after the kick")
 	}
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	mustNotify(t, n, notice("shop-2"))
 	if got := text(t, w.privmsgs("aftershock", 1)[0]); !strings.HasPrefix(got, "shop-2 ") {
 		t.Errorf("after kick: %q", got)
@@ -305,7 +294,7 @@ func TestPassword(t *testing.T) {
 	}{{"wrong", wrong}, {"missing", ""}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			n := newNotifier(t, Config{Server: srv.addr, Password: tc.password}, newClock().now)
+			n := newNotifier(t, Config{Server: srv.addr, Password: tc.password}, newClock().Now)
 			retry, err := n.Notify(context.Background(), notifiertest.Sample())
 			if err == nil || retry || !errors.Is(err, ErrRejected) {
 				t.Fatalf("retry=%v err=%v, want ErrRejected and no retry", retry, err)
@@ -315,7 +304,7 @@ func TestPassword(t *testing.T) {
 			}
 		})
 	}
-	n := newNotifier(t, Config{Server: srv.addr, Password: right}, newClock().now)
+	n := newNotifier(t, Config{Server: srv.addr, Password: right}, newClock().Now)
 	mustNotify(t, n, notifiertest.Sample())
 	w.privmsgs("aftershock", 1)
 }
@@ -323,7 +312,7 @@ func TestPassword(t *testing.T) {
 func TestChannelKey(t *testing.T) {
 	srv := startIRCd(t, ircdOptions{})
 	w := watch(t, srv.addr, "", "watcher", keyedChannel, keyedKey)
-	n := newNotifier(t, Config{Server: srv.addr, Nick: "bad", Channel: keyedChannel, ChannelKey: "not-the-key"}, newClock().now)
+	n := newNotifier(t, Config{Server: srv.addr, Nick: "bad", Channel: keyedChannel, ChannelKey: "not-the-key"}, newClock().Now)
 	retry, err := n.Notify(context.Background(), notifiertest.Sample())
 	if err == nil || retry || !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "475") {
 		t.Fatalf("wrong key: retry=%v err=%v, want ErrRejected (475) and no retry", retry, err)
@@ -331,7 +320,7 @@ func TestChannelKey(t *testing.T) {
 	if strings.Contains(err.Error(), "not-the-key") {
 		t.Errorf("error contains the key: %v", err)
 	}
-	n = newNotifier(t, Config{Server: srv.addr, Channel: keyedChannel, ChannelKey: keyedKey}, newClock().now)
+	n = newNotifier(t, Config{Server: srv.addr, Channel: keyedChannel, ChannelKey: keyedKey}, newClock().Now)
 	mustNotify(t, n, notifiertest.Sample())
 	w.privmsgs("aftershock", 1)
 }
@@ -340,7 +329,7 @@ func TestNickInUse(t *testing.T) {
 	srv := startIRCd(t, ircdOptions{})
 	w := watch(t, srv.addr, "", "aftershock", testChannel, "")
 	watch(t, srv.addr, "", "aftershock_", testChannel, "")
-	n := newNotifier(t, Config{Server: srv.addr}, newClock().now)
+	n := newNotifier(t, Config{Server: srv.addr}, newClock().Now)
 	mustNotify(t, n, notifiertest.Sample())
 	w.privmsgs("aftershock__", 1)
 }
@@ -349,12 +338,12 @@ func TestTLS(t *testing.T) {
 	srv := startIRCd(t, ircdOptions{tls: true})
 	w := watch(t, srv.addr, "", "watcher", testChannel, "")
 
-	untrusted := newNotifier(t, Config{Server: srv.tlsAddr, TLS: true, Nick: "untrusted"}, newClock().now)
+	untrusted := newNotifier(t, Config{Server: srv.tlsAddr, TLS: true, Nick: "untrusted"}, newClock().Now)
 	if _, err := untrusted.Notify(context.Background(), notifiertest.Sample()); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("self-signed certificate accepted without trust: %v", err)
 	}
 
-	n := newNotifier(t, Config{Server: srv.tlsAddr, TLS: true}, newClock().now)
+	n := newNotifier(t, Config{Server: srv.tlsAddr, TLS: true}, newClock().Now)
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(srv.certPEM)
 	n.tlsConfig.RootCAs = pool
@@ -394,7 +383,7 @@ func TestSilentServer(t *testing.T) {
 	})
 
 	t.Run("context", func(t *testing.T) {
-		n := newNotifier(t, Config{Server: l.Addr().String(), Timeout: time.Minute}, newClock().now)
+		n := newNotifier(t, Config{Server: l.Addr().String(), Timeout: time.Minute}, newClock().Now)
 		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 		defer cancel()
 		start := time.Now()
@@ -407,7 +396,7 @@ func TestSilentServer(t *testing.T) {
 		}
 	})
 	t.Run("timeout", func(t *testing.T) {
-		n := newNotifier(t, Config{Server: l.Addr().String(), Timeout: 150 * time.Millisecond}, newClock().now)
+		n := newNotifier(t, Config{Server: l.Addr().String(), Timeout: 150 * time.Millisecond}, newClock().Now)
 		start := time.Now()
 		retry, err := n.Notify(context.Background(), notifiertest.Sample())
 		if took := time.Since(start); took > 2*time.Second {

@@ -3,7 +3,6 @@ package irc
 import (
 	"bytes"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -12,7 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"gopkg.in/yaml.v3"
+	"github.com/aftershock/aftershock/deploy/notifiertest"
 )
 
 func TestParseMessage(t *testing.T) {
@@ -86,16 +85,8 @@ func TestConfig(t *testing.T) {
 	}
 	read := func(name string) file {
 		t.Helper()
-		data, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			t.Fatal(err)
-		}
 		var f file
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(&f); err != nil {
-			t.Fatal(err)
-		}
+		notifiertest.ReadYAML(t, filepath.Join("testdata", name), &f)
 		return f
 	}
 	good := read("good.yml")

@@ -20,8 +20,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/aftershock/aftershock/deploy"
 	"github.com/aftershock/aftershock/deploy/notifiertest"
 	"github.com/aftershock/aftershock/signals"
@@ -33,20 +31,9 @@ const (
 	hookPath  = "/services/T0AB12CDE/B0FG34HIJ/" + hookToken
 )
 
-// clock is a settable now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
+func newClock() *notifiertest.Clock {
+	return notifiertest.NewClock(time.Date(2026, 11, 24, 9, 31, 0, 0, time.UTC))
 }
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 24, 9, 31, 0, 0, time.UTC)} }
 
 func newTest(t *testing.T, url string, now func() time.Time) *Notifier {
 	t.Helper()
@@ -60,7 +47,7 @@ func newTest(t *testing.T, url string, now func() time.Time) *Notifier {
 func TestChecklist(t *testing.T) {
 	notifiertest.RunHTTP(t, notifiertest.HTTPTarget{
 		New: func(t *testing.T, url string) deploy.Notifier {
-			return newTest(t, url+hookPath, newClock().now)
+			return newTest(t, url+hookPath, newClock().Now)
 		},
 		Secrets: []string{hookToken, hookPath},
 	})
@@ -130,7 +117,7 @@ func TestReplies(t *testing.T) {
 		t.Run(tc.fixture, func(t *testing.T) {
 			var rp replay
 			srv := rp.server(t, tc.fixture)
-			retry, err := newTest(t, srv.URL+hookPath, newClock().now).Notify(context.Background(), notifiertest.Sample())
+			retry, err := newTest(t, srv.URL+hookPath, newClock().Now).Notify(context.Background(), notifiertest.Sample())
 			if tc.wantErr == "" {
 				if err != nil || retry {
 					t.Fatalf("got retry=%v err=%v, want success", retry, err)
@@ -164,7 +151,7 @@ func TestReplies(t *testing.T) {
 func TestMessage(t *testing.T) {
 	var rp replay
 	srv := rp.server(t, "slack-ok")
-	n, err := New(Config{URL: srv.URL + hookPath, Channel: "#releases", Username: "Aftershock"}, newClock().now)
+	n, err := New(Config{URL: srv.URL + hookPath, Channel: "#releases", Username: "Aftershock"}, newClock().Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +163,7 @@ func TestMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !jsonEqual(t, got, want) {
+	if !notifiertest.JSONEqual(t, got, want) {
 		var pretty bytes.Buffer
 		_ = json.Indent(&pretty, got, "", "  ")
 		t.Errorf("body:\n%s\nwant (testdata/halt.json):\n%s", pretty.String(), want)
@@ -299,12 +286,12 @@ func TestMinInterval(t *testing.T) {
 	var rp replay
 	srv := rp.server(t, "slack-ok")
 	clk := newClock()
-	n := newTest(t, srv.URL+hookPath, clk.now)
+	n := newTest(t, srv.URL+hookPath, clk.Now)
 	ctx := context.Background()
 	if retry, err := n.Notify(ctx, notifiertest.Sample()); err != nil || retry {
 		t.Fatalf("first post: retry=%v err=%v", retry, err)
 	}
-	clk.add(400 * time.Millisecond)
+	clk.Add(400 * time.Millisecond)
 	retry, err := n.Notify(ctx, notifiertest.Sample())
 	if !retry || !errors.Is(err, ErrTooSoon) {
 		t.Fatalf("second post 400ms later: retry=%v err=%v, want retry and ErrTooSoon", retry, err)
@@ -315,7 +302,7 @@ func TestMinInterval(t *testing.T) {
 	if rp.count() != 1 {
 		t.Errorf("server got %d posts, want 1", rp.count())
 	}
-	clk.add(600 * time.Millisecond)
+	clk.Add(600 * time.Millisecond)
 	if retry, err := n.Notify(ctx, notifiertest.Sample()); err != nil || retry {
 		t.Fatalf("post after min_interval: retry=%v err=%v", retry, err)
 	}
@@ -330,11 +317,11 @@ func TestRetryAfterHeld(t *testing.T) {
 	var rp replay
 	srv := rp.server(t, "rate-limited")
 	clk := newClock()
-	n := newTest(t, srv.URL+hookPath, clk.now)
+	n := newTest(t, srv.URL+hookPath, clk.Now)
 	if _, err := n.Notify(context.Background(), notifiertest.Sample()); err == nil {
 		t.Fatal("want a 429 error")
 	}
-	clk.add(10 * time.Second)
+	clk.Add(10 * time.Second)
 	retry, err := n.Notify(context.Background(), notifiertest.Sample())
 	if d, _ := deploy.RetryAfter(err); !retry || !errors.Is(err, ErrTooSoon) || d != 20*time.Second {
 		t.Errorf("10s after Retry-After 30: retry=%v err=%v RetryAfter=%s, want ErrTooSoon after 20s", retry, err, d)
@@ -351,7 +338,7 @@ func TestConcurrentNotify(t *testing.T) {
 		_, _ = io.WriteString(w, "ok")
 	}))
 	defer srv.Close()
-	n := newTest(t, srv.URL+hookPath, newClock().now)
+	n := newTest(t, srv.URL+hookPath, newClock().Now)
 	var wg sync.WaitGroup
 	var ok atomic.Int32
 	for i := 0; i < 8; i++ {
@@ -375,16 +362,8 @@ func TestConfig(t *testing.T) {
 	}
 	read := func(name string) file {
 		t.Helper()
-		data, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			t.Fatal(err)
-		}
 		var f file
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(&f); err != nil {
-			t.Fatal(err)
-		}
+		notifiertest.ReadYAML(t, filepath.Join("testdata", name), &f)
 		return f
 	}
 	good := read("good.yml")
@@ -429,18 +408,4 @@ func TestConfig(t *testing.T) {
 			t.Errorf("logged %s", buf.String())
 		}
 	})
-}
-
-func jsonEqual(t *testing.T, a, b []byte) bool {
-	t.Helper()
-	var x, y any
-	if err := json.Unmarshal(a, &x); err != nil {
-		t.Fatalf("got invalid JSON: %v", err)
-	}
-	if err := json.Unmarshal(b, &y); err != nil {
-		t.Fatalf("want invalid JSON: %v", err)
-	}
-	xa, _ := json.Marshal(x)
-	ya, _ := json.Marshal(y)
-	return bytes.Equal(xa, ya)
 }

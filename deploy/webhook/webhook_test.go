@@ -3,7 +3,6 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -66,7 +65,7 @@ func TestRequest(t *testing.T) {
 		t.Fatalf("Notify: retry=%v err=%v", retry, err)
 	}
 	want := must(os.ReadFile("testdata/halt.json"))
-	if !jsonEqual(t, body, want) {
+	if !notifiertest.JSONEqual(t, body, want) {
 		t.Errorf("body:\n%s\nwant (testdata/halt.json):\n%s", body, want)
 	}
 	for name, want := range map[string]string{
@@ -265,20 +264,6 @@ func TestConfigLogValue(t *testing.T) {
 	if !strings.Contains(buf.String(), "deploy.example") {
 		t.Errorf("log line lacks the host: %s", buf.String())
 	}
-}
-
-func jsonEqual(t *testing.T, a, b []byte) bool {
-	t.Helper()
-	var x, y any
-	if err := json.Unmarshal(a, &x); err != nil {
-		t.Fatalf("decoding %s: %v", a, err)
-	}
-	if err := json.Unmarshal(b, &y); err != nil {
-		t.Fatalf("decoding %s: %v", b, err)
-	}
-	xs, _ := json.Marshal(x)
-	ys, _ := json.Marshal(y)
-	return bytes.Equal(xs, ys)
 }
 
 func must[T any](v T, err error) T {
