@@ -115,11 +115,8 @@ type Source struct {
 // New builds an appstore source from its spec. It does no I/O.
 func New(spec crawlers.Spec, deps crawlers.Deps) (*Source, error) {
 	deps = deps.WithDefaults()
-	var opts Options
-	if err := spec.DecodeOptions(&opts); err != nil {
-		return nil, err
-	}
-	if err := opts.Validate(); err != nil {
+	opts, err := crawlers.ParseOptions[Options](spec)
+	if err != nil {
 		return nil, err
 	}
 	return &Source{
@@ -135,11 +132,7 @@ func New(spec crawlers.Spec, deps crawlers.Deps) (*Source, error) {
 
 // Constructor is the crawlers.Constructor of the appstore type.
 func Constructor(spec crawlers.Spec, deps crawlers.Deps) (any, error) {
-	s, err := New(spec, deps)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
+	return crawlers.Built(New(spec, deps))
 }
 
 // Poll makes the next request of the current run (starting a new run when

@@ -1,11 +1,12 @@
 package appstore
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/aftershock/aftershock/crawlers"
 )
 
 // mark is how far a country's feed was read: the newest review id and its
@@ -55,12 +56,9 @@ type cursorState struct {
 }
 
 func decodeCursor(s string) (cursorState, error) {
-	var c cursorState
-	if s == "" {
-		return c, nil
-	}
-	if err := json.Unmarshal([]byte(s), &c); err != nil {
-		return cursorState{}, fmt.Errorf("decoding cursor: %w", err)
+	c, err := crawlers.DecodeCursor[cursorState](s)
+	if err != nil {
+		return cursorState{}, err
 	}
 	for _, st := range c.Pending {
 		if st.Page < 1 || st.Page > MaxPages || (st.Page > 1 && st.Floor == nil) {
@@ -80,10 +78,4 @@ func (c *cursorState) prune(countries []string) {
 	c.Pending = slices.DeleteFunc(c.Pending, func(st step) bool { return !slices.Contains(countries, st.Country) })
 }
 
-func (c cursorState) encode() string {
-	data, err := json.Marshal(c)
-	if err != nil {
-		panic(fmt.Sprintf("appstore: encoding cursor: %v", err)) // strings and times cannot fail
-	}
-	return string(data)
-}
+func (c cursorState) encode() string { return crawlers.EncodeCursor(c) }

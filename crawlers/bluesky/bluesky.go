@@ -193,11 +193,8 @@ func langRE(s string) bool {
 // (Poller), or a *StreamSource (Streamer) when options.stream is true. It
 // does no I/O: the session is made on the first poll.
 func Constructor(spec crawlers.Spec, deps crawlers.Deps) (any, error) {
-	var opts Options
-	if err := spec.DecodeOptions(&opts); err != nil {
-		return nil, err
-	}
-	if err := opts.Validate(); err != nil {
+	opts, err := crawlers.ParseOptions[Options](spec)
+	if err != nil {
 		return nil, err
 	}
 	deps = deps.WithDefaults()

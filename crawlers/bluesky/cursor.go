@@ -2,12 +2,13 @@ package bluesky
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/aftershock/aftershock/crawlers"
 )
 
 // MaxSeen bounds the post ids a polling cursor remembers; past it the
@@ -40,12 +41,9 @@ type walk struct {
 }
 
 func decodeCursor(s string) (cursorState, error) {
-	var c cursorState
-	if s == "" {
-		return c, nil
-	}
-	if err := json.Unmarshal([]byte(s), &c); err != nil {
-		return cursorState{}, fmt.Errorf("decoding cursor: %w", err)
+	c, err := crawlers.DecodeCursor[cursorState](s)
+	if err != nil {
+		return cursorState{}, err
 	}
 	if c.Walk != nil {
 		if c.Walk.Cursor == "" {
@@ -63,13 +61,7 @@ func decodeCursor(s string) (cursorState, error) {
 	return c, nil
 }
 
-func (c cursorState) encode() string {
-	data, err := json.Marshal(c)
-	if err != nil {
-		panic(fmt.Sprintf("bluesky: encoding cursor: %v", err)) // strings and numbers: cannot fail
-	}
-	return string(data)
-}
+func (c cursorState) encode() string { return crawlers.EncodeCursor(c) }
 
 // prune forgets ids read before from and keeps at most limit, the newest.
 func (c *cursorState) prune(from time.Time, limit int) {

@@ -1,10 +1,11 @@
 package feed
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/aftershock/aftershock/crawlers"
 )
 
 // maxMarkIDs bounds the ids kept for one timestamp.
@@ -51,12 +52,9 @@ type cursorState struct {
 }
 
 func decodeCursor(s string) (cursorState, error) {
-	var c cursorState
-	if s == "" {
-		return c, nil
-	}
-	if err := json.Unmarshal([]byte(s), &c); err != nil {
-		return cursorState{}, fmt.Errorf("decoding cursor: %w", err)
+	c, err := crawlers.DecodeCursor[cursorState](s)
+	if err != nil {
+		return cursorState{}, err
 	}
 	if c.Next != "" && c.Floor == nil {
 		return cursorState{}, fmt.Errorf("decoding cursor: next page without a floor")
@@ -64,10 +62,4 @@ func decodeCursor(s string) (cursorState, error) {
 	return c, nil
 }
 
-func (c cursorState) encode() string {
-	data, err := json.Marshal(c)
-	if err != nil {
-		panic(fmt.Sprintf("feed: encoding cursor: %v", err)) // plain strings and times cannot fail
-	}
-	return string(data)
-}
+func (c cursorState) encode() string { return crawlers.EncodeCursor(c) }

@@ -150,11 +150,8 @@ type Source struct {
 // New builds a feed source from its spec. It does no I/O.
 func New(spec crawlers.Spec, deps crawlers.Deps) (*Source, error) {
 	deps = deps.WithDefaults()
-	var opts Options
-	if err := spec.DecodeOptions(&opts); err != nil {
-		return nil, err
-	}
-	if err := opts.Validate(); err != nil {
+	opts, err := crawlers.ParseOptions[Options](spec)
+	if err != nil {
 		return nil, err
 	}
 	return &Source{
@@ -175,11 +172,7 @@ func New(spec crawlers.Spec, deps crawlers.Deps) (*Source, error) {
 
 // Constructor is the crawlers.Constructor of the feed type.
 func Constructor(spec crawlers.Spec, deps crawlers.Deps) (any, error) {
-	s, err := New(spec, deps)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
+	return crawlers.Built(New(spec, deps))
 }
 
 // decoded reports whether colly converted the body to UTF-8, from a

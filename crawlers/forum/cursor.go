@@ -1,10 +1,10 @@
 package forum
 
 import (
-	"encoding/json"
-	"fmt"
 	"slices"
 	"time"
+
+	"github.com/aftershock/aftershock/crawlers"
 )
 
 // maxSeen bounds the ring of recent ids kept in the cursor. It must exceed
@@ -60,20 +60,11 @@ func (c *cursorState) endRun() {
 }
 
 func decodeCursor(s string) (cursorState, error) {
-	var c cursorState
-	if s == "" {
-		return c, nil
-	}
-	if err := json.Unmarshal([]byte(s), &c); err != nil {
-		return cursorState{}, fmt.Errorf("decoding cursor: %w", err)
+	c, err := crawlers.DecodeCursor[cursorState](s)
+	if err != nil {
+		return cursorState{}, err
 	}
 	return c, nil
 }
 
-func (c cursorState) encode() string {
-	data, err := json.Marshal(c)
-	if err != nil {
-		panic(fmt.Sprintf("forum: encoding cursor: %v", err)) // strings and times cannot fail
-	}
-	return string(data)
-}
+func (c cursorState) encode() string { return crawlers.EncodeCursor(c) }

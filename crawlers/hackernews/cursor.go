@@ -1,9 +1,10 @@
 package hackernews
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
+
+	"github.com/aftershock/aftershock/crawlers"
 )
 
 // maxMarkIDs bounds the ids kept for one second.
@@ -69,12 +70,9 @@ type cursorState struct {
 }
 
 func decodeCursor(s string) (cursorState, error) {
-	var c cursorState
-	if s == "" {
-		return c, nil
-	}
-	if err := json.Unmarshal([]byte(s), &c); err != nil {
-		return cursorState{}, fmt.Errorf("decoding cursor: %w", err)
+	c, err := crawlers.DecodeCursor[cursorState](s)
+	if err != nil {
+		return cursorState{}, err
 	}
 	if (c.Page > 0) != (c.Floor != nil) || c.Page < 0 {
 		return cursorState{}, fmt.Errorf("decoding cursor: page %d with floor %v", c.Page, c.Floor != nil)
@@ -82,10 +80,4 @@ func decodeCursor(s string) (cursorState, error) {
 	return c, nil
 }
 
-func (c cursorState) encode() string {
-	data, err := json.Marshal(c)
-	if err != nil {
-		panic(fmt.Sprintf("hackernews: encoding cursor: %v", err)) // ints and strings: cannot fail
-	}
-	return string(data)
-}
+func (c cursorState) encode() string { return crawlers.EncodeCursor(c) }

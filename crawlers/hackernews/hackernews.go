@@ -98,11 +98,8 @@ type Source struct {
 // New builds a Hacker News source from its spec. It does no I/O.
 func New(spec crawlers.Spec, deps crawlers.Deps) (*Source, error) {
 	deps = deps.WithDefaults()
-	var opts Options
-	if err := spec.DecodeOptions(&opts); err != nil {
-		return nil, err
-	}
-	if err := opts.Validate(); err != nil {
+	opts, err := crawlers.ParseOptions[Options](spec)
+	if err != nil {
 		return nil, err
 	}
 	return &Source{
@@ -117,11 +114,7 @@ func New(spec crawlers.Spec, deps crawlers.Deps) (*Source, error) {
 
 // Constructor is the crawlers.Constructor of the hackernews type.
 func Constructor(spec crawlers.Spec, deps crawlers.Deps) (any, error) {
-	s, err := New(spec, deps)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
+	return crawlers.Built(New(spec, deps))
 }
 
 // searchURL is the address of one page of hits at or after floor.

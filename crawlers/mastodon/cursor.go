@@ -1,10 +1,11 @@
 package mastodon
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"strings"
+
+	"github.com/aftershock/aftershock/crawlers"
 )
 
 // cursorState is the cursor of a Mastodon source, stored as JSON:
@@ -21,12 +22,9 @@ type cursorState struct {
 }
 
 func decodeCursor(s string) (cursorState, error) {
-	var c cursorState
-	if s == "" {
-		return c, nil
-	}
-	if err := json.Unmarshal([]byte(s), &c); err != nil {
-		return cursorState{}, fmt.Errorf("decoding cursor: %w", err)
+	c, err := crawlers.DecodeCursor[cursorState](s)
+	if err != nil {
+		return cursorState{}, err
 	}
 	for k, id := range c.Newest {
 		if !validID(id) {
@@ -36,13 +34,7 @@ func decodeCursor(s string) (cursorState, error) {
 	return c, nil
 }
 
-func (c cursorState) encode() string {
-	data, err := json.Marshal(c)
-	if err != nil {
-		panic(fmt.Sprintf("mastodon: encoding cursor: %v", err)) // strings only: cannot fail
-	}
-	return string(data)
-}
+func (c cursorState) encode() string { return crawlers.EncodeCursor(c) }
 
 func (c cursorState) clone() cursorState {
 	return cursorState{Newest: maps.Clone(c.Newest), More: nil}

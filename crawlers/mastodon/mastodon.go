@@ -176,11 +176,8 @@ type Source struct {
 // New builds a polling Mastodon source from its spec. It does no I/O.
 func New(spec crawlers.Spec, deps crawlers.Deps) (*Source, error) {
 	deps = deps.WithDefaults()
-	var opts Options
-	if err := spec.DecodeOptions(&opts); err != nil {
-		return nil, err
-	}
-	if err := opts.Validate(); err != nil {
+	opts, err := crawlers.ParseOptions[Options](spec)
+	if err != nil {
 		return nil, err
 	}
 	s := &Source{

@@ -63,9 +63,7 @@ const (
 func PushSubject(service string) string { return SubjectPrefix + service }
 
 // Publisher publishes one metric sample; bus.Publisher is one.
-type Publisher interface {
-	Metric(ctx context.Context, m signals.MetricSample) error
-}
+type Publisher = push.Publisher
 
 // Reply answers a request: how many samples were accepted and which were
 // refused, by their 0-based index in the message.
@@ -78,10 +76,7 @@ type Reply struct {
 }
 
 // Rejection names one refused sample.
-type Rejection struct {
-	Index int    `json:"index"`
-	Error string `json:"error"`
-}
+type Rejection = push.Rejection
 
 // Stats are the ingestor's counts since it started.
 type Stats struct {

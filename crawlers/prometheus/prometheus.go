@@ -174,11 +174,8 @@ type Source struct {
 // New builds a source from its spec; it does no I/O.
 func New(spec crawlers.Spec, deps crawlers.Deps) (*Source, error) {
 	deps = deps.WithDefaults()
-	var opts Options
-	if err := spec.DecodeOptions(&opts); err != nil {
-		return nil, err
-	}
-	if err := opts.Validate(); err != nil {
+	opts, err := crawlers.ParseOptions[Options](spec)
+	if err != nil {
 		return nil, err
 	}
 	base, _ := url.Parse(strings.TrimSuffix(opts.URL, "/")) // checked by Validate
@@ -195,11 +192,7 @@ func New(spec crawlers.Spec, deps crawlers.Deps) (*Source, error) {
 
 // Constructor is the crawlers.Constructor of the prometheus type.
 func Constructor(spec crawlers.Spec, deps crawlers.Deps) (any, error) {
-	s, err := New(spec, deps)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
+	return crawlers.Built(New(spec, deps))
 }
 
 // window is what one poll evaluates: an instant (Start is zero) or the

@@ -1,9 +1,10 @@
 package reddit
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
+
+	"github.com/aftershock/aftershock/crawlers"
 )
 
 // maxMarkNames bounds the fullnames kept for one creation time.
@@ -50,12 +51,9 @@ type cursorState struct {
 }
 
 func decodeCursor(s string) (cursorState, error) {
-	var c cursorState
-	if s == "" {
-		return c, nil
-	}
-	if err := json.Unmarshal([]byte(s), &c); err != nil {
-		return cursorState{}, fmt.Errorf("decoding cursor: %w", err)
+	c, err := crawlers.DecodeCursor[cursorState](s)
+	if err != nil {
+		return cursorState{}, err
 	}
 	for _, st := range c.Pending {
 		if st.After != "" && st.Floor == nil {
@@ -78,10 +76,4 @@ func (c *cursorState) prune(targets []target) {
 	c.Pending = slices.DeleteFunc(c.Pending, func(st step) bool { return !known(st.Target) })
 }
 
-func (c cursorState) encode() string {
-	data, err := json.Marshal(c)
-	if err != nil {
-		panic(fmt.Sprintf("reddit: encoding cursor: %v", err)) // strings and finite floats cannot fail
-	}
-	return string(data)
-}
+func (c cursorState) encode() string { return crawlers.EncodeCursor(c) }

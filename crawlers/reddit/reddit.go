@@ -178,11 +178,8 @@ type Source struct {
 // New builds a reddit source from its spec. It does no I/O.
 func New(spec crawlers.Spec, deps crawlers.Deps) (*Source, error) {
 	deps = deps.WithDefaults()
-	var opts Options
-	if err := spec.DecodeOptions(&opts); err != nil {
-		return nil, err
-	}
-	if err := opts.Validate(); err != nil {
+	opts, err := crawlers.ParseOptions[Options](spec)
+	if err != nil {
 		return nil, err
 	}
 	client := deps.HTTPClient(spec.Timeout)
@@ -207,11 +204,7 @@ func New(spec crawlers.Spec, deps crawlers.Deps) (*Source, error) {
 
 // Constructor is the crawlers.Constructor of the reddit type.
 func Constructor(spec crawlers.Spec, deps crawlers.Deps) (any, error) {
-	s, err := New(spec, deps)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
+	return crawlers.Built(New(spec, deps))
 }
 
 func makeTargets(o Options) []target {
