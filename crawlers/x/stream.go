@@ -57,10 +57,10 @@ func NewStream(spec crawlers.Spec, deps crawlers.Deps) (*StreamSource, error) {
 	if !s.opts.Stream {
 		return nil, errors.New("options.stream: must be true for a streaming source")
 	}
-	return newStream(s, deps.WithDefaults()), nil
+	return newStream(s), nil
 }
 
-func newStream(s *Source, _ crawlers.Deps) *StreamSource {
+func newStream(s *Source) *StreamSource {
 	client := *s.http
 	client.Timeout = 0
 	return &StreamSource{src: s, client: &client, prefix: TagPrefix + s.spec.Name + ":", log: s.log}

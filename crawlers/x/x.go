@@ -312,7 +312,7 @@ func Constructor(spec crawlers.Spec, deps crawlers.Deps) (any, error) {
 		return nil, err
 	}
 	if s.opts.Stream {
-		return newStream(s, deps.WithDefaults()), nil
+		return newStream(s), nil
 	}
 	return s, nil
 }
