@@ -274,11 +274,15 @@ func (n *Notifier) drop() {
 // said makes text the server sent fit for an error: one line, at most 200
 // characters, without the password or channel key (a server may echo them).
 func (n *Notifier) said(text string) string {
-	text = cut(clean(text), 200)
+	// Redact before cutting, so a secret split by the cut can't leave its
+	// first part behind.
+	text = clean(text)
 	for _, s := range n.redact {
-		text = strings.ReplaceAll(text, s, "<redacted>")
+		if s != "" {
+			text = strings.ReplaceAll(text, s, "<redacted>")
+		}
 	}
-	return text
+	return cut(text, 200)
 }
 
 // Close says QUIT, closes the connection and stops its reader. Notify
