@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aftershock/aftershock/internal/bus"
@@ -235,7 +236,12 @@ type consumerState struct {
 func state(t *testing.T, b *bus.Bus, c *sink.Consumer, stream string) consumerState {
 	t.Helper()
 	ctx := context.Background()
+	// Run declares its consumers in the background: give it a moment.
 	cons, err := b.JS.Consumer(ctx, stream, c.Durable(stream))
+	for deadline := time.Now().Add(5 * time.Second); errors.Is(err, jetstream.ErrConsumerNotFound) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		cons, err = b.JS.Consumer(ctx, stream, c.Durable(stream))
+	}
 	if err != nil {
 		t.Fatalf("consumer %s: %v", c.Durable(stream), err)
 	}
