@@ -6,10 +6,10 @@
 package detector
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aftershock/aftershock/signals"
 )
@@ -348,7 +348,7 @@ func (d *Detector) flushRollups(now time.Time) {
 			s.rollups = map[rollupKey]*rollupState{}
 		}
 		for _, rs := range ready {
-			rs.dirty, rs.emitted = false, true
+			rs.dirty = false
 			r := rs.r
 			if r.Categories != nil {
 				c := make(map[string]int, len(r.Categories))
@@ -367,12 +367,8 @@ func clip(s string, n int) string {
 		return s
 	}
 	cut := n
-	for cut > 0 && !utf8Start(s[cut]) {
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
 	return strings.TrimSpace(s[:cut]) + "…"
 }
-
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
-
-func pct(x float64) string { return fmt.Sprintf("%.0f%%", 100*x) }

@@ -135,9 +135,8 @@ type rollupKey struct {
 }
 
 type rollupState struct {
-	r       signals.Rollup
-	dirty   bool
-	emitted bool
+	r     signals.Rollup
+	dirty bool
 }
 
 const (

@@ -74,7 +74,6 @@ type Detector struct {
 	ringScratch []float64
 	preds       []float64
 	canPred     []bool
-	lastZ       float64 // z of the latest point, for debugging
 }
 
 // state is everything that must survive a restart.
@@ -218,7 +217,6 @@ func (d *Detector) Update(t time.Time, v float64) Result {
 		z = r / scale
 	}
 	z = math.Max(-maxAbsZ, math.Min(maxAbsZ, z))
-	d.lastZ = z
 
 	res := Result{Expected: pred, Direction: 1, Warm: d.warm()}
 
