@@ -1,0 +1,156 @@
+package crawlertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/signals"
+)
+
+// ReadWant reads the expected posts of a case, testdata/<path>, one JSON
+// post a line (want.jsonl), their times in UTC.
+func ReadWant(t testing.TB, path string) []signals.Post {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ParseWant(t, path, data)
+}
+
+// ParseWant parses expected posts, one JSON post a line, their times in
+// UTC; name says where they came from.
+func ParseWant(t testing.TB, name string, data []byte) []signals.Post {
+	t.Helper()
+	var want []signals.Post
+	for line := range bytes.Lines(data) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var p signals.Post
+		if err := json.Unmarshal(line, &p); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		p.Time = p.Time.UTC()
+		want = append(want, p)
+	}
+	return want
+}
+
+// ComparePosts checks got against want field by field, times compared in
+// UTC; each post's Fetched must be fetched.
+func ComparePosts(t testing.TB, got, want []signals.Post, fetched time.Time) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("got %d posts %q, want %d %q", len(got), IDs(got), len(want), IDs(want))
+	}
+	for i := range min(len(got), len(want)) {
+		g, w := got[i], want[i]
+		if !g.Fetched.Equal(fetched) {
+			t.Errorf("post %d: fetched %v, want %v", i, g.Fetched, fetched)
+		}
+		g.Fetched = time.Time{}
+		g.Time, w.Time = g.Time.UTC(), w.Time.UTC()
+		if !reflect.DeepEqual(g, w) {
+			gj, _ := json.Marshal(g)
+			wj, _ := json.Marshal(w)
+			t.Errorf("post %d:\ngot  %s\nwant %s", i, gj, wj)
+		}
+	}
+}
+
+// Pages polls p from cursor while Page.More, at most limit times, and
+// returns the pages; an error, or still More after limit polls, fails the
+// test.
+func Pages(t testing.TB, p crawlers.Poller, cursor string, limit int) []crawlers.Page {
+	t.Helper()
+	var pages []crawlers.Page
+	for range limit {
+		page, err := p.Poll(context.Background(), cursor)
+		if err != nil {
+			t.Fatalf("poll %d with cursor %q: %v", len(pages)+1, cursor, err)
+		}
+		pages = append(pages, page)
+		cursor = page.Cursor
+		if !page.More {
+			return pages
+		}
+	}
+	t.Fatalf("still More after %d polls", limit)
+	return nil
+}
+
+// AllPosts returns the posts of pages, in order.
+func AllPosts(pages []crawlers.Page) []signals.Post {
+	var out []signals.Post
+	for _, p := range pages {
+		out = append(out, p.Posts...)
+	}
+	return out
+}
+
+// An ErrorCheck says what is wrong with an error, "" when nothing.
+type ErrorCheck = func(error) string
+
+// RateLimited checks for a RateLimitError (and no PermanentError) asking
+// to wait want.
+func RateLimited(want time.Duration) ErrorCheck {
+	return func(err error) string {
+		var rl *crawlers.RateLimitError
+		if !errors.As(err, &rl) {
+			return "not a RateLimitError"
+		}
+		var pe *crawlers.PermanentError
+		if errors.As(err, &pe) {
+			return "both rate limited and permanent"
+		}
+		if rl.RetryAfter != want {
+			return "RetryAfter " + rl.RetryAfter.String() + ", want " + want.String()
+		}
+		return ""
+	}
+}
+
+// Permanent checks for a PermanentError that is not also rate limited.
+func Permanent(err error) string {
+	var pe *crawlers.PermanentError
+	if !errors.As(err, &pe) {
+		return "not a PermanentError"
+	}
+	if errors.Is(err, crawlers.ErrRateLimited) {
+		return "both permanent and rate limited"
+	}
+	return ""
+}
+
+// Transient checks for a plain error the runner retries: neither
+// permanent nor rate limited.
+func Transient(err error) string {
+	var pe *crawlers.PermanentError
+	if errors.As(err, &pe) || errors.Is(err, crawlers.ErrRateLimited) {
+		return "want a plain (retryable) error"
+	}
+	return ""
+}
+
+// Saying adds to check that the error's text holds text.
+func Saying(check ErrorCheck, text string) ErrorCheck {
+	return func(err error) string {
+		if msg := check(err); msg != "" {
+			return msg
+		}
+		if !strings.Contains(err.Error(), text) {
+			return "does not say " + text
+		}
+		return ""
+	}
+}
