@@ -2,7 +2,6 @@ package appstore_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +15,7 @@ import (
 // left out); the next run reads page 1 again, keeps the one new review,
 // passes over an old review edited since, and stops at the reviews it saw.
 func TestPages(t *testing.T) {
-	srv := serve(t, routes{page("us", 1): {"us/01.http", "us/03.http"}, page("us", 2): {"us/02.http"}})
+	srv := crawlertest.Serve(t, routes{page("us", 1): {"us/01.http", "us/03.http"}, page("us", 2): {"us/02.http"}})
 	src := newSource(t, srv, nil, "")
 	ctx := context.Background()
 
@@ -34,20 +33,20 @@ func TestPages(t *testing.T) {
 	if p1.Skipped+p2.Skipped != 0 {
 		t.Errorf("the metadata entry was counted as malformed")
 	}
-	comparePosts(t, append(p1.Posts, p2.Posts...), readWant(t, "us/want.jsonl"), now)
+	crawlertest.ComparePosts(t, append(p1.Posts, p2.Posts...), crawlertest.ReadWant(t, "us/want.jsonl"), now)
 
 	p3, err := src.Poll(ctx, p2.Cursor)
 	if err != nil {
 		t.Fatal(err)
 	}
-	comparePosts(t, p3.Posts, readWant(t, "us/want-03.jsonl"), now)
+	crawlertest.ComparePosts(t, p3.Posts, crawlertest.ReadWant(t, "us/want-03.jsonl"), now)
 	if p3.More {
 		t.Error("run reached seen reviews but says More")
 	}
-	if n := srv.count(page("us", 2)); n != 1 {
+	if n := srv.Count(page("us", 2)); n != 1 {
 		t.Errorf("page 2 fetched %d times, want once", n)
 	}
-	for _, r := range srv.requests() {
+	for _, r := range srv.Requests() {
 		if ua := r.Header.Get("User-Agent"); !strings.Contains(ua, "Aftershock") {
 			t.Errorf("User-Agent %q does not name Aftershock", ua)
 		}
@@ -68,7 +67,7 @@ func TestEntryShapes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := serve(t, routes{page("us", 1): {tt.name + "/01.http"}, page("us", 2): {"absent/01.http"}})
+			srv := crawlertest.Serve(t, routes{page("us", 1): {tt.name + "/01.http"}, page("us", 2): {"absent/01.http"}})
 			src := newSource(t, srv, nil, "    pages: 3\n") // an empty page 2 ends the run
 			var got []crawlers.Page
 			cursor := ""
@@ -83,15 +82,15 @@ func TestEntryShapes(t *testing.T) {
 					break
 				}
 			}
-			var want = readWant(t, "absent/want.jsonl")
+			var want = crawlertest.ReadWant(t, "absent/want.jsonl")
 			if tt.want != "" {
-				want = readWant(t, tt.want)
+				want = crawlertest.ReadWant(t, tt.want)
 			}
-			comparePosts(t, got[0].Posts, want, now)
+			crawlertest.ComparePosts(t, got[0].Posts, want, now)
 			if got[0].Skipped != tt.skipped {
 				t.Errorf("skipped %d, want %d", got[0].Skipped, tt.skipped)
 			}
-			if n := len(srv.requests()); n != tt.reqs {
+			if n := len(srv.Requests()); n != tt.reqs {
 				t.Errorf("%d requests, want %d", n, tt.reqs)
 			}
 		})
@@ -106,11 +105,11 @@ func TestStatusErrors(t *testing.T) {
 		{"status/503.http", transient("fetching us reviews page 1: 503 Service Unavailable")},
 		{"status/html.http", transient("decoding feed")},
 		{"status/404.http", permanent("404 Not Found")},
-		{"status/429.http", rateLimited(120 * time.Second)},
+		{"status/429.http", crawlertest.RateLimited(120 * time.Second)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			srv := serve(t, routes{page("us", 1): {tt.file, "us/01.http"}})
+			srv := crawlertest.Serve(t, routes{page("us", 1): {tt.file, "us/01.http"}})
 			c := newClock()
 			src := newSource(t, srv, c, "    pages: 1\n")
 			_, err := src.Poll(context.Background(), "")
@@ -128,49 +127,18 @@ func TestStatusErrors(t *testing.T) {
 	}
 }
 
-func rateLimited(want time.Duration) func(error) string {
-	return func(err error) string {
-		var rl *crawlers.RateLimitError
-		switch {
-		case !errors.As(err, &rl):
-			return "not a RateLimitError"
-		case rl.RetryAfter != want:
-			return "RetryAfter " + rl.RetryAfter.String() + ", want " + want.String()
-		}
-		return ""
-	}
+func permanent(text string) crawlertest.ErrorCheck {
+	return crawlertest.Saying(crawlertest.Permanent, text)
 }
 
-func permanent(text string) func(error) string {
-	return func(err error) string {
-		var pe *crawlers.PermanentError
-		switch {
-		case !errors.As(err, &pe):
-			return "not a PermanentError"
-		case !strings.Contains(err.Error(), text):
-			return "does not say " + text
-		}
-		return ""
-	}
-}
-
-func transient(text string) func(error) string {
-	return func(err error) string {
-		var pe *crawlers.PermanentError
-		switch {
-		case errors.As(err, &pe) || errors.Is(err, crawlers.ErrRateLimited):
-			return "want a plain (retryable) error"
-		case !strings.Contains(err.Error(), text):
-			return "does not say " + text
-		}
-		return ""
-	}
+func transient(text string) crawlertest.ErrorCheck {
+	return crawlertest.Saying(crawlertest.Transient, text)
 }
 
 // TestCountries: each country has its own cursor; a run reads one country
 // per poll.
 func TestCountries(t *testing.T) {
-	srv := serve(t, routes{page("us", 1): {"us/01.http", "us/03.http"}, page("de", 1): {"de/01.http"}})
+	srv := crawlertest.Serve(t, routes{page("us", 1): {"us/01.http", "us/03.http"}, page("de", 1): {"de/01.http"}})
 	src := newSource(t, srv, nil, "    countries: [US, de]\n    pages: 1\n")
 	ctx := context.Background()
 	p1, err := src.Poll(ctx, "")
@@ -184,8 +152,8 @@ func TestCountries(t *testing.T) {
 	if !p1.More || p2.More {
 		t.Errorf("More %v then %v, want true then false", p1.More, p2.More)
 	}
-	comparePosts(t, p1.Posts, readWant(t, "us/want.jsonl")[:3], now)
-	comparePosts(t, p2.Posts, readWant(t, "de/want.jsonl"), now)
+	crawlertest.ComparePosts(t, p1.Posts, crawlertest.ReadWant(t, "us/want.jsonl")[:3], now)
+	crawlertest.ComparePosts(t, p2.Posts, crawlertest.ReadWant(t, "de/want.jsonl"), now)
 
 	// Next run: one new review in us, the same one in de.
 	p3, err := src.Poll(ctx, p2.Cursor)
@@ -196,7 +164,7 @@ func TestCountries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	comparePosts(t, p3.Posts, readWant(t, "us/want-03.jsonl"), now)
+	crawlertest.ComparePosts(t, p3.Posts, crawlertest.ReadWant(t, "us/want-03.jsonl"), now)
 	if len(p4.Posts) != 0 {
 		t.Errorf("de repeated %q", crawlertest.IDs(p4.Posts))
 	}
@@ -205,7 +173,7 @@ func TestCountries(t *testing.T) {
 // TestRefusedCountry: a storefront that answers 404 is reported once as a
 // PermanentError; after that it is skipped while the others go on.
 func TestRefusedCountry(t *testing.T) {
-	srv := serve(t, routes{page("xx", 1): {"status/404.http"}, page("de", 1): {"de/01.http"}})
+	srv := crawlertest.Serve(t, routes{page("xx", 1): {"status/404.http"}, page("de", 1): {"de/01.http"}})
 	c := newClock()
 	src := newSource(t, srv, c, "    countries: [xx, de]\n")
 	ctx := context.Background()
@@ -221,13 +189,13 @@ func TestRefusedCountry(t *testing.T) {
 	if _, err := src.Poll(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
-	if n := srv.count(page("xx", 1)); n != 2 {
+	if n := srv.Count(page("xx", 1)); n != 2 {
 		t.Errorf("refused country asked %d times, want 2 (refused, retried once)", n)
 	}
 }
 
 func TestPromises(t *testing.T) {
-	srv := serve(t, routes{page("us", 1): {"us/01.http"}, page("us", 2): {"us/02.http"}, page("de", 1): {"de/01.http"}})
+	srv := crawlertest.Serve(t, routes{page("us", 1): {"us/01.http"}, page("us", 2): {"us/02.http"}, page("de", 1): {"de/01.http"}})
 	crawlertest.CheckPoller(t, newSource(t, srv, nil, "    countries: [us, de]\n"))
 }
 
