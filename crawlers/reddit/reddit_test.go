@@ -18,7 +18,7 @@ import (
 // the next run reuses the token, fetches page 1 again and stops at the
 // first post it saw.
 func TestTokenAndPages(t *testing.T) {
-	srv := serve(t, routes{
+	srv := crawlertest.Serve(t, routes{
 		tokenPath: {"token/01.http"},
 		"/search": {"search/01.http", "search/02.http", "search/03.http", "search/04.http"},
 	})
@@ -39,13 +39,13 @@ func TestTokenAndPages(t *testing.T) {
 	if p2.More {
 		t.Error("page 2 has no `after`: want no More")
 	}
-	comparePosts(t, append(p1.Posts, p2.Posts...), readWant(t, "search/want.jsonl"), now)
+	crawlertest.ComparePosts(t, append(p1.Posts, p2.Posts...), crawlertest.ReadWant(t, "search/want.jsonl"), now)
 
 	p3, err := src.Poll(ctx, p2.Cursor)
 	if err != nil {
 		t.Fatal(err)
 	}
-	comparePosts(t, p3.Posts, readWant(t, "search/want-03.jsonl"), now)
+	crawlertest.ComparePosts(t, p3.Posts, crawlertest.ReadWant(t, "search/want-03.jsonl"), now)
 	if p3.More {
 		t.Error("run reached a seen post but says More")
 	}
@@ -54,9 +54,9 @@ func TestTokenAndPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	comparePosts(t, p4.Posts, readWant(t, "search/want-04.jsonl"), now)
+	crawlertest.ComparePosts(t, p4.Posts, crawlertest.ReadWant(t, "search/want-04.jsonl"), now)
 
-	reqs := srv.requests()
+	reqs := srv.Requests()
 	if len(reqs) != 5 {
 		t.Fatalf("%d requests, want 1 token + 4 listings", len(reqs))
 	}
@@ -85,7 +85,7 @@ func TestTokenAndPages(t *testing.T) {
 }
 
 // basicAuth reads the credentials of a recorded request.
-func basicAuth(r request) (string, string, bool) {
+func basicAuth(r crawlertest.Request) (string, string, bool) {
 	req := &http.Request{Header: r.Header}
 	return req.BasicAuth()
 }
@@ -93,7 +93,7 @@ func basicAuth(r request) (string, string, bool) {
 // TestTokenRenewal: a token is used until shortly before it expires, and a
 // 401 on a listing (revoked or expired early) gets one fresh token.
 func TestTokenRenewal(t *testing.T) {
-	srv := serve(t, routes{
+	srv := crawlertest.Serve(t, routes{
 		tokenPath:        {"token/short.http", "token/02.http"},
 		"/r/shopapp/new": {"sub/new.http", "sub/new.http", "status/401.http", "sub/new.http"},
 	})
@@ -109,15 +109,15 @@ func TestTokenRenewal(t *testing.T) {
 	poll()
 	c.Add(8 * time.Minute) // the 10-minute token is still good
 	poll()
-	if n := srv.count(tokenPath); n != 1 {
+	if n := srv.Count(tokenPath); n != 1 {
 		t.Errorf("%d token requests within the token's life, want 1", n)
 	}
 	c.Add(2 * time.Minute) // within a minute of expiry: renewed, answered with token 2
 	poll()                 // and the API answers 401 to it: once more with a new token
-	if n := srv.count(tokenPath); n != 3 {
+	if n := srv.Count(tokenPath); n != 3 {
 		t.Errorf("%d token requests, want 3 (start, expiry, after the 401)", n)
 	}
-	reqs := srv.requests()
+	reqs := srv.Requests()
 	last := reqs[len(reqs)-1]
 	if last.Path != "/r/shopapp/new" || !strings.Contains(last.Header.Get("Authorization"), "app-token-2") {
 		t.Errorf("last request %s with %q, want the listing with the fresh token", last.Path, last.Header.Get("Authorization"))
@@ -125,7 +125,7 @@ func TestTokenRenewal(t *testing.T) {
 }
 
 func TestRateLimitHeaders(t *testing.T) {
-	srv := serve(t, routes{tokenPath: {"token/01.http"}, "/search": {"ratelimit/01.http", "ratelimit/02.http"}})
+	srv := crawlertest.Serve(t, routes{tokenPath: {"token/01.http"}, "/search": {"ratelimit/01.http", "ratelimit/02.http"}})
 	c := newClock()
 	src := newSource(t, srv, c, "    query: shop\n")
 	ctx := context.Background()
@@ -156,7 +156,7 @@ func TestRateLimitHeaders(t *testing.T) {
 	if !errors.As(err, &rl) || rl.RetryAfter != 25*time.Second {
 		t.Errorf("error %v, want a RateLimitError with RetryAfter 25s", err)
 	}
-	if n := srv.count("/search"); n != 2 {
+	if n := srv.Count("/search"); n != 2 {
 		t.Errorf("%d listing requests, want 2", n)
 	}
 	c.Add(25 * time.Second)
@@ -171,8 +171,8 @@ func TestStatusErrors(t *testing.T) {
 		route routes
 		check func(error) string
 	}{
-		{"429", routes{"/search": {"status/429.http"}}, rateLimited(17 * time.Second)},
-		{"429 without headers", routes{"/search": {"status/429-bare.http"}}, rateLimited(time.Minute)},
+		{"429", routes{"/search": {"status/429.http"}}, crawlertest.RateLimited(17 * time.Second)},
+		{"429 without headers", routes{"/search": {"status/429-bare.http"}}, crawlertest.RateLimited(time.Minute)},
 		{"401 twice", routes{"/search": {"status/401.http"}}, permanent("401 Unauthorized")},
 		{"403", routes{"/search": {"status/403.http"}}, permanent(`403 Forbidden ("private")`)},
 		{"404", routes{"/search": {"status/404.http"}}, permanent(`404 Not Found ("banned")`)},
@@ -181,7 +181,7 @@ func TestStatusErrors(t *testing.T) {
 		{"html page", routes{"/search": {"status/html.http"}}, transient("decoding listing")},
 		{"bad client", routes{tokenPath: {"token/bad-client.http"}}, permanent("check options.client_id")},
 		{"bad grant", routes{tokenPath: {"token/bad-grant.http"}}, permanent(`no access_token in the response (error "unsupported_grant_type")`)},
-		{"token 429", routes{tokenPath: {"status/429.http"}}, rateLimited(17 * time.Second)},
+		{"token 429", routes{tokenPath: {"status/429.http"}}, crawlertest.RateLimited(17 * time.Second)},
 		{"token 503", routes{tokenPath: {"status/503.http"}}, transient("fetching access token: 503")},
 	}
 	for _, tt := range tests {
@@ -190,7 +190,7 @@ func TestStatusErrors(t *testing.T) {
 			for k, v := range tt.route {
 				r[k] = v
 			}
-			srv := serve(t, r)
+			srv := crawlertest.Serve(t, r)
 			_, err := newSource(t, srv, nil, "    query: shop\n").Poll(context.Background(), "")
 			if err == nil {
 				t.Fatal("no error")
@@ -207,50 +207,19 @@ func TestStatusErrors(t *testing.T) {
 	}
 }
 
-func rateLimited(want time.Duration) func(error) string {
-	return func(err error) string {
-		var rl *crawlers.RateLimitError
-		switch {
-		case !errors.As(err, &rl):
-			return "not a RateLimitError"
-		case rl.RetryAfter != want:
-			return "RetryAfter " + rl.RetryAfter.String() + ", want " + want.String()
-		}
-		return ""
-	}
+func permanent(text string) crawlertest.ErrorCheck {
+	return crawlertest.Saying(crawlertest.Permanent, text)
 }
 
-func permanent(text string) func(error) string {
-	return func(err error) string {
-		var pe *crawlers.PermanentError
-		switch {
-		case !errors.As(err, &pe):
-			return "not a PermanentError"
-		case !strings.Contains(err.Error(), text):
-			return "does not say " + text
-		}
-		return ""
-	}
-}
-
-func transient(text string) func(error) string {
-	return func(err error) string {
-		var pe *crawlers.PermanentError
-		switch {
-		case errors.As(err, &pe) || errors.Is(err, crawlers.ErrRateLimited):
-			return "want a plain (retryable) error"
-		case !strings.Contains(err.Error(), text):
-			return "does not say " + text
-		}
-		return ""
-	}
+func transient(text string) crawlertest.ErrorCheck {
+	return crawlertest.Saying(crawlertest.Transient, text)
 }
 
 // TestRefusedSubreddit: a private subreddit is reported once as a
 // PermanentError; after that it is skipped (and retried now and then)
 // while the other subreddits go on.
 func TestRefusedSubreddit(t *testing.T) {
-	srv := serve(t, routes{
+	srv := crawlertest.Serve(t, routes{
 		tokenPath:        {"token/01.http"},
 		"/r/private/new": {"status/403.http"},
 		"/r/shopapp/new": {"sub/new.http"},
@@ -268,7 +237,7 @@ func TestRefusedSubreddit(t *testing.T) {
 	if err != nil || len(page.Posts) != 1 || page.Posts[0].ID != "t3_1p0d001" {
 		t.Fatalf("second poll: %d posts, err %v; want the other subreddit's post", len(page.Posts), err)
 	}
-	if n := srv.count("/r/private/new"); n != 2 {
+	if n := srv.Count("/r/private/new"); n != 2 {
 		t.Errorf("private subreddit asked %d times, want 2 (refused, retried once)", n)
 	}
 	// Until the bench ends it is not asked at all.
@@ -276,18 +245,18 @@ func TestRefusedSubreddit(t *testing.T) {
 	if _, err := src.Poll(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
-	if n := srv.count("/r/private/new"); n != 2 {
+	if n := srv.Count("/r/private/new"); n != 2 {
 		t.Errorf("private subreddit asked %d times while benched, want 2", n)
 	}
 }
 
 func TestMalformedChildren(t *testing.T) {
-	srv := serve(t, routes{tokenPath: {"token/01.http"}, "/r/shopapp/new": {"malformed/01.http"}})
+	srv := crawlertest.Serve(t, routes{tokenPath: {"token/01.http"}, "/r/shopapp/new": {"malformed/01.http"}})
 	page, err := newSource(t, srv, nil, "    subreddits: [shopapp]\n").Poll(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	comparePosts(t, page.Posts, readWant(t, "malformed/want.jsonl"), now)
+	crawlertest.ComparePosts(t, page.Posts, crawlertest.ReadWant(t, "malformed/want.jsonl"), now)
 	if page.Skipped != 5 {
 		t.Errorf("skipped %d, want 5 (no time, a number, a string time, no id, no text)", page.Skipped)
 	}
@@ -296,7 +265,7 @@ func TestMalformedChildren(t *testing.T) {
 // TestSubredditsAndComments: one run walks each subreddit's new posts and
 // newest comments, one request per poll.
 func TestSubredditsAndComments(t *testing.T) {
-	srv := serve(t, routes{
+	srv := crawlertest.Serve(t, routes{
 		tokenPath:             {"token/01.http"},
 		"/r/ShopApp/new":      {"sub/new.http"},
 		"/r/ShopApp/comments": {"sub/comments.http"},
@@ -314,22 +283,28 @@ func TestSubredditsAndComments(t *testing.T) {
 	if !p1.More || p2.More {
 		t.Errorf("More %v then %v, want true then false", p1.More, p2.More)
 	}
-	comparePosts(t, append(p1.Posts, p2.Posts...), readWant(t, "sub/want.jsonl"), now)
+	crawlertest.ComparePosts(t, append(p1.Posts, p2.Posts...), crawlertest.ReadWant(t, "sub/want.jsonl"), now)
 	if p2.Skipped != 0 {
 		t.Errorf("a `more` stub counted as malformed")
 	}
 }
 
 func TestPromises(t *testing.T) {
-	srv := serve(t, routes{
-		tokenPath:             {"token/01.http"},
-		"/search":             {"search/01.http", "search/02.http"},
-		"/r/shopapp/new":      {"malformed/01.http"},
-		"/r/shopapp/comments": {"sub/comments.http"},
-	})
 	// The search's two pages alternate like a live listing would not; serve
 	// page 1 for a request without `after` and page 2 for the one with it.
-	srv.byAfter = map[string]string{"": "search/01.http", "t3_1p0bx10": "search/02.http"}
+	byAfter := func(r *http.Request) string {
+		if r.URL.Path == "/search" {
+			return "/search?after=" + r.URL.Query().Get("after")
+		}
+		return r.URL.Path
+	}
+	srv := crawlertest.ServeRoute(t, byAfter, routes{
+		tokenPath:                  {"token/01.http"},
+		"/search?after=":           {"search/01.http"},
+		"/search?after=t3_1p0bx10": {"search/02.http"},
+		"/r/shopapp/new":           {"malformed/01.http"},
+		"/r/shopapp/comments":      {"sub/comments.http"},
+	})
 	crawlertest.CheckPoller(t, newSource(t, srv, nil, "    query: shop\n    subreddits: [shopapp]\n    comments: true\n"))
 }
 
