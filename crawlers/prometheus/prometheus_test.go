@@ -46,7 +46,7 @@ func TestPollFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := serve(t, tt.file)
+			srv := crawlertest.ServeSteps(t, tt.file)
 			src := newSource(t, oneQuery(srv.URL, tt.extra), clock)
 			page, err := src.Poll(context.Background(), "")
 			var perm *crawlers.PermanentError
@@ -94,7 +94,7 @@ func TestPollFixtures(t *testing.T) {
 // the poll time, a backfill on the first poll, a range over missed polls
 // (capped at max_gap), and nothing twice.
 func TestPollWindows(t *testing.T) {
-	srv := serve(t, "empty/01.http")
+	srv := crawlertest.ServeSteps(t, "empty/01.http")
 	var at time.Time
 	src := newSource(t, oneQuery(srv.URL, "    backfill: 2m\n    step: 30s\n"), func() time.Time { return at })
 	unix := func(t time.Time) string { return prometheus.UnixString(t) }
@@ -121,13 +121,13 @@ func TestPollWindows(t *testing.T) {
 	cursor := ""
 	for _, st := range steps {
 		at = st.at
-		before := len(srv.requests())
+		before := len(srv.Requests())
 		page, err := src.Poll(context.Background(), cursor)
 		if err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
 		cursor = page.Cursor
-		reqs := srv.requests()[before:]
+		reqs := srv.Requests()[before:]
 		if st.noReq {
 			if len(reqs) != 0 {
 				t.Errorf("%s: %d requests, want none", st.name, len(reqs))
@@ -162,7 +162,7 @@ func TestPartialRefusal(t *testing.T) {
       - {name: error_rate, query: "x", baseline_versions: ["4.1.9"]}
 `
 	}
-	srv := serve(t, "bad-data/01.http", "vector/01.http")
+	srv := crawlertest.ServeSteps(t, "bad-data/01.http", "vector/01.http")
 	page, err := newSource(t, opts(srv.URL), clock).Poll(context.Background(), "")
 	if err != nil {
 		t.Fatalf("poll with one good query: %v", err)
@@ -172,7 +172,7 @@ func TestPartialRefusal(t *testing.T) {
 		t.Error("no cursor")
 	}
 
-	srv = serve(t, "bad-data/01.http", "execution/01.http")
+	srv = crawlertest.ServeSteps(t, "bad-data/01.http", "execution/01.http")
 	_, err = newSource(t, opts(srv.URL), clock).Poll(context.Background(), "")
 	var perm *crawlers.PermanentError
 	if !errors.As(err, &perm) || !strings.Contains(err.Error(), "query http_5xx") || !strings.Contains(err.Error(), "query error_rate") {
@@ -181,7 +181,7 @@ func TestPartialRefusal(t *testing.T) {
 
 	// A retryable failure of any query fails the poll: nothing is returned
 	// that a retry would repeat.
-	srv = serve(t, "vector/01.http", "timeout/01.http")
+	srv = crawlertest.ServeSteps(t, "vector/01.http", "timeout/01.http")
 	if page, err := newSource(t, opts(srv.URL), clock).Poll(context.Background(), ""); err == nil {
 		t.Fatalf("poll with a timed-out query: page %+v, want an error", page)
 	}
@@ -190,7 +190,7 @@ func TestPartialRefusal(t *testing.T) {
 // TestSecrets: headers are sent but never appear in errors, nor does a
 // password in the URL.
 func TestSecrets(t *testing.T) {
-	srv := serve(t, "proxy-502/01.http")
+	srv := crawlertest.ServeSteps(t, "proxy-502/01.http")
 	u := strings.Replace(srv.URL, "http://", "http://reader:hunter2@", 1)
 	src := newSource(t, oneQuery(u, "    headers: {X-Api-Key: s3cr3t-token, X-Scope-OrgID: shop}\n"), clock)
 	_, err := src.Poll(context.Background(), "")
@@ -202,7 +202,7 @@ func TestSecrets(t *testing.T) {
 			t.Errorf("error %q reveals a secret", err)
 		}
 	}
-	r := srv.requests()[0]
+	r := srv.Requests()[0]
 	if r.Header.Get("X-Api-Key") != "s3cr3t-token" || r.Header.Get("X-Scope-OrgID") != "shop" {
 		t.Errorf("headers %v, want the configured ones", r.Header)
 	}

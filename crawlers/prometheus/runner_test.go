@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	promclient "github.com/prometheus/client_golang/prometheus"
-
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/crawlers/crawlertest"
 	"github.com/aftershock/aftershock/crawlers/prometheus"
@@ -18,7 +16,7 @@ import (
 func TestThroughRunner(t *testing.T) {
 	b := crawlertest.StartBus(t)
 	kv := crawlertest.Cursors(t, b)
-	srv := serve(t, "vector/01.http")
+	srv := crawlertest.ServeSteps(t, "vector/01.http")
 	spec := crawlertest.Spec(t, `
 name: shop-errors
 type: prometheus
@@ -26,19 +24,9 @@ service: shop
 options:
 `+oneQuery(srv.URL, ""))
 	reg := crawlers.NewRegistry().Add(prometheus.Type, prometheus.Constructor)
-	insts, err := reg.Build([]crawlers.Spec{spec}, crawlers.Deps{Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
 	// Stop after the first poll.
-	sleep := func(ctx context.Context, d time.Duration) error { cancel(); return ctx.Err() }
-	r := crawlers.NewRunner(b.JS, kv, nil, crawlers.NewMetrics(promclient.NewRegistry()),
-		crawlers.WithClock(clock), crawlers.WithSleep(sleep))
-	if err := r.Run(ctx, insts[0]); err != nil {
-		t.Fatal(err)
-	}
+	crawlertest.RunThrough(t, b, crawlertest.Build(t, reg, spec, crawlers.Deps{Now: clock}), clock,
+		func(_ int, _ time.Duration, cancel func()) { cancel() })
 	got := crawlertest.CollectMetrics(t, b.JS, 3, 5*time.Second)
 	compareSamples(t, got, readWant(t, "vector/want.jsonl"))
 	if n := crawlertest.Stored(t, b.JS, bus.StreamMetrics); n != 3 {

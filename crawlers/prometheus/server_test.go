@@ -1,19 +1,12 @@
 package prometheus_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,69 +18,6 @@ import (
 
 // now is the tests' clock: the time of the fixtures' newest points.
 var now = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
-
-// request is what the fixture server saw of one API call.
-type request struct {
-	Method string
-	Path   string
-	Form   url.Values
-	Header http.Header
-}
-
-// fixtureServer replays recorded responses (testdata/<file>, raw HTTP/1.1
-// responses) in order, one per API request, repeating the last.
-type fixtureServer struct {
-	*httptest.Server
-	t *testing.T
-
-	mu    sync.Mutex
-	steps []string
-	next  int
-	reqs  []request
-}
-
-func serve(t *testing.T, files ...string) *fixtureServer {
-	t.Helper()
-	fs := &fixtureServer{t: t, steps: files}
-	fs.Server = httptest.NewServer(http.HandlerFunc(fs.serve))
-	t.Cleanup(fs.Close)
-	return fs
-}
-
-func (fs *fixtureServer) requests() []request {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	return slices.Clone(fs.reqs)
-}
-
-func (fs *fixtureServer) serve(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		fs.t.Errorf("parsing form: %v", err)
-	}
-	fs.mu.Lock()
-	fs.reqs = append(fs.reqs, request{Method: r.Method, Path: r.URL.Path, Form: r.PostForm, Header: r.Header.Clone()})
-	step := fs.steps[min(fs.next, len(fs.steps)-1)]
-	fs.next++
-	fs.mu.Unlock()
-
-	raw, err := os.ReadFile(filepath.Join("testdata", step))
-	if err != nil {
-		fs.t.Errorf("reading fixture: %v", err)
-		http.Error(w, err.Error(), 500)
-		return
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), r)
-	if err != nil {
-		fs.t.Errorf("parsing fixture %s: %v", step, err)
-		return
-	}
-	body, _ := io.ReadAll(resp.Body)
-	for k, vs := range resp.Header {
-		w.Header()[k] = vs
-	}
-	w.WriteHeader(resp.StatusCode)
-	w.Write(body)
-}
 
 // newSource builds a source from YAML options (indented by four spaces,
 // under `options:`) and a clock.
