@@ -49,9 +49,9 @@ func TestFirstPoll(t *testing.T) {
 			}
 			var want []signals.Post
 			if tt.name != "empty" {
-				want = readWant(t, tt.name+"/want.jsonl")
+				want = crawlertest.ReadWant(t, tt.name+"/want.jsonl")
 			}
-			comparePosts(t, page.Posts, want)
+			crawlertest.ComparePosts(t, page.Posts, want, now)
 			if page.Skipped != tt.skipped {
 				t.Errorf("skipped %d, want %d", page.Skipped, tt.skipped)
 			}
@@ -91,13 +91,13 @@ func TestSuccessivePolls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	comparePosts(t, p1.Posts, readWant(t, "rss/want.jsonl"))
+	crawlertest.ComparePosts(t, p1.Posts, crawlertest.ReadWant(t, "rss/want.jsonl"), now)
 
 	p2, err := src.Poll(ctx, p1.Cursor)
 	if err != nil {
 		t.Fatal(err)
 	}
-	comparePosts(t, p2.Posts, readWant(t, "rss/want-02.jsonl"))
+	crawlertest.ComparePosts(t, p2.Posts, crawlertest.ReadWant(t, "rss/want-02.jsonl"), now)
 
 	p3, err := src.Poll(ctx, p2.Cursor)
 	if err != nil {
@@ -107,7 +107,7 @@ func TestSuccessivePolls(t *testing.T) {
 		t.Errorf("third poll: %d posts, cursor %q; want none and the cursor unchanged %q", len(p3.Posts), p3.Cursor, p2.Cursor)
 	}
 
-	reqs := srv.requests()
+	reqs := srv.Requests()
 	if len(reqs) != 3 {
 		t.Fatalf("%d requests, want 3", len(reqs))
 	}
@@ -172,7 +172,7 @@ func TestJSONPagination(t *testing.T) {
 	}
 
 	var urls []string
-	for _, r := range srv.requests() {
+	for _, r := range srv.Requests() {
 		urls = append(urls, r.URL.RequestURI())
 	}
 	want := "/api/v2/posts?q=shop /api/v2/posts?q=shop&page=2 /api/v2/posts?q=shop&page=3 /api/v2/posts?q=shop"
@@ -205,11 +205,11 @@ func TestStatusErrors(t *testing.T) {
 		check      []func(error) string // one per response of the case, nil = success
 		recoverIDs int
 	}{
-		{name: "rate-limit", check: []func(error) string{rateLimited(120 * time.Second), rateLimited(5 * time.Minute), nil}},
-		{name: "unavailable", check: []func(error) string{transient, transient, nil}},
-		{name: "status-404", check: []func(error) string{permanent}},
-		{name: "status-401", check: []func(error) string{permanent}},
-		{name: "status-403", check: []func(error) string{permanent}},
+		{name: "rate-limit", check: []func(error) string{crawlertest.RateLimited(120 * time.Second), crawlertest.RateLimited(5 * time.Minute), nil}},
+		{name: "unavailable", check: []func(error) string{crawlertest.Transient, crawlertest.Transient, nil}},
+		{name: "status-404", check: []func(error) string{crawlertest.Permanent}},
+		{name: "status-401", check: []func(error) string{crawlertest.Permanent}},
+		{name: "status-403", check: []func(error) string{crawlertest.Permanent}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -234,35 +234,6 @@ func TestStatusErrors(t *testing.T) {
 	}
 }
 
-func rateLimited(want time.Duration) func(error) string {
-	return func(err error) string {
-		var rl *crawlers.RateLimitError
-		if !errors.As(err, &rl) {
-			return "not a RateLimitError"
-		}
-		if rl.RetryAfter != want {
-			return "RetryAfter " + rl.RetryAfter.String() + ", want " + want.String()
-		}
-		return ""
-	}
-}
-
-func permanent(err error) string {
-	var pe *crawlers.PermanentError
-	if !errors.As(err, &pe) {
-		return "not a PermanentError"
-	}
-	return ""
-}
-
-func transient(err error) string {
-	var pe *crawlers.PermanentError
-	if errors.As(err, &pe) || errors.Is(err, crawlers.ErrRateLimited) {
-		return "want a plain (retryable) error"
-	}
-	return ""
-}
-
 func TestCharset(t *testing.T) {
 	srv := serveCase(t, "euc-kr")
 	// Without the forced charset the EUC-KR bytes are not UTF-8: each item
@@ -278,7 +249,7 @@ func TestCharset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	comparePosts(t, page.Posts, readWant(t, "euc-kr/want.jsonl"))
+	crawlertest.ComparePosts(t, page.Posts, crawlertest.ReadWant(t, "euc-kr/want.jsonl"), now)
 }
 
 func TestTimeout(t *testing.T) {
@@ -303,7 +274,7 @@ options: {url: "`+srv.URL+`/slow.rss"}
 	if !errors.As(err, &ne) || !ne.Timeout() {
 		t.Errorf("error %v, want a timeout", err)
 	}
-	if transient(err) != "" {
+	if crawlertest.Transient(err) != "" {
 		t.Errorf("a timeout must be retryable: %v", err)
 	}
 }
@@ -337,7 +308,7 @@ func TestServerDies(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error from a dead server")
 			}
-			if msg := transient(err); msg != "" {
+			if msg := crawlertest.Transient(err); msg != "" {
 				t.Errorf("%v: %s", err, msg)
 			}
 			srv.setSteps("rss/02.http")
@@ -345,7 +316,7 @@ func TestServerDies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			comparePosts(t, p3.Posts, readWant(t, "rss/want-02.jsonl"))
+			crawlertest.ComparePosts(t, p3.Posts, crawlertest.ReadWant(t, "rss/want-02.jsonl"), now)
 		})
 	}
 }
@@ -355,10 +326,10 @@ func TestRobots(t *testing.T) {
 	srv.setRobots("User-agent: *\nDisallow: /\n")
 	src := newSource(t, srv.URL+"/latest.rss", "")
 	_, err := src.Poll(context.Background(), "")
-	if msg := permanent(err); msg != "" {
+	if msg := crawlertest.Permanent(err); msg != "" {
 		t.Fatalf("disallowed by robots.txt: %v: %s", err, msg)
 	}
-	if n := len(srv.requests()); n != 0 {
+	if n := len(srv.Requests()); n != 0 {
 		t.Errorf("%d feed requests despite robots.txt", n)
 	}
 	// robots.txt is asked again after a refusal, so a fixed site recovers.
@@ -385,7 +356,7 @@ func TestHeadersSent(t *testing.T) {
 	if _, err := src.Poll(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
-	r := srv.requests()[0]
+	r := srv.Requests()[0]
 	if r.Header.Get("X-Naver-Client-Id") != "id-123" || r.Header.Get("X-Naver-Client-Secret") != "s3cret" {
 		t.Errorf("headers %v lack the configured ones", r.Header)
 	}

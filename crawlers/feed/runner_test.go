@@ -1,13 +1,9 @@
 package feed_test
 
 import (
-	"context"
 	"slices"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/crawlers/all"
@@ -20,7 +16,6 @@ import (
 // Aftershock restarts and picks up exactly the one item that is new.
 func TestThroughRunner(t *testing.T) {
 	b := crawlertest.StartBus(t)
-	kv := crawlertest.Cursors(t, b)
 	srv := serveSteps(t, "rss/01.http")
 	spec := crawlertest.Spec(t, `
 name: community
@@ -35,34 +30,8 @@ options: {url: "`+srv.URL+`/latest.rss"}
 	// n-th wait it calls script(n), which may end the run.
 	run := func(script func(n int, cancel func())) []time.Duration {
 		t.Helper()
-		insts, err := all.DefaultRegistry().Build([]crawlers.Spec{spec}, crawlers.Deps{Now: clock})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		var mu sync.Mutex
-		var waits []time.Duration
-		sleep := func(ctx context.Context, d time.Duration) error {
-			mu.Lock()
-			waits = append(waits, d)
-			n := len(waits)
-			mu.Unlock()
-			script(n, cancel)
-			return ctx.Err()
-		}
-		r := crawlers.NewRunner(b.JS, kv, nil, crawlers.NewMetrics(prometheus.NewRegistry()),
-			crawlers.WithClock(clock), crawlers.WithSleep(sleep),
-			crawlers.WithJitter(func(d time.Duration) time.Duration { return d }))
-		if err := r.Run(ctx, insts[0]); err != nil {
-			t.Fatal(err)
-		}
-		if ctx.Err() == context.DeadlineExceeded {
-			t.Fatal("run did not end within 20s")
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		return waits
+		inst := crawlertest.Build(t, all.DefaultRegistry(), spec, crawlers.Deps{Now: clock})
+		return crawlertest.RunThrough(t, b, inst, clock, func(n int, _ time.Duration, cancel func()) { script(n, cancel) }).Waits()
 	}
 
 	waits := run(func(n int, cancel func()) {
@@ -79,14 +48,14 @@ options: {url: "`+srv.URL+`/latest.rss"}
 		t.Errorf("waits %v, want %v", waits, want)
 	}
 	posts := crawlertest.CollectPosts(t, b.JS, 5, 5*time.Second)
-	want := append(readWant(t, "rss/want.jsonl"), readWant(t, "rss/want-02.jsonl")...)
-	comparePosts(t, posts, want)
+	want := append(crawlertest.ReadWant(t, "rss/want.jsonl"), crawlertest.ReadWant(t, "rss/want-02.jsonl")...)
+	crawlertest.ComparePosts(t, posts, want, now)
 
 	// Restart: a new runner and source on the same bucket.
 	srv.setSteps("rss/03.http")
-	before := len(srv.requests())
+	before := len(srv.Requests())
 	run(func(n int, cancel func()) { cancel() })
-	reqs := srv.requests()[before:]
+	reqs := srv.Requests()[before:]
 	if len(reqs) != 1 || reqs[0].Header.Get("If-None-Match") != `"latest-v2"` {
 		t.Errorf("restarted run sent %d requests; want one conditional GET with the stored ETag", len(reqs))
 	}
