@@ -26,7 +26,7 @@ func TestKoreanBoard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	comparePosts(t, p1.Posts, readWant(t, b.URL, "gnuboard/want-1.jsonl"))
+	crawlertest.ComparePosts(t, p1.Posts, readWant(t, b.URL, "gnuboard/want-1.jsonl"), now)
 	if p1.Skipped != 1 || !p1.More {
 		t.Errorf("page 1: skipped %d, More %v; want 1 and true", p1.Skipped, p1.More)
 	}
@@ -34,7 +34,7 @@ func TestKoreanBoard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	comparePosts(t, p2.Posts, readWant(t, b.URL, "gnuboard/want-2.jsonl"))
+	crawlertest.ComparePosts(t, p2.Posts, readWant(t, b.URL, "gnuboard/want-2.jsonl"), now)
 	if p2.Skipped != 0 || p2.More {
 		t.Errorf("page 2: skipped %d, More %v; want 0 and false (max_pages 2)", p2.Skipped, p2.More)
 	}
@@ -42,8 +42,8 @@ func TestKoreanBoard(t *testing.T) {
 		t.Errorf("requests %q, want %q", got, want)
 	}
 	for _, r := range b.requests() {
-		if !strings.Contains(r.ua, "Aftershock") {
-			t.Errorf("User-Agent %q does not name Aftershock", r.ua)
+		if !strings.Contains(r.UserAgent(), "Aftershock") {
+			t.Errorf("User-Agent %q does not name Aftershock", r.UserAgent())
 		}
 	}
 }
@@ -75,7 +75,7 @@ func TestCharset(t *testing.T) {
 				t.Errorf("%d posts, %d skipped; want %d and %d", len(page.Posts), page.Skipped, tt.posts, tt.skipped)
 			}
 			if tt.posts > 0 {
-				comparePosts(t, page.Posts, readWant(t, b.URL, "gnuboard/want-1.jsonl"))
+				crawlertest.ComparePosts(t, page.Posts, readWant(t, b.URL, "gnuboard/want-1.jsonl"), now)
 			}
 		})
 	}
@@ -87,11 +87,11 @@ func TestCharset(t *testing.T) {
 func TestNextLinkAndFollow(t *testing.T) {
 	b := commBoard(t)
 	src := newSource(t, b.URL+commList, commOptions)
-	pages := drain(t, src, "")
+	pages := crawlertest.Pages(t, src, "", 20)
 	if len(pages) != 2 || !pages[0].More {
 		t.Fatalf("%d pages, want 2, the first with More", len(pages))
 	}
-	comparePosts(t, allPosts(pages), readWant(t, b.URL, "community/want-1.jsonl", "community/want-2.jsonl"))
+	crawlertest.ComparePosts(t, crawlertest.AllPosts(pages), readWant(t, b.URL, "community/want-1.jsonl", "community/want-2.jsonl"), now)
 	want := []string{
 		commList, "/community/post/9006?ref=list", "/community/post/9005?ref=list", "/community/post/9004?ref=list", "/community/post/9003?ref=list",
 		commNext, "/community/post/9002?ref=list", "/community/post/9001?ref=list",
@@ -100,8 +100,8 @@ func TestNextLinkAndFollow(t *testing.T) {
 		t.Errorf("requests\n%q\nwant\n%q", got, want)
 	}
 	// Nothing new: one request, for the first list page.
-	again := drain(t, src, last(pages))
-	if n := len(allPosts(again)); n != 0 || len(b.uris()) != len(want)+1 {
+	again := crawlertest.Pages(t, src, last(pages), 20)
+	if n := len(crawlertest.AllPosts(again)); n != 0 || len(b.uris()) != len(want)+1 {
 		t.Errorf("second run: %d posts, %d requests; want none and one list request", n, len(b.uris())-len(want))
 	}
 }
@@ -111,17 +111,17 @@ func TestNextLinkAndFollow(t *testing.T) {
 func TestSuccessivePolls(t *testing.T) {
 	b := gnuBoard(t)
 	src := newSource(t, b.URL+gnuURL, gnuOptions)
-	first := drain(t, src, "")
+	first := crawlertest.Pages(t, src, "", 20)
 
 	b.route(gnuPage1, "gnuboard/list-1b.http")
 	before := len(b.uris())
-	second := drain(t, src, last(first))
-	comparePosts(t, allPosts(second), readWant(t, b.URL, "gnuboard/want-1b.jsonl"))
+	second := crawlertest.Pages(t, src, last(first), 20)
+	crawlertest.ComparePosts(t, crawlertest.AllPosts(second), readWant(t, b.URL, "gnuboard/want-1b.jsonl"), now)
 	if got := b.uris()[before:]; !slices.Equal(got, []string{gnuPage1}) {
 		t.Errorf("second run requested %q, want page 1 alone", got)
 	}
-	third := drain(t, src, last(second))
-	if n := len(allPosts(third)); n != 0 || last(third) != last(second) {
+	third := crawlertest.Pages(t, src, last(second), 20)
+	if n := len(crawlertest.AllPosts(third)); n != 0 || last(third) != last(second) {
 		t.Errorf("third run: %d posts, cursor moved; want none and the same cursor", n)
 	}
 }
@@ -160,13 +160,13 @@ func TestStatusErrors(t *testing.T) {
 		steps []string
 		check []func(error) string // one per poll, nil = success with posts
 	}{
-		{"429 seconds", []string{"status/429-seconds.http", "gnuboard/list-1.http"}, []func(error) string{rateLimited(2 * time.Minute), nil}},
-		{"429 date", []string{"status/429-date.http"}, []func(error) string{rateLimited(5 * time.Minute)}},
-		{"503 then recovery", []string{"status/503.http", "status/503.http", "gnuboard/list-1.http"}, []func(error) string{transient, transient, nil}},
+		{"429 seconds", []string{"status/429-seconds.http", "gnuboard/list-1.http"}, []func(error) string{crawlertest.RateLimited(2 * time.Minute), nil}},
+		{"429 date", []string{"status/429-date.http"}, []func(error) string{crawlertest.RateLimited(5 * time.Minute)}},
+		{"503 then recovery", []string{"status/503.http", "status/503.http", "gnuboard/list-1.http"}, []func(error) string{crawlertest.Transient, crawlertest.Transient, nil}},
 		// Go's transport retries a GET once on a reused connection that died.
-		{"connection dropped", []string{stepDie, stepDie, "gnuboard/list-1.http"}, []func(error) string{transient, nil}},
-		{"404", []string{"status/404.http"}, []func(error) string{permanent}},
-		{"403", []string{"status/403.http"}, []func(error) string{permanent}},
+		{"connection dropped", []string{stepDie, stepDie, "gnuboard/list-1.http"}, []func(error) string{crawlertest.Transient, nil}},
+		{"404", []string{"status/404.http"}, []func(error) string{crawlertest.Permanent}},
+		{"403", []string{"status/403.http"}, []func(error) string{crawlertest.Permanent}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,43 +198,14 @@ func TestViewErrors(t *testing.T) {
 	b.route("/community/post/9005?ref=list", "status/503.http", "community/view-9005.http")
 	src := newSource(t, b.URL+commList, commOptions)
 	_, err := src.Poll(t.Context(), "")
-	if msg := transient(err); err == nil || msg != "" {
+	if msg := crawlertest.Transient(err); err == nil || msg != "" {
 		t.Fatalf("view page 503: err %v, want a retryable error", err)
 	}
 	page, err := src.Poll(t.Context(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	comparePosts(t, page.Posts, readWant(t, b.URL, "community/want-1.jsonl"))
-}
-
-func rateLimited(want time.Duration) func(error) string {
-	return func(err error) string {
-		var rl *crawlers.RateLimitError
-		if !errors.As(err, &rl) {
-			return "not a RateLimitError"
-		}
-		if rl.RetryAfter != want {
-			return "RetryAfter " + rl.RetryAfter.String() + ", want " + want.String()
-		}
-		return ""
-	}
-}
-
-func permanent(err error) string {
-	var pe *crawlers.PermanentError
-	if !errors.As(err, &pe) {
-		return "not a PermanentError"
-	}
-	return ""
-}
-
-func transient(err error) string {
-	var pe *crawlers.PermanentError
-	if errors.As(err, &pe) || errors.Is(err, crawlers.ErrRateLimited) {
-		return "want a plain (retryable) error"
-	}
-	return ""
+	crawlertest.ComparePosts(t, page.Posts, readWant(t, b.URL, "community/want-1.jsonl"), now)
 }
 
 func TestRobots(t *testing.T) {
@@ -242,7 +213,7 @@ func TestRobots(t *testing.T) {
 	b.route(robotsURI, "robots:User-agent: *\nDisallow: /bbs/\n")
 	src := newSource(t, b.URL+gnuURL, gnuOptions)
 	_, err := src.Poll(t.Context(), "")
-	if msg := permanent(err); msg != "" {
+	if msg := crawlertest.Permanent(err); msg != "" {
 		t.Fatalf("disallowed by robots.txt: %v: %s", err, msg)
 	}
 	if n := len(b.uris()); n != 0 {
@@ -254,7 +225,7 @@ func TestRobots(t *testing.T) {
 	// that for the collector's life): a retryable error, then asked again.
 	b.route(robotsURI, "status/503.http")
 	_, err = src.Poll(t.Context(), "")
-	if err == nil || transient(err) != "" || !strings.Contains(err.Error(), "robots.txt answered 503") {
+	if err == nil || crawlertest.Transient(err) != "" || !strings.Contains(err.Error(), "robots.txt answered 503") {
 		t.Errorf("robots.txt 503: %v, want a retryable error naming it", err)
 	}
 	if n := len(b.uris()); n != 0 {
@@ -294,7 +265,7 @@ func TestTimeout(t *testing.T) {
 	if !errors.As(err, &ne) || !ne.Timeout() {
 		t.Errorf("error %v, want a timeout", err)
 	}
-	if msg := transient(err); msg != "" {
+	if msg := crawlertest.Transient(err); msg != "" {
 		t.Errorf("a timeout must be retryable: %v", err)
 	}
 }
@@ -319,16 +290,16 @@ func TestCancel(t *testing.T) {
 func TestPolite(t *testing.T) {
 	b := gnuBoard(t)
 	options := strings.Replace(gnuOptions, "delay: 0s", "delay: 250ms", 1) + "    user_agent: ShopWatch/2 (+mailto:ops@example.com)\n"
-	drain(t, newSource(t, b.URL+gnuURL, options), "")
+	crawlertest.Pages(t, newSource(t, b.URL+gnuURL, options), "", 20)
 	reqs := b.requests()
 	if len(reqs) != 2 {
 		t.Fatalf("%d requests, want 2", len(reqs))
 	}
-	if gap := reqs[1].at.Sub(reqs[0].at); gap < 250*time.Millisecond {
+	if gap := reqs[1].At.Sub(reqs[0].At); gap < 250*time.Millisecond {
 		t.Errorf("second request %s after the first, want at least the 250ms delay", gap)
 	}
-	if reqs[0].ua != "ShopWatch/2 (+mailto:ops@example.com)" {
-		t.Errorf("User-Agent %q, want the configured one", reqs[0].ua)
+	if reqs[0].UserAgent() != "ShopWatch/2 (+mailto:ops@example.com)" {
+		t.Errorf("User-Agent %q, want the configured one", reqs[0].UserAgent())
 	}
 }
 
@@ -341,12 +312,12 @@ func TestRestartResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Restarted between page 1 and page 2.
-	rest := drain(t, newSource(t, b.URL+gnuURL, gnuOptions), p1.Cursor)
-	comparePosts(t, allPosts(rest), readWant(t, b.URL, "gnuboard/want-2.jsonl"))
+	rest := crawlertest.Pages(t, newSource(t, b.URL+gnuURL, gnuOptions), p1.Cursor, 20)
+	crawlertest.ComparePosts(t, crawlertest.AllPosts(rest), readWant(t, b.URL, "gnuboard/want-2.jsonl"), now)
 	// Restarted after the run, with new rows on the board.
 	b.route(gnuPage1, "gnuboard/list-1b.http")
-	next := drain(t, newSource(t, b.URL+gnuURL, gnuOptions), last(rest))
-	comparePosts(t, allPosts(next), readWant(t, b.URL, "gnuboard/want-1b.jsonl"))
+	next := crawlertest.Pages(t, newSource(t, b.URL+gnuURL, gnuOptions), last(rest), 20)
+	crawlertest.ComparePosts(t, crawlertest.AllPosts(next), readWant(t, b.URL, "gnuboard/want-1b.jsonl"), now)
 }
 
 func TestPromises(t *testing.T) {
@@ -371,7 +342,7 @@ func TestBadCursor(t *testing.T) {
 func TestOversizedBody(t *testing.T) {
 	b := gnuBoard(t)
 	_, err := newSource(t, b.URL+gnuURL, gnuOptions+"    max_body: 1000\n").Poll(t.Context(), "")
-	if err == nil || !strings.Contains(err.Error(), "larger than 1000 bytes") || permanent(err) != "" {
+	if err == nil || !strings.Contains(err.Error(), "larger than 1000 bytes") || crawlertest.Permanent(err) != "" {
 		t.Errorf("error %v, want a PermanentError about the body size", err)
 	}
 }
@@ -419,7 +390,7 @@ func TestFollowBatches(t *testing.T) {
 	b := commBoard(t)
 	src := newSource(t, b.URL+commList, commOptions)
 	forum.SetFollowBatch(src, 3)
-	pages := drain(t, src, "")
+	pages := crawlertest.Pages(t, src, "", 20)
 	var sizes []int
 	for _, p := range pages {
 		sizes = append(sizes, len(p.Posts))
@@ -427,14 +398,14 @@ func TestFollowBatches(t *testing.T) {
 	if !slices.Equal(sizes, []int{3, 1, 2}) {
 		t.Errorf("posts per poll %v, want [3 1 2]", sizes)
 	}
-	comparePosts(t, allPosts(pages), readWant(t, b.URL, "community/want-1.jsonl", "community/want-2.jsonl"))
+	crawlertest.ComparePosts(t, crawlertest.AllPosts(pages), readWant(t, b.URL, "community/want-1.jsonl", "community/want-2.jsonl"), now)
 	// A restart between batches reads the waiting view page, then page 2.
 	p1, err := src.Poll(t.Context(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	rest := drain(t, newSource(t, b.URL+commList, commOptions), p1.Cursor)
-	if got := crawlertest.IDs(allPosts(rest)); len(got) != 3 || !strings.HasSuffix(got[0], "/9003?ref=list") {
+	rest := crawlertest.Pages(t, newSource(t, b.URL+commList, commOptions), p1.Cursor, 20)
+	if got := crawlertest.IDs(crawlertest.AllPosts(rest)); len(got) != 3 || !strings.HasSuffix(got[0], "/9003?ref=list") {
 		t.Errorf("after a restart between batches: %q, want 9003, 9002, 9001", got)
 	}
 }
@@ -444,7 +415,7 @@ func TestFollowBatches(t *testing.T) {
 func TestLayoutChanged(t *testing.T) {
 	b := serveBoard(t, map[string][]string{gnuPage1: {"community/list-1.http"}})
 	_, err := newSource(t, b.URL+gnuURL, gnuOptions).Poll(t.Context(), "")
-	if permanent(err) != "" || !strings.Contains(err.Error(), "matched no rows") {
+	if crawlertest.Permanent(err) != "" || !strings.Contains(err.Error(), "matched no rows") {
 		t.Errorf("error %v, want a PermanentError saying the item selector matched no rows", err)
 	}
 }

@@ -1,13 +1,9 @@
 package forum_test
 
 import (
-	"context"
 	"slices"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/crawlers/crawlertest"
@@ -20,7 +16,6 @@ import (
 // back with two new rows, then Aftershock restarts and reads nothing twice.
 func TestThroughRunner(t *testing.T) {
 	b := crawlertest.StartBus(t)
-	kv := crawlertest.Cursors(t, b)
 	board := gnuBoard(t)
 	s := spec(t, board.URL+gnuURL, gnuOptions)
 	s.Interval = time.Minute
@@ -30,34 +25,8 @@ func TestThroughRunner(t *testing.T) {
 	// script(n), which may end the run.
 	run := func(script func(n int, cancel func())) []time.Duration {
 		t.Helper()
-		insts, err := reg.Build([]crawlers.Spec{s}, crawlers.Deps{Now: clock})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		var mu sync.Mutex
-		var waits []time.Duration
-		sleep := func(ctx context.Context, d time.Duration) error {
-			mu.Lock()
-			waits = append(waits, d)
-			n := len(waits)
-			mu.Unlock()
-			script(n, cancel)
-			return ctx.Err()
-		}
-		r := crawlers.NewRunner(b.JS, kv, nil, crawlers.NewMetrics(prometheus.NewRegistry()),
-			crawlers.WithClock(clock), crawlers.WithSleep(sleep),
-			crawlers.WithJitter(func(d time.Duration) time.Duration { return d }))
-		if err := r.Run(ctx, insts[0]); err != nil {
-			t.Fatal(err)
-		}
-		if ctx.Err() == context.DeadlineExceeded {
-			t.Fatal("run did not end within 20s")
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		return waits
+		inst := crawlertest.Build(t, reg, s, crawlers.Deps{Now: clock})
+		return crawlertest.RunThrough(t, b, inst, clock, func(n int, _ time.Duration, cancel func()) { script(n, cancel) }).Waits()
 	}
 
 	waits := run(func(n int, cancel func()) {
@@ -74,7 +43,7 @@ func TestThroughRunner(t *testing.T) {
 		t.Errorf("waits %v, want %v", waits, want)
 	}
 	posts := crawlertest.CollectPosts(t, b.JS, 11, 5*time.Second)
-	comparePosts(t, posts, readWant(t, board.URL, "gnuboard/want-1.jsonl", "gnuboard/want-2.jsonl", "gnuboard/want-1b.jsonl"))
+	crawlertest.ComparePosts(t, posts, readWant(t, board.URL, "gnuboard/want-1.jsonl", "gnuboard/want-2.jsonl", "gnuboard/want-1b.jsonl"), now)
 	if got, want := board.uris(), []string{gnuPage1, gnuPage2, gnuPage1, gnuPage1}; !slices.Equal(got, want) {
 		t.Errorf("requests %q, want %q", got, want)
 	}

@@ -1,18 +1,13 @@
 package forum_test
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,10 +23,10 @@ var now = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 
 func clock() time.Time { return now }
 
-// Special steps of a board server.
+// Special steps of a board server (see crawlertest.Play).
 const (
-	stepHang = "!hang" // answer only after the client gave up
-	stepDie  = "!die"  // close the connection without answering
+	stepHang = crawlertest.StepHang
+	stepDie  = crawlertest.StepDie
 )
 
 // Request URIs of the fixture boards.
@@ -79,24 +74,14 @@ const commOptions = `
 // repeating. Unknown URIs, robots.txt included, answer 404.
 type board struct {
 	*httptest.Server
+	crawlertest.Script
+	crawlertest.Recorder
 	t *testing.T
-
-	mu     sync.Mutex
-	routes map[string][]string
-	hits   map[string]int
-	reqs   []seen
-}
-
-// seen is one request the board received.
-type seen struct {
-	uri string
-	ua  string
-	at  time.Time
 }
 
 func serveBoard(t *testing.T, routes map[string][]string) *board {
 	t.Helper()
-	b := &board{t: t, routes: map[string][]string{}, hits: map[string]int{}}
+	b := &board{t: t}
 	for uri, steps := range routes {
 		b.route(uri, steps...)
 	}
@@ -107,20 +92,13 @@ func serveBoard(t *testing.T, routes map[string][]string) *board {
 
 // route sets the steps of a URI: fixture files under testdata, special
 // steps, or "robots:<body>" for a robots.txt body.
-func (b *board) route(uri string, steps ...string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.routes[uri] = steps
-	b.hits[uri] = 0
-}
+func (b *board) route(uri string, steps ...string) { b.Set(uri, steps...) }
 
-// requests returns the URIs requested so far, robots.txt left out.
-func (b *board) requests() []seen {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []seen
-	for _, r := range b.reqs {
-		if r.uri != robotsURI {
+// requests returns the requests so far, robots.txt left out.
+func (b *board) requests() []crawlertest.Request {
+	var out []crawlertest.Request
+	for _, r := range b.Requests() {
+		if r.URI != robotsURI {
 			out = append(out, r)
 		}
 	}
@@ -130,62 +108,22 @@ func (b *board) requests() []seen {
 func (b *board) uris() []string {
 	var out []string
 	for _, r := range b.requests() {
-		out = append(out, r.uri)
+		out = append(out, r.URI)
 	}
 	return out
 }
 
 func (b *board) serve(w http.ResponseWriter, r *http.Request) {
-	b.mu.Lock()
-	uri := r.URL.RequestURI()
-	b.reqs = append(b.reqs, seen{uri: uri, ua: r.UserAgent(), at: time.Now()})
-	steps := b.routes[uri]
-	var step string
-	if len(steps) > 0 {
-		step = steps[min(b.hits[uri], len(steps)-1)]
-		b.hits[uri]++
-	}
-	b.mu.Unlock()
-
+	b.Record(r)
+	step, ok := b.Next(r.URL.RequestURI())
 	switch {
-	case step == "":
+	case !ok:
 		http.NotFound(w, r)
-		return
 	case strings.HasPrefix(step, "robots:"):
 		fmt.Fprint(w, strings.TrimPrefix(step, "robots:"))
-		return
-	case step == stepHang:
-		select {
-		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
-		}
-		return
-	case step == stepDie:
-		conn, _, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			b.t.Errorf("hijacking: %v", err)
-			return
-		}
-		conn.Close()
-		return
+	default:
+		crawlertest.Play(b.t, w, r, step)
 	}
-	raw, err := os.ReadFile(filepath.Join("testdata", step))
-	if err != nil {
-		b.t.Errorf("reading fixture: %v", err)
-		http.Error(w, err.Error(), 500)
-		return
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), r)
-	if err != nil {
-		b.t.Errorf("parsing fixture %s: %v", step, err)
-		return
-	}
-	body, _ := io.ReadAll(resp.Body)
-	for k, vs := range resp.Header {
-		w.Header()[k] = vs
-	}
-	w.WriteHeader(resp.StatusCode)
-	w.Write(body)
 }
 
 // gnuBoard serves the gnuboard fixture: two list pages.
@@ -242,68 +180,9 @@ func readWant(t *testing.T, server string, paths ...string) []signals.Post {
 		if err != nil {
 			t.Fatal(err)
 		}
-		data = bytes.ReplaceAll(data, []byte("{server}"), []byte(server))
-		for line := range bytes.Lines(data) {
-			if len(bytes.TrimSpace(line)) == 0 {
-				continue
-			}
-			var p signals.Post
-			if err := json.Unmarshal(line, &p); err != nil {
-				t.Fatalf("%s: %v", path, err)
-			}
-			p.Time = p.Time.UTC()
-			want = append(want, p)
-		}
+		want = append(want, crawlertest.ParseWant(t, path, bytes.ReplaceAll(data, []byte("{server}"), []byte(server)))...)
 	}
 	return want
-}
-
-// comparePosts checks got against want, field by field.
-func comparePosts(t *testing.T, got, want []signals.Post) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Errorf("got %d posts %q, want %d %q", len(got), crawlertest.IDs(got), len(want), crawlertest.IDs(want))
-	}
-	for i := range min(len(got), len(want)) {
-		g := got[i]
-		if !g.Fetched.Equal(now) {
-			t.Errorf("post %d: fetched %v, want %v", i, g.Fetched, now)
-		}
-		g.Fetched = time.Time{}
-		g.Time = g.Time.UTC()
-		if !reflect.DeepEqual(g, want[i]) {
-			gj, _ := json.Marshal(g)
-			wj, _ := json.Marshal(want[i])
-			t.Errorf("post %d:\ngot  %s\nwant %s", i, gj, wj)
-		}
-	}
-}
-
-// drain polls from cursor while More and returns the pages.
-func drain(t *testing.T, src *forum.Source, cursor string) []crawlers.Page {
-	t.Helper()
-	var pages []crawlers.Page
-	for range 20 {
-		page, err := src.Poll(t.Context(), cursor)
-		if err != nil {
-			t.Fatalf("poll %d: %v", len(pages)+1, err)
-		}
-		pages = append(pages, page)
-		cursor = page.Cursor
-		if !page.More {
-			return pages
-		}
-	}
-	t.Fatal("still More after 20 polls")
-	return nil
-}
-
-func allPosts(pages []crawlers.Page) []signals.Post {
-	var out []signals.Post
-	for _, p := range pages {
-		out = append(out, p.Posts...)
-	}
-	return out
 }
 
 func last(pages []crawlers.Page) string { return pages[len(pages)-1].Cursor }
