@@ -2,15 +2,11 @@ package hackernews_test
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/crawlers/crawlertest"
@@ -30,7 +26,7 @@ func TestFirstPoll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	comparePosts(t, page.Posts, readWant(t, "first/want.jsonl"))
+	crawlertest.ComparePosts(t, page.Posts, crawlertest.ReadWant(t, "first/want.jsonl"), now)
 	if page.Skipped != 2 {
 		t.Errorf("skipped %d, want 2", page.Skipped)
 	}
@@ -40,7 +36,7 @@ func TestFirstPoll(t *testing.T) {
 	if page.More || page.RateLimit != nil {
 		t.Errorf("More %v, rate limit %v; want neither", page.More, page.RateLimit)
 	}
-	r := a.requests()[0]
+	r := a.Requests()[0]
 	if got, want := r.URL.RequestURI(), "/api/v1/search_by_date?hitsPerPage=100&page=0&query=shopapp&tags=%28story%2Ccomment%29"; got != want {
 		t.Errorf("request %s, want %s", got, want)
 	}
@@ -74,7 +70,7 @@ func TestTwoPages(t *testing.T) {
 		t.Errorf("cursor after the run %s, want %s", p2.Cursor, want)
 	}
 	var got []string
-	for _, r := range a.requests() {
+	for _, r := range a.Requests() {
 		q := r.URL.Query()
 		got = append(got, q.Get("numericFilters")+" page="+q.Get("page"))
 	}
@@ -183,10 +179,10 @@ func TestStatusErrors(t *testing.T) {
 		check   []func(error) string // one per response, nil = success
 		message string
 	}{
-		{name: "unavailable", check: []func(error) string{transient, nil}},
-		{name: "rate-limit", check: []func(error) string{rateLimited(time.Minute), nil}, message: "Too many requests"},
-		{name: "status-400", check: []func(error) string{permanent}, message: "Invalid value for numericFilters"},
-		{name: "not-json", check: []func(error) string{transient}},
+		{name: "unavailable", check: []func(error) string{crawlertest.Transient, nil}},
+		{name: "rate-limit", check: []func(error) string{crawlertest.RateLimited(time.Minute), nil}, message: "Too many requests"},
+		{name: "status-400", check: []func(error) string{crawlertest.Permanent}, message: "Invalid value for numericFilters"},
+		{name: "not-json", check: []func(error) string{crawlertest.Transient}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -214,35 +210,6 @@ func TestStatusErrors(t *testing.T) {
 	}
 }
 
-func rateLimited(want time.Duration) func(error) string {
-	return func(err error) string {
-		var rl *crawlers.RateLimitError
-		if !errors.As(err, &rl) {
-			return "not a RateLimitError"
-		}
-		if rl.RetryAfter != want {
-			return "RetryAfter " + rl.RetryAfter.String() + ", want " + want.String()
-		}
-		return ""
-	}
-}
-
-func permanent(err error) string {
-	var pe *crawlers.PermanentError
-	if !errors.As(err, &pe) {
-		return "not a PermanentError"
-	}
-	return ""
-}
-
-func transient(err error) string {
-	var pe *crawlers.PermanentError
-	if errors.As(err, &pe) || errors.Is(err, crawlers.ErrRateLimited) {
-		return "want a plain (retryable) error"
-	}
-	return ""
-}
-
 func TestPromises(t *testing.T) {
 	for _, options := range []string{"", "    hits_per_page: 3\n"} {
 		crawlertest.CheckPoller(t, serveStore(t).source(t, options))
@@ -254,7 +221,6 @@ func TestPromises(t *testing.T) {
 // publishes exactly the hits that are new, a same-second one included.
 func TestRestartResume(t *testing.T) {
 	b := crawlertest.StartBus(t)
-	kv := crawlertest.Cursors(t, b)
 	a := newAlgolia(t)
 	a.add(hit("10", 2000, "first"))
 	a.add(hit("11", 2000, "second, same second"))
@@ -263,46 +229,16 @@ func TestRestartResume(t *testing.T) {
 
 	run := func(script func(n int, cancel func())) []time.Duration {
 		t.Helper()
-		insts, err := reg.Build([]crawlers.Spec{spec}, crawlers.Deps{Now: clock})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		var mu sync.Mutex
-		var waits []time.Duration
-		sleep := func(ctx context.Context, d time.Duration) error {
-			mu.Lock()
-			waits = append(waits, d)
-			n := len(waits)
-			mu.Unlock()
-			script(n, cancel)
-			return ctx.Err()
-		}
-		r := crawlers.NewRunner(b.JS, kv, nil, crawlers.NewMetrics(prometheus.NewRegistry()),
-			crawlers.WithClock(clock), crawlers.WithSleep(sleep),
-			crawlers.WithJitter(func(d time.Duration) time.Duration { return d }))
-		if err := r.Run(ctx, insts[0]); err != nil {
-			t.Fatal(err)
-		}
-		if ctx.Err() == context.DeadlineExceeded {
-			t.Fatal("run did not end within 20s")
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		return waits
+		inst := crawlertest.Build(t, reg, spec, crawlers.Deps{Now: clock})
+		return crawlertest.RunThrough(t, b, inst, clock, func(n int, _ time.Duration, cancel func()) { script(n, cancel) }).Waits()
 	}
 
 	waits := run(func(n int, cancel func()) {
 		switch n {
 		case 1: // after the first poll: the API fails once
-			a.mu.Lock()
-			a.steps = []string{"testdata/unavailable/01.http"}
-			a.mu.Unlock()
+			a.Set("", "unavailable/01.http")
 		case 2: // it recovers with a new hit
-			a.mu.Lock()
-			a.steps = nil
-			a.mu.Unlock()
+			a.Set("")
 			a.add(hit("12", 2001, "third"))
 		case 3:
 			cancel()
@@ -319,9 +255,9 @@ func TestRestartResume(t *testing.T) {
 	// Restart: a new source and runner on the same cursor bucket.
 	a.add(hit("13", 2001, "same second as the newest, indexed later"))
 	a.add(hit("14", 2002, "newest"))
-	before := len(a.requests())
+	before := len(a.Requests())
 	run(func(n int, cancel func()) { cancel() })
-	reqs := a.requests()[before:]
+	reqs := a.Requests()[before:]
 	if len(reqs) != 1 || reqs[0].URL.Query().Get("numericFilters") != "created_at_i>=2001" {
 		t.Errorf("restarted run sent %d requests; want one from the stored cursor (created_at_i>=2001)", len(reqs))
 	}

@@ -1,16 +1,11 @@
 package hackernews_test
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,7 +16,6 @@ import (
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/crawlers/crawlertest"
 	"github.com/aftershock/aftershock/crawlers/hackernews"
-	"github.com/aftershock/aftershock/signals"
 )
 
 // now is the tests' clock: shortly after the fixtures' newest hit.
@@ -35,13 +29,12 @@ func clock() time.Time { return now }
 // first, numericFilters on created_at_i, page and hitsPerPage, nbPages.
 type algolia struct {
 	*httptest.Server
+	crawlertest.Script // key ""
+	crawlertest.Recorder
 	t *testing.T
 
 	mu    sync.Mutex
-	steps []string
-	next  int
 	store []stored
-	reqs  []*http.Request
 }
 
 type stored struct {
@@ -61,13 +54,8 @@ func newAlgolia(t *testing.T) *algolia {
 // serveCase replays every response file of a case.
 func serveCase(t *testing.T, name string) *algolia {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", name, "*.http"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no fixtures for case %s", name)
-	}
-	slices.Sort(files)
 	a := newAlgolia(t)
-	a.steps = files
+	a.Set("", crawlertest.CaseFiles(t, name)...)
 	return a
 }
 
@@ -109,22 +97,14 @@ func hit(id string, at int64, text string) json.RawMessage {
 		text, time.Unix(at, 0).UTC().Format(time.RFC3339), at, id))
 }
 
-func (a *algolia) requests() []*http.Request {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return slices.Clone(a.reqs)
-}
-
 func (a *algolia) serve(w http.ResponseWriter, r *http.Request) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.reqs = append(a.reqs, r.Clone(r.Context()))
-	if len(a.steps) > 0 {
-		step := a.steps[min(a.next, len(a.steps)-1)]
-		a.next++
-		a.replay(w, r, step)
+	a.Record(r)
+	if step, ok := a.Next(""); ok {
+		crawlertest.Play(a.t, w, r, step)
 		return
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if r.URL.Path != "/api/v1/search_by_date" {
 		w.WriteHeader(http.StatusNotFound)
 		fmt.Fprint(w, `{"message":"Not Found","status":404}`)
@@ -184,26 +164,6 @@ func matches(at int64, filters string) bool {
 	return true
 }
 
-func (a *algolia) replay(w http.ResponseWriter, r *http.Request, step string) {
-	raw, err := os.ReadFile(step)
-	if err != nil {
-		a.t.Errorf("reading fixture: %v", err)
-		http.Error(w, err.Error(), 500)
-		return
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), r)
-	if err != nil {
-		a.t.Errorf("parsing fixture %s: %v", step, err)
-		return
-	}
-	body, _ := io.ReadAll(resp.Body)
-	for k, vs := range resp.Header {
-		w.Header()[k] = vs
-	}
-	w.WriteHeader(resp.StatusCode)
-	w.Write(body)
-}
-
 func (a *algolia) specText(options string) string {
 	return fmt.Sprintf(`
 name: hn
@@ -223,47 +183,4 @@ func (a *algolia) source(t *testing.T, options string) *hackernews.Source {
 		t.Fatalf("building source: %v", err)
 	}
 	return src
-}
-
-// readWant reads the expected posts of a case.
-func readWant(t *testing.T, path string) []signals.Post {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want []signals.Post
-	for line := range bytes.Lines(data) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		var p signals.Post
-		if err := json.Unmarshal(line, &p); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		p.Time = p.Time.UTC()
-		want = append(want, p)
-	}
-	return want
-}
-
-// comparePosts checks got against want, field by field.
-func comparePosts(t *testing.T, got, want []signals.Post) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Errorf("got %d posts %q, want %d %q", len(got), crawlertest.IDs(got), len(want), crawlertest.IDs(want))
-	}
-	for i := range min(len(got), len(want)) {
-		g := got[i]
-		if !g.Fetched.Equal(now) {
-			t.Errorf("post %d: fetched %v, want %v", i, g.Fetched, now)
-		}
-		g.Fetched = time.Time{}
-		g.Time = g.Time.UTC()
-		if !reflect.DeepEqual(g, want[i]) {
-			gj, _ := json.Marshal(g)
-			wj, _ := json.Marshal(want[i])
-			t.Errorf("post %d:\ngot  %s\nwant %s", i, gj, wj)
-		}
-	}
 }
