@@ -3,7 +3,6 @@ package mastodon_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -40,7 +39,7 @@ func TestFirstPoll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	comparePosts(t, page.Posts, readWant(t, "first/want.jsonl"))
+	crawlertest.ComparePosts(t, page.Posts, crawlertest.ReadWant(t, "first/want.jsonl"), now)
 	if page.Skipped != 2 {
 		t.Errorf("skipped %d, want 2 (malformed time, media only)", page.Skipped)
 	}
@@ -54,7 +53,7 @@ func TestFirstPoll(t *testing.T) {
 	if page.RateLimit == nil || page.RateLimit.Limit != wantRL.Limit || page.RateLimit.Remaining != wantRL.Remaining || !page.RateLimit.Reset.Equal(wantRL.Reset) {
 		t.Errorf("rate limit %+v, want %+v", page.RateLimit, wantRL)
 	}
-	r := in.requests()[0]
+	r := in.Requests()[0]
 	if got, want := r.URL.RequestURI(), "/api/v1/timelines/tag/ShopApp?limit=40"; got != want {
 		t.Errorf("request %s, want %s", got, want)
 	}
@@ -93,7 +92,7 @@ func TestPages(t *testing.T) {
 		t.Errorf("final cursor %s, want %s", cursor, want)
 	}
 	var got []string
-	for _, r := range in.requests() {
+	for _, r := range in.Requests() {
 		got = append(got, r.URL.RequestURI())
 	}
 	wantReqs := []string{
@@ -117,7 +116,7 @@ func TestEmptyPage(t *testing.T) {
 	if len(page.Posts) != 0 || page.More || page.Cursor != cursor {
 		t.Errorf("empty page: %d posts, More %v, cursor %s; want none, false, unchanged", len(page.Posts), page.More, page.Cursor)
 	}
-	if got := in.requests()[0].URL.RequestURI(); got != "/api/v1/timelines/public?limit=40&min_id="+n5 {
+	if got := in.Requests()[0].URL.RequestURI(); got != "/api/v1/timelines/public?limit=40&min_id="+n5 {
 		t.Errorf("request %s", got)
 	}
 }
@@ -145,12 +144,12 @@ func TestStatusErrors(t *testing.T) {
 		check   []func(error) string // one per response of the case, nil = success
 		message string               // the server's message, carried in the error
 	}{
-		{name: "rate-limit", check: []func(error) string{rateLimited(3 * time.Minute), nil}},
-		{name: "unavailable", check: []func(error) string{transient, nil}},
-		{name: "not-json", check: []func(error) string{transient}},
-		{name: "status-401", check: []func(error) string{permanent}, message: "The access token is invalid"},
-		{name: "status-403", check: []func(error) string{permanent}, message: "This action is not allowed"},
-		{name: "status-422", check: []func(error) string{permanent}, message: "This method requires an authenticated user"},
+		{name: "rate-limit", check: []func(error) string{crawlertest.RateLimited(3 * time.Minute), nil}},
+		{name: "unavailable", check: []func(error) string{crawlertest.Transient, nil}},
+		{name: "not-json", check: []func(error) string{crawlertest.Transient}},
+		{name: "status-401", check: []func(error) string{crawlertest.Permanent}, message: "The access token is invalid"},
+		{name: "status-403", check: []func(error) string{crawlertest.Permanent}, message: "This action is not allowed"},
+		{name: "status-422", check: []func(error) string{crawlertest.Permanent}, message: "This method requires an authenticated user"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,35 +178,6 @@ func TestStatusErrors(t *testing.T) {
 			}
 		})
 	}
-}
-
-func rateLimited(want time.Duration) func(error) string {
-	return func(err error) string {
-		var rl *crawlers.RateLimitError
-		if !errors.As(err, &rl) {
-			return "not a RateLimitError"
-		}
-		if rl.RetryAfter != want {
-			return "RetryAfter " + rl.RetryAfter.String() + ", want " + want.String()
-		}
-		return ""
-	}
-}
-
-func permanent(err error) string {
-	var pe *crawlers.PermanentError
-	if !errors.As(err, &pe) {
-		return "not a PermanentError"
-	}
-	return ""
-}
-
-func transient(err error) string {
-	var pe *crawlers.PermanentError
-	if errors.As(err, &pe) || errors.Is(err, crawlers.ErrRateLimited) {
-		return "want a plain (retryable) error"
-	}
-	return ""
 }
 
 // TestRateLimitWithinPoll: when the limit runs out while timelines are
@@ -240,12 +210,12 @@ func TestRateLimitWithinPoll(t *testing.T) {
 				t.Errorf("cursor %s, want %s", p1.Cursor, want)
 			}
 			// After the reset only the timeline left over is read.
-			before := len(in.requests())
+			before := len(in.Requests())
 			p2, err := src.Poll(context.Background(), p1.Cursor)
 			if err != nil {
 				t.Fatal(err)
 			}
-			reqs := in.requests()[before:]
+			reqs := in.Requests()[before:]
 			if len(reqs) != 1 || reqs[0].URL.Path != "/api/v1/timelines/tag/shopappfail" {
 				t.Errorf("second poll sent %d requests (first %v), want one for shopappfail", len(reqs), reqs[0].URL)
 			}
@@ -274,7 +244,7 @@ func TestOneTimelineFails(t *testing.T) {
 	}
 	// Both failing is an error.
 	in2 := serveSteps(t, "unavailable/01.http")
-	if _, err := in2.source(t, "    hashtags: [shopapp, shoppay]\n").Poll(context.Background(), start); err == nil || transient(err) != "" {
+	if _, err := in2.source(t, "    hashtags: [shopapp, shoppay]\n").Poll(context.Background(), start); err == nil || crawlertest.Transient(err) != "" {
 		t.Errorf("every timeline failing: error %v, want a retryable one", err)
 	}
 }

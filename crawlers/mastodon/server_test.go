@@ -1,16 +1,11 @@
 package mastodon_test
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,7 +16,6 @@ import (
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/crawlers/crawlertest"
 	"github.com/aftershock/aftershock/crawlers/mastodon"
-	"github.com/aftershock/aftershock/signals"
 )
 
 // now is the tests' clock: shortly after the fixtures' newest status.
@@ -47,14 +41,13 @@ const (
 // connection open.
 type instance struct {
 	*httptest.Server
-	t *testing.T
+	crawlertest.Script   // REST steps, key ""
+	crawlertest.Recorder // REST requests
+	t                    *testing.T
 
 	mu        sync.Mutex
-	steps     []string
-	next      int
 	store     []stored
 	remaining int
-	reqs      []*http.Request
 	scripts   [][]string
 	conns     int
 }
@@ -76,23 +69,14 @@ func newInstance(t *testing.T) *instance {
 // serveCase replays every response file of a case.
 func serveCase(t *testing.T, name string) *instance {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", name, "*.http"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no fixtures for case %s", name)
-	}
-	slices.Sort(files)
-	in := newInstance(t)
-	in.steps = files
-	return in
+	return serveSteps(t, crawlertest.CaseFiles(t, name)...)
 }
 
 // serveSteps replays the given fixture files (paths under testdata).
 func serveSteps(t *testing.T, files ...string) *instance {
 	t.Helper()
 	in := newInstance(t)
-	for _, f := range files {
-		in.steps = append(in.steps, filepath.Join("testdata", f))
-	}
+	in.Set("", files...)
 	return in
 }
 
@@ -134,49 +118,19 @@ func (in *instance) add(raw json.RawMessage) {
 	in.mu.Unlock()
 }
 
-// requests returns the REST requests received so far.
-func (in *instance) requests() []*http.Request {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return slices.Clone(in.reqs)
-}
-
 func (in *instance) serve(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/api/v1/streaming/") {
 		in.serveStream(w, r)
 		return
 	}
-	in.mu.Lock()
-	in.reqs = append(in.reqs, r.Clone(r.Context()))
-	if len(in.steps) > 0 {
-		step := in.steps[min(in.next, len(in.steps)-1)]
-		in.next++
-		in.mu.Unlock()
-		in.replay(w, r, step)
+	in.Record(r)
+	if step, ok := in.Next(""); ok {
+		crawlertest.Play(in.t, w, r, step)
 		return
 	}
+	in.mu.Lock()
 	defer in.mu.Unlock()
 	in.serveTimeline(w, r)
-}
-
-func (in *instance) replay(w http.ResponseWriter, r *http.Request, step string) {
-	raw, err := os.ReadFile(step)
-	if err != nil {
-		in.t.Errorf("reading fixture: %v", err)
-		http.Error(w, err.Error(), 500)
-		return
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), r)
-	if err != nil {
-		in.t.Errorf("parsing fixture %s: %v", step, err)
-		return
-	}
-	body, _ := io.ReadAll(resp.Body)
-	for k, vs := range resp.Header {
-		w.Header()[k] = vs
-	}
-	w.WriteHeader(resp.StatusCode)
-	w.Write(body)
 }
 
 // numLess compares ids as numbers, as Mastodon does.
@@ -328,47 +282,4 @@ func (in *instance) source(t *testing.T, options string) *mastodon.Source {
 		t.Fatalf("building source: %v", err)
 	}
 	return src
-}
-
-// readWant reads the expected posts of a case.
-func readWant(t *testing.T, path string) []signals.Post {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want []signals.Post
-	for line := range bytes.Lines(data) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		var p signals.Post
-		if err := json.Unmarshal(line, &p); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		p.Time = p.Time.UTC()
-		want = append(want, p)
-	}
-	return want
-}
-
-// comparePosts checks got against want, field by field.
-func comparePosts(t *testing.T, got, want []signals.Post) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Errorf("got %d posts %q, want %d %q", len(got), crawlertest.IDs(got), len(want), crawlertest.IDs(want))
-	}
-	for i := range min(len(got), len(want)) {
-		g := got[i]
-		if !g.Fetched.Equal(now) {
-			t.Errorf("post %d: fetched %v, want %v", i, g.Fetched, now)
-		}
-		g.Fetched = time.Time{}
-		g.Time = g.Time.UTC()
-		if !reflect.DeepEqual(g, want[i]) {
-			gj, _ := json.Marshal(g)
-			wj, _ := json.Marshal(want[i])
-			t.Errorf("post %d:\ngot  %s\nwant %s", i, gj, wj)
-		}
-	}
 }

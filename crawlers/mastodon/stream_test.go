@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/crawlers/crawlertest"
@@ -51,7 +48,7 @@ func TestStreamEvents(t *testing.T) {
 		pages = append(pages, p)
 		return nil
 	})
-	if err == nil || transient(err) != "" {
+	if err == nil || crawlertest.Transient(err) != "" {
 		t.Errorf("dropped stream: error %v, want a retryable one", err)
 	}
 	if len(pages) == 0 {
@@ -76,7 +73,7 @@ func TestStreamEvents(t *testing.T) {
 	if got, want := pages[len(pages)-1].Cursor, `{"newest":{"shopapp":"113550240000000021"}}`; got != want {
 		t.Errorf("last cursor %s, want %s", got, want)
 	}
-	if r := in.requests(); len(r) != 1 || r[0].Header.Get("Authorization") != "Bearer "+token {
+	if r := in.Requests(); len(r) != 1 || r[0].Header.Get("Authorization") != "Bearer "+token {
 		t.Errorf("%d REST requests, want one backfill with the token", len(r))
 	}
 }
@@ -102,13 +99,13 @@ func TestStreamUnauthorized(t *testing.T) {
 	in := serveStore(t)
 	src := in.stream(t, "    hashtags: [shopapp]\n    stream: true\n    token: wrong-token-x\n")
 	err := src.Stream(context.Background(), "", func(crawlers.Page) error { return nil })
-	if msg := permanent(err); msg != "" {
+	if msg := crawlertest.Permanent(err); msg != "" {
 		t.Fatalf("%v: %s", err, msg)
 	}
 	if !strings.Contains(err.Error(), "Missing access token") || strings.Contains(err.Error(), "wrong-token-x") {
 		t.Errorf("error %q: want the server's message and no token", err)
 	}
-	if n := len(in.requests()); n != 0 {
+	if n := len(in.Requests()); n != 0 {
 		t.Errorf("%d REST requests before the stream was open", n)
 	}
 }
@@ -140,27 +137,14 @@ func TestStreamThroughRunner(t *testing.T) {
 	}
 	spec := crawlertest.Spec(t, in.specText(streamOptions))
 	reg := crawlers.NewRegistry().Add(mastodon.Type, mastodon.Constructor)
-	insts, err := reg.Build([]crawlers.Spec{spec}, in.deps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	promReg := prometheus.NewRegistry()
-	var mu sync.Mutex
-	var waits []time.Duration
-	sleep := func(ctx context.Context, d time.Duration) error {
-		mu.Lock()
-		waits = append(waits, d)
-		mu.Unlock()
+	inst := crawlertest.Build(t, reg, spec, in.deps())
+	r := crawlertest.NewRunner(t, b, clock, func(int, time.Duration) {
 		in.add(json.RawMessage(mkStatus("1002", 30, "posted while away")))
-		return ctx.Err()
-	}
-	r := crawlers.NewRunner(b.JS, kv, nil, crawlers.NewMetrics(promReg),
-		crawlers.WithClock(clock), crawlers.WithSleep(sleep),
-		crawlers.WithJitter(func(d time.Duration) time.Duration { return d }))
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, insts[0]) }()
+	go func() { done <- r.Run(ctx, inst) }()
 
 	posts := crawlertest.CollectPosts(t, b.JS, 4, 10*time.Second)
 	// The first backfill reads the newest page, newest first.
@@ -186,13 +170,11 @@ func TestStreamThroughRunner(t *testing.T) {
 	if n := crawlertest.Stored(t, b.JS, bus.StreamPosts); n != 4 {
 		t.Errorf("stream holds %d posts, want 4", n)
 	}
-	mu.Lock()
-	if len(waits) != 1 || waits[0] != time.Second {
+	if waits := r.Waits(); len(waits) != 1 || waits[0] != time.Second {
 		t.Errorf("runner waits %v, want one 1s backoff after the drop", waits)
 	}
-	mu.Unlock()
 	var uris []string
-	for _, r := range in.requests() {
+	for _, r := range in.Requests() {
 		uris = append(uris, r.URL.RequestURI())
 	}
 	want := "/api/v1/timelines/tag/shopapp?limit=40 /api/v1/timelines/tag/shopapp?limit=40&min_id=1001"
@@ -201,31 +183,8 @@ func TestStreamThroughRunner(t *testing.T) {
 	}
 	// 1001 and 1002 each came from a backfill and then from the stream;
 	// the source published neither twice (JetStream saw no duplicate).
-	counts := postCounts(t, promReg)
+	counts := r.PostCounts(t)
 	if counts["published"] != 4 || counts["duplicate"] != 0 || counts["skipped"] != 1 {
 		t.Errorf("post counts %v, want 4 published, 0 duplicate, 1 skipped (the malformed update)", counts)
 	}
-}
-
-// postCounts reads aftershock_crawler_posts_total by result.
-func postCounts(t *testing.T, reg *prometheus.Registry) map[string]float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	counts := make(map[string]float64)
-	for _, mf := range mfs {
-		if mf.GetName() != "aftershock_crawler_posts_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "result" {
-					counts[l.GetValue()] += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return counts
 }
