@@ -48,7 +48,7 @@ func TestFirstPoll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	comparePosts(t, page.Posts, readWant(t, "first/want.jsonl"))
+	crawlertest.ComparePosts(t, page.Posts, crawlertest.ReadWant(t, "first/want.jsonl"), now)
 	if page.Skipped != 3 {
 		t.Errorf("skipped %d, want 3 (bad uri, record not an object, no text)", page.Skipped)
 	}
@@ -75,7 +75,7 @@ func TestFirstPoll(t *testing.T) {
 	if !reflect.DeepEqual(c.Seen, wantSeen) {
 		t.Errorf("cursor remembers %v\nwant %v", c.Seen, wantSeen)
 	}
-	r := p.requests()[0]
+	r := p.Requests()[0]
 	if got, want := r.URL.RawQuery, "lang=en&limit=100&q=shopapp&sort=latest"; got != want {
 		t.Errorf("query %s, want %s", got, want)
 	}
@@ -130,7 +130,7 @@ func TestBurstPagesUntilSeen(t *testing.T) {
 		t.Errorf("More per poll %s, want %s", got, want)
 	}
 	var queries []string
-	for _, r := range p.requests()[1:] {
+	for _, r := range p.Requests()[1:] {
 		q := r.URL.Query()
 		queries = append(queries, "since="+q.Get("since")+" cursor="+q.Get("cursor"))
 	}
@@ -189,7 +189,7 @@ func TestExpiredTokenRefreshes(t *testing.T) {
 	if creates, refreshes := p.counts(); creates != 1 || refreshes != 1 {
 		t.Errorf("%d createSession, %d refreshSession; want 1 and 1", creates, refreshes)
 	}
-	reqs := p.requests()
+	reqs := p.Requests()
 	if len(reqs) != 3 || reqs[2].Header.Get("Authorization") != "Bearer access-jwt-2" {
 		t.Errorf("%d searches, want 3 with the last on the refreshed token", len(reqs))
 	}
@@ -211,13 +211,13 @@ func TestWrongPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = src.Poll(context.Background(), "")
-	if msg := permanent(err); msg != "" {
+	if msg := crawlertest.Permanent(err); msg != "" {
 		t.Fatalf("%v: %s", err, msg)
 	}
 	if !strings.Contains(err.Error(), "Invalid identifier or password") || strings.Contains(err.Error(), "wxyz-wxyz") {
 		t.Errorf("error %q: want the server's message and no password", err)
 	}
-	if n := len(p.requests()); n != 0 {
+	if n := len(p.Requests()); n != 0 {
 		t.Errorf("%d searches without a session", n)
 	}
 }
@@ -278,7 +278,7 @@ func TestEmptyPage(t *testing.T) {
 	if page.Cursor != cursor {
 		t.Errorf("cursor %s, want it unchanged %s", page.Cursor, cursor)
 	}
-	if got := p.requests()[0].URL.Query().Get("since"); got != "2026-11-24T09:57:30.123Z" {
+	if got := p.Requests()[0].URL.Query().Get("since"); got != "2026-11-24T09:57:30.123Z" {
 		t.Errorf("since %s, want the newest less the 1m overlap", got)
 	}
 }
@@ -289,7 +289,7 @@ func TestUnreadableCursorStartsOver(t *testing.T) {
 	if err != nil || len(page.Posts) != 3 {
 		t.Fatalf("poll from a bad cursor: %d posts, %v; want the newest page", len(page.Posts), err)
 	}
-	if q := p.requests()[0].URL.Query(); q.Has("since") || q.Has("cursor") {
+	if q := p.Requests()[0].URL.Query(); q.Has("since") || q.Has("cursor") {
 		t.Errorf("query %s, want a first poll", q.Encode())
 	}
 }

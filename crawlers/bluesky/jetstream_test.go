@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/crawlers/bluesky"
@@ -188,12 +187,12 @@ func TestStreamEvents(t *testing.T) {
 		posts = append(posts, p.Posts...)
 		skipped += p.Skipped
 	}
-	comparePosts(t, posts, []signals.Post{
+	crawlertest.ComparePosts(t, posts, []signals.Post{
 		{Type: "post", Time: time.Date(2026, 11, 24, 9, 59, 59, 500e6, time.UTC), Source: "sky-live", ID: didKim + "/3lbccccccc001", Service: "shop",
 			Text: "ShopApp crashed on launch", Lang: "en", URL: "https://bsky.app/profile/" + didKim + "/post/3lbccccccc001", Author: didKim},
 		{Type: "post", Time: time.Date(2026, 11, 24, 9, 59, 59, 500e6, time.UTC), Source: "sky-live", ID: didLee + "/3lbccccccc006", Service: "shop",
 			Text: "쇼핑앱이 또 안 열려요", Lang: "ko", URL: "https://bsky.app/profile/" + didLee + "/post/3lbccccccc006", Author: didLee},
-	})
+	}, now)
 	if skipped != 2 {
 		t.Errorf("skipped %d, want 2 (not JSON, text not a string)", skipped)
 	}
@@ -285,7 +284,7 @@ func TestStreamRefused(t *testing.T) {
 		status int
 		check  func(error) string
 	}{
-		{http.StatusNotFound, func(err error) string { return permanent(err) }},
+		{http.StatusNotFound, crawlertest.Permanent},
 		{http.StatusTooManyRequests, func(err error) string {
 			var rl *crawlers.RateLimitError
 			if !errors.As(err, &rl) || rl.RetryAfter != 30*time.Second {
@@ -339,29 +338,15 @@ func TestStreamThroughRunner(t *testing.T) {
 	)
 	spec := crawlertest.Spec(t, j.specText(""))
 	reg := crawlers.NewRegistry().Add(bluesky.Type, bluesky.Constructor)
-	insts, err := reg.Build([]crawlers.Spec{spec}, tlsDeps(j.Server))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if insts[0].Streamer == nil {
+	inst := crawlertest.Build(t, reg, spec, tlsDeps(j.Server))
+	if inst.Streamer == nil {
 		t.Fatal("stream: true did not build a Streamer")
 	}
-	promReg := prometheus.NewRegistry()
-	var mu sync.Mutex
-	var waits []time.Duration
-	sleep := func(ctx context.Context, d time.Duration) error {
-		mu.Lock()
-		waits = append(waits, d)
-		mu.Unlock()
-		return ctx.Err()
-	}
-	r := crawlers.NewRunner(b.JS, kv, nil, crawlers.NewMetrics(promReg),
-		crawlers.WithClock(clock), crawlers.WithSleep(sleep),
-		crawlers.WithJitter(func(d time.Duration) time.Duration { return d }))
+	r := crawlertest.NewRunner(t, b, clock, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, insts[0]) }()
+	go func() { done <- r.Run(ctx, inst) }()
 
 	posts := crawlertest.CollectPosts(t, b.JS, 3, 10*time.Second)
 	if got, want := strings.Join(crawlertest.IDs(posts), " "), didKim+"/3lbhhhhhhh001 "+didLee+"/3lbhhhhhhh002 "+didKim+"/3lbhhhhhhh003"; got != want {
@@ -390,36 +375,11 @@ func TestStreamThroughRunner(t *testing.T) {
 	if len(qs) != 2 || qs[1].Get("cursor") != strconv.FormatInt(t0+3-5_000_000, 10) {
 		t.Errorf("connections %v, want a second one resuming 5s before %d", qs, t0+3)
 	}
-	mu.Lock()
-	if len(waits) != 1 || waits[0] != time.Second {
+	if waits := r.Waits(); len(waits) != 1 || waits[0] != time.Second {
 		t.Errorf("runner waits %v, want one 1s backoff after the drop", waits)
 	}
-	mu.Unlock()
-	counts := postCounts(t, promReg)
+	counts := r.PostCounts(t)
 	if counts["published"] != 3 || counts["duplicate"] != 1 {
 		t.Errorf("post counts %v, want 3 published and 1 duplicate (the rewind)", counts)
 	}
-}
-
-// postCounts reads aftershock_crawler_posts_total by result.
-func postCounts(t *testing.T, reg *prometheus.Registry) map[string]float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	counts := make(map[string]float64)
-	for _, mf := range mfs {
-		if mf.GetName() != "aftershock_crawler_posts_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "result" {
-					counts[l.GetValue()] += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return counts
 }

@@ -4,11 +4,8 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/crawlers/bluesky"
@@ -26,22 +23,11 @@ func TestPollThroughRunner(t *testing.T) {
 	p.add(mkPost(didKim, "3lbiiiiiii001", 50, 0, "shopapp one"))
 	spec := crawlertest.Spec(t, p.specText("    limit: 2\n"))
 	reg := crawlers.NewRegistry().Add(bluesky.Type, bluesky.Constructor)
-	insts, err := reg.Build([]crawlers.Spec{spec}, p.deps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if insts[0].Poller == nil {
+	inst := crawlertest.Build(t, reg, spec, p.deps())
+	if inst.Poller == nil {
 		t.Fatal("stream: false did not build a Poller")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	var mu sync.Mutex
-	var waits []time.Duration
-	sleep := func(ctx context.Context, d time.Duration) error {
-		mu.Lock()
-		waits = append(waits, d)
-		n := len(waits)
-		mu.Unlock()
+	r := crawlertest.RunThrough(t, b, inst, clock, func(n int, _ time.Duration, cancel func()) {
 		switch n {
 		case 1: // after the first poll: a burst of three, and the token expires
 			p.add(mkPost(didLee, "3lbiiiiiii002", 51, 0, "shopapp two"),
@@ -51,14 +37,7 @@ func TestPollThroughRunner(t *testing.T) {
 		case 2:
 			cancel()
 		}
-		return ctx.Err()
-	}
-	r := crawlers.NewRunner(b.JS, kv, nil, crawlers.NewMetrics(prometheus.NewRegistry()),
-		crawlers.WithClock(clock), crawlers.WithSleep(sleep),
-		crawlers.WithJitter(func(d time.Duration) time.Duration { return d }))
-	if err := r.Run(ctx, insts[0]); err != nil {
-		t.Fatal(err)
-	}
+	})
 	posts := crawlertest.CollectPosts(t, b.JS, 4, 5*time.Second)
 	ids := crawlertest.IDs(posts)
 	slices.Sort(ids)
@@ -68,11 +47,9 @@ func TestPollThroughRunner(t *testing.T) {
 	if n := crawlertest.Stored(t, b.JS, bus.StreamPosts); n != 4 {
 		t.Errorf("stream holds %d posts, want 4", n)
 	}
-	mu.Lock()
-	if want := []time.Duration{time.Minute, time.Minute}; !slices.Equal(waits, want) {
+	if waits, want := r.Waits(), []time.Duration{time.Minute, time.Minute}; !slices.Equal(waits, want) {
 		t.Errorf("waits %v, want %v (the burst's second page at once)", waits, want)
 	}
-	mu.Unlock()
 	if creates, refreshes := p.counts(); creates != 1 || refreshes != 1 {
 		t.Errorf("%d createSession, %d refreshSession; want 1 and 1", creates, refreshes)
 	}

@@ -1,17 +1,10 @@
 package bluesky_test
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,7 +15,6 @@ import (
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/crawlers/bluesky"
 	"github.com/aftershock/aftershock/crawlers/crawlertest"
-	"github.com/aftershock/aftershock/signals"
 )
 
 // now is the tests' clock: shortly after the fixtures' newest post.
@@ -44,14 +36,13 @@ const (
 // since on sortAt (inclusive), an offset cursor, limit, RateLimit headers.
 type pds struct {
 	*httptest.Server
-	t *testing.T
+	crawlertest.Script   // searchPosts steps, key ""
+	crawlertest.Recorder // searchPosts requests
+	t                    *testing.T
 
 	mu        sync.Mutex
-	steps     []string
-	next      int
 	store     []storedPost
 	remaining int
-	searches  []*http.Request
 	creates   int
 	refreshes int
 	access    string // the valid access token, "" once expired
@@ -75,13 +66,8 @@ func newPDS(t *testing.T) *pds {
 // serveCase replays every searchPosts answer of a case.
 func serveCase(t *testing.T, name string) *pds {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", name, "*.http"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no fixtures for case %s", name)
-	}
-	slices.Sort(files)
 	p := newPDS(t)
-	p.steps = files
+	p.Set("", crawlertest.CaseFiles(t, name)...)
 	return p
 }
 
@@ -136,13 +122,6 @@ func (p *pds) counts() (creates, refreshes int) {
 	return p.creates, p.refreshes
 }
 
-// requests returns the searchPosts requests received so far.
-func (p *pds) requests() []*http.Request {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.searches)
-}
-
 func xrpcError(w http.ResponseWriter, status int, name, msg string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
@@ -173,15 +152,13 @@ func (p *pds) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		p.issue(w)
 	case "/xrpc/app.bsky.feed.searchPosts":
-		p.searches = append(p.searches, r.Clone(r.Context()))
+		p.Record(r)
 		if p.access == "" || r.Header.Get("Authorization") != "Bearer "+p.access {
 			xrpcError(w, 400, "ExpiredToken", "Token has expired")
 			return
 		}
-		if len(p.steps) > 0 {
-			step := p.steps[min(p.next, len(p.steps)-1)]
-			p.next++
-			p.replay(w, r, step)
+		if step, ok := p.Next(""); ok {
+			crawlertest.Play(p.t, w, r, step)
 			return
 		}
 		p.search(w, r)
@@ -202,26 +179,6 @@ func (p *pds) issue(w http.ResponseWriter) {
 	w.Header().Set("RateLimit-Policy", "30;w=300")
 	fmt.Fprintf(w, `{"accessJwt":%q,"refreshJwt":%q,"handle":%q,"did":"did:plc:watcher7h2kq4x3mzbd5vyl","email":"ops@example.com","emailConfirmed":true,"active":true}`,
 		p.access, p.refresh, identifier)
-}
-
-func (p *pds) replay(w http.ResponseWriter, r *http.Request, step string) {
-	raw, err := os.ReadFile(step)
-	if err != nil {
-		p.t.Errorf("reading fixture: %v", err)
-		http.Error(w, err.Error(), 500)
-		return
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), r)
-	if err != nil {
-		p.t.Errorf("parsing fixture %s: %v", step, err)
-		return
-	}
-	body, _ := io.ReadAll(resp.Body)
-	for k, vs := range resp.Header {
-		w.Header()[k] = vs
-	}
-	w.WriteHeader(resp.StatusCode)
-	w.Write(body)
 }
 
 // search answers searchPosts from the store (mu held).
@@ -317,58 +274,6 @@ func (p *pds) source(t *testing.T, options string) *bluesky.Source {
 		t.Fatalf("building source: %v", err)
 	}
 	return src
-}
-
-// readWant reads the expected posts of a case.
-func readWant(t *testing.T, path string) []signals.Post {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want []signals.Post
-	for line := range bytes.Lines(data) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		var p signals.Post
-		if err := json.Unmarshal(line, &p); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		p.Time = p.Time.UTC()
-		want = append(want, p)
-	}
-	return want
-}
-
-// comparePosts checks got against want, field by field.
-func comparePosts(t *testing.T, got, want []signals.Post) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Errorf("got %d posts %q, want %d %q", len(got), crawlertest.IDs(got), len(want), crawlertest.IDs(want))
-	}
-	for i := range min(len(got), len(want)) {
-		g := got[i]
-		if !g.Fetched.Equal(now) {
-			t.Errorf("post %d: fetched %v, want %v", i, g.Fetched, now)
-		}
-		g.Fetched = time.Time{}
-		g.Time = g.Time.UTC()
-		if !reflect.DeepEqual(g, want[i]) {
-			gj, _ := json.Marshal(g)
-			wj, _ := json.Marshal(want[i])
-			t.Errorf("post %d:\ngot  %s\nwant %s", i, gj, wj)
-		}
-	}
-}
-
-// permanent returns "" when err is a PermanentError, else why not.
-func permanent(err error) string {
-	var pe *crawlers.PermanentError
-	if err == nil || !errors.As(err, &pe) {
-		return fmt.Sprintf("want a PermanentError, got %T", err)
-	}
-	return ""
 }
 
 // noSecrets fails the test if msg holds the password or a token.
