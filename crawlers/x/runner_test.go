@@ -3,12 +3,8 @@ package x_test
 import (
 	"context"
 	"slices"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/crawlers/crawlertest"
@@ -32,39 +28,9 @@ func TestThroughRunner(t *testing.T) {
 	// duplicates the runner counted.
 	run := func(script func(n int, cancel func())) ([]time.Duration, float64) {
 		t.Helper()
-		insts, err := reg.Build([]crawlers.Spec{spec}, crawlers.Deps{Now: clock})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		var mu sync.Mutex
-		var waits []time.Duration
-		sleep := func(ctx context.Context, d time.Duration) error {
-			mu.Lock()
-			waits = append(waits, d)
-			n := len(waits)
-			mu.Unlock()
-			script(n, cancel)
-			return ctx.Err()
-		}
-		metrics := crawlers.NewMetrics(prometheus.NewRegistry())
-		r := crawlers.NewRunner(b.JS, kv, nil, metrics,
-			crawlers.WithClock(clock), crawlers.WithSleep(sleep),
-			crawlers.WithJitter(func(d time.Duration) time.Duration { return d }))
-		if err := r.Run(ctx, insts[0]); err != nil {
-			t.Fatal(err)
-		}
-		if ctx.Err() == context.DeadlineExceeded {
-			t.Fatal("run did not end within 20s")
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		var m dto.Metric
-		if err := metrics.Posts.WithLabelValues(spec.Name, crawlers.ResultDuplicate).Write(&m); err != nil {
-			t.Fatal(err)
-		}
-		return waits, m.GetCounter().GetValue()
+		inst := crawlertest.Build(t, reg, spec, crawlers.Deps{Now: clock})
+		r := crawlertest.RunThrough(t, b, inst, clock, func(n int, _ time.Duration, cancel func()) { script(n, cancel) })
+		return r.Waits(), r.PostCounts(t)[crawlers.ResultDuplicate]
 	}
 
 	waits, dups := run(func(n int, cancel func()) {
@@ -79,14 +45,14 @@ func TestThroughRunner(t *testing.T) {
 		t.Errorf("waits %v, want %v", waits, want)
 	}
 	var tokens []string
-	for _, r := range srv.requests() {
+	for _, r := range srv.Requests() {
 		tokens = append(tokens, r.URL.Query().Get("next_token"))
 	}
 	if want := []string{"", "b26v89c19zqg8o3fpds2mh7kvx4nfemxmh6wmijtnzilp", "b26v89c19zqg8o3fpds2mh7kvx4nfemxmh6wmijtnzilp", "b26v89c19zqg8o3fo7gesq314yb9l2l4ptqy8gelo6ssd"}; !slices.Equal(tokens, want) {
 		t.Errorf("next_token per request %q, want %q", tokens, want)
 	}
 	posts := crawlertest.CollectPosts(t, b.JS, 6, 5*time.Second)
-	comparePosts(t, posts, readWant(t, "v2/pages/want.jsonl"))
+	crawlertest.ComparePosts(t, posts, crawlertest.ReadWant(t, "v2/pages/want.jsonl"), now)
 	if dups != 0 {
 		t.Errorf("first run: %v duplicates", dups)
 	}
@@ -100,14 +66,14 @@ func TestThroughRunner(t *testing.T) {
 
 	// Restart: a new runner and source on the same bucket.
 	srv.setSteps("v2/new/01.http")
-	before := len(srv.requests())
+	before := len(srv.Requests())
 	_, dups = run(func(n int, cancel func()) { cancel() })
-	reqs := srv.requests()[before:]
+	reqs := srv.Requests()[before:]
 	if len(reqs) != 1 || reqs[0].URL.Query().Get("since_id") != idNewest {
 		t.Errorf("restarted run sent %d requests; want one with since_id=%s", len(reqs), idNewest)
 	}
 	posts = crawlertest.CollectPosts(t, b.JS, 7, 5*time.Second)
-	comparePosts(t, posts[6:], readWant(t, "v2/new/want.jsonl"))
+	crawlertest.ComparePosts(t, posts[6:], crawlertest.ReadWant(t, "v2/new/want.jsonl"), now)
 	if n := crawlertest.Stored(t, b.JS, bus.StreamPosts); n != 7 || dups != 0 {
 		t.Errorf("stream holds %d posts with %v duplicates offered, want 7 and none: nothing missed, nothing repeated", n, dups)
 	}

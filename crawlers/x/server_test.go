@@ -1,18 +1,12 @@
 package x_test
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
-	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,7 +16,6 @@ import (
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/crawlers/crawlertest"
 	"github.com/aftershock/aftershock/crawlers/x"
-	"github.com/aftershock/aftershock/signals"
 )
 
 // now is the tests' clock: shortly after the fixtures' newest post. The
@@ -33,10 +26,10 @@ func clock() time.Time { return now }
 
 const token = "AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAA0%2BuSeid%2BULvsea4JtiGRiSDSJSI%3DEUifiRBkKG5E2XzMDjRfl76ZC9Ub0wnz4XsNiRVBChTYbJcE3F"
 
-// Special steps of a fixture server.
+// Special steps of a fixture server (see crawlertest.Play).
 const (
-	stepDie  = "!die"  // close the connection without answering
-	stepHang = "!hang" // answer only after the client gave up
+	stepDie  = crawlertest.StepDie
+	stepHang = crawlertest.StepHang
 )
 
 // fixtureServer replays recorded X API responses (testdata/<case>/NN.http,
@@ -50,14 +43,13 @@ const (
 // at or after the newest post gets the case's empty answer.
 type fixtureServer struct {
 	*httptest.Server
-	t    *testing.T
-	path string
+	crawlertest.Script   // sequence mode, key ""
+	crawlertest.Recorder // search requests
+	t                    *testing.T
+	path                 string
 
 	mu     sync.Mutex
-	steps  []string
-	next   int
 	search *searchCase
-	reqs   []*http.Request
 }
 
 type searchCase struct {
@@ -96,25 +88,16 @@ func newServer(t *testing.T, api string) *fixtureServer {
 func (fs *fixtureServer) setSteps(steps ...string) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	fs.steps, fs.next, fs.search = nil, 0, nil
-	for _, s := range steps {
-		if !strings.HasPrefix(s, "!") {
-			s = filepath.Join("testdata", s)
-		}
-		fs.steps = append(fs.steps, s)
-	}
+	fs.search = nil
+	fs.Set("", steps...)
 }
 
 func (fs *fixtureServer) setSearch(dir, empty string) {
 	fs.t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", dir, "*.http"))
-	if err != nil || len(files) == 0 {
-		fs.t.Fatalf("no fixtures in %s", dir)
-	}
-	slices.Sort(files)
+	files := crawlertest.CaseFiles(fs.t, dir)
 	sc := &searchCase{first: files[0], pages: make(map[string]string), empty: filepath.Join("testdata", empty)}
 	for i, f := range files {
-		_, body := readFixture(fs.t, f)
+		body := crawlertest.ReadHTTP(fs.t, f).Body
 		var page struct {
 			Data []struct {
 				ID string `json:"id"`
@@ -148,20 +131,14 @@ func (fs *fixtureServer) setSearch(dir, empty string) {
 		}
 	}
 	fs.mu.Lock()
-	fs.search, fs.steps = sc, nil
+	fs.search = sc
+	fs.Set("")
 	fs.mu.Unlock()
 }
 
 func parseID(s string) uint64 {
 	n, _ := strconv.ParseUint(s, 10, 64)
 	return n
-}
-
-// requests returns the search requests received so far.
-func (fs *fixtureServer) requests() []*http.Request {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	return slices.Clone(fs.reqs)
 }
 
 func (fs *fixtureServer) serve(w http.ResponseWriter, r *http.Request) {
@@ -175,43 +152,19 @@ func (fs *fixtureServer) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
+	fs.Record(r)
 	fs.mu.Lock()
-	fs.reqs = append(fs.reqs, r.Clone(r.Context()))
-	var step string
-	switch {
-	case fs.search != nil:
-		step = fs.search.pick(fs.t, r.URL.Query())
-	case len(fs.steps) > 0:
-		step = fs.steps[min(fs.next, len(fs.steps)-1)]
-		fs.next++
-	}
+	sc := fs.search
 	fs.mu.Unlock()
-
-	switch step {
-	case "":
+	step, _ := fs.Next("")
+	if sc != nil {
+		step = sc.pick(fs.t, r.URL.Query())
+	}
+	if step == "" {
 		http.Error(w, "no fixture for this request", http.StatusInternalServerError)
 		return
-	case stepDie:
-		conn, _, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			fs.t.Errorf("hijacking: %v", err)
-			return
-		}
-		conn.Close()
-		return
-	case stepHang:
-		select {
-		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
-		}
-		return
 	}
-	resp, body := readFixture(fs.t, step)
-	for k, vs := range resp.Header {
-		w.Header()[k] = vs
-	}
-	w.WriteHeader(resp.StatusCode)
-	w.Write(body)
+	crawlertest.Play(fs.t, w, r, step)
 }
 
 // pick chooses the file answering a search request.
@@ -231,23 +184,6 @@ func (sc *searchCase) pick(t *testing.T, q url.Values) string {
 		return sc.empty
 	}
 	return sc.first
-}
-
-func readFixture(t *testing.T, path string) (*http.Response, []byte) {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading fixture: %v", err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
-	if err != nil {
-		t.Fatalf("parsing fixture %s: %v", path, err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("reading fixture body %s: %v", path, err)
-	}
-	return resp, body
 }
 
 // newSource builds an x source for a server; options is extra YAML under
@@ -274,47 +210,4 @@ options:
     bearer_token: %q
     query: '"acme shop" -is:retweet'
 %s`, api, srv.URL, token, options))
-}
-
-// readWant reads the expected posts of a case.
-func readWant(t *testing.T, path string) []signals.Post {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want []signals.Post
-	for line := range bytes.Lines(data) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		var p signals.Post
-		if err := json.Unmarshal(line, &p); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		p.Time = p.Time.UTC()
-		want = append(want, p)
-	}
-	return want
-}
-
-// comparePosts checks got against want, field by field.
-func comparePosts(t *testing.T, got, want []signals.Post) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Errorf("got %d posts %q, want %d %q", len(got), crawlertest.IDs(got), len(want), crawlertest.IDs(want))
-	}
-	for i := range min(len(got), len(want)) {
-		g := got[i]
-		if !g.Fetched.Equal(now) {
-			t.Errorf("post %d: fetched %v, want %v", i, g.Fetched, now)
-		}
-		g.Fetched = time.Time{}
-		g.Time = g.Time.UTC()
-		if !reflect.DeepEqual(g, want[i]) {
-			gj, _ := json.Marshal(g)
-			wj, _ := json.Marshal(want[i])
-			t.Errorf("post %d:\ngot  %s\nwant %s", i, gj, wj)
-		}
-	}
 }

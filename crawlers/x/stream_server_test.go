@@ -1,8 +1,6 @@
 package x_test
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -35,6 +33,7 @@ import (
 // directive holds at its end.
 type streamServer struct {
 	*httptest.Server
+	crawlertest.Recorder
 	t *testing.T
 
 	mu       sync.Mutex
@@ -46,7 +45,6 @@ type streamServer struct {
 	connN     int
 	// search answers recent search: the fixture for the query.
 	search func(q url.Values) string
-	reqs   []recorded
 }
 
 type rule struct {
@@ -54,16 +52,6 @@ type rule struct {
 	Value string `json:"value"`
 	Tag   string `json:"tag,omitempty"`
 }
-
-// recorded is a request the server received.
-type recorded struct {
-	method, path string
-	query        url.Values
-	header       http.Header
-	body         string
-}
-
-func (r recorded) String() string { return r.method + " " + r.path }
 
 func newStreamServer(t *testing.T, conns ...string) *streamServer {
 	t.Helper()
@@ -85,14 +73,6 @@ func newStreamServer(t *testing.T, conns ...string) *streamServer {
 	return ss
 }
 
-// requests returns the requests received so far, "METHOD path" each, and
-// the records.
-func (ss *streamServer) requests() []recorded {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	return slices.Clone(ss.reqs)
-}
-
 func (ss *streamServer) ruleList() []rule {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
@@ -100,10 +80,7 @@ func (ss *streamServer) ruleList() []rule {
 }
 
 func (ss *streamServer) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	ss.mu.Lock()
-	ss.reqs = append(ss.reqs, recorded{method: r.Method, path: r.URL.Path, query: r.URL.Query(), header: r.Header.Clone(), body: string(body)})
-	ss.mu.Unlock()
+	body := []byte(ss.Record(r).Body)
 	if got := r.Header.Get("Authorization"); got != "Bearer "+token {
 		ss.t.Errorf("%s %s: Authorization %q, want the bearer token", r.Method, r.URL.Path, got)
 		w.WriteHeader(http.StatusUnauthorized)
@@ -129,7 +106,7 @@ func (ss *streamServer) serve(w http.ResponseWriter, r *http.Request) {
 		ss.mu.Unlock()
 		ss.play(w, r, script)
 	case r.URL.Path == "/2/tweets/search/recent" && ss.search != nil:
-		writeFixture(ss.t, w, filepath.Join("testdata", ss.search(r.URL.Query())))
+		crawlertest.WriteHTTP(ss.t, w, crawlertest.FixturePath(ss.search(r.URL.Query())))
 	default:
 		ss.t.Errorf("unexpected request %s %s", r.Method, r.URL)
 		http.NotFound(w, r)
@@ -141,7 +118,7 @@ func (ss *streamServer) serveRules(w http.ResponseWriter, r *http.Request, body 
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ss.rulesStep != "" {
-		writeFixture(ss.t, w, filepath.Join("testdata", ss.rulesStep))
+		crawlertest.WriteHTTP(ss.t, w, crawlertest.FixturePath(ss.rulesStep))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -211,7 +188,7 @@ func (ss *streamServer) serveRules(w http.ResponseWriter, r *http.Request, body 
 // play answers one stream connection with a script.
 func (ss *streamServer) play(w http.ResponseWriter, r *http.Request, script string) {
 	if strings.HasSuffix(script, ".http") {
-		writeFixture(ss.t, w, script)
+		crawlertest.WriteHTTP(ss.t, w, script)
 		return
 	}
 	data, err := os.ReadFile(script)
@@ -233,12 +210,7 @@ func (ss *streamServer) play(w http.ResponseWriter, r *http.Request, script stri
 		line = strings.TrimSuffix(line, "\n")
 		switch {
 		case line == "!drop":
-			conn, _, err := w.(http.Hijacker).Hijack()
-			if err != nil {
-				ss.t.Errorf("hijacking: %v", err)
-				return
-			}
-			conn.Close()
+			crawlertest.Hangup(ss.t, w)
 			return
 		case line == "!end":
 			return
@@ -263,26 +235,6 @@ func (ss *streamServer) play(w http.ResponseWriter, r *http.Request, script stri
 		flusher.Flush()
 	}
 	hold()
-}
-
-func writeFixture(t *testing.T, w http.ResponseWriter, path string) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Errorf("reading fixture: %v", err)
-		w.WriteHeader(http.StatusInternalServerError)
-		return
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
-	if err != nil {
-		t.Errorf("parsing fixture %s: %v", path, err)
-		return
-	}
-	body, _ := io.ReadAll(resp.Body)
-	for k, vs := range resp.Header {
-		w.Header()[k] = vs
-	}
-	w.WriteHeader(resp.StatusCode)
-	w.Write(body)
 }
 
 // streamOptions are the options of a v2 stream source (under options:).

@@ -10,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
-
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/crawlers/crawlertest"
 	"github.com/aftershock/aftershock/crawlers/x"
@@ -55,14 +52,14 @@ func TestStreamRulesSync(t *testing.T) {
 	ss := newStreamServer(t, "v2/stream/quiet.stream")
 	src := newStreamSource(t, ss, x.APIv2, streamOptions)
 	for run := range 2 {
-		before := len(ss.requests())
+		before := len(ss.Requests())
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		_, err := collect(ctx, src, "")
 		cancel()
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("run %d: error %v, want the context's", run, err)
 		}
-		reqs := ss.requests()[before:]
+		reqs := ss.Requests()[before:]
 		var got []string
 		for _, r := range reqs {
 			got = append(got, r.String())
@@ -79,15 +76,15 @@ func TestStreamRulesSync(t *testing.T) {
 				1: `{"delete":{"ids":["1861100000000000003"]}}`,
 				2: `{"add":[{"value":"@AcmeShop lang:ko","tag":"aftershock:x-acme:ko"}]}`,
 			} {
-				if b := reqs[i].body; b != w {
+				if b := reqs[i].Body; b != w {
 					t.Errorf("request %d body %s, want %s", i, b, w)
 				}
-				if ct := reqs[i].header.Get("Content-Type"); ct != "application/json" {
+				if ct := reqs[i].Header.Get("Content-Type"); ct != "application/json" {
 					t.Errorf("request %d Content-Type %q", i, ct)
 				}
 			}
 		}
-		q := reqs[len(reqs)-1].query
+		q := reqs[len(reqs)-1].Query
 		for k, v := range map[string]string{
 			"tweet.fields": "created_at,author_id,lang,public_metrics,note_tweet",
 			"expansions":   "author_id",
@@ -122,19 +119,19 @@ func TestStreamRulesSync(t *testing.T) {
 func TestStreamV2Messages(t *testing.T) {
 	ss := newStreamServer(t, "v2/stream/live.stream")
 	pages, err := collect(context.Background(), newStreamSource(t, ss, x.APIv2, streamOptions), "")
-	if err == nil || transient(err) != "" {
+	if err == nil || crawlertest.Transient(err) != "" {
 		t.Errorf("dropped stream: error %v, want a retryable one", err)
 	}
 	posts, skipped, cursor := pageStats(pages)
-	comparePosts(t, posts, readWant(t, "v2/stream/live.want.jsonl"))
+	crawlertest.ComparePosts(t, posts, crawlertest.ReadWant(t, "v2/stream/live.want.jsonl"), now)
 	if skipped != 2 {
 		t.Errorf("skipped %d, want 2 (a cut line, a post without created_at)", skipped)
 	}
 	if want := `{"since_id":"` + idStreamM + `"}`; cursor != want {
 		t.Errorf("cursor %s, want %s", cursor, want)
 	}
-	for _, r := range ss.requests() {
-		if r.path == "/2/tweets/search/recent" {
+	for _, r := range ss.Requests() {
+		if r.Path == "/2/tweets/search/recent" {
 			t.Error("backfilled on a first start without a cursor")
 		}
 	}
@@ -159,29 +156,15 @@ func TestStreamThroughRunner(t *testing.T) {
 		return "v2/stream/backfill.http"
 	}
 	spec := streamSpec(t, ss, x.APIv2, streamOptions)
-	insts, err := crawlers.NewRegistry().Add(x.Type, x.Constructor).Build([]crawlers.Spec{spec}, crawlers.Deps{Now: clock})
-	if err != nil {
-		t.Fatal(err)
+	inst := crawlertest.Build(t, crawlers.NewRegistry().Add(x.Type, x.Constructor), spec, crawlers.Deps{Now: clock})
+	if inst.Streamer == nil {
+		t.Fatalf("stream: true built a %T poller, want a Streamer", inst.Poller)
 	}
-	if insts[0].Streamer == nil {
-		t.Fatalf("stream: true built a %T poller, want a Streamer", insts[0].Poller)
-	}
-	var mu sync.Mutex
-	var waits []time.Duration
-	sleep := func(ctx context.Context, d time.Duration) error {
-		mu.Lock()
-		waits = append(waits, d)
-		mu.Unlock()
-		return ctx.Err()
-	}
-	metrics := crawlers.NewMetrics(prometheus.NewRegistry())
-	r := crawlers.NewRunner(b.JS, kv, nil, metrics,
-		crawlers.WithClock(clock), crawlers.WithSleep(sleep),
-		crawlers.WithJitter(func(d time.Duration) time.Duration { return d }))
+	r := crawlertest.NewRunner(t, b, clock, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, insts[0]) }()
+	go func() { done <- r.Run(ctx, inst) }()
 
 	posts := crawlertest.CollectPosts(t, b.JS, 5, 10*time.Second)
 	// Wait for the cursor of the last post, then stop.
@@ -199,7 +182,7 @@ func TestStreamThroughRunner(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	comparePosts(t, posts, readWant(t, "v2/stream/reconnect.want.jsonl"))
+	crawlertest.ComparePosts(t, posts, crawlertest.ReadWant(t, "v2/stream/reconnect.want.jsonl"), now)
 	if want := `{"since_id":"` + idStreamE + `"}`; cursor != want {
 		t.Errorf("stored cursor %s, want %s", cursor, want)
 	}
@@ -211,16 +194,10 @@ func TestStreamThroughRunner(t *testing.T) {
 	if n := crawlertest.Stored(t, b.JS, bus.StreamPosts); n != 5 {
 		t.Errorf("stream holds %d posts, want 5: nothing missed, nothing repeated", n)
 	}
-	var m dto.Metric
-	if err := metrics.Posts.WithLabelValues(spec.Name, crawlers.ResultDuplicate).Write(&m); err != nil {
-		t.Fatal(err)
-	}
-	if dups := m.GetCounter().GetValue(); dups != 0 {
+	if dups := r.PostCounts(t)[crawlers.ResultDuplicate]; dups != 0 {
 		t.Errorf("%v duplicates offered; want the backfilled post dropped before publishing", dups)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(waits) != 1 || waits[0] != crawlers.BackoffBase {
+	if waits := r.Waits(); len(waits) != 1 || waits[0] != crawlers.BackoffBase {
 		t.Errorf("waits %v, want one backoff of %s before the reconnect", waits, crawlers.BackoffBase)
 	}
 }
@@ -233,7 +210,7 @@ func TestStreamIdle(t *testing.T) {
 	start := time.Now()
 	_, err := collect(context.Background(), src, "")
 	took := time.Since(start)
-	if err == nil || !strings.Contains(err.Error(), "nothing received for 250ms") || transient(err) != "" {
+	if err == nil || !strings.Contains(err.Error(), "nothing received for 250ms") || crawlertest.Transient(err) != "" {
 		t.Errorf("error %v, want a retryable idle timeout", err)
 	}
 	if took < 500*time.Millisecond || took > 3*time.Second {
@@ -245,7 +222,7 @@ func TestStreamOperationalDisconnect(t *testing.T) {
 	ss := newStreamServer(t, "v2/stream/disconnect.stream")
 	start := time.Now()
 	pages, err := collect(context.Background(), newStreamSource(t, ss, x.APIv2, streamOptions), "")
-	if err == nil || !strings.Contains(err.Error(), "operational-disconnect: This stream has been disconnected upstream") || transient(err) != "" {
+	if err == nil || !strings.Contains(err.Error(), "operational-disconnect: This stream has been disconnected upstream") || crawlertest.Transient(err) != "" {
 		t.Errorf("error %v, want a retryable operational disconnect", err)
 	}
 	if took := time.Since(start); took > 2*time.Second {
@@ -264,12 +241,12 @@ func TestStreamV2Refused(t *testing.T) {
 		contains          string
 	}{
 		// A second connection: x-rate-limit-reset is 120 s after the clock.
-		{"second connection", "v2/stream/too-many-connections.http", "", rateLimited(120 * time.Second), "maximum allowed connection limit"},
-		{"unauthorized", "v2/unauthorized/01.http", "", permanent, "401 Unauthorized"},
-		{"forbidden", "v2/forbidden/01.http", "", permanent, "Client Forbidden"},
-		{"unavailable", "v2/unavailable/01.http", "", transient, "503 Service Unavailable"},
-		{"rules rate limited", "", "v2/rate-limit-problem/01.http", rateLimited(840 * time.Second), "listing X stream rules: 429"},
-		{"rules unauthorized", "", "v2/unauthorized/01.http", permanent, "listing X stream rules: 401"},
+		{"second connection", "v2/stream/too-many-connections.http", "", crawlertest.RateLimited(120 * time.Second), "maximum allowed connection limit"},
+		{"unauthorized", "v2/unauthorized/01.http", "", crawlertest.Permanent, "401 Unauthorized"},
+		{"forbidden", "v2/forbidden/01.http", "", crawlertest.Permanent, "Client Forbidden"},
+		{"unavailable", "v2/unavailable/01.http", "", crawlertest.Transient, "503 Service Unavailable"},
+		{"rules rate limited", "", "v2/rate-limit-problem/01.http", crawlertest.RateLimited(840 * time.Second), "listing X stream rules: 429"},
+		{"rules unauthorized", "", "v2/unauthorized/01.http", crawlertest.Permanent, "listing X stream rules: 401"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -333,22 +310,22 @@ func TestStreamV11Messages(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	pages, err := collect(ctx, newStreamSource(t, ss, x.APIv11, v11Options), "")
-	if err == nil || !strings.Contains(err.Error(), "closed by X") || transient(err) != "" {
+	if err == nil || !strings.Contains(err.Error(), "closed by X") || crawlertest.Transient(err) != "" {
 		t.Errorf("error %v, want a retryable end of stream", err)
 	}
 	posts, skipped, cursor := pageStats(pages)
-	comparePosts(t, posts, readWant(t, "v1.1/stream/want.jsonl"))
+	crawlertest.ComparePosts(t, posts, crawlertest.ReadWant(t, "v1.1/stream/want.jsonl"), now)
 	if skipped != 2 {
 		t.Errorf("skipped %d, want 2 (not JSON, no id)", skipped)
 	}
 	if want := `{"since_id":"2125166030484406276"}`; cursor != want {
 		t.Errorf("cursor %s, want %s", cursor, want)
 	}
-	reqs := ss.requests()
+	reqs := ss.Requests()
 	if len(reqs) != 1 {
 		t.Fatalf("%d requests %v, want one connection", len(reqs), reqs)
 	}
-	q := reqs[0].query
+	q := reqs[0].Query
 	if q.Get("track") != "acme shop,@AcmeShop" || q.Get("stall_warnings") != "true" {
 		t.Errorf("stream query %v, want track and stall_warnings", q)
 	}
@@ -364,10 +341,10 @@ func TestStreamV11Refused(t *testing.T) {
 		check    func(error) string
 		contains []string
 	}{
-		{"forbidden.http", permanent, []string{"403 Forbidden: code 453 You currently have access", "switch to api: v2"}},
-		{"unauthorized.http", permanent, []string{"401 Unauthorized", "switch to api: v2"}},
-		{"unavailable.http", transient, []string{"503 Service Unavailable"}},
-		{"enhance-your-calm.http", rateLimited(time.Minute), []string{"420 Enhance Your Calm"}},
+		{"forbidden.http", crawlertest.Permanent, []string{"403 Forbidden: code 453 You currently have access", "switch to api: v2"}},
+		{"unauthorized.http", crawlertest.Permanent, []string{"401 Unauthorized", "switch to api: v2"}},
+		{"unavailable.http", crawlertest.Transient, []string{"503 Service Unavailable"}},
+		{"enhance-your-calm.http", crawlertest.RateLimited(time.Minute), []string{"420 Enhance Your Calm"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -388,7 +365,7 @@ func TestStreamV11Refused(t *testing.T) {
 					t.Errorf("error %q does not say %q", err, c)
 				}
 			}
-			if n := len(ss.requests()); n != 1 {
+			if n := len(ss.Requests()); n != 1 {
 				t.Errorf("%d connections, want 1 (no retry behind the runner's back)", n)
 			}
 		})
@@ -399,7 +376,7 @@ func TestStreamV11Idle(t *testing.T) {
 	ss := newStreamServer(t, "v1.1/stream/quiet.stream")
 	start := time.Now()
 	_, err := collect(context.Background(), newStreamSource(t, ss, x.APIv11, v11Options+"    idle_timeout: 300ms\n"), "")
-	if err == nil || !strings.Contains(err.Error(), "nothing received for 300ms") || transient(err) != "" {
+	if err == nil || !strings.Contains(err.Error(), "nothing received for 300ms") || crawlertest.Transient(err) != "" {
 		t.Errorf("error %v, want a retryable idle timeout", err)
 	}
 	if took := time.Since(start); took > 3*time.Second {

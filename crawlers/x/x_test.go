@@ -15,7 +15,6 @@ import (
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/crawlers/crawlertest"
 	"github.com/aftershock/aftershock/crawlers/x"
-	"github.com/aftershock/aftershock/signals"
 )
 
 // Ids of the fixtures' posts: 64-bit snowflakes above 2^53, so a float
@@ -24,33 +23,6 @@ const (
 	idNewest = "2125167087449014277" // v2/pages and v1.1/pages, first post
 	idNew    = "2125168421237686277" // v2/new
 )
-
-// run polls from cursor, following Page.More, and returns the pages.
-func run(t *testing.T, src *x.Source, cursor string) []crawlers.Page {
-	t.Helper()
-	var pages []crawlers.Page
-	for range 10 {
-		page, err := src.Poll(context.Background(), cursor)
-		if err != nil {
-			t.Fatalf("poll %d with cursor %q: %v", len(pages)+1, cursor, err)
-		}
-		pages = append(pages, page)
-		cursor = page.Cursor
-		if !page.More {
-			return pages
-		}
-	}
-	t.Fatal("still More after 10 pages")
-	return nil
-}
-
-func allPosts(pages []crawlers.Page) []signals.Post {
-	var posts []signals.Post
-	for _, p := range pages {
-		posts = append(posts, p.Posts...)
-	}
-	return posts
-}
 
 func TestPages(t *testing.T) {
 	tests := []struct {
@@ -96,8 +68,8 @@ func TestPages(t *testing.T) {
 		t.Run(tt.api, func(t *testing.T) {
 			srv := serveSearch(t, tt.api, tt.dir, tt.empty)
 			src := newSource(t, srv, tt.api, "")
-			pages := run(t, src, "")
-			comparePosts(t, allPosts(pages), readWant(t, tt.dir+"/want.jsonl"))
+			pages := crawlertest.Pages(t, src, "", 10)
+			crawlertest.ComparePosts(t, crawlertest.AllPosts(pages), crawlertest.ReadWant(t, tt.dir+"/want.jsonl"), now)
 
 			var more []bool
 			var skipped []int
@@ -117,7 +89,7 @@ func TestPages(t *testing.T) {
 				t.Errorf("rate limit %+v, want %+v", rl, wantRL)
 			}
 
-			reqs := srv.requests()
+			reqs := srv.Requests()
 			if len(reqs) != len(tt.pageVals) {
 				t.Fatalf("%d requests, want %d", len(reqs), len(tt.pageVals))
 			}
@@ -147,7 +119,7 @@ func TestPages(t *testing.T) {
 			if len(page.Posts) != 0 || page.More || page.Cursor != last.Cursor {
 				t.Errorf("poll after the run: %d posts, More %v, cursor %s; want nothing new and the same cursor", len(page.Posts), page.More, page.Cursor)
 			}
-			reqs = srv.requests()
+			reqs = srv.Requests()
 			if got := reqs[len(reqs)-1].URL.Query().Get("since_id"); got != idNewest {
 				t.Errorf("since_id=%q, want %s", got, idNewest)
 			}
@@ -179,11 +151,11 @@ func TestResumeMidRun(t *testing.T) {
 	}
 	// A fresh source, as after a restart, with the stored cursor.
 	src = newSource(t, srv, x.APIv2, "")
-	pages := run(t, src, p1.Cursor)
-	if got := len(p1.Posts) + len(allPosts(pages)); got != 6 {
+	pages := crawlertest.Pages(t, src, p1.Cursor, 10)
+	if got := len(p1.Posts) + len(crawlertest.AllPosts(pages)); got != 6 {
 		t.Errorf("%d posts over the run, want 6", got)
 	}
-	for i, r := range srv.requests() {
+	for i, r := range srv.Requests() {
 		if got := r.URL.Query().Get("since_id"); got != old {
 			t.Errorf("request %d: since_id=%q, want the old %s on every page", i, got, old)
 		}
@@ -195,7 +167,7 @@ func TestResumeMidRun(t *testing.T) {
 
 func TestMaxPages(t *testing.T) {
 	srv := serveSearch(t, x.APIv2, "v2/pages", "v2/empty/01.http")
-	pages := run(t, newSource(t, srv, x.APIv2, "    max_pages: 2\n"), "")
+	pages := crawlertest.Pages(t, newSource(t, srv, x.APIv2, "    max_pages: 2\n"), "", 10)
 	if len(pages) != 2 {
 		t.Fatalf("%d pages, want 2", len(pages))
 	}
@@ -231,17 +203,17 @@ func TestStatusErrors(t *testing.T) {
 		check     func(error) string
 		contains  string
 	}{
-		{x.APIv2, "v2/rate-limit-88/01.http", rateLimited(300 * time.Second), "code 88 Rate limit exceeded"},
-		{x.APIv2, "v2/rate-limit-problem/01.http", rateLimited(840 * time.Second), "429 Too Many Requests"},
-		{x.APIv2, "v2/unauthorized/01.http", permanent, "401 Unauthorized"},
-		{x.APIv2, "v2/forbidden/01.http", permanent, "Client Forbidden: When authenticating"},
-		{x.APIv2, "v2/credits/01.http", permanent, "CreditsDepleted"},
-		{x.APIv2, "v2/unavailable/01.http", transient, "503 Service Unavailable"},
-		{x.APIv2, "v2/bad-json/01.http", transient, "decoding response"},
-		{x.APIv11, "v1.1/rate-limit/01.http", rateLimited(420 * time.Second), "code 88 Rate limit exceeded"},
-		{x.APIv11, "v1.1/unauthorized/01.http", permanent, "401 Unauthorized: code 89 Invalid or expired token."},
-		{x.APIv11, "v1.1/limited/01.http", permanent, "set options.api: v2"},
-		{x.APIv11, "v1.1/unavailable/01.http", transient, "503 Service Unavailable"},
+		{x.APIv2, "v2/rate-limit-88/01.http", crawlertest.RateLimited(300 * time.Second), "code 88 Rate limit exceeded"},
+		{x.APIv2, "v2/rate-limit-problem/01.http", crawlertest.RateLimited(840 * time.Second), "429 Too Many Requests"},
+		{x.APIv2, "v2/unauthorized/01.http", crawlertest.Permanent, "401 Unauthorized"},
+		{x.APIv2, "v2/forbidden/01.http", crawlertest.Permanent, "Client Forbidden: When authenticating"},
+		{x.APIv2, "v2/credits/01.http", crawlertest.Permanent, "CreditsDepleted"},
+		{x.APIv2, "v2/unavailable/01.http", crawlertest.Transient, "503 Service Unavailable"},
+		{x.APIv2, "v2/bad-json/01.http", crawlertest.Transient, "decoding response"},
+		{x.APIv11, "v1.1/rate-limit/01.http", crawlertest.RateLimited(420 * time.Second), "code 88 Rate limit exceeded"},
+		{x.APIv11, "v1.1/unauthorized/01.http", crawlertest.Permanent, "401 Unauthorized: code 89 Invalid or expired token."},
+		{x.APIv11, "v1.1/limited/01.http", crawlertest.Permanent, "set options.api: v2"},
+		{x.APIv11, "v1.1/unavailable/01.http", crawlertest.Transient, "503 Service Unavailable"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -263,42 +235,6 @@ func TestStatusErrors(t *testing.T) {
 	}
 }
 
-func rateLimited(want time.Duration) func(error) string {
-	return func(err error) string {
-		var rl *crawlers.RateLimitError
-		if !errors.As(err, &rl) {
-			return "not a RateLimitError"
-		}
-		var pe *crawlers.PermanentError
-		if errors.As(err, &pe) {
-			return "both rate limited and permanent"
-		}
-		if rl.RetryAfter != want {
-			return "RetryAfter " + rl.RetryAfter.String() + ", want " + want.String()
-		}
-		return ""
-	}
-}
-
-func permanent(err error) string {
-	var pe *crawlers.PermanentError
-	if !errors.As(err, &pe) {
-		return "not a PermanentError"
-	}
-	if errors.Is(err, crawlers.ErrRateLimited) {
-		return "both permanent and rate limited"
-	}
-	return ""
-}
-
-func transient(err error) string {
-	var pe *crawlers.PermanentError
-	if errors.As(err, &pe) || errors.Is(err, crawlers.ErrRateLimited) {
-		return "want a plain (retryable) error"
-	}
-	return ""
-}
-
 // TestSinceIDTooOld: after more than the 7 days recent search covers, X
 // refuses the stored since_id; the source reads on from the newest posts
 // instead of failing forever.
@@ -311,7 +247,7 @@ func TestSinceIDTooOld(t *testing.T) {
 	if len(page.Posts) != 1 || page.Cursor != `{"since_id":"2125160242860785669"}` {
 		t.Errorf("%d posts, cursor %s; want the page read without since_id", len(page.Posts), page.Cursor)
 	}
-	reqs := srv.requests()
+	reqs := srv.Requests()
 	if len(reqs) != 2 || !reqs[0].URL.Query().Has("since_id") || reqs[1].URL.Query().Has("since_id") {
 		t.Errorf("requests %v; want one with since_id, then one without", reqs)
 	}
@@ -348,7 +284,7 @@ func TestTransportFailures(t *testing.T) {
 			if !errors.Is(err, context.DeadlineExceeded) && !(errors.As(err, &ne) && ne.Timeout()) {
 				t.Errorf("error %v, want a timeout", err)
 			}
-			if msg := transient(err); msg != "" {
+			if msg := crawlertest.Transient(err); msg != "" {
 				t.Errorf("%v: %s", err, msg)
 			}
 		})
@@ -371,7 +307,7 @@ func TestTransportFailures(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error from a dead server")
 			}
-			if msg := transient(err); msg != "" {
+			if msg := crawlertest.Transient(err); msg != "" {
 				t.Errorf("%v: %s", err, msg)
 			}
 		})
@@ -419,7 +355,7 @@ func TestUnreadableCursor(t *testing.T) {
 		if err != nil || len(page.Posts) != 1 {
 			t.Errorf("cursor %q: %d posts, err %v; want a fresh start", cursor, len(page.Posts), err)
 		}
-		if q := srv.requests()[0].URL.Query(); q.Has("since_id") {
+		if q := srv.Requests()[0].URL.Query(); q.Has("since_id") {
 			t.Errorf("cursor %q: sent since_id=%s", cursor, q.Get("since_id"))
 		}
 	}
@@ -434,7 +370,7 @@ func TestSwitchAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := srv.requests()[0].URL.Query()
+	q := srv.Requests()[0].URL.Query()
 	if q.Get("since_id") != old || q.Has("max_id") || len(page.Posts) != 2 {
 		t.Errorf("since_id=%s max_id=%s, %d posts; want the v1.1 run to start at the v2 since_id", q.Get("since_id"), q.Get("max_id"), len(page.Posts))
 	}
