@@ -171,8 +171,8 @@ func (s *Script) Next(key string) (string, bool) {
 type Request struct {
 	Method string
 	URL    *url.URL
-	Path   string    // URL.Path
-	URI    string    // URL.RequestURI()
+	Path   string     // URL.Path
+	URI    string     // URL.RequestURI()
 	Query  url.Values // URL.Query()
 	Header http.Header
 	Body   string
