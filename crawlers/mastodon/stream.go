@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/internal/lines"
 )
 
 // MaxEvent caps one server-sent event; a larger one is skipped and counted.
@@ -114,7 +115,7 @@ func (s *StreamSource) Stream(ctx context.Context, cursor string, emit func(craw
 	var data []byte
 	oversize := false
 	for {
-		line, tooLong, err := readLine(r, MaxEvent)
+		line, tooLong, err := lines.Read(r, MaxEvent)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = errors.New("closed by the server")
@@ -225,28 +226,4 @@ func (s *StreamSource) dispatch(event string, data []byte, oversize bool, cur *c
 		page.Posts = append(page.Posts, post)
 	}
 	return emit(page)
-}
-
-// readLine reads one line without its line ending. A line over max bytes is
-// cut (tooLong) so one huge event cannot exhaust memory.
-func readLine(r *bufio.Reader, max int) (line []byte, tooLong bool, err error) {
-	var buf []byte
-	for {
-		chunk, err := r.ReadSlice('\n')
-		if len(buf)+len(chunk) <= max {
-			buf = append(buf, chunk...)
-		} else {
-			tooLong = true
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		if err != nil {
-			return nil, false, err
-		}
-		break
-	}
-	buf = bytes.TrimSuffix(buf, []byte("\n"))
-	buf = bytes.TrimSuffix(buf, []byte("\r"))
-	return buf, tooLong, nil
 }

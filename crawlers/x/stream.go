@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/internal/lines"
 )
 
 // v2 filtered stream endpoints.
@@ -122,7 +123,7 @@ func (s *StreamSource) streamV2(ctx context.Context, cursor string, emit func(cr
 
 	r := bufio.NewReaderSize(resp.Body, 64<<10)
 	for {
-		line, tooLong, err := readLine(r, MaxStreamMessage)
+		line, tooLong, err := lines.Read(r, MaxStreamMessage)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = errors.New("closed by X")
@@ -282,30 +283,6 @@ func (s *StreamSource) matchesOurs(matched []streamRule, ours map[string]bool) b
 		}
 	}
 	return false
-}
-
-// readLine reads one line without its line ending. A line over max bytes
-// is cut (tooLong) so one huge message cannot exhaust memory.
-func readLine(r *bufio.Reader, max int) (line []byte, tooLong bool, err error) {
-	var buf []byte
-	for {
-		chunk, err := r.ReadSlice('\n')
-		if len(buf)+len(chunk) <= max {
-			buf = append(buf, chunk...)
-		} else {
-			tooLong = true
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		if err != nil {
-			return nil, false, err
-		}
-		break
-	}
-	buf = bytes.TrimSuffix(buf, []byte("\n"))
-	buf = bytes.TrimSuffix(buf, []byte("\r"))
-	return buf, tooLong, nil
 }
 
 // streamRule is a v2 stream rule as X lists it and as matching_rules name
