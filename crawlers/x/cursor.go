@@ -1,9 +1,10 @@
 package x
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"github.com/aftershock/aftershock/crawlers"
 )
 
 // cursorState is the source's cursor, stored as a JSON string such as
@@ -23,12 +24,9 @@ type cursorState struct {
 }
 
 func decodeCursor(s string) (cursorState, error) {
-	var c cursorState
-	if s == "" {
-		return c, nil
-	}
-	if err := json.Unmarshal([]byte(s), &c); err != nil {
-		return cursorState{}, fmt.Errorf("decoding cursor: %w", err)
+	c, err := crawlers.DecodeCursor[cursorState](s)
+	if err != nil {
+		return cursorState{}, err
 	}
 	for name, id := range map[string]string{"since_id": c.SinceID, "max_id": c.MaxID, "newest_id": c.NewestID} {
 		if id != "" && !validID(id) {
@@ -38,13 +36,7 @@ func decodeCursor(s string) (cursorState, error) {
 	return c, nil
 }
 
-func (c cursorState) encode() string {
-	data, err := json.Marshal(c)
-	if err != nil {
-		panic(fmt.Sprintf("x: encoding cursor: %v", err)) // strings and an int cannot fail
-	}
-	return string(data)
-}
+func (c cursorState) encode() string { return crawlers.EncodeCursor(c) }
 
 // finish ends a run: since_id moves to the newest id the run saw.
 func (c cursorState) finish() cursorState {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/httpsrc"
 	"github.com/aftershock/aftershock/crawlers/internal/lines"
 )
 
@@ -447,9 +448,9 @@ func (s *StreamSource) callRules(ctx context.Context, method, what string, q url
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer resp.Body.Close()
-	data, err := readBody(resp.Body)
+	data, err := httpsrc.ReadCapped(resp.Body, MaxBody)
 	if err != nil {
-		return fmt.Errorf("%s: reading %d response: %w", what, resp.StatusCode, err)
+		return fmt.Errorf("%s: %d response: %w", what, resp.StatusCode, err)
 	}
 	if resp.StatusCode/100 != 2 {
 		var e v2Response

@@ -14,6 +14,7 @@ import (
 	"github.com/dghubble/go-twitter/twitter"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/httpsrc"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -66,7 +67,7 @@ func (b *cappedBody) Read(p []byte) (int, error) {
 		// Anything beyond the cap is too much; one byte tells.
 		var one [1]byte
 		if n, _ := b.rc.Read(one[:]); n > 0 {
-			return 0, errTooLarge
+			return 0, &httpsrc.TooLargeError{Limit: MaxBody}
 		}
 		return 0, io.EOF
 	}
@@ -131,30 +132,9 @@ func (s *Source) pollV11(ctx context.Context, cur cursorState) (crawlers.Page, e
 	next := cur
 	for i, t := range search.Statuses {
 		p, err := s.v11Post(&t, now)
-		if err != nil {
-			page.Skipped++
-			s.log.Debug("skipping malformed post", "index", i, "err", err)
-			continue
-		}
-		next.NewestID = newer(next.NewestID, p.ID)
-		if cur.SinceID != "" && newer(cur.SinceID, p.ID) == cur.SinceID {
-			continue // not after since_id: the API should not have sent it
-		}
-		page.Posts = append(page.Posts, p)
+		s.take(&page, &next, cur.SinceID, i, p, err)
 	}
-	next.Pages++
-	maxID := nextMaxID(search.Metadata)
-	switch {
-	case maxID != "" && maxID != cur.MaxID && next.Pages < s.opts.MaxPages:
-		next.MaxID = maxID
-		page.More = true
-		page.Cursor = next.encode()
-	default:
-		if maxID != "" {
-			s.log.Warn("stopping after options.max_pages pages; older posts of this run stay unread", "pages", next.Pages)
-		}
-		page.Cursor = next.finish().encode()
-	}
+	s.turnPage(&page, next, nextMaxID(search.Metadata), cur.MaxID, func(c *cursorState, maxID string) { c.MaxID = maxID })
 	return page, nil
 }
 

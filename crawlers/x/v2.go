@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/httpsrc"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -84,7 +86,7 @@ type v2Tweet struct {
 func (r *v2Response) describe() string {
 	var parts []string
 	for _, p := range []string{r.Title, r.Detail} {
-		if p != "" && !contains(parts, p) {
+		if p != "" && !slices.Contains(parts, p) {
 			parts = append(parts, p)
 		}
 	}
@@ -102,15 +104,6 @@ func (r *v2Response) describe() string {
 		}
 	}
 	return truncate(strings.Join(parts, ": "), 400)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // hasCode reports whether an error body carries a v1.1-style error code.
@@ -170,9 +163,9 @@ func (s *Source) searchV2(ctx context.Context, cur cursorState) (*v2Result, erro
 		return nil, fmt.Errorf("searching X v2: %w", err)
 	}
 	defer resp.Body.Close()
-	data, err := readBody(resp.Body)
+	data, err := httpsrc.ReadCapped(resp.Body, MaxBody)
 	if err != nil {
-		return nil, fmt.Errorf("searching X v2: reading %d response: %w", resp.StatusCode, err)
+		return nil, fmt.Errorf("searching X v2: %d response: %w", resp.StatusCode, err)
 	}
 	res := &v2Result{status: resp.StatusCode, header: resp.Header}
 	if err := json.Unmarshal(data, &res.body); err != nil && resp.StatusCode == http.StatusOK {
@@ -217,34 +210,13 @@ func (s *Source) pollV2(ctx context.Context, cur cursorState) (crawlers.Page, er
 	next.NewestID = newer(cur.NewestID, res.body.Meta.NewestID)
 	for i, raw := range res.body.Data {
 		p, err := s.v2Post(raw, users, now)
-		if err != nil {
-			page.Skipped++
-			s.log.Debug("skipping malformed post", "index", i, "err", err)
-			continue
-		}
-		next.NewestID = newer(next.NewestID, p.ID)
-		if cur.SinceID != "" && newer(cur.SinceID, p.ID) == cur.SinceID {
-			continue // not after since_id: the API should not have sent it
-		}
-		page.Posts = append(page.Posts, p)
+		s.take(&page, &next, cur.SinceID, i, p, err)
 	}
 	if n := len(res.body.Errors); n > 0 {
 		e := res.body.Errors[0]
 		s.log.Warn("X reported partial errors", "count", n, "title", e.Title, "detail", truncate(e.Detail, 200))
 	}
-	next.Pages++
-	token := res.body.Meta.NextToken
-	switch {
-	case token != "" && token != cur.NextToken && next.Pages < s.opts.MaxPages:
-		next.NextToken = token
-		page.More = true
-		page.Cursor = next.encode()
-	default:
-		if token != "" {
-			s.log.Warn("stopping after options.max_pages pages; older posts of this run stay unread", "pages", next.Pages)
-		}
-		page.Cursor = next.finish().encode()
-	}
+	s.turnPage(&page, next, res.body.Meta.NextToken, cur.NextToken, func(c *cursorState, token string) { c.NextToken = token })
 	return page, nil
 }
 

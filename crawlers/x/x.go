@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -31,6 +30,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/httpsrc"
+	"github.com/aftershock/aftershock/crawlers/internal/plaintext"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -278,11 +279,8 @@ type Source struct {
 // New builds an x source from its spec. It does no I/O.
 func New(spec crawlers.Spec, deps crawlers.Deps) (*Source, error) {
 	deps = deps.WithDefaults()
-	var opts Options
-	if err := spec.DecodeOptions(&opts); err != nil {
-		return nil, err
-	}
-	if err := opts.Validate(); err != nil {
+	opts, err := crawlers.ParseOptions[Options](spec)
+	if err != nil {
 		return nil, err
 	}
 	hc := deps.HTTPClient(spec.Timeout)
@@ -351,49 +349,29 @@ func rateLimit(h http.Header) *crawlers.RateLimit {
 }
 
 // retryAfter is how long to wait after a 429: until x-rate-limit-reset, else
-// Retry-After seconds, else 0 (the runner backs off on its own).
+// Retry-After, else 0 (the runner backs off on its own).
 func (s *Source) retryAfter(h http.Header) time.Duration {
 	if rl := rateLimit(h); rl != nil && !rl.Reset.IsZero() {
 		return max(time.Second, rl.Reset.Sub(s.now()))
 	}
-	if secs, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After"))); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second
-	}
-	return 0
+	wait, _ := httpsrc.RetryAfter(h.Get("Retry-After"), s.now())
+	return wait
 }
 
-// statusError classifies a failed response: 429 (or an API error code 88,
-// "rate limit exceeded") waits for the reset, other 4xx are permanent
-// (except 408), the rest (5xx) are retried with backoff.
+// statusError classifies a failed response (see httpsrc.StatusError): 429,
+// or an API error code 88 ("rate limit exceeded") on any status, waits for
+// the reset; other 4xx but 408 are permanent; the rest (5xx) are retried
+// with backoff.
 func (s *Source) statusError(status int, h http.Header, what, detail string, code88 bool) error {
 	err := fmt.Errorf("%s: %d %s", what, status, http.StatusText(status))
 	if detail != "" {
 		err = fmt.Errorf("%w: %s", err, detail)
 	}
-	switch {
-	case status == http.StatusTooManyRequests || code88:
-		return &crawlers.RateLimitError{RetryAfter: s.retryAfter(h), Err: err}
-	case status == http.StatusRequestTimeout:
-		return err
-	case status >= 400 && status < 500:
-		return &crawlers.PermanentError{Err: err}
+	if code88 {
+		status = http.StatusTooManyRequests
 	}
-	return err
+	return httpsrc.StatusError(status, s.retryAfter(h), err)
 }
-
-// readBody reads at most MaxBody bytes of a response body.
-func readBody(r io.Reader) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxBody+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxBody {
-		return nil, errTooLarge
-	}
-	return data, nil
-}
-
-var errTooLarge = fmt.Errorf("response larger than %d bytes", MaxBody)
 
 // postURL is the canonical address of a post; without a username X
 // resolves /i/status/<id> itself.
@@ -435,13 +413,44 @@ func (s *Source) post(id string, t time.Time, text, lang, username string, reach
 	}
 }
 
-// truncate shortens an upstream message for an error or a log line.
+// truncate shortens an upstream message for an error or a log line: white
+// space collapsed, at most n bytes.
 func truncate(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) <= n {
-		return s
+	return plaintext.Truncate(plaintext.Collapse(s), n)
+}
+
+// take adds the i-th post of a run's page, decoded with err: a malformed
+// one is skipped and counted; a good one moves the run's newest id and joins
+// the page unless it is not after sinceID (the API should not have sent
+// it).
+func (s *Source) take(page *crawlers.Page, next *cursorState, sinceID string, i int, p signals.Post, err error) {
+	if err != nil {
+		page.Skipped++
+		s.log.Debug("skipping malformed post", "index", i, "err", err)
+		return
 	}
-	return strings.ToValidUTF8(s[:n], "") + "…"
+	next.NewestID = newer(next.NewestID, p.ID)
+	if sinceID != "" && newer(sinceID, p.ID) == sinceID {
+		return
+	}
+	page.Posts = append(page.Posts, p)
+}
+
+// turnPage sets the cursor of a run's page: while the API names a further
+// page (token, unlike prev) and options.max_pages allows, the cursor with
+// that page (stored by set) and More; else the finished run.
+func (s *Source) turnPage(page *crawlers.Page, next cursorState, token, prev string, set func(c *cursorState, token string)) {
+	next.Pages++
+	if token != "" && token != prev && next.Pages < s.opts.MaxPages {
+		set(&next, token)
+		page.More = true
+		page.Cursor = next.encode()
+		return
+	}
+	if token != "" {
+		s.log.Warn("stopping after options.max_pages pages; older posts of this run stay unread", "pages", next.Pages)
+	}
+	page.Cursor = next.finish().encode()
 }
 
 // Poll asks for the posts after the cursor's since_id, one page at a time.
