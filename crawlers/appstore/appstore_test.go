@@ -110,7 +110,7 @@ func TestStatusErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			srv := crawlertest.Serve(t, routes{page("us", 1): {tt.file, "us/01.http"}})
-			c := newClock()
+			c := crawlertest.NewClock(now)
 			src := newSource(t, srv, c, "    pages: 1\n")
 			_, err := src.Poll(context.Background(), "")
 			if err == nil {
@@ -174,7 +174,7 @@ func TestCountries(t *testing.T) {
 // PermanentError; after that it is skipped while the others go on.
 func TestRefusedCountry(t *testing.T) {
 	srv := crawlertest.Serve(t, routes{page("xx", 1): {"status/404.http"}, page("de", 1): {"de/01.http"}})
-	c := newClock()
+	c := crawlertest.NewClock(now)
 	src := newSource(t, srv, c, "    countries: [xx, de]\n")
 	ctx := context.Background()
 	if _, err := src.Poll(ctx, ""); permanent("404")(err) != "" {

@@ -25,7 +25,7 @@ timeout: 2s
 options: {base_url: "`+srv.URL+`", app_id: "`+appID+`"}
 `)
 	reg := crawlers.NewRegistry().Add(appstore.Type, appstore.Constructor)
-	clock := newClock()
+	clock := crawlertest.NewClock(now)
 
 	run := func() {
 		t.Helper()

@@ -2,7 +2,6 @@ package appstore_test
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,26 +12,6 @@ import (
 
 // now is the tests' start time: shortly after the fixtures' newest item.
 var now = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: now} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // routes maps a path (see page) to fixture files.
 type routes = map[string][]string
@@ -47,7 +26,7 @@ func page(cc string, n int) string {
 
 // newSource builds an appstore source against the fixture server; options
 // is extra YAML under `options:` (indented by four spaces).
-func newSource(t *testing.T, srv *crawlertest.Server, c *clock, options string) *appstore.Source {
+func newSource(t *testing.T, srv *crawlertest.Server, c *crawlertest.Clock, options string) *appstore.Source {
 	t.Helper()
 	spec := crawlertest.Spec(t, fmt.Sprintf(`
 name: appstore-shop
@@ -59,7 +38,7 @@ options:
     app_id: "%s"
 %s`, srv.URL, appID, options))
 	if c == nil {
-		c = newClock()
+		c = crawlertest.NewClock(now)
 	}
 	src, err := appstore.New(spec, crawlers.Deps{Now: c.Now})
 	if err != nil {

@@ -124,7 +124,7 @@ options:
 
 func (j *jet) stream(t *testing.T, options string) *bluesky.StreamSource {
 	t.Helper()
-	src, err := bluesky.NewStream(crawlertest.Spec(t, j.specText(options)), tlsDeps(j.Server))
+	src, err := bluesky.NewStream(crawlertest.Spec(t, j.specText(options)), crawlertest.TLSDeps(j.Server, clock))
 	if err != nil {
 		t.Fatalf("building stream: %v", err)
 	}
@@ -338,7 +338,7 @@ func TestStreamThroughRunner(t *testing.T) {
 	)
 	spec := crawlertest.Spec(t, j.specText(""))
 	reg := crawlers.NewRegistry().Add(bluesky.Type, bluesky.Constructor)
-	inst := crawlertest.Build(t, reg, spec, tlsDeps(j.Server))
+	inst := crawlertest.Build(t, reg, spec, crawlertest.TLSDeps(j.Server, clock))
 	if inst.Streamer == nil {
 		t.Fatal("stream: true did not build a Streamer")
 	}

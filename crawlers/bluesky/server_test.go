@@ -236,20 +236,7 @@ func mkPost(did, rkey string, minute, second int, text string) string {
 }
 
 // deps routes the source's requests to the fake's TLS listener.
-func (p *pds) deps() crawlers.Deps {
-	return tlsDeps(p.Server)
-}
-
-func tlsDeps(srv *httptest.Server) crawlers.Deps {
-	return crawlers.Deps{
-		Now: clock,
-		HTTPClient: func(timeout time.Duration) *http.Client {
-			c := *srv.Client()
-			c.Timeout = timeout
-			return &c
-		},
-	}
-}
+func (p *pds) deps() crawlers.Deps { return crawlertest.TLSDeps(p.Server, clock) }
 
 // specText is a polling source spec for the fake; options is extra YAML
 // under `options:` (indented by four spaces).

@@ -215,21 +215,7 @@ func TestStatusErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := serveCase(t, tt.name)
 			src := newSource(t, srv.URL+"/latest.rss", "")
-			for i, check := range tt.check {
-				page, err := src.Poll(context.Background(), "")
-				if check == nil {
-					if err != nil || len(page.Posts) != 1 {
-						t.Errorf("response %d: %d posts, err %v; want recovery with 1 post", i+1, len(page.Posts), err)
-					}
-					continue
-				}
-				if err == nil {
-					t.Fatalf("response %d: no error", i+1)
-				}
-				if msg := check(err); msg != "" {
-					t.Errorf("response %d: %v: %s", i+1, err, msg)
-				}
-			}
+			crawlertest.CheckErrors(t, src, 1, tt.check...)
 		})
 	}
 }

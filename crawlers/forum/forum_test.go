@@ -172,21 +172,7 @@ func TestStatusErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b := serveBoard(t, map[string][]string{gnuPage1: tt.steps})
 			src := newSource(t, b.URL+gnuURL, gnuOptions+"    max_pages: 1\n")
-			for i, check := range tt.check {
-				page, err := src.Poll(t.Context(), "")
-				if check == nil {
-					if err != nil || len(page.Posts) != 6 {
-						t.Errorf("poll %d: %d posts, err %v; want recovery with 6 posts", i+1, len(page.Posts), err)
-					}
-					continue
-				}
-				if err == nil {
-					t.Fatalf("poll %d: no error", i+1)
-				}
-				if msg := check(err); msg != "" {
-					t.Errorf("poll %d: %v: %s", i+1, err, msg)
-				}
-			}
+			crawlertest.CheckErrors(t, src, 6, tt.check...)
 		})
 	}
 }

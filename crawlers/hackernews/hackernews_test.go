@@ -188,24 +188,13 @@ func TestStatusErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a := serveCase(t, tt.name)
 			src := a.source(t, "")
+			checks := make([]crawlertest.ErrorCheck, len(tt.check))
 			for i, check := range tt.check {
-				page, err := src.Poll(context.Background(), "")
-				if check == nil {
-					if err != nil || len(page.Posts) != 1 {
-						t.Errorf("response %d: %d posts, err %v; want recovery with 1 post", i+1, len(page.Posts), err)
-					}
-					continue
-				}
-				if err == nil {
-					t.Fatalf("response %d: no error", i+1)
-				}
-				if msg := check(err); msg != "" {
-					t.Errorf("response %d: %v: %s", i+1, err, msg)
-				}
-				if !strings.Contains(err.Error(), tt.message) {
-					t.Errorf("error %q lacks %q", err, tt.message)
+				if check != nil {
+					checks[i] = crawlertest.Saying(check, tt.message)
 				}
 			}
+			crawlertest.CheckErrors(t, src, 1, checks...)
 		})
 	}
 }

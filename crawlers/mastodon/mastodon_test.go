@@ -155,28 +155,24 @@ func TestStatusErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			in := serveCase(t, tt.name)
 			src := in.source(t, "    hashtags: [shopapp]\n    token: "+token+"\n")
+			checks := make([]crawlertest.ErrorCheck, len(tt.check))
 			for i, check := range tt.check {
-				page, err := src.Poll(context.Background(), "")
-				if check == nil {
-					if err != nil || len(page.Posts) != 2 {
-						t.Errorf("response %d: %d posts, err %v; want recovery with 2 posts", i+1, len(page.Posts), err)
-					}
-					continue
-				}
-				if err == nil {
-					t.Fatalf("response %d: no error", i+1)
-				}
-				if msg := check(err); msg != "" {
-					t.Errorf("response %d: %v: %s", i+1, err, msg)
-				}
-				if !strings.Contains(err.Error(), tt.message) {
-					t.Errorf("error %q lacks the server's message %q", err, tt.message)
-				}
-				if strings.Contains(err.Error(), token) {
-					t.Errorf("error %q contains the token", err)
+				if check != nil {
+					checks[i] = noToken(crawlertest.Saying(check, tt.message))
 				}
 			}
+			crawlertest.CheckErrors(t, src, 2, checks...)
 		})
+	}
+}
+
+// noToken adds to check that the error does not hold the token.
+func noToken(check crawlertest.ErrorCheck) crawlertest.ErrorCheck {
+	return func(err error) string {
+		if strings.Contains(err.Error(), token) {
+			return "contains the token"
+		}
+		return check(err)
 	}
 }
 

@@ -251,16 +251,7 @@ func mkStatus(id string, minute int, text string) string {
 }
 
 // deps routes the source's requests to the fake instance's TLS listener.
-func (in *instance) deps() crawlers.Deps {
-	return crawlers.Deps{
-		Now: clock,
-		HTTPClient: func(timeout time.Duration) *http.Client {
-			c := *in.Client()
-			c.Timeout = timeout
-			return &c
-		},
-	}
-}
+func (in *instance) deps() crawlers.Deps { return crawlertest.TLSDeps(in.Server, clock) }
 
 // specText is a source spec for the instance; options is extra YAML
 // under `options:` (indented by four spaces).

@@ -97,7 +97,7 @@ func TestTokenRenewal(t *testing.T) {
 		tokenPath:        {"token/short.http", "token/02.http"},
 		"/r/shopapp/new": {"sub/new.http", "sub/new.http", "status/401.http", "sub/new.http"},
 	})
-	c := newClock()
+	c := crawlertest.NewClock(now)
 	src := newSource(t, srv, c, "    subreddits: [shopapp]\n")
 	ctx := context.Background()
 	poll := func() {
@@ -126,7 +126,7 @@ func TestTokenRenewal(t *testing.T) {
 
 func TestRateLimitHeaders(t *testing.T) {
 	srv := crawlertest.Serve(t, routes{tokenPath: {"token/01.http"}, "/search": {"ratelimit/01.http", "ratelimit/02.http"}})
-	c := newClock()
+	c := crawlertest.NewClock(now)
 	src := newSource(t, srv, c, "    query: shop\n")
 	ctx := context.Background()
 
@@ -224,7 +224,7 @@ func TestRefusedSubreddit(t *testing.T) {
 		"/r/private/new": {"status/403.http"},
 		"/r/shopapp/new": {"sub/new.http"},
 	})
-	c := newClock()
+	c := crawlertest.NewClock(now)
 	src := newSource(t, srv, c, "    subreddits: [private, shopapp]\n")
 	ctx := context.Background()
 	_, err := src.Poll(ctx, "")

@@ -29,7 +29,7 @@ options:
   query: shop app
 `)
 	reg := crawlers.NewRegistry().Add(reddit.Type, reddit.Constructor)
-	clock := newClock()
+	clock := crawlertest.NewClock(now)
 
 	// run builds the instance and runs it until its first wait of a full
 	// interval, and returns the waits.
