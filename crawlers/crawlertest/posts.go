@@ -154,3 +154,25 @@ func Saying(check ErrorCheck, text string) ErrorCheck {
 		return ""
 	}
 }
+
+// CheckErrors polls p from the empty cursor once for each check, in order:
+// a nil check wants a recovery, no error and posts posts; any other wants
+// an error that passes the check.
+func CheckErrors(t testing.TB, p crawlers.Poller, posts int, checks ...ErrorCheck) {
+	t.Helper()
+	for i, check := range checks {
+		page, err := p.Poll(context.Background(), "")
+		if check == nil {
+			if err != nil || len(page.Posts) != posts {
+				t.Errorf("poll %d: %d posts, err %v; want recovery with %d posts", i+1, len(page.Posts), err, posts)
+			}
+			continue
+		}
+		if err == nil {
+			t.Fatalf("poll %d: no error", i+1)
+		}
+		if msg := check(err); msg != "" {
+			t.Errorf("poll %d: %v: %s", i+1, err, msg)
+		}
+	}
+}
