@@ -107,7 +107,13 @@ func (a *App) Start(ctx context.Context) (err error) {
 	a.stop = cancel
 
 	// Crawlers.
-	insts, err := a.opt.Sources.Build(a.cfg.Sources, crawlers.Deps{Logger: a.log.With("part", "crawler"), Now: a.opt.Clock, HTTPClient: a.opt.HTTPClient})
+	var specs []crawlers.Spec
+	for _, sp := range a.cfg.Sources {
+		if a.cfg.Cluster.Owns(sp.Name) {
+			specs = append(specs, sp)
+		}
+	}
+	insts, err := a.opt.Sources.Build(specs, crawlers.Deps{Logger: a.log.With("part", "crawler"), Now: a.opt.Clock, HTTPClient: a.opt.HTTPClient})
 	if err != nil {
 		return err
 	}
@@ -145,7 +151,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	pipe := pipeline.New(a.bus.JS, det, a.opt.Clock, a.opt.Tick, a.log.With("part", "detector"), a.reg).WithSnapshots(baselines, 5*time.Minute)
+	pipe := pipeline.New(a.bus.JS, det, a.opt.Clock, a.opt.Tick, a.log.With("part", "detector"), a.reg).WithSnapshots(baselines, 5*time.Minute).WithOwner(a.cfg.Cluster.Owns)
 
 	// Deploy side: dispatch verdicts, deliver notices.
 	halts, err := a.bus.KV(ctx, bus.BucketHalts)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net"
 	"os"
 	"slices"
@@ -40,9 +41,30 @@ type Config struct {
 	Budgets   budget.Config   `yaml:"budgets"`
 	// StatsD, when present, listens for StatsD/DogStatsD metric lines over UDP.
 	StatsD *statsd.Config `yaml:"statsd"`
+	// Cluster shares the work between several Aftershock processes on one
+	// external NATS: each crawls its share of the sources and judges its
+	// share of the services.
+	Cluster Cluster `yaml:"cluster"`
 	// DashboardURL links verdicts to the release-watch dashboard; "{release}"
 	// and "{service}" are replaced.
 	DashboardURL string `yaml:"dashboard_url"`
+}
+
+// Cluster places this process among its peers.
+type Cluster struct {
+	Members int `yaml:"members"` // how many processes share the work (default 1)
+	Index   int `yaml:"index"`   // this process, 0 to members-1
+}
+
+// Owns reports whether this process handles key (a service or a source
+// name): a stable hash of the key picks one member.
+func (c Cluster) Owns(key string) bool {
+	if c.Members <= 1 {
+		return true
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	return int(h.Sum32()%uint32(c.Members)) == c.Index
 }
 
 // Log configures structured logging.
@@ -177,6 +199,17 @@ func (c *Config) Validate() error {
 		}
 	}
 	add(c.NATS.Validate())
+	if c.Cluster.Members == 0 {
+		c.Cluster.Members = 1
+	}
+	if c.Cluster.Members < 1 || c.Cluster.Members > 64 {
+		add(fmt.Errorf("cluster.members: %d, want 1 to 64", c.Cluster.Members))
+	} else if c.Cluster.Index < 0 || c.Cluster.Index >= c.Cluster.Members {
+		add(fmt.Errorf("cluster.index: %d, want 0 to %d", c.Cluster.Index, c.Cluster.Members-1))
+	}
+	if c.Cluster.Members > 1 && c.NATS.URL == "" {
+		add(errors.New("cluster.members: several processes need a shared external NATS (nats.url)"))
+	}
 	names := map[string]bool{}
 	for i := range c.Services {
 		s := &c.Services[i]

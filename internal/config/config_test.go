@@ -95,3 +95,29 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestClusterSharesWorkOnce(t *testing.T) {
+	members := 3
+	for _, key := range []string{"shop", "bank", "search", "mail", "maps", "x-shop", "reddit-shop"} {
+		owners := 0
+		for i := 0; i < members; i++ {
+			if (Cluster{Members: members, Index: i}).Owns(key) {
+				owners++
+			}
+		}
+		if owners != 1 {
+			t.Errorf("%s is owned by %d of %d members, want exactly 1", key, owners, members)
+		}
+	}
+	if !(Cluster{}).Owns("anything") {
+		t.Error("a single process must own everything")
+	}
+	for _, bad := range []string{
+		"cluster: {members: 2, index: 2}\nnats: {url: nats://n:4222}",
+		"cluster: {members: 2}\nnats: {data_dir: /tmp/x}",
+	} {
+		if _, err := Parse([]byte("http: {insecure_no_auth: true}\n"+bad), env(nil)); err == nil || !strings.Contains(err.Error(), "cluster.") {
+			t.Errorf("%q: err = %v, want a cluster.* error", bad, err)
+		}
+	}
+}

@@ -31,7 +31,17 @@ type Pipeline struct {
 
 	snapKV    jetstream.KeyValue
 	snapEvery time.Duration
+	owns      func(service string) bool
 }
+
+// WithOwner restricts the pipeline to the services owns accepts (this
+// process's share when several share the work); the rest is skipped.
+func (p *Pipeline) WithOwner(owns func(service string) bool) *Pipeline {
+	p.owns = owns
+	return p
+}
+
+func (p *Pipeline) mine(service string) bool { return p.owns == nil || p.owns(service) }
 
 // WithSnapshots makes Run restore the detector's long-term state (weeks of
 // hourly history, term counts) from kv at start and save it every interval
@@ -51,6 +61,9 @@ func (p *Pipeline) restore(ctx context.Context) error {
 	}
 	n := 0
 	for k := range keys.Keys() {
+		if !p.mine(k) {
+			continue
+		}
 		e, err := p.snapKV.Get(ctx, k)
 		if err != nil {
 			p.log.Warn("reading detector snapshot", "service", k, "err", err)
@@ -205,15 +218,24 @@ func (p *Pipeline) Apply(data []byte) time.Time {
 	}
 	switch m := v.(type) {
 	case *signals.Post:
+		if !p.mine(m.Service) {
+			return time.Time{}
+		}
 		p.m.in.WithLabelValues("post").Inc()
 		p.m.lag.Set(p.clock().Sub(m.Time).Seconds())
 		p.det.Post(*m)
 		return m.Time
 	case *signals.MetricSample:
+		if !p.mine(m.Service) {
+			return time.Time{}
+		}
 		p.m.in.WithLabelValues("metric").Inc()
 		p.det.Metric(*m)
 		return m.Time
 	case *signals.ReleaseEvent:
+		if !p.mine(m.Service) {
+			return time.Time{}
+		}
 		p.m.in.WithLabelValues("release").Inc()
 		p.det.Release(*m)
 		return m.Time

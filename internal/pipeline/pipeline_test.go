@@ -110,3 +110,16 @@ func TestSnapshotsSurviveRestart(t *testing.T) {
 		t.Fatalf("restored services %v, want [shop]", names)
 	}
 }
+
+func TestOwnerSkipsOtherServices(t *testing.T) {
+	cfg := detector.Config{}
+	_ = cfg.Validate("detector")
+	det := detector.New(cfg, nil)
+	p := New(nil, det, time.Now, time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)), nil).WithOwner(func(s string) bool { return s == "shop" })
+	for _, svc := range []string{"shop", "bank"} {
+		p.Apply([]byte(`{"type":"post","time":"2026-11-24T09:00:00Z","source":"x","id":"1","service":"` + svc + `","text":"hi"}`))
+	}
+	if got := det.ServiceNames(); len(got) != 1 || got[0] != "shop" {
+		t.Fatalf("services judged: %v, want [shop]", got)
+	}
+}
