@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -59,15 +58,13 @@ type Options struct {
 // Validate applies defaults and checks the options; messages name the field
 // relative to the source spec (`options.app_id: required`).
 func (o *Options) Validate() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("options.%s: %s", field, fmt.Sprintf(format, args...)))
-	}
+	problems := crawlers.Problems{Prefix: "options."}
+	bad := problems.Add
 	if o.BaseURL == "" {
 		o.BaseURL = DefaultBaseURL
 	}
 	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
-	if u, err := url.Parse(o.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !crawlers.IsHTTPURL(o.BaseURL) {
 		bad("base_url", "%q must be an http(s) URL", o.BaseURL)
 	}
 	o.AppID = strings.TrimPrefix(strings.TrimSpace(o.AppID), "id")
@@ -96,7 +93,7 @@ func (o *Options) Validate() error {
 	if o.Pages < 1 || o.Pages > MaxPages {
 		bad("pages", "%d, want 1-%d", o.Pages, MaxPages)
 	}
-	return errors.Join(errs...)
+	return problems.Err()
 }
 
 // Source polls the review feed of one app. It is safe for concurrent use,

@@ -77,10 +77,8 @@ type Options struct {
 // Validate applies defaults and checks the options; messages name the field
 // relative to the source spec (`options.query: required`).
 func (o *Options) Validate() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("options.%s: %s", field, fmt.Sprintf(format, args...)))
-	}
+	problems := crawlers.Problems{Prefix: "options."}
+	bad := problems.Add
 	if o.Limit == 0 {
 		o.Limit = DefaultLimit
 	}
@@ -108,7 +106,7 @@ func (o *Options) Validate() error {
 	} else {
 		o.validatePoll(bad)
 	}
-	return errors.Join(errs...)
+	return problems.Err()
 }
 
 func (o *Options) validatePoll(bad func(field, format string, args ...any)) {

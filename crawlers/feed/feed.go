@@ -11,7 +11,6 @@ package feed
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -86,10 +85,8 @@ type JSONFields struct {
 // Validate applies defaults and checks the options; messages name the
 // field relative to the source spec (`options.url: ...`).
 func (o *Options) Validate() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("options.%s: %s", field, fmt.Sprintf(format, args...)))
-	}
+	problems := crawlers.Problems{Prefix: "options."}
+	bad := problems.Add
 	if o.URL == "" {
 		bad("url", "required")
 	} else if u, err := url.Parse(strings.ReplaceAll(o.URL, "{query}", "q")); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -134,7 +131,7 @@ func (o *Options) Validate() error {
 	if o.JSON.MaxPages < 1 {
 		bad("json.max_pages", "%d, want at least 1", o.JSON.MaxPages)
 	}
-	return errors.Join(errs...)
+	return problems.Err()
 }
 
 // Source polls one feed. It is safe for concurrent use.

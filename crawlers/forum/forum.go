@@ -112,10 +112,8 @@ type Options struct {
 // Validate applies defaults and checks the options; messages name the
 // field relative to the source spec (`options.url: ...`).
 func (o *Options) Validate() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("options.%s: %s", field, fmt.Sprintf(format, args...)))
-	}
+	problems := crawlers.Problems{Prefix: "options."}
+	bad := problems.Add
 	paged := strings.Contains(o.URL, "{page}")
 	if o.URL == "" {
 		bad("url", "required")
@@ -205,7 +203,7 @@ func (o *Options) Validate() error {
 	if o.MaxBody < 0 {
 		bad("max_body", "%d is negative", o.MaxBody)
 	}
-	return errors.Join(errs...)
+	return problems.Err()
 }
 
 // Source polls one board. It is safe for concurrent use.

@@ -11,7 +11,6 @@ package hackernews
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -59,10 +58,8 @@ type Options struct {
 // Validate applies defaults and checks the options; messages name the
 // field relative to the source spec (`options.base_url: ...`).
 func (o *Options) Validate() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("options.%s: %s", field, fmt.Sprintf(format, args...)))
-	}
+	problems := crawlers.Problems{Prefix: "options."}
+	bad := problems.Add
 	if strings.TrimSpace(o.Query) == "" && strings.TrimSpace(o.Tags) == "" {
 		bad("query", "required unless options.tags narrows the search (e.g. story_123 or author_pg)")
 	}
@@ -82,7 +79,7 @@ func (o *Options) Validate() error {
 	if o.HitsPerPage < 1 || o.HitsPerPage > MaxHitsPerPage {
 		bad("hits_per_page", "%d, want 1 to %d", o.HitsPerPage, MaxHitsPerPage)
 	}
-	return errors.Join(errs...)
+	return problems.Err()
 }
 
 // Source polls the Algolia HN search. It is safe for concurrent use.

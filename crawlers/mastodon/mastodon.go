@@ -82,10 +82,8 @@ var hashtagRE = regexp.MustCompile(`^[\p{L}\p{N}\p{M}_·\x{200c}]+$`)
 // Validate applies defaults and checks the options; messages name the
 // field relative to the source spec (`options.instance: ...`).
 func (o *Options) Validate() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("options.%s: %s", field, fmt.Sprintf(format, args...)))
-	}
+	problems := crawlers.Problems{Prefix: "options."}
+	bad := problems.Add
 	if o.Instance == "" {
 		bad("instance", "required")
 	} else if err := checkHTTPS(o.Instance); err != nil {
@@ -138,7 +136,7 @@ func (o *Options) Validate() error {
 			bad("stream", "one connection follows one timeline: set one hashtag or public, not %d (use one source per hashtag)", n)
 		}
 	}
-	return errors.Join(errs...)
+	return problems.Err()
 }
 
 func btoi(b bool) int {

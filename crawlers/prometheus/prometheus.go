@@ -83,10 +83,8 @@ type Query struct {
 // Validate applies defaults and checks the options; messages name the
 // field relative to the source spec (`options.url: ...`).
 func (o *Options) Validate() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("options.%s: %s", field, fmt.Sprintf(format, args...)))
-	}
+	problems := crawlers.Problems{Prefix: "options."}
+	bad := problems.Add
 	if o.URL == "" {
 		bad("url", "required")
 	} else if u, err := url.Parse(o.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
@@ -157,7 +155,7 @@ func (o *Options) Validate() error {
 	if o.MaxBody < 0 {
 		bad("max_body", "%d is negative", o.MaxBody)
 	}
-	return errors.Join(errs...)
+	return problems.Err()
 }
 
 // Source polls one Prometheus server. It is safe for concurrent use.

@@ -80,21 +80,19 @@ type Options struct {
 // Validate applies defaults and checks the options; messages name the field
 // relative to the source spec (`options.client_id: required`).
 func (o *Options) Validate() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("options.%s: %s", field, fmt.Sprintf(format, args...)))
-	}
+	problems := crawlers.Problems{Prefix: "options."}
+	bad := problems.Add
 	if o.BaseURL == "" {
 		o.BaseURL = DefaultBaseURL
 	}
 	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
-	if !httpURL(o.BaseURL) {
+	if !crawlers.IsHTTPURL(o.BaseURL) {
 		bad("base_url", "%q must be an http(s) URL", o.BaseURL)
 	}
 	if o.TokenURL == "" {
 		o.TokenURL = DefaultTokenURL
 	}
-	if !httpURL(o.TokenURL) {
+	if !crawlers.IsHTTPURL(o.TokenURL) {
 		bad("token_url", "%q must be an http(s) URL", o.TokenURL)
 	}
 	if o.ClientID == "" {
@@ -142,12 +140,7 @@ func (o *Options) Validate() error {
 	if o.MaxPages < 1 || o.MaxPages > MaxPages {
 		bad("max_pages", "%d, want 1-%d", o.MaxPages, MaxPages)
 	}
-	return errors.Join(errs...)
-}
-
-func httpURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+	return problems.Err()
 }
 
 // target is one listing a run walks.

@@ -37,6 +37,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/crawlers/internal/sparselog"
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/signals"
@@ -97,10 +98,8 @@ type Ratio struct {
 
 // Validate applies defaults and checks the section.
 func (c *Config) Validate() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("statsd.%s: %s", field, fmt.Sprintf(format, args...)))
-	}
+	problems := crawlers.Problems{Prefix: "statsd."}
+	bad := problems.Add
 	if c.Listen == "" {
 		c.Listen = DefaultListen
 	}
@@ -160,7 +159,7 @@ func (c *Config) Validate() error {
 			bad(field+".denominator", "required")
 		}
 	}
-	return errors.Join(errs...)
+	return problems.Err()
 }
 
 // Publisher publishes one metric sample; bus.Publisher is one.

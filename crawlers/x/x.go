@@ -18,7 +18,6 @@ package x
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"html"
 	"log/slog"
@@ -121,10 +120,8 @@ type Rule struct {
 // Validate applies defaults and checks the options; messages name the
 // field relative to the source spec (`options.query: required`).
 func (o *Options) Validate() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("options.%s: %s", field, fmt.Sprintf(format, args...)))
-	}
+	problems := crawlers.Problems{Prefix: "options."}
+	bad := problems.Add
 	if o.API == "" {
 		o.API = APIv2
 	}
@@ -182,7 +179,7 @@ func (o *Options) Validate() error {
 	if o.MaxPages < 1 {
 		bad("max_pages", "%d, want at least 1", o.MaxPages)
 	}
-	return errors.Join(errs...)
+	return problems.Err()
 }
 
 // validateStream checks the stream options and applies their defaults.
