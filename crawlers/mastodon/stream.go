@@ -168,25 +168,9 @@ func (s *StreamSource) ended(parent, ctx context.Context, err error) error {
 // left, emitting each page, and returns the cursor reached and the ids it
 // emitted (the stream may announce them again).
 func (s *StreamSource) backfill(ctx context.Context, cursor string, emit func(crawlers.Page) error, progress func()) (cursorState, map[string]bool, error) {
-	seen := make(map[string]bool)
-	for {
-		page, err := s.src.Poll(ctx, cursor)
-		if err != nil {
-			return cursorState{}, nil, fmt.Errorf("backfilling over REST: %w", err)
-		}
-		for _, p := range page.Posts {
-			seen[p.ID] = true
-		}
-		if err := emit(page); err != nil {
-			return cursorState{}, nil, err
-		}
-		progress()
-		if page.Cursor != "" {
-			cursor = page.Cursor
-		}
-		if !page.More {
-			break
-		}
+	cursor, seen, err := crawlers.Drain(ctx, s.src, cursor, emit, progress)
+	if err != nil {
+		return cursorState{}, nil, fmt.Errorf("backfilling over REST: %w", err)
 	}
 	cur, err := decodeCursor(cursor)
 	if err != nil {

@@ -195,24 +195,9 @@ func (s *StreamSource) backfill(ctx context.Context, cursor string, emit func(cr
 	if cur.SinceID == "" && cur.NewestID == "" {
 		return cursorState{}, seen, nil
 	}
-	for {
-		page, err := s.src.Poll(ctx, cursor)
-		if err != nil {
-			return cursorState{}, nil, fmt.Errorf("backfilling through recent search: %w", err)
-		}
-		for _, p := range page.Posts {
-			seen[p.ID] = true
-		}
-		if err := emit(page); err != nil {
-			return cursorState{}, nil, err
-		}
-		progress()
-		if page.Cursor != "" {
-			cursor = page.Cursor
-		}
-		if !page.More {
-			break
-		}
+	cursor, seen, err = crawlers.Drain(ctx, s.src, cursor, emit, progress)
+	if err != nil {
+		return cursorState{}, nil, fmt.Errorf("backfilling through recent search: %w", err)
 	}
 	cur, err = decodeCursor(cursor)
 	if err != nil {
