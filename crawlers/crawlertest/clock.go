@@ -3,34 +3,17 @@ package crawlertest
 import (
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"time"
 
 	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/internal/testclock"
 )
 
-// Clock is a settable test clock, safe for concurrent use.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// Clock is a settable test clock (internal/testclock), safe for concurrent use.
+type Clock = testclock.Clock
 
-// NewClock returns a Clock at t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Add moves the clock on by d.
-func (c *Clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// NewClock returns a Clock reading t.
+func NewClock(t time.Time) *Clock { return testclock.New(t) }
 
 // TLSDeps are the Deps of a source talking to a TLS test server: clock now
 // and HTTP clients that trust srv, with the timeout the source asks for.

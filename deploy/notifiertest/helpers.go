@@ -4,36 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/aftershock/aftershock/internal/testclock"
 	"gopkg.in/yaml.v3"
 )
 
-// Clock is a settable clock: pass its Now as a notifier's now and move it
-// with Add. It is safe for concurrent use.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// Clock is a settable test clock (internal/testclock), safe for concurrent use.
+type Clock = testclock.Clock
 
-// NewClock returns a clock reading t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now reads the clock.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Add moves the clock by d.
-func (c *Clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// NewClock returns a Clock reading t.
+func NewClock(t time.Time) *Clock { return testclock.New(t) }
 
 // JSONEqual reports whether got and want hold the same JSON value (object
 // keys in any order). Either one not being JSON fails the test.
