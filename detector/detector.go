@@ -6,6 +6,7 @@
 package detector
 
 import (
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -284,9 +285,11 @@ func (d *Detector) Advance(now time.Time) Output {
 		}
 		d.evaluate(w, now)
 	}
-	d.flushRollups(now)
+	// One sorted pass over the services keeps the output order stable.
 	for _, name := range d.ServiceNames() {
-		d.spikePosts(name, d.services[name], now)
+		s := d.services[name]
+		d.flushRollups(s, now)
+		d.spikePosts(name, s, now)
 	}
 	d.forget(now)
 	out := d.pending
@@ -314,51 +317,37 @@ const (
 	rollupKeep  = 15 * time.Minute
 )
 
-func (d *Detector) flushRollups(now time.Time) {
-	names := make([]string, 0, len(d.services))
-	for n := range d.services {
-		names = append(names, n)
+func (d *Detector) flushRollups(s *service, now time.Time) {
+	if len(s.rollups) == 0 {
+		return
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		s := d.services[n]
-		var ready []*rollupState
-		if len(s.rollups) == 0 {
+	var ready []*rollupState
+	for k, rs := range s.rollups {
+		end := rs.r.Time.Add(time.Minute)
+		if now.Sub(end) > rollupKeep {
+			delete(s.rollups, k)
 			continue
 		}
-		for k, rs := range s.rollups {
-			end := rs.r.Time.Add(time.Minute)
-			if now.Sub(end) > rollupKeep {
-				delete(s.rollups, k)
-				continue
-			}
-			if rs.dirty && now.Sub(end) >= rollupDelay {
-				ready = append(ready, rs)
-			}
+		if rs.dirty && now.Sub(end) >= rollupDelay {
+			ready = append(ready, rs)
 		}
-		sort.Slice(ready, func(i, j int) bool {
-			if !ready[i].r.Time.Equal(ready[j].r.Time) {
-				return ready[i].r.Time.Before(ready[j].r.Time)
-			}
-			return ready[i].r.Source < ready[j].r.Source
-		})
-		if len(s.rollups) == 0 {
-			// Go maps never shrink: drop an emptied one so a burst of
-			// late minutes doesn't keep its buckets forever.
-			s.rollups = map[rollupKey]*rollupState{}
+	}
+	if len(s.rollups) == 0 {
+		// Go maps never shrink: drop an emptied one so a burst of late
+		// minutes doesn't keep its buckets forever.
+		s.rollups = map[rollupKey]*rollupState{}
+	}
+	sort.Slice(ready, func(i, j int) bool {
+		if !ready[i].r.Time.Equal(ready[j].r.Time) {
+			return ready[i].r.Time.Before(ready[j].r.Time)
 		}
-		for _, rs := range ready {
-			rs.dirty = false
-			r := rs.r
-			if r.Categories != nil {
-				c := make(map[string]int, len(r.Categories))
-				for k, v := range r.Categories {
-					c[k] = v
-				}
-				r.Categories = c
-			}
-			d.pending.Rollups = append(d.pending.Rollups, r)
-		}
+		return ready[i].r.Source < ready[j].r.Source
+	})
+	for _, rs := range ready {
+		rs.dirty = false
+		r := rs.r
+		r.Categories = maps.Clone(r.Categories)
+		d.pending.Rollups = append(d.pending.Rollups, r)
 	}
 }
 

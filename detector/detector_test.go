@@ -286,3 +286,35 @@ func TestConfigErrorsNameFields(t *testing.T) {
 		}
 	}
 }
+
+func TestRollupsPerMinuteAndSource(t *testing.T) {
+	s := newScenario(t, Config{})
+	neg := signals.Enrichment{Lang: "en", Sentiment: -0.6, Categories: []string{"login"}}
+	pos := signals.Enrichment{Lang: "en", Sentiment: 0.5}
+	add := func(at time.Time, source string, e signals.Enrichment) {
+		s.n++
+		s.d.Post(signals.Post{Time: at, Source: source, ID: fmt.Sprint(s.n), Service: "shop", Enrichment: &e})
+	}
+	add(t0.Add(10*time.Second), "x", neg)
+	add(t0.Add(20*time.Second), "x", pos)
+	add(t0.Add(30*time.Second), "mastodon", pos)
+	add(t0.Add(70*time.Second), "x", pos)
+	s.advance(t0.Add(2 * time.Minute)) // too early: minutes stay open for late posts
+	if len(s.out.Rollups) != 0 {
+		t.Fatalf("rollups emitted before the lateness delay: %+v", s.out.Rollups)
+	}
+	add(t0.Add(40*time.Second), "x", neg) // late, but in time
+	s.advance(t0.Add(4 * time.Minute))
+	got := fmt.Sprint(s.out.Rollups)
+	if len(s.out.Rollups) != 3 {
+		t.Fatalf("rollups %s, want 3 (two sources in minute 0, one in minute 1)", got)
+	}
+	first, second := s.out.Rollups[0], s.out.Rollups[1]
+	if first.Source != "mastodon" || first.Posts != 1 || second.Source != "x" || second.Posts != 3 || second.Negative != 2 || second.Categories["login"] != 2 {
+		t.Fatalf("rollups %s", got)
+	}
+	s.advance(t0.Add(5 * time.Minute))
+	if len(s.out.Rollups) != 3 {
+		t.Fatalf("a clean minute was emitted again: %s", fmt.Sprint(s.out.Rollups))
+	}
+}
