@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -326,49 +327,40 @@ func (a *App) Stop() {
 	}
 }
 
-// authorizer returns a request check for the given roles: a bearer token
-// that matches a configured token with one of them, compared in constant time.
+// caller is the configured token a request carries as a bearer token,
+// compared in constant time against every configured token.
+func (a *App) caller(r *http.Request) (config.Token, bool) {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || got == "" {
+		return config.Token{}, false
+	}
+	var found config.Token
+	match := 0
+	for _, t := range a.cfg.HTTP.Tokens {
+		if subtle.ConstantTimeCompare([]byte(got), []byte(t.Token)) == 1 {
+			found, match = t, 1
+		}
+	}
+	return found, match == 1
+}
+
+// authorizer returns a request check that passes a token with one of roles
+// (nil, meaning open, only with http.insecure_no_auth and no tokens).
 func (a *App) authorizer(roles ...string) func(*http.Request) bool {
 	if len(a.cfg.HTTP.Tokens) == 0 && a.cfg.HTTP.InsecureNoAuth {
 		return nil
 	}
-	type tok struct{ token []byte }
-	var allowed []tok
-	for _, t := range a.cfg.HTTP.Tokens {
-		for _, r := range roles {
-			if t.Role == r {
-				allowed = append(allowed, tok{[]byte(t.Token)})
-			}
-		}
-	}
 	return func(r *http.Request) bool {
-		h := r.Header.Get("Authorization")
-		got, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || got == "" {
-			return false
-		}
-		match := 0
-		for _, t := range allowed {
-			match |= subtle.ConstantTimeCompare([]byte(got), t.token)
-		}
-		return match == 1
+		t, ok := a.caller(r)
+		return ok && slices.Contains(roles, t.Role)
 	}
 }
 
 // tokenName names the caller of a request by its token (for audit history),
 // or "" when it carries none that is configured.
 func (a *App) tokenName(r *http.Request) string {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return ""
-	}
-	name := ""
-	for _, t := range a.cfg.HTTP.Tokens {
-		if subtle.ConstantTimeCompare([]byte(got), []byte(t.Token)) == 1 {
-			name = t.Name
-		}
-	}
-	return name
+	t, _ := a.caller(r)
+	return t.Name
 }
 
 func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledger) error {
