@@ -214,8 +214,8 @@ func TestJudge(t *testing.T) {
 	at := func(m int) time.Time { return start.Add(time.Duration(m) * time.Minute) }
 	rings := []string{"H1", "H2", "H3"}
 	incident := Truth{Name: "x", Rings: rings, Halts: []Want{{Release: "shop-4.2.0", Ring: "H2", IncidentStart: start, Rise: 5, Shape: "sudden"}}}
-	clean := Truth{Name: "y", Rings: rings, Halts: []Want{}}
-	silent := Truth{Name: "z", Rings: rings, Halts: []Want{}, NoPass: []RingRef{{"shop-4.2.0", "H2"}, {"shop-4.2.0", "H3"}}}
+	clean := Truth{Name: "y", Release: "shop-4.2.0", Rings: rings, Halts: []Want{}}
+	silent := Truth{Name: "z", Release: "shop-4.2.0", Rings: rings, Halts: []Want{}, NoPass: []RingRef{{"shop-4.2.0", "H2"}, {"shop-4.2.0", "H3"}}}
 	h := func(release, ring string, m int) replay.Halt {
 		return replay.Halt{Release: release, Ring: ring, Time: at(m)}
 	}
@@ -241,18 +241,19 @@ func TestJudge(t *testing.T) {
 			Result{Incident: true, Detected: true, InRing: true, FalseHalts: 1, Delay: 5 * time.Minute, Got: "halt H2"}, false},
 		{"other release", incident, []replay.Halt{h("pay-1.0.0", "H2", 5)}, nil,
 			Result{Incident: true, FalseHalts: 1, Got: "halt H2 (early)"}, false},
-		{"clean and quiet", clean, nil, []replay.Line{v("H2", "pass")}, Result{Got: "none"}, true},
-		{"clean but halted", clean, []replay.Halt{h("shop-4.2.0", "H3", 5)}, nil, Result{FalseHalts: 1, Got: "halt H3"}, false},
+		{"clean and quiet", clean, nil, []replay.Line{v("H2", "pass")}, Result{Got: "none", Passable: 3, Passed: 1}, true},
+		{"clean but halted", clean, []replay.Halt{h("shop-4.2.0", "H3", 5)}, nil, Result{FalseHalts: 1, Got: "halt H3", Passable: 3}, false},
 		{"no evidence, waits", silent, nil, []replay.Line{v("H1", "pass"), v("H2", "wait"), v("H3", "wait")},
-			Result{Got: "none", NoPass: 2}, true},
+			Result{Got: "none", NoPass: 2, Passable: 1, Passed: 1}, true},
 		{"no evidence, passes", silent, nil, []replay.Line{v("H2", "wait"), v("H2", "pass"), v("H3", "marginal")},
-			Result{Got: "passed H2", NoPass: 2, NoPassPassed: 1}, false},
+			Result{Got: "passed H2", NoPass: 2, NoPassPassed: 1, Passable: 1}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Judge(tc.truth, tc.halts, tc.verdicts)
 			if got.Incident != tc.want.Incident || got.Detected != tc.want.Detected || got.InRing != tc.want.InRing ||
 				got.Delay != tc.want.Delay || got.FalseHalts != tc.want.FalseHalts || got.Got != tc.want.Got ||
-				got.NoPass != tc.want.NoPass || got.NoPassPassed != tc.want.NoPassPassed || got.Correct != tc.wantOK {
+				got.NoPass != tc.want.NoPass || got.NoPassPassed != tc.want.NoPassPassed || got.Correct != tc.wantOK ||
+				got.Passable != tc.want.Passable || got.Passed != tc.want.Passed {
 				t.Errorf("Judge = %+v\nwant %+v correct=%v", got, tc.want, tc.wantOK)
 			}
 		})
@@ -269,7 +270,8 @@ func TestJudge(t *testing.T) {
 		Judge(silent, nil, []replay.Line{v("H3", "pass")}),
 	})
 	if tot.Scenarios != 7 || tot.Incidents != 4 || tot.Detected != 3 || tot.InRing != 2 || tot.Recall != 0.75 ||
-		tot.FalseHalts != 1 || tot.Clean != 3 || tot.CleanHalted != 1 || tot.Correct != 3 || tot.NoPass != 2 || tot.NoPassPassed != 1 {
+		tot.FalseHalts != 1 || tot.Clean != 3 || tot.CleanHalted != 1 || tot.Correct != 3 || tot.NoPass != 2 || tot.NoPassPassed != 1 ||
+		tot.Passable != 7 || tot.Passed != 0 {
 		t.Errorf("Total = %+v", tot)
 	}
 	if tot.Delay.Median != 10*time.Minute || tot.Delay.Max != 30*time.Minute {

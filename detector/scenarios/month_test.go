@@ -62,6 +62,9 @@ func TestCleanReplay(t *testing.T) {
 	if len(res.Truth.Releases) < days/2*len(res.Truth.Services)/2 || res.Summary.Posts < days*500 {
 		t.Fatalf("clean replay too thin: %d releases, %d posts", len(res.Truth.Releases), res.Summary.Posts)
 	}
+	if float64(res.Passed) < MinCIPassedShare*float64(res.Rings) {
+		t.Errorf("%d of %d rings passed, want at least %.0f%%", res.Passed, res.Rings, 100*MinCIPassedShare)
+	}
 	if days == CIMonthDays() && len(res.Halts) > MaxCIMonthFalseHalts {
 		t.Errorf("%d false halts in %d days of clean traffic, want at most %d", len(res.Halts), days, MaxCIMonthFalseHalts)
 	}

@@ -25,6 +25,9 @@ const (
 	MaxCIFalseHalts = 0
 	// MaxCINoPassPassed is the most rings without evidence that passed.
 	MaxCINoPassPassed = 4
+	// MinCIPassedShare is the least share of clean rings with evidence
+	// that pass (a judge that never passes is no use): it passed 22 of 22.
+	MinCIPassedShare = 0.5
 )
 
 var (
@@ -125,6 +128,9 @@ func TestTuneScenarios(t *testing.T) {
 	if tot.FalseHalts > MaxCIFalseHalts {
 		t.Errorf("%d false halts, want at most %d", tot.FalseHalts, MaxCIFalseHalts)
 	}
+	if float64(tot.Passed) < MinCIPassedShare*float64(tot.Passable) {
+		t.Errorf("%d of %d clean rings with evidence passed, want at least %.0f%%", tot.Passed, tot.Passable, 100*MinCIPassedShare)
+	}
 	if tot.NoPassPassed > MaxCINoPassPassed {
 		t.Errorf("%d rings without evidence passed, want at most %d", tot.NoPassPassed, MaxCINoPassPassed)
 	}
@@ -152,4 +158,45 @@ func TestScenarioReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log("\n" + table.String())
+}
+
+// BenchmarkGenerate measures generating one scenario (clean-day, about
+// 14 hours of traffic) from the loaded pools.
+func BenchmarkGenerate(b *testing.B) {
+	p := loadPools(b, Tune)
+	spec := Spec{Kind: "clean-day", Seed: 21, Half: Tune}
+	var n int64
+	for b.Loop() {
+		var cw countWriter
+		if _, err := Generate(p, spec, &cw); err != nil {
+			b.Fatal(err)
+		}
+		n = int64(cw)
+	}
+	b.SetBytes(n)
+}
+
+// BenchmarkScoreScenario measures replaying and judging one scenario
+// through the real pipeline.
+func BenchmarkScoreScenario(b *testing.B) {
+	scs, err := Build(loadPools(b, Tune), []Spec{{Kind: "sudden-x10-h3", Seed: 1, Half: Tune}}, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	posts := 0
+	for b.Loop() {
+		r, err := Score(context.Background(), scs[0], replay.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		posts = r.Summary.Posts
+	}
+	b.ReportMetric(float64(posts)*float64(b.N)/b.Elapsed().Seconds(), "posts/s")
+}
+
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	*c += countWriter(len(p))
+	return len(p), nil
 }

@@ -179,8 +179,12 @@ type Result struct {
 	// them passed anyway (the worst failure: a gate says proceed because
 	// the crawlers are broken).
 	NoPass, NoPassPassed int
-	Summary              replay.Summary
-	Took                 time.Duration
+	// Passable is how many rings of a clean release have evidence (all
+	// but the NoPass ones) and Passed how many of them got a pass verdict:
+	// a judge that never passes anything is no use either.
+	Passable, Passed int
+	Summary          replay.Summary
+	Took             time.Duration
 }
 
 // Judge compares halts and verdicts with the ground truth.
@@ -250,6 +254,19 @@ func Judge(t Truth, halts []replay.Halt, verdicts []replay.Line) Result {
 			passed = append(passed, np.Ring)
 		}
 	}
+	if len(t.Halts) == 0 {
+		for _, ring := range t.Rings {
+			if slices.ContainsFunc(t.NoPass, func(np RingRef) bool { return np.Release == t.Release && np.Ring == ring }) {
+				continue
+			}
+			r.Passable++
+			if slices.ContainsFunc(verdicts, func(v replay.Line) bool {
+				return v.Release == t.Release && v.Ring == ring && v.Decision == signals.DecisionPass
+			}) {
+				r.Passed++
+			}
+		}
+	}
 	if len(passed) > 0 {
 		r.Correct = false
 		got = append(got, "passed "+strings.Join(passed, ","))
@@ -288,6 +305,8 @@ type Totals struct {
 	ByRise map[float64]DelayStats
 	// NoPass rings with no evidence; NoPassPassed of them passed.
 	NoPass, NoPassPassed int
+	// Passable rings of clean releases with evidence; Passed of them passed.
+	Passable, Passed int
 }
 
 // Total sums results.
@@ -301,6 +320,8 @@ func Total(rs []Result) Totals {
 		t.FalseHalts += r.FalseHalts
 		t.NoPass += r.NoPass
 		t.NoPassPassed += r.NoPassPassed
+		t.Passable += r.Passable
+		t.Passed += r.Passed
 		if r.Correct {
 			t.Correct++
 		}
@@ -396,7 +417,7 @@ func (t Totals) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "recall %d/%d = %.2f, in own ring %d/%d; false halts %d (clean scenarios halted %d of %d); no-evidence rings passed %d of %d; correct %d/%d\n",
 		t.Detected, t.Incidents, t.Recall, t.InRing, t.Incidents, t.FalseHalts, t.CleanHalted, t.Clean, t.NoPassPassed, t.NoPass, t.Correct, t.Scenarios)
-	fmt.Fprintf(&b, "delay median %s max %s\n", t.Delay.Median, t.Delay.Max)
+	fmt.Fprintf(&b, "clean rings with evidence passed %d of %d; delay median %s max %s\n", t.Passed, t.Passable, t.Delay.Median, t.Delay.Max)
 	rings := make([]string, 0, len(t.ByRing))
 	for k := range t.ByRing {
 		rings = append(rings, k)
