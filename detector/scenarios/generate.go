@@ -305,7 +305,8 @@ func ramp(onset time.Time, mult float64, d time.Duration) func(time.Time) float6
 // background complaint rate on top of it. Incident complaints are real
 // 1–2 star reviews labelled Bug and 1–2 rated Korean reviews; about a
 // third name the new version, most name the product (sometimes
-// misspelled). No words of ours are added.
+// misspelled); one in 25 is only the product's name and angry emoji. No
+// words of ours are added.
 func (g *gen) incident(s *service, ro rollout, onset, end time.Time, rise func(time.Time) float64) {
 	g.minutes(onset, end, func(t time.Time, noise float64) {
 		extra := (rise(t) - 1) * g.rate(s, t) * s.complaintShare * noise
@@ -316,7 +317,14 @@ func (g *gen) incident(s *service, ro rollout, onset, end time.Time, rise func(t
 				r = pick(g.rng, g.pools.KOIncident)
 			}
 			text := g.say(r, s.prod, 0.7, ro.version, 0.35)
-			if g.rng.Float64() < 0.1 {
+			switch x := g.rng.Float64(); {
+			case x < 0.04:
+				// Anger with no words at all: the name and a few emoji.
+				text = "@" + s.prod.name(g.rng, lang)
+				for range 2 + g.rng.IntN(3) {
+					text += " " + emoji(g.rng, angryEmoji[:6], lang)
+				}
+			case x < 0.14:
 				text += " " + emoji(g.rng, angryEmoji, lang)
 			}
 			g.post(s, g.within(t), text, r)

@@ -13,20 +13,22 @@ import (
 )
 
 // What the detector must do on the CI part of the tune half (CISpecs: the
-// first seed of every kind). These are the figures the detector as it was
-// on 2026-12-07 achieved (see README.md, "Baseline"): 2 of 10 incidents
-// halted, no false halt, 4 of 5 rings without evidence passed. Tighten
-// them as the judge improves; never loosen them to make a change pass.
+// first seed of every kind). The detector as it was before the issue-11
+// rewrite (commit 129fbf2) halted 3 of 10 incidents (2 in their own ring),
+// had no false halt, passed 4 of the 5 rings without evidence and 22 of 22
+// clean rings with evidence (see README.md, "Baseline"). The bounds are
+// what it achieves (the pass share is set at a half); tighten them as the
+// judge improves, never loosen them to make a change pass.
 const (
 	// MinCIRecall is the least share of incidents halted (in their ring
 	// or a later one, after the incident started).
-	MinCIRecall = 0.2
+	MinCIRecall = 0.3
 	// MaxCIFalseHalts is the most halts that no incident explains.
 	MaxCIFalseHalts = 0
 	// MaxCINoPassPassed is the most rings without evidence that passed.
 	MaxCINoPassPassed = 4
 	// MinCIPassedShare is the least share of clean rings with evidence
-	// that pass (a judge that never passes is no use): it passed 22 of 22.
+	// that pass (a judge that never passes is no use).
 	MinCIPassedShare = 0.5
 )
 
