@@ -3,7 +3,12 @@ package scenarios
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -154,12 +159,51 @@ func TestScenarioReport(t *testing.T) {
 	default:
 		t.Fatalf("AFTERSHOCK_SCENARIOS=%q: want tune or heldout", half)
 	}
-	rs := scoreSpecs(t, half, Corpus(half))
+	specs := Corpus(half)
+	// AFTERSHOCK_SCENARIOS_RUN=regexp picks scenarios by name (tune half
+	// only: the held-out half is run whole, once).
+	if re := os.Getenv("AFTERSHOCK_SCENARIOS_RUN"); re != "" && half == Tune {
+		rx, err := regexp.Compile(re)
+		if err != nil {
+			t.Fatalf("AFTERSHOCK_SCENARIOS_RUN: %v", err)
+		}
+		specs = slices.DeleteFunc(specs, func(s Spec) bool { return !rx.MatchString(s.Name()) })
+	}
+	rs := scoreSpecs(t, half, specs)
 	var table strings.Builder
 	if err := WriteTable(&table, half, rs); err != nil {
 		t.Fatal(err)
 	}
 	t.Log("\n" + table.String())
+	// AFTERSHOCK_SCENARIOS_VERBOSE=1 prints every verdict line (tune half).
+	if os.Getenv("AFTERSHOCK_SCENARIOS_VERBOSE") != "" && half == Tune {
+		for _, r := range rs {
+			var b strings.Builder
+			for _, v := range r.Verdicts {
+				fmt.Fprintf(&b, "  %s %s %s %.1f %s/%s %s\n", v.Time.Format(time.RFC3339), v.Release, v.Ring, v.Score, v.Decision, v.Action, strings.Join(v.Reasons, "; "))
+			}
+			t.Logf("%s (%s, got %s):\n%s", r.Name, r.Expected, r.Got, b.String())
+		}
+	}
+}
+
+// TestNoStoredCorpus checks that no generated stream or data file is kept
+// in the package: the scenarios hold real texts that stay in ../shared/data.
+func TestNoStoredCorpus(t *testing.T) {
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		for _, ext := range []string{".jsonl", ".jsonl.gz", ".truth.json", ".tsv", ".csv"} {
+			if strings.HasSuffix(path, ext) {
+				t.Errorf("%s: generated streams and data must not be stored in the repository", path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // BenchmarkGenerate measures generating one scenario (clean-day, about

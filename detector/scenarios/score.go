@@ -144,7 +144,7 @@ func Score(ctx context.Context, sc Scenario, opts replay.Options) (Result, error
 		return Result{}, err
 	}
 	r := Judge(sc.Truth, sum.AllHalts, verdicts)
-	r.Summary, r.Took = sum, time.Since(start)
+	r.Verdicts, r.Summary, r.Took = verdicts, sum, time.Since(start)
 	return r, nil
 }
 
@@ -183,8 +183,10 @@ type Result struct {
 	// but the NoPass ones) and Passed how many of them got a pass verdict:
 	// a judge that never passes anything is no use either.
 	Passable, Passed int
-	Summary          replay.Summary
-	Took             time.Duration
+	// Verdicts are the replay's verdict lines, for looking into a result.
+	Verdicts []replay.Line
+	Summary  replay.Summary
+	Took     time.Duration
 }
 
 // Judge compares halts and verdicts with the ground truth.
