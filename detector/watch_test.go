@@ -353,7 +353,7 @@ func TestCleanDaysDoNotHalt(t *testing.T) {
 		return 5 + 3*mathSin(2*3.14159*float64(m.Hour()*60+m.Minute())/1440)
 	}
 	start := t0.Add(6 * time.Hour)
-	for m := t0; m.Before(start.Add(48*time.Hour)); m = m.Add(time.Hour) {
+	for m := t0; m.Before(start.Add(48 * time.Hour)); m = m.Add(time.Hour) {
 		if m.Equal(start) {
 			s.release(start, "H2", signals.EventStarted)
 		}
