@@ -10,9 +10,6 @@ import (
 	"github.com/aftershock/aftershock/signals"
 )
 
-// criticalMetrics fail a verdict outright when they regress clearly.
-var criticalMetrics = map[string]bool{"error_rate": true, "http_5xx": true, "http_5xx_rate": true}
-
 // ringWeights gives the group weights of a ring. Internal rings have no
 // public voice: only internal signals. A small ring (H2, ~1%) moves the
 // general chatter little, so the posts that mention the new version weigh
@@ -334,57 +331,81 @@ func groupOf(signal string) string {
 	return GroupSocial
 }
 
+// recentMetricWindow is the recent part of a watch in which metrics are
+// also compared: a regression late in a long watch is not diluted by the
+// hours before it.
+const recentMetricWindow = 10 * time.Minute
+
 func (d *Detector) metricSignals(w *watch, s *service, until time.Time) []signals.SignalResult {
 	names := make([]string, 0, len(s.metrics))
 	for n := range s.metrics {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	recent := until.Add(-recentMetricWindow)
 	var out []signals.SignalResult
 	for _, name := range names {
-		var canary, baseline []float64
-		for _, x := range s.metrics[name] {
-			if x.t.Before(w.start) || !x.t.Before(until) {
-				continue
-			}
-			// The new version's cohort against everything else running at
-			// the same time (samples without a version, or older versions).
-			switch {
-			case x.version == w.ev.Version && w.ev.Version != "":
-				canary = append(canary, x.value)
-			default:
-				baseline = append(baseline, x.value)
-			}
-		}
-		if len(canary) == 0 && len(baseline) == 0 {
+		r, ok := d.metricResult(w, s, name, w.start, until)
+		if !ok {
 			continue
 		}
-		r := signals.SignalResult{Name: name, Group: GroupInternal, Critical: criticalMetrics[name]}
-		if len(canary) < d.cfg.MinSamples || len(baseline) < d.cfg.MinSamples {
-			r.Outcome = signals.OutcomeInsufficient
-			r.Detail = fmt.Sprintf("%s: %d new-version and %d baseline samples, needs %d each", name, len(canary), len(baseline), d.cfg.MinSamples)
-			out = append(out, r)
-			continue
-		}
-		mc, mb := median(canary), median(baseline)
-		r.Observed, r.Expected = mc, mb
-		p, effect := mannWhitneyGreater(canary, baseline)
-		r.Strength = strength(p)
-		// Both a significant shift and a material effect: most canary samples
-		// above the baseline and the median up by half (or from zero).
-		material := effect >= 0.75 && (mb <= 0 && mc > 0 || mb > 0 && mc >= 1.5*mb)
-		if p < 0.01 && material {
-			r.Outcome = signals.OutcomeFail
-			r.Detail = fmt.Sprintf("%s: new version median %.4g vs baseline %.4g (P(new>old)=%.2f, %s)", name, mc, mb, effect, fmtP(p))
-			// A critical metric fails the verdict outright only when it doubled.
-			r.Critical = r.Critical && (mb <= 0 || mc >= 2*mb)
-		} else {
-			r.Outcome = signals.OutcomePass
-			r.Critical = false
+		// The whole watch, and its last minutes when that has evidence and
+		// says more.
+		if recent.After(w.start) && r.Outcome != signals.OutcomeFail {
+			if rr, ok := d.metricResult(w, s, name, recent, until); ok && rr.Outcome == signals.OutcomeFail {
+				rr.Detail += fmt.Sprintf(" in the last %s", recentMetricWindow)
+				r = rr
+			}
 		}
 		out = append(out, r)
 	}
 	return out
+}
+
+// metricResult compares the new version's samples of one metric in
+// [from, until) with the other cohort's; false when there are none.
+func (d *Detector) metricResult(w *watch, s *service, name string, from, until time.Time) (signals.SignalResult, bool) {
+	var canary, baseline []float64
+	for _, x := range s.metrics[name] {
+		if x.t.Before(from) || !x.t.Before(until) {
+			continue
+		}
+		// The new version's cohort against everything else running at
+		// the same time (samples without a version, or older versions).
+		switch {
+		case x.version == w.ev.Version && w.ev.Version != "":
+			canary = append(canary, x.value)
+		default:
+			baseline = append(baseline, x.value)
+		}
+	}
+	if len(canary) == 0 && len(baseline) == 0 {
+		return signals.SignalResult{}, false
+	}
+	r := signals.SignalResult{Name: name, Group: GroupInternal, Critical: d.cfg.critical(name)}
+	if len(canary) < d.cfg.MinSamples || len(baseline) < d.cfg.MinSamples {
+		r.Outcome = signals.OutcomeInsufficient
+		r.Critical = false
+		r.Detail = fmt.Sprintf("%s: %d new-version and %d baseline samples, needs %d each", name, len(canary), len(baseline), d.cfg.MinSamples)
+		return r, true
+	}
+	mc, mb := median(canary), median(baseline)
+	r.Observed, r.Expected = mc, mb
+	p, effect := mannWhitneyGreater(canary, baseline)
+	r.Strength = strength(p)
+	// Both a significant shift and a material effect: most canary samples
+	// above the baseline and the median up by half (or from zero).
+	material := effect >= 0.75 && (mb <= 0 && mc > 0 || mb > 0 && mc >= 1.5*mb)
+	if p < 0.01 && material {
+		r.Outcome = signals.OutcomeFail
+		r.Detail = fmt.Sprintf("%s: new version median %.4g vs baseline %.4g (P(new>old)=%.2f, %s)", name, mc, mb, effect, fmtP(p))
+		// A critical metric fails the verdict outright only when it doubled.
+		r.Critical = r.Critical && (mb <= 0 || mc >= 2*mb)
+	} else {
+		r.Outcome = signals.OutcomePass
+		r.Critical = false
+	}
+	return r, true
 }
 
 func anomalyOf(w *watch, r signals.SignalResult, now time.Time, keywords []string, s *service) signals.Anomaly {

@@ -372,3 +372,32 @@ func TestCleanDaysDoNotHalt(t *testing.T) {
 		t.Fatal("no H3 verdicts")
 	}
 }
+
+// The new version's error rate doubles two hours into a long H2: judged
+// on the recent minutes, it halts within them.
+func TestLateErrorRateRegressionHalts(t *testing.T) {
+	s := newScenario(t, Config{})
+	start := t0.Add(6 * time.Hour)
+	s.emit(t0, start, calm)
+	s.release(start, "H2", signals.EventStarted)
+	onset := start.Add(2 * time.Hour)
+	for m := start; m.Before(start.Add(150 * time.Minute)); m = m.Add(30 * time.Second) {
+		v := 0.01 + 0.001*s.rng.NormFloat64()
+		if !m.Before(onset) {
+			v = 0.03 + 0.001*s.rng.NormFloat64()
+		}
+		s.d.Metric(signals.MetricSample{Time: m, Service: "shop", Version: "4.1.0", Name: "error_rate", Value: 0.01 + 0.001*s.rng.NormFloat64()})
+		s.d.Metric(signals.MetricSample{Time: m, Service: "shop", Version: "4.2.0", Name: "error_rate", Value: v})
+		if m.Second() == 30 {
+			s.emit(m.Add(-30*time.Second), m.Add(30*time.Second), calm)
+		}
+	}
+	v, ok := s.firstHalt()
+	if !ok || !hasFailed(v, "error_rate") {
+		t.Fatalf("late error-rate regression not halted: %v", s.last().Reasons)
+	}
+	if d := v.Time.Sub(onset); d < 0 || d > 15*time.Minute {
+		t.Fatalf("halted %s after onset", d)
+	}
+	t.Logf("halted %s after onset: %v", v.Time.Sub(onset), v.Reasons)
+}
