@@ -1,26 +1,19 @@
-// Package scenarios is the detector's evaluation corpus: a deterministic
-// generator of release streams in the replay format (`aftershock replay`),
-// each with a ground-truth sidecar saying which (release, ring) should be
-// halted and when the incident started, and a scorer that replays them
-// through internal/replay and measures recall, false halts and detection
-// delay.
-//
-// The corpus lives in testdata/tune (scenarios to tune the detector on) and
-// testdata/heldout (the same kinds with other seeds, for checking). Each
-// scenario is NAME.jsonl.gz plus NAME.truth.json. Regenerate it with
-//
-//	go test ./detector/scenarios -run TestCorpusUpToDate -update
+// Package scenarios is the detector's evaluation set: a deterministic
+// generator of release streams in the replay format (`aftershock replay`)
+// whose posts are real human texts read at test time from ../shared/data
+// (never stored in the repository), each stream with a ground-truth sidecar
+// saying which (release, ring) should halt, when the incident started and
+// how big it is, and which rings have no evidence and must not pass; a
+// scorer that replays them through internal/replay; and a 30-day clean
+// replay that counts false halts. See README.md for the kinds, the
+// tune/held-out split and the protocol.
 package scenarios
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"slices"
-	"sort"
-	"strings"
 	"time"
 )
 
@@ -29,14 +22,22 @@ type Truth struct {
 	Name        string `json:"name"`
 	Kind        string `json:"kind"`
 	Seed        uint64 `json:"seed"`
+	Half        string `json:"half"`
 	Description string `json:"description"`
 	Service     string `json:"service"`
 	Release     string `json:"release"`
 	// Halts lists the (release, ring) pairs that should be halted and when
 	// their incident started; empty means nothing should be halted.
 	Halts []Want `json:"halts"`
+	// NoPass lists rings that have no evidence (sources silent, no metrics
+	// of the new version): they must never pass.
+	NoPass []RingRef `json:"no_pass,omitempty"`
 	// Rings is the rollout order, for judging a halt in a later ring as late.
 	Rings []string `json:"rings"`
+	// RingStarts is when each ring started (H1, H2, H3) and Completed when
+	// the release completed.
+	RingStarts map[string]time.Time `json:"ring_starts"`
+	Completed  time.Time            `json:"completed"`
 }
 
 // Want is one halt that should happen.
@@ -44,519 +45,382 @@ type Want struct {
 	Release       string    `json:"release"`
 	Ring          string    `json:"ring"`
 	IncidentStart time.Time `json:"incident_start"`
+	// Rise is how many times the normal level the incident's signal reaches
+	// (complaints about the service, or the new version's error rate): 2, 5
+	// or 10.
+	Rise float64 `json:"rise"`
+	// Shape is "sudden" (the full rise at onset) or "ramp" (grows to it).
+	Shape string `json:"shape"`
+	// Evidence is what shows it: "posts", "metrics" or "posts+metrics".
+	Evidence string `json:"evidence"`
+}
+
+// RingRef names one ring of one release.
+type RingRef struct {
+	Release string `json:"release"`
+	Ring    string `json:"ring"`
 }
 
 // Spec names one scenario to generate.
 type Spec struct {
 	Kind string
 	Seed uint64
-	Half string // "tune" or "heldout"
+	Half string // Tune or HeldOut
 }
 
 // Name is the scenario's file name stem: kind and seed.
 func (s Spec) Name() string { return fmt.Sprintf("%s-s%d", s.Kind, s.Seed) }
 
-// Kinds are the scenario kinds, each with what it tests.
-var Kinds = []struct{ Name, Description string }{
-	{"outage-h3-big", "big outage once the release reaches everyone (H3): outage complaints ×8 and the new version's error rate ×8"},
-	{"login-h2-small", "login bug visible only through posts in H2 (~1% exposure): a handful of login complaints naming the new version, no metric change"},
-	{"errors-h1-metrics", "error-rate regression in H1, visible only in internal metrics (new version ×3)"},
-	{"slowburn-h3", "slow-burn rise of slowness and crash complaints in H3, growing over two hours"},
-	{"clean-low", "clean release at low traffic (~1 post/min at peak)"},
-	{"clean-mid", "clean release at medium traffic (~5 posts/min at peak)"},
-	{"clean-high", "clean release at high traffic (~20 posts/min at peak)"},
-	{"launch-buzz", "positive launch buzz in H3: volume ×5, happy posts about the new version, a few grumbles"},
-	{"monday-surge", "release just before the Monday-morning surge (traffic ×3 in two hours, more login posts than other mornings); 8 days of history"},
-	{"weekend-lull", "release on a Saturday morning in the weekend lull, after a busy Friday; 8 days of history"},
-	{"unrelated-outage", "another service (a bank) has an outage during the rollout; its complaints spike and a few spill over into ours"},
-	{"sparse", "sparse data: 0–2 posts an hour"},
-	{"noisy-source", "a noisy source: bursts of spam (some of it negative), duplicate deliveries and garbled lines"},
+// Kind is one kind of scenario.
+type Kind struct {
+	Name        string
+	Description string
+	// Incident: the scenario has a halt to find.
+	Incident bool
 }
 
-// Corpus lists every scenario of the corpus: each kind twice, with a tune
-// seed and a held-out seed.
-func Corpus() []Spec {
+// Kinds are the scenario kinds, each with what it tests.
+var Kinds = []Kind{
+	{"sudden-x10-h3", "sudden incident in H3: complaints ×10 (English and Korean, real 1–2 star Bug reviews and negative Korean reviews, some naming the version) and the new version's error rate ×5", true},
+	{"sudden-x5-h3", "sudden incident in H3 seen only in posts: complaints ×5", true},
+	{"sudden-x5-h2", "sudden incident in H2 (~1% exposure) seen only in posts: complaints ×5", true},
+	{"late-h2-x5", "long H2 (2.5–3 h): complaints ×5 from 75–100 minutes into H2, after the default H2 window", true},
+	{"slowburn-x2-h3", "slow burn in H3: complaints grow to ×2 over two hours and stay; latency of the new version +20%", true},
+	{"late-growth-h3-x5", "long H3 (6 h): complaints start growing 2h05–2h30 into H3 and reach ×5 an hour later", true},
+	{"metrics-h1-x5", "error rate of the new version's cohort ×5 in H1, nothing in posts", true},
+	{"metrics-h2-x2", "error rate of the new version's cohort ×2 in H2, nothing in posts", true},
+	{"korean-x5-h3", "a Korean-speaking service (85–95% Korean posts): complaints ×5 in H3, negative Korean reviews, some naming the version", true},
+	{"night-x10-h3", "incident ×10 at night: H3 starts after midnight local time, when traffic is a tenth of the day's", true},
+	{"clean-day", "clean weekday release", false},
+	{"clean-night", "clean release at night (quiet hours: a few posts an hour)", false},
+	{"launch-buzz", "clean release with loud positive launch chatter in H3: volume ×4, 5-star reviews and enthusiastic Korean reviews, many naming the new version", false},
+	{"other-outage", "clean release while another company has an outage: its complaints spike, and some that name it (not us) reach our stream", false},
+	{"monday-surge", "clean release just before the Monday-morning surge (traffic ×1.5 over the usual Monday), 8 days of history with weekly seasonality", false},
+	{"weekend-lull", "clean release on a Saturday morning in the weekend lull, after a busy Friday evening; 8 days of history", false},
+	{"noisy-source", "clean release with a noisy source: spam bursts (one real text from dozens of accounts), duplicate deliveries, garbled lines", false},
+	{"silent-sources", "no evidence: the crawlers find nothing from 45 minutes before the release on, and the new version reports no metrics. No ring may pass", false},
+	{"silent-midway", "no evidence in public rings: the crawlers go silent 10 minutes into H1 and stay silent for hours; new-version metrics are normal. H2 and H3 may not pass", false},
+}
+
+// SeedsPerKind is how many scenarios of each kind a half has.
+const SeedsPerKind = 2
+
+// Corpus lists the scenarios of one half: every kind SeedsPerKind times.
+// Tune seeds start at 1, held-out seeds at 1001.
+func Corpus(half string) []Spec {
+	base := uint64(1)
+	if half == HeldOut {
+		base = 1001
+	}
 	var out []Spec
 	for i, k := range Kinds {
-		out = append(out, Spec{Kind: k.Name, Seed: uint64(1 + i), Half: "tune"})
-		out = append(out, Spec{Kind: k.Name, Seed: uint64(101 + i), Half: "heldout"})
+		for j := range SeedsPerKind {
+			out = append(out, Spec{Kind: k.Name, Seed: base + uint64(i*SeedsPerKind+j), Half: half})
+		}
 	}
 	return out
 }
 
-// Ring timing of every rollout: H1 at R, H2 at R+35m, H3 at R+1h40m,
-// completed at R+3h45m (after the default H3 window of 2h).
-const (
-	h2After   = 35 * time.Minute
-	h3After   = 100 * time.Minute
-	doneAfter = 225 * time.Minute
-	tailAfter = 240 * time.Minute // the stream goes on this long after R
-)
-
-// gen holds one scenario being generated.
-type gen struct {
-	rng     *rand.Rand
-	spec    Spec
-	svc     string // service token
-	disp    string // display name
-	other   string // other service token
-	odisp   string
-	version string // "4.2.0"
-	short   string // "4.2"
-	prev    string // "4.1"
-	release string
-	loc     *time.Location
-	koShare float64 // share of Korean posts
-	peak    float64 // posts per minute at the daily peak
-	// complaintShare is the share of ordinary complaints among background posts.
-	complaintShare float64
-	sources        []string
-	nextID         uint64
-	lines          []line
-	seq            int
-}
-
-type line struct {
-	t    time.Time
-	seq  int
-	text string
+func kindOf(name string) (Kind, bool) {
+	i := slices.IndexFunc(Kinds, func(k Kind) bool { return k.Name == name })
+	if i < 0 {
+		return Kind{}, false
+	}
+	return Kinds[i], true
 }
 
 // Generate writes the scenario's stream to w and returns its ground truth.
-func Generate(spec Spec, w io.Writer) (Truth, error) {
-	g := &gen{
-		rng:            rand.New(rand.NewPCG(spec.Seed, 0x5eed_a17e_25)),
-		spec:           spec,
-		svc:            "shop",
-		disp:           "Shop",
-		other:          "kbank",
-		odisp:          "KBank",
-		loc:            time.FixedZone("KST", 9*3600),
-		complaintShare: 0.08,
-		sources:        []string{"mastodon", "bluesky", "reddit", "appstore"},
-		nextID:         113_000_000_000_000_000 + spec.Seed*1_000_000_000,
+// The same pools and spec always give the same bytes.
+func Generate(pools *Pools, spec Spec, w io.Writer) (Truth, error) {
+	k, ok := kindOf(spec.Kind)
+	if !ok {
+		return Truth{}, fmt.Errorf("unknown scenario kind %q", spec.Kind)
 	}
-	major, minor := 3+g.rng.IntN(5), 1+g.rng.IntN(15)
-	g.version = fmt.Sprintf("%d.%d.0", major, minor)
-	g.short = fmt.Sprintf("%d.%d", major, minor)
-	g.prev = fmt.Sprintf("%d.%d", major, minor-1)
-	g.release = g.svc + "-" + g.version
-	g.koShare = 0.15 + 0.3*g.rng.Float64()
-	g.peak = 2.5 + 2.5*g.rng.Float64()
+	if pools.Half != spec.Half {
+		return Truth{}, fmt.Errorf("scenario %s is in the %s half, pools are %s", spec.Name(), spec.Half, pools.Half)
+	}
+	g := newGen(pools, spec.Seed, 0x5eed_a17e_26)
+	s := &service{
+		prod:           g.pickProduct(catalog),
+		koShare:        0.1 + 0.25*g.rng.Float64(),
+		peak:           1.5 + 3.5*g.rng.Float64(),
+		complaintShare: 0.08 + 0.06*g.rng.Float64(),
+	}
+	major, minor := 2+g.rng.IntN(8), 1+g.rng.IntN(30)
+	ro := rollout{version: versionString(major, minor, 0)}
+	ro.release = s.prod.Service + "-" + ro.version
 
-	truth := Truth{Name: spec.Name(), Kind: spec.Kind, Seed: spec.Seed, Service: g.svc, Release: g.release, Halts: []Want{}, Rings: []string{"H1", "H2", "H3"}}
-	for _, k := range Kinds {
-		if k.Name == spec.Kind {
-			truth.Description = k.Description
-		}
-	}
-	if truth.Description == "" {
-		return truth, fmt.Errorf("unknown scenario kind %q", spec.Kind)
-	}
-
-	// A weekday (Tuesday to Thursday) release at 10:00–14:00 local time, on
-	// a week in March 2025, unless the kind says otherwise.
-	week := time.Date(2025, 3, 3, 0, 0, 0, 0, g.loc) // a Monday
-	r := week.AddDate(0, 0, 1+g.rng.IntN(3)).Add(10*time.Hour + time.Duration(g.rng.IntN(240))*time.Minute)
+	// A weekday (Tuesday to Thursday) release at 10:00–15:00 local time
+	// in one of eight weeks of spring 2025, unless the kind says otherwise.
+	week := time.Date(2025, 3, 3, 0, 0, 0, 0, g.loc).AddDate(0, 0, 7*g.rng.IntN(8)) // a Monday
+	r := week.AddDate(0, 0, 1+g.rng.IntN(3)).Add(10*time.Hour + g.minutesOf(0, 300))
 	history := 10 * time.Hour
-	metricsEvery := time.Minute
+	h1, h2, h3 := g.minutesOf(30, 45), g.minutesOf(60, 90), g.minutesOf(180, 240)
 	switch spec.Kind {
+	case "late-h2-x5":
+		h2 = g.minutesOf(150, 180)
+	case "slowburn-x2-h3":
+		h3 = g.minutesOf(270, 300)
+	case "late-growth-h3-x5":
+		h3 = 6 * time.Hour
+	case "korean-x5-h3":
+		s.koShare = 0.85 + 0.1*g.rng.Float64()
+	case "night-x10-h3", "clean-night":
+		r = week.AddDate(0, 0, 1+g.rng.IntN(3)).Add(22*time.Hour + g.minutesOf(30, 90))
+		s.peak = 2 + 3*g.rng.Float64()
 	case "monday-surge":
-		r = week.AddDate(0, 0, 7).Add(7*time.Hour + time.Duration(g.rng.IntN(30))*time.Minute)
+		r = week.AddDate(0, 0, 7).Add(7*time.Hour + g.minutesOf(0, 30))
 		history = r.Sub(week.AddDate(0, 0, -1)) // from the Sunday before the previous Monday
-		g.peak = 0.9 + 0.4*g.rng.Float64()
+		s.peak = 0.8 + 0.6*g.rng.Float64()
+		s.mondayBoost = 1.5
 	case "weekend-lull":
-		r = week.AddDate(0, 0, 12).Add(8*time.Hour + time.Duration(g.rng.IntN(60))*time.Minute)
+		r = week.AddDate(0, 0, 12).Add(8*time.Hour + g.minutesOf(0, 60))
 		history = r.Sub(week.AddDate(0, 0, 4)) // from the Friday a week before
-		g.peak = 0.9 + 0.4*g.rng.Float64()
-	case "clean-low":
-		g.peak = 0.8 + 0.4*g.rng.Float64()
-	case "clean-high":
-		g.peak = 14 + 5*g.rng.Float64()
-		history = 6 * time.Hour
-	case "sparse":
-		g.peak = 1.0 / 60 * (1 + g.rng.Float64()) // 1–2 posts an hour at the peak
-		history = 24 * time.Hour
+		s.peak = 0.8 + 0.6*g.rng.Float64()
 	}
-	start, end := r.Add(-history), r.Add(tailAfter)
+	ro.start, ro.h2 = r, r.Add(h1)
+	ro.h3 = ro.h2.Add(h2)
+	ro.done = ro.h3.Add(h3)
+	start, end := r.Add(-history), ro.done.Add(30*time.Minute)
 
-	// Background chatter about the service, with a daily and weekly rhythm.
-	mondayBoost := 1.0
-	if spec.Kind == "monday-surge" {
-		mondayBoost = 1.5
+	truth := Truth{
+		Name: spec.Name(), Kind: spec.Kind, Seed: spec.Seed, Half: spec.Half, Description: k.Description,
+		Service: s.prod.Service, Release: ro.release, Halts: []Want{}, Rings: []string{"H1", "H2", "H3"},
+		RingStarts: map[string]time.Time{"H1": ro.start.UTC(), "H2": ro.h2.UTC(), "H3": ro.h3.UTC()}, Completed: ro.done.UTC(),
 	}
-	g.background(start, end, g.peak, mondayBoost)
-
-	// The rollout.
-	g.releaseEvent(r, "H1", "started")
-	g.releaseEvent(r.Add(h2After), "H2", "promoted")
-	g.releaseEvent(r.Add(h3After), "H3", "promoted")
-	g.releaseEvent(r.Add(doneAfter), "", "completed")
+	want := func(ring string, onset time.Time, rise float64, shape, evidence string) {
+		truth.Halts = append(truth.Halts, Want{Release: ro.release, Ring: ring, IncidentStart: onset.UTC(), Rise: rise, Shape: shape, Evidence: evidence})
+	}
 	errMult := func(time.Time) float64 { return 1 }
 	latMult := func(time.Time) float64 { return 1 }
-
-	switch spec.Kind {
-	case "outage-h3-big":
-		s := r.Add(h3After + time.Duration(10+g.rng.IntN(10))*time.Minute)
-		truth.Halts = append(truth.Halts, Want{g.release, "H3", s})
-		mult := 6 + 4*g.rng.Float64()
-		g.incident(s, s.Add(time.Hour), func(t time.Time) float64 { return mult * g.rate(t, 1) }, []string{"outage", "outage", "crash", "slow"}, 0.4)
-		errMult = func(t time.Time) float64 {
-			if !t.Before(s) {
-				return mult
-			}
-			return 1
-		}
-	case "login-h2-small":
-		s := r.Add(h2After + time.Duration(3+g.rng.IntN(6))*time.Minute)
-		truth.Halts = append(truth.Halts, Want{g.release, "H2", s})
-		// About 8–14 complaints an hour at 1% exposure; a hundred times more
-		// once everyone has the version (if it gets that far).
-		perHour := 8 + 6*g.rng.Float64()
-		g.incident(s, end, func(t time.Time) float64 {
-			if t.Before(r.Add(h3After)) {
-				return perHour / 60
-			}
-			return perHour / 60 * 30
-		}, []string{"login"}, 0.7)
-	case "errors-h1-metrics":
-		s := r.Add(time.Duration(2+g.rng.IntN(4)) * time.Minute)
-		truth.Halts = append(truth.Halts, Want{g.release, "H1", s})
-		mult := 2.5 + g.rng.Float64()
-		errMult = func(t time.Time) float64 {
-			if !t.Before(s) {
-				return mult
-			}
-			return 1
-		}
-	case "slowburn-h3":
-		s := r.Add(h3After + time.Duration(5+g.rng.IntN(10))*time.Minute)
-		truth.Halts = append(truth.Halts, Want{g.release, "H3", s})
-		top := 1.2 + 0.6*g.rng.Float64() // extra complaints at the end, relative to all background posts × complaint share ×10
-		g.incident(s, end, func(t time.Time) float64 {
-			frac := math.Min(1, t.Sub(s).Minutes()/120)
-			return frac * top * g.rate(t, 1) * 0.5
-		}, []string{"slow", "slow", "crash"}, 0.3)
-		latMult = func(t time.Time) float64 {
-			if t.Before(s) {
+	step := func(onset time.Time, mult float64) func(time.Time) float64 {
+		return func(t time.Time) float64 {
+			if t.Before(onset) {
 				return 1
 			}
-			return 1 + 0.3*math.Min(1, t.Sub(s).Minutes()/120)
+			return mult
 		}
+	}
+	newCohort := true
+
+	switch spec.Kind {
+	case "sudden-x10-h3":
+		onset := ro.h3.Add(g.minutesOf(10, 40))
+		want("H3", onset, 10, "sudden", "posts+metrics")
+		g.incident(s, ro, onset, end, sudden(onset, 10))
+		errMult = step(onset, 5)
+	case "sudden-x5-h3", "korean-x5-h3":
+		onset := ro.h3.Add(g.minutesOf(10, 40))
+		want("H3", onset, 5, "sudden", "posts")
+		g.incident(s, ro, onset, end, sudden(onset, 5))
+	case "sudden-x5-h2":
+		onset := ro.h2.Add(g.minutesOf(5, 20))
+		want("H2", onset, 5, "sudden", "posts")
+		g.incident(s, ro, onset, end, sudden(onset, 5))
+	case "late-h2-x5":
+		onset := ro.h2.Add(g.minutesOf(75, 100))
+		want("H2", onset, 5, "sudden", "posts")
+		g.incident(s, ro, onset, end, sudden(onset, 5))
+	case "slowburn-x2-h3":
+		onset := ro.h3.Add(g.minutesOf(10, 30))
+		want("H3", onset, 2, "ramp", "posts")
+		g.incident(s, ro, onset, end, ramp(onset, 2, 2*time.Hour))
+		latMult = func(t time.Time) float64 {
+			if t.Before(onset) {
+				return 1
+			}
+			return 1 + 0.2*math.Min(1, t.Sub(onset).Hours()/2)
+		}
+	case "late-growth-h3-x5":
+		onset := ro.h3.Add(g.minutesOf(125, 150))
+		want("H3", onset, 5, "ramp", "posts")
+		g.incident(s, ro, onset, end, ramp(onset, 5, time.Hour))
+	case "metrics-h1-x5":
+		onset := ro.start.Add(g.minutesOf(3, 8))
+		want("H1", onset, 5, "sudden", "metrics")
+		errMult = step(onset, 5)
+	case "metrics-h2-x2":
+		onset := ro.h2.Add(g.minutesOf(10, 30))
+		want("H2", onset, 2, "sudden", "metrics")
+		errMult = step(onset, 2)
+	case "night-x10-h3":
+		onset := ro.h3.Add(g.minutesOf(10, 30))
+		want("H3", onset, 10, "sudden", "posts")
+		g.incident(s, ro, onset, end, sudden(onset, 10))
 	case "launch-buzz":
-		s := r.Add(h3After + time.Duration(g.rng.IntN(10))*time.Minute)
-		g.buzz(s, s.Add(150*time.Minute))
-	case "unrelated-outage":
-		g.otherService(start, end, r.Add(h2After+time.Duration(20+g.rng.IntN(60))*time.Minute))
+		g.buzz(s, ro, ro.h3.Add(g.minutesOf(0, 10)), 150*time.Minute)
+	case "other-outage":
+		other := g.pickProduct(others)
+		truth.Description += fmt.Sprintf(" (other company %q)", other.Display)
+		g.otherOutage(s, other, start, end, ro.h2.Add(g.minutesOf(20, 80)))
 	case "noisy-source":
-		g.noise(start, end)
-	}
-	if spec.Kind == "unrelated-outage" {
-		truth.Description += fmt.Sprintf(" (other service %q)", g.other)
-	}
-
-	// Internal metrics around the rollout: the old version's cohort and the
-	// new version's cohort in its current ring, once a minute.
-	g.metrics(r.Add(-time.Hour), r.Add(doneAfter), r, metricsEvery, errMult, latMult)
-
-	sort.SliceStable(g.lines, func(i, j int) bool {
-		if !g.lines[i].t.Equal(g.lines[j].t) {
-			return g.lines[i].t.Before(g.lines[j].t)
+		// Added after the background, so duplicates come from it.
+	case "silent-sources":
+		s.silentFrom = r.Add(-45 * time.Minute)
+		newCohort = false
+		for _, ring := range truth.Rings {
+			truth.NoPass = append(truth.NoPass, RingRef{ro.release, ring})
 		}
-		return g.lines[i].seq < g.lines[j].seq
-	})
-	bw := bufio.NewWriter(w)
-	for _, l := range g.lines {
-		bw.WriteString(l.text)
-		bw.WriteByte('\n')
+	case "silent-midway":
+		s.silentFrom = r.Add(10 * time.Minute)
+		truth.NoPass = append(truth.NoPass, RingRef{ro.release, "H2"}, RingRef{ro.release, "H3"})
 	}
-	if err := bw.Flush(); err != nil {
+
+	g.background(s, start, end)
+	g.releaseEvents(s.prod.Service, ro)
+	// Internal metrics around the rollout: the old version's cohort and
+	// the new version's cohort in its current ring, once a minute.
+	g.metrics(s.prod.Service, g.newCohortMetrics(), r.Add(-time.Hour), end, time.Minute, &ro, newCohort, errMult, latMult)
+	if spec.Kind == "noisy-source" {
+		g.noise(s, start, end)
+	}
+	if err := g.write(w); err != nil {
 		return truth, fmt.Errorf("writing scenario %s: %w", spec.Name(), err)
 	}
 	return truth, nil
 }
 
-// daily is the relative traffic by local hour.
-var daily = [24]float64{0.30, 0.20, 0.14, 0.10, 0.10, 0.14, 0.25, 0.45, 0.70, 0.85, 0.90, 0.95,
-	1.00, 0.95, 0.85, 0.85, 0.85, 0.90, 0.95, 1.00, 1.00, 0.90, 0.70, 0.45}
-
-// weekly is the relative traffic by weekday (Sunday first).
-var weekly = [7]float64{0.70, 1.00, 0.95, 0.95, 0.95, 1.00, 0.65}
-
-// rate is the background rate in posts per minute at t.
-func (g *gen) rate(t time.Time, mondayBoost float64) float64 {
-	lt := t.In(g.loc)
-	h := float64(lt.Hour()) + float64(lt.Minute())/60
-	i := int(h)
-	f := h - float64(i)
-	d := daily[i]*(1-f) + daily[(i+1)%24]*f
-	w := weekly[lt.Weekday()]
-	if lt.Weekday() == time.Monday && h >= 7 && h < 12 {
-		w *= mondayBoost
-	}
-	return g.peak * d * w
-}
-
-// poisson draws a Poisson count with mean lambda.
-func (g *gen) poisson(lambda float64) int {
-	if lambda <= 0 {
-		return 0
-	}
-	if lambda > 50 {
-		return max(0, int(math.Round(lambda+math.Sqrt(lambda)*g.rng.NormFloat64())))
-	}
-	l, k, p := math.Exp(-lambda), 0, 1.0
-	for {
-		p *= g.rng.Float64()
-		if p <= l {
-			return k
+// sudden is a rise to mult at onset.
+func sudden(onset time.Time, mult float64) func(time.Time) float64 {
+	return func(t time.Time) float64 {
+		if t.Before(onset) {
+			return 1
 		}
-		k++
+		return mult
 	}
 }
 
-// minutes calls f for every minute in [from, to) with a per-hour noise
-// factor (traffic is lumpy hour to hour).
-func (g *gen) minutes(from, to time.Time, f func(t time.Time, noise float64)) {
-	noise := 1.0
-	for t := from; t.Before(to); t = t.Add(time.Minute) {
-		if t.Minute() == 0 || t.Equal(from) {
-			noise = math.Exp(0.15 * g.rng.NormFloat64())
+// ramp is a rise that grows linearly from 1 at onset to mult over d.
+func ramp(onset time.Time, mult float64, d time.Duration) func(time.Time) float64 {
+	return func(t time.Time) float64 {
+		if t.Before(onset) {
+			return 1
 		}
-		f(t, noise)
+		return 1 + (mult-1)*math.Min(1, float64(t.Sub(onset))/float64(d))
 	}
 }
 
-func (g *gen) background(from, to time.Time, peak float64, mondayBoost float64) {
-	g.minutes(from, to, func(t time.Time, noise float64) {
-		lt := t.In(g.loc)
-		mondayMorning := mondayBoost > 1 && lt.Weekday() == time.Monday && lt.Hour() >= 7 && lt.Hour() < 12
-		n := g.poisson(g.rate(t, mondayBoost) * noise)
-		for range n {
-			at := t.Add(time.Duration(g.rng.IntN(60)) * time.Second)
-			ko := g.rng.Float64() < g.koShare
-			x := g.rng.Float64()
-			switch {
-			case x < g.complaintShare:
-				cat := g.pickCategory(mondayMorning)
-				g.post(at, g.svc, g.pickComplaint(cat, ko), ko)
-			case x < g.complaintShare+0.22:
-				g.post(at, g.svc, g.pick(praiseEN, praiseKO, ko), ko)
-			default:
-				g.post(at, g.svc, g.pick(neutralEN, neutralKO, ko), ko)
+// incident adds complaints from onset to end so that the service's
+// complaints reach rise(t) times their normal level: (rise-1) times the
+// background complaint rate on top of it. Incident complaints are real
+// 1–2 star reviews labelled Bug and 1–2 rated Korean reviews; about a
+// third name the new version, most name the product (sometimes
+// misspelled); one in 25 is only the product's name and angry emoji. No
+// words of ours are added.
+func (g *gen) incident(s *service, ro rollout, onset, end time.Time, rise func(time.Time) float64) {
+	g.minutes(onset, end, func(t time.Time, noise float64) {
+		extra := (rise(t) - 1) * g.rate(s, t) * s.complaintShare * noise
+		for range g.poisson(extra) {
+			lang := g.lang(s)
+			r := pick(g.rng, g.pools.ENIncident)
+			if lang == "ko" {
+				r = pick(g.rng, g.pools.KOIncident)
 			}
-		}
-	})
-}
-
-// pickCategory chooses an ordinary complaint's category. On Monday
-// mornings people log in again after the weekend: more login trouble.
-func (g *gen) pickCategory(mondayMorning bool) string {
-	cats := []string{"other", "other", "other", "login", "slow", "slow", "payment", "crash", "bug", "outage", "data_loss"}
-	if mondayMorning && g.rng.Float64() < 0.4 {
-		return "login"
-	}
-	return cats[g.rng.IntN(len(cats))]
-}
-
-func (g *gen) pickComplaint(cat string, ko bool) string {
-	if ko && len(complaintKO[cat]) > 0 {
-		xs := complaintKO[cat]
-		return xs[g.rng.IntN(len(xs))]
-	}
-	xs := complaintEN[cat]
-	return xs[g.rng.IntN(len(xs))]
-}
-
-func (g *gen) pick(en, ko []string, useKO bool) string {
-	if useKO && len(ko) > 0 {
-		return ko[g.rng.IntN(len(ko))]
-	}
-	return en[g.rng.IntN(len(en))]
-}
-
-// incident adds complaints from s to e at rate(t) per minute, in the given
-// categories; versionShare of them blame the new version.
-func (g *gen) incident(s, e time.Time, rate func(time.Time) float64, cats []string, versionShare float64) {
-	g.minutes(s, e, func(t time.Time, noise float64) {
-		n := g.poisson(rate(t) * noise)
-		for range n {
-			at := t.Add(time.Duration(g.rng.IntN(60)) * time.Second)
-			ko := g.rng.Float64() < g.koShare
-			cat := cats[g.rng.IntN(len(cats))]
-			var text string
-			if g.rng.Float64() < versionShare {
-				pool := versionComplaintEN[cat]
-				if ko && len(versionComplaintKO[cat]) > 0 {
-					pool = versionComplaintKO[cat]
-				}
-				text = pool[g.rng.IntN(len(pool))]
-			} else {
-				text = g.pickComplaint(cat, ko)
-			}
-			g.post(at, g.svc, text, ko)
-		}
-	})
-}
-
-// buzz adds happy launch posts: the volume goes to about five times normal.
-func (g *gen) buzz(s, e time.Time) {
-	g.minutes(s, e, func(t time.Time, noise float64) {
-		// Rises over 20 minutes, stays, then fades over the last hour.
-		k := math.Min(1, t.Sub(s).Minutes()/20) * math.Min(1, e.Sub(t).Minutes()/60)
-		n := g.poisson(4 * k * g.rate(t, 1) * noise)
-		for range n {
-			at := t.Add(time.Duration(g.rng.IntN(60)) * time.Second)
-			ko := g.rng.Float64() < g.koShare
-			text := g.pick(launchEN, launchKO, ko)
+			text := g.say(r, s.prod, 0.7, ro.version, 0.35)
 			switch x := g.rng.Float64(); {
-			case x < 0.05:
-				text, ko = grumbleEN[g.rng.IntN(len(grumbleEN))], false
-			case x < 0.25:
-				text = g.pick(praiseEN, praiseKO, ko)
+			case x < 0.04:
+				// Anger with no words at all: the name and a few emoji.
+				text = "@" + s.prod.name(g.rng, lang)
+				for range 2 + g.rng.IntN(3) {
+					text += " " + emoji(g.rng, angryEmoji[:6], lang)
+				}
+			case x < 0.14:
+				text += " " + emoji(g.rng, angryEmoji, lang)
 			}
-			g.post(at, g.svc, text, ko)
+			g.post(s, g.within(t), text, r)
 		}
 	})
 }
 
-// otherService adds another service's chatter and, from outage on, its
-// outage: its complaints spike for an hour and a half and some spill over
-// into posts our crawler finds.
-func (g *gen) otherService(from, to, outage time.Time) {
+// buzz adds loud positive launch chatter for d from s: the volume rises to
+// about four times normal over 20 minutes, stays, and fades over the last
+// hour. Posts are 4–5 star reviews and enthusiastic Korean reviews, many
+// naming the new version, some from accounts with a large reach.
+func (g *gen) buzz(s *service, ro rollout, from time.Time, d time.Duration) {
+	to := from.Add(d)
 	g.minutes(from, to, func(t time.Time, noise float64) {
-		in := !t.Before(outage) && t.Before(outage.Add(90*time.Minute))
-		n := g.poisson(0.25 * g.rate(t, 1) * noise)
-		for range n {
-			at := t.Add(time.Duration(g.rng.IntN(60)) * time.Second)
-			ko := g.rng.Float64() < g.koShare
-			g.post(at, g.other, g.pick(neutralEN, neutralKO, ko), ko)
-		}
-		if !in {
-			return
-		}
-		n = g.poisson(10 * g.rate(t, 1) * noise)
-		for range n {
-			at := t.Add(time.Duration(g.rng.IntN(60)) * time.Second)
-			ko := g.rng.Float64() < g.koShare
-			g.post(at, g.other, g.pick(otherOutageEN, otherOutageKO, ko), ko)
-		}
-		n = g.poisson(0.3 * g.rate(t, 1) * noise)
-		for range n {
-			at := t.Add(time.Duration(g.rng.IntN(60)) * time.Second)
-			g.post(at, g.svc, spillEN[g.rng.IntN(len(spillEN))], false)
+		k := math.Min(1, t.Sub(from).Minutes()/20) * math.Min(1, to.Sub(t).Minutes()/60)
+		for range g.poisson(3 * k * g.rate(s, t) * noise) {
+			lang := g.lang(s)
+			r := pick(g.rng, g.pools.ENPraise)
+			if lang == "ko" {
+				r = pick(g.rng, g.pools.KOEnthusing)
+			}
+			text := g.say(r, s.prod, 0.8, ro.version, 0.5)
+			if g.rng.Float64() < 0.3 {
+				text += " " + emoji(g.rng, happyEmoji, lang)
+			}
+			reach := 0
+			if g.rng.Float64() < 0.2 {
+				reach = 100 + g.rng.IntN(20000)
+			}
+			if s.silent(t) {
+				continue
+			}
+			g.postFrom(s.prod.Service, g.within(t), text, r, g.sources[g.rng.IntN(len(g.sources))], "", reach)
 		}
 	})
 }
 
-// noise adds a noisy source: spam bursts every few hours (identical text
-// from many accounts, some of it negative), duplicate deliveries of posts
-// and garbled lines.
-func (g *gen) noise(from, to time.Time) {
-	for t := from.Add(time.Duration(g.rng.IntN(120)) * time.Minute); t.Before(to); t = t.Add(time.Duration(90+g.rng.IntN(150)) * time.Minute) {
-		text := spamEN[g.rng.IntN(len(spamEN))]
-		n := 15 + g.rng.IntN(40)
-		for range n {
-			at := t.Add(time.Duration(g.rng.IntN(300)) * time.Second)
-			g.postFrom(at, g.svc, text, false, "bluesky", fmt.Sprintf("deals%04d.bsky.social", g.rng.IntN(10000)))
+// otherOutage adds another company's chatter and, from outage on for 90–120
+// minutes, its outage: its own complaints go to ten times its normal level,
+// and complaints that name it (not us) reach our stream at about half our
+// normal complaint rate, as a keyword crawler would pick them up.
+func (g *gen) otherOutage(s *service, other Product, from, to, outage time.Time) {
+	o := &service{prod: other, koShare: s.koShare, peak: 0.5 * s.peak, complaintShare: 0.1}
+	g.background(o, from, to)
+	until := outage.Add(g.minutesOf(90, 120))
+	g.incident(o, rollout{}, outage, until, sudden(outage, 10))
+	g.minutes(outage, until, func(t time.Time, noise float64) {
+		for range g.poisson(0.5 * g.rate(s, t) * s.complaintShare * noise) {
+			lang := g.lang(s)
+			r := pick(g.rng, g.pools.ENIncident)
+			if lang == "ko" {
+				r = pick(g.rng, g.pools.KOIncident)
+			}
+			g.post(s, g.within(t), g.say(r, other, 0.9, "", 0), r)
 		}
-	}
-	// Duplicates: the source delivers about one post in six again, a few
-	// seconds to minutes later.
+	})
+}
+
+// noise adds a noisy source to s: spam bursts every few hours (one real
+// text, praise or complaint, posted by dozens of accounts within five
+// minutes), duplicate deliveries of about one post in six, and garbled
+// lines.
+func (g *gen) noise(s *service, from, to time.Time) {
+	// Duplicates first, of the posts generated so far.
 	n := len(g.lines)
-	for i := 0; i < n; i++ {
+	for i := range n {
 		l := g.lines[i]
-		if !strings.HasPrefix(l.text, `{"type":"post"`) || g.rng.Float64() >= 1.0/6 {
+		if !isPost(l.text) || g.rng.Float64() >= 1.0/6 {
 			continue
 		}
 		g.add(l.t.Add(time.Duration(1+g.rng.IntN(180))*time.Second), l.text)
 	}
-	for t := from; t.Before(to); t = t.Add(time.Duration(10+g.rng.IntN(50)) * time.Minute) {
+	for t := from.Add(g.minutesOf(0, 120)); t.Before(to); t = t.Add(g.minutesOf(90, 240)) {
+		pool := g.pools.ENPraise
+		if g.rng.IntN(3) == 0 {
+			pool = g.pools.ENComplaint
+		}
+		r := pick(g.rng, pool)
+		text := g.say(r, s.prod, 1, "", 0)
+		for range 15 + g.rng.IntN(40) {
+			g.postFrom(s.prod.Service, t.Add(time.Duration(g.rng.IntN(300))*time.Second), text, r, "bluesky", fmt.Sprintf("deals%04d.bsky.social", g.rng.IntN(10000)), 0)
+		}
+	}
+	for t := from; t.Before(to); t = t.Add(g.minutesOf(10, 60)) {
 		g.add(t, garbled[g.rng.IntN(len(garbled))])
 	}
 }
 
-func (g *gen) releaseEvent(t time.Time, ring, event string) {
-	ringField := ""
-	if ring != "" {
-		ringField = fmt.Sprintf(`,"ring":%q`, ring)
-	}
-	g.add(t, fmt.Sprintf(`{"type":"release","time":%q,"release":%q,"service":%q,"version":%q%s,"event":%q}`,
-		ts(t), g.release, g.svc, g.version, ringField, event))
-}
+func isPost(text string) bool { return len(text) > 15 && text[:15] == `{"type":"post",` }
 
-func (g *gen) metrics(from, to, r time.Time, every time.Duration, errMult, latMult func(time.Time) float64) {
-	baseErr := 0.004 + 0.01*g.rng.Float64()
-	baseLat := 250 + 150*g.rng.Float64()
-	for t := from; t.Before(to); t = t.Add(every) {
-		at := t.Add(time.Duration(5+g.rng.IntN(20)) * time.Second)
-		g.metric(at, "", "", "error_rate", baseErr*math.Exp(0.12*g.rng.NormFloat64()))
-		g.metric(at, "", "", "latency_p99", baseLat*math.Exp(0.08*g.rng.NormFloat64()))
-		if t.Before(r) {
-			continue
-		}
-		ring := "H1"
-		switch {
-		case !t.Before(r.Add(h3After)):
-			ring = "H3"
-		case !t.Before(r.Add(h2After)):
-			ring = "H2"
-		}
-		// Small cohorts are noisier.
-		sd := map[string]float64{"H1": 0.3, "H2": 0.2, "H3": 0.12}[ring]
-		g.metric(at, g.version, ring, "error_rate", baseErr*errMult(t)*math.Exp(sd*g.rng.NormFloat64()))
-		g.metric(at, g.version, ring, "latency_p99", baseLat*latMult(t)*math.Exp(sd*g.rng.NormFloat64()))
-	}
-}
-
-func (g *gen) metric(t time.Time, version, ring, name string, v float64) {
-	cohort := ""
-	if version != "" {
-		cohort = fmt.Sprintf(`,"version":%q,"ring":%q`, version, ring)
-	}
-	g.add(t, fmt.Sprintf(`{"type":"metric","time":%q,"service":%q%s,"name":%q,"value":%.5g}`, ts(t), g.svc, cohort, name, v))
-}
-
-func (g *gen) post(t time.Time, service, tmpl string, ko bool) {
-	src := g.sources[g.rng.IntN(len(g.sources))]
-	g.postFrom(t, service, tmpl, ko, src, "")
-}
-
-func (g *gen) postFrom(t time.Time, service, tmpl string, ko bool, src, author string) {
-	text := strings.NewReplacer("{s}", g.disp, "{o}", g.odisp, "{v}", g.short, "{V}", g.version, "{p}", g.prev).Replace(tmpl)
-	if service == g.other {
-		text = strings.ReplaceAll(text, g.disp, g.odisp)
-	}
-	g.nextID += 1 + uint64(g.rng.IntN(1000))
-	lang := "en"
-	if ko {
-		lang = "ko"
-	}
-	extra := ""
-	if author == "" && g.rng.Float64() < 0.3 {
-		author = fmt.Sprintf("user%d", g.rng.IntN(100000))
-	}
-	if author != "" {
-		extra = fmt.Sprintf(`,"author":%q`, author)
-	}
-	if src == "reddit" && g.rng.Float64() < 0.5 {
-		extra += fmt.Sprintf(`,"url":"https://reddit.com/r/%s/comments/%x"`, service, g.nextID%0xffffff)
-	}
-	g.add(t, fmt.Sprintf(`{"type":"post","time":%q,"source":%q,"id":"%d","service":%q,"text":%q,"lang":%q%s}`,
-		ts(t), src, g.nextID, service, text, lang, extra))
-}
-
-func (g *gen) add(t time.Time, text string) {
-	g.seq++
-	g.lines = append(g.lines, line{t: t, seq: g.seq, text: text})
-}
-
-func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-// HalfNames are the two halves of the corpus.
-var HalfNames = []string{"tune", "heldout"}
-
-// kindIndex orders kinds as in Kinds.
-func kindIndex(kind string) int {
-	return slices.IndexFunc(Kinds, func(k struct{ Name, Description string }) bool { return k.Name == kind })
+// garbled are broken lines a noisy source produces.
+var garbled = []string{
+	`{"type":"post","time":"`,
+	`{"type":"post","time":"2025-03-04T10:00:00Z","source":"mastodon","id":`,
+	`<html><body>502 Bad Gateway</body></html>`,
+	"{\"type\":\"post\",\"time\":\"2025-03-04T10:00:00Z\",\"source\":\"mastodon\",\"id\":\"x\",\"service\":\"shop\",\"text\":\"caf\xe9 \xff\"}",
+	`{"type":"post","source":"mastodon","id":"no-time","service":"shop","text":"no time field"}`,
+	`null`,
 }

@@ -2,50 +2,90 @@ package scenarios
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aftershock/aftershock/internal/replay"
 )
 
-// What the detector must achieve on the held-out half. These are the
-// figures measured with the detector as it is; tighten them after tuning,
-// never loosen them to make a change pass.
+// What the detector must do on the CI part of the tune half (CISpecs: the
+// first seed of every kind). The detector as it was before the issue-11
+// rewrite (commit 129fbf2) halted 3 of 10 incidents (2 in their own ring),
+// had no false halt, passed 4 of the 5 rings without evidence and 22 of 22
+// clean rings with evidence (see README.md, "Baseline"). The bounds are
+// what it achieves (the pass share is set at a half); tighten them as the
+// judge improves, never loosen them to make a change pass.
 const (
-	// MinHeldOutRecall is the least share of incidents halted (in their
-	// ring or a later one, after the incident started).
-	MinHeldOutRecall = 1.0
-	// MinHeldOutInRing is the least number of incidents halted in their own ring.
-	MinHeldOutInRing = 4
-	// MaxHeldOutFalseHalts is the most halts that no incident explains.
-	MaxHeldOutFalseHalts = 0
-	// MaxHeldOutMeanDelay and MaxHeldOutMaxDelay bound the detection delay
-	// (first halt minus incident start) over the detected incidents.
-	MaxHeldOutMeanDelay = 32*time.Minute + 15*time.Second
-	MaxHeldOutMaxDelay  = 70 * time.Minute
+	// MinCIRecall is the least share of incidents halted (in their ring
+	// or a later one, after the incident started).
+	MinCIRecall = 0.3
+	// MaxCIFalseHalts is the most halts that no incident explains.
+	MaxCIFalseHalts = 0
+	// MaxCINoPassPassed is the most rings without evidence that passed.
+	MaxCINoPassPassed = 4
+	// MinCIPassedShare is the least share of clean rings with evidence
+	// that pass (a judge that never passes is no use).
+	MinCIPassedShare = 0.5
 )
 
-// slowUnderRace are the clean scenarios with the most history; under -race
-// they are left out (they have no incident, so recall and delay are
-// unchanged and false halts can only be fewer).
-var slowUnderRace = []string{"monday-surge", "weekend-lull", "clean-high"}
+var (
+	poolsMu sync.Mutex
+	pools   = map[string]*Pools{}
+)
 
-func scoreHalf(t testing.TB, half string, skipSlow bool) []Result {
+// loadPools loads one half's real texts once, or skips the test when the
+// shared data folder is absent.
+func loadPools(t testing.TB, half string) *Pools {
 	t.Helper()
-	scs, err := Load(filepath.Join("testdata", half))
+	poolsMu.Lock()
+	defer poolsMu.Unlock()
+	if p := pools[half]; p != nil {
+		return p
+	}
+	dir, err := DataDir()
+	if errors.Is(err, ErrNoData) {
+		t.Skipf("the scenarios are made of real texts from ../shared/data, which is absent: %v", err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	p, err := LoadPools(dir, half)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pools[half] = p
+	return p
+}
+
+// corpusDir is where a test writes its corpus: a temporary directory, or
+// AFTERSHOCK_SCENARIOS_DIR/<half> to keep it for `aftershock replay`.
+func corpusDir(t testing.TB, half string) string {
+	if d := os.Getenv("AFTERSHOCK_SCENARIOS_DIR"); d != "" {
+		return d + "/" + half
+	}
+	return t.TempDir()
+}
+
+// scoreSpecs builds and replays specs and returns the results.
+func scoreSpecs(t testing.TB, half string, specs []Spec) []Result {
+	t.Helper()
+	scs, err := Build(loadPools(t, half), specs, corpusDir(t, half))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	var rs []Result
 	for _, sc := range scs {
-		if skipSlow && contains(slowUnderRace, sc.Truth.Kind) {
-			continue
-		}
 		r, err := Score(ctx, sc, replay.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -55,131 +95,154 @@ func scoreHalf(t testing.TB, half string, skipSlow bool) []Result {
 	return rs
 }
 
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
+// slowUnderRace are clean kinds with 8 days of history; under the race
+// detector (about five times slower) CI leaves them out. They have no
+// incident, so recall and delay are unchanged and false halts can only be
+// fewer.
+var slowUnderRace = []string{"monday-surge", "weekend-lull"}
+
+// CISpecs is the part of the tune half CI replays: the first seed of every
+// kind (under the race detector without the slowest clean kinds).
+func CISpecs() []Spec {
+	var out []Spec
+	for i, s := range Corpus(Tune) {
+		if i%SeedsPerKind == 0 && !(raceEnabled && contains(slowUnderRace, s.Kind)) {
+			out = append(out, s)
 		}
 	}
-	return false
+	return out
 }
 
-func TestHeldOutScenarios(t *testing.T) {
+// TestTuneScenarios replays the tune half through the real pipeline and
+// checks the detector is no worse than the bounds above.
+func TestTuneScenarios(t *testing.T) {
 	if testing.Short() {
-		t.Skip("replays the held-out corpus")
+		t.Skip("replays the tune half of the scenarios")
 	}
-	rs := scoreHalf(t, "heldout", raceEnabled)
+	rs := scoreSpecs(t, Tune, CISpecs())
 	var table strings.Builder
-	if err := WriteTable(&table, "heldout", rs); err != nil {
+	if err := WriteTable(&table, "tune (CI)", rs); err != nil {
 		t.Fatal(err)
 	}
 	t.Log("\n" + table.String())
 	tot := Total(rs)
-	if tot.Incidents == 0 {
-		t.Fatal("no incidents in the held-out half")
+	if tot.Incidents == 0 || tot.Clean == 0 || tot.NoPass == 0 {
+		t.Fatalf("the tune half needs incidents, clean releases and rings without evidence: %+v", tot)
 	}
-	if tot.Recall < MinHeldOutRecall {
-		t.Errorf("recall %.2f, want at least %.2f", tot.Recall, MinHeldOutRecall)
+	if tot.Recall < MinCIRecall {
+		t.Errorf("recall %.2f, want at least %.2f", tot.Recall, MinCIRecall)
 	}
-	if tot.InRing < MinHeldOutInRing {
-		t.Errorf("%d incidents halted in their own ring, want at least %d", tot.InRing, MinHeldOutInRing)
+	if tot.FalseHalts > MaxCIFalseHalts {
+		t.Errorf("%d false halts, want at most %d", tot.FalseHalts, MaxCIFalseHalts)
 	}
-	if tot.FalseHalts > MaxHeldOutFalseHalts {
-		t.Errorf("%d false halts, want at most %d", tot.FalseHalts, MaxHeldOutFalseHalts)
+	if float64(tot.Passed) < MinCIPassedShare*float64(tot.Passable) {
+		t.Errorf("%d of %d clean rings with evidence passed, want at least %.0f%%", tot.Passed, tot.Passable, 100*MinCIPassedShare)
 	}
-	if tot.MeanDelay > MaxHeldOutMeanDelay {
-		t.Errorf("mean delay %s, want at most %s", tot.MeanDelay, MaxHeldOutMeanDelay)
-	}
-	if tot.MaxDelay > MaxHeldOutMaxDelay {
-		t.Errorf("max delay %s, want at most %s", tot.MaxDelay, MaxHeldOutMaxDelay)
+	if tot.NoPassPassed > MaxCINoPassPassed {
+		t.Errorf("%d rings without evidence passed, want at most %d", tot.NoPassPassed, MaxCINoPassPassed)
 	}
 }
 
-// TestScenarioReport prints the table of both halves. Run it with
+// TestScenarioReport prints the report of one half. Tune on the tune half:
 //
-//	AFTERSHOCK_SCENARIOS=1 go test ./detector/scenarios -run TestScenarioReport -v
+//	AFTERSHOCK_SCENARIOS=tune go test ./detector/scenarios -run TestScenarioReport -v -timeout 30m
+//
+// Run the held-out half ONCE, after the judge is frozen, and report that run:
+//
+//	AFTERSHOCK_SCENARIOS=heldout go test ./detector/scenarios -run TestScenarioReport -v -timeout 30m
 func TestScenarioReport(t *testing.T) {
-	if os.Getenv("AFTERSHOCK_SCENARIOS") == "" {
-		t.Skip("set AFTERSHOCK_SCENARIOS=1 (or =tune, =heldout) to print the scenario report")
+	half := os.Getenv("AFTERSHOCK_SCENARIOS")
+	switch half {
+	case "":
+		t.Skip("set AFTERSHOCK_SCENARIOS=tune (or =heldout, once, after freezing the judge) to print the scenario report")
+	case Tune, HeldOut:
+	default:
+		t.Fatalf("AFTERSHOCK_SCENARIOS=%q: want tune or heldout", half)
 	}
-	for _, h := range HalfNames {
-		// AFTERSHOCK_SCENARIOS=tune prints only the tuning half, so tuning
-		// never peeks at the held-out results.
-		if v := os.Getenv("AFTERSHOCK_SCENARIOS"); v != "1" && v != h {
-			continue
+	specs := Corpus(half)
+	// AFTERSHOCK_SCENARIOS_RUN=regexp picks scenarios by name (tune half
+	// only: the held-out half is run whole, once).
+	if re := os.Getenv("AFTERSHOCK_SCENARIOS_RUN"); re != "" && half == Tune {
+		rx, err := regexp.Compile(re)
+		if err != nil {
+			t.Fatalf("AFTERSHOCK_SCENARIOS_RUN: %v", err)
 		}
-		var table strings.Builder
-		if err := WriteTable(&table, h, scoreHalf(t, h, false)); err != nil {
-			t.Fatal(err)
+		specs = slices.DeleteFunc(specs, func(s Spec) bool { return !rx.MatchString(s.Name()) })
+	}
+	rs := scoreSpecs(t, half, specs)
+	var table strings.Builder
+	if err := WriteTable(&table, half, rs); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + table.String())
+	// AFTERSHOCK_SCENARIOS_VERBOSE=1 prints every verdict line (tune half).
+	if os.Getenv("AFTERSHOCK_SCENARIOS_VERBOSE") != "" && half == Tune {
+		for _, r := range rs {
+			var b strings.Builder
+			for _, v := range r.Verdicts {
+				fmt.Fprintf(&b, "  %s %s %s %.1f %s/%s %s\n", v.Time.Format(time.RFC3339), v.Release, v.Ring, v.Score, v.Decision, v.Action, strings.Join(v.Reasons, "; "))
+			}
+			t.Logf("%s (%s, got %s):\n%s", r.Name, r.Expected, r.Got, b.String())
 		}
-		t.Log("\n" + table.String())
 	}
 }
 
-// BenchmarkScenarios replays both halves and prints their tables.
-func BenchmarkScenarios(b *testing.B) {
-	for range b.N {
-		for _, h := range HalfNames {
-			rs := scoreHalf(b, h, false)
-			var table strings.Builder
-			if err := WriteTable(&table, h, rs); err != nil {
-				b.Fatal(err)
-			}
-			b.Log("\n" + table.String())
-			tot := Total(rs)
-			b.ReportMetric(tot.Recall, h+"-recall")
-			b.ReportMetric(float64(tot.FalseHalts), h+"-false-halts")
-			b.ReportMetric(tot.MeanDelay.Minutes(), h+"-mean-delay-min")
+// TestNoStoredCorpus checks that no generated stream or data file is kept
+// in the package: the scenarios hold real texts that stay in ../shared/data.
+func TestNoStoredCorpus(t *testing.T) {
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
 		}
-	}
-}
-
-func TestJudge(t *testing.T) {
-	start := time.Date(2025, 3, 4, 12, 0, 0, 0, time.UTC)
-	at := func(m int) time.Time { return start.Add(time.Duration(m) * time.Minute) }
-	incident := Truth{Name: "x", Rings: []string{"H1", "H2", "H3"}, Halts: []Want{{Release: "shop-4.2.0", Ring: "H2", IncidentStart: start}}}
-	clean := Truth{Name: "y", Rings: []string{"H1", "H2", "H3"}, Halts: []Want{}}
-	h := func(release, ring string, m int) replay.Halt {
-		return replay.Halt{Release: release, Ring: ring, Time: at(m)}
-	}
-	for _, tc := range []struct {
-		name   string
-		truth  Truth
-		halts  []replay.Halt
-		want   Result
-		wantOK bool
-	}{
-		{"caught in ring", incident, []replay.Halt{h("shop-4.2.0", "H2", 7)},
-			Result{Incident: true, Detected: true, Delay: 7 * time.Minute, Got: "halt H2"}, true},
-		{"caught late in a later ring", incident, []replay.Halt{h("shop-4.2.0", "H3", 70)},
-			Result{Incident: true, Detected: true, Delay: 70 * time.Minute, Got: "halt H3"}, false},
-		{"missed", incident, nil, Result{Incident: true, Got: "none"}, false},
-		{"halted before the incident", incident, []replay.Halt{h("shop-4.2.0", "H2", -3)},
-			Result{Incident: true, FalseHalts: 1, Got: "halt H2 (early)"}, false},
-		{"earlier ring is a false halt", incident, []replay.Halt{h("shop-4.2.0", "H1", 1), h("shop-4.2.0", "H2", 5)},
-			Result{Incident: true, Detected: true, FalseHalts: 1, Delay: 5 * time.Minute, Got: "halt H2"}, false},
-		{"other release", incident, []replay.Halt{h("pay-1.0.0", "H2", 5)},
-			Result{Incident: true, FalseHalts: 1, Got: "halt H2 (early)"}, false},
-		{"clean and quiet", clean, nil, Result{Got: "none"}, true},
-		{"clean but halted", clean, []replay.Halt{h("shop-4.2.0", "H3", 5)}, Result{FalseHalts: 1, Got: "halt H3"}, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := Judge(tc.truth, tc.halts)
-			if got.Incident != tc.want.Incident || got.Detected != tc.want.Detected || got.Delay != tc.want.Delay ||
-				got.FalseHalts != tc.want.FalseHalts || got.Got != tc.want.Got || got.Correct != tc.wantOK {
-				t.Errorf("Judge = %+v, want %+v correct=%v", got, tc.want, tc.wantOK)
+		for _, ext := range []string{".jsonl", ".jsonl.gz", ".truth.json", ".tsv", ".csv"} {
+			if strings.HasSuffix(path, ext) {
+				t.Errorf("%s: generated streams and data must not be stored in the repository", path)
 			}
-		})
-	}
-	tot := Total([]Result{
-		Judge(incident, []replay.Halt{h("shop-4.2.0", "H2", 10)}),
-		Judge(incident, []replay.Halt{h("shop-4.2.0", "H3", 30)}),
-		Judge(incident, nil),
-		Judge(clean, []replay.Halt{h("shop-4.2.0", "H1", 1)}),
-		Judge(clean, nil),
+		}
+		return nil
 	})
-	want := Totals{Scenarios: 5, Incidents: 3, Detected: 2, InRing: 1, Recall: 2.0 / 3, FalseHalts: 1, CleanHalted: 1, Correct: 2, MeanDelay: 20 * time.Minute, MaxDelay: 30 * time.Minute}
-	if tot != want {
-		t.Errorf("Total = %+v\nwant    %+v", tot, want)
+	if err != nil {
+		t.Fatal(err)
 	}
+}
+
+// BenchmarkGenerate measures generating one scenario (clean-day, about
+// 14 hours of traffic) from the loaded pools.
+func BenchmarkGenerate(b *testing.B) {
+	p := loadPools(b, Tune)
+	spec := Spec{Kind: "clean-day", Seed: 21, Half: Tune}
+	var n int64
+	for b.Loop() {
+		var cw countWriter
+		if _, err := Generate(p, spec, &cw); err != nil {
+			b.Fatal(err)
+		}
+		n = int64(cw)
+	}
+	b.SetBytes(n)
+}
+
+// BenchmarkScoreScenario measures replaying and judging one scenario
+// through the real pipeline.
+func BenchmarkScoreScenario(b *testing.B) {
+	scs, err := Build(loadPools(b, Tune), []Spec{{Kind: "sudden-x10-h3", Seed: 1, Half: Tune}}, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	posts := 0
+	for b.Loop() {
+		r, err := Score(context.Background(), scs[0], replay.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		posts = r.Summary.Posts
+	}
+	b.ReportMetric(float64(posts)*float64(b.N)/b.Elapsed().Seconds(), "posts/s")
+}
+
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	*c += countWriter(len(p))
+	return len(p), nil
 }

@@ -1,0 +1,209 @@
+package scenarios
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Halves of the evaluation set. Every real text belongs to exactly one half,
+// decided before any tuning (see Split), so the held-out scenarios are made
+// of texts the detector was never tuned on.
+const (
+	Tune    = "tune"
+	HeldOut = "heldout"
+)
+
+// HalfNames are the two halves.
+var HalfNames = []string{Tune, HeldOut}
+
+// ErrNoData is returned when the shared data folder is absent.
+var ErrNoData = errors.New("shared data folder not found")
+
+// DataDir finds ../shared/data beside the repository (the folder that holds
+// go.mod), or the folder named by AFTERSHOCK_DATA. It returns ErrNoData when
+// neither exists.
+func DataDir() (string, error) {
+	if d := os.Getenv("AFTERSHOCK_DATA"); d != "" {
+		if _, err := os.Stat(filepath.Join(d, "app-reviews", "reviews.tsv")); err != nil {
+			return "", fmt.Errorf("%w: AFTERSHOCK_DATA=%s: %v", ErrNoData, d, err)
+		}
+		return d, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("finding the repository root: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			d := filepath.Join(dir, "..", "shared", "data")
+			if _, err := os.Stat(filepath.Join(d, "app-reviews", "reviews.tsv")); err != nil {
+				return "", fmt.Errorf("%w: %s (want ../shared/data beside the repository, see /work/shared/data/README.md)", ErrNoData, d)
+			}
+			return d, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("%w: no go.mod above the working directory", ErrNoData)
+		}
+		dir = parent
+	}
+}
+
+// Review is one human-written text with its human label and stars.
+type Review struct {
+	Text string
+	// Label: app reviews Bug, Feature, Rating or UserExperience; Korean
+	// reviews "pos" or "neg".
+	Label string
+	// Stars is the author's own rating on a 1–5 scale (Korean 1–10 ratings
+	// halved, rounded up).
+	Stars int
+	Lang  string
+}
+
+// Pools are the real texts of one half, sorted into what a generator draws.
+type Pools struct {
+	Half string
+	// EN: English app reviews.
+	ENPraise    []Review // 4–5 stars (background and launch buzz)
+	ENNeutral   []Review // 3 stars, and 4–5 stars not labelled Bug
+	ENComplaint []Review // 1–2 stars, any label (ordinary background complaints)
+	ENIncident  []Review // 1–2 stars labelled Bug (incident complaints)
+	// KO: Korean reviews.
+	KOPositive  []Review // label 1 (rating 9–10)
+	KONegative  []Review // label 0 (rating 1–4): ordinary complaints
+	KOIncident  []Review // rating 1–2: incident complaints
+	KOEnthusing []Review // rating 10: launch buzz
+}
+
+// Split names the half a text belongs to: a stable FNV-1a hash of the text,
+// even to tune and odd to held-out. It depends on nothing but the text, so
+// the split is fixed before anything is tuned and the same on every machine.
+func Split(text string) string {
+	h := fnv.New64a()
+	h.Write([]byte(text))
+	if h.Sum64()%2 == 0 {
+		return Tune
+	}
+	return HeldOut
+}
+
+// LoadPools reads the real texts of one half from the shared data folder.
+// English app reviews are split by Split; Korean reviews are split by file
+// (train.tsv is the tune half, dev.tsv the held-out half: NSMC splits them
+// by movie, so no movie is in both).
+func LoadPools(dataDir, half string) (*Pools, error) {
+	if half != Tune && half != HeldOut {
+		return nil, fmt.Errorf("unknown half %q (want %s or %s)", half, Tune, HeldOut)
+	}
+	p := &Pools{Half: half}
+	err := readTSV(filepath.Join(dataDir, "app-reviews", "reviews.tsv"), 4, func(f []string) {
+		text := joinReview(f[2], f[3])
+		stars, err := strconv.Atoi(f[1])
+		if text == "" || err != nil || Split(text) != half {
+			return
+		}
+		r := Review{Text: text, Label: f[0], Stars: stars, Lang: "en"}
+		switch {
+		case stars <= 2 && r.Label == "Bug":
+			p.ENIncident = append(p.ENIncident, r)
+			p.ENComplaint = append(p.ENComplaint, r)
+		case stars <= 2:
+			p.ENComplaint = append(p.ENComplaint, r)
+		case stars >= 4 && r.Label != "Bug" && r.Label != "Feature":
+			p.ENPraise = append(p.ENPraise, r)
+		case r.Label != "Bug":
+			p.ENNeutral = append(p.ENNeutral, r)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	file := "train.tsv"
+	if half == HeldOut {
+		file = "dev.tsv"
+	}
+	err = readTSV(filepath.Join(dataDir, "ko-reviews", file), 3, func(f []string) {
+		rating, err := strconv.Atoi(f[1])
+		text := strings.TrimSpace(f[2])
+		if err != nil || text == "" {
+			return
+		}
+		r := Review{Text: text, Stars: (rating + 1) / 2, Lang: "ko"}
+		if f[0] == "1" {
+			r.Label = "pos"
+			p.KOPositive = append(p.KOPositive, r)
+			if rating == 10 {
+				p.KOEnthusing = append(p.KOEnthusing, r)
+			}
+			return
+		}
+		r.Label = "neg"
+		p.KONegative = append(p.KONegative, r)
+		if rating <= 2 {
+			p.KOIncident = append(p.KOIncident, r)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for name, n := range map[string]int{
+		"English praise": len(p.ENPraise), "English neutral": len(p.ENNeutral), "English complaints": len(p.ENComplaint),
+		"English incident complaints": len(p.ENIncident), "Korean positive": len(p.KOPositive), "Korean negative": len(p.KONegative),
+		"Korean incident complaints": len(p.KOIncident), "Korean enthusing": len(p.KOEnthusing),
+	} {
+		if n < 20 {
+			return nil, fmt.Errorf("loading %s texts: only %d %s texts in %s", half, n, name, dataDir)
+		}
+	}
+	return p, nil
+}
+
+// joinReview makes one post of an app review's title and comment, the way
+// people paste them: "Title. comment" or just the comment.
+func joinReview(title, comment string) string {
+	title, comment = strings.TrimSpace(title), strings.TrimSpace(comment)
+	switch {
+	case title == "":
+		return comment
+	case comment == "":
+		return title
+	case strings.ContainsAny(title[len(title)-1:], ".!?"):
+		return title + " " + comment
+	}
+	return title + ". " + comment
+}
+
+// readTSV calls row for every data row (after the header) with exactly
+// fields fields; other rows are skipped.
+func readTSV(path string, fields int, row func([]string)) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("reading real texts: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	first := true
+	for sc.Scan() {
+		if first {
+			first = false
+			continue
+		}
+		parts := strings.Split(sc.Text(), "\t")
+		if len(parts) != fields {
+			continue
+		}
+		row(parts)
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	return nil
+}

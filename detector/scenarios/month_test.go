@@ -1,0 +1,71 @@
+package scenarios
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aftershock/aftershock/internal/replay"
+)
+
+// CIMonthDays is the length of the clean replay CI runs (the full one is
+// 30 days, behind AFTERSHOCK_SCENARIOS); under the race detector, a replay
+// is about five times slower, so CI replays fewer days.
+func CIMonthDays() int {
+	if raceEnabled {
+		return 4
+	}
+	return 8
+}
+
+// MaxCIMonthFalseHalts is the most false halts the CI clean replay may
+// have: the detector as it was on 2026-12-07 had none (see README.md).
+const MaxCIMonthFalseHalts = 0
+
+// TestCleanReplay replays clean traffic of three services, releases going
+// through the rings every day or two and no incident, and counts the
+// false halts. CI replays a few days; the full 30 days run with
+//
+//	AFTERSHOCK_SCENARIOS=tune go test ./detector/scenarios -run TestCleanReplay -v -timeout 30m
+//
+// (=heldout uses the held-out texts: once, after freezing the judge).
+func TestCleanReplay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("replays days of clean traffic")
+	}
+	half, days := Tune, CIMonthDays()
+	switch v := os.Getenv("AFTERSHOCK_SCENARIOS"); v {
+	case "":
+	case Tune, HeldOut:
+		half, days = v, 30
+	default:
+		t.Fatalf("AFTERSHOCK_SCENARIOS=%q: want tune or heldout", v)
+	}
+	seed := uint64(7)
+	if half == HeldOut {
+		seed = 1007
+	}
+	spec := MonthSpec{Days: days, Services: 3, Seed: seed, Half: half}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	res, err := ScoreMonth(ctx, loadPools(t, half), spec, corpusDir(t, half), replay.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := WriteMonth(&out, res); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + out.String())
+	if len(res.Truth.Releases) < days/2*len(res.Truth.Services)/2 || res.Summary.Posts < days*500 {
+		t.Fatalf("clean replay too thin: %d releases, %d posts", len(res.Truth.Releases), res.Summary.Posts)
+	}
+	if float64(res.Passed) < MinCIPassedShare*float64(res.Rings) {
+		t.Errorf("%d of %d rings passed, want at least %.0f%%", res.Passed, res.Rings, 100*MinCIPassedShare)
+	}
+	if days == CIMonthDays() && len(res.Halts) > MaxCIMonthFalseHalts {
+		t.Errorf("%d false halts in %d days of clean traffic, want at most %d", len(res.Halts), days, MaxCIMonthFalseHalts)
+	}
+}
