@@ -43,7 +43,8 @@ type RingConfig struct {
 	Name string `yaml:"name"`
 	// Exposure is the share of users the ring reaches, in (0, 1].
 	Exposure float64 `yaml:"exposure"`
-	// Window is how long a ring is watched after it starts.
+	// Window is the least time a ring is watched after it starts (it cannot
+	// pass before); the watch goes on while the ring is live.
 	Window time.Duration `yaml:"window"`
 	// Internal rings (H1) have no public voice: only internal signals count.
 	Internal bool `yaml:"internal"`
@@ -83,7 +84,50 @@ type Config struct {
 	// DryRun lists signals that are computed and reported but not counted
 	// (to try a new signal before trusting it).
 	DryRun []string `yaml:"dry_run"`
+	// Soak is how long the last ring (and any ring of a completed release)
+	// is still watched after the release completed; ServiceSoak overrides
+	// it per service.
+	Soak        time.Duration            `yaml:"soak"`
+	ServiceSoak map[string]time.Duration `yaml:"service_soak"`
+	// MaxWatch bounds a watch whose release never moves on (no promotion,
+	// completion, halt or rollback): it ends this long after the ring started.
+	MaxWatch time.Duration `yaml:"max_watch"`
+	// Lateness is how long a bucket stays open for late posts before the
+	// sequential tests count it.
+	Lateness time.Duration `yaml:"lateness"`
+	// FalseHaltEvery is the false-alarm budget: at most one false halt per
+	// service per this much normal traffic. It sets the CUSUM thresholds
+	// (docs/judge.md).
+	FalseHaltEvery time.Duration `yaml:"false_halt_every"`
+	// Critical lists the signals (and complaint categories) that fail a
+	// verdict on their own when they fail (Kayenta's critical).
+	Critical []string `yaml:"critical"`
+	// MustHaveData lists signals without whose evidence a ring cannot pass
+	// (Kayenta's mustHaveData). Whatever it says, a ring where half or more
+	// of the counted signals lack evidence cannot pass.
+	MustHaveData []string `yaml:"must_have_data"`
+	// SilenceAfter and SilenceGaps: a service whose sources have all been
+	// silent for longer than max(SilenceAfter, SilenceGaps × its usual gap
+	// between posts) has "sources silent" and its rings wait.
+	SilenceAfter time.Duration `yaml:"silence_after"`
+	SilenceGaps  float64       `yaml:"silence_gaps"`
 }
+
+// DefaultCritical are the signals that halt on their own by default: the
+// complaints that name the new version, the new version's error rates, and
+// the complaint categories that point at the product itself (outage and
+// slow are left to the score: another company's outage brings them too).
+var DefaultCritical = []string{"release_complaints", "error_rate", "http_5xx", "http_5xx_rate", "login", "payment", "crash", "data_loss", "update"}
+
+// SoakFor is the soak watch of a service.
+func (c *Config) SoakFor(service string) time.Duration {
+	if d, ok := c.ServiceSoak[service]; ok {
+		return d
+	}
+	return c.Soak
+}
+
+func (c *Config) critical(name string) bool { return slices.Contains(c.Critical, name) }
 
 // DefaultRings are Facebook's three rings.
 func DefaultRings() []RingConfig {
@@ -199,6 +243,47 @@ func (c *Config) Validate(prefix string) error {
 	for i, n := range c.DryRun {
 		if !knownSignal(n) {
 			bad(fmt.Sprintf("dry_run[%d]", i), "unknown signal %q (known: %s)", n, strings.Join(SignalNames, ", "))
+		}
+	}
+	def(&c.Soak, 24*time.Hour)
+	def(&c.MaxWatch, 7*24*time.Hour)
+	def(&c.Lateness, time.Minute)
+	def(&c.FalseHaltEvery, 90*24*time.Hour)
+	def(&c.SilenceAfter, 30*time.Minute)
+	if c.SilenceGaps == 0 {
+		c.SilenceGaps = 10
+	}
+	if c.Soak < 0 {
+		bad("soak", "negative")
+	}
+	for n, d := range c.ServiceSoak {
+		if d < 0 {
+			bad("service_soak."+n, "negative")
+		}
+	}
+	if c.MaxWatch < time.Hour {
+		bad("max_watch", "%s is shorter than an hour", c.MaxWatch)
+	}
+	if c.Lateness < 0 || c.Lateness > time.Hour {
+		bad("lateness", "%s, want 0 to 1h", c.Lateness)
+	}
+	if c.FalseHaltEvery < 24*time.Hour {
+		bad("false_halt_every", "%s is shorter than a day", c.FalseHaltEvery)
+	}
+	if c.SilenceGaps < 1 {
+		bad("silence_gaps", "%g, want at least 1", c.SilenceGaps)
+	}
+	if c.Critical == nil {
+		c.Critical = slices.Clone(DefaultCritical)
+	}
+	for i, n := range c.Critical {
+		if !knownSignal(n) && categoryIndex(n) < 0 {
+			bad(fmt.Sprintf("critical[%d]", i), "unknown signal or category %q", n)
+		}
+	}
+	for i, n := range c.MustHaveData {
+		if !knownSignal(n) {
+			bad(fmt.Sprintf("must_have_data[%d]", i), "unknown signal %q", n)
 		}
 	}
 	return errors.Join(errs...)

@@ -6,6 +6,7 @@
 package detector
 
 import (
+	"fmt"
 	"maps"
 	"sort"
 	"strings"
@@ -39,10 +40,16 @@ type watchKey struct{ release, ring string }
 const week = 7 * 24 * time.Hour
 
 type watch struct {
-	ev         signals.ReleaseEvent
-	ring       RingConfig
-	start      time.Time
+	ev    signals.ReleaseEvent
+	ring  RingConfig
+	start time.Time
+	// minEnd is the end of the configured window: the least watch. The
+	// watch goes on while the ring is live, until end (set by a completion
+	// — the soak — or by max_watch) or until it is closed.
+	minEnd     time.Time
 	end        time.Time
+	soaking    bool
+	minDone    bool // the verdict at the end of the minimum watch is out
 	lastEval   time.Time
 	fails      int // consecutive failing evaluations
 	holds      int // consecutive failing or marginal evaluations
@@ -55,6 +62,21 @@ type watch struct {
 	terms      windowTerms      // terms of negative posts in the window
 	features   map[string]int32 // features named by negative posts in the window
 	negPosts   int32
+
+	// Sequential state: the baseline fixed at the ring start, the next
+	// bucket to fold into the charts, the charts and the counts folded.
+	base       *baseline
+	next       time.Time
+	charts     [nCharts]chart
+	total      bucket
+	factorHour time.Time
+	factor     float64
+	weeks      int
+}
+
+// open reports whether t falls in the watch.
+func (w *watch) open(t time.Time) bool {
+	return !t.Before(w.start) && (w.end.IsZero() || t.Before(w.end))
 }
 
 // Detector is not safe for concurrent use; one goroutine owns it.
@@ -135,6 +157,7 @@ func (d *Detector) Post(p signals.Post) {
 	if p.Time.After(s.asOf) {
 		s.asOf = p.Time
 	}
+	s.sources.post(p)
 	b := s.posts.at(p.Time)
 	if b == nil {
 		d.stats.LatePosts++
@@ -204,7 +227,7 @@ func (d *Detector) rollup(s *service, p signals.Post, neg bool) {
 func (d *Detector) watchNegative(p signals.Post) {
 	for _, k := range d.order {
 		w := d.watches[k]
-		if w.closed || w.ev.Service != p.Service || p.Time.Before(w.start) || !p.Time.Before(w.end) {
+		if w.closed || w.ev.Service != p.Service || !w.open(p.Time) {
 			continue
 		}
 		w.negPosts++
@@ -238,20 +261,22 @@ func (d *Detector) Metric(m signals.MetricSample) {
 	s.metrics[m.Name] = xs
 }
 
-// Release applies a release event: a ring start opens a watch window; the
-// end of a release closes its watches.
+// Release applies a release event. A ring start opens a watch; it lasts
+// while the ring is live. A promotion closes the previous ring's watch with
+// a final verdict; a completion turns the release's open watches into a
+// soak watch; a halt, rollback or fix-forward closes them.
 func (d *Detector) Release(ev signals.ReleaseEvent) {
 	switch ev.Event {
 	case signals.EventStarted, signals.EventPromoted:
-		// A promotion ends the watch of the previous ring with its last verdict.
-		for _, k := range d.order {
-			if w := d.watches[k]; k.release == ev.Release && k.ring != ev.Ring && !w.closed {
-				w.closed = true
-			}
-		}
 		k := watchKey{ev.Release, ev.Ring}
 		if w, ok := d.watches[k]; ok && !w.closed {
 			return // a duplicate start
+		}
+		// A promotion ends the watch of the previous ring with a final verdict.
+		for _, pk := range d.order {
+			if w := d.watches[pk]; pk.release == ev.Release && pk.ring != ev.Ring && !w.closed {
+				d.finish(w, ev.Time, fmt.Sprintf("ring %s closed: the release moved on to %s", w.ring.Name, ev.Ring))
+			}
 		}
 		rc, known := d.cfg.ring(ev.Ring)
 		if !known {
@@ -261,14 +286,40 @@ func (d *Detector) Release(ev signals.ReleaseEvent) {
 		if _, ok := d.watches[k]; !ok {
 			d.order = append(d.order, k)
 		}
-		d.watches[k] = &watch{ev: ev, ring: rc, start: ev.Time, end: ev.Time.Add(rc.Window), failed: map[string]bool{}, knownRing: known}
-	case signals.EventCompleted, signals.EventHalted, signals.EventRolledBack, signals.EventFixedForward:
+		d.watches[k] = &watch{ev: ev, ring: rc, start: ev.Time, minEnd: ev.Time.Add(rc.Window),
+			end: ev.Time.Add(max(d.cfg.MaxWatch, rc.Window)), next: ev.Time.Truncate(d.cfg.Bucket),
+			failed: map[string]bool{}, knownRing: known}
+	case signals.EventCompleted:
+		soak := d.cfg.SoakFor(ev.Service)
+		for _, k := range d.order {
+			if w := d.watches[k]; k.release == ev.Release && !w.closed && !w.soaking {
+				w.soaking = true
+				w.end = maxTime(ev.Time.Add(soak), w.minEnd)
+			}
+		}
+	case signals.EventHalted, signals.EventRolledBack, signals.EventFixedForward:
 		for _, k := range d.order {
 			if k.release == ev.Release {
 				d.watches[k].closed = true
 			}
 		}
 	}
+}
+
+// finish closes a watch at t with a final verdict.
+func (d *Detector) finish(w *watch, t time.Time, why string) {
+	if !t.Before(w.start.Add(d.cfg.Bucket)) {
+		d.fold(w, t)
+		d.evaluateAt(w, t, why)
+	}
+	w.closed = true
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // Advance moves event time to now: it evaluates open watches (once per
@@ -280,7 +331,9 @@ func (d *Detector) Advance(now time.Time) Output {
 		if w.closed || now.Before(w.start.Add(d.cfg.Bucket)) {
 			continue
 		}
-		if !w.lastEval.IsZero() && now.Sub(w.lastEval) < d.cfg.Bucket && now.Before(w.end) {
+		d.fold(w, now)
+		due := !w.minDone && !now.Before(w.minEnd) || !now.Before(w.end)
+		if !w.lastEval.IsZero() && now.Sub(w.lastEval) < d.cfg.Bucket && !due {
 			continue
 		}
 		d.evaluate(w, now)
@@ -301,7 +354,7 @@ func (d *Detector) forget(now time.Time) {
 	kept := d.order[:0]
 	for _, k := range d.order {
 		w := d.watches[k]
-		if w.closed && now.Sub(w.end) > d.span {
+		if w.closed && now.Sub(w.lastEval) > d.span {
 			delete(d.watches, k)
 			continue
 		}

@@ -166,7 +166,8 @@ func TestNoBaselineWaits(t *testing.T) {
 }
 
 func TestOneNoisyEvaluationDoesNotHalt(t *testing.T) {
-	s := newScenario(t, Config{Consecutive: 3})
+	// No critical signals: the score alone decides, so consecutive applies.
+	s := newScenario(t, Config{Consecutive: 3, Critical: []string{}})
 	start := t0.Add(6 * time.Hour)
 	s.chatter(t0, start, 5, 0.1, 0.4, "")
 	s.release(start, "H3", signals.EventStarted)
@@ -240,6 +241,10 @@ func TestScore(t *testing.T) {
 		{"no data waits", []signals.SignalResult{r("a", GroupSocial, "insufficient_evidence", false, false)}, "wait", 0, "wait"},
 		{"no data policy fail", nil, "fail", 0, "fail"},
 		{"no data policy pass", nil, "pass", 100, "pass"},
+		{"half without evidence cannot pass", []signals.SignalResult{r("a", GroupSocial, "insufficient_evidence", false, false), r("b", GroupInternal, "pass", false, false)}, "wait", 100, "wait"},
+		{"most without evidence cannot pass", []signals.SignalResult{r("a", GroupSocial, "insufficient_evidence", false, false), r("c", GroupSocial, "insufficient_evidence", false, false), r("b", GroupInternal, "pass", false, false)}, "pass", 100, "wait"},
+		{"a third without evidence may pass", []signals.SignalResult{r("a", GroupSocial, "insufficient_evidence", false, false), r("c", GroupSocial, "pass", false, false), r("b", GroupInternal, "pass", false, false)}, "wait", 100, "pass"},
+		{"failing without evidence elsewhere still fails", []signals.SignalResult{r("a", GroupSocial, "insufficient_evidence", false, false), r("b", GroupInternal, "fail", false, false)}, "wait", 0, "fail"},
 		{"group weight shared", []signals.SignalResult{r("a", GroupSocial, "fail", false, false), r("c", GroupSocial, "pass", false, false), r("b", GroupInternal, "pass", false, false)}, "wait", 75, "marginal"},
 	}
 	for _, tc := range tests {

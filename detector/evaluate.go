@@ -10,9 +10,6 @@ import (
 	"github.com/aftershock/aftershock/signals"
 )
 
-// criticalMetrics fail a verdict outright when they regress clearly.
-var criticalMetrics = map[string]bool{"error_rate": true, "http_5xx": true, "http_5xx_rate": true}
-
 // ringWeights gives the group weights of a ring. Internal rings have no
 // public voice: only internal signals. A small ring (H2, ~1%) moves the
 // general chatter little, so the posts that mention the new version weigh
@@ -28,12 +25,16 @@ func ringWeights(r RingConfig) map[string]float64 {
 	}
 }
 
-func (d *Detector) evaluate(w *watch, now time.Time) {
+func (d *Detector) evaluate(w *watch, now time.Time) { d.evaluateAt(w, now, "") }
+
+// evaluateAt judges a watch at now and emits a verdict when the decision
+// or action changed, at the end of the minimum watch, and when the watch
+// closes (closing is the reason it closes early, "" otherwise).
+func (d *Detector) evaluateAt(w *watch, now time.Time, closing string) {
 	w.lastEval = now
 	s := d.services[w.ev.Service]
 	until := now
-	final := !now.Before(w.end)
-	if final {
+	if until.After(w.end) {
 		until = w.end
 	}
 	var results []signals.SignalResult
@@ -46,8 +47,25 @@ func (d *Detector) evaluate(w *watch, now time.Time) {
 	if s != nil {
 		results = append(results, d.metricSignals(w, s, until)...)
 	}
+	for i := range results {
+		if slices.Contains(d.cfg.DryRun, results[i].Name) {
+			results[i].DryRun = true
+		}
+	}
 	weights := ringWeights(w.ring)
 	score, decision, reasons := Score(results, weights, d.cfg.PassScore, d.cfg.MarginalScore, w.ring.NoData)
+	if decision == signals.DecisionPass {
+		if missing := mustHaveMissing(results, d.cfg.MustHaveData); len(missing) > 0 {
+			decision = signals.DecisionWait
+			reasons = append(reasons, fmt.Sprintf("no evidence for %v, which must have data: cannot pass", missing))
+		}
+	}
+	if !w.ring.Internal && s != nil && decision != signals.DecisionFail {
+		if why := d.silence(s, until); why != "" {
+			decision = signals.DecisionWait
+			reasons = append([]string{why}, reasons...)
+		}
+	}
 	if !w.knownRing {
 		reasons = append(reasons, fmt.Sprintf("ring %q is not configured; judged with default settings", w.ring.Name))
 	}
@@ -88,6 +106,12 @@ func (d *Detector) evaluate(w *watch, now time.Time) {
 	default:
 		w.fails, w.holds = 0, 0
 	}
+	// The configured window is the least watch: a ring cannot pass before
+	// it is over.
+	if decision == signals.DecisionPass && now.Before(w.minEnd) {
+		decision = signals.DecisionWait
+		reasons = append(reasons, fmt.Sprintf("passing so far (score %.1f); the minimum watch of %s ends at %s", score, w.ring.Window, w.minEnd.UTC().Format(time.RFC3339)))
+	}
 	if decision == signals.DecisionFail || decision == signals.DecisionMarginal {
 		feature = w.dominantFeature()
 		if feature != "" {
@@ -97,21 +121,37 @@ func (d *Detector) evaluate(w *watch, now time.Time) {
 	// Etsy's way: when the complaints point at one feature that has a flag,
 	// and the service's own metrics are fine, switch the feature off instead
 	// of halting the whole release — once per feature.
-	if action == signals.ActionHalt && feature != "" && !critical && !internalFailed(results) &&
+	if action == signals.ActionHalt && feature != "" && !internalFailed(results) &&
 		d.flagged != nil && d.flagged(w.ev.Service, feature) && !w.flaggedOff[feature] {
 		action = signals.ActionFlagOff
 		reasons = append(reasons, fmt.Sprintf("switching the feature %q off instead of halting the ring", feature))
 	}
-	closing := final || action == signals.ActionHalt
-	if decision == w.decision && action == w.action && !closing {
+	final := !now.Before(w.end)
+	checkpoint := !w.minDone && !now.Before(w.minEnd)
+	ending := final || closing != "" || action == signals.ActionHalt
+	if decision == w.decision && action == w.action && !ending && !checkpoint {
 		return
 	}
 	w.decision, w.action = decision, action
-	if closing {
-		w.closed = true
-		if final {
-			reasons = append(reasons, fmt.Sprintf("watch window of %s ended", w.ring.Window))
+	if checkpoint {
+		w.minDone = true
+		if !ending {
+			reasons = append(reasons, fmt.Sprintf("minimum watch window of %s over; watching while the ring is live", w.ring.Window))
 		}
+	}
+	if ending {
+		w.closed = true
+		switch {
+		case closing != "":
+			reasons = append(reasons, closing)
+		case final && w.soaking:
+			reasons = append(reasons, fmt.Sprintf("soak watch of %s after completion ended", d.cfg.SoakFor(w.ev.Service)))
+		case final:
+			reasons = append(reasons, fmt.Sprintf("watch ended after max_watch %s", d.cfg.MaxWatch))
+		}
+	}
+	if w.soaking && !final {
+		reasons = append(reasons, "soak: the release completed; still watched")
 	}
 	v := signals.Verdict{
 		Type: signals.TypeVerdict, Time: now, Release: w.ev.Release, Service: w.ev.Service,
@@ -129,6 +169,23 @@ func (d *Detector) evaluate(w *watch, now time.Time) {
 	if action == signals.ActionFlagOff {
 		w.restartAfterFlag(feature, now)
 	}
+}
+
+// mustHaveMissing lists the must-have-data signals without evidence.
+func mustHaveMissing(results []signals.SignalResult, must []string) []string {
+	var out []string
+	for _, n := range must {
+		found := false
+		for _, r := range results {
+			if r.Name == n && r.Outcome != signals.OutcomeInsufficient {
+				found = true
+			}
+		}
+		if !found {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func internalFailed(results []signals.SignalResult) bool {
@@ -168,117 +225,87 @@ func (w *watch) restartAfterFlag(feature string, now time.Time) {
 	w.terms = windowTerms{}
 	w.features = nil
 	w.failed = map[string]bool{}
-}
-
-// seasonalFactor says how much busier the window's hours usually are than
-// the hours just before the release, from the same hours of past weeks
-// (median of the weekly ratios). 1 when there is no complete week yet.
-func (d *Detector) seasonalFactor(s *service, refFrom, winFrom, winTo time.Time) (float64, int) {
-	refLen, winLen := winFrom.Sub(refFrom).Hours(), winTo.Sub(winFrom).Hours()
-	if refLen <= 0 || winLen <= 0 {
-		return 1, 0
+	w.total = bucket{}
+	for i := range w.charts {
+		w.charts[i].reset()
 	}
-	var ratios []float64
-	for k := 1; k <= d.cfg.Weeks; k++ {
-		back := time.Duration(k) * week
-		if s.hours.first.IsZero() || refFrom.Add(-back).Before(s.hours.first.Truncate(time.Hour)) {
-			break
-		}
-		ref := s.hours.postsBetween(refFrom.Add(-back), winFrom.Add(-back))
-		win := s.hours.postsBetween(winFrom.Add(-back), winTo.Add(-back))
-		// Add-one smoothing keeps quiet hours from making wild ratios.
-		ratios = append(ratios, ((win+1)/winLen)/((ref+1)/refLen))
-	}
-	if len(ratios) == 0 {
-		return 1, 0
-	}
-	return min(max(median(ratios), 0.2), 10), len(ratios)
 }
 
 func (d *Detector) socialSignals(w *watch, s *service, until time.Time) ([]signals.SignalResult, []string) {
-	win, winMin := s.posts.sum(w.start, until)
-	baseFrom := w.start.Add(-d.cfg.Baseline)
-	if s.posts.first.After(baseFrom) {
-		baseFrom = s.posts.first.Truncate(d.cfg.Bucket)
-	}
-	var base bucket
-	var baseMin float64
-	if baseFrom.Before(w.start) {
-		base, baseMin = s.posts.sum(baseFrom, w.start)
-	}
-	minPosts := w.ring.MinPosts
-	if baseMin < d.cfg.MinBaseline.Minutes() {
-		detail := fmt.Sprintf("baseline has %.0f min of history, needs %s", baseMin, d.cfg.MinBaseline)
+	b := w.base
+	if b == nil || !b.ok {
+		detail := "no baseline yet"
+		if b != nil {
+			detail = b.detail
+		}
 		var out []signals.SignalResult
 		for _, n := range []string{"complaint_volume", "negative_share", "complaint_categories", "release_complaints"} {
-			out = append(out, signals.SignalResult{Name: n, Group: groupOf(n), Outcome: signals.OutcomeInsufficient, Observed: float64(win.posts), Detail: n + ": " + detail})
+			out = append(out, signals.SignalResult{Name: n, Group: groupOf(n), Outcome: signals.OutcomeInsufficient, Observed: float64(w.total.posts), Detail: n + ": " + detail})
 		}
 		return out, nil
 	}
-	// Expectations: the baseline rate, scaled to the window's length and
-	// by the hour-of-week rhythm (a release just before the Monday-morning
-	// surge expects the surge).
-	factor, weeks := d.seasonalFactor(s, baseFrom, w.start, until)
-	scale := winMin / baseMin * factor
-	expPosts := float64(base.posts) * scale
-	expNeg := float64(base.negative) * scale
+	win := w.total
+	minPosts := w.ring.MinPosts
+	// Evidence: enough posts since the ring started to say "nothing rose".
+	// Zero complaints among a hundred posts is evidence; zero posts is not.
+	evidence := int(win.posts) >= minPosts
+	why := fmt.Sprintf("%d posts since the ring started, needs %d: too few to judge", win.posts, minPosts)
 	a := d.cfg.Alpha
 
+	expPosts := float64(b.posts) / b.minutes * w.next.Sub(w.start).Minutes()
 	volume := countTest("post_volume", GroupSocial, int(win.posts), expPosts, a, 2, minPosts)
 	// Volume alone is informational: a launch or a campaign is loud and happy.
 	volume.DryRun = true
-	if weeks > 0 {
-		volume.Detail = strings.TrimSpace(volume.Detail + fmt.Sprintf(" (hour-of-week factor %.2f from %d weeks)", factor, weeks))
+	if w.weeks > 0 {
+		volume.Detail = strings.TrimSpace(volume.Detail + fmt.Sprintf(" (hour-of-week factor %.2f from %d weeks)", w.factor, w.weeks))
 	}
-	baseShare := 0.0
-	if base.posts > 0 {
-		baseShare = float64(base.negative) / float64(base.posts)
+	complaints := chartResult("complaint_volume", GroupSocial, &w.charts[chComplaints], evidence, why)
+	share := chartResult("negative_share", GroupSocial, &w.charts[chShare], evidence, why)
+	if win.posts > 0 {
+		share.Observed = float64(win.negative) / float64(win.posts)
 	}
-	// Complaints are expected to grow with the volume: a campaign that
-	// triples the posts brings its share of grumbles too. Judge against the
-	// larger of the time-scaled and the volume-scaled expectation.
-	expNeg = max(expNeg, baseShare*float64(win.posts))
-	complaints := countTest("complaint_volume", GroupSocial, int(win.negative), expNeg, a, 2, minPosts)
-	share := shareTest("negative_share", GroupSocial, int(win.negative), int(win.posts), baseShare, a, 0.15, minPosts)
-
-	// Posts that speak about the new version or update are the release's
-	// own voice: few of them are needed, which is what a 1% ring gives.
-	expRel := float64(base.releaseNeg) * scale
-	if base.posts > 0 {
-		expRel = max(expRel, float64(base.releaseNeg)/float64(base.posts)*float64(win.posts))
-	}
-	release := countTest("release_complaints", GroupRelease, int(win.releaseNeg), expRel, a, 3, 3)
+	share.Expected = b.negShare
+	release := chartResult("release_complaints", GroupRelease, &w.charts[chRelease], evidence, why)
 	if release.Outcome == signals.OutcomeFail {
 		release.Detail += " — complaints that mention the new version or update"
 	}
+	complaints.Critical = d.cfg.critical("complaint_volume") && complaints.Outcome == signals.OutcomeFail
+	share.Critical = d.cfg.critical("negative_share") && share.Outcome == signals.OutcomeFail
+	release.Critical = d.cfg.critical("release_complaints") && release.Outcome == signals.OutcomeFail
 
 	cats := signals.SignalResult{Name: "complaint_categories", Group: GroupSocial, Outcome: signals.OutcomePass}
-	var failing []string
+	if !evidence {
+		cats.Outcome = signals.OutcomeInsufficient
+		cats.Detail = "complaint_categories: " + why
+	}
+	var failing, critical []string
 	type kc struct {
 		name string
 		n    int32
 	}
 	var top []kc
 	for i, name := range Categories {
-		obs := win.categories[i]
-		if obs > 0 {
+		if obs := win.categories[i]; obs > 0 {
 			top = append(top, kc{name, obs})
 		}
-		exp := float64(base.categories[i]) * scale
-		if base.posts > 0 {
-			exp = max(exp, float64(base.categories[i])/float64(base.posts)*float64(win.posts))
-		}
-		r := countTest(name, GroupSocial, int(obs), exp, a, 3, max(3, minPosts/2))
-		if r.Outcome == signals.OutcomeFail {
-			failing = append(failing, r.Detail)
-			cats.Observed += r.Observed
-			cats.Expected += r.Expected
-			cats.Strength = max(cats.Strength, r.Strength)
+		c := &w.charts[chCategory0+i]
+		cats.Strength = max(cats.Strength, min(1, c.level()))
+		if j := c.alarm(); j >= 0 {
+			failing = append(failing, c.describe(name, j))
+			cats.Observed += c.x[j]
+			cats.Expected += c.e[j]
+			if d.cfg.critical(name) {
+				critical = append(critical, name)
+			}
 		}
 	}
 	if len(failing) > 0 {
 		cats.Outcome = signals.OutcomeFail
+		cats.Critical = len(critical) > 0 || d.cfg.critical("complaint_categories")
 		cats.Detail = "complaint categories rising: " + joinSemi(failing)
+		if len(critical) > 0 {
+			cats.Detail += fmt.Sprintf(" (critical: %s)", strings.Join(critical, ", "))
+		}
 	}
 	sort.Slice(top, func(i, j int) bool { return top[i].n > top[j].n || top[i].n == top[j].n && top[i].name < top[j].name })
 	var keywords []string
@@ -291,13 +318,10 @@ func (d *Detector) socialSignals(w *watch, s *service, until time.Time) ([]signa
 			keywords = append(keywords, t)
 		}
 	}
-	out := []signals.SignalResult{volume, complaints, share, cats, release, terms.result}
-	for i := range out {
-		if slices.Contains(d.cfg.DryRun, out[i].Name) {
-			out[i].DryRun = true
-		}
+	if b.phi > 1 {
+		complaints.Detail = strings.TrimSpace(complaints.Detail + fmt.Sprintf(" (dispersion %.1f from the baseline)", b.phi))
 	}
-	return out, keywords
+	return []signals.SignalResult{volume, complaints, share, cats, release, terms.result}, keywords
 }
 
 func groupOf(signal string) string {
@@ -307,57 +331,81 @@ func groupOf(signal string) string {
 	return GroupSocial
 }
 
+// recentMetricWindow is the recent part of a watch in which metrics are
+// also compared: a regression late in a long watch is not diluted by the
+// hours before it.
+const recentMetricWindow = 10 * time.Minute
+
 func (d *Detector) metricSignals(w *watch, s *service, until time.Time) []signals.SignalResult {
 	names := make([]string, 0, len(s.metrics))
 	for n := range s.metrics {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	recent := until.Add(-recentMetricWindow)
 	var out []signals.SignalResult
 	for _, name := range names {
-		var canary, baseline []float64
-		for _, x := range s.metrics[name] {
-			if x.t.Before(w.start) || !x.t.Before(until) {
-				continue
-			}
-			// The new version's cohort against everything else running at
-			// the same time (samples without a version, or older versions).
-			switch {
-			case x.version == w.ev.Version && w.ev.Version != "":
-				canary = append(canary, x.value)
-			default:
-				baseline = append(baseline, x.value)
-			}
-		}
-		if len(canary) == 0 && len(baseline) == 0 {
+		r, ok := d.metricResult(w, s, name, w.start, until)
+		if !ok {
 			continue
 		}
-		r := signals.SignalResult{Name: name, Group: GroupInternal, Critical: criticalMetrics[name]}
-		if len(canary) < d.cfg.MinSamples || len(baseline) < d.cfg.MinSamples {
-			r.Outcome = signals.OutcomeInsufficient
-			r.Detail = fmt.Sprintf("%s: %d new-version and %d baseline samples, needs %d each", name, len(canary), len(baseline), d.cfg.MinSamples)
-			out = append(out, r)
-			continue
-		}
-		mc, mb := median(canary), median(baseline)
-		r.Observed, r.Expected = mc, mb
-		p, effect := mannWhitneyGreater(canary, baseline)
-		r.Strength = strength(p)
-		// Both a significant shift and a material effect: most canary samples
-		// above the baseline and the median up by half (or from zero).
-		material := effect >= 0.75 && (mb <= 0 && mc > 0 || mb > 0 && mc >= 1.5*mb)
-		if p < 0.01 && material {
-			r.Outcome = signals.OutcomeFail
-			r.Detail = fmt.Sprintf("%s: new version median %.4g vs baseline %.4g (P(new>old)=%.2f, %s)", name, mc, mb, effect, fmtP(p))
-			// A critical metric fails the verdict outright only when it doubled.
-			r.Critical = r.Critical && (mb <= 0 || mc >= 2*mb)
-		} else {
-			r.Outcome = signals.OutcomePass
-			r.Critical = false
+		// The whole watch, and its last minutes when that has evidence and
+		// says more.
+		if recent.After(w.start) && r.Outcome != signals.OutcomeFail {
+			if rr, ok := d.metricResult(w, s, name, recent, until); ok && rr.Outcome == signals.OutcomeFail {
+				rr.Detail += fmt.Sprintf(" in the last %s", recentMetricWindow)
+				r = rr
+			}
 		}
 		out = append(out, r)
 	}
 	return out
+}
+
+// metricResult compares the new version's samples of one metric in
+// [from, until) with the other cohort's; false when there are none.
+func (d *Detector) metricResult(w *watch, s *service, name string, from, until time.Time) (signals.SignalResult, bool) {
+	var canary, baseline []float64
+	for _, x := range s.metrics[name] {
+		if x.t.Before(from) || !x.t.Before(until) {
+			continue
+		}
+		// The new version's cohort against everything else running at
+		// the same time (samples without a version, or older versions).
+		switch {
+		case x.version == w.ev.Version && w.ev.Version != "":
+			canary = append(canary, x.value)
+		default:
+			baseline = append(baseline, x.value)
+		}
+	}
+	if len(canary) == 0 && len(baseline) == 0 {
+		return signals.SignalResult{}, false
+	}
+	r := signals.SignalResult{Name: name, Group: GroupInternal, Critical: d.cfg.critical(name)}
+	if len(canary) < d.cfg.MinSamples || len(baseline) < d.cfg.MinSamples {
+		r.Outcome = signals.OutcomeInsufficient
+		r.Critical = false
+		r.Detail = fmt.Sprintf("%s: %d new-version and %d baseline samples, needs %d each", name, len(canary), len(baseline), d.cfg.MinSamples)
+		return r, true
+	}
+	mc, mb := median(canary), median(baseline)
+	r.Observed, r.Expected = mc, mb
+	p, effect := mannWhitneyGreater(canary, baseline)
+	r.Strength = strength(p)
+	// Both a significant shift and a material effect: most canary samples
+	// above the baseline and the median up by half (or from zero).
+	material := effect >= 0.75 && (mb <= 0 && mc > 0 || mb > 0 && mc >= 1.5*mb)
+	if p < 0.01 && material {
+		r.Outcome = signals.OutcomeFail
+		r.Detail = fmt.Sprintf("%s: new version median %.4g vs baseline %.4g (P(new>old)=%.2f, %s)", name, mc, mb, effect, fmtP(p))
+		// A critical metric fails the verdict outright only when it doubled.
+		r.Critical = r.Critical && (mb <= 0 || mc >= 2*mb)
+	} else {
+		r.Outcome = signals.OutcomePass
+		r.Critical = false
+	}
+	return r, true
 }
 
 func anomalyOf(w *watch, r signals.SignalResult, now time.Time, keywords []string, s *service) signals.Anomaly {

@@ -108,7 +108,8 @@ func TestDryRunSignalNotCounted(t *testing.T) {
 	start := t0.Add(6 * time.Hour)
 	s.background(t0, start, 5)
 	s.release(start, "H3", signals.EventStarted)
-	s.chatter(start, start.Add(30*time.Minute), 10, 0.8, 0.1, "crash")
+	// Until the end of the minimum watch, whose verdict is always given.
+	s.chatter(start, start.Add(2*time.Hour+time.Minute), 10, 0.8, 0.1, "crash")
 	if v, ok := s.firstHalt(); ok {
 		t.Fatalf("dry-run signals halted: %+v", v)
 	}
@@ -139,11 +140,11 @@ func TestSeasonalFactorLearnsTheMondaySurge(t *testing.T) {
 		}
 	}
 	third := monday.Add(14 * 24 * time.Hour)
-	f, weeks := s.d.seasonalFactor(sv, third.Add(3*time.Hour), third.Add(9*time.Hour), third.Add(10*time.Hour))
+	f, weeks := s.d.seasonalRatio(sv, third.Add(3*time.Hour), third.Add(9*time.Hour), third.Add(9*time.Hour), third.Add(10*time.Hour))
 	if weeks != 2 || f < 5 {
 		t.Fatalf("factor %.2f from %d weeks, want ≥5 from 2", f, weeks)
 	}
-	f, _ = s.d.seasonalFactor(sv, third.Add(-4*24*time.Hour), third.Add(-4*24*time.Hour+6*time.Hour), third.Add(-4*24*time.Hour+7*time.Hour))
+	f, _ = s.d.seasonalRatio(sv, third.Add(-4*24*time.Hour), third.Add(-4*24*time.Hour+6*time.Hour), third.Add(-4*24*time.Hour+6*time.Hour), third.Add(-4*24*time.Hour+7*time.Hour))
 	if f < 0.5 || f > 2 {
 		t.Fatalf("an ordinary Thursday hour: factor %.2f, want about 1", f)
 	}

@@ -17,15 +17,19 @@ const (
 // Score turns per-signal results into a verdict score and decision, like a
 // canary judge: score = 100 × weighted share of passing signals among those
 // with evidence; a failing critical signal fails the verdict outright;
-// dry-run signals are reported but not counted. It is a pure function.
+// dry-run signals are reported but not counted; when half or more of the
+// counted signals lack evidence the ring cannot pass (it waits). It is a
+// pure function.
 func Score(results []signals.SignalResult, weights map[string]float64, pass, marginal float64, noData string) (score float64, decision string, reasons []string) {
 	var total, passed float64
 	critical := false
 	var insufficient []string
+	counted := 0
 	for _, r := range results {
 		if r.DryRun {
 			continue
 		}
+		counted++
 		switch r.Outcome {
 		case signals.OutcomeInsufficient:
 			insufficient = append(insufficient, r.Name)
@@ -78,6 +82,12 @@ func Score(results []signals.SignalResult, weights map[string]float64, pass, mar
 		decision = signals.DecisionMarginal
 	default:
 		decision = signals.DecisionFail
+	}
+	// Kayenta's rule: when half or more of the counted signals have no
+	// evidence, what little passed is not enough to pass the ring.
+	if decision == signals.DecisionPass && 2*len(insufficient) >= counted {
+		decision = signals.DecisionWait
+		reasons = append(reasons, fmt.Sprintf("%d of %d counted signals lack evidence: cannot pass", len(insufficient), counted))
 	}
 	return score, decision, reasons
 }

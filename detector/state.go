@@ -127,6 +127,7 @@ type service struct {
 	negTimes     []time.Time
 	rollups      map[rollupKey]*rollupState
 	spikes       map[string]*spikeSeries // continuous spike detection per series
+	sources      sourceClock             // last post per source, usual gap
 }
 
 type rollupKey struct {

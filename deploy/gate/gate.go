@@ -15,7 +15,7 @@
 //	verdict action review_required              → review_required
 //	decision pass                               → proceed
 //	decision marginal                           → review_required
-//	decision wait                               → wait
+//	decision wait                               → wait (naming silent sources first when the detector says so)
 //	decision fail, action none (not confirmed)  → wait
 //	team budget or an author's karma used up    → review_required, unless the answer is halt
 package gate
@@ -193,6 +193,12 @@ func decide(rel releases.Release, ring string, v *signals.Verdict) Answer {
 	case signals.DecisionMarginal:
 		return set(ReviewRequired, fmt.Sprintf("verdict marginal (score %.1f): a person should look", v.Score))
 	case signals.DecisionWait:
+		for _, r := range v.Reasons {
+			if strings.HasPrefix(r, "sources silent since") {
+				// The crawlers may be broken: say so first, never proceed.
+				return set(Wait, "not enough evidence: "+r)
+			}
+		}
 		return set(Wait, "not enough evidence yet")
 	case signals.DecisionFail:
 		return set(Wait, fmt.Sprintf("verdict fail (score %.1f) not yet confirmed by consecutive evaluations", v.Score))

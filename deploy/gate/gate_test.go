@@ -42,6 +42,8 @@ func TestDecide(t *testing.T) {
 	}
 	flag := v(signals.DecisionFail, signals.ActionFlagOff)
 	flag.Feature = "new-checkout"
+	silent := v(signals.DecisionWait, signals.ActionNone)
+	silent.Reasons = []string{"sources silent since 2025-03-04T10:49:41Z: no post from any source for 50m0s: mastodon (last post 2025-03-04T10:49:41Z); waiting", "signal reason"}
 
 	tests := []struct {
 		name     string
@@ -54,6 +56,7 @@ func TestDecide(t *testing.T) {
 		{"no verdict yet", watching, "H2", nil, Wait, "no verdict yet for ring H2"},
 		{"pending release", pending, "", nil, Wait, "release shop-4.2.0 has not started on a ring"},
 		{"verdict wait", watching, "H2", v(signals.DecisionWait, signals.ActionNone), Wait, "not enough evidence yet"},
+		{"sources silent", watching, "H2", silent, Wait, "not enough evidence: " + silent.Reasons[0]},
 		{"pass", watching, "H2", v(signals.DecisionPass, signals.ActionNone), Proceed, "verdict pass (score 50.0)"},
 		{"marginal", watching, "H2", v(signals.DecisionMarginal, signals.ActionNone), ReviewRequired, "verdict marginal (score 50.0): a person should look"},
 		{"fail halt", watching, "H2", v(signals.DecisionFail, signals.ActionHalt), Halt, "verdict fail (score 50.0): halt"},

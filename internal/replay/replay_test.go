@@ -493,3 +493,25 @@ func TestCancelled(t *testing.T) {
 		t.Error("Run with a cancelled context returned no error")
 	}
 }
+
+// Issue 11's reproduction: a release started on H2 followed by two
+// old-cohort error_rate samples and nothing else went wait → pass 100. A
+// ring with no evidence must never pass.
+func TestNoEvidenceNeverPasses(t *testing.T) {
+	input := `{"type":"release","time":"2025-03-04T10:00:00Z","release":"shop-4.2.0","service":"shop","version":"4.2.0","ring":"H2","event":"started"}
+{"type":"metric","time":"2025-03-04T10:01:00Z","service":"shop","version":"4.1.0","ring":"H2","name":"error_rate","value":0.01}
+{"type":"metric","time":"2025-03-04T10:02:00Z","service":"shop","version":"4.1.0","ring":"H2","name":"error_rate","value":0.011}
+`
+	r := run(t, input, Options{})
+	if len(r.verdicts) == 0 {
+		t.Fatal("no verdicts")
+	}
+	for _, v := range r.verdicts {
+		if v["decision"] == "pass" || v["action"] != "none" {
+			t.Fatalf("a ring with no evidence: %v", r.decisions())
+		}
+	}
+	if last := r.verdicts[len(r.verdicts)-1]; last["decision"] != "wait" || last["time"] != "2025-03-04T11:00:00Z" {
+		t.Fatalf("last verdict %v, want wait at the end of the minimum watch", last)
+	}
+}

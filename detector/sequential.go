@@ -1,0 +1,221 @@
+package detector
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/aftershock/aftershock/signals"
+)
+
+// The charts of a watch, one per count signal.
+const (
+	chComplaints = iota // complaint_volume
+	chShare             // negative_share
+	chRelease           // release_complaints
+	chCategory0         // one per category, in Categories order
+	nCharts      = chCategory0 + 8
+)
+
+// Least counts in a CUSUM excursion before it may alarm: a rise is never
+// judged on one or two posts.
+const (
+	minReleaseEvidence = 3
+	minCountEvidence   = 5
+)
+
+// baseline is what a watch expects, fixed at its ring's start from the
+// baseline hours before it: rates per minute and shares of posts (with half
+// a count added so an empty baseline still expects a little), and the
+// dispersion of complaint counts.
+type baseline struct {
+	ok       bool
+	detail   string // why there is no baseline
+	from     time.Time
+	minutes  float64
+	posts    int32
+	negative int32
+	negRate  float64
+	relRate  float64
+	catRate  [8]float64
+	negShare float64
+	relShare float64
+	catShare [8]float64
+	phi      float64
+}
+
+func (d *Detector) baselineFor(w *watch, s *service) *baseline {
+	b := &baseline{phi: 1}
+	if s.posts.first.IsZero() || !s.posts.first.Before(w.start) {
+		b.detail = "no posts from any source before the ring started: no baseline"
+		return b
+	}
+	from := w.start.Add(-d.cfg.Baseline)
+	if s.posts.first.After(from) {
+		from = s.posts.first.Truncate(d.cfg.Bucket)
+	}
+	sum, minutes := s.posts.sum(from, w.start)
+	if minutes < d.cfg.MinBaseline.Minutes() {
+		b.detail = fmt.Sprintf("baseline has %.0f min of history, needs %s", minutes, d.cfg.MinBaseline)
+		return b
+	}
+	b.ok, b.from, b.minutes, b.posts, b.negative = true, from, minutes, sum.posts, sum.negative
+	n := float64(sum.posts) + 1
+	b.negRate = (float64(sum.negative) + 0.5) / minutes
+	b.relRate = (float64(sum.releaseNeg) + 0.5) / minutes
+	b.negShare = (float64(sum.negative) + 0.5) / n
+	b.relShare = (float64(sum.releaseNeg) + 0.5) / n
+	for i := range b.catRate {
+		b.catRate[i] = (float64(sum.categories[i]) + 0.5) / minutes
+		b.catShare[i] = (float64(sum.categories[i]) + 0.5) / n
+	}
+	b.phi = d.dispersion(s, from, w.start)
+	return b
+}
+
+// dispersion estimates how much more complaint counts vary than a Poisson
+// count: variance over mean of 5-minute counts in the baseline, the
+// variance from successive differences (von Neumann) so a slow daily trend
+// does not count as burstiness. Clamped to [1, 10]; 1 with fewer than 20
+// complaints to go by.
+func (d *Detector) dispersion(s *service, from, to time.Time) float64 {
+	const block = 5 * time.Minute
+	var xs []float64
+	total := 0.0
+	for t := from; !t.Add(block).After(to); t = t.Add(block) {
+		b, _ := s.posts.sum(t, t.Add(block))
+		xs = append(xs, float64(b.negative))
+		total += float64(b.negative)
+	}
+	if total < 20 || len(xs) < 6 {
+		return 1
+	}
+	mean := total / float64(len(xs))
+	var sq float64
+	for i := 1; i < len(xs); i++ {
+		sq += (xs[i] - xs[i-1]) * (xs[i] - xs[i-1])
+	}
+	v := sq / (2 * float64(len(xs)-1))
+	return min(max(v/mean, 1), 10)
+}
+
+// thresholds sets each chart's h from the false-alarm budget: at most one
+// false alarm per FalseHaltEvery among all the charts of a service, so each
+// chart's in-control run length is FalseHaltEvery / nCharts; in expected
+// events (over φ) that is what cusumThreshold reads h for.
+func (d *Detector) thresholds(w *watch) {
+	b := w.base
+	arlMinutes := d.cfg.FalseHaltEvery.Minutes() / nCharts
+	perBucket := d.cfg.Bucket.Minutes()
+	set := func(c *chart, rate, minX float64) {
+		c.h = b.phi * cusumThreshold(rate*arlMinutes/b.phi, rate*perBucket/b.phi)
+		c.minX = minX
+	}
+	set(&w.charts[chComplaints], b.negRate, minCountEvidence)
+	set(&w.charts[chShare], b.negRate, minCountEvidence)
+	set(&w.charts[chRelease], b.relRate, minReleaseEvidence)
+	for i := range Categories {
+		set(&w.charts[chCategory0+i], b.catRate[i], minCountEvidence)
+	}
+}
+
+// fold adds every bucket of the watch that is complete (and had Lateness
+// to take late posts) up to now to the watch's counts and charts.
+func (d *Detector) fold(w *watch, now time.Time) {
+	s := d.services[w.ev.Service]
+	if s == nil || w.ring.Internal {
+		return
+	}
+	if w.base == nil {
+		w.base = d.baselineFor(w, s)
+		if w.base.ok {
+			d.thresholds(w)
+		}
+	}
+	limit := now.Add(-d.cfg.Lateness)
+	if limit.After(w.end) {
+		limit = w.end
+	}
+	bw := d.cfg.Bucket
+	for !w.next.Add(bw).After(limit) {
+		t := w.next
+		w.next = t.Add(bw)
+		b, _ := s.posts.sum(t, t.Add(bw))
+		w.total.add(&b)
+		if !w.base.ok {
+			continue
+		}
+		f := d.hourFactor(w, s, t)
+		m := bw.Minutes()
+		base := w.base
+		posts := float64(b.posts)
+		eNeg := max(base.negRate*m*f, base.negShare*posts)
+		w.charts[chComplaints].add(t, float64(b.negative), eNeg)
+		w.charts[chShare].add(t, float64(b.negative), base.negShare*posts)
+		// Complaints about the release are expected in proportion to the
+		// talk about it: a happy launch brings its share of grumbles.
+		eRel := max(base.relRate*m*f, base.relShare*posts, base.negShare*float64(b.release))
+		w.charts[chRelease].add(t, float64(b.releaseNeg), eRel)
+		for i := range Categories {
+			eCat := max(base.catRate[i]*m*f, base.catShare[i]*posts)
+			w.charts[chCategory0+i].add(t, float64(b.categories[i]), eCat)
+		}
+	}
+}
+
+// hourFactor is the hour-of-week factor of the hour t falls in: how much
+// busier that hour usually is than the baseline hours (cached per hour).
+func (d *Detector) hourFactor(w *watch, s *service, t time.Time) float64 {
+	h := t.Truncate(time.Hour)
+	if w.factor == 0 || !h.Equal(w.factorHour) {
+		w.factorHour = h
+		w.factor, w.weeks = d.seasonalRatio(s, w.base.from, w.start, h, h.Add(time.Hour))
+	}
+	return w.factor
+}
+
+// seasonalRatio says how much busier [winFrom, winTo) usually is than
+// [refFrom, refTo), from the same hours of past weeks (median of the
+// weekly ratios, add-one smoothed, clamped to [0.2, 10]). 1 when there is
+// no complete week yet.
+func (d *Detector) seasonalRatio(s *service, refFrom, refTo, winFrom, winTo time.Time) (float64, int) {
+	refLen, winLen := refTo.Sub(refFrom).Hours(), winTo.Sub(winFrom).Hours()
+	if refLen <= 0 || winLen <= 0 {
+		return 1, 0
+	}
+	var ratios []float64
+	for k := 1; k <= d.cfg.Weeks; k++ {
+		back := time.Duration(k) * week
+		if s.hours.first.IsZero() || refFrom.Add(-back).Before(s.hours.first.Truncate(time.Hour)) {
+			break
+		}
+		ref := s.hours.postsBetween(refFrom.Add(-back), refTo.Add(-back))
+		win := s.hours.postsBetween(winFrom.Add(-back), winTo.Add(-back))
+		ratios = append(ratios, ((win+1)/winLen)/((ref+1)/refLen))
+	}
+	if len(ratios) == 0 {
+		return 1, 0
+	}
+	return min(max(median(ratios), 0.2), 10), len(ratios)
+}
+
+// chartResult turns a chart into a signal result: fail while it alarms,
+// pass when there is evidence, insufficient without.
+func chartResult(name, group string, c *chart, evidence bool, why string) (r signals.SignalResult) {
+	r.Name, r.Group = name, group
+	r.Observed, r.Expected = c.total, c.expected
+	r.Strength = math.Min(1, c.level())
+	if i := c.alarm(); i >= 0 {
+		r.Outcome = signals.OutcomeFail
+		r.Observed, r.Expected = c.x[i], c.e[i]
+		r.Detail = c.describe(name, i)
+		return r
+	}
+	if !evidence {
+		r.Outcome = signals.OutcomeInsufficient
+		r.Detail = name + ": " + why
+		return r
+	}
+	r.Outcome = signals.OutcomePass
+	return r
+}
