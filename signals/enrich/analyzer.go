@@ -68,8 +68,9 @@ type Analyzer struct {
 	emoticons map[string]float32
 	phrases   []phrase
 	features  []string
-	pool      sync.Pool        // *scan
-	ko        *textmodel.Model // Korean polarity
+	pool      sync.Pool           // *scan
+	ko        *textmodel.Model    // Korean polarity
+	fuzzy     map[string][]*entry // keyword first words by their one-letter deletions
 }
 
 // New builds the lexicons for cfg. It validates cfg first.
@@ -182,6 +183,7 @@ func New(cfg Config) (*Analyzer, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("build enrich lexicons: %s", strings.Join(errs, "; "))
 	}
+	a.buildFuzzy()
 	return a, nil
 }
 
@@ -341,6 +343,9 @@ func (a *Analyzer) lookup(s *scan, str string) (enHits, otherHits int) {
 			e = a.words[w]
 			if e == nil && t.elong {
 				e = a.words[string(s.squeeze(w))]
+			}
+			if e == nil && t.kind == kWord {
+				e = a.fuzzyEntry(s, w)
 			}
 			if e != nil {
 				if e.stop {

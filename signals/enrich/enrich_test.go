@@ -137,6 +137,10 @@ func TestEnrich(t *testing.T) {
 		{"ko release news is chatter", "새 버전 4.2.1 나왔어요", "", "ko", "chatter", nil, []string{"4.2.1"}, nil, true},
 		{"en with emoji", "app keeps crashing 😡😡", "", "en", "neg", []string{"crash"}, nil, nil, false},
 		{"en with a Korean name", "love the new 카카오 update 🎉", "", "en", "pos", nil, nil, nil, true},
+		{"typo in a strong word", "the app crahses every time", "", "en", "neg", []string{"crash"}, nil, nil, false},
+		{"typos in cue and topic", "checkout brokn again", "", "en", "neg", []string{"payment"}, nil, []string{"checkout"}, false},
+		{"typos everywhere", "app keeps crashng after updte", "", "en", "neg", []string{"crash", "update"}, nil, nil, true},
+		{"near words are not typos", "bought baby wipes and a flower", "", "en", "neu", nil, nil, nil, false},
 		{"german", "die App funktioniert nicht mehr und ich bin sauer", "de", "de", "neu", nil, nil, nil, false},
 		{"spanish no hint", "la aplicación no funciona desde ayer", "", "und", "neu", nil, nil, nil, false},
 		{"japanese", "アプリが起動しません", "ja", "ja", "neu", nil, nil, nil, false},
@@ -295,5 +299,24 @@ func TestAllocsPerToken(t *testing.T) {
 	t.Logf("allocs per post: short %.1f, long (10x tokens) %.1f", as, al)
 	if al > as+1 || as > 8 {
 		t.Errorf("allocs short %.1f long %.1f: allocations grow with tokens", as, al)
+	}
+}
+
+func TestOneEdit(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"crashes", "crahses", true}, // swap
+		{"broken", "brokn", true},    // deletion
+		{"broken", "brokenn", true},  // insertion
+		{"payment", "paymant", true}, // substitution
+		{"payment", "payment", false},
+		{"payment", "pyamnet", false},
+		{"broken", "brok", false},
+	} {
+		if got := oneEdit(c.a, c.b); got != c.want {
+			t.Errorf("oneEdit(%q, %q) = %v, want %v", c.a, c.b, got, c.want)
+		}
 	}
 }
