@@ -11,6 +11,9 @@ import (
 // sharedData is ../shared/data seen from this package's folder.
 const sharedData = "../../../shared/data"
 
+// koDevFloor is just under the dev accuracy measured once after freezing.
+const koDevFloor = 0.855
+
 // skipAbsent skips the test when the real data is not beside the repository.
 func skipAbsent(t testing.TB, err error) {
 	t.Helper()
@@ -65,5 +68,19 @@ func TestKoreanValidation(t *testing.T) {
 	t.Logf("validation split: %d reviews, accuracy %.4f, neutral %d, not detected as ko %d", len(set), acc, neu, notKo)
 	if acc < 0.87 {
 		t.Errorf("validation accuracy %.4f < 0.87", acc)
+	}
+}
+
+// TestKoreanDev scores dev.tsv (10,000 reviews of movies that are not in
+// train.tsv) through Enrich. It was run once after the method was frozen;
+// the floor is just under that figure.
+func TestKoreanDev(t *testing.T) {
+	set, err := realdata.ReadKoReviews(sharedData, "dev.tsv")
+	skipAbsent(t, err)
+	a := newTestAnalyzer(t, Config{})
+	acc, neu, notKo := koAccuracy(a, set)
+	t.Logf("DEV (held out): %d reviews, accuracy %.4f, neutral %d, not detected as ko %d", len(set), acc, neu, notKo)
+	if acc < koDevFloor {
+		t.Errorf("dev accuracy %.4f < %.2f", acc, koDevFloor)
 	}
 }
