@@ -319,9 +319,12 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 			out.Sentiment = rules
 		}
 	}
-	// the complaint decision: the lexicon rules, and for Korean also a
-	// model that is sure the post is negative
-	complaint := signals.NegativeRule(rules, len(out.Categories)) || (korean && out.Sentiment <= koModelComplaint)
+	// The complaint decision: a malfunction the lexicon recognises (a
+	// category), or a clearly negative post by the rules, or for Korean a
+	// model that is sure the post is negative. Chosen on the tune part of
+	// the English app reviews over Negative's sentiment rule, which it beat
+	// against both the complaint and the Bug labels.
+	complaint := len(out.Categories) > 0 || rules <= complaintSentiment || (korean && out.Sentiment <= koModelComplaint)
 	out.Complaint = &complaint
 	out.Versions = a.versions(s, str)
 	if len(out.Versions) > 0 {
