@@ -330,6 +330,11 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 	if len(out.Versions) > 0 {
 		out.MentionsUpdate = true
 	}
+	// a complaint that names a version or an update ties the problem to it:
+	// "since 4.2 it crashes", "hotfix broke checkout"
+	if complaint && out.MentionsUpdate && !slices.Contains(out.Categories, "update") {
+		out.Categories = append(out.Categories, "update")
+	}
 	return out
 }
 
