@@ -138,9 +138,9 @@ func TestValidate(t *testing.T) {
 func TestNormalize(t *testing.T) {
 	for in, want := range map[string]string{
 		"ㅋㅋㅋㅋㅋ 재밌다!!!!": " ㅋㅋ 재밌다!! ",
-		"  Good\tAPP  ":   " good app ",
-		"":                " ",
-		"❤️❤️":            " ❤❤ ",
+		"  Good\tAPP  ": " good app ",
+		"":              " ",
+		"❤️❤️":          " ❤❤ ",
 	} {
 		if got := string(normalize(nil, in)); got != want {
 			t.Errorf("normalize(%q) = %q, want %q", in, got, want)
