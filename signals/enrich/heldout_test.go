@@ -117,8 +117,11 @@ func TestHeldoutComplaints(t *testing.T) {
 
 // heldoutFloors: complaint P, R; categories P, R; language accuracy — just
 // under the one run after freezing.
+// Measured once at 31b295e: all P 0.712 R 0.654, categories P 0.615
+// R 0.568; en P 0.673 R 0.611, categories P 0.571 R 0.515; ko P 0.746
+// R 0.691, categories P 0.652 R 0.616; language right on every post.
 var heldoutFloors = map[string][5]float64{
-	"all": {1, 1, 1, 1, 1},
-	"en":  {1, 1, 1, 1, 1},
-	"ko":  {1, 1, 1, 1, 1},
+	"all": {0.70, 0.64, 0.60, 0.55, 0.99},
+	"en":  {0.66, 0.60, 0.56, 0.50, 0.99},
+	"ko":  {0.73, 0.68, 0.64, 0.60, 0.99},
 }
