@@ -6,6 +6,7 @@
 //	go run ./cmd/aftershock-train ko-polarity -grid      # compare settings on the validation split only
 //	go run ./cmd/aftershock-train ko-polarity -dev       # also report dev.tsv (run once, after freezing)
 //	go run ./cmd/aftershock-train en-complaint           # rules vs a learned English complaint model (writes nothing)
+//	go run ./cmd/aftershock-train en-polarity            # VADER rules vs a learned English polarity (writes nothing)
 //
 // Model choice uses a validation split of train.tsv by a stable hash of the
 // text (1 in 10); dev.tsv is only read with -dev.
@@ -34,15 +35,17 @@ func main() {
 
 func run(args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: aftershock-train ko-polarity|en-complaint [flags]")
+		return errors.New("usage: aftershock-train ko-polarity|en-complaint|en-polarity [flags]")
 	}
 	switch args[0] {
 	case "ko-polarity":
 		return koPolarity(args[1:], out)
 	case "en-complaint":
 		return enComplaint(args[1:], out)
+	case "en-polarity":
+		return enPolarity(args[1:], out)
 	}
-	return fmt.Errorf("unknown model %q (want ko-polarity or en-complaint)", args[0])
+	return fmt.Errorf("unknown model %q (want ko-polarity, en-complaint or en-polarity)", args[0])
 }
 
 // KoPolarity is the frozen Korean polarity setting, chosen on the validation
