@@ -48,15 +48,29 @@ type Enrichment struct {
 	// MentionsUpdate is true when the post speaks about a new update or version
 	// ("since the update", "latest version", or an explicit version string).
 	MentionsUpdate bool `json:"mentions_update,omitempty"`
+	// Complaint is the enricher's decision whether the post complains about
+	// the service; nil when no enricher decided (hand-built or older
+	// records), and Negative then falls back to the sentiment rule.
+	Complaint *bool `json:"complaint,omitempty"`
 }
 
-// Negative reports whether the post reads as a complaint: clearly negative
-// sentiment, or a complaint category without clearly positive sentiment.
+// Negative reports whether the post reads as a complaint: the enricher's
+// Complaint decision when there is one, else clearly negative sentiment or a
+// complaint category without clearly positive sentiment.
 func (e *Enrichment) Negative() bool {
 	if e == nil {
 		return false
 	}
-	return e.Sentiment <= -0.05 || (len(e.Categories) > 0 && e.Sentiment < 0.3)
+	if e.Complaint != nil {
+		return *e.Complaint
+	}
+	return NegativeRule(e.Sentiment, len(e.Categories))
+}
+
+// NegativeRule is the sentiment rule of Negative: clearly negative, or a
+// complaint category without clearly positive sentiment.
+func NegativeRule(sentiment float64, categories int) bool {
+	return sentiment <= -0.05 || (categories > 0 && sentiment < 0.3)
 }
 
 // MetricSample is one value of an internal metric for one cohort of a service.

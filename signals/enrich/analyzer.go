@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aftershock/aftershock/signals"
+	"github.com/aftershock/aftershock/signals/textmodel"
 )
 
 //go:embed data/vader_lexicon.txt
@@ -67,7 +68,9 @@ type Analyzer struct {
 	emoticons map[string]float32
 	phrases   []phrase
 	features  []string
-	pool      sync.Pool // *scan
+	pool      sync.Pool           // *scan
+	ko        *textmodel.Model    // Korean polarity
+	fuzzy     map[string][]*entry // keyword first words by their one-letter deletions
 }
 
 // New builds the lexicons for cfg. It validates cfg first.
@@ -86,6 +89,11 @@ func New(cfg Config) (*Analyzer, error) {
 		emoticons: map[string]float32{},
 	}
 	a.pool.New = func() any { return &scan{} }
+	ko, err := loadKoModel()
+	if err != nil {
+		return nil, err
+	}
+	a.ko = ko
 	if err := a.loadVader(); err != nil {
 		return nil, err
 	}
@@ -175,6 +183,7 @@ func New(cfg Config) (*Analyzer, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("build enrich lexicons: %s", strings.Join(errs, "; "))
 	}
+	a.buildFuzzy()
 	return a, nil
 }
 
@@ -276,9 +285,16 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 
 	var out signals.Enrichment
 	out.Lang = detectLang(s, enHits, otherHits, langHint)
+	korean := out.Lang == "ko"
+	var raw, koLogit float64
 	useEnglish := out.Lang == "en" || out.Lang == "ko" || (out.Lang == "und" && otherHits <= enHits)
-	raw := a.sentiment(s, str, useEnglish)
+	raw = a.sentiment(s, str, useEnglish)
 	out.Sentiment = finish(s, raw)
+	rules := out.Sentiment
+	if korean {
+		koLogit = a.ko.Logit(text) + koRulesLogit*raw
+		out.Sentiment = koSentiment(koLogit)
+	}
 
 	nTok := 0
 	for i, t := range s.toks {
@@ -294,13 +310,30 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 			}
 		}
 	}
-	a.classify(s, str, &out)
+	a.classify(s, str, &out, rules)
 	if n := min(len(out.Categories), 2); n > 0 {
-		out.Sentiment = finish(s, raw+float64(n)*complaintValence)
+		rules = finish(s, raw+float64(n)*complaintValence)
+		if korean {
+			out.Sentiment = koSentiment(koLogit + float64(n)*koComplaintLogit)
+		} else {
+			out.Sentiment = rules
+		}
 	}
+	// The complaint decision: a malfunction the lexicon recognises (a
+	// category), or a clearly negative post by the rules, or for Korean a
+	// model that is sure the post is negative. Chosen on the tune part of
+	// the English app reviews over Negative's sentiment rule, which it beat
+	// against both the complaint and the Bug labels.
+	complaint := len(out.Categories) > 0 || rules <= complaintSentiment || (korean && out.Sentiment <= koModelComplaint)
+	out.Complaint = &complaint
 	out.Versions = a.versions(s, str)
 	if len(out.Versions) > 0 {
 		out.MentionsUpdate = true
+	}
+	// a complaint that names a version or an update ties the problem to it:
+	// "since 4.2 it crashes", "hotfix broke checkout"
+	if complaint && out.MentionsUpdate && !slices.Contains(out.Categories, "update") {
+		out.Categories = append(out.Categories, "update")
 	}
 	return out
 }
@@ -318,6 +351,9 @@ func (a *Analyzer) lookup(s *scan, str string) (enHits, otherHits int) {
 			e = a.words[w]
 			if e == nil && t.elong {
 				e = a.words[string(s.squeeze(w))]
+			}
+			if e == nil && t.kind == kWord {
+				e = a.fuzzyEntry(s, w)
 			}
 			if e != nil {
 				if e.stop {
@@ -385,6 +421,10 @@ func detectLang(s *scan, enHits, otherHits int, hint string) string {
 		}
 		return "und"
 	case s.hangul*10 >= letters*3:
+		return "ko"
+	case s.hangul >= 2 && enHits < 2 && enHits >= otherHits:
+		// a Korean sentence around Latin product names and versions:
+		// "Galaxy Watch5 연결 안됨", "KakaoTalk v10.2 업데이트 후 튕김"
 		return "ko"
 	case s.other > s.latin:
 		if hint != "" && hint != "en" && hint != "ko" {
@@ -647,7 +687,9 @@ func (a *Analyzer) koreanValence(s *scan, str string, words []int32, k int) floa
 }
 
 // classify finds complaint categories, features and update mentions.
-func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment) {
+// rules is the rule-based sentiment, which decides whether a topic word
+// ("로그인", "checkout") is a complaint.
+func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules float64) {
 	var strong, topic [8]bool
 	var cueGeneric, cueWeak, update bool
 	var feats uint64
@@ -723,7 +765,7 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment) {
 	}
 	anyStrong := slices.Contains(strong[:], true)
 	// a clearly happy post that names a problem is about its fix
-	cue := (cueGeneric || cueWeak) && out.Sentiment < 0.3 || anyStrong || out.Sentiment <= -0.05
+	cue := (cueGeneric || cueWeak) && rules < 0.3 || anyStrong || rules <= -0.05
 	for ci, name := range categoryNames {
 		if strong[ci] || (topic[ci] && cue) {
 			out.Categories = append(out.Categories, name)

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aftershock/aftershock/signals/realdata"
 	"github.com/jdkato/prose/v2"
 	"github.com/jonreiter/govader"
 )
@@ -80,4 +81,40 @@ func BenchmarkEnrichLong(b *testing.B) {
 	for b.Loop() {
 		a.Enrich(text, "")
 	}
+}
+
+// BenchmarkEnrichKoreanReviews enriches real Korean reviews (the validation
+// split, when ../shared/data is there): model, rules and lexicons together.
+func BenchmarkEnrichKoreanReviews(b *testing.B) {
+	all, err := realdata.ReadKoReviews(sharedData, "train.tsv")
+	skipAbsent(b, err)
+	var texts []string
+	for _, r := range all {
+		if realdata.KoValidation(r.Text) {
+			texts = append(texts, r.Text)
+		}
+	}
+	a := newTestAnalyzer(b, Config{})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		a.Enrich(texts[i%len(texts)], "")
+	}
+	reportPosts(b)
+}
+
+// BenchmarkKoreanModel is the Korean polarity model alone on real reviews.
+func BenchmarkKoreanModel(b *testing.B) {
+	all, err := realdata.ReadKoReviews(sharedData, "train.tsv")
+	skipAbsent(b, err)
+	m, err := loadKoModel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		m.Logit(all[i%len(all)].Text)
+	}
+	reportPosts(b)
 }

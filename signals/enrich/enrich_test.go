@@ -94,7 +94,7 @@ func TestEnrich(t *testing.T) {
 		text      string
 		lang      string
 		wantLang  string
-		sentiment string // neg, neu, pos
+		sentiment string // neg, neu, pos; or chatter: any polarity, not a complaint
 		cats      []string
 		versions  []string
 		features  []string
@@ -119,8 +119,32 @@ func TestEnrich(t *testing.T) {
 		{"ko no problem", "문제 없어요 잘 됩니다", "", "ko", "pos", nil, nil, nil, false},
 		{"ko not bad", "나쁘지 않네요 다크모드 굿", "", "ko", "pos", nil, nil, []string{"dark_mode"}, false},
 		{"ko crash", "계속 튕겨요 ㅠㅠ", "", "ko", "neg", []string{"crash"}, nil, nil, false},
-		{"ko download is no outage", "다운로드 했어요", "", "ko", "neu", nil, nil, nil, false},
-		{"ko version", "버전 4.3 업데이트 했어요", "", "ko", "neu", nil, []string{"4.3"}, nil, true},
+		{"ko download is no outage", "다운로드 했어요", "", "ko", "chatter", nil, nil, nil, false},
+		{"ko version", "버전 4.3 업데이트 했어요", "", "ko", "chatter", nil, []string{"4.3"}, nil, true},
+		{"ko login no spaces", "로그인안됨", "", "ko", "neg", []string{"login"}, nil, nil, false},
+		{"ko login 안되요", "로그인 안되요", "", "ko", "neg", []string{"login"}, nil, nil, false},
+		{"ko payment ㅠㅠ", "결제가 안되네요ㅠㅠ", "", "ko", "neg", []string{"payment"}, nil, []string{"checkout"}, false},
+		{"ko crash misspelled 팅김", "앱 계속 팅김", "", "ko", "neg", []string{"crash"}, nil, nil, false},
+		{"ko crash slang after 업뎃", "업뎃하고 나서 앱이 꺼져버림", "", "ko", "neg", []string{"crash", "update"}, nil, nil, true},
+		{"ko server down no spaces", "서버터짐?", "", "ko", "neg", []string{"outage"}, nil, nil, false},
+		{"ko endless loading", "무한로딩 ㅠ", "", "ko", "neg", []string{"slow"}, nil, nil, false},
+		{"ko photos gone misspelled", "사진 다 날라감", "", "ko", "neg", []string{"data_loss"}, nil, nil, false},
+		{"ko charged twice", "결제 두번됨", "", "ko", "neg", []string{"payment"}, nil, []string{"checkout"}, false},
+		{"ko code never comes", "인증번호 안옴", "", "ko", "neg", []string{"login"}, nil, nil, false},
+		{"ko mixed with product and version", "Galaxy S24 업데이트 후 KakaoTalk 로그인 안됨 v10.2.1", "", "ko", "neg", []string{"login", "update"}, []string{"10.2.1"}, nil, true},
+		{"ko praise with product", "KakaoTalk 새 버전 너무 좋아요", "", "ko", "pos", nil, nil, nil, true},
+		{"ko question is chatter", "쿠폰은 어디서 받나요?", "", "ko", "chatter", nil, nil, nil, false},
+		{"ko release news is chatter", "새 버전 4.2.1 나왔어요", "", "ko", "chatter", nil, []string{"4.2.1"}, nil, true},
+		{"en with emoji", "app keeps crashing 😡😡", "", "en", "neg", []string{"crash"}, nil, nil, false},
+		{"en with a Korean name", "love the new 카카오 update 🎉", "", "en", "pos", nil, nil, nil, true},
+		{"typo in a strong word", "the app crahses every time", "", "en", "neg", []string{"crash"}, nil, nil, false},
+		{"typos in cue and topic", "checkout brokn again", "", "en", "neg", []string{"payment"}, nil, []string{"checkout"}, false},
+		{"typos everywhere", "app keeps crashng after updte", "", "en", "neg", []string{"crash", "update"}, nil, nil, true},
+		{"near words are not typos", "bought baby wipes and a flower", "", "en", "neu", nil, nil, nil, false},
+		{"buffering emoji", "streamio keeps buffering 🔄🔄", "", "en", "neg", []string{"slow"}, nil, nil, false},
+		{"version ties a complaint to the update", "since 4.2.1 it crashes on launch", "", "en", "neg", []string{"crash", "update"}, []string{"4.2.1"}, nil, true},
+		{"ko buffering", "버퍼링 너무 심함", "", "ko", "neg", []string{"slow"}, nil, nil, false},
+		{"ko transfer fails", "송금이 안 돼요", "", "ko", "neg", []string{"payment"}, nil, nil, false},
 		{"german", "die App funktioniert nicht mehr und ich bin sauer", "de", "de", "neu", nil, nil, nil, false},
 		{"spanish no hint", "la aplicación no funciona desde ayer", "", "und", "neu", nil, nil, nil, false},
 		{"japanese", "アプリが起動しません", "ja", "ja", "neu", nil, nil, nil, false},
@@ -132,7 +156,12 @@ func TestEnrich(t *testing.T) {
 			if e.Lang != c.wantLang {
 				t.Errorf("lang = %q, want %q", e.Lang, c.wantLang)
 			}
-			if got := polarity(e.Sentiment); got != c.sentiment {
+			if c.sentiment == "chatter" {
+				// the Korean polarity model gives every text a polarity
+				if e.Negative() {
+					t.Errorf("chatter is a complaint (sentiment %.3f, categories %q)", e.Sentiment, e.Categories)
+				}
+			} else if got := polarity(e.Sentiment); got != c.sentiment {
 				t.Errorf("sentiment %.3f is %s, want %s", e.Sentiment, got, c.sentiment)
 			}
 			if !slices.Equal(e.Categories, c.cats) {
@@ -274,5 +303,24 @@ func TestAllocsPerToken(t *testing.T) {
 	t.Logf("allocs per post: short %.1f, long (10x tokens) %.1f", as, al)
 	if al > as+1 || as > 8 {
 		t.Errorf("allocs short %.1f long %.1f: allocations grow with tokens", as, al)
+	}
+}
+
+func TestOneEdit(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"crashes", "crahses", true}, // swap
+		{"broken", "brokn", true},    // deletion
+		{"broken", "brokenn", true},  // insertion
+		{"payment", "paymant", true}, // substitution
+		{"payment", "payment", false},
+		{"payment", "pyamnet", false},
+		{"broken", "brok", false},
+	} {
+		if got := oneEdit(c.a, c.b); got != c.want {
+			t.Errorf("oneEdit(%q, %q) = %v, want %v", c.a, c.b, got, c.want)
+		}
 	}
 }

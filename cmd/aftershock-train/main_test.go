@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aftershock/aftershock/signals/textmodel"
+)
+
+// fakeKo writes a small ko-reviews folder of made-up lines (the real data
+// stays outside the repository).
+func fakeKo(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("label\trating\ttext\n")
+	pos := []string{"정말 재밌어요", "최고의 영화", "배우 연기 좋아요", "감동적이에요"}
+	neg := []string{"시간 아까움", "지루해요", "최악의 영화", "돈 아까워요"}
+	for i := range 200 {
+		fmt.Fprintf(&b, "1\t10\t%s %d\n0\t1\t%s %d\n", pos[i%4], i, neg[i%4], i)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "ko-reviews"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"train.tsv", "dev.tsv"} {
+		if err := os.WriteFile(filepath.Join(dir, "ko-reviews", f), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestKoPolarityWritesSameBytes(t *testing.T) {
+	old := KoPolarity
+	KoPolarity.Features.Bits = 16 // small and quick; the setting is otherwise the frozen one
+	defer func() { KoPolarity = old }()
+	data := fakeKo(t)
+	var files [][]byte
+	for i := range 2 {
+		dst := filepath.Join(t.TempDir(), fmt.Sprintf("m%d.astm", i))
+		var out bytes.Buffer
+		if err := run([]string{"ko-polarity", "-data", data, "-out", dst, "-dev"}, &out); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"validation:", "DEV (held out):", "wrote "} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("output lacks %q:\n%s", want, out.String())
+			}
+		}
+		b, err := os.ReadFile(dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, b)
+	}
+	if !bytes.Equal(files[0], files[1]) {
+		t.Fatal("two runs on the same input wrote different model bytes")
+	}
+	m, err := textmodel.Load(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Prob("정말 재밌어요") < 0.5 || m.Prob("시간 아까움") > 0.5 {
+		t.Error("model does not separate its training lines")
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	for _, args := range [][]string{nil, {"nope"}, {"ko-polarity", "-data", t.TempDir()}, {"en-complaint", "-data", t.TempDir()}} {
+		if err := run(args, &bytes.Buffer{}); err == nil {
+			t.Errorf("run %q: no error", args)
+		}
+	}
+}

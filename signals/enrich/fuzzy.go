@@ -1,0 +1,104 @@
+package enrich
+
+import "slices"
+
+// Typo matching (issue 11): a Latin word that no lexicon knows, five letters
+// or more, matches a keyword of six letters or more at one edit (insertion,
+// deletion, substitution or swap of two neighbours) with the same first
+// letter: "crahses", "brokn", "pasword". It follows SymSpell's symmetric
+// delete method (Garbe 2012): every keyword is indexed under its one-letter
+// deletions, so a lookup makes only the deletions of the word, then checks
+// the edit distance of each candidate.
+const (
+	fuzzyMinWord    = 5
+	fuzzyMinKeyword = 6
+	fuzzyMaxWord    = 24
+)
+
+// buildFuzzy indexes the first words of the Latin keywords.
+func (a *Analyzer) buildFuzzy() {
+	a.fuzzy = map[string][]*entry{}
+	var keys []string
+	for w, e := range a.words {
+		if len(e.phrases) > 0 && len(w) >= fuzzyMinKeyword && len(w) <= fuzzyMaxWord && asciiLetters(w) {
+			keys = append(keys, w)
+		}
+	}
+	slices.Sort(keys) // the first keyword in order wins a tie
+	for _, w := range keys {
+		e := a.words[w]
+		a.fuzzy[w] = append(a.fuzzy[w], e)
+		for i := range len(w) {
+			d := w[:i] + w[i+1:]
+			if !slices.Contains(a.fuzzy[d], e) {
+				a.fuzzy[d] = append(a.fuzzy[d], e)
+			}
+		}
+	}
+}
+
+func asciiLetters(w string) bool {
+	for i := 0; i < len(w); i++ {
+		if w[i] < 'a' || w[i] > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// fuzzyEntry returns the keyword entry at one edit from the unknown word w,
+// or nil. It does not allocate: deletions are built in s.squee.
+func (a *Analyzer) fuzzyEntry(s *scan, w string) *entry {
+	if len(w) < fuzzyMinWord || len(w) > fuzzyMaxWord || !asciiLetters(w) {
+		return nil
+	}
+	try := func(es []*entry) *entry {
+		for _, e := range es {
+			if e.word[0] == w[0] && oneEdit(e.word, w) {
+				return e
+			}
+		}
+		return nil
+	}
+	if e := try(a.fuzzy[w]); e != nil { // a letter left out of a keyword
+		return e
+	}
+	for i := range len(w) {
+		b := s.squee[:0]
+		b = append(b, w[:i]...)
+		b = append(b, w[i+1:]...)
+		if e := try(a.fuzzy[string(b)]); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// oneEdit reports whether a and b differ by exactly one insertion, deletion,
+// substitution or swap of neighbouring letters.
+func oneEdit(a, b string) bool {
+	if a == b {
+		return false
+	}
+	if len(a) < len(b) {
+		a, b = b, a
+	}
+	switch len(a) - len(b) {
+	case 0:
+		i := 0
+		for i < len(a) && a[i] == b[i] {
+			i++
+		}
+		if a[i+1:] == b[i+1:] {
+			return true // substitution
+		}
+		return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+	case 1:
+		i := 0
+		for i < len(b) && a[i] == b[i] {
+			i++
+		}
+		return a[i+1:] == b[i:]
+	}
+	return false
+}

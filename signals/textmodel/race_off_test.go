@@ -1,0 +1,5 @@
+//go:build !race
+
+package textmodel
+
+const raceEnabled = false
