@@ -181,6 +181,10 @@ func parseVariant(t testing.TB, spec string) Config {
 			c.WarmUp = int(f)
 		case "h":
 			c.History = int(f)
+		case "ntol":
+			noveltyTolerance = f
+		case "nb":
+			noveltyBonus = f
 		default:
 			t.Fatalf("variant %q: unknown key %q", spec, k)
 		}
@@ -200,6 +204,7 @@ func TestTuneQuality(t *testing.T) {
 	}
 	specs := append([]string{""}, strings.Fields(os.Getenv("AFTERSHOCK_TUNE_VARIANTS"))...)
 	for _, spec := range specs {
+		noveltyTolerance, noveltyBonus = 0.05, 0
 		cfg := Config{}
 		if spec != "" {
 			cfg = parseVariant(t, spec)
@@ -215,5 +220,49 @@ func TestTuneQuality(t *testing.T) {
 		t.Logf("%-24s gen-tune best %s", spec, fmtResult(windowscore.Optimize(gen, windowscore.Standard)))
 		both := append(append([]windowscore.Series{}, asd...), gen...)
 		t.Logf("%-24s both best %s", spec, fmtResult(windowscore.Optimize(both, windowscore.Standard)))
+	}
+}
+
+// TestASDDetail prints, per tuning service, each event window and the
+// metrics whose alarms fall in it or outside every window.
+func TestASDDetail(t *testing.T) {
+	if os.Getenv("AFTERSHOCK_TUNE_DETAIL") == "" {
+		t.Skip("set AFTERSHOCK_TUNE_DETAIL=1")
+	}
+	cfg := Config{}
+	if spec := os.Getenv("AFTERSHOCK_TUNE_VARIANT"); spec != "" {
+		cfg = parseVariant(t, spec)
+	}
+	cfg.Validate()
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, name := range asdTune {
+		s := loadASD(t, name)
+		lab := s.labels[s.test:]
+		ws := windowscore.Windows(len(lab), windowscore.EventsOf(lab))
+		t.Logf("%s events %v windows %v", name, windowscore.EventsOf(lab), ws)
+		for k, m := range s.metrics {
+			d := New(cfg)
+			var in, out []string
+			for i, v := range m {
+				r := d.Update(t0.Add(time.Duration(i)*asdStep), v)
+				if i < s.test || !r.Anomaly {
+					continue
+				}
+				j := i - s.test
+				inW := false
+				for _, w := range ws {
+					if j >= w.Lo && j <= w.Hi {
+						inW = true
+					}
+				}
+				tag := fmt.Sprintf("%d(%.2f)", j, r.Score)
+				if inW {
+					in = append(in, tag)
+				} else {
+					out = append(out, tag)
+				}
+			}
+			t.Logf("   m%-2d in %v out %v", k, in, out)
+		}
 	}
 }

@@ -97,15 +97,19 @@ type state struct {
 	Down     tail      `json:"down"`
 	Fitted   bool      `json:"fitted"`
 	SinceFit int       `json:"since_fit"`
-	InEvent  bool      `json:"in_event"`
-	Quiet    int       `json:"quiet"`
+	// Rest counts down the points after a label that score 0.
+	Rest int `json:"rest"`
+	// Range of every value seen, for novelty.
+	Min     float64 `json:"min"`
+	Max     float64 `json:"max"`
+	HasSeen bool    `json:"has_seen"`
 	// Run evidence (CUSUM of -log10 p, one per direction) for shifts and
 	// bursts made of several moderately rare points in a row.
 	RunUp   float64 `json:"run_up"`
 	RunDown float64 `json:"run_down"`
 }
 
-const stateVersion = 1
+const stateVersion = 2
 
 // model is one forecaster: a median of recent (deseasonalised) values plus,
 // when Period > 0, a slot-of-period profile.
@@ -147,7 +151,7 @@ const (
 	switchMargin = 0.9   // a model must be 10% better to take over
 	minErrN      = 100   // points a model must forecast before it may be chosen
 	minHist      = 100   // residuals needed before the tail is trusted
-	refitEvery   = 16    // points between tail fits
+	refitEvery   = 64    // points between tail fits
 	sigmaFloor   = 0.25  // smallest tail scale, in z units
 	maxXi        = 0.45
 	maxAbsZ      = 1e12
@@ -158,6 +162,10 @@ const (
 	minDevN      = 50   // deviations seen before the autocorrelation is used
 	runSlack     = 2.0  // evidence (-log10 p) a point must exceed to add to a run
 	runZ         = 0.75 // share of MinZ a point's |z| must reach to add to a run
+	// evidenceScale maps evidence to the score: score = evidence/evidenceScale,
+	// so a score of 0.5 means p = 1e-5 whatever the series.
+	evidenceScale    = 10.0
+	minP             = 1e-300
 )
 
 // New returns a Detector for cfg. cfg is validated (and defaulted) first; an
@@ -230,30 +238,26 @@ func (d *Detector) Update(t time.Time, v float64) Result {
 		} else {
 			p = s.Down.p(-z)
 		}
-		res.Score = 1 - p
-		alarm := res.Score >= d.cfg.Threshold && math.Abs(z) >= d.cfg.MinZ
-		if run := d.run(z, p); run > 0 {
-			rs := 1 - math.Pow(10, -run)
-			res.Score = math.Max(res.Score, rs)
-			if rs >= d.cfg.Threshold {
-				alarm = true
-			}
+		ev := 0.0 // evidence against "normal", in -log10 p units
+		if math.Abs(z) >= d.cfg.MinZ {
+			ev = -math.Log10(math.Max(p, minP))
 		}
-		if alarm {
-			s.RunUp, s.RunDown = 0, 0
+		if run := d.run(z, p); run > ev {
+			ev = run
 		}
-		remarkable := p <= math.Min(0.01, 100*(1-d.cfg.Threshold)) && math.Abs(z) >= d.cfg.MinZ/2
-		switch {
-		case alarm && !s.InEvent:
+		if nov := d.novelty(v); nov > ev {
+			ev = nov
+		}
+		score := math.Min(1, ev/evidenceScale)
+		if s.Rest > 0 {
+			s.Rest--
+			score = 0
+		}
+		res.Score = score
+		if score >= d.cfg.Threshold {
 			res.Anomaly = true
-			s.InEvent, s.Quiet = true, 0
-		case s.InEvent && remarkable:
-			s.Quiet = 0
-		case s.InEvent:
-			s.Quiet++
-			if s.Quiet >= d.cfg.Cooldown {
-				s.InEvent = false
-			}
+			s.Rest = d.cfg.Cooldown
+			s.RunUp, s.RunDown = 0, 0
 		}
 	}
 
@@ -264,6 +268,13 @@ func (d *Detector) Update(t time.Time, v float64) Result {
 		}
 	}
 	s.Prev = v
+	if !s.HasSeen || v < s.Min {
+		s.Min = v
+	}
+	if !s.HasSeen || v > s.Max {
+		s.Max = v
+	}
+	s.HasSeen = true
 	// A residual is only comparable to others once its scale has been
 	// learned from a few points.
 	if sel.ErrN >= d.cfg.Window {
@@ -301,6 +312,29 @@ func (d *Detector) run(z, p float64) float64 {
 	*up = math.Max(0, *up+ev-runSlack)
 	*down = math.Max(0, *down-runSlack)
 	return *up
+}
+
+// Experiment knobs (tuning only).
+var (
+	noveltyTolerance = 0.05
+	noveltyBonus     = 0.0
+)
+
+// novelty is the evidence (-log10 p) that v lies outside every value seen so
+// far by more than noveltyTolerance of their range: under exchangeability a
+// new extreme among n+1 points has probability 1/(n+1) per side. This is
+// the "spatial anomaly" Numenta adds to HTM's score in NAB, and what
+// CAD-OSE's fixed value bins see as a never-seen fact.
+func (d *Detector) novelty(v float64) float64 {
+	s := &d.s
+	if !s.HasSeen {
+		return 0
+	}
+	tol := noveltyTolerance * (s.Max - s.Min)
+	if v > s.Max+tol || v < s.Min-tol {
+		return math.Log10(float64(s.N)/2) + noveltyBonus
+	}
+	return 0
 }
 
 func (d *Detector) warm() bool {
