@@ -164,8 +164,8 @@ const (
 	runZ         = 0.75 // share of MinZ a point's |z| must reach to add to a run
 	// evidenceScale maps evidence to the score: score = evidence/evidenceScale,
 	// so a score of 0.5 means p = 1e-5 whatever the series.
-	evidenceScale    = 10.0
-	minP             = 1e-300
+	evidenceScale = 10.0
+	minP          = 1e-300
 )
 
 // New returns a Detector for cfg. cfg is validated (and defaulted) first; an
