@@ -183,6 +183,10 @@ func parseVariant(t testing.TB, spec string) Config {
 			c.History = int(f)
 		case "ntol":
 			noveltyTolerance = f
+		case "la":
+			longAlpha = f
+		case "smz":
+			shiftMinZ = f
 		case "nb":
 			noveltyBonus = f
 		default:
@@ -204,7 +208,7 @@ func TestTuneQuality(t *testing.T) {
 	}
 	specs := append([]string{""}, strings.Fields(os.Getenv("AFTERSHOCK_TUNE_VARIANTS"))...)
 	for _, spec := range specs {
-		noveltyTolerance, noveltyBonus = 0.05, 0
+		noveltyTolerance, noveltyBonus, shiftMinZ, longAlpha = 0.05, 0, 6, 0.005
 		cfg := Config{}
 		if spec != "" {
 			cfg = parseVariant(t, spec)

@@ -97,6 +97,17 @@ type state struct {
 	Down     tail      `json:"down"`
 	Fitted   bool      `json:"fitted"`
 	SinceFit int       `json:"since_fit"`
+	// Shift channel: the mean of the latest shortN deseasonalised values
+	// against their long-run mean, scored on its own learned tails.
+	Short     []float64 `json:"short"`
+	ShortN    int       `json:"short_n"`
+	ShortI    int       `json:"short_i"`
+	LongMean  float64   `json:"long_mean"`
+	LongN     int       `json:"long_n"`
+	ShiftErr  float64   `json:"shift_err"`
+	ShiftErrN int       `json:"shift_err_n"`
+	Shift     channel   `json:"shift"`
+	ShiftSel  int       `json:"shift_sel"` // the model whose seasonality u removes
 	// Rest counts down the points after a label that score 0.
 	Rest int `json:"rest"`
 	// Range of every value seen, for novelty.
@@ -134,6 +145,47 @@ type model struct {
 	DevN   int     `json:"dev_n"`
 }
 
+// channel is a history of one normalised statistic and the tails fitted
+// to it.
+type channel struct {
+	Hist     []float64 `json:"hist"`
+	N        int       `json:"n"`
+	I        int       `json:"i"`
+	Up       tail      `json:"up"`
+	Down     tail      `json:"down"`
+	Fitted   bool      `json:"fitted"`
+	SinceFit int       `json:"since_fit"`
+}
+
+// p is the fitted tail probability of a statistic at least as extreme as x
+// in its direction.
+func (c *channel) p(x float64) float64 {
+	if x >= 0 {
+		return c.Up.p(x)
+	}
+	return c.Down.p(-x)
+}
+
+// add records x and refits the tails when due, using scratch (len >= len(Hist)).
+func (c *channel) add(x float64, frac float64, scratch []float64) {
+	c.Hist[c.I] = x
+	c.I = (c.I + 1) % len(c.Hist)
+	if c.N < len(c.Hist) {
+		c.N++
+	}
+	c.SinceFit++
+	if c.N >= minHist && (c.SinceFit >= refitEvery || !c.Fitted || c.N < 4*minHist && c.SinceFit >= 4) {
+		buf := scratch[:c.N]
+		copy(buf, c.Hist[:c.N])
+		c.Up = fitTail(buf, frac)
+		for i := range buf {
+			buf[i] = -c.Hist[i]
+		}
+		c.Down = fitTail(buf, frac)
+		c.Fitted, c.SinceFit = true, 0
+	}
+}
+
 // tail is a generalised Pareto fit of one side of the residual distribution.
 type tail struct {
 	U     float64 `json:"u"`     // threshold
@@ -166,6 +218,7 @@ const (
 	// so a score of 0.5 means p = 1e-5 whatever the series.
 	evidenceScale = 10.0
 	minP          = 1e-300
+	shortN        = 10 // points in the shift statistic's short mean (Numenta's averaging window)
 )
 
 // New returns a Detector for cfg. cfg is validated (and defaulted) first; an
@@ -181,6 +234,8 @@ func New(cfg Config) *Detector {
 		Deltas:  make([]int64, stepSamples),
 		Hist:    make([]float64, cfg.History),
 		Models:  make([]model, 1+len(cfg.Periods)),
+		Short:   make([]float64, shortN),
+		Shift:   channel{Hist: make([]float64, cfg.History)},
 	}
 	for i := range d.s.Models {
 		m := &d.s.Models[i]
@@ -227,6 +282,13 @@ func (d *Detector) Update(t time.Time, v float64) Result {
 	z = math.Max(-maxAbsZ, math.Min(maxAbsZ, z))
 
 	res := Result{Expected: pred, Direction: 1, Warm: d.warm()}
+	if s.Sel != s.ShiftSel {
+		// The deseasonalised values change meaning with the model: start
+		// the means afresh (the learned tails stay).
+		s.ShiftSel, s.ShortN, s.LongN = s.Sel, 0, 0
+	}
+	u := v - d.baseOf(sel, t)
+	shiftZ, hasShift := d.shiftStat(u, floor)
 
 	if r < 0 {
 		res.Direction = -1
@@ -247,6 +309,9 @@ func (d *Detector) Update(t time.Time, v float64) Result {
 		}
 		if nov := d.novelty(v); nov > ev {
 			ev = nov
+		}
+		if sh := d.shiftEvidence(shiftZ, hasShift); sh > ev {
+			ev = sh
 		}
 		score := math.Min(1, ev/evidenceScale)
 		if s.Rest > 0 {
@@ -291,6 +356,7 @@ func (d *Detector) Update(t time.Time, v float64) Result {
 	for i := range s.Models {
 		d.learn(&s.Models[i], t, v, d.preds[i], d.canPred[i], floor)
 	}
+	d.learnShift(u, shiftZ, hasShift, floor)
 	return res
 }
 
@@ -318,7 +384,73 @@ func (d *Detector) run(z, p float64) float64 {
 var (
 	noveltyTolerance = 0.05
 	noveltyBonus     = 0.0
+	longAlpha        = 0.005 // the long-run mean looks at ~200 points
+	shiftMinZ        = 6.0   // smallest |shift z| that counts as evidence
 )
+
+// baseOf is the seasonal part of model m's forecast at t (0 without one).
+func (d *Detector) baseOf(m *model, t time.Time) float64 {
+	if m.Period == 0 || m.Slots <= 0 {
+		return 0
+	}
+	b := m.slot(t)
+	if !m.Seen[b] {
+		return 0
+	}
+	return m.profAt(b)
+}
+
+// shiftStat is the shift statistic at a point whose deseasonalised value is
+// u: the mean of u and the shortN-1 before it, less the long-run mean, over
+// the statistic's typical size. ok is false until both means are learned.
+func (d *Detector) shiftStat(u, floor float64) (z float64, ok bool) {
+	s := &d.s
+	if s.ShortN < shortN-1 || s.LongN < shortN || s.ShiftErrN == 0 {
+		return 0, false
+	}
+	sum := u
+	for i := 0; i < shortN-1; i++ {
+		sum += s.Short[(s.ShortI-1-i+2*shortN)%shortN]
+	}
+	stat := sum/shortN - s.LongMean
+	return stat / math.Max(s.ShiftErr, floor/math.Sqrt(shortN)), true
+}
+
+// shiftEvidence is -log10 of the learned tail probability of the shift
+// statistic, once its tails are fitted.
+func (d *Detector) shiftEvidence(z float64, ok bool) float64 {
+	c := &d.s.Shift
+	if !ok || !c.Fitted || math.Abs(z) < shiftMinZ {
+		return 0
+	}
+	return -math.Log10(math.Max(c.p(z), minP))
+}
+
+// learnShift updates the shift channel with the point's deseasonalised value.
+func (d *Detector) learnShift(u, z float64, ok bool, floor float64) {
+	s := &d.s
+	if ok {
+		a := math.Abs(z) * math.Max(s.ShiftErr, floor/math.Sqrt(shortN))
+		a = math.Min(a, clipErr*math.Max(s.ShiftErr, floor/math.Sqrt(shortN)))
+		s.ShiftErrN++
+		s.ShiftErr += math.Max(errAlpha, 1/float64(s.ShiftErrN)) * (a - s.ShiftErr)
+		s.Shift.add(z, d.cfg.TailFraction, d.histScratch)
+	} else if s.ShortN >= shortN-1 && s.LongN >= shortN {
+		// seed the scale with the first statistic
+		sum := u
+		for i := 0; i < shortN-1; i++ {
+			sum += s.Short[(s.ShortI-1-i+2*shortN)%shortN]
+		}
+		s.ShiftErr, s.ShiftErrN = math.Abs(sum/shortN-s.LongMean), 1
+	}
+	s.LongN++
+	s.LongMean += math.Max(longAlpha, 1/float64(s.LongN)) * (u - s.LongMean)
+	s.Short[s.ShortI] = u
+	s.ShortI = (s.ShortI + 1) % shortN
+	if s.ShortN < shortN {
+		s.ShortN++
+	}
+}
 
 // novelty is the evidence (-log10 p) that v lies outside every value seen so
 // far by more than noveltyTolerance of their range: under exchangeability a
