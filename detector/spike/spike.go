@@ -46,6 +46,7 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unsafe"
 )
 
 // Result is the verdict on one point.
@@ -143,6 +144,9 @@ type model struct {
 	C0     float64 `json:"c0"` // EW mean of dev(t-1)^2
 	C1     float64 `json:"c1"` // EW mean of dev(t)*dev(t-1)
 	DevN   int     `json:"dev_n"`
+	// level cache: the ring's median at point lvlAt (not persisted).
+	lvl   float64
+	lvlAt int64
 }
 
 // channel is a history of one normalised statistic and the tails fitted
@@ -249,6 +253,20 @@ func New(cfg Config) *Detector {
 	d.preds = make([]float64, len(d.s.Models))
 	d.canPred = make([]bool, len(d.s.Models))
 	return d
+}
+
+// Footprint is the detector's approximate size in memory, in bytes. It is
+// bounded by the configuration (History, Window, Periods, BinsPerDay), not
+// by the length of the series.
+func (d *Detector) Footprint() int {
+	const f = 8
+	n := int(unsafe.Sizeof(*d))
+	s := &d.s
+	n += f*(len(s.Deltas)+len(s.Hist)+len(s.Short)+len(s.Shift.Hist)) + f*(len(d.histScratch)+len(d.ringScratch)+len(d.preds)) + len(d.canPred)
+	for _, m := range s.Models {
+		n += int(unsafe.Sizeof(m)) + f*(len(m.Prof)+len(m.Ring)) + len(m.Seen)
+	}
+	return n
 }
 
 // Config returns the validated configuration the detector runs with.
@@ -573,10 +591,15 @@ func (d *Detector) forecast(m *model, t time.Time) (float64, bool) {
 }
 
 // level is the median of the model's ring of deseasonalised values.
+// It is computed once per point: forecast and learn share it.
 func (d *Detector) level(m *model) float64 {
+	if m.lvlAt == d.s.N {
+		return m.lvl
+	}
 	buf := d.ringScratch[:m.RingN]
 	copy(buf, m.Ring[:m.RingN])
-	return median(buf)
+	m.lvl, m.lvlAt = median(buf), d.s.N
+	return m.lvl
 }
 
 // phi is the learned lag-one autocorrelation of deviations from the level,
@@ -659,6 +682,7 @@ func (d *Detector) learn(m *model, t time.Time, v, pred float64, ok bool, floor 
 		m.Dev, m.HasDev = dev, true
 	}
 	m.Ring[m.RingI] = v - base
+	m.lvlAt = -1
 	m.RingI = (m.RingI + 1) % len(m.Ring)
 	if m.RingN < len(m.Ring) {
 		m.RingN++
