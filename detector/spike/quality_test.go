@@ -187,6 +187,8 @@ func parseVariant(t testing.TB, spec string) Config {
 			longAlpha = f
 		case "smz":
 			shiftMinZ = f
+		case "ns":
+			noveltySlope = f
 		case "nb":
 			noveltyBonus = f
 		default:
@@ -208,7 +210,7 @@ func TestTuneQuality(t *testing.T) {
 	}
 	specs := append([]string{""}, strings.Fields(os.Getenv("AFTERSHOCK_TUNE_VARIANTS"))...)
 	for _, spec := range specs {
-		noveltyTolerance, noveltyBonus, shiftMinZ, longAlpha = 0.05, 0, 6, 0.005
+		noveltyTolerance, noveltyBonus, shiftMinZ, longAlpha, noveltySlope = 0.05, 0, 6, 0.005, 0
 		cfg := Config{}
 		if spec != "" {
 			cfg = parseVariant(t, spec)

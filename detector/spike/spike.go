@@ -402,6 +402,7 @@ func (d *Detector) run(z, p float64) float64 {
 var (
 	noveltyTolerance = 0.05
 	noveltyBonus     = 0.0
+	noveltySlope     = 0.0
 	longAlpha        = 0.005 // the long-run mean looks at ~200 points
 	shiftMinZ        = 6.0   // smallest |shift z| that counts as evidence
 )
@@ -480,11 +481,24 @@ func (d *Detector) novelty(v float64) float64 {
 	if !s.HasSeen {
 		return 0
 	}
-	tol := noveltyTolerance * (s.Max - s.Min)
-	if v > s.Max+tol || v < s.Min-tol {
-		return math.Log10(float64(s.N)/2) + noveltyBonus
+	rng := s.Max - s.Min
+	tol := noveltyTolerance * rng
+	var beyond float64
+	switch {
+	case v > s.Max+tol:
+		beyond = v - s.Max
+	case v < s.Min-tol:
+		beyond = s.Min - v
+	default:
+		return 0
 	}
-	return 0
+	ev := math.Log10(float64(s.N)/2) + noveltyBonus
+	if noveltySlope > 0 && rng > 0 {
+		// beyond the range the tail decays exponentially with a scale of
+		// noveltyTolerance of the range
+		ev += noveltySlope * math.Log10(math.E) * (beyond/tol - 1)
+	}
+	return ev
 }
 
 func (d *Detector) warm() bool {
