@@ -189,6 +189,12 @@ func parseVariant(t testing.TB, spec string) Config {
 			shiftMinZ = f
 		case "ns":
 			noveltySlope = f
+		case "tf":
+			c.TailFraction = f
+		case "rs":
+			runSlack = f
+		case "rz":
+			runZ = f
 		case "nb":
 			noveltyBonus = f
 		default:
@@ -211,6 +217,7 @@ func TestTuneQuality(t *testing.T) {
 	specs := append([]string{""}, strings.Fields(os.Getenv("AFTERSHOCK_TUNE_VARIANTS"))...)
 	for _, spec := range specs {
 		noveltyTolerance, noveltyBonus, shiftMinZ, longAlpha, noveltySlope = 0.05, 0, 6, 0.005, 0
+		runSlack, runZ = 1.5, 0.5
 		cfg := Config{}
 		if spec != "" {
 			cfg = parseVariant(t, spec)

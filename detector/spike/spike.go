@@ -213,11 +213,9 @@ const (
 	maxAbsZ      = 1e12
 	stepSamples  = 15
 	minStepN     = 5
-	clipDev      = 3.0  // deviations clipped at this many scales for the short-term memory
-	maxPhi       = 0.9  // largest lag-one autocorrelation used
-	minDevN      = 50   // deviations seen before the autocorrelation is used
-	runSlack     = 2.0  // evidence (-log10 p) a point must exceed to add to a run
-	runZ         = 0.75 // share of MinZ a point's |z| must reach to add to a run
+	clipDev      = 3.0 // deviations clipped at this many scales for the short-term memory
+	maxPhi       = 0.9 // largest lag-one autocorrelation used
+	minDevN      = 50  // deviations seen before the autocorrelation is used
 	// evidenceScale maps evidence to the score: score = evidence/evidenceScale,
 	// so a score of 0.5 means p = 1e-5 whatever the series.
 	evidenceScale = 10.0
@@ -403,6 +401,8 @@ var (
 	noveltyTolerance = 0.05
 	noveltyBonus     = 0.0
 	noveltySlope     = 0.0
+	runSlack         = 1.5   // evidence (-log10 p) a point must exceed to add to a run
+	runZ             = 0.5   // share of MinZ a point's |z| must reach to add to a run
 	longAlpha        = 0.005 // the long-run mean looks at ~200 points
 	shiftMinZ        = 6.0   // smallest |shift z| that counts as evidence
 )
