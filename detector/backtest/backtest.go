@@ -28,14 +28,15 @@ var Header = []string{"timestamp", "value", "anomaly_score", "label"}
 //
 // Timestamps may be RFC 3339, "2006-01-02 15:04:05" or "2006-01-02T15:04:05"
 // (both UTC), or unix seconds (milliseconds when larger than 1e11). Each
-// point is scored by a spike.Detector made from cfg, which sees only the
-// points before it. A row whose value is empty, NaN or unparsable, or whose
-// timestamp is unparsable, is still written, with score 0 and label 0, and
-// (unless the value is merely empty) reported on warn by line number; warn
-// may be nil.
+// point is scored by a spike.Detector made from cfg, whose score at a point
+// depends only on the points up to it. A row whose value is empty (a gap) or
+// NaN is still written, with score 0 and label 0, and leaves the detector
+// unchanged. warn may be nil; it is kept for notes that do not stop the run.
 //
-// Run returns an error only when the input cannot be read, the output cannot
-// be written, cfg is invalid or ctx ends.
+// Run returns an error naming the input line when a row's timestamp or
+// value cannot be parsed (rows before it have been written), and an error
+// when the input cannot be read, the output cannot be written, cfg is
+// invalid or ctx ends.
 func Run(ctx context.Context, in io.Reader, out io.Writer, warn io.Writer, cfg spike.Config) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("backtest config: %w", err)
@@ -46,7 +47,6 @@ func Run(ctx context.Context, in io.Reader, out io.Writer, warn io.Writer, cfg s
 	det := spike.New(cfg)
 	r := csv.NewReader(in)
 	r.FieldsPerRecord = -1
-	r.LazyQuotes = true
 	r.ReuseRecord = true
 	w := csv.NewWriter(out)
 	if err := w.Write(Header); err != nil {
@@ -65,7 +65,8 @@ func Run(ctx context.Context, in io.Reader, out io.Writer, warn io.Writer, cfg s
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("reading backtest input: %w", err)
+			w.Flush()
+			return fmt.Errorf("reading backtest input: %w", err) // csv.ParseError names the line
 		}
 		line, _ := r.FieldPos(0)
 		tsText := strings.TrimSpace(strings.TrimPrefix(rec[0], "\ufeff"))
@@ -84,11 +85,15 @@ func Run(ctx context.Context, in io.Reader, out io.Writer, warn io.Writer, cfg s
 		score, label := "0.000000", "0"
 		switch {
 		case tsErr != nil:
-			fmt.Fprintf(warn, "line %d: %v; row scored 0\n", line, tsErr)
+			w.Flush()
+			return fmt.Errorf("reading backtest input: line %d: %w", line, tsErr)
 		case vErr != nil && valText == "":
 			// a missing value: a gap, not an error
 		case vErr != nil:
-			fmt.Fprintf(warn, "line %d: %v; row scored 0\n", line, vErr)
+			w.Flush()
+			return fmt.Errorf("reading backtest input: line %d: %w", line, vErr)
+		case math.IsNaN(v) || math.IsInf(v, 0):
+			fmt.Fprintf(warn, "line %d: value %q is not finite; row scored 0\n", line, valText)
 		default:
 			res := det.Update(ts, v)
 			score = strconv.FormatFloat(res.Score, 'f', 6, 64)

@@ -45,19 +45,17 @@ func TestRunRows(t *testing.T) {
 		wantWarn []string   // substrings, in order
 	}{
 		{
-			name: "mixed formats and bad rows",
+			name: "mixed formats, a gap and NaN",
 			in:   string(mixed),
 			want: [][]string{
 				{"2024-03-04T00:00:00Z", "1.5", "0.000000", "0"},
 				{"2024-03-04 00:05:00", "2", "0.000000", "0"},
 				{"1709511000", "3", "0.000000", "0"},
 				{"2024-03-04T00:15:00+01:00", "", "0.000000", "0"},
-				{"not-a-time", "4", "0.000000", "0"},
-				{"2024-03-04T00:25:00Z", "abc", "0.000000", "0"},
 				{"2024-03-04T00:30:00Z", "NaN", "0.000000", "0"},
 				{"2024-03-04T00:35:00Z", "7", "0.000000", "0"},
 			},
-			wantWarn: []string{"line 6: timestamp \"not-a-time\"", "line 7: value \"abc\" is not a number"},
+			wantWarn: []string{"line 6: value \"NaN\" is not finite"},
 		},
 		{
 			name: "no header",
@@ -94,6 +92,33 @@ func TestRunRows(t *testing.T) {
 			}
 			if len(tc.wantWarn) == 0 && warn != "" {
 				t.Errorf("unexpected warnings %q", warn)
+			}
+		})
+	}
+}
+
+// TestRunUnreadable checks that an unparsable row stops the run with an
+// error naming its line, after the rows before it were written.
+func TestRunUnreadable(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+		rows           int // data rows written before the error
+	}{
+		{"bad timestamp", "timestamp,value\n2024-03-04T00:00:00Z,1\nnot-a-time,4\n", `line 3: timestamp "not-a-time"`, 1},
+		{"bad value", "timestamp,value\n2024-03-04T00:00:00Z,1\n2024-03-04T00:05:00Z,2\n2024-03-04T00:10:00Z,abc\n", `line 4: value "abc" is not a number`, 2},
+		{"bad quoting", "timestamp,value\n2024-03-04T00:00:00Z,1\n2024-03-04T00:05:00Z,\"2\n", "line 3", 1},
+		{"bad first row is not a header when the value parses", "yesterday,1\n", `line 1: timestamp "yesterday"`, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := Run(context.Background(), strings.NewReader(tc.in), &out, nil, spike.Config{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Run error = %v, want it to contain %q", err, tc.want)
+			}
+			rows, rerr := csv.NewReader(&out).ReadAll()
+			if rerr != nil || len(rows) != 1+tc.rows {
+				t.Errorf("output before the error: %v (%v), want header and %d rows", rows, rerr, tc.rows)
 			}
 		})
 	}

@@ -44,13 +44,13 @@ type Config struct {
 
 // Defaults of Config, applied by Validate to unset fields.
 const (
-	DefaultThreshold    = 0.9999
+	DefaultThreshold    = 0.4
 	DefaultMinZ         = 4.0
 	DefaultWarmUp       = 288
 	DefaultWindow       = 8
 	DefaultHistory      = 2016
 	DefaultTailFraction = 0.02
-	DefaultCooldown     = 24
+	DefaultCooldown     = 100
 	DefaultBinsPerDay   = 288
 )
 

@@ -46,6 +46,7 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unsafe"
 )
 
 // Result is the verdict on one point.
@@ -97,15 +98,30 @@ type state struct {
 	Down     tail      `json:"down"`
 	Fitted   bool      `json:"fitted"`
 	SinceFit int       `json:"since_fit"`
-	InEvent  bool      `json:"in_event"`
-	Quiet    int       `json:"quiet"`
+	// Shift channel: the mean of the latest shortN deseasonalised values
+	// against their long-run mean, scored on its own learned tails.
+	Short     []float64 `json:"short"`
+	ShortN    int       `json:"short_n"`
+	ShortI    int       `json:"short_i"`
+	LongMean  float64   `json:"long_mean"`
+	LongN     int       `json:"long_n"`
+	ShiftErr  float64   `json:"shift_err"`
+	ShiftErrN int       `json:"shift_err_n"`
+	Shift     channel   `json:"shift"`
+	ShiftSel  int       `json:"shift_sel"` // the model whose seasonality u removes
+	// Rest counts down the points after a label that score 0.
+	Rest int `json:"rest"`
+	// Range of every value seen, for novelty.
+	Min     float64 `json:"min"`
+	Max     float64 `json:"max"`
+	HasSeen bool    `json:"has_seen"`
 	// Run evidence (CUSUM of -log10 p, one per direction) for shifts and
 	// bursts made of several moderately rare points in a row.
 	RunUp   float64 `json:"run_up"`
 	RunDown float64 `json:"run_down"`
 }
 
-const stateVersion = 1
+const stateVersion = 2
 
 // model is one forecaster: a median of recent (deseasonalised) values plus,
 // when Period > 0, a slot-of-period profile.
@@ -128,6 +144,50 @@ type model struct {
 	C0     float64 `json:"c0"` // EW mean of dev(t-1)^2
 	C1     float64 `json:"c1"` // EW mean of dev(t)*dev(t-1)
 	DevN   int     `json:"dev_n"`
+	// level cache: the ring's median at point lvlAt (not persisted).
+	lvl   float64
+	lvlAt int64
+}
+
+// channel is a history of one normalised statistic and the tails fitted
+// to it.
+type channel struct {
+	Hist     []float64 `json:"hist"`
+	N        int       `json:"n"`
+	I        int       `json:"i"`
+	Up       tail      `json:"up"`
+	Down     tail      `json:"down"`
+	Fitted   bool      `json:"fitted"`
+	SinceFit int       `json:"since_fit"`
+}
+
+// p is the fitted tail probability of a statistic at least as extreme as x
+// in its direction.
+func (c *channel) p(x float64) float64 {
+	if x >= 0 {
+		return c.Up.p(x)
+	}
+	return c.Down.p(-x)
+}
+
+// add records x and refits the tails when due, using scratch (len >= len(Hist)).
+func (c *channel) add(x float64, frac float64, scratch []float64) {
+	c.Hist[c.I] = x
+	c.I = (c.I + 1) % len(c.Hist)
+	if c.N < len(c.Hist) {
+		c.N++
+	}
+	c.SinceFit++
+	if c.N >= minHist && (c.SinceFit >= refitEvery || !c.Fitted || c.N < 4*minHist && c.SinceFit >= 4) {
+		buf := scratch[:c.N]
+		copy(buf, c.Hist[:c.N])
+		c.Up = fitTail(buf, frac)
+		for i := range buf {
+			buf[i] = -c.Hist[i]
+		}
+		c.Down = fitTail(buf, frac)
+		c.Fitted, c.SinceFit = true, 0
+	}
 }
 
 // tail is a generalised Pareto fit of one side of the residual distribution.
@@ -147,17 +207,20 @@ const (
 	switchMargin = 0.9   // a model must be 10% better to take over
 	minErrN      = 100   // points a model must forecast before it may be chosen
 	minHist      = 100   // residuals needed before the tail is trusted
-	refitEvery   = 16    // points between tail fits
+	refitEvery   = 64    // points between tail fits
 	sigmaFloor   = 0.25  // smallest tail scale, in z units
 	maxXi        = 0.45
 	maxAbsZ      = 1e12
 	stepSamples  = 15
 	minStepN     = 5
-	clipDev      = 3.0  // deviations clipped at this many scales for the short-term memory
-	maxPhi       = 0.9  // largest lag-one autocorrelation used
-	minDevN      = 50   // deviations seen before the autocorrelation is used
-	runSlack     = 2.0  // evidence (-log10 p) a point must exceed to add to a run
-	runZ         = 0.75 // share of MinZ a point's |z| must reach to add to a run
+	clipDev      = 3.0 // deviations clipped at this many scales for the short-term memory
+	maxPhi       = 0.9 // largest lag-one autocorrelation used
+	minDevN      = 50  // deviations seen before the autocorrelation is used
+	// evidenceScale maps evidence to the score: score = evidence/evidenceScale,
+	// so a score of 0.5 means p = 1e-5 whatever the series.
+	evidenceScale = 10.0
+	minP          = 1e-300
+	shortN        = 10 // points in the shift statistic's short mean (Numenta's averaging window)
 )
 
 // New returns a Detector for cfg. cfg is validated (and defaulted) first; an
@@ -173,6 +236,8 @@ func New(cfg Config) *Detector {
 		Deltas:  make([]int64, stepSamples),
 		Hist:    make([]float64, cfg.History),
 		Models:  make([]model, 1+len(cfg.Periods)),
+		Short:   make([]float64, shortN),
+		Shift:   channel{Hist: make([]float64, cfg.History)},
 	}
 	for i := range d.s.Models {
 		m := &d.s.Models[i]
@@ -186,6 +251,20 @@ func New(cfg Config) *Detector {
 	d.preds = make([]float64, len(d.s.Models))
 	d.canPred = make([]bool, len(d.s.Models))
 	return d
+}
+
+// Footprint is the detector's approximate size in memory, in bytes. It is
+// bounded by the configuration (History, Window, Periods, BinsPerDay), not
+// by the length of the series.
+func (d *Detector) Footprint() int {
+	const f = 8
+	n := int(unsafe.Sizeof(*d))
+	s := &d.s
+	n += f*(len(s.Deltas)+len(s.Hist)+len(s.Short)+len(s.Shift.Hist)) + f*(len(d.histScratch)+len(d.ringScratch)+len(d.preds)) + len(d.canPred)
+	for _, m := range s.Models {
+		n += int(unsafe.Sizeof(m)) + f*(len(m.Prof)+len(m.Ring)) + len(m.Seen)
+	}
+	return n
 }
 
 // Config returns the validated configuration the detector runs with.
@@ -219,6 +298,13 @@ func (d *Detector) Update(t time.Time, v float64) Result {
 	z = math.Max(-maxAbsZ, math.Min(maxAbsZ, z))
 
 	res := Result{Expected: pred, Direction: 1, Warm: d.warm()}
+	if s.Sel != s.ShiftSel {
+		// The deseasonalised values change meaning with the model: start
+		// the means afresh (the learned tails stay).
+		s.ShiftSel, s.ShortN, s.LongN = s.Sel, 0, 0
+	}
+	u := v - d.baseOf(sel, t)
+	shiftZ, hasShift := d.shiftStat(u, floor)
 
 	if r < 0 {
 		res.Direction = -1
@@ -230,30 +316,29 @@ func (d *Detector) Update(t time.Time, v float64) Result {
 		} else {
 			p = s.Down.p(-z)
 		}
-		res.Score = 1 - p
-		alarm := res.Score >= d.cfg.Threshold && math.Abs(z) >= d.cfg.MinZ
-		if run := d.run(z, p); run > 0 {
-			rs := 1 - math.Pow(10, -run)
-			res.Score = math.Max(res.Score, rs)
-			if rs >= d.cfg.Threshold {
-				alarm = true
-			}
+		ev := 0.0 // evidence against "normal", in -log10 p units
+		if math.Abs(z) >= d.cfg.MinZ {
+			ev = -math.Log10(math.Max(p, minP))
 		}
-		if alarm {
-			s.RunUp, s.RunDown = 0, 0
+		if run := d.run(z, p); run > ev {
+			ev = run
 		}
-		remarkable := p <= math.Min(0.01, 100*(1-d.cfg.Threshold)) && math.Abs(z) >= d.cfg.MinZ/2
-		switch {
-		case alarm && !s.InEvent:
+		if nov := d.novelty(v); nov > ev {
+			ev = nov
+		}
+		if sh := d.shiftEvidence(shiftZ, hasShift); sh > ev {
+			ev = sh
+		}
+		score := math.Min(1, ev/evidenceScale)
+		if s.Rest > 0 {
+			s.Rest--
+			score = 0
+		}
+		res.Score = score
+		if score >= d.cfg.Threshold {
 			res.Anomaly = true
-			s.InEvent, s.Quiet = true, 0
-		case s.InEvent && remarkable:
-			s.Quiet = 0
-		case s.InEvent:
-			s.Quiet++
-			if s.Quiet >= d.cfg.Cooldown {
-				s.InEvent = false
-			}
+			s.Rest = d.cfg.Cooldown
+			s.RunUp, s.RunDown = 0, 0
 		}
 	}
 
@@ -264,6 +349,13 @@ func (d *Detector) Update(t time.Time, v float64) Result {
 		}
 	}
 	s.Prev = v
+	if !s.HasSeen || v < s.Min {
+		s.Min = v
+	}
+	if !s.HasSeen || v > s.Max {
+		s.Max = v
+	}
+	s.HasSeen = true
 	// A residual is only comparable to others once its scale has been
 	// learned from a few points.
 	if sel.ErrN >= d.cfg.Window {
@@ -280,6 +372,7 @@ func (d *Detector) Update(t time.Time, v float64) Result {
 	for i := range s.Models {
 		d.learn(&s.Models[i], t, v, d.preds[i], d.canPred[i], floor)
 	}
+	d.learnShift(u, shiftZ, hasShift, floor)
 	return res
 }
 
@@ -301,6 +394,111 @@ func (d *Detector) run(z, p float64) float64 {
 	*up = math.Max(0, *up+ev-runSlack)
 	*down = math.Max(0, *down-runSlack)
 	return *up
+}
+
+// Experiment knobs (tuning only).
+var (
+	noveltyTolerance = 0.05
+	noveltyBonus     = 0.0
+	noveltySlope     = 0.0
+	runSlack         = 1.5   // evidence (-log10 p) a point must exceed to add to a run
+	runZ             = 0.5   // share of MinZ a point's |z| must reach to add to a run
+	longAlpha        = 0.005 // the long-run mean looks at ~200 points
+	shiftMinZ        = 6.0   // smallest |shift z| that counts as evidence
+)
+
+// baseOf is the seasonal part of model m's forecast at t (0 without one).
+func (d *Detector) baseOf(m *model, t time.Time) float64 {
+	if m.Period == 0 || m.Slots <= 0 {
+		return 0
+	}
+	b := m.slot(t)
+	if !m.Seen[b] {
+		return 0
+	}
+	return m.profAt(b)
+}
+
+// shiftStat is the shift statistic at a point whose deseasonalised value is
+// u: the mean of u and the shortN-1 before it, less the long-run mean, over
+// the statistic's typical size. ok is false until both means are learned.
+func (d *Detector) shiftStat(u, floor float64) (z float64, ok bool) {
+	s := &d.s
+	if s.ShortN < shortN-1 || s.LongN < shortN || s.ShiftErrN == 0 {
+		return 0, false
+	}
+	sum := u
+	for i := 0; i < shortN-1; i++ {
+		sum += s.Short[(s.ShortI-1-i+2*shortN)%shortN]
+	}
+	stat := sum/shortN - s.LongMean
+	return stat / math.Max(s.ShiftErr, floor/math.Sqrt(shortN)), true
+}
+
+// shiftEvidence is -log10 of the learned tail probability of the shift
+// statistic, once its tails are fitted.
+func (d *Detector) shiftEvidence(z float64, ok bool) float64 {
+	c := &d.s.Shift
+	if !ok || !c.Fitted || math.Abs(z) < shiftMinZ {
+		return 0
+	}
+	return -math.Log10(math.Max(c.p(z), minP))
+}
+
+// learnShift updates the shift channel with the point's deseasonalised value.
+func (d *Detector) learnShift(u, z float64, ok bool, floor float64) {
+	s := &d.s
+	if ok {
+		a := math.Abs(z) * math.Max(s.ShiftErr, floor/math.Sqrt(shortN))
+		a = math.Min(a, clipErr*math.Max(s.ShiftErr, floor/math.Sqrt(shortN)))
+		s.ShiftErrN++
+		s.ShiftErr += math.Max(errAlpha, 1/float64(s.ShiftErrN)) * (a - s.ShiftErr)
+		s.Shift.add(z, d.cfg.TailFraction, d.histScratch)
+	} else if s.ShortN >= shortN-1 && s.LongN >= shortN {
+		// seed the scale with the first statistic
+		sum := u
+		for i := 0; i < shortN-1; i++ {
+			sum += s.Short[(s.ShortI-1-i+2*shortN)%shortN]
+		}
+		s.ShiftErr, s.ShiftErrN = math.Abs(sum/shortN-s.LongMean), 1
+	}
+	s.LongN++
+	s.LongMean += math.Max(longAlpha, 1/float64(s.LongN)) * (u - s.LongMean)
+	s.Short[s.ShortI] = u
+	s.ShortI = (s.ShortI + 1) % shortN
+	if s.ShortN < shortN {
+		s.ShortN++
+	}
+}
+
+// novelty is the evidence (-log10 p) that v lies outside every value seen so
+// far by more than noveltyTolerance of their range: under exchangeability a
+// new extreme among n+1 points has probability 1/(n+1) per side. This is
+// the "spatial anomaly" Numenta adds to HTM's score in NAB, and what
+// CAD-OSE's fixed value bins see as a never-seen fact.
+func (d *Detector) novelty(v float64) float64 {
+	s := &d.s
+	if !s.HasSeen {
+		return 0
+	}
+	rng := s.Max - s.Min
+	tol := noveltyTolerance * rng
+	var beyond float64
+	switch {
+	case v > s.Max+tol:
+		beyond = v - s.Max
+	case v < s.Min-tol:
+		beyond = s.Min - v
+	default:
+		return 0
+	}
+	ev := math.Log10(float64(s.N)/2) + noveltyBonus
+	if noveltySlope > 0 && rng > 0 {
+		// beyond the range the tail decays exponentially with a scale of
+		// noveltyTolerance of the range
+		ev += noveltySlope * math.Log10(math.E) * (beyond/tol - 1)
+	}
+	return ev
 }
 
 func (d *Detector) warm() bool {
@@ -407,10 +605,15 @@ func (d *Detector) forecast(m *model, t time.Time) (float64, bool) {
 }
 
 // level is the median of the model's ring of deseasonalised values.
+// It is computed once per point: forecast and learn share it.
 func (d *Detector) level(m *model) float64 {
+	if m.lvlAt == d.s.N {
+		return m.lvl
+	}
 	buf := d.ringScratch[:m.RingN]
 	copy(buf, m.Ring[:m.RingN])
-	return median(buf)
+	m.lvl, m.lvlAt = median(buf), d.s.N
+	return m.lvl
 }
 
 // phi is the learned lag-one autocorrelation of deviations from the level,
@@ -493,6 +696,7 @@ func (d *Detector) learn(m *model, t time.Time, v, pred float64, ok bool, floor 
 		m.Dev, m.HasDev = dev, true
 	}
 	m.Ring[m.RingI] = v - base
+	m.lvlAt = -1
 	m.RingI = (m.RingI + 1) % len(m.Ring)
 	if m.RingN < len(m.Ring) {
 		m.RingN++

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -269,9 +270,91 @@ func BenchmarkUpdate(b *testing.B) {
 		d.Update(t0.Add(time.Duration(i)*step), vals[i%len(vals)])
 	}
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		j := 3000 + i
 		d.Update(t0.Add(time.Duration(j)*step), vals[j%len(vals)])
+	}
+	b.StopTimer()
+	// The machine is shared: points per second of this process's CPU time
+	// is the figure that means "on one core".
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(b.N)/cpu.Seconds(), "points/cpu-s")
+	}
+	b.ReportMetric(float64(d.Footprint()), "bytes/series")
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestFootprintBounded checks that a detector's memory does not grow with
+// the series and reports it.
+func TestFootprintBounded(t *testing.T) {
+	vals := series(30000, 14, func(i int, rng *rand.Rand) float64 {
+		return 30 + 10*math.Sin(2*math.Pi*float64(i)/288) + rng.NormFloat64()
+	})
+	d := New(Config{})
+	var at5k int
+	for i, v := range vals {
+		d.Update(t0.Add(time.Duration(i)*step), v)
+		if i == 5000 {
+			at5k = d.Footprint()
+		}
+	}
+	end := d.Footprint()
+	state, _ := d.MarshalBinary()
+	t.Logf("default detector: %d bytes in memory after 5k points, %d after 30k; persisted state %d bytes", at5k, end, len(state))
+	if end != at5k {
+		t.Errorf("footprint grew from %d to %d bytes between 5k and 30k points", at5k, end)
+	}
+	if end > 256<<10 {
+		t.Errorf("footprint %d bytes, want under 256 KiB", end)
+	}
+}
+
+// TestNoLookAhead checks that the score at a point depends only on the
+// points up to it: runs over prefixes give the full run's first rows.
+func TestNoLookAhead(t *testing.T) {
+	vals := series(3000, 15, func(i int, rng *rand.Rand) float64 {
+		v := 30 + 10*math.Sin(2*math.Pi*float64(i)/288) + rng.NormFloat64()
+		switch {
+		case i == 1700:
+			v += 15
+		case i >= 2300:
+			v += 6
+		}
+		return v
+	})
+	run := func(n int) []Result {
+		d := New(Config{})
+		out := make([]Result, n)
+		for i := range out {
+			out[i] = d.Update(t0.Add(time.Duration(i)*step), vals[i])
+		}
+		return out
+	}
+	full := run(len(vals))
+	labelled := 0
+	for _, r := range full {
+		if r.Anomaly {
+			labelled++
+		}
+	}
+	if labelled == 0 {
+		t.Fatal("the full run labels nothing; the test would not show a look-ahead")
+	}
+	for _, n := range []int{1, 290, 1700, 1701, 2301, 2999} {
+		got := run(n)
+		for i := range got {
+			if got[i] != full[i] {
+				t.Fatalf("prefix of %d points: point %d = %+v, full run %+v", n, i, got[i], full[i])
+			}
+		}
 	}
 }
