@@ -185,7 +185,7 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 			// else: an old review edited since; sortby=mostrecent lists it
 			// first, and newer reviews may follow.
 		}
-		page.Skipped = f.skipped
+		page.Skipped.Merge(f.skipped)
 		if cur.Marks == nil {
 			cur.Marks = make(map[string]mark)
 		}

@@ -30,7 +30,7 @@ func TestPages(t *testing.T) {
 	if !p1.More || p2.More {
 		t.Errorf("More %v then %v, want true then false (pages: 2)", p1.More, p2.More)
 	}
-	if p1.Skipped+p2.Skipped != 0 {
+	if p1.Skipped.Total()+p2.Skipped.Total() != 0 {
 		t.Errorf("the metadata entry was counted as malformed")
 	}
 	crawlertest.ComparePosts(t, append(p1.Posts, p2.Posts...), crawlertest.ReadWant(t, "us/want.jsonl"), now)
@@ -87,8 +87,8 @@ func TestEntryShapes(t *testing.T) {
 				want = crawlertest.ReadWant(t, tt.want)
 			}
 			crawlertest.ComparePosts(t, got[0].Posts, want, now)
-			if got[0].Skipped != tt.skipped {
-				t.Errorf("skipped %d, want %d", got[0].Skipped, tt.skipped)
+			if got[0].Skipped.Total() != tt.skipped {
+				t.Errorf("skipped %d, want %d", got[0].Skipped.Total(), tt.skipped)
 			}
 			if n := len(srv.Requests()); n != tt.reqs {
 				t.Errorf("%d requests, want %d", n, tt.reqs)

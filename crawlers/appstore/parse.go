@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/aftershock/aftershock/crawlers"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,7 +19,7 @@ import (
 type parsed struct {
 	reviews []review
 	entries int // entries on the page, app metadata and malformed included
-	skipped int
+	skipped crawlers.Skips
 	// lastPage is the number of the feed's last page (its rel=last link),
 	// 0 when the feed does not say.
 	lastPage int
@@ -85,7 +86,7 @@ func parseFeed(body []byte, cc string) (parsed, error) {
 		r, ok, err := parseEntry(raw, cc)
 		switch {
 		case err != nil:
-			p.skipped++
+			p.skipped.Add(crawlers.SkipReason(err), 1)
 		case ok:
 			p.reviews = append(p.reviews, r)
 		}

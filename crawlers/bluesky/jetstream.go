@@ -179,7 +179,7 @@ func (s *StreamSource) Stream(ctx context.Context, cursor string, emit func(craw
 // batch is what was read and not yet emitted.
 type batch struct {
 	posts   []signals.Post
-	skipped int
+	skipped crawlers.Skips
 	timeUS  int64 // newest time_us read
 }
 
@@ -198,7 +198,7 @@ func (f *flusher) schedule() error {
 	switch {
 	case len(f.batch.posts) >= MaxBatch:
 		return f.flush()
-	case len(f.batch.posts) > 0 || f.batch.skipped > 0:
+	case len(f.batch.posts) > 0 || f.batch.skipped.Total() > 0:
 		f.arm(FlushDelay)
 	case f.batch.timeUS > f.emitted:
 		f.arm(CursorEvery)
@@ -221,7 +221,7 @@ func (f *flusher) flush() error {
 	f.timer.Stop()
 	f.due = nil
 	b := f.batch
-	if len(b.posts) == 0 && b.skipped == 0 && b.timeUS <= f.emitted {
+	if len(b.posts) == 0 && b.skipped.Total() == 0 && b.timeUS <= f.emitted {
 		return nil
 	}
 	page := crawlers.Page{Posts: b.posts, Skipped: b.skipped}
@@ -256,7 +256,7 @@ type event struct {
 func (s *StreamSource) handle(data []byte, b *batch) {
 	var ev event
 	if err := json.Unmarshal(data, &ev); err != nil {
-		b.skipped++
+		b.skipped.Add(crawlers.SkipMalformed, 1)
 		s.log.Debug("skipping malformed Jetstream message", "err", err)
 		return
 	}
@@ -264,7 +264,7 @@ func (s *StreamSource) handle(data []byte, b *batch) {
 		return // heartbeat or a kind added later
 	}
 	if ev.TimeUS <= 0 {
-		b.skipped++
+		b.skipped.Add(crawlers.SkipNoTime, 1)
 		s.log.Debug("skipping Jetstream message without time_us", "kind", ev.Kind)
 		return
 	}
@@ -275,7 +275,7 @@ func (s *StreamSource) handle(data []byte, b *batch) {
 	}
 	post, err := s.post(&ev)
 	if err != nil {
-		b.skipped++
+		b.skipped.Add(crawlers.SkipReason(err), 1)
 		s.log.Debug("skipping malformed post", "did", ev.DID, "rkey", c.Rkey, "err", err)
 		return
 	}

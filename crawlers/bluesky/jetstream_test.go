@@ -185,7 +185,7 @@ func TestStreamEvents(t *testing.T) {
 	skipped := 0
 	for _, p := range pages {
 		posts = append(posts, p.Posts...)
-		skipped += p.Skipped
+		skipped += p.Skipped.Total()
 	}
 	crawlertest.ComparePosts(t, posts, []signals.Post{
 		{Type: "post", Time: time.Date(2026, 11, 24, 9, 59, 59, 500e6, time.UTC), Source: "sky-live", ID: didKim + "/3lbccccccc001", Service: "shop",

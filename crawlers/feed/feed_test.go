@@ -52,8 +52,8 @@ func TestFirstPoll(t *testing.T) {
 				want = crawlertest.ReadWant(t, tt.name+"/want.jsonl")
 			}
 			crawlertest.ComparePosts(t, page.Posts, want, now)
-			if page.Skipped != tt.skipped {
-				t.Errorf("skipped %d, want %d", page.Skipped, tt.skipped)
+			if page.Skipped.Total() != tt.skipped {
+				t.Errorf("skipped %d, want %d", page.Skipped.Total(), tt.skipped)
 			}
 			if page.Cursor == "" {
 				t.Error("no cursor")
@@ -228,8 +228,8 @@ func TestCharset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Posts) != 0 || page.Skipped != 2 {
-		t.Errorf("unforced: %d posts, %d skipped; want 0 and 2", len(page.Posts), page.Skipped)
+	if len(page.Posts) != 0 || page.Skipped.Total() != 2 {
+		t.Errorf("unforced: %d posts, %d skipped; want 0 and 2", len(page.Posts), page.Skipped.Total())
 	}
 	page, err = newSource(t, srv.URL+"/rss", "    charset: euc-kr\n").Poll(context.Background(), "")
 	if err != nil {

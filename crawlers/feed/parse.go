@@ -93,7 +93,7 @@ func primaryLang(tag string) string {
 type doc struct {
 	items   []item
 	next    string
-	skipped int
+	skipped crawlers.Skips
 }
 
 func mimeParams(ct string) (string, map[string]string, error) {
@@ -354,7 +354,7 @@ func (s *Source) parseJSON(body []byte) (doc, error) {
 	for _, raw := range arr {
 		obj, ok := raw.(map[string]any)
 		if !ok {
-			d.skipped++
+			d.skipped.Add(crawlers.SkipMalformed, 1)
 			continue
 		}
 		get := func(path string) string {

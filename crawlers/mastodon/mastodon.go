@@ -317,13 +317,13 @@ func (s *Source) collect(page *crawlers.Page, res *result, tl timeline, after st
 			newest = maxID(newest, st.ID)
 		}
 		if err != nil {
-			page.Skipped++
+			page.Skip(crawlers.SkipReason(err))
 			s.log.Debug("skipping malformed status", "timeline", tl.key, "id", st.ID, "err", err)
 			continue
 		}
 		post, ok := s.post(st, now)
 		if !ok {
-			page.Skipped++
+			page.Skip(crawlers.SkipNoText)
 			s.log.Debug("skipping status without text", "timeline", tl.key, "id", st.ID)
 			continue
 		}

@@ -268,9 +268,9 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 		}
 		samples, skipped := s.samples(q, res)
 		page.Metrics = append(page.Metrics, samples...)
-		page.Skipped += skipped
-		if skipped > 0 {
-			s.log.Debug("skipped points", "query", q.Name, "count", skipped)
+		page.Skipped.Merge(skipped)
+		if skipped.Total() > 0 {
+			s.log.Debug("skipped points", "query", q.Name, "reasons", skipped.String())
 		}
 	}
 	if len(refused) == len(s.opts.Queries) {
@@ -282,9 +282,10 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 
 // samples turns the series of one query into samples; points that are
 // NaN, ±Inf or malformed are skipped and counted.
-func (s *Source) samples(q Query, res result) ([]signals.MetricSample, int) {
+func (s *Source) samples(q Query, res result) ([]signals.MetricSample, crawlers.Skips) {
 	var out []signals.MetricSample
-	skipped := res.malformed
+	var skipped crawlers.Skips
+	skipped.Add(crawlers.SkipMalformed, res.malformed)
 	for _, sr := range res.series {
 		version := sr.labels[q.VersionLabel]
 		if slices.Contains(q.BaselineVersions, version) {
@@ -292,7 +293,7 @@ func (s *Source) samples(q Query, res result) ([]signals.MetricSample, int) {
 		}
 		for _, p := range sr.points {
 			if math.IsNaN(p.value) || math.IsInf(p.value, 0) {
-				skipped++
+				skipped.Add(crawlers.SkipBadValue, 1)
 				continue
 			}
 			out = append(out, signals.MetricSample{

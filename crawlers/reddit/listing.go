@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/aftershock/aftershock/crawlers"
 	"math"
 	"strings"
 	"time"
@@ -16,7 +17,7 @@ import (
 type listing struct {
 	items   []item
 	after   string
-	skipped int
+	skipped crawlers.Skips
 }
 
 // item is a post (t3) or comment (t1) of a listing.
@@ -72,7 +73,7 @@ func parseListing(body []byte) (listing, error) {
 		it, ok, err := parseChild(raw)
 		switch {
 		case err != nil:
-			ls.skipped++
+			ls.skipped.Add(crawlers.SkipReason(err), 1)
 		case ok:
 			ls.items = append(ls.items, it)
 		}

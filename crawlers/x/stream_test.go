@@ -37,7 +37,7 @@ func collect(ctx context.Context, src *x.StreamSource, cursor string) ([]crawler
 func pageStats(pages []crawlers.Page) (posts []signals.Post, skipped int, cursor string) {
 	for _, p := range pages {
 		posts = append(posts, p.Posts...)
-		skipped += p.Skipped
+		skipped += p.Skipped.Total()
 		if p.Cursor != "" {
 			cursor = p.Cursor
 		}

@@ -422,7 +422,7 @@ func truncate(s string, n int) string {
 // it).
 func (s *Source) take(page *crawlers.Page, next *cursorState, sinceID string, i int, p signals.Post, err error) {
 	if err != nil {
-		page.Skipped++
+		page.Skip(crawlers.SkipReason(err))
 		s.log.Debug("skipping malformed post", "index", i, "err", err)
 		return
 	}

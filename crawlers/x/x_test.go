@@ -75,7 +75,7 @@ func TestPages(t *testing.T) {
 			var skipped []int
 			for _, p := range pages {
 				more = append(more, p.More)
-				skipped = append(skipped, p.Skipped)
+				skipped = append(skipped, p.Skipped.Total())
 			}
 			if !slices.Equal(more, tt.more) || !slices.Equal(skipped, tt.skipped) {
 				t.Errorf("More %v, Skipped %v per page; want %v, %v", more, skipped, tt.more, tt.skipped)
@@ -185,7 +185,7 @@ func TestNoData(t *testing.T) {
 			if err != nil {
 				t.Fatalf("zero results: %v", err)
 			}
-			if len(page.Posts) != 0 || page.More || page.Skipped != 0 {
+			if len(page.Posts) != 0 || page.More || page.Skipped.Total() != 0 {
 				t.Errorf("zero results: %+v", page)
 			}
 			cursor := `{"since_id":"` + idNewest + `"}`
