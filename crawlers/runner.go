@@ -351,6 +351,7 @@ func (l *loop) deliver(ctx context.Context, page Page) error {
 		if p.Fetched.IsZero() {
 			p.Fetched = now
 		}
+		Normalize(&p)
 		if err := p.Validate(); err != nil {
 			posts.WithLabelValues(l.name, ResultSkipped, SkipInvalid).Inc()
 			skips.Add(SkipInvalid, 1)
@@ -475,7 +476,11 @@ func errorKind(err error) string {
 func CheckOnce(ctx context.Context, inst *Instance) (Page, error) {
 	switch {
 	case inst.Poller != nil:
-		return inst.Poller.Poll(ctx, "")
+		page, err := inst.Poller.Poll(ctx, "")
+		for i := range page.Posts {
+			Normalize(&page.Posts[i])
+		}
+		return page, err
 	case inst.Streamer != nil:
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -488,6 +493,9 @@ func CheckOnce(ctx context.Context, inst *Instance) (Page, error) {
 			return nil
 		})
 		if first != nil {
+			for i := range first.Posts {
+				Normalize(&first.Posts[i])
+			}
 			return *first, nil
 		}
 		if err == nil {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -301,33 +300,38 @@ func (s *StreamSource) post(ev *event) (*signals.Post, error) {
 	if rec.Text == "" || !s.match.match(rec.Text) || !s.wantLang(rec.Langs) {
 		return nil, nil
 	}
+	// The post's time is the server's time_us: createdAt is written by
+	// the author's client and can be anything (backdated, a wrong clock).
+	// It is kept as the author's time.
 	created, err := parseTime(rec.CreatedAt)
 	if err != nil {
-		created = time.UnixMicro(ev.TimeUS).UTC()
+		created = time.Time{}
 	}
 	return &signals.Post{
-		Type:    signals.TypePost,
-		Time:    created,
-		Source:  s.spec.Name,
-		ID:      ev.DID + "/" + c.Rkey,
-		Service: s.spec.Service,
-		Text:    plaintext.Truncate(rec.Text, signals.MaxTextBytes),
-		Lang:    firstLang(rec.Langs),
-		URL:     postURL(ev.DID, c.Rkey),
-		Author:  ev.DID,
-		Fetched: s.now(),
+		Type:       signals.TypePost,
+		Time:       time.UnixMicro(ev.TimeUS).UTC(),
+		TimeFrom:   signals.TimeFromServer,
+		AuthorTime: created,
+		Source:     s.spec.Name,
+		ID:         ev.DID + "/" + c.Rkey,
+		Service:    s.spec.Service,
+		Text:       plaintext.Truncate(rec.Text, signals.MaxTextBytes),
+		Lang:       firstLang(rec.Langs),
+		URL:        postURL(ev.DID, c.Rkey),
+		Author:     ev.DID,
+		Fetched:    s.now(),
 	}, nil
 }
 
 // wantLang reports whether a post in langs is wanted: always without
 // options.lang, else when one of langs is that language ("en" takes "en-US").
 func (s *StreamSource) wantLang(langs []string) bool {
-	want := s.opts.Lang
+	want := crawlers.Lang(s.opts.Lang)
 	if want == "" {
 		return true
 	}
 	for _, l := range langs {
-		if strings.EqualFold(l, want) || len(l) > len(want) && l[len(want)] == '-' && strings.EqualFold(l[:len(want)], want) {
+		if crawlers.Lang(l) == want {
 			return true
 		}
 	}
