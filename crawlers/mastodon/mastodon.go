@@ -375,6 +375,12 @@ func (s *Source) post(st *status, now time.Time) (signals.Post, bool) {
 	} else {
 		p.URL = st.URI
 	}
+	// The uri is the status's ActivityPub id: the same on every instance
+	// that federates it (the id is each instance's own). Publishing by it
+	// makes a status watched through two instances one post.
+	if crawlers.IsHTTPURL(st.URI) {
+		p.URI = st.URI
+	}
 	return p, true
 }
 
