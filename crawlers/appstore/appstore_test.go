@@ -223,3 +223,35 @@ func TestOptionsValidate(t *testing.T) {
 		t.Errorf("minimal options: %v", err)
 	}
 }
+
+// TestUndatedReviews: a page shaped like the JSON feed as public clients
+// recorded it, whose reviews carry no `updated` (no app metadata entry
+// either; the feed's own updated, rights, icon and six links). Every review
+// with text is kept, dated when it was read and marked so; the next run
+// stops at the ids it has seen instead of paging on.
+func TestUndatedReviews(t *testing.T) {
+	srv := crawlertest.Serve(t, routes{page("kr", 1): {"kr-undated/01.http"}})
+	src := newSource(t, srv, nil, "    countries: [kr]\n")
+	p1, err := src.Poll(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	crawlertest.RequirePosts(t, p1.Posts, 3)
+	crawlertest.ComparePosts(t, p1.Posts, crawlertest.ReadWant(t, "kr-undated/want.jsonl"), now)
+	if p1.Skipped[crawlers.SkipNoText] != 1 || p1.Skipped.Total() != 1 {
+		t.Errorf("skipped %v, want the one review without text", p1.Skipped)
+	}
+	if state, reason := crawlers.Assess(p1, nil); state != crawlers.StateOK {
+		t.Errorf("health of the page %s (%s), want ok", state, reason)
+	}
+	p2, err := src.Poll(context.Background(), p1.Cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p2.Posts) != 0 || p2.More {
+		t.Errorf("second run: %d posts, More %v; want none and done", len(p2.Posts), p2.More)
+	}
+	if n := len(srv.Requests()); n != 2 {
+		t.Errorf("%d requests, want 2 (page 1 twice)", n)
+	}
+}

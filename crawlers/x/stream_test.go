@@ -20,7 +20,6 @@ import (
 // Ids of the stream fixtures.
 const (
 	idStreamB = "2125165778826166275" // v2/stream: the last post before the drop
-	idStreamM = "2125166030484406276" // v2/stream/live: the last post with created_at
 	idStreamN = "2125166282142646277" // v2/stream/live: the last post, without created_at
 	idStreamE = "2125167037117366280" // v2/stream/conn2: the newest post
 )
