@@ -291,6 +291,7 @@ func (s *Source) samples(q Query, res result) ([]signals.MetricSample, crawlers.
 		if slices.Contains(q.BaselineVersions, version) {
 			version = ""
 		}
+		tags := seriesTags(sr.labels, q)
 		for _, p := range sr.points {
 			if math.IsNaN(p.value) || math.IsInf(p.value, 0) {
 				skipped.Add(crawlers.SkipBadValue, 1)
@@ -304,6 +305,7 @@ func (s *Source) samples(q Query, res result) ([]signals.MetricSample, crawlers.
 				Ring:    sr.labels[q.RingLabel],
 				Name:    q.Name,
 				Value:   p.value,
+				Tags:    tags,
 			})
 		}
 	}
@@ -330,4 +332,21 @@ func parseCursor(cursor string) (time.Time, error) {
 func formatCursor(t time.Time) string {
 	data, _ := json.Marshal(cursorState{Time: t.UTC()})
 	return string(data)
+}
+
+// seriesTags are a series' labels but the cohort ones (version, ring),
+// so the samples of a query returning several series (per instance, per
+// route) stay apart. nil for a series with no other label.
+func seriesTags(labels map[string]string, q Query) map[string]string {
+	var tags map[string]string
+	for k, v := range labels {
+		if k == q.VersionLabel || k == q.RingLabel {
+			continue
+		}
+		if tags == nil {
+			tags = make(map[string]string, len(labels))
+		}
+		tags[k] = v
+	}
+	return tags
 }
