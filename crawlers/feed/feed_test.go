@@ -34,6 +34,9 @@ func TestFirstPoll(t *testing.T) {
 	}{
 		{name: "rss", path: "/latest.rss"},
 		{name: "atom", path: "/history.atom"},
+		// Reddit's .rss is Atom: the post's text between SC_OFF and SC_ON,
+		// a "submitted by /u/…" trailer, authors named /u/<name>.
+		{name: "reddit-rss", path: "/r/shopapp/new/.rss"},
 		{name: "json", path: "/api/posts", options: jsonOptions},
 		{name: "euc-kr", path: "/rss/free", options: "    charset: euc-kr\n"},
 		{name: "malformed", path: "/latest.rss", skipped: 4},
@@ -50,6 +53,7 @@ func TestFirstPoll(t *testing.T) {
 			var want []signals.Post
 			if tt.name != "empty" {
 				want = crawlertest.ReadWant(t, tt.name+"/want.jsonl")
+				crawlertest.RequirePosts(t, page.Posts, 1)
 			}
 			crawlertest.ComparePosts(t, page.Posts, want, now)
 			if page.Skipped.Total() != tt.skipped {
