@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +47,9 @@ type Runner struct {
 	now     func() time.Time
 	sleep   func(ctx context.Context, d time.Duration) error
 	jitter  func(d time.Duration) time.Duration
+
+	mu     sync.Mutex
+	health map[string]*tracker
 }
 
 // RunnerOption changes a Runner built by NewRunner.
@@ -81,6 +87,7 @@ func NewRunner(js jetstream.JetStream, cursors jetstream.KeyValue, logger *slog.
 		now:     time.Now,
 		sleep:   sleepCtx,
 		jitter:  halfJitter,
+		health:  make(map[string]*tracker),
 	}
 	for _, o := range opts {
 		o(r)
@@ -131,6 +138,7 @@ func (r *Runner) RunAll(ctx context.Context, insts []*Instance) error {
 // that is neither a Poller nor a Streamer.
 func (r *Runner) Run(ctx context.Context, inst *Instance) error {
 	l := &loop{r: r, inst: inst, name: inst.Spec.Name, log: r.log.With("source", inst.Spec.Name)}
+	l.health = r.track(inst.Spec)
 	switch {
 	case inst.Poller != nil:
 		l.poll(ctx)
@@ -140,6 +148,67 @@ func (r *Runner) Run(ctx context.Context, inst *Instance) error {
 		return fmt.Errorf("running source %s: neither a Poller nor a Streamer", inst.Spec.Name)
 	}
 	return nil
+}
+
+// track starts following the health of a source.
+func (r *Runner) track(spec Spec) *tracker {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := newTracker(spec, r.now())
+	r.health[spec.Name] = t
+	for _, s := range States {
+		v := 0.0
+		if s == StateOK {
+			v = 1
+		}
+		r.metrics.Health.WithLabelValues(spec.Name, string(s)).Set(v)
+	}
+	return t
+}
+
+// Health reports the health of every source the runner runs (or ran),
+// sorted by name: for /healthz details, the CLI and the judge's "sources
+// silent" evidence. It is safe to call at any time.
+func (r *Runner) Health() []Health {
+	r.mu.Lock()
+	ts := make([]*tracker, 0, len(r.health))
+	for _, t := range r.health {
+		ts = append(ts, t)
+	}
+	r.mu.Unlock()
+	now := r.now()
+	hs := make([]Health, 0, len(ts))
+	for _, t := range ts {
+		h, _ := t.health(now)
+		r.setHealth(h)
+		hs = append(hs, h)
+	}
+	slices.SortFunc(hs, func(a, b Health) int { return strings.Compare(a.Source, b.Source) })
+	return hs
+}
+
+func (r *Runner) setHealth(h Health) {
+	for _, s := range States {
+		v := 0.0
+		if s == h.State {
+			v = 1
+		}
+		r.metrics.Health.WithLabelValues(h.Source, string(s)).Set(v)
+	}
+}
+
+// judge re-judges the loop's health after a poll and says a change out loud.
+func (l *loop) judge() {
+	h, changed := l.health.health(l.r.now())
+	l.r.setHealth(h)
+	if !changed {
+		return
+	}
+	if h.State == StateOK {
+		l.log.Info("source healthy again", "state", h.State)
+		return
+	}
+	l.log.Warn("source health changed", "state", h.State, "reason", h.Reason)
 }
 
 // loop is the state of one running instance.
@@ -152,6 +221,7 @@ type loop struct {
 	loaded bool
 	// attempt counts failures since the last success, for backoff.
 	attempt int
+	health  *tracker
 }
 
 func (l *loop) poll(ctx context.Context) {
@@ -163,6 +233,7 @@ func (l *loop) poll(ctx context.Context) {
 		if err != nil {
 			wait = l.failed(err)
 		}
+		l.judge()
 		if wait > 0 {
 			if l.r.sleep(ctx, wait) != nil {
 				return
@@ -196,7 +267,7 @@ func (l *loop) pollOnce(ctx context.Context) (time.Duration, error) {
 	l.attempt = 0
 	wait := l.inst.Spec.Interval
 	// A source that says More but found nothing and moved nowhere would spin.
-	if page.More && (len(page.Posts)+len(page.Metrics)+page.Skipped > 0 || l.cursor != before) {
+	if page.More && (len(page.Posts)+len(page.Metrics)+page.Skipped.Total() > 0 || l.cursor != before) {
 		wait = 0
 	}
 	if rl := page.RateLimit; rl != nil && rl.Remaining <= 0 {
@@ -214,6 +285,7 @@ func (l *loop) stream(ctx context.Context) {
 			return err
 		}
 		l.attempt = 0
+		l.judge()
 		return nil
 	}
 	for ctx.Err() == nil {
@@ -227,7 +299,9 @@ func (l *loop) stream(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if l.r.sleep(ctx, l.failed(err)) != nil {
+		wait := l.failed(err)
+		l.judge()
+		if l.r.sleep(ctx, wait) != nil {
 			return
 		}
 	}
@@ -256,14 +330,16 @@ func (l *loop) deliver(ctx context.Context, page Page) error {
 	spec := l.inst.Spec
 	now := l.r.now()
 	posts := l.r.metrics.Posts
-	if page.Skipped > 0 {
-		// A page of metric samples skips points, not posts.
-		skipped := posts
-		if len(page.Posts) == 0 && len(page.Metrics) > 0 {
-			skipped = l.r.metrics.Samples
-		}
-		skipped.WithLabelValues(l.name, ResultSkipped).Add(float64(page.Skipped))
+	// A page of metric samples skips points, not posts.
+	skippedVec := posts
+	if len(page.Posts) == 0 && len(page.Metrics) > 0 {
+		skippedVec = l.r.metrics.Samples
 	}
+	for reason, n := range page.Skipped {
+		skippedVec.WithLabelValues(l.name, ResultSkipped, reason).Add(float64(n))
+	}
+	skips := maps.Clone(page.Skipped)
+	read := 0
 	var newest time.Time
 	for _, p := range page.Posts {
 		if p.Source == "" {
@@ -275,24 +351,28 @@ func (l *loop) deliver(ctx context.Context, page Page) error {
 		if p.Fetched.IsZero() {
 			p.Fetched = now
 		}
+		Normalize(&p)
 		if err := p.Validate(); err != nil {
-			posts.WithLabelValues(l.name, ResultSkipped).Inc()
+			posts.WithLabelValues(l.name, ResultSkipped, SkipInvalid).Inc()
+			skips.Add(SkipInvalid, 1)
 			l.log.Warn("skipping invalid post", "id", p.ID, "err", err)
 			continue
 		}
 		dup, err := l.r.pub.Post(ctx, p)
 		switch {
 		case errors.Is(err, signals.ErrInvalid):
-			posts.WithLabelValues(l.name, ResultSkipped).Inc()
+			posts.WithLabelValues(l.name, ResultSkipped, SkipInvalid).Inc()
+			skips.Add(SkipInvalid, 1)
 			l.log.Warn("skipping invalid post", "id", p.ID, "err", err)
 			continue
 		case err != nil:
 			return &stageError{kind: ErrKindPublish, err: err}
 		case dup:
-			posts.WithLabelValues(l.name, ResultDuplicate).Inc()
+			posts.WithLabelValues(l.name, ResultDuplicate, "").Inc()
 		default:
-			posts.WithLabelValues(l.name, ResultPublished).Inc()
+			posts.WithLabelValues(l.name, ResultPublished, "").Inc()
 		}
+		read++
 		if p.Time.After(newest) {
 			newest = p.Time
 		}
@@ -304,12 +384,14 @@ func (l *loop) deliver(ctx context.Context, page Page) error {
 		err := l.r.pub.Metric(ctx, m)
 		switch {
 		case errors.Is(err, signals.ErrInvalid):
-			l.r.metrics.Samples.WithLabelValues(l.name, ResultSkipped).Inc()
+			l.r.metrics.Samples.WithLabelValues(l.name, ResultSkipped, SkipInvalid).Inc()
+			skips.Add(SkipInvalid, 1)
 			l.log.Warn("skipping invalid metric sample", "name", m.Name, "err", err)
 		case err != nil:
 			return &stageError{kind: ErrKindPublish, err: err}
 		default:
-			l.r.metrics.Samples.WithLabelValues(l.name, ResultPublished).Inc()
+			l.r.metrics.Samples.WithLabelValues(l.name, ResultPublished, "").Inc()
+			read++
 		}
 	}
 	if page.Cursor != "" && page.Cursor != l.cursor {
@@ -328,6 +410,13 @@ func (l *loop) deliver(ctx context.Context, page Page) error {
 	if page.RateLimit != nil {
 		l.r.metrics.RateLimitRemaining.WithLabelValues(l.name).Set(float64(page.RateLimit.Remaining))
 	}
+	limited := page.RateLimit != nil && page.RateLimit.Remaining <= 0
+	if problem := l.health.page(done, read, skips, limited); problem != "" {
+		// Loud: a page of skips is a source problem (a changed API, a
+		// field the fixture had and the real response lacks), not a
+		// quiet hour.
+		l.log.Error("source items skipped", "problem", problem, "found", read+skips.Total(), "read", read, "skipped", skips.Total(), "reasons", skips.String())
+	}
 	return nil
 }
 
@@ -337,6 +426,7 @@ func (l *loop) failed(err error) time.Duration {
 	interval := l.inst.Spec.Interval
 	kind := errorKind(err)
 	l.r.metrics.Errors.WithLabelValues(l.name, kind).Inc()
+	l.health.failure(err, kind)
 	var rl *RateLimitError
 	switch {
 	case errors.As(err, &rl) && rl.RetryAfter > 0:
@@ -386,7 +476,11 @@ func errorKind(err error) string {
 func CheckOnce(ctx context.Context, inst *Instance) (Page, error) {
 	switch {
 	case inst.Poller != nil:
-		return inst.Poller.Poll(ctx, "")
+		page, err := inst.Poller.Poll(ctx, "")
+		for i := range page.Posts {
+			Normalize(&page.Posts[i])
+		}
+		return page, err
 	case inst.Streamer != nil:
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -399,6 +493,9 @@ func CheckOnce(ctx context.Context, inst *Instance) (Page, error) {
 			return nil
 		})
 		if first != nil {
+			for i := range first.Posts {
+				Normalize(&first.Posts[i])
+			}
 			return *first, nil
 		}
 		if err == nil {

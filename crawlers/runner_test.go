@@ -193,8 +193,8 @@ func TestPublishAndDuplicates(t *testing.T) {
 		metric prometheus.Metric
 		want   float64
 	}{
-		{m.Posts.WithLabelValues("src", crawlers.ResultPublished), 3},
-		{m.Posts.WithLabelValues("src", crawlers.ResultDuplicate), 3},
+		{m.Posts.WithLabelValues("src", crawlers.ResultPublished, ""), 3},
+		{m.Posts.WithLabelValues("src", crawlers.ResultDuplicate, ""), 3},
 		{m.Lag.WithLabelValues("src"), 30},
 		{m.LastSuccess.WithLabelValues("src"), float64(now.Unix())},
 	} {
@@ -315,7 +315,7 @@ func TestRestartResumes(t *testing.T) {
 	if n := crawlertest.Stored(t, e.bus.JS, bus.StreamPosts); n != 5 {
 		t.Errorf("stream holds %d posts, want 5", n)
 	}
-	if got := value(t, e.metrics.Posts.WithLabelValues("src", crawlers.ResultDuplicate)); got != 0 {
+	if got := value(t, e.metrics.Posts.WithLabelValues("src", crawlers.ResultDuplicate, "")); got != 0 {
 		t.Errorf("%v duplicates, want none", got)
 	}
 }
@@ -333,7 +333,7 @@ func TestCursorStoreFails(t *testing.T) {
 	if n := crawlertest.Stored(t, e.bus.JS, bus.StreamPosts); n != 2 {
 		t.Errorf("stream holds %d posts, want 2", n)
 	}
-	if got := value(t, e.metrics.Posts.WithLabelValues("src", crawlers.ResultDuplicate)); got != 2 {
+	if got := value(t, e.metrics.Posts.WithLabelValues("src", crawlers.ResultDuplicate, "")); got != 2 {
 		t.Errorf("%v duplicates, want 2", got)
 	}
 	if got := value(t, e.metrics.Errors.WithLabelValues("src", crawlers.ErrKindCursor)); got != 1 {
@@ -407,7 +407,7 @@ func TestInvalidItemsSkipped(t *testing.T) {
 	s := &script{steps: []step{{page: crawlers.Page{
 		Posts:   []signals.Post{post("1", time.Minute), bad, badText, post("2", time.Minute)},
 		Metrics: []signals.MetricSample{{Time: now, Name: "error_rate", Value: 0.5}, {Time: now}},
-		Skipped: 1,
+		Skipped: crawlers.Skips{crawlers.SkipNoTime: 1},
 		Cursor:  "c",
 	}}}}
 	e.run(t, nil, s, func(done func()) { s.done = done })
@@ -418,10 +418,13 @@ func TestInvalidItemsSkipped(t *testing.T) {
 	if samples[0].Service != "shop" || samples[0].Name != "error_rate" {
 		t.Errorf("sample %+v, want the spec's service filled in", samples[0])
 	}
-	if got := value(t, e.metrics.Posts.WithLabelValues("src", crawlers.ResultSkipped)); got != 3 {
-		t.Errorf("skipped %v, want 3", got)
+	if got := value(t, e.metrics.Posts.WithLabelValues("src", crawlers.ResultSkipped, crawlers.SkipNoTime)); got != 1 {
+		t.Errorf("skipped for no_time %v, want the page's 1", got)
 	}
-	if got := value(t, e.metrics.Samples.WithLabelValues("src", crawlers.ResultSkipped)); got != 1 {
+	if got := value(t, e.metrics.Posts.WithLabelValues("src", crawlers.ResultSkipped, crawlers.SkipInvalid)); got != 2 {
+		t.Errorf("skipped as invalid %v, want 2", got)
+	}
+	if got := value(t, e.metrics.Samples.WithLabelValues("src", crawlers.ResultSkipped, crawlers.SkipInvalid)); got != 1 {
 		t.Errorf("skipped samples %v, want 1", got)
 	}
 	if c, _ := e.cursor(t); c != "c" {

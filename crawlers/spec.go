@@ -32,6 +32,8 @@ const DefaultUserAgent = "Aftershock/1.0 (release watch crawler; +https://github
 //	    service: shop       # the service the posts are about
 //	    interval: 1m        # between polls (default 1m, at least 1s)
 //	    timeout: 15s        # per request (default 15s)
+//	    silent_after: 1h    # health says silent after this long with nothing read
+//	                        # (default 1h, at least 10 intervals)
 //	    options: {}         # the source type's own options
 type Spec struct {
 	Name     string        `yaml:"name"`
@@ -39,6 +41,10 @@ type Spec struct {
 	Service  string        `yaml:"service"`
 	Interval time.Duration `yaml:"interval"`
 	Timeout  time.Duration `yaml:"timeout"`
+	// SilentAfter is how long a source may read nothing before its health
+	// says silent (0: DefaultSilentAfter or SilentIntervals intervals,
+	// whichever is longer).
+	SilentAfter time.Duration `yaml:"silent_after"`
 	// Options is decoded by the source's constructor with DecodeOptions.
 	Options yaml.Node `yaml:"options"`
 }
@@ -72,6 +78,9 @@ func (s *Spec) Validate() error {
 	}
 	if s.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("timeout: %s is negative", s.Timeout))
+	}
+	if s.SilentAfter < 0 {
+		errs = append(errs, fmt.Errorf("silent_after: %s is negative", s.SilentAfter))
 	}
 	return errors.Join(errs...)
 }
@@ -205,4 +214,12 @@ func NewHTTPClient(timeout time.Duration) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.ResponseHeaderTimeout = timeout
 	return &http.Client{Timeout: timeout, Transport: tr}
+}
+
+// silentAfter is the effective SilentAfter.
+func (s Spec) silentAfter() time.Duration {
+	if s.SilentAfter > 0 {
+		return s.SilentAfter
+	}
+	return max(DefaultSilentAfter, SilentIntervals*s.Interval)
 }

@@ -30,12 +30,37 @@ type Post struct {
 	// Reach is followers, likes, reposts or similar where the source gives it.
 	Reach  int     `json:"reach,omitempty"`
 	Rating float64 `json:"rating,omitempty"` // star rating for app-store reviews, 0 when absent
+	// URI is the post's network-wide identity where the network has one
+	// that several sources can see (Mastodon's ActivityPub id, the same
+	// through every instance). Posts with the same URI are one post: MsgID
+	// is built from it, so JetStream drops the copies.
+	URI string `json:"uri,omitempty"`
+	// TimeFrom says where Time came from when it is not the post's own
+	// creation time: one of the TimeFrom* values ("" = its creation time).
+	TimeFrom string `json:"time_from,omitempty"`
+	// AuthorTime is the time the author's client wrote into the post, when
+	// Time is the network's (Bluesky: createdAt, which authors can set).
+	AuthorTime time.Time `json:"author_time,omitzero"`
 	// Enrichment is filled in by the detector side (signals/enrich); crawlers leave it nil.
 	Enrichment *Enrichment `json:"enrichment,omitempty"`
 }
 
-// MsgID is the JetStream de-duplication id of the post: "<source>:<native id>".
-func (p Post) MsgID() string { return p.Source + ":" + p.ID }
+// Where a post's Time came from when not from its creation time (TimeFrom).
+const (
+	TimeFromUpdated = "updated" // the item's last-modified time
+	TimeFromID      = "id"      // the time encoded in its id (an X snowflake)
+	TimeFromServer  = "server"  // the time the network received it (Bluesky time_us)
+	TimeFromFetched = "fetched" // when the crawler read it: the item said nothing usable
+)
+
+// MsgID is the JetStream de-duplication id of the post: "<source>:<native
+// id>", or "uri:<URI>" when the post has a network-wide URI.
+func (p Post) MsgID() string {
+	if p.URI != "" {
+		return "uri:" + p.URI
+	}
+	return p.Source + ":" + p.ID
+}
 
 // Enrichment is what Aftershock understands about a post's text.
 type Enrichment struct {
@@ -83,6 +108,10 @@ type MetricSample struct {
 	Ring    string    `json:"ring,omitempty"`
 	Name    string    `json:"name"` // error_rate, http_5xx, latency_p99, ...
 	Value   float64   `json:"value"`
+	// Tags are the series' other labels (instance, route, ...), so samples
+	// of several series of one query stay apart. Cohort labels (version,
+	// ring) are not repeated here.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // Release event names.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aftershock/aftershock/crawlers"
@@ -66,9 +67,10 @@ func checkSource(ctx context.Context, w io.Writer, inst *crawlers.Instance, time
 		fmt.Fprintf(w, "FAILED after %s\n    %v\n", took, err)
 		return false
 	}
-	fmt.Fprintf(w, "ok in %s: would publish %d posts, %d metric samples", took, len(page.Posts), len(page.Metrics))
-	if page.Skipped > 0 {
-		fmt.Fprintf(w, ", %d malformed items skipped", page.Skipped)
+	state, reason := crawlers.Assess(page, nil)
+	fmt.Fprintf(w, "%s in %s: would publish %d posts, %d metric samples", state, took, len(page.Posts), len(page.Metrics))
+	if n := page.Skipped.Total(); n > 0 {
+		fmt.Fprintf(w, ", %d items skipped (%s)", n, page.Skipped)
 	}
 	if page.More {
 		fmt.Fprint(w, ", more pages waiting")
@@ -90,6 +92,12 @@ func checkSource(ctx context.Context, w io.Writer, inst *crawlers.Instance, time
 	}
 	if rl := page.RateLimit; rl != nil {
 		fmt.Fprintf(w, "    rate limit: %d of %d left, resets %s\n", rl.Remaining, rl.Limit, rl.Reset.Format(time.RFC3339))
+	}
+	if state != crawlers.StateOK {
+		// Not silently at zero: a source whose newest page yields nothing
+		// readable fails the check.
+		fmt.Fprintf(w, "    %s: %s\n", strings.ToUpper(string(state)), reason)
+		return false
 	}
 	return true
 }

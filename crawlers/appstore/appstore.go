@@ -179,13 +179,14 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 			case floor.before(r.id):
 				page.Posts = append(page.Posts, s.post(r, now))
 				newest.add(r.id, r.updated)
-			case !r.updated.After(floor.Updated):
+			case r.updated.IsZero() || !r.updated.After(floor.Updated):
+				// An undated review can only be judged by its id.
 				reachedOld = true
 			}
 			// else: an old review edited since; sortby=mostrecent lists it
 			// first, and newer reviews may follow.
 		}
-		page.Skipped = f.skipped
+		page.Skipped.Merge(f.skipped)
 		if cur.Marks == nil {
 			cur.Marks = make(map[string]mark)
 		}
@@ -202,17 +203,22 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 }
 
 func (s *Source) post(r review, now time.Time) signals.Post {
+	at, from := r.updated, ""
+	if at.IsZero() {
+		at, from = now, signals.TimeFromFetched
+	}
 	return signals.Post{
-		Type:    signals.TypePost,
-		Time:    r.updated,
-		Source:  s.spec.Name,
-		ID:      r.id,
-		Service: s.spec.Service,
-		Text:    r.text,
-		URL:     r.url,
-		Author:  r.author,
-		Fetched: now,
-		Reach:   r.votes,
-		Rating:  r.rating,
+		Type:     signals.TypePost,
+		Time:     at,
+		TimeFrom: from,
+		Source:   s.spec.Name,
+		ID:       r.id,
+		Service:  s.spec.Service,
+		Text:     r.text,
+		URL:      r.url,
+		Author:   r.author,
+		Fetched:  now,
+		Reach:    r.votes,
+		Rating:   r.rating,
 	}
 }

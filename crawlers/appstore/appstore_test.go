@@ -30,7 +30,7 @@ func TestPages(t *testing.T) {
 	if !p1.More || p2.More {
 		t.Errorf("More %v then %v, want true then false (pages: 2)", p1.More, p2.More)
 	}
-	if p1.Skipped+p2.Skipped != 0 {
+	if p1.Skipped.Total()+p2.Skipped.Total() != 0 {
 		t.Errorf("the metadata entry was counted as malformed")
 	}
 	crawlertest.ComparePosts(t, append(p1.Posts, p2.Posts...), crawlertest.ReadWant(t, "us/want.jsonl"), now)
@@ -87,8 +87,8 @@ func TestEntryShapes(t *testing.T) {
 				want = crawlertest.ReadWant(t, tt.want)
 			}
 			crawlertest.ComparePosts(t, got[0].Posts, want, now)
-			if got[0].Skipped != tt.skipped {
-				t.Errorf("skipped %d, want %d", got[0].Skipped, tt.skipped)
+			if got[0].Skipped.Total() != tt.skipped {
+				t.Errorf("skipped %d, want %d", got[0].Skipped.Total(), tt.skipped)
 			}
 			if n := len(srv.Requests()); n != tt.reqs {
 				t.Errorf("%d requests, want %d", n, tt.reqs)
@@ -221,5 +221,37 @@ func TestOptionsValidate(t *testing.T) {
 	spec := crawlertest.Spec(t, "name: a\ntype: appstore\nservice: shop\noptions: {app_id: id389801252}\n")
 	if _, err := appstore.New(spec, crawlers.Deps{}); err != nil {
 		t.Errorf("minimal options: %v", err)
+	}
+}
+
+// TestUndatedReviews: a page shaped like the JSON feed as public clients
+// recorded it, whose reviews carry no `updated` (no app metadata entry
+// either; the feed's own updated, rights, icon and six links). Every review
+// with text is kept, dated when it was read and marked so; the next run
+// stops at the ids it has seen instead of paging on.
+func TestUndatedReviews(t *testing.T) {
+	srv := crawlertest.Serve(t, routes{page("kr", 1): {"kr-undated/01.http"}})
+	src := newSource(t, srv, nil, "    countries: [kr]\n")
+	p1, err := src.Poll(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	crawlertest.RequirePosts(t, p1.Posts, 3)
+	crawlertest.ComparePosts(t, p1.Posts, crawlertest.ReadWant(t, "kr-undated/want.jsonl"), now)
+	if p1.Skipped[crawlers.SkipNoText] != 1 || p1.Skipped.Total() != 1 {
+		t.Errorf("skipped %v, want the one review without text", p1.Skipped)
+	}
+	if state, reason := crawlers.Assess(p1, nil); state != crawlers.StateOK {
+		t.Errorf("health of the page %s (%s), want ok", state, reason)
+	}
+	p2, err := src.Poll(context.Background(), p1.Cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p2.Posts) != 0 || p2.More {
+		t.Errorf("second run: %d posts, More %v; want none and done", len(p2.Posts), p2.More)
+	}
+	if n := len(srv.Requests()); n != 2 {
+		t.Errorf("%d requests, want 2 (page 1 twice)", n)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/aftershock/aftershock/crawlers"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,7 +19,7 @@ import (
 type parsed struct {
 	reviews []review
 	entries int // entries on the page, app metadata and malformed included
-	skipped int
+	skipped crawlers.Skips
 	// lastPage is the number of the feed's last page (its rel=last link),
 	// 0 when the feed does not say.
 	lastPage int
@@ -26,7 +27,8 @@ type parsed struct {
 
 // review is one customer review.
 type review struct {
-	id      string
+	id string
+	// updated is zero when the feed gave no time for the review.
 	updated time.Time
 	rating  float64
 	text    string
@@ -85,7 +87,7 @@ func parseFeed(body []byte, cc string) (parsed, error) {
 		r, ok, err := parseEntry(raw, cc)
 		switch {
 		case err != nil:
-			p.skipped++
+			p.skipped.Add(crawlers.SkipReason(err), 1)
 		case ok:
 			p.reviews = append(p.reviews, r)
 		}
@@ -105,20 +107,26 @@ func parseEntry(raw json.RawMessage, cc string) (review, bool, error) {
 	}
 	r := review{id: strings.TrimSpace(e.ID.Label), author: strings.TrimSpace(e.Author.Name.Label)}
 	if !isNumber(r.id) {
-		return review{}, false, fmt.Errorf("review id %q is not a number", r.id)
+		return review{}, false, crawlers.Skipf(crawlers.SkipNoID, "review id %q is not a number", r.id)
 	}
 	stars, err := strconv.Atoi(strings.TrimSpace(e.Rating.Label))
 	if err != nil || stars < 1 || stars > 5 {
-		return review{}, false, fmt.Errorf("review %s: rating %q, want 1-5", r.id, e.Rating.Label)
+		return review{}, false, crawlers.Skipf(crawlers.SkipBadValue, "review %s: rating %q, want 1-5", r.id, e.Rating.Label)
 	}
 	r.rating = float64(stars)
-	if r.updated, err = time.Parse(time.RFC3339, strings.TrimSpace(e.Updated.Label)); err != nil {
-		return review{}, false, fmt.Errorf("review %s: %w", r.id, err)
+	// Reviews of the JSON feed often carry no updated at all (recorded
+	// responses of public clients show whole pages without it): such a
+	// review is kept and dated when it was read. A present but unreadable
+	// time is a malformed review.
+	if u := strings.TrimSpace(e.Updated.Label); u != "" {
+		if r.updated, err = time.Parse(time.RFC3339, u); err != nil {
+			return review{}, false, crawlers.Skipf(crawlers.SkipNoTime, "review %s: %w", r.id, err)
+		}
+		r.updated = r.updated.UTC()
 	}
-	r.updated = r.updated.UTC()
 	r.text = reviewText(e.Title.Label, e.Content.Label)
 	if r.text == "" {
-		return review{}, false, fmt.Errorf("review %s: no text", r.id)
+		return review{}, false, crawlers.Skipf(crawlers.SkipNoText, "review %s: no text", r.id)
 	}
 	if n, err := strconv.Atoi(strings.TrimSpace(e.VoteCount.Label)); err == nil && n > 0 {
 		r.votes = n

@@ -49,8 +49,8 @@ func TestFirstPoll(t *testing.T) {
 		t.Fatal(err)
 	}
 	crawlertest.ComparePosts(t, page.Posts, crawlertest.ReadWant(t, "first/want.jsonl"), now)
-	if page.Skipped != 3 {
-		t.Errorf("skipped %d, want 3 (bad uri, record not an object, no text)", page.Skipped)
+	if page.Skipped.Total() != 3 {
+		t.Errorf("skipped %d, want 3 (bad uri, record not an object, no text)", page.Skipped.Total())
 	}
 	if page.More {
 		t.Error("More after the first poll: it reads the newest page only")
@@ -272,8 +272,8 @@ func TestEmptyPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Posts) != 0 || page.More || page.Skipped != 0 {
-		t.Errorf("empty page: %d posts, More %v, skipped %d", len(page.Posts), page.More, page.Skipped)
+	if len(page.Posts) != 0 || page.More || page.Skipped.Total() != 0 {
+		t.Errorf("empty page: %d posts, More %v, skipped %d", len(page.Posts), page.More, page.Skipped.Total())
 	}
 	if page.Cursor != cursor {
 		t.Errorf("cursor %s, want it unchanged %s", page.Cursor, cursor)

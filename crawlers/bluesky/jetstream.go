@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -179,7 +178,7 @@ func (s *StreamSource) Stream(ctx context.Context, cursor string, emit func(craw
 // batch is what was read and not yet emitted.
 type batch struct {
 	posts   []signals.Post
-	skipped int
+	skipped crawlers.Skips
 	timeUS  int64 // newest time_us read
 }
 
@@ -198,7 +197,7 @@ func (f *flusher) schedule() error {
 	switch {
 	case len(f.batch.posts) >= MaxBatch:
 		return f.flush()
-	case len(f.batch.posts) > 0 || f.batch.skipped > 0:
+	case len(f.batch.posts) > 0 || f.batch.skipped.Total() > 0:
 		f.arm(FlushDelay)
 	case f.batch.timeUS > f.emitted:
 		f.arm(CursorEvery)
@@ -221,7 +220,7 @@ func (f *flusher) flush() error {
 	f.timer.Stop()
 	f.due = nil
 	b := f.batch
-	if len(b.posts) == 0 && b.skipped == 0 && b.timeUS <= f.emitted {
+	if len(b.posts) == 0 && b.skipped.Total() == 0 && b.timeUS <= f.emitted {
 		return nil
 	}
 	page := crawlers.Page{Posts: b.posts, Skipped: b.skipped}
@@ -256,7 +255,7 @@ type event struct {
 func (s *StreamSource) handle(data []byte, b *batch) {
 	var ev event
 	if err := json.Unmarshal(data, &ev); err != nil {
-		b.skipped++
+		b.skipped.Add(crawlers.SkipMalformed, 1)
 		s.log.Debug("skipping malformed Jetstream message", "err", err)
 		return
 	}
@@ -264,7 +263,7 @@ func (s *StreamSource) handle(data []byte, b *batch) {
 		return // heartbeat or a kind added later
 	}
 	if ev.TimeUS <= 0 {
-		b.skipped++
+		b.skipped.Add(crawlers.SkipNoTime, 1)
 		s.log.Debug("skipping Jetstream message without time_us", "kind", ev.Kind)
 		return
 	}
@@ -275,7 +274,7 @@ func (s *StreamSource) handle(data []byte, b *batch) {
 	}
 	post, err := s.post(&ev)
 	if err != nil {
-		b.skipped++
+		b.skipped.Add(crawlers.SkipReason(err), 1)
 		s.log.Debug("skipping malformed post", "did", ev.DID, "rkey", c.Rkey, "err", err)
 		return
 	}
@@ -301,33 +300,38 @@ func (s *StreamSource) post(ev *event) (*signals.Post, error) {
 	if rec.Text == "" || !s.match.match(rec.Text) || !s.wantLang(rec.Langs) {
 		return nil, nil
 	}
+	// The post's time is the server's time_us: createdAt is written by
+	// the author's client and can be anything (backdated, a wrong clock).
+	// It is kept as the author's time.
 	created, err := parseTime(rec.CreatedAt)
 	if err != nil {
-		created = time.UnixMicro(ev.TimeUS).UTC()
+		created = time.Time{}
 	}
 	return &signals.Post{
-		Type:    signals.TypePost,
-		Time:    created,
-		Source:  s.spec.Name,
-		ID:      ev.DID + "/" + c.Rkey,
-		Service: s.spec.Service,
-		Text:    plaintext.Truncate(rec.Text, signals.MaxTextBytes),
-		Lang:    firstLang(rec.Langs),
-		URL:     postURL(ev.DID, c.Rkey),
-		Author:  ev.DID,
-		Fetched: s.now(),
+		Type:       signals.TypePost,
+		Time:       time.UnixMicro(ev.TimeUS).UTC(),
+		TimeFrom:   signals.TimeFromServer,
+		AuthorTime: created,
+		Source:     s.spec.Name,
+		ID:         ev.DID + "/" + c.Rkey,
+		Service:    s.spec.Service,
+		Text:       plaintext.Truncate(rec.Text, signals.MaxTextBytes),
+		Lang:       firstLang(rec.Langs),
+		URL:        postURL(ev.DID, c.Rkey),
+		Author:     ev.DID,
+		Fetched:    s.now(),
 	}, nil
 }
 
 // wantLang reports whether a post in langs is wanted: always without
 // options.lang, else when one of langs is that language ("en" takes "en-US").
 func (s *StreamSource) wantLang(langs []string) bool {
-	want := s.opts.Lang
+	want := crawlers.Lang(s.opts.Lang)
 	if want == "" {
 		return true
 	}
 	for _, l := range langs {
-		if strings.EqualFold(l, want) || len(l) > len(want) && l[len(want)] == '-' && strings.EqualFold(l[:len(want)], want) {
+		if crawlers.Lang(l) == want {
 			return true
 		}
 	}

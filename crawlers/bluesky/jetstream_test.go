@@ -185,12 +185,15 @@ func TestStreamEvents(t *testing.T) {
 	skipped := 0
 	for _, p := range pages {
 		posts = append(posts, p.Posts...)
-		skipped += p.Skipped
+		skipped += p.Skipped.Total()
 	}
 	crawlertest.ComparePosts(t, posts, []signals.Post{
-		{Type: "post", Time: time.Date(2026, 11, 24, 9, 59, 59, 500e6, time.UTC), Source: "sky-live", ID: didKim + "/3lbccccccc001", Service: "shop",
+		// Time is the server's time_us; createdAt is the author's time.
+		{Type: "post", Time: time.UnixMicro(t0 + 2).UTC(), TimeFrom: signals.TimeFromServer, AuthorTime: time.Date(2026, 11, 24, 9, 59, 59, 500e6, time.UTC),
+			Source: "sky-live", ID: didKim + "/3lbccccccc001", Service: "shop",
 			Text: "ShopApp crashed on launch", Lang: "en", URL: "https://bsky.app/profile/" + didKim + "/post/3lbccccccc001", Author: didKim},
-		{Type: "post", Time: time.Date(2026, 11, 24, 9, 59, 59, 500e6, time.UTC), Source: "sky-live", ID: didLee + "/3lbccccccc006", Service: "shop",
+		{Type: "post", Time: time.UnixMicro(t0 + 9).UTC(), TimeFrom: signals.TimeFromServer, AuthorTime: time.Date(2026, 11, 24, 9, 59, 59, 500e6, time.UTC),
+			Source: "sky-live", ID: didLee + "/3lbccccccc006", Service: "shop",
 			Text: "쇼핑앱이 또 안 열려요", Lang: "ko", URL: "https://bsky.app/profile/" + didLee + "/post/3lbccccccc006", Author: didLee},
 	}, now)
 	if skipped != 2 {

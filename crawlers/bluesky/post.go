@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/aftershock/aftershock/crawlers"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -162,9 +163,11 @@ func postURL(actor, rkey string) string {
 	return "https://bsky.app/profile/" + actor + "/post/" + rkey
 }
 
+// firstLang is the primary subtag of the post's first language ("en-US"
+// → "en"), so an "en" filter downstream takes it.
 func firstLang(langs []string) string {
 	if len(langs) > 0 && langRE(langs[0]) {
-		return langs[0]
+		return crawlers.Lang(langs[0])
 	}
 	return ""
 }

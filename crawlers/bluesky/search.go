@@ -126,12 +126,12 @@ func (s *Source) collect(page *crawlers.Page, raws []json.RawMessage, seen map[s
 			}
 		}
 		if err != nil {
-			page.Skipped++
+			page.Skip(crawlers.SkipReason(err))
 			s.log.Debug("skipping malformed post", "id", d.id, "err", err)
 			continue
 		}
 		if d.post.Text == "" {
-			page.Skipped++
+			page.Skip(crawlers.SkipNoText)
 			s.log.Debug("skipping post without text", "id", d.id)
 			continue
 		}

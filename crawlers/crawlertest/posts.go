@@ -176,3 +176,16 @@ func CheckErrors(t testing.TB, p crawlers.Poller, posts int, checks ...ErrorChec
 		}
 	}
 }
+
+// RequirePosts fails the test at once unless posts holds at least least
+// posts: a real-shaped page that yields nothing is a broken source, not a
+// quiet one, and comparing an empty list to an empty want proves nothing.
+func RequirePosts(t testing.TB, posts []signals.Post, least int) {
+	t.Helper()
+	if least < 1 {
+		least = 1
+	}
+	if len(posts) < least {
+		t.Fatalf("a real-shaped page yielded %d posts, want at least %d", len(posts), least)
+	}
+}

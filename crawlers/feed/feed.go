@@ -232,7 +232,7 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 	reachedOld := false
 	for _, it := range doc.items {
 		if err := it.check(); err != nil {
-			page.Skipped++
+			page.Skip(crawlers.SkipReason(err))
 			s.log.Debug("skipping malformed item", "id", it.id, "err", err)
 			continue
 		}

@@ -75,25 +75,19 @@ func (s *Source) post(it item, now time.Time) signals.Post {
 		ID:      it.id,
 		Service: s.spec.Service,
 		Text:    it.postText(),
-		Lang:    primaryLang(lang),
-		URL:     it.link,
+		Lang:    crawlers.Lang(lang),
+		URL:     crawlers.CleanURL(it.link),
 		Author:  it.author,
 		Fetched: now,
 	}
 }
 
-// primaryLang turns "en-US" into "en".
-func primaryLang(tag string) string {
-	tag, _, _ = strings.Cut(strings.TrimSpace(tag), "-")
-	tag, _, _ = strings.Cut(tag, "_")
-	return strings.ToLower(tag)
-}
 
 // doc is a parsed response.
 type doc struct {
 	items   []item
 	next    string
-	skipped int
+	skipped crawlers.Skips
 }
 
 func mimeParams(ct string) (string, map[string]string, error) {
@@ -219,9 +213,32 @@ func (t atomText) plain() string {
 	case "xhtml":
 		return plaintext.FromHTML(t.Inner)
 	case "html", "text/html":
-		return plaintext.FromHTML(t.Text)
+		return plaintext.FromHTML(redditBody(t.Text))
 	}
 	return plaintext.Collapse(t.Text)
+}
+
+// Reddit's Atom feeds (/r/<sub>/.rss, /search.rss) wrap a post's own text
+// in <!-- SC_OFF --><div class="md">…</div><!-- SC_ON --> and end every
+// entry with "submitted by /u/<name> [link] [comments]".
+const (
+	redditOpen    = "<!-- SC_OFF -->"
+	redditClose   = "<!-- SC_ON -->"
+	redditTrailer = "submitted by"
+)
+
+// redditBody keeps the post's own text of a Reddit entry's HTML content and
+// drops the trailer; other HTML is returned as it is.
+func redditBody(h string) string {
+	if i := strings.Index(h, redditOpen); i >= 0 {
+		if j := strings.Index(h[i:], redditClose); j >= 0 {
+			return h[i+len(redditOpen) : i+j]
+		}
+	}
+	if i := strings.LastIndex(h, redditTrailer); i >= 0 && strings.Contains(h[i:], "[comments]") {
+		return h[:i]
+	}
+	return h
 }
 
 type atomEntry struct {
@@ -289,7 +306,8 @@ func parseXML(body []byte, format string, decoded bool) (doc, error) {
 				id:     strings.TrimSpace(e.ID),
 				title:  e.Title.plain(),
 				text:   e.Content.plain(),
-				author: strings.TrimSpace(e.Author.Name),
+				// Reddit names authors "/u/<name>".
+				author: strings.TrimPrefix(strings.TrimSpace(e.Author.Name), "/u/"),
 				lang:   e.Lang,
 			}
 			if it.lang == "" {
@@ -354,7 +372,7 @@ func (s *Source) parseJSON(body []byte) (doc, error) {
 	for _, raw := range arr {
 		obj, ok := raw.(map[string]any)
 		if !ok {
-			d.skipped++
+			d.skipped.Add(crawlers.SkipMalformed, 1)
 			continue
 		}
 		get := func(path string) string {

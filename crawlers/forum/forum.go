@@ -272,7 +272,7 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 	}
 	now := s.now()
 	if len(cur.Pending) > 0 {
-		return s.readViews(ctx, cur, now, 0)
+		return s.readViews(ctx, cur, now, nil)
 	}
 
 	target := s.pageURL(1)
@@ -349,7 +349,7 @@ func (s *Source) finish(page crawlers.Page, cur cursorState) crawlers.Page {
 // view page that is gone (4xx, robots.txt, too large) leaves the post with
 // its title alone; a rate limit, a 5xx or a timeout fails the poll so the
 // rows are read again.
-func (s *Source) readViews(ctx context.Context, cur cursorState, now time.Time, skipped int) (crawlers.Page, error) {
+func (s *Source) readViews(ctx context.Context, cur cursorState, now time.Time, skipped crawlers.Skips) (crawlers.Page, error) {
 	page := crawlers.Page{Skipped: skipped}
 	n := min(len(cur.Pending), s.followBatch)
 	for _, rw := range cur.Pending[:n] {

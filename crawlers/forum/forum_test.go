@@ -27,16 +27,16 @@ func TestKoreanBoard(t *testing.T) {
 		t.Fatal(err)
 	}
 	crawlertest.ComparePosts(t, p1.Posts, readWant(t, b.URL, "gnuboard/want-1.jsonl"), now)
-	if p1.Skipped != 1 || !p1.More {
-		t.Errorf("page 1: skipped %d, More %v; want 1 and true", p1.Skipped, p1.More)
+	if p1.Skipped.Total() != 1 || !p1.More {
+		t.Errorf("page 1: skipped %d, More %v; want 1 and true", p1.Skipped.Total(), p1.More)
 	}
 	p2, err := src.Poll(t.Context(), p1.Cursor)
 	if err != nil {
 		t.Fatal(err)
 	}
 	crawlertest.ComparePosts(t, p2.Posts, readWant(t, b.URL, "gnuboard/want-2.jsonl"), now)
-	if p2.Skipped != 0 || p2.More {
-		t.Errorf("page 2: skipped %d, More %v; want 0 and false (max_pages 2)", p2.Skipped, p2.More)
+	if p2.Skipped.Total() != 0 || p2.More {
+		t.Errorf("page 2: skipped %d, More %v; want 0 and false (max_pages 2)", p2.Skipped.Total(), p2.More)
 	}
 	if got, want := b.uris(), []string{gnuPage1, gnuPage2}; !slices.Equal(got, want) {
 		t.Errorf("requests %q, want %q", got, want)
@@ -71,8 +71,8 @@ func TestCharset(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(page.Posts) != tt.posts || page.Skipped != tt.skipped {
-				t.Errorf("%d posts, %d skipped; want %d and %d", len(page.Posts), page.Skipped, tt.posts, tt.skipped)
+			if len(page.Posts) != tt.posts || page.Skipped.Total() != tt.skipped {
+				t.Errorf("%d posts, %d skipped; want %d and %d", len(page.Posts), page.Skipped.Total(), tt.posts, tt.skipped)
 			}
 			if tt.posts > 0 {
 				crawlertest.ComparePosts(t, page.Posts, readWant(t, b.URL, "gnuboard/want-1.jsonl"), now)

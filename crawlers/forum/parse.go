@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/aftershock/aftershock/crawlers"
 	"net/url"
 	"regexp"
 	"strings"
@@ -34,7 +35,7 @@ type list struct {
 	rows    []row
 	next    string // href of the next-page link
 	matched int    // rows the item selector matched, skipped ones included
-	skipped int
+	skipped crawlers.Skips
 }
 
 // maxTitleBytes bounds a title; longer ones are cut.
@@ -53,7 +54,7 @@ func (s *Source) parseList(r *scrape.Response, now time.Time) (list, error) {
 		}
 		rw, err := s.parseRow(sel, r.URL, now)
 		if err != nil {
-			l.skipped++
+			l.skipped.Add(crawlers.SkipReason(err), 1)
 			s.log.Debug("skipping malformed row", "page", r.URL.String(), "row", i, "err", err)
 			return
 		}

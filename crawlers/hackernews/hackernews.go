@@ -153,7 +153,7 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 	for _, raw := range res.Hits {
 		h, err := decodeHit(raw)
 		if err != nil {
-			page.Skipped++
+			page.Skip(crawlers.SkipReason(err))
 			s.log.Debug("skipping malformed hit", "err", err)
 			continue
 		}
@@ -169,7 +169,7 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 		last.addOld(h.time, h.ObjectID)
 		post, ok := s.post(h, now)
 		if !ok {
-			page.Skipped++
+			page.Skip(crawlers.SkipNoText)
 			s.log.Debug("skipping hit without text or title", "id", h.ObjectID)
 			continue
 		}

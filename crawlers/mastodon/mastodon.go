@@ -317,13 +317,13 @@ func (s *Source) collect(page *crawlers.Page, res *result, tl timeline, after st
 			newest = maxID(newest, st.ID)
 		}
 		if err != nil {
-			page.Skipped++
+			page.Skip(crawlers.SkipReason(err))
 			s.log.Debug("skipping malformed status", "timeline", tl.key, "id", st.ID, "err", err)
 			continue
 		}
 		post, ok := s.post(st, now)
 		if !ok {
-			page.Skipped++
+			page.Skip(crawlers.SkipNoText)
 			s.log.Debug("skipping status without text", "timeline", tl.key, "id", st.ID)
 			continue
 		}
@@ -374,6 +374,12 @@ func (s *Source) post(st *status, now time.Time) (signals.Post, bool) {
 		p.URL = *st.URL
 	} else {
 		p.URL = st.URI
+	}
+	// The uri is the status's ActivityPub id: the same on every instance
+	// that federates it (the id is each instance's own). Publishing by it
+	// makes a status watched through two instances one post.
+	if crawlers.IsHTTPURL(st.URI) {
+		p.URI = st.URI
 	}
 	return p, true
 }

@@ -40,8 +40,8 @@ func TestFirstPoll(t *testing.T) {
 		t.Fatal(err)
 	}
 	crawlertest.ComparePosts(t, page.Posts, crawlertest.ReadWant(t, "first/want.jsonl"), now)
-	if page.Skipped != 2 {
-		t.Errorf("skipped %d, want 2 (malformed time, media only)", page.Skipped)
+	if page.Skipped.Total() != 2 {
+		t.Errorf("skipped %d, want 2 (malformed time, media only)", page.Skipped.Total())
 	}
 	if want := cursorOf(map[string]string{"ShopApp": n5}); page.Cursor != want {
 		t.Errorf("cursor %s, want %s", page.Cursor, want)
@@ -350,5 +350,58 @@ func TestConstructor(t *testing.T) {
 		if got := insts[0].Streamer != nil; got != tc.stream || (insts[0].Poller != nil) == tc.stream {
 			t.Errorf("%s: streamer %v, poller %v", tc.options, insts[0].Streamer != nil, insts[0].Poller != nil)
 		}
+	}
+}
+
+// TestFederatedCopiesAreOnePost: a status watched through two instances
+// has a different id on each but one uri (its ActivityPub id); both
+// sources report it and the runner publishes it once.
+func TestFederatedCopiesAreOnePost(t *testing.T) {
+	a, b := serveCase(t, "federated/a"), serveCase(t, "federated/b")
+	pa, err := a.source(t, "    hashtags: [shopapp]\n").Poll(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := b.source(t, "    hashtags: [shopapp]\n").Poll(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pa.Posts) != 1 || len(pb.Posts) != 1 {
+		t.Fatalf("posts %d and %d, want 1 each", len(pa.Posts), len(pb.Posts))
+	}
+	if pa.Posts[0].ID == pb.Posts[0].ID {
+		t.Fatalf("both ids %s: the fixture must show two instances' ids", pa.Posts[0].ID)
+	}
+	const uri = "https://mstdn.kr/users/jiwoo/statuses/113550299000000042"
+	if pa.Posts[0].URI != uri || pb.Posts[0].URI != uri || pa.Posts[0].MsgID() != pb.Posts[0].MsgID() {
+		t.Fatalf("uris %q, %q; msg ids %q, %q: want one uri and one msg id", pa.Posts[0].URI, pb.Posts[0].URI, pa.Posts[0].MsgID(), pb.Posts[0].MsgID())
+	}
+
+	bs := crawlertest.StartBus(t)
+	specA := crawlertest.Spec(t, strings.Replace(a.specText("    hashtags: [shopapp]\n"), "name: fedi", "name: fedi-a", 1))
+	specB := crawlertest.Spec(t, strings.Replace(b.specText("    hashtags: [shopapp]\n"), "name: fedi", "name: fedi-b", 1))
+	var insts []*crawlers.Instance
+	for _, sp := range []crawlers.Spec{specA, specB} {
+		src, err := mastodon.New(sp, a.deps())
+		if err != nil {
+			t.Fatal(err)
+		}
+		insts = append(insts, &crawlers.Instance{Spec: sp, Poller: src})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	r := crawlertest.NewRunner(t, bs, clock, func(n int, _ time.Duration) {
+		if n >= 2 {
+			cancel()
+		}
+	})
+	if err := r.RunAll(ctx, insts); err != nil {
+		t.Fatal(err)
+	}
+	if got := crawlertest.Stored(t, bs.JS, "POSTS"); got != 1 {
+		t.Errorf("%d posts stored, want 1", got)
+	}
+	if c := r.PostCounts(t); c[crawlers.ResultPublished] != 1 || c[crawlers.ResultDuplicate] != 1 {
+		t.Errorf("post counts %v, want 1 published and 1 duplicate", c)
 	}
 }

@@ -192,19 +192,19 @@ func (s *StreamSource) dispatch(event string, data []byte, oversize bool, cur *c
 	}
 	if oversize {
 		s.log.Warn("skipping oversized stream event", "max_bytes", MaxEvent)
-		return emit(crawlers.Page{Skipped: 1})
+		return emit(crawlers.Skipping(crawlers.SkipOversize))
 	}
 	st, err := decodeStatus(data)
 	if err != nil {
 		s.log.Debug("skipping malformed status", "timeline", s.tl.key, "err", err)
-		return emit(crawlers.Page{Skipped: 1})
+		return emit(crawlers.Skipping(crawlers.SkipReason(err)))
 	}
 	cur.Newest[s.tl.key] = maxID(cur.Newest[s.tl.key], st.ID)
 	page := crawlers.Page{Cursor: cur.encode()}
 	post, ok := s.src.post(st, s.src.now())
 	switch {
 	case !ok:
-		page.Skipped = 1
+		page.Skip(crawlers.SkipNoText)
 	case backfilled[post.ID]:
 	default:
 		page.Posts = append(page.Posts, post)

@@ -55,14 +55,14 @@ func TestStreamEvents(t *testing.T) {
 		t.Fatal("no pages")
 	}
 	backfill := pages[0]
-	if len(backfill.Posts) != 10 || backfill.Skipped != 2 {
-		t.Errorf("backfill: %d posts, %d skipped; want the newest page (10 posts, 2 skipped)", len(backfill.Posts), backfill.Skipped)
+	if len(backfill.Posts) != 10 || backfill.Skipped.Total() != 2 {
+		t.Errorf("backfill: %d posts, %d skipped; want the newest page (10 posts, 2 skipped)", len(backfill.Posts), backfill.Skipped.Total())
 	}
 	var live []string
 	skipped := 0
 	for _, p := range pages[1:] {
 		live = append(live, crawlertest.IDs(p.Posts)...)
-		skipped += p.Skipped
+		skipped += p.Skipped.Total()
 	}
 	if got := strings.Join(live, " "); got != "113550240000000020 113550240000000021" {
 		t.Errorf("streamed ids %s, want the two updates", got)

@@ -268,9 +268,9 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 		}
 		samples, skipped := s.samples(q, res)
 		page.Metrics = append(page.Metrics, samples...)
-		page.Skipped += skipped
-		if skipped > 0 {
-			s.log.Debug("skipped points", "query", q.Name, "count", skipped)
+		page.Skipped.Merge(skipped)
+		if skipped.Total() > 0 {
+			s.log.Debug("skipped points", "query", q.Name, "reasons", skipped.String())
 		}
 	}
 	if len(refused) == len(s.opts.Queries) {
@@ -282,17 +282,19 @@ func (s *Source) Poll(ctx context.Context, cursor string) (crawlers.Page, error)
 
 // samples turns the series of one query into samples; points that are
 // NaN, ±Inf or malformed are skipped and counted.
-func (s *Source) samples(q Query, res result) ([]signals.MetricSample, int) {
+func (s *Source) samples(q Query, res result) ([]signals.MetricSample, crawlers.Skips) {
 	var out []signals.MetricSample
-	skipped := res.malformed
+	var skipped crawlers.Skips
+	skipped.Add(crawlers.SkipMalformed, res.malformed)
 	for _, sr := range res.series {
 		version := sr.labels[q.VersionLabel]
 		if slices.Contains(q.BaselineVersions, version) {
 			version = ""
 		}
+		tags := seriesTags(sr.labels, q)
 		for _, p := range sr.points {
 			if math.IsNaN(p.value) || math.IsInf(p.value, 0) {
-				skipped++
+				skipped.Add(crawlers.SkipBadValue, 1)
 				continue
 			}
 			out = append(out, signals.MetricSample{
@@ -303,6 +305,7 @@ func (s *Source) samples(q Query, res result) ([]signals.MetricSample, int) {
 				Ring:    sr.labels[q.RingLabel],
 				Name:    q.Name,
 				Value:   p.value,
+				Tags:    tags,
 			})
 		}
 	}
@@ -329,4 +332,21 @@ func parseCursor(cursor string) (time.Time, error) {
 func formatCursor(t time.Time) string {
 	data, _ := json.Marshal(cursorState{Time: t.UTC()})
 	return string(data)
+}
+
+// seriesTags are a series' labels but the cohort ones (version, ring),
+// so the samples of a query returning several series (per instance, per
+// route) stay apart. nil for a series with no other label.
+func seriesTags(labels map[string]string, q Query) map[string]string {
+	var tags map[string]string
+	for k, v := range labels {
+		if k == q.VersionLabel || k == q.RingLabel {
+			continue
+		}
+		if tags == nil {
+			tags = make(map[string]string, len(labels))
+		}
+		tags[k] = v
+	}
+	return tags
 }

@@ -2,8 +2,8 @@ package reddit
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
+	"github.com/aftershock/aftershock/crawlers"
 	"math"
 	"strings"
 	"time"
@@ -16,7 +16,7 @@ import (
 type listing struct {
 	items   []item
 	after   string
-	skipped int
+	skipped crawlers.Skips
 }
 
 // item is a post (t3) or comment (t1) of a listing.
@@ -72,7 +72,7 @@ func parseListing(body []byte) (listing, error) {
 		it, ok, err := parseChild(raw)
 		switch {
 		case err != nil:
-			ls.skipped++
+			ls.skipped.Add(crawlers.SkipReason(err), 1)
 		case ok:
 			ls.items = append(ls.items, it)
 		}
@@ -102,10 +102,10 @@ func parseChild(raw json.RawMessage) (item, bool, error) {
 		it.name = th.Kind + "_" + d.ID
 	}
 	if it.name == "" || !strings.HasPrefix(it.name, th.Kind+"_") {
-		return item{}, false, fmt.Errorf("no fullname of kind %s", th.Kind)
+		return item{}, false, crawlers.Skipf(crawlers.SkipNoID, "no fullname of kind %s", th.Kind)
 	}
 	if d.CreatedUTC == nil || *d.CreatedUTC <= 0 || math.IsInf(*d.CreatedUTC, 0) {
-		return item{}, false, errors.New("no created_utc")
+		return item{}, false, crawlers.Skipf(crawlers.SkipNoTime, "no created_utc")
 	}
 	it.created = *d.CreatedUTC
 	if th.Kind == "t3" {
@@ -114,10 +114,11 @@ func parseChild(raw json.RawMessage) (item, bool, error) {
 		it.text = joinText("", d.Body)
 	}
 	if it.text == "" {
-		return item{}, false, errors.New("no text")
+		return item{}, false, crawlers.Skipf(crawlers.SkipNoText, "no text")
 	}
 	if strings.HasPrefix(d.Permalink, "/") {
-		it.url = webURL + d.Permalink
+		// Links copied from search carry ?ref=search_posts and the like.
+		it.url = crawlers.CleanURL(webURL + d.Permalink)
 	}
 	return it, true, nil
 }

@@ -134,7 +134,7 @@ func (s *StreamSource) streamV2(ctx context.Context, cursor string, emit func(cr
 		idle.Reset(idleTimeout)
 		if tooLong {
 			s.log.Warn("skipping oversized stream message", "max_bytes", MaxStreamMessage)
-			if err := emit(crawlers.Page{Skipped: 1}); err != nil {
+			if err := emit(crawlers.Skipping(crawlers.SkipOversize)); err != nil {
 				return err
 			}
 			continue
@@ -223,7 +223,8 @@ func (s *StreamSource) v2Message(line []byte, ours map[string]bool, cur *cursorS
 	var m v2StreamMessage
 	if err := json.Unmarshal(line, &m); err != nil {
 		s.log.Debug("skipping malformed stream message", "err", err)
-		return &crawlers.Page{Skipped: 1}, nil
+		p := crawlers.Skipping(crawlers.SkipMalformed)
+		return &p, nil
 	}
 	if len(m.Data) == 0 || string(m.Data) == "null" {
 		if len(m.Errors) > 0 {
@@ -247,7 +248,8 @@ func (s *StreamSource) v2Message(line []byte, ours map[string]bool, cur *cursorS
 	p, err := s.src.v2Post(m.Data, users, s.src.now())
 	if err != nil {
 		s.log.Debug("skipping malformed post", "err", err)
-		return &crawlers.Page{Skipped: 1}, nil
+		p := crawlers.Skipping(crawlers.SkipReason(err))
+		return &p, nil
 	}
 	if n := len(m.Errors); n > 0 {
 		s.log.Warn("X reported partial errors", "count", n, "title", m.Errors[0].Title, "detail", truncate(m.Errors[0].Detail, 200))

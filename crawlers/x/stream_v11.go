@@ -100,7 +100,8 @@ func (s *StreamSource) v11Message(msg any, cur *cursorState) (*crawlers.Page, er
 		p, err := s.src.v11Post(m, s.src.now())
 		if err != nil {
 			s.log.Debug("skipping malformed post", "err", err)
-			return &crawlers.Page{Skipped: 1}, nil
+			p := crawlers.Skipping(crawlers.SkipReason(err))
+			return &p, nil
 		}
 		cur.SinceID = newer(cur.SinceID, p.ID)
 		return &crawlers.Page{Posts: []signals.Post{p}, Cursor: cur.encode()}, nil
@@ -120,7 +121,8 @@ func (s *StreamSource) v11Message(msg any, cur *cursorState) (*crawlers.Page, er
 		}
 		// A message that is not a JSON object.
 		s.log.Debug("skipping malformed stream message", "err", m)
-		return &crawlers.Page{Skipped: 1}, nil
+		p := crawlers.Skipping(crawlers.SkipMalformed)
+		return &p, nil
 	default:
 		s.log.Debug("ignoring stream message", "type", fmt.Sprintf("%T", msg))
 	}

@@ -230,17 +230,33 @@ func (s *Source) v2Post(raw json.RawMessage, users map[string]string, fetched ti
 	if !validID(t.ID) {
 		return signals.Post{}, fmt.Errorf("id %q is not a post id", t.ID)
 	}
-	created, err := time.Parse(time.RFC3339, t.CreatedAt)
-	if err != nil {
-		return signals.Post{}, fmt.Errorf("post %s: created_at: %w", t.ID, err)
+	// A response may lack a requested field (created_at, includes.users:
+	// a partial error, a field the plan does not grant). The id carries the
+	// time the post was made, and author_id names the author.
+	created, from := time.Time{}, ""
+	if t.CreatedAt != "" {
+		c, err := time.Parse(time.RFC3339, t.CreatedAt)
+		if err != nil {
+			return signals.Post{}, crawlers.Skipf(crawlers.SkipNoTime, "post %s: created_at: %w", t.ID, err)
+		}
+		created = c
+	} else if c, ok := snowflakeTime(t.ID); ok {
+		created, from = c, signals.TimeFromID
+	} else {
+		return signals.Post{}, crawlers.Skipf(crawlers.SkipNoTime, "post %s: no created_at and an id that is no snowflake", t.ID)
 	}
 	text := t.Text
 	if t.NoteTweet != nil && t.NoteTweet.Text != "" {
 		text = t.NoteTweet.Text
 	}
 	m := t.PublicMetrics
-	return s.post(t.ID, created, text, t.Lang, users[t.AuthorID],
-		m.LikeCount+m.RetweetCount+m.ReplyCount+m.QuoteCount, fetched), nil
+	p := s.post(t.ID, created, text, t.Lang, users[t.AuthorID],
+		m.LikeCount+m.RetweetCount+m.ReplyCount+m.QuoteCount, fetched)
+	p.TimeFrom = from
+	if p.Author == "" && validID(t.AuthorID) {
+		p.Author = t.AuthorID
+	}
+	return p, nil
 }
 
 // v2Error classifies a failed v2 request. Both 429 bodies (code 88 and

@@ -390,7 +390,21 @@ func postLang(l string) string {
 	if l == "und" || l == "zxx" || (len(l) == 3 && l[0] == 'q') {
 		return ""
 	}
-	return l
+	return crawlers.Lang(l)
+}
+
+// twitterEpoch is the epoch of X's snowflake ids (2010-11-04T01:42:54.657Z).
+const twitterEpoch = 1288834974657
+
+// snowflakeTime is the time encoded in a post id: its upper 42 bits are
+// milliseconds since twitterEpoch. Ids from before snowflakes (2010) hold
+// no time.
+func snowflakeTime(id string) (time.Time, bool) {
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil || n>>22 < 24*60*60*1000 || n>>63 != 0 {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(int64(n>>22) + twitterEpoch).UTC(), true
 }
 
 // post builds a post about the configured service.
@@ -422,7 +436,7 @@ func truncate(s string, n int) string {
 // it).
 func (s *Source) take(page *crawlers.Page, next *cursorState, sinceID string, i int, p signals.Post, err error) {
 	if err != nil {
-		page.Skipped++
+		page.Skip(crawlers.SkipReason(err))
 		s.log.Debug("skipping malformed post", "index", i, "err", err)
 		return
 	}

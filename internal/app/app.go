@@ -72,6 +72,17 @@ type App struct {
 	errs chan error
 	// closers release what notifiers hold (an IRC connection).
 	closers []func() error
+	// crawlers runs the sources; its Health feeds /healthz details.
+	crawlers *crawlers.Runner
+}
+
+// SourceHealth is the health of every source this process runs (none
+// before Start).
+func (a *App) SourceHealth() []crawlers.Health {
+	if a.crawlers == nil {
+		return nil
+	}
+	return a.crawlers.Health()
 }
 
 // New checks what can be checked before starting anything.
@@ -123,6 +134,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		return err
 	}
 	runner := crawlers.NewRunner(a.bus.JS, cursors, a.log.With("part", "crawler"), crawlers.NewMetrics(a.reg), crawlers.WithClock(a.opt.Clock))
+	a.crawlers = runner
 	a.goRun("crawlers", func(ctx context.Context) error { return runner.RunAll(ctx, insts) }, runCtx)
 	if a.cfg.StatsD != nil {
 		l, err := statsd.Listen(*a.cfg.StatsD, bus.Publisher{JS: a.bus.JS}, a.log.With("part", "statsd"), a.opt.Clock)
@@ -368,6 +380,15 @@ func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledg
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
+		// Details: one line per source, its health (ok, silent, degraded,
+		// failing) and why. Liveness stays 200.
+		for _, h := range a.SourceHealth() {
+			line := fmt.Sprintf("source %s %s", h.Source, h.State)
+			if h.Reason != "" {
+				line += ": " + h.Reason
+			}
+			_, _ = w.Write([]byte(line + "\n"))
+		}
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

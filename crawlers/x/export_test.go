@@ -1,0 +1,4 @@
+package x
+
+// SnowflakeTime exposes snowflakeTime to the tests.
+var SnowflakeTime = snowflakeTime
