@@ -82,6 +82,8 @@ type Bus struct {
 	JS  jetstream.JetStream
 	srv *server.Server
 	log *slog.Logger
+	// lock is held on the embedded server's data dir while it runs.
+	lock *dirLock
 }
 
 var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
@@ -96,8 +98,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 	b := &Bus{log: log}
 	var err error
 	if cfg.URL == "" {
+		if b.lock, err = lockDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
 		b.srv, b.NC, err = startEmbedded(cfg)
 		if err != nil {
+			b.lock.unlock()
 			return nil, err
 		}
 	} else {
@@ -219,6 +225,7 @@ func (b *Bus) Close() {
 		b.srv.Shutdown()
 		b.srv.WaitForShutdown()
 	}
+	b.lock.unlock()
 }
 
 // Healthy reports whether the connection to the server is up.
