@@ -63,6 +63,7 @@ func TestInboundValidated(t *testing.T) {
 		`{"service":"shop","name":"error_rate","value":-0.5}`,
 		`{"service":"shop","name":"error_rate","value":0.01,"time":"1970-01-01T00:00:00Z"}`,
 		`{"service":"shop","name":"error_rate","value":0.01,"time":"2999-01-01T00:00:00Z"}`,
+		`{"service":"shop","name":"error_rate","value":0.01,"colour":"red"}`,
 	}, "\n")
 	code, out := do(t, "POST", base+"/v1/metrics", token, body)
 	var resp struct {
@@ -75,7 +76,7 @@ func TestInboundValidated(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &resp); err != nil {
 		t.Fatalf("metrics: %d %s", code, out)
 	}
-	wantReasons := []string{"", `service: "web" is not a configured service`, `ring: "H9" is not a configured ring (configured: H1, H2, H3)`, `ring: "h1"`, `ring: "../.."`, "negative", "in the past", "in the future"}
+	wantReasons := []string{"", `service: "web" is not a configured service`, `ring: "H9" is not a configured ring (configured: H1, H2, H3)`, `ring: "h1"`, `ring: "../.."`, "negative", "in the past", "in the future", `unknown field "colour"`}
 	if code != 202 || resp.Accepted != 1 || len(resp.Rejected) != len(wantReasons)-1 {
 		t.Fatalf("metrics: %d %s, want 202 with 1 accepted and %d rejected", code, out, len(wantReasons)-1)
 	}
