@@ -36,6 +36,9 @@ const (
 	BucketSeen      = "seen"      // long-lived de-duplication of post ids
 	BucketVerdicts  = "verdicts"  // latest verdict per release and ring, for the gate
 	BucketBudgets   = "budgets"   // reliability budgets (teams) and karma (authors)
+	// BucketDeadLetters keeps notices given up on (refused by the receiver,
+	// or past their deadline) until they are re-sent: key <kind>.<escaped key>.
+	BucketDeadLetters = "deadletters"
 )
 
 // Config is the `nats` section of the configuration.
@@ -191,6 +194,7 @@ func (b *Bus) declare(ctx context.Context, cfg Config) error {
 		{Bucket: BucketSeen, History: 1, TTL: 7 * 24 * time.Hour},
 		{Bucket: BucketVerdicts, History: 1},
 		{Bucket: BucketBudgets, History: 16},
+		{Bucket: BucketDeadLetters, History: 1},
 	}
 	for _, kc := range buckets {
 		kc.Storage = jetstream.FileStorage
