@@ -7,6 +7,7 @@ package app
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,6 +40,7 @@ import (
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/internal/config"
 	"github.com/aftershock/aftershock/internal/inbound"
+	"github.com/aftershock/aftershock/internal/httptls"
 	"github.com/aftershock/aftershock/internal/pipeline"
 	"github.com/aftershock/aftershock/internal/sink"
 	"github.com/aftershock/aftershock/internal/sink/influx"
@@ -447,6 +449,14 @@ func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledg
 	if err != nil {
 		return fmt.Errorf("http.listen: %w", err)
 	}
+	if c := a.cfg.HTTP.TLS; c != nil {
+		r, err := httptls.New(*c, a.log.With("part", "tls"))
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		ln = tls.NewListener(ln, r.TLSConfig())
+	}
 	a.ln = ln
 	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
@@ -454,6 +464,6 @@ func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledg
 			a.errs <- fmt.Errorf("http: %w", err)
 		}
 	}()
-	a.log.Info("listening", "addr", ln.Addr().String())
+	a.log.Info("listening", "addr", ln.Addr().String(), "tls", a.cfg.HTTP.TLS != nil)
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/aftershock/aftershock/detector"
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/internal/inbound"
+	"github.com/aftershock/aftershock/internal/httptls"
 	"github.com/aftershock/aftershock/internal/sink/influx"
 	"github.com/aftershock/aftershock/signals/enrich"
 )
@@ -98,6 +99,12 @@ type HTTP struct {
 	// InsecureNoAuth lets mutating endpoints run without a token. Only for
 	// local experiments; without it a config with no tokens is refused.
 	InsecureNoAuth bool `yaml:"insecure_no_auth"`
+	// TLS, when set, serves the API over HTTPS; the files are re-read when
+	// they change.
+	TLS *httptls.Config `yaml:"tls"`
+	// AllowPlaintextTokens accepts bearer tokens over plain HTTP on an
+	// address other than loopback (a mesh or ingress terminates TLS).
+	AllowPlaintextTokens bool `yaml:"allow_plaintext_tokens"`
 }
 
 // Token is one API bearer token and what it may do.
@@ -216,6 +223,10 @@ func (c *Config) Validate() error {
 			add(fmt.Errorf("%s.role: %q, want deploy-system, sre-admin or read-only", p, t.Role))
 		}
 	}
+	if c.HTTP.TLS != nil {
+		add(c.HTTP.TLS.ValidateAt("http.tls"))
+	}
+	add(httptls.CheckPlaintext(c.HTTP.Listen, c.HTTP.TLS != nil, len(c.HTTP.Tokens) > 0, c.HTTP.AllowPlaintextTokens))
 	add(c.NATS.Validate())
 	if c.Cluster.Members == 0 {
 		c.Cluster.Members = 1

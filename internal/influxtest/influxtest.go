@@ -46,6 +46,8 @@ type Server struct {
 	Bucket string
 
 	cmd    *exec.Cmd
+	bin    string // influxd and its config, to start it again
+	conf   string
 	done   chan struct{}
 	logs   *lockedBuffer
 	client influxdb2.Client
@@ -179,17 +181,9 @@ func start(t testing.TB, bin string) (*Server, error) {
 		done:     make(chan struct{}),
 		logs:     &lockedBuffer{},
 	}
-	s.cmd = exec.Command(bin, "run", "-config", conf)
-	s.cmd.Env = append(os.Environ(), "INFLUXDB_DATA_QUERY_LOG_ENABLED=false")
-	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("running %s: %w", bin, err)
-	}
-	go func() { _ = s.cmd.Wait(); close(s.done) }()
-
-	if err := s.waitReady(15 * time.Second); err != nil {
-		s.stop()
-		return nil, fmt.Errorf("%w\ninfluxd output:\n%s", err, s.logs.String())
+	s.bin, s.conf = bin, conf
+	if err := s.run(); err != nil {
+		return nil, err
 	}
 	if err := s.createDatabase(); err != nil {
 		s.stop()
@@ -201,6 +195,31 @@ func start(t testing.TB, bin string) (*Server, error) {
 		s.stop()
 	})
 	return s, nil
+}
+
+// run starts influxd on the server's config and waits until it answers.
+func (s *Server) run() error {
+	s.done = make(chan struct{})
+	s.cmd = exec.Command(s.bin, "run", "-config", s.conf)
+	s.cmd.Env = append(os.Environ(), "INFLUXDB_DATA_QUERY_LOG_ENABLED=false")
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	if err := s.cmd.Start(); err != nil {
+		return fmt.Errorf("running %s: %w", s.bin, err)
+	}
+	done := s.done
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	if err := s.waitReady(15 * time.Second); err != nil {
+		s.stop()
+		return fmt.Errorf("%w\ninfluxd output:\n%s", err, s.logs.String())
+	}
+	return nil
+}
+
+// Restart starts a stopped influxd again on the same ports and data (a
+// running one is stopped first): the database is back with what it held.
+func (s *Server) Restart() error {
+	s.stop()
+	return s.run()
 }
 
 // Logs returns what influxd printed so far (useful in failure messages).
