@@ -329,4 +329,3 @@ func TestDayFraction(t *testing.T) {
 		}
 	}
 }
-
