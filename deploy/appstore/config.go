@@ -15,16 +15,17 @@ import (
 
 // Config is one `type: appstore-phased` entry of the `notifiers` list:
 //
-//   - name: ios-store
-//     type: appstore-phased
-//     on: [halt]
-//     appstore-phased:
-//     issuer_id: 57246542-96fe-1a63-e053-0824d011072a
-//     key_id: 2X9R4HXF34
-//     private_key_file: /etc/aftershock/AuthKey_2X9R4HXF34.p8
-//     apps:
-//   - service: shop-ios
-//     app_id: "1234567890"
+//	notifiers:
+//	  - name: ios-store
+//	    type: appstore-phased
+//	    on: [halt]
+//	    appstore-phased:
+//	      issuer_id: 57246542-96fe-1a63-e053-0824d011072a
+//	      key_id: 2X9R4HXF34
+//	      private_key_file: /etc/aftershock/AuthKey_2X9R4HXF34.p8
+//	      apps:
+//	        - service: shop-ios
+//	          app_id: "1234567890"
 type Config struct {
 	// IssuerID is the team's issuer id (Users and Access → Integrations).
 	IssuerID string `yaml:"issuer_id"`

@@ -14,15 +14,16 @@ import (
 
 // Config is one `type: play-rollout` entry of the `notifiers` list:
 //
-//   - name: android-store
-//     type: play-rollout
-//     on: [halt]
-//     play-rollout:
-//     service_account_file: /etc/aftershock/play-service-account.json
-//     apps:
-//   - service: shop-android
-//     package_name: com.example.shop
-//     track: production
+//	notifiers:
+//	  - name: android-store
+//	    type: play-rollout
+//	    on: [halt]
+//	    play-rollout:
+//	      service_account_file: /etc/aftershock/play-service-account.json
+//	      apps:
+//	        - service: shop-android
+//	          package_name: com.example.shop
+//	          track: production
 type Config struct {
 	// ServiceAccountFile is the service account's JSON key. The account
 	// needs the Play Console permission "Release to production, exclude
