@@ -2,6 +2,7 @@ package appstore
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"flag"
 	"net/http/httptest"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aftershock/aftershock/deploy"
+	"github.com/aftershock/aftershock/deploy/appstore/asctest"
 	"github.com/aftershock/aftershock/deploy/notifiertest"
 	"github.com/aftershock/aftershock/signals"
 )
@@ -19,12 +21,18 @@ var update = flag.Bool("update", false, "rewrite testdata/calls-*.txt from what 
 
 var testNow = time.Date(2026, 11, 24, 9, 31, 0, 0, time.UTC)
 
+func newFake(t *testing.T, pub *ecdsa.PublicKey, state string) *asctest.Server {
+	f := asctest.New(t, pub, state)
+	f.Now = func() time.Time { return testNow }
+	return f
+}
+
 func config(keyFile, url string) Config {
 	return Config{
-		IssuerID:       testIssuer,
-		KeyID:          testKeyID,
+		IssuerID:       asctest.Issuer,
+		KeyID:          asctest.KeyID,
 		PrivateKeyFile: keyFile,
-		Apps:           []App{{Service: "shop", AppID: testAppID}},
+		Apps:           []App{{Service: "shop", AppID: asctest.AppID}},
 		BaseURL:        url,
 		Timeout:        2 * time.Second,
 	}
@@ -40,9 +48,9 @@ func newNotifier(t *testing.T, cfg Config) *Notifier {
 }
 
 // setup starts a fake App Store Connect whose phased release is in state.
-func setup(t *testing.T, state string) (*fakeASC, *Notifier) {
+func setup(t *testing.T, state string) (*asctest.Server, *Notifier) {
 	t.Helper()
-	keyFile, key := newKey(t)
+	keyFile, key := asctest.NewKey(t)
 	f := newFake(t, &key.PublicKey, state)
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
@@ -51,7 +59,7 @@ func setup(t *testing.T, state string) (*fakeASC, *Notifier) {
 
 // golden compares the calls sent with testdata/name (headers redacted);
 // -update rewrites it.
-func golden(t *testing.T, name string, calls []call) {
+func golden(t *testing.T, name string, calls []asctest.Call) {
 	t.Helper()
 	var b strings.Builder
 	for i, c := range calls {
@@ -161,15 +169,15 @@ func TestAPIErrors(t *testing.T) {
 		want      string
 		wantState string
 	}{
-		{"409 state error on PATCH", "PATCH /v1/appStoreVersionPhasedReleases/" + phasedID, []string{"409-state-error"}, false, 0, "409 Conflict: STATE_ERROR: The request cannot be fulfilled", StateActive},
-		{"429 rate limit", "GET /v1/apps/" + testAppID + "/appStoreVersions", []string{"429-rate-limit"}, true, rateLimitWait, "RATE_LIMIT_EXCEEDED", StateActive},
-		{"403 key without permission", "PATCH /v1/appStoreVersionPhasedReleases/" + phasedID, []string{"403-forbidden"}, false, 0, "403 Forbidden: FORBIDDEN_ERROR: This request is forbidden", StateActive},
-		{"401 twice is final", "GET /v1/apps/" + testAppID + "/appStoreVersions", []string{"401-not-authorized", "401-not-authorized"}, false, 0, "NOT_AUTHORIZED: Authentication credentials are missing or invalid.", StateActive},
-		{"401 once: fresh token", "GET /v1/apps/" + testAppID + "/appStoreVersions", []string{"401-not-authorized"}, false, 0, "", StatePaused},
+		{"409 state error on PATCH", "PATCH /v1/appStoreVersionPhasedReleases/" + asctest.PhasedID, []string{"409-state-error"}, false, 0, "409 Conflict: STATE_ERROR: The request cannot be fulfilled", StateActive},
+		{"429 rate limit", "GET /v1/apps/" + asctest.AppID + "/appStoreVersions", []string{"429-rate-limit"}, true, rateLimitWait, "RATE_LIMIT_EXCEEDED", StateActive},
+		{"403 key without permission", "PATCH /v1/appStoreVersionPhasedReleases/" + asctest.PhasedID, []string{"403-forbidden"}, false, 0, "403 Forbidden: FORBIDDEN_ERROR: This request is forbidden", StateActive},
+		{"401 twice is final", "GET /v1/apps/" + asctest.AppID + "/appStoreVersions", []string{"401-not-authorized", "401-not-authorized"}, false, 0, "NOT_AUTHORIZED: Authentication credentials are missing or invalid.", StateActive},
+		{"401 once: fresh token", "GET /v1/apps/" + asctest.AppID + "/appStoreVersions", []string{"401-not-authorized"}, false, 0, "", StatePaused},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, n := setup(t, StateActive)
-			f.fail[tc.on] = tc.fixtures
+			f.Fail(tc.on, tc.fixtures...)
 			retry, err := n.Notify(context.Background(), notifiertest.Sample())
 			if tc.want == "" {
 				if err != nil || retry {
@@ -198,7 +206,7 @@ func TestAPIErrors(t *testing.T) {
 // expired is answered with a fresh token in the same attempt.
 func TestExpiredTokenRenewed(t *testing.T) {
 	f, n := setup(t, StateActive)
-	f.expireFirst = true
+	f.ExpireFirst = true
 	if retry, err := n.Notify(context.Background(), notifiertest.Sample()); err != nil || retry {
 		t.Fatalf("retry=%v err=%v", retry, err)
 	}
@@ -208,7 +216,7 @@ func TestExpiredTokenRenewed(t *testing.T) {
 }
 
 func TestDryRun(t *testing.T) {
-	keyFile, key := newKey(t)
+	keyFile, key := asctest.NewKey(t)
 	f := newFake(t, &key.PublicKey, StateActive)
 	srv := httptest.NewServer(f)
 	defer srv.Close()
@@ -230,7 +238,7 @@ func TestDryRun(t *testing.T) {
 
 func TestResume(t *testing.T) {
 	f, n := setup(t, StatePaused)
-	rel := deploy.Release{ID: "shop-4.2.0", Service: "shop", Version: testVersion}
+	rel := deploy.Release{ID: "shop-4.2.0", Service: "shop", Version: asctest.Version}
 	msg, handled, err := n.Resume(context.Background(), rel)
 	if err != nil || !handled || !strings.Contains(msg, "resumed: ACTIVE") {
 		t.Fatalf("Resume = %q, %v, %v", msg, handled, err)
@@ -248,7 +256,7 @@ func TestResume(t *testing.T) {
 }
 
 func TestChecklist(t *testing.T) {
-	keyFile, key := newKey(t)
+	keyFile, key := asctest.NewKey(t)
 	notifiertest.RunHTTP(t, notifiertest.HTTPTarget{
 		New: func(t *testing.T, url string) deploy.Notifier {
 			return newNotifier(t, config(keyFile, url))
@@ -260,7 +268,7 @@ func TestChecklist(t *testing.T) {
 }
 
 func TestToken(t *testing.T) {
-	keyFile, key := newKey(t)
+	keyFile, key := asctest.NewKey(t)
 	now := testNow
 	n, err := New(config(keyFile, "http://127.0.0.1:1"), func() time.Time { return now }, nil)
 	if err != nil {
@@ -271,7 +279,7 @@ func TestToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.checkToken(tok); err != nil {
+	if err := f.CheckToken(tok); err != nil {
 		t.Fatalf("token refused: %v", err)
 	}
 	if again, _ := n.sign.token(); again != tok {
@@ -284,7 +292,7 @@ func TestToken(t *testing.T) {
 }
 
 func TestConfig(t *testing.T) {
-	keyFile, _ := newKey(t)
+	keyFile, _ := asctest.NewKey(t)
 	rsaLike := filepath.Join(t.TempDir(), "bad.p8")
 	if err := os.WriteFile(rsaLike, []byte("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n"), 0o600); err != nil {
 		t.Fatal(err)

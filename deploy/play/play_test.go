@@ -13,6 +13,7 @@ import (
 
 	"github.com/aftershock/aftershock/deploy"
 	"github.com/aftershock/aftershock/deploy/notifiertest"
+	"github.com/aftershock/aftershock/deploy/play/playtest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/calls-*.txt from what was sent")
@@ -20,7 +21,7 @@ var update = flag.Bool("update", false, "rewrite testdata/calls-*.txt from what 
 func testConfig(sa []byte, url string) Config {
 	return Config{
 		ServiceAccountJSON: string(sa),
-		Apps:               []App{{Service: "shop", PackageName: testPackage}},
+		Apps:               []App{{Service: "shop", PackageName: playtest.Package}},
 		Endpoint:           url,
 		Timeout:            5 * time.Second,
 	}
@@ -35,18 +36,18 @@ func newNotifier(t *testing.T, cfg Config) *Notifier {
 	return n
 }
 
-func setup(t *testing.T, production string) (*fakePlay, *Notifier, Config) {
+func setup(t *testing.T, production string) (*playtest.Server, *Notifier, Config) {
 	t.Helper()
-	f := newFakePlay(t, production)
+	f := playtest.New(t, production)
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
-	sa, key := serviceAccount(t, srv.URL+"/token")
-	f.pub = &key.PublicKey
+	sa, key := playtest.ServiceAccount(t, srv.URL+"/token")
+	f.Pub = &key.PublicKey
 	cfg := testConfig(sa, srv.URL)
 	return f, newNotifier(t, cfg), cfg
 }
 
-func golden(t *testing.T, name string, calls []call) {
+func golden(t *testing.T, name string, calls []playtest.Call) {
 	t.Helper()
 	var b strings.Builder
 	for i, c := range calls {
@@ -72,7 +73,7 @@ func golden(t *testing.T, name string, calls []call) {
 }
 
 func TestHaltsStagedRollout(t *testing.T) {
-	f, n, _ := setup(t, trackInProgress)
+	f, n, _ := setup(t, playtest.TrackInProgress)
 	if retry, err := n.Notify(context.Background(), notifiertest.Sample()); err != nil || retry {
 		t.Fatalf("Notify: retry=%v err=%v", retry, err)
 	}
@@ -97,13 +98,13 @@ func TestHaltsStagedRollout(t *testing.T) {
 			t.Errorf("second halt sent %s %s", c.Method, c.Path)
 		}
 	}
-	if f.tokens != 1 {
-		t.Errorf("%d token requests, want 1 (cached)", f.tokens)
+	if f.Tokens() != 1 {
+		t.Errorf("%d token requests, want 1 (cached)", f.Tokens())
 	}
 }
 
 func TestResume(t *testing.T) {
-	halted := strings.Replace(trackInProgress, `"status":"inProgress"`, `"status":"halted"`, 1)
+	halted := strings.Replace(playtest.TrackInProgress, `"status":"inProgress"`, `"status":"halted"`, 1)
 	f, n, _ := setup(t, halted)
 	msg, handled, err := n.Resume(context.Background(), deploy.Release{ID: "shop-4.2.0", Service: "shop", Version: "4.2.0"})
 	if err != nil || !handled || !strings.Contains(msg, "halted → inProgress") {
@@ -119,7 +120,7 @@ func TestResume(t *testing.T) {
 }
 
 func TestMatchesByVersionCode(t *testing.T) {
-	f, n, _ := setup(t, trackInProgress)
+	f, n, _ := setup(t, playtest.TrackInProgress)
 	notice := notifiertest.Sample()
 	notice.Verdict.Version = "4203"
 	if retry, err := n.Notify(context.Background(), notice); err != nil || retry {
@@ -131,7 +132,7 @@ func TestMatchesByVersionCode(t *testing.T) {
 }
 
 func TestNoMatchingRelease(t *testing.T) {
-	f, n, _ := setup(t, trackInProgress)
+	f, n, _ := setup(t, playtest.TrackInProgress)
 	notice := notifiertest.Sample()
 	notice.Verdict.Version = "4.3.0"
 	retry, err := n.Notify(context.Background(), notice)
@@ -164,8 +165,8 @@ func TestAPIErrors(t *testing.T) {
 		{"token endpoint down", "POST token", []string{"500-backend"}, true, 0, "getting an access token: 500 Internal Server Error", "inProgress"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, n, _ := setup(t, trackInProgress)
-			f.fail[tc.on] = tc.fixtures
+			f, n, _ := setup(t, playtest.TrackInProgress)
+			f.Fail(tc.on, tc.fixtures...)
 			retry, err := n.Notify(context.Background(), notifiertest.Sample())
 			if tc.want == "" {
 				if err != nil || retry {
@@ -180,7 +181,7 @@ func TestAPIErrors(t *testing.T) {
 			if d, _ := deploy.RetryAfter(err); d != tc.after {
 				t.Errorf("retry after %s, want %s", d, tc.after)
 			}
-			if err != nil && strings.Contains(err.Error(), testToken) {
+			if err != nil && strings.Contains(err.Error(), playtest.Token) {
 				t.Errorf("error carries the access token: %v", err)
 			}
 			if got := f.Release("4.2.0")["status"]; got != tc.status {
@@ -191,11 +192,11 @@ func TestAPIErrors(t *testing.T) {
 }
 
 func TestDryRun(t *testing.T) {
-	f := newFakePlay(t, trackInProgress)
+	f := playtest.New(t, playtest.TrackInProgress)
 	srv := httptest.NewServer(f)
 	defer srv.Close()
-	sa, key := serviceAccount(t, srv.URL+"/token")
-	f.pub = &key.PublicKey
+	sa, key := playtest.ServiceAccount(t, srv.URL+"/token")
+	f.Pub = &key.PublicKey
 	cfg := testConfig(sa, srv.URL)
 	cfg.DryRun = true
 	n := newNotifier(t, cfg)
@@ -215,24 +216,20 @@ func TestDryRun(t *testing.T) {
 }
 
 func TestChecklist(t *testing.T) {
-	success := newFakePlay(t, trackInProgress)
-	var keys []string
+	success := playtest.New(t, playtest.TrackInProgress)
 	notifiertest.RunHTTP(t, notifiertest.HTTPTarget{
 		New: func(t *testing.T, url string) deploy.Notifier {
-			sa, key := serviceAccount(t, url+"/token")
-			success.mu.Lock()
-			success.pub = &key.PublicKey
-			success.mu.Unlock()
-			keys = append(keys, string(sa))
+			sa, key := playtest.ServiceAccount(t, url+"/token")
+			success.Pub = &key.PublicKey
 			return newNotifier(t, testConfig(sa, url))
 		},
-		Secrets: []string{testToken, "BEGIN PRIVATE KEY"},
+		Secrets: []string{playtest.Token, "BEGIN PRIVATE KEY"},
 		Success: success,
 	})
 }
 
 func TestConfig(t *testing.T) {
-	sa, _ := serviceAccount(t, "https://oauth2.googleapis.com/token")
+	sa, _ := playtest.ServiceAccount(t, "https://oauth2.googleapis.com/token")
 	for _, tc := range []struct {
 		name string
 		edit func(*Config)

@@ -1,4 +1,7 @@
-package appstore
+// Package asctest is a fake App Store Connect for tests: one app, one
+// version and its phased release, ES256 tokens checked as Apple documents,
+// JSON:API replies and error bodies (replies/*.http) as Apple sends them.
+package asctest
 
 import (
 	"bufio"
@@ -7,6 +10,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"embed"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -23,19 +27,30 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Test identities, shaped like real ones.
+// Identities of the fake, shaped like real ones.
 const (
-	testIssuer  = "57246542-96fe-1a63-e053-0824d011072a"
-	testKeyID   = "2X9R4HXF34"
-	testAppID   = "1234567890"
-	testVersion = "4.2.0"
-	versionID   = "8d0b3c1e-5a4f-4c8e-9a1d-2b6f7e3c9d10"
-	phasedID    = "3b7f5a2e-1c9d-4e8f-a6b5-0d2c4e6f8a1b"
+	Issuer    = "57246542-96fe-1a63-e053-0824d011072a"
+	KeyID     = "2X9R4HXF34"
+	AppID     = "1234567890"
+	Version   = "4.2.0"
+	VersionID = "8d0b3c1e-5a4f-4c8e-9a1d-2b6f7e3c9d10"
+	PhasedID  = "3b7f5a2e-1c9d-4e8f-a6b5-0d2c4e6f8a1b"
 )
 
-// newKey writes a fresh P-256 key as a .p8 file (PKCS#8 PEM, as Apple
+// Phased release states.
+const (
+	StateInactive = "INACTIVE"
+	StateActive   = "ACTIVE"
+	StatePaused   = "PAUSED"
+	StateComplete = "COMPLETE"
+)
+
+//go:embed replies/*.http
+var replies embed.FS
+
+// NewKey writes a fresh P-256 key as a .p8 file (PKCS#8 PEM, as Apple
 // issues them) and returns its path and the key.
-func newKey(t testing.TB) (string, *ecdsa.PrivateKey) {
+func NewKey(t testing.TB) (string, *ecdsa.PrivateKey) {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -45,20 +60,20 @@ func newKey(t testing.TB) (string, *ecdsa.PrivateKey) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "AuthKey_"+testKeyID+".p8")
+	path := filepath.Join(t.TempDir(), "AuthKey_"+KeyID+".p8")
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path, k
 }
 
-// call is one request the fake received, with the token redacted.
-type call struct {
+// Call is one request the fake received, with the token redacted.
+type Call struct {
 	Method, Path, Query, Body string
 	Header                    http.Header
 }
 
-func (c call) String() string {
+func (c Call) String() string {
 	var names []string
 	for k := range c.Header {
 		names = append(names, k)
@@ -79,28 +94,33 @@ func (c call) String() string {
 	return b.String()
 }
 
-// fakeASC is App Store Connect for one app with one version and its phased
+// Server is App Store Connect for one app with one version and its phased
 // release: it checks every token as Apple does (ES256, kid, iss, aud,
 // lifetime at most 20 minutes) and answers in JSON:API. fail scripts
 // replies: method+" "+path → fixture names used one per matching call.
-type fakeASC struct {
+type Server struct {
 	t   testing.TB
 	pub *ecdsa.PublicKey
 
-	mu          sync.Mutex
-	state       string // phased release state; "" means the version has none
-	day         int
-	calls       []call
-	fail        map[string][]string
-	rejected    map[string]bool // tokens refused with 401 once
-	expireFirst bool            // refuse the first token seen as expired
+	mu       sync.Mutex
+	state    string // phased release state; "" means the version has none
+	day      int
+	calls    []Call
+	fail     map[string][]string
+	rejected map[string]bool // tokens refused with 401 once
+	// ExpireFirst refuses the first token seen as expired (401).
+	ExpireFirst bool
+	// Now is the time tokens are checked against (default time.Now).
+	Now func() time.Time
 }
 
-func newFake(t testing.TB, pub *ecdsa.PublicKey, state string) *fakeASC {
-	return &fakeASC{t: t, pub: pub, state: state, day: 3, fail: map[string][]string{}, rejected: map[string]bool{}}
+// New returns a fake whose phased release is in state ("" for a version
+// without one), on day 3; serve it with httptest.NewServer.
+func New(t testing.TB, pub *ecdsa.PublicKey, state string) *Server {
+	return &Server{t: t, pub: pub, state: state, day: 3, fail: map[string][]string{}, rejected: map[string]bool{}}
 }
 
-func (f *fakeASC) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -111,15 +131,15 @@ func (f *fakeASC) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.Get("Content-Length") != "" {
 		h.Set("Content-Length", "<n>")
 	}
-	f.calls = append(f.calls, call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: string(body), Header: h})
+	f.calls = append(f.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: string(body), Header: h})
 
-	if err := f.checkToken(tok); err != nil || f.rejected[tok] {
+	if err := f.CheckToken(tok); err != nil || f.rejected[tok] {
 		f.t.Logf("fake ASC refuses the token: %v", err)
 		f.reply(w, r, "401-not-authorized")
 		return
 	}
-	if f.expireFirst {
-		f.expireFirst = false
+	if f.ExpireFirst {
+		f.ExpireFirst = false
 		f.rejected[tok] = true
 		f.reply(w, r, "401-not-authorized")
 		return
@@ -134,14 +154,14 @@ func (f *fakeASC) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Rate-Limit", "user-hour-lim:3600;user-hour-rem:3580;")
 	base := "https://api.appstoreconnect.apple.com"
 	switch {
-	case r.Method == http.MethodGet && r.URL.Path == "/v1/apps/"+testAppID+"/appStoreVersions":
+	case r.Method == http.MethodGet && r.URL.Path == "/v1/apps/"+AppID+"/appStoreVersions":
 		q := r.URL.Query()
 		var data []any
-		if q.Get("filter[versionString]") == testVersion && q.Get("filter[platform]") == "IOS" {
+		if q.Get("filter[versionString]") == Version && q.Get("filter[platform]") == "IOS" {
 			data = append(data, map[string]any{
-				"type": "appStoreVersions", "id": versionID,
-				"attributes": map[string]any{"platform": "IOS", "versionString": testVersion, "appStoreState": "READY_FOR_SALE"},
-				"links":      map[string]any{"self": base + "/v1/appStoreVersions/" + versionID},
+				"type": "appStoreVersions", "id": VersionID,
+				"attributes": map[string]any{"platform": "IOS", "versionString": Version, "appStoreState": "READY_FOR_SALE"},
+				"links":      map[string]any{"self": base + "/v1/appStoreVersions/" + VersionID},
 			})
 		}
 		writeJSON(w, map[string]any{
@@ -149,13 +169,13 @@ func (f *fakeASC) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"links": map[string]any{"self": base + r.URL.RequestURI()},
 			"meta":  map[string]any{"paging": map[string]any{"total": len(data), "limit": 2}},
 		})
-	case r.Method == http.MethodGet && r.URL.Path == "/v1/appStoreVersions/"+versionID+"/appStoreVersionPhasedRelease":
+	case r.Method == http.MethodGet && r.URL.Path == "/v1/appStoreVersions/"+VersionID+"/appStoreVersionPhasedRelease":
 		doc := map[string]any{"data": nil, "links": map[string]any{"self": base + r.URL.Path}}
 		if f.state != "" {
 			doc["data"] = f.resource(base)
 		}
 		writeJSON(w, doc)
-	case r.Method == http.MethodPatch && r.URL.Path == "/v1/appStoreVersionPhasedReleases/"+phasedID:
+	case r.Method == http.MethodPatch && r.URL.Path == "/v1/appStoreVersionPhasedReleases/"+PhasedID:
 		var req struct {
 			Data struct {
 				Type       string            `json:"type"`
@@ -164,7 +184,7 @@ func (f *fakeASC) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			} `json:"data"`
 		}
 		if r.Header.Get("Content-Type") != "application/json" || json.Unmarshal(body, &req) != nil ||
-			req.Data.Type != "appStoreVersionPhasedReleases" || req.Data.ID != phasedID || len(req.Data.Attributes) != 1 {
+			req.Data.Type != "appStoreVersionPhasedReleases" || req.Data.ID != PhasedID || len(req.Data.Attributes) != 1 {
 			w.WriteHeader(http.StatusBadRequest)
 			writeJSON(w, map[string]any{"errors": []any{map[string]any{"status": "400", "code": "PARAMETER_ERROR.INVALID", "title": "A parameter has an invalid value", "detail": "bad request body " + string(body)}}})
 			return
@@ -183,27 +203,27 @@ func (f *fakeASC) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (f *fakeASC) resource(base string) map[string]any {
+func (f *Server) resource(base string) map[string]any {
 	return map[string]any{
-		"type": "appStoreVersionPhasedReleases", "id": phasedID,
+		"type": "appStoreVersionPhasedReleases", "id": PhasedID,
 		"attributes": map[string]any{"phasedReleaseState": f.state, "startDate": "2026-11-21T07:00:00Z", "totalPauseDuration": 0, "currentDayNumber": f.day},
-		"links":      map[string]any{"self": base + "/v1/appStoreVersionPhasedReleases/" + phasedID},
+		"links":      map[string]any{"self": base + "/v1/appStoreVersionPhasedReleases/" + PhasedID},
 	}
 }
 
-// checkToken verifies a bearer token the way App Store Connect documents.
-func (f *fakeASC) checkToken(tok string) error {
+// CheckToken verifies a bearer token the way App Store Connect documents.
+func (f *Server) CheckToken(tok string) error {
 	var claims jwt.RegisteredClaims
 	parsed, err := jwt.ParseWithClaims(tok, &claims, func(t *jwt.Token) (any, error) {
-		if t.Header["kid"] != testKeyID {
+		if t.Header["kid"] != KeyID {
 			return nil, fmt.Errorf("kid %v", t.Header["kid"])
 		}
 		if t.Header["typ"] != "JWT" {
 			return nil, fmt.Errorf("typ %v", t.Header["typ"])
 		}
 		return f.pub, nil
-	}, jwt.WithValidMethods([]string{"ES256"}), jwt.WithAudience(Audience), jwt.WithIssuer(testIssuer),
-		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(func() time.Time { return testNow }))
+	}, jwt.WithValidMethods([]string{"ES256"}), jwt.WithAudience("appstoreconnect-v1"), jwt.WithIssuer(Issuer),
+		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(f.now))
 	if err != nil {
 		return err
 	}
@@ -213,8 +233,15 @@ func (f *fakeASC) checkToken(tok string) error {
 	return nil
 }
 
-func (f *fakeASC) reply(w http.ResponseWriter, r *http.Request, fixture string) {
-	raw, err := os.ReadFile(filepath.Join("testdata", "replies", fixture+".http"))
+func (f *Server) now() time.Time {
+	if f.Now != nil {
+		return f.Now()
+	}
+	return time.Now()
+}
+
+func (f *Server) reply(w http.ResponseWriter, r *http.Request, fixture string) {
+	raw, err := replies.ReadFile("replies/" + fixture + ".http")
 	if err != nil {
 		f.t.Errorf("fixture: %v", err)
 		return
@@ -236,13 +263,24 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func (f *fakeASC) Calls() []call {
+// Fail answers the next calls to method+" "+path with the fixtures, one
+// per call (401-not-authorized, 403-forbidden, 409-state-error,
+// 429-rate-limit).
+func (f *Server) Fail(methodPath string, fixtures ...string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]call(nil), f.calls...)
+	f.fail[methodPath] = append(f.fail[methodPath], fixtures...)
 }
 
-func (f *fakeASC) State() string {
+// Calls returns the requests received, tokens redacted.
+func (f *Server) Calls() []Call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Call(nil), f.calls...)
+}
+
+// State is the phased release's state.
+func (f *Server) State() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.state

@@ -1,4 +1,10 @@
-package play
+// Package playtest is a fake Google Play Developer API for tests: Google's
+// OAuth token endpoint (JWT bearer grant checked against the service
+// account's key) and the edits flow of one app — edits.insert,
+// edits.tracks.get/update, edits.commit, edits.delete — with the live
+// tracks changed only by a commit, and Google's JSON error bodies
+// (replies/*.http).
+package playtest
 
 import (
 	"bufio"
@@ -6,14 +12,13 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"embed"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -22,11 +27,16 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
+// Identities of the fake.
 const (
-	testPackage = "com.example.shop"
-	testEmail   = "aftershock@shop-release.iam.gserviceaccount.com"
-	testToken   = "ya29.c.b0AXv0zTPq7Rk4mN2fWQx9LsE3bUhY6oJd8cVgA1tZpF5rK"
+	Package = "com.example.shop"
+	Email   = "aftershock@shop-release.iam.gserviceaccount.com"
+	// Token is the access token the token endpoint hands out.
+	Token = "ya29.c.b0AXv0zTPq7Rk4mN2fWQx9LsE3bUhY6oJd8cVgA1tZpF5rK"
 )
+
+//go:embed replies/*.http
+var replies embed.FS
 
 // One RSA key for the whole test binary: generating one takes long.
 var (
@@ -35,9 +45,9 @@ var (
 	keyErr  error
 )
 
-// serviceAccount returns a service account JSON key (the test RSA key) whose
+// ServiceAccount returns a service account JSON key (the test RSA key) whose
 // token_uri is tokenURL, and the key.
-func serviceAccount(t testing.TB, tokenURL string) ([]byte, *rsa.PrivateKey) {
+func ServiceAccount(t testing.TB, tokenURL string) ([]byte, *rsa.PrivateKey) {
 	t.Helper()
 	keyOnce.Do(func() { testKey, keyErr = rsa.GenerateKey(rand.Reader, 2048) })
 	k, err := testKey, keyErr
@@ -53,7 +63,7 @@ func serviceAccount(t testing.TB, tokenURL string) ([]byte, *rsa.PrivateKey) {
 		"project_id":                  "shop-release",
 		"private_key_id":              "8f3c2a1b9d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a",
 		"private_key":                 string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
-		"client_email":                testEmail,
+		"client_email":                Email,
 		"client_id":                   "104518377284559217350",
 		"auth_uri":                    "https://accounts.google.com/o/oauth2/auth",
 		"token_uri":                   tokenURL,
@@ -64,13 +74,13 @@ func serviceAccount(t testing.TB, tokenURL string) ([]byte, *rsa.PrivateKey) {
 	return sa, k
 }
 
-// call is one request the fake received, with credentials redacted.
-type call struct {
+// Call is one request the fake received, with credentials redacted.
+type Call struct {
 	Method, Path, Query, Body string
 	Header                    http.Header
 }
 
-func (c call) String() string {
+func (c Call) String() string {
 	var names []string
 	for k := range c.Header {
 		names = append(names, k)
@@ -91,33 +101,36 @@ func (c call) String() string {
 	return b.String()
 }
 
-// fakePlay is Google's OAuth token endpoint and the Play Developer API's
+// Server is Google's OAuth token endpoint and the Play Developer API's
 // edits for one app: edits.insert, edits.tracks.get/update, edits.commit,
 // edits.delete, with the live tracks changed only by a commit.
-type fakePlay struct {
-	t   testing.TB
-	pub *rsa.PublicKey
+type Server struct {
+	t testing.TB
+	// Pub is the service account key the token endpoint checks.
+	Pub *rsa.PublicKey
 
 	mu     sync.Mutex
 	live   map[string]json.RawMessage // track name → Track JSON
 	edits  map[string]map[string]json.RawMessage
 	nextID int
-	calls  []call
+	calls  []Call
 	tokens int
 	fail   map[string][]string // "METHOD op" → fixtures, op in token, insert, get, update, commit
 }
 
-func newFakePlay(t testing.TB, production string) *fakePlay {
-	return &fakePlay{t: t, live: map[string]json.RawMessage{"production": json.RawMessage(production)},
+// New returns a fake whose production track is the Track JSON production;
+// set Pub to the service account's public key before serving it.
+func New(t testing.TB, production string) *Server {
+	return &Server{t: t, live: map[string]json.RawMessage{"production": json.RawMessage(production)},
 		edits: map[string]map[string]json.RawMessage{}, nextID: 16974226534760413493 % 1000000, fail: map[string][]string{}}
 }
 
-// A production track with a 5% staged rollout of 4.2.0 over 4.1.2.
-const trackInProgress = `{"track":"production","releases":[
+// TrackInProgress is a production track with a 5% staged rollout of 4.2.0 over 4.1.2.
+const TrackInProgress = `{"track":"production","releases":[
  {"name":"4.2.0","versionCodes":["4203"],"status":"inProgress","userFraction":0.05,"releaseNotes":[{"language":"en-US","text":"Faster checkout."}]},
  {"name":"4.1.2","versionCodes":["4120"],"status":"completed","releaseNotes":[{"language":"en-US","text":"Bug fixes."}]}]}`
 
-func (f *fakePlay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -136,7 +149,7 @@ func (f *fakePlay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/token" {
 		shown = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=<redacted RS256 JWT>"
 	}
-	f.calls = append(f.calls, call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: shown, Header: h})
+	f.calls = append(f.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: shown, Header: h})
 
 	if r.URL.Path == "/token" {
 		if f.failNext(w, r, "POST token") {
@@ -151,14 +164,14 @@ func (f *fakePlay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		f.tokens++
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		_, _ = io.WriteString(w, `{"access_token":"`+testToken+`","expires_in":3599,"token_type":"Bearer"}`)
+		_, _ = io.WriteString(w, `{"access_token":"`+Token+`","expires_in":3599,"token_type":"Bearer"}`)
 		return
 	}
-	if auth != "Bearer "+testToken {
+	if auth != "Bearer "+Token {
 		f.reply(w, r, "401-unauthenticated")
 		return
 	}
-	prefix := "/androidpublisher/v3/applications/" + testPackage + "/edits"
+	prefix := "/androidpublisher/v3/applications/" + Package + "/edits"
 	rest, ok := strings.CutPrefix(r.URL.Path, prefix)
 	if !ok {
 		http.NotFound(w, r)
@@ -229,7 +242,7 @@ func split(rest string) (id, track string) {
 	return parts[0], parts[2]
 }
 
-func (f *fakePlay) failNext(w http.ResponseWriter, r *http.Request, key string) bool {
+func (f *Server) failNext(w http.ResponseWriter, r *http.Request, key string) bool {
 	s := f.fail[key]
 	if len(s) == 0 {
 		return false
@@ -242,7 +255,7 @@ func (f *fakePlay) failNext(w http.ResponseWriter, r *http.Request, key string) 
 // checkAssertion verifies the JWT bearer grant as Google's token endpoint
 // does: RS256 by the service account's key, iss the account, aud the
 // token URI, scope androidpublisher.
-func (f *fakePlay) checkAssertion(body []byte, aud string) error {
+func (f *Server) checkAssertion(body []byte, aud string) error {
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		return err
@@ -251,8 +264,8 @@ func (f *fakePlay) checkAssertion(body []byte, aud string) error {
 		return fmt.Errorf("grant_type %q", g)
 	}
 	claims := jwt.MapClaims{}
-	if _, err := jwt.ParseWithClaims(form.Get("assertion"), claims, func(*jwt.Token) (any, error) { return f.pub, nil },
-		jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(testEmail), jwt.WithAudience(aud), jwt.WithExpirationRequired()); err != nil {
+	if _, err := jwt.ParseWithClaims(form.Get("assertion"), claims, func(*jwt.Token) (any, error) { return f.Pub, nil },
+		jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(Email), jwt.WithAudience(aud), jwt.WithExpirationRequired()); err != nil {
 		return err
 	}
 	if claims["scope"] != "https://www.googleapis.com/auth/androidpublisher" {
@@ -261,8 +274,8 @@ func (f *fakePlay) checkAssertion(body []byte, aud string) error {
 	return nil
 }
 
-func (f *fakePlay) reply(w http.ResponseWriter, r *http.Request, fixture string) {
-	raw, err := os.ReadFile(filepath.Join("testdata", "replies", fixture+".http"))
+func (f *Server) reply(w http.ResponseWriter, r *http.Request, fixture string) {
+	raw, err := replies.ReadFile("replies/" + fixture + ".http")
 	if err != nil {
 		f.t.Errorf("fixture: %v", err)
 		return
@@ -280,14 +293,32 @@ func (f *fakePlay) reply(w http.ResponseWriter, r *http.Request, fixture string)
 	_, _ = io.Copy(w, resp.Body)
 }
 
-func (f *fakePlay) Calls() []call {
+// Fail answers the next calls of op ("POST token", "POST insert",
+// "GET get", "PUT update", "POST commit") with the fixtures, one per call
+// (403-permission, 429-quota, 500-backend, 400-bad-request,
+// 400-edit-committed, 410-edit-deleted).
+func (f *Server) Fail(op string, fixtures ...string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]call(nil), f.calls...)
+	f.fail[op] = append(f.fail[op], fixtures...)
+}
+
+// Tokens is how many access tokens were handed out.
+func (f *Server) Tokens() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.tokens
+}
+
+// Calls returns the requests received, credentials redacted.
+func (f *Server) Calls() []Call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Call(nil), f.calls...)
 }
 
 // Release returns the live production release named name.
-func (f *fakePlay) Release(name string) map[string]any {
+func (f *Server) Release(name string) map[string]any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var tr struct {
