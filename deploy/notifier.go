@@ -57,3 +57,19 @@ func RetryAfter(err error) (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+// Resumer is a notifier whose halt pauses a rollout that stays paused until
+// a person resumes it (App Store phased releases, Play staged rollouts).
+// Resume is only ever called by an explicit, sre-admin command.
+type Resumer interface {
+	// Resume restarts the paused rollout of the release and says what it
+	// did; handled=false means the release is not one this notifier covers.
+	Resume(ctx context.Context, r Release) (result string, handled bool, err error)
+}
+
+// Release names what a Resumer acts on.
+type Release struct {
+	ID      string `json:"id"`
+	Service string `json:"service"`
+	Version string `json:"version"`
+}

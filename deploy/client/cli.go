@@ -33,6 +33,9 @@ commands:
   halt ID [--ring R]     the rollout stopped (ring defaults to the current one)
   rollback ID            the release was rolled back
   fix-forward ID         the release was fixed by a later one
+  resume-store ID [--notifier N]
+                         resume the App Store phased release / Play staged
+                         rollout a halt paused (needs an sre-admin token)
   get ID                 show a release
   list [--service S] [--status S] [--limit N]
 
@@ -141,6 +144,17 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env fu
 			return usageExit(err, stdout, stderr)
 		}
 		run = func(c *Client) (any, error) { return c.Event(ctx, pos[0], eventOf(cmd), ring) }
+	case "resume-store":
+		var notifier string
+		fs.StringVar(&notifier, "notifier", "", "only this store notifier (default every one covering the release)")
+		pos, err := parse(fs, args)
+		if err == nil && len(pos) != 1 {
+			err = usagef("resume-store: want exactly one release id, got %d", len(pos))
+		}
+		if err != nil {
+			return usageExit(err, stdout, stderr)
+		}
+		run = func(c *Client) (any, error) { return c.ResumeStore(ctx, pos[0], notifier) }
 	case "get":
 		pos, err := parse(fs, args)
 		if err == nil && len(pos) != 1 {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aftershock/aftershock/deploy/releases"
+	"github.com/aftershock/aftershock/deploy/storeresume"
 )
 
 // maxResponseBytes bounds an answer (a list of 1000 releases with their
@@ -62,6 +63,15 @@ func (c *Client) Event(ctx context.Context, id, event, ring string) (releases.Re
 	var r releases.Release
 	body := releases.EventRequest{Event: event, Ring: ring}
 	err := c.do(ctx, http.MethodPost, "/v1/releases/"+url.PathEscape(id)+"/events", body, &r)
+	return r, err
+}
+
+// ResumeStore resumes the paused App Store phased release or Play staged
+// rollout of release id (an sre-admin token is needed); notifier picks one
+// store notifier, "" means every one that covers the release.
+func (c *Client) ResumeStore(ctx context.Context, id, notifier string) (storeresume.Response, error) {
+	var r storeresume.Response
+	err := c.do(ctx, http.MethodPost, "/v1/releases/"+url.PathEscape(id)+"/resume-store", storeresume.Request{Notifier: notifier}, &r)
 	return r, err
 }
 

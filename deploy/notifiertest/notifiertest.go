@@ -37,6 +37,11 @@ type HTTPTarget struct {
 	Secrets []string
 	// Notice is what is sent; the zero value uses Sample().
 	Notice deploy.Notice
+	// Success, when set, is the receiver for the success case: a fake of
+	// the real API for notifiers that look things up before they change
+	// them (store APIs), where a bare 2xx with no body is not a success.
+	// The other cases still answer every request with the failure.
+	Success http.Handler
 }
 
 // Sample is a realistic halt notice.
@@ -92,6 +97,15 @@ func RunHTTP(t *testing.T, tgt HTTPTarget) {
 	}
 
 	t.Run("success", func(t *testing.T) {
+		if tgt.Success != nil {
+			srv := httptest.NewServer(tgt.Success)
+			retry, err := notify(t, tgt, srv.URL, context.Background())
+			srv.Close()
+			if err != nil || retry {
+				t.Errorf("got retry=%v err=%v, want success", retry, err)
+			}
+			return
+		}
 		for _, status := range []int{http.StatusOK, http.StatusAccepted, http.StatusNoContent} {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				_, _ = io.Copy(io.Discard, r.Body)

@@ -27,20 +27,23 @@ import (
 	"github.com/aftershock/aftershock/crawlers/push"
 	"github.com/aftershock/aftershock/crawlers/statsd"
 	"github.com/aftershock/aftershock/deploy"
+	"github.com/aftershock/aftershock/deploy/appstore"
 	"github.com/aftershock/aftershock/deploy/budget"
 	"github.com/aftershock/aftershock/deploy/delivery"
 	"github.com/aftershock/aftershock/deploy/dispatch"
 	"github.com/aftershock/aftershock/deploy/flags"
 	"github.com/aftershock/aftershock/deploy/gate"
 	"github.com/aftershock/aftershock/deploy/irc"
+	"github.com/aftershock/aftershock/deploy/play"
 	"github.com/aftershock/aftershock/deploy/releases"
 	"github.com/aftershock/aftershock/deploy/slack"
+	"github.com/aftershock/aftershock/deploy/storeresume"
 	"github.com/aftershock/aftershock/deploy/webhook"
 	"github.com/aftershock/aftershock/detector"
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/internal/config"
-	"github.com/aftershock/aftershock/internal/inbound"
 	"github.com/aftershock/aftershock/internal/httptls"
+	"github.com/aftershock/aftershock/internal/inbound"
 	"github.com/aftershock/aftershock/internal/pipeline"
 	"github.com/aftershock/aftershock/internal/sink"
 	"github.com/aftershock/aftershock/internal/sink/influx"
@@ -77,6 +80,8 @@ type App struct {
 	closers []func() error
 	// crawlers runs the sources; its Health feeds /healthz details.
 	crawlers *crawlers.Runner
+	// resumers are the store notifiers, by name, for resume-store.
+	resumers map[string]deploy.Resumer
 }
 
 // SourceHealth is the health of every source this process runs (none
@@ -184,6 +189,12 @@ func (a *App) Start(ctx context.Context) (err error) {
 		if c, ok := notifier.(interface{ Close() error }); ok {
 			a.closers = append(a.closers, c.Close)
 		}
+		if r, ok := notifier.(deploy.Resumer); ok {
+			if a.resumers == nil {
+				a.resumers = map[string]deploy.Resumer{}
+			}
+			a.resumers[n.Name] = r
+		}
 		w, err := delivery.New(a.bus.JS, n.Name, notifier, a.cfg.Delivery, a.log.With("part", "delivery", "notifier", n.Name), a.reg, a.opt.Clock)
 		if err != nil {
 			return fmt.Errorf("starting delivery for notifier %s: %w", n.Name, err)
@@ -280,6 +291,10 @@ func (a *App) notifier(n config.Notifier) (notifier deploy.Notifier, err error) 
 		notifier, err = irc.New(*n.IRC, a.opt.Clock, a.log.With("notifier", n.Name))
 	case "flags":
 		notifier, err = flags.New(*n.Flags, a.log.With("notifier", n.Name))
+	case "appstore-phased":
+		notifier, err = appstore.New(*n.AppStore, a.opt.Clock, a.log.With("notifier", n.Name))
+	case "play-rollout":
+		notifier, err = play.New(*n.Play, a.opt.Clock, a.log.With("notifier", n.Name))
 	default:
 		err = fmt.Errorf("unknown type %q", n.Type)
 	}
@@ -443,6 +458,13 @@ func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledg
 	bh := budget.Handler(ledger, budget.Auth{Read: anyToken, Known: anyToken, Admin: a.authorizer(config.RoleSREAdmin), Who: a.tokenName}, a.log.With("part", "budget"))
 	mux.Handle("/v1/budgets", bh)
 	mux.Handle("/v1/budgets/", bh)
+	mux.Handle("/v1/releases/{id}/resume-store", storeresume.Handler(func(ctx context.Context, id string) (deploy.Release, error) {
+		r, err := store.Get(ctx, id)
+		if errors.Is(err, releases.ErrNotFound) {
+			return deploy.Release{}, storeresume.ErrNotFound
+		}
+		return deploy.Release{ID: r.ID, Service: r.Service, Version: r.Version}, err
+	}, a.resumers, storeresume.Auth{Admin: a.authorizer(config.RoleSREAdmin), Known: anyToken, Who: a.tokenName}, a.log.With("part", "resume-store")))
 	mux.HandleFunc("GET /v1/openapi.yaml", serveOpenAPI)
 
 	ln, err := net.Listen("tcp", a.cfg.HTTP.Listen)

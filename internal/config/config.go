@@ -15,17 +15,19 @@ import (
 
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/crawlers/statsd"
+	"github.com/aftershock/aftershock/deploy/appstore"
 	"github.com/aftershock/aftershock/deploy/budget"
 	"github.com/aftershock/aftershock/deploy/delivery"
 	"github.com/aftershock/aftershock/deploy/dispatch"
 	"github.com/aftershock/aftershock/deploy/flags"
 	"github.com/aftershock/aftershock/deploy/irc"
+	"github.com/aftershock/aftershock/deploy/play"
 	"github.com/aftershock/aftershock/deploy/slack"
 	"github.com/aftershock/aftershock/deploy/webhook"
 	"github.com/aftershock/aftershock/detector"
 	"github.com/aftershock/aftershock/internal/bus"
-	"github.com/aftershock/aftershock/internal/inbound"
 	"github.com/aftershock/aftershock/internal/httptls"
+	"github.com/aftershock/aftershock/internal/inbound"
 	"github.com/aftershock/aftershock/internal/sink/influx"
 	"github.com/aftershock/aftershock/signals/enrich"
 )
@@ -131,7 +133,7 @@ type Service struct {
 // Notifier is one configured notifier; Type selects which section applies.
 type Notifier struct {
 	Name string `yaml:"name"`
-	Type string `yaml:"type"` // webhook, slack, irc, flags
+	Type string `yaml:"type"` // webhook, slack, irc, flags, appstore-phased, play-rollout
 	// On lists the verdict events the notifier receives: halt, flag_off,
 	// review, fail, pass, wait. Default: halt and flag_off for a webhook,
 	// every event for chat.
@@ -140,6 +142,10 @@ type Notifier struct {
 	Slack   *slack.Config   `yaml:"slack"`
 	IRC     *irc.Config     `yaml:"irc"`
 	Flags   *flags.Config   `yaml:"flags"`
+	// AppStore pauses App Store phased releases (docs/mobile.md).
+	AppStore *appstore.Config `yaml:"appstore-phased"`
+	// Play halts Google Play staged rollouts (docs/mobile.md).
+	Play *play.Config `yaml:"play-rollout"`
 }
 
 // Load reads, expands and validates a config file.
@@ -299,8 +305,18 @@ func (c *Config) Validate() error {
 			if n.On == nil {
 				n.On = []string{dispatch.EventFlagOff}
 			}
+		case "appstore-phased", "play-rollout":
+			if n.AppStore != nil && n.Type == "appstore-phased" {
+				section = n.AppStore
+			}
+			if n.Play != nil && n.Type == "play-rollout" {
+				section = n.Play
+			}
+			if n.On == nil {
+				n.On = []string{dispatch.EventHalt}
+			}
 		default:
-			add(fmt.Errorf("%s.type: unknown notifier type %q (known: webhook, slack, irc, flags)", p, n.Type))
+			add(fmt.Errorf("%s.type: unknown notifier type %q (known: webhook, slack, irc, flags, appstore-phased, play-rollout)", p, n.Type))
 			continue
 		}
 		if section == nil {
