@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -136,7 +137,7 @@ func TestIngest(t *testing.T) {
 			t.Errorf("sample %d time %v, want %v", i, got[i].Time, want[i].Time)
 		}
 		got[i].Time = want[i].Time
-		if got[i] != want[i] {
+		if !reflect.DeepEqual(got[i], want[i]) {
 			t.Errorf("sample %d:\ngot  %+v\nwant %+v", i, got[i], want[i])
 		}
 	}
