@@ -208,7 +208,7 @@ func (s *Server) run() error {
 	}
 	done := s.done
 	go func() { _ = s.cmd.Wait(); close(done) }()
-	if err := s.waitReady(15 * time.Second); err != nil {
+	if err := s.waitReady(60 * time.Second); err != nil {
 		s.stop()
 		return fmt.Errorf("%w\ninfluxd output:\n%s", err, s.logs.String())
 	}
