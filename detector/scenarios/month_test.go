@@ -15,7 +15,7 @@ import (
 // is about five times slower, so CI replays fewer days.
 func CIMonthDays() int {
 	if raceEnabled {
-		return 4
+		return 3
 	}
 	return 8
 }
