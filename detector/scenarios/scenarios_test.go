@@ -19,7 +19,7 @@ import (
 
 // What the detector must do on the CI part of the tune half (CISpecs: the
 // first seed of every kind). The detector as it was before the issue-11
-// rewrite (commit 129fbf2) halted 3 of 10 incidents (2 in their own ring),
+// rewrite (commit 129fbf2) halted 3 of 12 incidents (2 in their own ring),
 // had no false halt, passed 4 of the 5 rings without evidence and 22 of 22
 // clean rings with evidence (see README.md, "Baseline"). The bounds are
 // what it achieves (the pass share is set at a half); tighten them as the
@@ -27,7 +27,7 @@ import (
 const (
 	// MinCIRecall is the least share of incidents halted (in their ring
 	// or a later one, after the incident started).
-	MinCIRecall = 0.3
+	MinCIRecall = 0.25
 	// MaxCIFalseHalts is the most halts that no incident explains.
 	MaxCIFalseHalts = 0
 	// MaxCINoPassPassed is the most rings without evidence that passed.
