@@ -76,7 +76,7 @@ func corpusDir(t testing.TB, half string) string {
 }
 
 // scoreSpecs builds and replays specs and returns the results.
-func scoreSpecs(t testing.TB, half string, specs []Spec) []Result {
+func scoreSpecs(t testing.TB, half string, specs []Spec, opts replay.Options) []Result {
 	t.Helper()
 	scs, err := Build(loadPools(t, half), specs, corpusDir(t, half))
 	if err != nil {
@@ -86,7 +86,7 @@ func scoreSpecs(t testing.TB, half string, specs []Spec) []Result {
 	defer cancel()
 	var rs []Result
 	for _, sc := range scs {
-		r, err := Score(ctx, sc, replay.Options{})
+		r, err := Score(ctx, sc, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +119,7 @@ func TestTuneScenarios(t *testing.T) {
 	if testing.Short() {
 		t.Skip("replays the tune half of the scenarios")
 	}
-	rs := scoreSpecs(t, Tune, CISpecs())
+	rs := scoreSpecs(t, Tune, CISpecs(), replay.Options{})
 	var table strings.Builder
 	if err := WriteTable(&table, "tune (CI)", rs); err != nil {
 		t.Fatal(err)
@@ -176,7 +176,7 @@ func report(t *testing.T, half string) {
 		}
 		specs = slices.DeleteFunc(specs, func(s Spec) bool { return !rx.MatchString(s.Name()) })
 	}
-	rs := scoreSpecs(t, half, specs)
+	rs := scoreSpecs(t, half, specs, reportOptions(t))
 	var table strings.Builder
 	if err := WriteTable(&table, half, rs); err != nil {
 		t.Fatal(err)
@@ -192,6 +192,23 @@ func report(t *testing.T, half string) {
 			t.Logf("%s (%s, got %s):\n%s", r.Name, r.Expected, r.Got, b.String())
 		}
 	}
+}
+
+// reportOptions are the replay options of the env-gated reports:
+// AFTERSHOCK_SCENARIOS_CONFIG names an aftershock.yaml whose detector and
+// services sections the replays use (as `aftershock replay -c`);
+// unset means the defaults.
+func reportOptions(t testing.TB) replay.Options {
+	path := os.Getenv("AFTERSHOCK_SCENARIOS_CONFIG")
+	if path == "" {
+		return replay.Options{}
+	}
+	cfg, err := replay.LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("detector config from %s", path)
+	return replay.Options{Config: cfg}
 }
 
 // TestNoStoredCorpus checks that no generated stream or data file is kept
