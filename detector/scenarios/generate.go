@@ -100,6 +100,9 @@ var Kinds = []Kind{
 	{"noisy-source", "clean release with a noisy source: spam bursts (one real text from dozens of accounts), duplicate deliveries, garbled lines", false},
 	{"silent-sources", "no evidence: the crawlers find nothing from 45 minutes before the release on, and the new version reports no metrics. No ring may pass", false},
 	{"silent-midway", "no evidence in public rings: the crawlers go silent 10 minutes into H1 and stay silent for hours; new-version metrics are normal. H2 and H3 may not pass", false},
+	// Added later: appended so the seeds of the kinds above stay the same.
+	{"sudden-x2-h3", "a small sudden incident in H3 seen only in posts: complaints ×2", true},
+	{"buzz-incident-x5-h3", "launch buzz in H3 (volume ×4, positive) and, under it, complaints ×5 from 20–50 minutes into H3", true},
 }
 
 // SeedsPerKind is how many scenarios of each kind a half has.
@@ -247,6 +250,15 @@ func Generate(pools *Pools, spec Spec, w io.Writer) (Truth, error) {
 		onset := ro.h3.Add(g.minutesOf(10, 30))
 		want("H3", onset, 10, "sudden", "posts")
 		g.incident(s, ro, onset, end, sudden(onset, 10))
+	case "sudden-x2-h3":
+		onset := ro.h3.Add(g.minutesOf(10, 40))
+		want("H3", onset, 2, "sudden", "posts")
+		g.incident(s, ro, onset, end, sudden(onset, 2))
+	case "buzz-incident-x5-h3":
+		g.buzz(s, ro, ro.h3.Add(g.minutesOf(0, 10)), 150*time.Minute)
+		onset := ro.h3.Add(g.minutesOf(20, 50))
+		want("H3", onset, 5, "sudden", "posts")
+		g.incident(s, ro, onset, end, sudden(onset, 5))
 	case "launch-buzz":
 		g.buzz(s, ro, ro.h3.Add(g.minutesOf(0, 10)), 150*time.Minute)
 	case "other-outage":

@@ -69,11 +69,14 @@ func TestGenerate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := Generate(p, spec, &b); err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(a.Bytes(), b.Bytes()) {
-				t.Fatal("two runs of the same spec differ")
+			// Under the race detector, a few kinds show determinism.
+			if !raceEnabled || i%(4*SeedsPerKind) == 0 {
+				if _, err := Generate(p, spec, &b); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(a.Bytes(), b.Bytes()) {
+					t.Fatal("two runs of the same spec differ")
+				}
 			}
 			k, _ := kindOf(spec.Kind)
 			if k.Incident != (len(truth.Halts) == 1) {

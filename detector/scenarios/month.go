@@ -126,8 +126,8 @@ func GenerateMonth(pools *Pools, spec MonthSpec, w io.Writer) (MonthTruth, error
 			}
 			// The next release one or two days later (the day after the
 			// previous one completed, at the earliest).
-			day = ro.done.In(g.loc).Truncate(24 * time.Hour)
-			day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, g.loc).AddDate(0, 0, 1+g.rng.IntN(2))
+			lt := ro.done.In(g.loc)
+			day = time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, g.loc).AddDate(0, 0, 1+g.rng.IntN(2))
 		}
 		g.monthMetrics(s.prod.Service, g.newCohortMetrics(), start, end, ros)
 	}

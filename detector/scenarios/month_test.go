@@ -15,7 +15,7 @@ import (
 // is about five times slower, so CI replays fewer days.
 func CIMonthDays() int {
 	if raceEnabled {
-		return 4
+		return 3
 	}
 	return 8
 }
@@ -48,9 +48,13 @@ func TestCleanReplay(t *testing.T) {
 		seed = 1007
 	}
 	spec := MonthSpec{Days: days, Services: 3, Seed: seed, Half: half}
+	opts := replay.Options{}
+	if days != CIMonthDays() {
+		opts = reportOptions(t)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	res, err := ScoreMonth(ctx, loadPools(t, half), spec, corpusDir(t, half), replay.Options{})
+	res, err := ScoreMonth(ctx, loadPools(t, half), spec, corpusDir(t, half), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 
 // What the detector must do on the CI part of the tune half (CISpecs: the
 // first seed of every kind). The detector as it was before the issue-11
-// rewrite (commit 129fbf2) halted 3 of 10 incidents (2 in their own ring),
+// rewrite (commit 129fbf2) halted 3 of 12 incidents (2 in their own ring),
 // had no false halt, passed 4 of the 5 rings without evidence and 22 of 22
 // clean rings with evidence (see README.md, "Baseline"). The bounds are
 // what it achieves (the pass share is set at a half); tighten them as the
@@ -27,7 +27,7 @@ import (
 const (
 	// MinCIRecall is the least share of incidents halted (in their ring
 	// or a later one, after the incident started).
-	MinCIRecall = 0.3
+	MinCIRecall = 0.25
 	// MaxCIFalseHalts is the most halts that no incident explains.
 	MaxCIFalseHalts = 0
 	// MaxCINoPassPassed is the most rings without evidence that passed.
@@ -76,7 +76,7 @@ func corpusDir(t testing.TB, half string) string {
 }
 
 // scoreSpecs builds and replays specs and returns the results.
-func scoreSpecs(t testing.TB, half string, specs []Spec) []Result {
+func scoreSpecs(t testing.TB, half string, specs []Spec, opts replay.Options) []Result {
 	t.Helper()
 	scs, err := Build(loadPools(t, half), specs, corpusDir(t, half))
 	if err != nil {
@@ -86,7 +86,7 @@ func scoreSpecs(t testing.TB, half string, specs []Spec) []Result {
 	defer cancel()
 	var rs []Result
 	for _, sc := range scs {
-		r, err := Score(ctx, sc, replay.Options{})
+		r, err := Score(ctx, sc, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +119,7 @@ func TestTuneScenarios(t *testing.T) {
 	if testing.Short() {
 		t.Skip("replays the tune half of the scenarios")
 	}
-	rs := scoreSpecs(t, Tune, CISpecs())
+	rs := scoreSpecs(t, Tune, CISpecs(), replay.Options{})
 	var table strings.Builder
 	if err := WriteTable(&table, "tune (CI)", rs); err != nil {
 		t.Fatal(err)
@@ -143,22 +143,29 @@ func TestTuneScenarios(t *testing.T) {
 	}
 }
 
-// TestScenarioReport prints the report of one half. Tune on the tune half:
+// TestTuneReport prints the report of the tune half, the one to tune on:
 //
-//	AFTERSHOCK_SCENARIOS=tune go test ./detector/scenarios -run TestScenarioReport -v -timeout 30m
-//
-// Run the held-out half ONCE, after the judge is frozen, and report that run:
-//
-//	AFTERSHOCK_SCENARIOS=heldout go test ./detector/scenarios -run TestScenarioReport -v -timeout 30m
-func TestScenarioReport(t *testing.T) {
-	half := os.Getenv("AFTERSHOCK_SCENARIOS")
-	switch half {
-	case "":
-		t.Skip("set AFTERSHOCK_SCENARIOS=tune (or =heldout, once, after freezing the judge) to print the scenario report")
-	case Tune, HeldOut:
-	default:
-		t.Fatalf("AFTERSHOCK_SCENARIOS=%q: want tune or heldout", half)
+//	AFTERSHOCK_SCENARIOS=tune go test ./detector/scenarios -run TestTuneReport -v -timeout 30m
+func TestTuneReport(t *testing.T) {
+	if os.Getenv("AFTERSHOCK_SCENARIOS") != Tune {
+		t.Skip("set AFTERSHOCK_SCENARIOS=tune to print the tune report")
 	}
+	report(t, Tune)
+}
+
+// TestHeldOutReport prints the report of the held-out half. Run it ONCE,
+// after the judge is frozen, and report that run with its commit:
+//
+//	AFTERSHOCK_SCENARIOS=heldout go test ./detector/scenarios -run 'TestHeldOutReport|TestCleanReplay' -v -timeout 60m
+func TestHeldOutReport(t *testing.T) {
+	if os.Getenv("AFTERSHOCK_SCENARIOS") != HeldOut {
+		t.Skip("set AFTERSHOCK_SCENARIOS=heldout (once, after freezing the judge) to print the held-out report")
+	}
+	t.Log("held-out run: report these figures with the commit they ran at; a judge changed after this run has no held-out figure")
+	report(t, HeldOut)
+}
+
+func report(t *testing.T, half string) {
 	specs := Corpus(half)
 	// AFTERSHOCK_SCENARIOS_RUN=regexp picks scenarios by name (tune half
 	// only: the held-out half is run whole, once).
@@ -169,7 +176,7 @@ func TestScenarioReport(t *testing.T) {
 		}
 		specs = slices.DeleteFunc(specs, func(s Spec) bool { return !rx.MatchString(s.Name()) })
 	}
-	rs := scoreSpecs(t, half, specs)
+	rs := scoreSpecs(t, half, specs, reportOptions(t))
 	var table strings.Builder
 	if err := WriteTable(&table, half, rs); err != nil {
 		t.Fatal(err)
@@ -185,6 +192,23 @@ func TestScenarioReport(t *testing.T) {
 			t.Logf("%s (%s, got %s):\n%s", r.Name, r.Expected, r.Got, b.String())
 		}
 	}
+}
+
+// reportOptions are the replay options of the env-gated reports:
+// AFTERSHOCK_SCENARIOS_CONFIG names an aftershock.yaml whose detector and
+// services sections the replays use (as `aftershock replay -c`);
+// unset means the defaults.
+func reportOptions(t testing.TB) replay.Options {
+	path := os.Getenv("AFTERSHOCK_SCENARIOS_CONFIG")
+	if path == "" {
+		return replay.Options{}
+	}
+	cfg, err := replay.LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("detector config from %s", path)
+	return replay.Options{Config: cfg}
 }
 
 // TestNoStoredCorpus checks that no generated stream or data file is kept
