@@ -76,3 +76,31 @@ func TestRunErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestShippedModelRebuilds retrains the Korean model from ../shared/data and
+// compares it with the embedded file byte for byte. It takes about 20 s of
+// CPU, so it runs only with AFTERSHOCK_TRAIN=1.
+func TestShippedModelRebuilds(t *testing.T) {
+	if os.Getenv("AFTERSHOCK_TRAIN") == "" {
+		t.Skip("set AFTERSHOCK_TRAIN=1 to retrain the shipped model and compare bytes")
+	}
+	data := "../../../shared/data"
+	if _, err := os.Stat(filepath.Join(data, "ko-reviews", "train.tsv")); err != nil {
+		t.Skipf("real data absent: %v", err)
+	}
+	dst := filepath.Join(t.TempDir(), "ko.astm")
+	if err := run([]string{"ko-polarity", "-data", data, "-out", dst}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("../../signals/enrich/data/ko_polarity.astm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("retrained model differs from signals/enrich/data/ko_polarity.astm")
+	}
+}

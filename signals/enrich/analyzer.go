@@ -60,6 +60,7 @@ type Analyzer struct {
 	words     map[string]*entry
 	koWords   map[string][]int32 // Hangul fragment -> phrases starting with it
 	koMaxLen  int                // longest Hangul fragment, bytes
+	koFirst   *[1024]uint64      // bit per BMP rune that starts a Hangul fragment
 	koSent    map[string]float32
 	koBoost   map[string]bool
 	koNeg     map[string]bool
@@ -258,6 +259,11 @@ func (a *Analyzer) addPhrase(kw string, kind phraseKind, idx int) error {
 		p.hangul = true
 		a.koWords[first] = append(a.koWords[first], id)
 		a.koMaxLen = max(a.koMaxLen, len(first))
+		if a.koFirst == nil {
+			a.koFirst = new([1024]uint64)
+		}
+		r, _ := utf8.DecodeRuneInString(first)
+		a.koFirst[r>>6] |= 1 << (r & 63)
 	} else {
 		e := a.entry(first)
 		e.phrases = append(e.phrases, id)
@@ -745,6 +751,10 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 				continue
 			}
 			for p := 0; p < len(w); p += 3 {
+				// Hangul runes are three bytes: skip starts no fragment has
+				if r := rune(w[p]&0x0F)<<12 | rune(w[p+1]&0x3F)<<6 | rune(w[p+2]&0x3F); a.koFirst == nil || a.koFirst[r>>6]&(1<<(r&63)) == 0 {
+					continue
+				}
 				for q := p + 3; q <= len(w) && q-p <= a.koMaxLen; q += 3 {
 					ids, ok := a.koWords[w[p:q]]
 					if !ok {

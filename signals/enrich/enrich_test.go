@@ -324,3 +324,29 @@ func TestOneEdit(t *testing.T) {
 		}
 	}
 }
+
+// TestLangMixed checks language detection on mixed posts: Korean around
+// Latin product names, versions and a few English words; English with emoji,
+// Korean names or hashtags.
+func TestLangMixed(t *testing.T) {
+	a := newTestAnalyzer(t, Config{})
+	for _, c := range []struct{ text, hint, want string }{
+		{"KakaoTalk 안됨", "", "ko"},
+		{"iOS 18.2 업데이트 후 Netflix 앱 계속 튕겨요", "", "ko"},
+		{"Galaxy Watch5 블루투스 연결 안됨 ㅠㅠ v4.2.1", "", "ko"},
+		{"로그인 error 500 뜨네요", "", "ko"},
+		{"shop app 결제 오류 진짜 너무하네 #shopdown", "", "ko"},
+		{"ㅋㅋㅋㅋ", "", "ko"},
+		{"app keeps crashing 😡😡😡", "", "en"},
+		{"love the new 카카오 update 🎉", "", "en"},
+		{"checkout is down again 🙄 #fail @shop", "", "en"},
+		{"4.2.1 broke login for me", "", "en"},
+		{"😡😡", "ko-KR", "ko"},
+		{"😡😡", "", "und"},
+		{"la aplicación no funciona desde ayer", "", "und"},
+	} {
+		if got := a.Enrich(c.text, c.hint).Lang; got != c.want {
+			t.Errorf("lang(%q, hint %q) = %s, want %s", c.text, c.hint, got, c.want)
+		}
+	}
+}
