@@ -183,8 +183,9 @@ func parseVariant(t testing.TB, spec string) Config {
 			c.History = int(f)
 		case "ntol":
 			noveltyTolerance = f
-		case "la":
-			longAlpha = f
+		case "s2":
+			// a second, slower shift scale: s2=N uses N points against ~20N
+			shiftScales = []shiftScale{{10, 0.005}, {int(f), 1 / (20 * f)}}
 		case "smz":
 			shiftMinZ = f
 		case "ns":
@@ -216,7 +217,8 @@ func TestTuneQuality(t *testing.T) {
 	}
 	specs := append([]string{""}, strings.Fields(os.Getenv("AFTERSHOCK_TUNE_VARIANTS"))...)
 	for _, spec := range specs {
-		noveltyTolerance, noveltyBonus, shiftMinZ, longAlpha, noveltySlope = 0.05, 0, 6, 0.005, 0
+		noveltyTolerance, noveltyBonus, shiftMinZ, noveltySlope = 0.05, 0, 6, 0
+		shiftScales = []shiftScale{{10, 0.005}}
 		runSlack, runZ = 1.5, 0.5
 		cfg := Config{}
 		if spec != "" {
