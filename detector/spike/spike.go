@@ -22,21 +22,44 @@
 //     it while a lasting change of variance is learned. A floor derived from
 //     the data's resolution (smallest step between values) keeps small
 //     integer counts and constant series from dividing by zero.
-//  3. Score. The last History normalised residuals form an empirical
-//     distribution; each tail (high and low) is fitted with a generalised
-//     Pareto distribution over its top TailFraction (peaks over threshold,
-//     as in Siffer et al., "Anomaly detection in streams with extreme value
-//     theory", KDD 2017). The score is 1 - p, with p the fitted tail
-//     probability of the point's residual. Heavy-tailed series thus learn
-//     that big swings are normal; quiet ones learn that they are not.
-//  4. Label. A point is an anomaly when its score reaches Threshold and its
-//     |z| reaches MinZ, outside warm-up, and no anomaly event is open. A
-//     run statistic (a CUSUM of -log10 p per direction) also labels several
-//     moderately rare points in a row on one side, such as a level shift or
-//     a burst that no single point makes extreme; the score is the larger
-//     of the point's and the run's. An
-//     event stays open until Cooldown unremarkable points in a row, so an
-//     incident is labelled once, at its first point.
+//  3. Evidence. Four statistics (below), each turned into a tail
+//     probability p learned on this series alone, give evidence -log10 p
+//     against "normal".
+//  4. Score. The score is the largest evidence divided by 10, capped at 1,
+//     so it means the same on every series: 0.4 is p = 1e-4, 0.5 is 1e-5.
+//     A point is labelled when its score reaches Threshold. After a label
+//     the next Cooldown points score 0 and are not labelled (the rest
+//     period of CAD-OSE), so an incident is reported once, at its start,
+//     and a window-scored benchmark sees one early detection, not a train
+//     of late ones; the run statistics restart.
+//
+// The four statistics:
+//
+//   - Point: the normalised residual. The last History residuals form an
+//     empirical distribution; each tail is fitted with a generalised Pareto
+//     distribution over its top TailFraction (peaks over threshold, Siffer
+//     et al., "Anomaly detection in streams with extreme value theory", KDD
+//     2017). Heavy-tailed series learn that big swings are normal; quiet
+//     ones learn that they are not. Counts only when |z| reaches MinZ.
+//   - Run: a CUSUM per direction of the point evidence less 1.5, over points
+//     whose |z| reaches MinZ/2 (Page 1954). Several moderately rare points
+//     in a row on one side (a burst, a shift) add up; by Siegmund's
+//     approximation the CUSUM's height is itself about -log10 p.
+//   - Shift: the mean of the last 10 deseasonalised values less their
+//     ~200-point mean, over its typical size, with its own learned tails:
+//     the averaged score of Numenta's anomaly likelihood (Ahmad et al.,
+//     "Unsupervised real-time anomaly detection for streaming data", 2017)
+//     with extreme-value tails instead of a normal. Counts from |z| 6.
+//   - Novelty: a value beyond every value seen by more than 5% of their
+//     range; among n exchangeable points a new extreme has p = 2/n. This is
+//     the "spatial anomaly" Numenta adds to HTM for NAB, and what CAD-OSE's
+//     fixed value bins see as a never-seen fact.
+//
+// Warm-up: the first WarmUp points (288 by default), and at least until 100
+// residuals have been seen to fit the tails (about 110 points), score 0 and
+// are not labelled. Meanwhile the detector learns the step, level, noise
+// scale, seasonal profiles, tails and value range; Result.Warm says when it
+// is over.
 //
 // Memory is bounded by the configuration, not by the series length.
 package spike
@@ -51,11 +74,14 @@ import (
 
 // Result is the verdict on one point.
 type Result struct {
-	// Score is in [0, 1]: 1 minus the learned probability of a residual at
-	// least this extreme in this direction. It is 0 during warm-up and for
-	// values that are not finite.
+	// Score is in [0, 1]: the evidence against "normal" in -log10 p units
+	// over 10, where p is the learned probability of a point (or of the run
+	// or shift ending at it) at least this unusual. It is 0 during warm-up,
+	// during the rest period after a label and for values that are not
+	// finite.
 	Score float64
-	// Anomaly is true on the first point of an anomaly event.
+	// Anomaly is true when Score reaches the threshold (at most once per
+	// Cooldown points).
 	Anomaly bool
 	// Expected is the forecast the point was compared with.
 	Expected float64
