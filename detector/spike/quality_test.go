@@ -281,3 +281,31 @@ func TestASDDetail(t *testing.T) {
 		}
 	}
 }
+
+// window is a labelled window of a generated series: [lo, hi), start the
+// labelled anomaly.
+type window struct{ lo, hi, start int }
+
+// windowsOf returns the labelled windows of a generated series.
+
+func windowsOf(pts []evalPoint) []window {
+	var ws []window
+	for i := 0; i < len(pts); i++ {
+		if !pts[i].window {
+			continue
+		}
+		w := window{lo: i, start: -1}
+		for i < len(pts) && pts[i].window {
+			if pts[i].start && w.start < 0 {
+				w.start = i
+			}
+			i++
+		}
+		w.hi = i
+		if w.start < 0 {
+			w.start = w.lo
+		}
+		ws = append(ws, w)
+	}
+	return ws
+}
