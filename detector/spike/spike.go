@@ -91,6 +91,13 @@ type Result struct {
 	Warm bool
 }
 
+// Confidence is 1 - p for the point's score: how sure the detector is that
+// the point is not normal, on the 1 - p-value scale the judge's other
+// anomalies use (a score of 0.4 is 0.9999).
+func (r Result) Confidence() float64 {
+	return 1 - math.Pow(10, -evidenceScale*r.Score)
+}
+
 // Detector scores one series point by point. It is not safe for concurrent
 // use; the daemon keeps one per series.
 type Detector struct {
