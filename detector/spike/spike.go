@@ -440,8 +440,8 @@ var (
 	noveltyTolerance = 0.05 // share of the seen range a value must pass to be novel
 	noveltyBonus     = 0.0  // extra novelty evidence (tried: only added false alarms)
 	noveltySlope     = 0.0  // novelty evidence per tolerance beyond the range (tried: same)
-	runSlack         = 1.5 // evidence (-log10 p) a point must exceed to add to a run
-	runZ             = 0.5 // share of MinZ a point's |z| must reach to add to a run
+	runSlack         = 1.5  // evidence (-log10 p) a point must exceed to add to a run
+	runZ             = 0.5  // share of MinZ a point's |z| must reach to add to a run
 	// shiftScales are the shift channels: 10 points (Numenta's averaging
 	// window) against ~200.
 	shiftScales = []shiftScale{{10, 0.005}}
