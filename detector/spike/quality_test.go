@@ -188,16 +188,12 @@ func parseVariant(t testing.TB, spec string) Config {
 			shiftScales = []shiftScale{{10, 0.005}, {int(f), 1 / (20 * f)}}
 		case "smz":
 			shiftMinZ = f
-		case "ns":
-			noveltySlope = f
 		case "tf":
 			c.TailFraction = f
 		case "rs":
 			runSlack = f
 		case "rz":
 			runZ = f
-		case "nb":
-			noveltyBonus = f
 		default:
 			t.Fatalf("variant %q: unknown key %q", spec, k)
 		}
@@ -217,7 +213,7 @@ func TestTuneQuality(t *testing.T) {
 	}
 	specs := append([]string{""}, strings.Fields(os.Getenv("AFTERSHOCK_TUNE_VARIANTS"))...)
 	for _, spec := range specs {
-		noveltyTolerance, noveltyBonus, shiftMinZ, noveltySlope = 0.05, 0, 6, 0
+		noveltyTolerance, shiftMinZ = 0.05, 6
 		shiftScales = []shiftScale{{10, 0.005}}
 		runSlack, runZ = 1.5, 0.5
 		cfg := Config{}

@@ -438,8 +438,6 @@ func (d *Detector) run(z, p float64) float64 {
 // alternatives; nothing else changes them.
 var (
 	noveltyTolerance = 0.05 // share of the seen range a value must pass to be novel
-	noveltyBonus     = 0.0  // extra novelty evidence (tried: only added false alarms)
-	noveltySlope     = 0.0  // novelty evidence per tolerance beyond the range (tried: same)
 	runSlack         = 1.5  // evidence (-log10 p) a point must exceed to add to a run
 	runZ             = 0.5  // share of MinZ a point's |z| must reach to add to a run
 	// shiftScales are the shift channels: 10 points (Numenta's averaging
@@ -564,24 +562,11 @@ func (d *Detector) novelty(v float64) float64 {
 	if !s.HasSeen {
 		return 0
 	}
-	rng := s.Max - s.Min
-	tol := noveltyTolerance * rng
-	var beyond float64
-	switch {
-	case v > s.Max+tol:
-		beyond = v - s.Max
-	case v < s.Min-tol:
-		beyond = s.Min - v
-	default:
-		return 0
+	tol := noveltyTolerance * (s.Max - s.Min)
+	if v > s.Max+tol || v < s.Min-tol {
+		return math.Log10(float64(s.N) / 2)
 	}
-	ev := math.Log10(float64(s.N)/2) + noveltyBonus
-	if noveltySlope > 0 && rng > 0 {
-		// beyond the range the tail decays exponentially with a scale of
-		// noveltyTolerance of the range
-		ev += noveltySlope * math.Log10(math.E) * (beyond/tol - 1)
-	}
-	return ev
+	return 0
 }
 
 func (d *Detector) warm() bool {
