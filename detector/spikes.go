@@ -107,7 +107,7 @@ func (d *Detector) spikeAnomaly(service, signal, kind string, r spike.Result, at
 	}
 	d.pending.Anomalies = append(d.pending.Anomalies, signals.Anomaly{
 		Type: signals.TypeAnomaly, Time: at.Add(spikeStep), Service: service, Kind: kind, Signal: signal,
-		Observed: v, Expected: r.Expected, Strength: r.Score, Start: at,
+		Observed: v, Expected: r.Expected, Strength: r.Confidence(), Start: at,
 	})
 }
 

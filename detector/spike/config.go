@@ -11,14 +11,17 @@ import (
 // detector learns each series' step, scale, rhythm and tail as it goes.
 type Config struct {
 	// Threshold is the score at or above which a point is labelled an
-	// anomaly. The score is 1 - p, where p is the learned tail probability of
-	// the point's residual, so 0.9999 means "rarer than 1 in 10,000".
+	// anomaly. The score is -log10(p)/10, where p is the learned tail
+	// probability of the point (or of the run or shift ending at it), so
+	// 0.4 means "rarer than 1 in 10,000" on every series.
 	Threshold float64 `yaml:"threshold"`
 	// MinZ is the smallest robust z (residual over its typical absolute
-	// size) that may be labelled, whatever the tail says. It keeps near-
-	// constant series from being labelled for tiny wiggles.
+	// size) whose point evidence counts, whatever the tail says; points
+	// from MinZ/2 add to the run statistic. It keeps near-constant series
+	// from being labelled for tiny wiggles.
 	MinZ float64 `yaml:"min_z"`
-	// WarmUp is the number of points seen before any score or label.
+	// WarmUp is the number of points seen before any score or label (they
+	// score 0 while the detector learns the series).
 	WarmUp int `yaml:"warm_up"`
 	// Window is the number of recent points whose median is the local level.
 	// A sustained level shift is absorbed after about Window/2 points.
@@ -28,9 +31,9 @@ type Config struct {
 	// TailFraction is the share of History treated as the tail when the
 	// generalised Pareto tail is fitted (peaks over threshold).
 	TailFraction float64 `yaml:"tail_fraction"`
-	// Cooldown is the number of consecutive unremarkable points that end an
-	// anomaly event; no new label is given while an event is open, so one
-	// incident is labelled once, at its first point.
+	// Cooldown is the rest period: the number of points after a label that
+	// score 0 and are not labelled, so one incident is labelled once, at
+	// its first point.
 	Cooldown int `yaml:"cooldown"`
 	// Periods are the candidate seasonal periods. Each gets a slot profile;
 	// the one that forecasts best (if it beats no seasonality) is used.

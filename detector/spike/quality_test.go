@@ -183,20 +183,17 @@ func parseVariant(t testing.TB, spec string) Config {
 			c.History = int(f)
 		case "ntol":
 			noveltyTolerance = f
-		case "la":
-			longAlpha = f
+		case "s2":
+			// a second, slower shift scale: s2=N uses N points against ~20N
+			shiftScales = []shiftScale{{10, 0.005}, {int(f), 1 / (20 * f)}}
 		case "smz":
 			shiftMinZ = f
-		case "ns":
-			noveltySlope = f
 		case "tf":
 			c.TailFraction = f
 		case "rs":
 			runSlack = f
 		case "rz":
 			runZ = f
-		case "nb":
-			noveltyBonus = f
 		default:
 			t.Fatalf("variant %q: unknown key %q", spec, k)
 		}
@@ -216,7 +213,8 @@ func TestTuneQuality(t *testing.T) {
 	}
 	specs := append([]string{""}, strings.Fields(os.Getenv("AFTERSHOCK_TUNE_VARIANTS"))...)
 	for _, spec := range specs {
-		noveltyTolerance, noveltyBonus, shiftMinZ, longAlpha, noveltySlope = 0.05, 0, 6, 0.005, 0
+		noveltyTolerance, shiftMinZ = 0.05, 6
+		shiftScales = []shiftScale{{10, 0.005}}
 		runSlack, runZ = 1.5, 0.5
 		cfg := Config{}
 		if spec != "" {
@@ -278,4 +276,32 @@ func TestASDDetail(t *testing.T) {
 			t.Logf("   m%-2d in %v out %v", k, in, out)
 		}
 	}
+}
+
+// window is a labelled window of a generated series: [lo, hi), start the
+// labelled anomaly.
+type window struct{ lo, hi, start int }
+
+// windowsOf returns the labelled windows of a generated series.
+
+func windowsOf(pts []evalPoint) []window {
+	var ws []window
+	for i := 0; i < len(pts); i++ {
+		if !pts[i].window {
+			continue
+		}
+		w := window{lo: i, start: -1}
+		for i < len(pts) && pts[i].window {
+			if pts[i].start && w.start < 0 {
+				w.start = i
+			}
+			i++
+		}
+		w.hi = i
+		if w.start < 0 {
+			w.start = w.lo
+		}
+		ws = append(ws, w)
+	}
+	return ws
 }

@@ -22,21 +22,44 @@
 //     it while a lasting change of variance is learned. A floor derived from
 //     the data's resolution (smallest step between values) keeps small
 //     integer counts and constant series from dividing by zero.
-//  3. Score. The last History normalised residuals form an empirical
-//     distribution; each tail (high and low) is fitted with a generalised
-//     Pareto distribution over its top TailFraction (peaks over threshold,
-//     as in Siffer et al., "Anomaly detection in streams with extreme value
-//     theory", KDD 2017). The score is 1 - p, with p the fitted tail
-//     probability of the point's residual. Heavy-tailed series thus learn
-//     that big swings are normal; quiet ones learn that they are not.
-//  4. Label. A point is an anomaly when its score reaches Threshold and its
-//     |z| reaches MinZ, outside warm-up, and no anomaly event is open. A
-//     run statistic (a CUSUM of -log10 p per direction) also labels several
-//     moderately rare points in a row on one side, such as a level shift or
-//     a burst that no single point makes extreme; the score is the larger
-//     of the point's and the run's. An
-//     event stays open until Cooldown unremarkable points in a row, so an
-//     incident is labelled once, at its first point.
+//  3. Evidence. Four statistics (below), each turned into a tail
+//     probability p learned on this series alone, give evidence -log10 p
+//     against "normal".
+//  4. Score. The score is the largest evidence divided by 10, capped at 1,
+//     so it means the same on every series: 0.4 is p = 1e-4, 0.5 is 1e-5.
+//     A point is labelled when its score reaches Threshold. After a label
+//     the next Cooldown points score 0 and are not labelled (the rest
+//     period of CAD-OSE), so an incident is reported once, at its start,
+//     and a window-scored benchmark sees one early detection, not a train
+//     of late ones; the run statistics restart.
+//
+// The four statistics:
+//
+//   - Point: the normalised residual. The last History residuals form an
+//     empirical distribution; each tail is fitted with a generalised Pareto
+//     distribution over its top TailFraction (peaks over threshold, Siffer
+//     et al., "Anomaly detection in streams with extreme value theory", KDD
+//     2017). Heavy-tailed series learn that big swings are normal; quiet
+//     ones learn that they are not. Counts only when |z| reaches MinZ.
+//   - Run: a CUSUM per direction of the point evidence less 1.5, over points
+//     whose |z| reaches MinZ/2 (Page 1954). Several moderately rare points
+//     in a row on one side (a burst, a shift) add up; by Siegmund's
+//     approximation the CUSUM's height is itself about -log10 p.
+//   - Shift: the mean of the last 10 deseasonalised values less their
+//     ~200-point mean, over its typical size, with its own learned tails:
+//     the averaged score of Numenta's anomaly likelihood (Ahmad et al.,
+//     "Unsupervised real-time anomaly detection for streaming data", 2017)
+//     with extreme-value tails instead of a normal. Counts from |z| 6.
+//   - Novelty: a value beyond every value seen by more than 5% of their
+//     range; among n exchangeable points a new extreme has p = 2/n. This is
+//     the "spatial anomaly" Numenta adds to HTM for NAB, and what CAD-OSE's
+//     fixed value bins see as a never-seen fact.
+//
+// Warm-up: the first WarmUp points (288 by default), and at least until 100
+// residuals have been seen to fit the tails (about 110 points), score 0 and
+// are not labelled. Meanwhile the detector learns the step, level, noise
+// scale, seasonal profiles, tails and value range; Result.Warm says when it
+// is over.
 //
 // Memory is bounded by the configuration, not by the series length.
 package spike
@@ -51,11 +74,14 @@ import (
 
 // Result is the verdict on one point.
 type Result struct {
-	// Score is in [0, 1]: 1 minus the learned probability of a residual at
-	// least this extreme in this direction. It is 0 during warm-up and for
-	// values that are not finite.
+	// Score is in [0, 1]: the evidence against "normal" in -log10 p units
+	// over 10, where p is the learned probability of a point (or of the run
+	// or shift ending at it) at least this unusual. It is 0 during warm-up,
+	// during the rest period after a label and for values that are not
+	// finite.
 	Score float64
-	// Anomaly is true on the first point of an anomaly event.
+	// Anomaly is true when Score reaches the threshold (at most once per
+	// Cooldown points).
 	Anomaly bool
 	// Expected is the forecast the point was compared with.
 	Expected float64
@@ -63,6 +89,13 @@ type Result struct {
 	Direction int
 	// Warm is true once the detector has seen enough points to score.
 	Warm bool
+}
+
+// Confidence is 1 - p for the point's score: how sure the detector is that
+// the point is not normal, on the 1 - p-value scale the judge's other
+// anomalies use (a score of 0.4 is 0.9999).
+func (r Result) Confidence() float64 {
+	return 1 - math.Pow(10, -evidenceScale*r.Score)
 }
 
 // Detector scores one series point by point. It is not safe for concurrent
@@ -98,17 +131,11 @@ type state struct {
 	Down     tail      `json:"down"`
 	Fitted   bool      `json:"fitted"`
 	SinceFit int       `json:"since_fit"`
-	// Shift channel: the mean of the latest shortN deseasonalised values
-	// against their long-run mean, scored on its own learned tails.
-	Short     []float64 `json:"short"`
-	ShortN    int       `json:"short_n"`
-	ShortI    int       `json:"short_i"`
-	LongMean  float64   `json:"long_mean"`
-	LongN     int       `json:"long_n"`
-	ShiftErr  float64   `json:"shift_err"`
-	ShiftErrN int       `json:"shift_err_n"`
-	Shift     channel   `json:"shift"`
-	ShiftSel  int       `json:"shift_sel"` // the model whose seasonality u removes
+	// Shift channels, one per time scale: the mean of the latest few
+	// deseasonalised values against their long-run mean, each scored on its
+	// own learned tails.
+	Shifts   []shift `json:"shifts"`
+	ShiftSel int     `json:"shift_sel"` // the model whose seasonality u removes
 	// Rest counts down the points after a label that score 0.
 	Rest int `json:"rest"`
 	// Range of every value seen, for novelty.
@@ -236,8 +263,9 @@ func New(cfg Config) *Detector {
 		Deltas:  make([]int64, stepSamples),
 		Hist:    make([]float64, cfg.History),
 		Models:  make([]model, 1+len(cfg.Periods)),
-		Short:   make([]float64, shortN),
-		Shift:   channel{Hist: make([]float64, cfg.History)},
+	}
+	for _, sc := range shiftScales {
+		d.s.Shifts = append(d.s.Shifts, shift{Short: make([]float64, sc.n), Chan: channel{Hist: make([]float64, cfg.History)}})
 	}
 	for i := range d.s.Models {
 		m := &d.s.Models[i]
@@ -260,7 +288,10 @@ func (d *Detector) Footprint() int {
 	const f = 8
 	n := int(unsafe.Sizeof(*d))
 	s := &d.s
-	n += f*(len(s.Deltas)+len(s.Hist)+len(s.Short)+len(s.Shift.Hist)) + f*(len(d.histScratch)+len(d.ringScratch)+len(d.preds)) + len(d.canPred)
+	n += f*(len(s.Deltas)+len(s.Hist)) + f*(len(d.histScratch)+len(d.ringScratch)+len(d.preds)) + len(d.canPred)
+	for _, sh := range s.Shifts {
+		n += int(unsafe.Sizeof(sh)) + f*(len(sh.Short)+len(sh.Chan.Hist))
+	}
 	for _, m := range s.Models {
 		n += int(unsafe.Sizeof(m)) + f*(len(m.Prof)+len(m.Ring)) + len(m.Seen)
 	}
@@ -301,10 +332,12 @@ func (d *Detector) Update(t time.Time, v float64) Result {
 	if s.Sel != s.ShiftSel {
 		// The deseasonalised values change meaning with the model: start
 		// the means afresh (the learned tails stay).
-		s.ShiftSel, s.ShortN, s.LongN = s.Sel, 0, 0
+		s.ShiftSel = s.Sel
+		for i := range s.Shifts {
+			s.Shifts[i].restart()
+		}
 	}
 	u := v - d.baseOf(sel, t)
-	shiftZ, hasShift := d.shiftStat(u, floor)
 
 	if r < 0 {
 		res.Direction = -1
@@ -326,8 +359,10 @@ func (d *Detector) Update(t time.Time, v float64) Result {
 		if nov := d.novelty(v); nov > ev {
 			ev = nov
 		}
-		if sh := d.shiftEvidence(shiftZ, hasShift); sh > ev {
-			ev = sh
+		for i := range s.Shifts {
+			if sh := s.Shifts[i].evidence(u, floor); sh > ev {
+				ev = sh
+			}
 		}
 		score := math.Min(1, ev/evidenceScale)
 		if s.Rest > 0 {
@@ -372,7 +407,9 @@ func (d *Detector) Update(t time.Time, v float64) Result {
 	for i := range s.Models {
 		d.learn(&s.Models[i], t, v, d.preds[i], d.canPred[i], floor)
 	}
-	d.learnShift(u, shiftZ, hasShift, floor)
+	for i := range s.Shifts {
+		s.Shifts[i].learn(u, floor, shiftScales[i].alpha, d.cfg.TailFraction, d.histScratch)
+	}
 	return res
 }
 
@@ -396,15 +433,17 @@ func (d *Detector) run(z, p float64) float64 {
 	return *up
 }
 
-// Experiment knobs (tuning only).
+// Fixed parameters of the evidence channels, chosen on the tuning halves
+// (EVALUATION.md). They are variables only so that TestTuneQuality can try
+// alternatives; nothing else changes them.
 var (
-	noveltyTolerance = 0.05
-	noveltyBonus     = 0.0
-	noveltySlope     = 0.0
-	runSlack         = 1.5   // evidence (-log10 p) a point must exceed to add to a run
-	runZ             = 0.5   // share of MinZ a point's |z| must reach to add to a run
-	longAlpha        = 0.005 // the long-run mean looks at ~200 points
-	shiftMinZ        = 6.0   // smallest |shift z| that counts as evidence
+	noveltyTolerance = 0.05 // share of the seen range a value must pass to be novel
+	runSlack         = 1.5  // evidence (-log10 p) a point must exceed to add to a run
+	runZ             = 0.5  // share of MinZ a point's |z| must reach to add to a run
+	// shiftScales are the shift channels: 10 points (Numenta's averaging
+	// window) against ~200.
+	shiftScales = []shiftScale{{10, 0.005}}
+	shiftMinZ   = 6.0 // smallest |shift z| that counts as evidence
 )
 
 // baseOf is the seasonal part of model m's forecast at t (0 without one).
@@ -419,55 +458,97 @@ func (d *Detector) baseOf(m *model, t time.Time) float64 {
 	return m.profAt(b)
 }
 
-// shiftStat is the shift statistic at a point whose deseasonalised value is
-// u: the mean of u and the shortN-1 before it, less the long-run mean, over
-// the statistic's typical size. ok is false until both means are learned.
-func (d *Detector) shiftStat(u, floor float64) (z float64, ok bool) {
-	s := &d.s
-	if s.ShortN < shortN-1 || s.LongN < shortN || s.ShiftErrN == 0 {
+// shift is one time scale of the shift statistic: the mean of the latest
+// len(Short) deseasonalised values less their long-run (exponentially
+// weighted) mean, over the statistic's typical size. It is the averaged
+// score of Numenta's anomaly likelihood (Ahmad et al. 2017), scored with
+// learned generalised Pareto tails instead of a normal.
+type shift struct {
+	Short []float64 `json:"short"`
+	N     int       `json:"n"`
+	I     int       `json:"i"`
+	Sum   float64   `json:"sum"`
+	Long  float64   `json:"long"`
+	LongN int       `json:"long_n"`
+	Err   float64   `json:"err"`
+	ErrN  int       `json:"err_n"`
+	Chan  channel   `json:"chan"`
+}
+
+// shiftScale is the short window and the long mean's rate of a shift.
+type shiftScale struct {
+	n     int
+	alpha float64
+}
+
+func (sh *shift) restart() {
+	sh.N, sh.I, sh.Sum, sh.LongN = 0, 0, 0, 0
+	clear(sh.Short)
+}
+
+// stat is the unnormalised statistic with u as the newest value; ok is false
+// until both means are learned.
+func (sh *shift) stat(u float64) (float64, bool) {
+	n := len(sh.Short)
+	if sh.N < n-1 || sh.LongN < n {
 		return 0, false
 	}
-	sum := u
-	for i := 0; i < shortN-1; i++ {
-		sum += s.Short[(s.ShortI-1-i+2*shortN)%shortN]
+	sum := sh.Sum + u
+	if sh.N == n {
+		sum -= sh.Short[sh.I] // the oldest value leaves the window
 	}
-	stat := sum/shortN - s.LongMean
-	return stat / math.Max(s.ShiftErr, floor/math.Sqrt(shortN)), true
+	return sum/float64(n) - sh.Long, true
 }
 
-// shiftEvidence is -log10 of the learned tail probability of the shift
-// statistic, once its tails are fitted.
-func (d *Detector) shiftEvidence(z float64, ok bool) float64 {
-	c := &d.s.Shift
-	if !ok || !c.Fitted || math.Abs(z) < shiftMinZ {
+func (sh *shift) scale(floor float64) float64 {
+	return math.Max(sh.Err, floor/math.Sqrt(float64(len(sh.Short))))
+}
+
+// evidence is -log10 of the learned tail probability of the statistic with u
+// as the newest value, 0 while it is not learned or below shiftMinZ.
+func (sh *shift) evidence(u, floor float64) float64 {
+	st, ok := sh.stat(u)
+	if !ok || sh.ErrN == 0 || !sh.Chan.Fitted {
 		return 0
 	}
-	return -math.Log10(math.Max(c.p(z), minP))
+	z := st / sh.scale(floor)
+	if math.Abs(z) < shiftMinZ {
+		return 0
+	}
+	return -math.Log10(math.Max(sh.Chan.p(z), minP))
 }
 
-// learnShift updates the shift channel with the point's deseasonalised value.
-func (d *Detector) learnShift(u, z float64, ok bool, floor float64) {
-	s := &d.s
-	if ok {
-		a := math.Abs(z) * math.Max(s.ShiftErr, floor/math.Sqrt(shortN))
-		a = math.Min(a, clipErr*math.Max(s.ShiftErr, floor/math.Sqrt(shortN)))
-		s.ShiftErrN++
-		s.ShiftErr += math.Max(errAlpha, 1/float64(s.ShiftErrN)) * (a - s.ShiftErr)
-		s.Shift.add(z, d.cfg.TailFraction, d.histScratch)
-	} else if s.ShortN >= shortN-1 && s.LongN >= shortN {
-		// seed the scale with the first statistic
-		sum := u
-		for i := 0; i < shortN-1; i++ {
-			sum += s.Short[(s.ShortI-1-i+2*shortN)%shortN]
+// learn adds u.
+func (sh *shift) learn(u, floor, alpha, frac float64, scratch []float64) {
+	if st, ok := sh.stat(u); ok {
+		sc := sh.scale(floor)
+		if sh.ErrN > 0 {
+			sh.Chan.add(st/sc, frac, scratch)
 		}
-		s.ShiftErr, s.ShiftErrN = math.Abs(sum/shortN-s.LongMean), 1
+		a := math.Abs(st)
+		if sh.ErrN > 0 {
+			a = math.Min(a, clipErr*sc)
+		}
+		sh.ErrN++
+		sh.Err += math.Max(errAlpha, 1/float64(sh.ErrN)) * (a - sh.Err)
 	}
-	s.LongN++
-	s.LongMean += math.Max(longAlpha, 1/float64(s.LongN)) * (u - s.LongMean)
-	s.Short[s.ShortI] = u
-	s.ShortI = (s.ShortI + 1) % shortN
-	if s.ShortN < shortN {
-		s.ShortN++
+	sh.LongN++
+	sh.Long += math.Max(alpha, 1/float64(sh.LongN)) * (u - sh.Long)
+	n := len(sh.Short)
+	if sh.N == n {
+		sh.Sum -= sh.Short[sh.I]
+	} else {
+		sh.N++
+	}
+	sh.Short[sh.I] = u
+	sh.Sum += u
+	sh.I = (sh.I + 1) % n
+	if sh.I == 0 {
+		// recompute the running sum exactly once per lap
+		sh.Sum = 0
+		for _, x := range sh.Short {
+			sh.Sum += x
+		}
 	}
 }
 
@@ -481,24 +562,11 @@ func (d *Detector) novelty(v float64) float64 {
 	if !s.HasSeen {
 		return 0
 	}
-	rng := s.Max - s.Min
-	tol := noveltyTolerance * rng
-	var beyond float64
-	switch {
-	case v > s.Max+tol:
-		beyond = v - s.Max
-	case v < s.Min-tol:
-		beyond = s.Min - v
-	default:
-		return 0
+	tol := noveltyTolerance * (s.Max - s.Min)
+	if v > s.Max+tol || v < s.Min-tol {
+		return math.Log10(float64(s.N) / 2)
 	}
-	ev := math.Log10(float64(s.N)/2) + noveltyBonus
-	if noveltySlope > 0 && rng > 0 {
-		// beyond the range the tail decays exponentially with a scale of
-		// noveltyTolerance of the range
-		ev += noveltySlope * math.Log10(math.E) * (beyond/tol - 1)
-	}
-	return ev
+	return 0
 }
 
 func (d *Detector) warm() bool {
@@ -776,6 +844,14 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	}
 	if len(s.Hist) != d.cfg.History || len(s.Deltas) != stepSamples || len(s.Models) != 1+len(d.cfg.Periods) {
 		return fmt.Errorf("decoding spike state: state was made with another history or periods config")
+	}
+	if len(s.Shifts) != len(shiftScales) {
+		return fmt.Errorf("decoding spike state: state has %d shift channels, want %d", len(s.Shifts), len(shiftScales))
+	}
+	for i, sh := range s.Shifts {
+		if len(sh.Short) != shiftScales[i].n || len(sh.Chan.Hist) != d.cfg.History {
+			return fmt.Errorf("decoding spike state: shifts[%d] does not match the history config", i)
+		}
 	}
 	for i, m := range s.Models {
 		want := int64(0)

@@ -156,6 +156,14 @@ func TestDirectionAndExpected(t *testing.T) {
 	}
 }
 
+func TestConfidence(t *testing.T) {
+	for _, tc := range []struct{ score, want float64 }{{0, 0}, {0.1, 0.9}, {0.4, 0.9999}, {1, 1 - 1e-10}} {
+		if got := (Result{Score: tc.score}).Confidence(); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("Confidence of score %v = %v, want %v", tc.score, got, tc.want)
+		}
+	}
+}
+
 func TestStateRoundTrip(t *testing.T) {
 	vals := series(4000, 11, func(i int, rng *rand.Rand) float64 {
 		return 30 + 10*math.Sin(2*math.Pi*float64(i)/288) + rng.NormFloat64()
