@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/aftershock/aftershock/deploy/client"
 )
 
 const usage = `aftershock: watch each release while it rolls out, stop it when users complain.
@@ -18,6 +20,7 @@ usage:
   aftershock demo                         run a complete release with an incident on loopback
   aftershock release start|promote|complete|halt|rollback|get|list ...
                                           client for the release API
+  aftershock deliveries list|resend ID    failed deliveries (dead letters) and re-sending them
   aftershock sources check -c aftershock.yaml
                                           poll each configured source once, publish nothing
   aftershock analyze [--score-only]       enrich texts from stdin (one per line or JSON lines)
@@ -49,6 +52,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runDemo(ctx, rest, stdout, stderr)
 	case "release":
 		return runRelease(ctx, rest, stdout, stderr)
+	case "deliveries":
+		return client.RunDeliveriesCLI(ctx, rest, stdout, stderr, nil)
 	case "dashboards":
 		return runDashboards(ctx, rest, stdout, stderr)
 	case "sources":
