@@ -73,6 +73,7 @@ type App struct {
 	errs chan error
 	// closers release what notifiers hold (an IRC connection).
 	closers []func() error
+	health  *health
 }
 
 // New checks what can be checked before starting anything.
@@ -101,6 +102,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		}
 	}()
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.health = newHealth(a.reg, time.Now)
 	a.bus, err = bus.Open(ctx, a.cfg.NATS, a.log.With("part", "bus"))
 	if err != nil {
 		return err
@@ -208,7 +210,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 	// Storage for dashboards.
 	if a.cfg.Influx != nil {
 		s := influx.New(*a.cfg.Influx, a.log.With("part", "sink"))
-		c, err := sink.NewConsumer(a.bus.JS, s, sink.ConsumerConfig{BatchSize: a.cfg.Influx.BatchSize, FlushInterval: a.cfg.Influx.FlushInterval}, a.reg, a.log.With("part", "sink"))
+		a.health.watch("sink")
+		c, err := sink.NewConsumer(a.bus.JS, watchedSink{Sink: s, h: a.health}, sink.ConsumerConfig{BatchSize: a.cfg.Influx.BatchSize, FlushInterval: a.cfg.Influx.FlushInterval}, a.reg, a.log.With("part", "sink"))
 		if err != nil {
 			return err
 		}
@@ -404,15 +407,7 @@ func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledg
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := a.bus.Healthy(); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("not ready: " + err.Error() + "\n"))
-			return
-		}
-		_, _ = w.Write([]byte("ready\n"))
-	})
+	mux.HandleFunc("GET /readyz", a.health.serveReady(a.bus.Healthy))
 	mux.Handle("GET /metrics", promHandler(a.reg))
 	write := a.authorizer(config.RoleDeploySystem, config.RoleSREAdmin)
 	anyToken := a.authorizer(config.RoleReadOnly, config.RoleDeploySystem, config.RoleSREAdmin)
