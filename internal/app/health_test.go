@@ -1,11 +1,15 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aftershock/aftershock/internal/config"
 )
 
 // TestSinkDownDegraded: while every InfluxDB write fails, /readyz says
@@ -58,5 +62,28 @@ influx: {url: "http://`+dead+`", token: "influx-token", org: o, bucket: b, flush
 	}
 	if code, body := do(t, "POST", base+"/v1/releases", token, `{"release":"shop-1","service":"shop","version":"1","ring":"H1"}`); code != 201 {
 		t.Errorf("release while degraded: %d %s", code, body)
+	}
+}
+
+// TestSecondDaemonRefused: a second daemon on the same nats.data_dir does
+// not start, and its error names the holder.
+func TestSecondDaemonRefused(t *testing.T) {
+	dir := t.TempDir()
+	startWith(t, rolesConfig(dir))
+	cfg, err := config.Parse([]byte(rolesConfig(dir)), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(cfg, Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.Start(context.Background())
+	if err == nil {
+		b.Stop()
+		t.Fatal("a second daemon started on the same data_dir")
+	}
+	if !strings.Contains(err.Error(), "in use by pid") || !strings.Contains(err.Error(), dir) {
+		t.Errorf("error %q does not name the data dir and its holder", err)
 	}
 }
