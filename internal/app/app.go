@@ -109,6 +109,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	a.stop = cancel
+	// Every inbound item is checked against the configuration.
+	rules := a.cfg.Rules(a.opt.Clock)
 
 	// Crawlers.
 	var specs []crawlers.Spec
@@ -125,10 +127,10 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	runner := crawlers.NewRunner(a.bus.JS, cursors, a.log.With("part", "crawler"), crawlers.NewMetrics(a.reg), crawlers.WithClock(a.opt.Clock))
+	runner := crawlers.NewRunner(a.bus.JS, cursors, a.log.With("part", "crawler"), crawlers.NewMetrics(a.reg), crawlers.WithClock(a.opt.Clock), crawlers.WithMetricCheck(rules.Metric))
 	a.goRun("crawlers", func(ctx context.Context) error { return runner.RunAll(ctx, insts) }, runCtx)
 	if a.cfg.StatsD != nil {
-		l, err := statsd.Listen(*a.cfg.StatsD, bus.Publisher{JS: a.bus.JS, CheckMetric: a.cfg.Rules(a.opt.Clock).Metric}, a.log.With("part", "statsd"), a.opt.Clock)
+		l, err := statsd.Listen(*a.cfg.StatsD, bus.Publisher{JS: a.bus.JS, CheckMetric: rules.Metric}, a.log.With("part", "statsd"), a.opt.Clock)
 		if err != nil {
 			return err
 		}
@@ -136,7 +138,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 	if a.cfg.NATS.URL != "" || a.cfg.NATS.Listen != "" {
 		// Apps that reach NATS may push samples on push.metrics.<service>.
-		g := natsmetrics.New(a.bus.NC, bus.Publisher{JS: a.bus.JS, CheckMetric: a.cfg.Rules(a.opt.Clock).Metric}, a.log.With("part", "natsmetrics"), a.opt.Clock)
+		g := natsmetrics.New(a.bus.NC, bus.Publisher{JS: a.bus.JS, CheckMetric: rules.Metric}, a.log.With("part", "natsmetrics"), a.opt.Clock)
 		a.goRun("natsmetrics", g.Run, runCtx)
 	}
 
@@ -223,7 +225,6 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	rules := a.cfg.Rules(a.opt.Clock)
 	store := releases.NewStore(relKV, a.log.With("part", "releases"), a.opt.Clock).WithRules(rules)
 	a.goRun("release-follow", func(ctx context.Context) error { return store.Follow(ctx, a.bus.JS) }, runCtx)
 
