@@ -60,9 +60,15 @@ notifiers:
 	if !strings.Contains(body, `"reason": "rejected"`) || !strings.Contains(body, "400") {
 		t.Errorf("dead letter %s", body)
 	}
-	_, metrics := do(t, "GET", base+"/metrics", "", "")
-	if !strings.Contains(metrics, `aftershock_delivery_dead_letters{kind="deploy"} 1`) {
-		t.Errorf("metrics lack aftershock_delivery_dead_letters 1")
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		_, metrics := do(t, "GET", base+"/metrics", "", "")
+		if strings.Contains(metrics, `aftershock_delivery_dead_letters{kind="deploy"} 1`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("metrics lack aftershock_delivery_dead_letters 1")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if code, _ := do(t, "POST", base+"/v1/deliveries/"+id+"/resend", readToken, ""); code != 403 {
 		t.Errorf("resend with a read-only token: %d, want 403", code)
