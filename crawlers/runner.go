@@ -55,6 +55,15 @@ type Runner struct {
 // RunnerOption changes a Runner built by NewRunner.
 type RunnerOption func(*Runner)
 
+// WithMetricCheck checks every metric sample against the configuration
+// before it is published (e.g. inbound.Rules.Metric: configured service and
+// ring, a value that can be right, a time within the allowed skew); a
+// refused sample (an error wrapping signals.ErrInvalid) is skipped and
+// counted like any invalid sample.
+func WithMetricCheck(check func(signals.MetricSample) error) RunnerOption {
+	return func(r *Runner) { r.pub.CheckMetric = check }
+}
+
 // WithClock sets the runner's clock (default time.Now).
 func WithClock(now func() time.Time) RunnerOption { return func(r *Runner) { r.now = now } }
 

@@ -24,6 +24,8 @@ func TestOpenAPIDescribesEveryEndpoint(t *testing.T) {
 		"/v1/budgets":                     {"get"},
 		"/v1/budgets/{kind}/{name}":       {"get"},
 		"/v1/budgets/{kind}/{name}/reset": {"post"},
+		"/v1/deliveries":                  {"get"},
+		"/v1/deliveries/{id}/resend":      {"post"},
 		"/healthz":                        {"get"},
 		"/readyz":                         {"get"},
 		"/metrics":                        {"get"},

@@ -185,6 +185,11 @@ func (w *Worker) giveUp(ctx context.Context, msg jetstream.Msg, log *slog.Logger
 		return
 	}
 	log.Error("delivery failed for good", "reason", reason, "err", err, "dead_letter", dl.ID)
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	if n, cerr := w.dead.Count(cctx, w.kind); cerr == nil {
+		w.m.dead.WithLabelValues(w.kind).Set(float64(n))
+	}
+	cancel()
 	w.fail(msg, log, reason, nil)
 	if w.OnDeadLetter != nil {
 		w.OnDeadLetter(ctx, dl)

@@ -3,14 +3,17 @@ package releases
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/internal/inbound"
+	"github.com/aftershock/aftershock/signals"
 )
 
 const (
@@ -113,3 +116,35 @@ type rawBody []byte
 func (r *rawBody) UnmarshalJSON(b []byte) error { *r = append((*r)[:0], b...); return nil }
 
 func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestFollowChecksRules: events published straight to NATS pass the same
+// checks: an unconfigured ring or service is refused, and a resume of a
+// halted release is forbidden (it carries no token).
+func TestFollowChecksRules(t *testing.T) {
+	e := newRolesEnv(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		ev   signals.ReleaseEvent
+		want error
+	}{
+		{signals.ReleaseEvent{Release: "shop-9", Service: "shop", Event: "started", Ring: "H9", Time: t0}, ErrInvalid},
+		{signals.ReleaseEvent{Release: "web-9", Service: "web", Event: "started", Ring: "H1", Time: t0}, ErrInvalid},
+		{signals.ReleaseEvent{Release: "shop-9", Service: "shop", Event: "started", Ring: "H1", Time: t0.AddDate(900, 0, 0)}, ErrInvalid},
+	} {
+		if _, _, _, err := e.store.apply(ctx, tc.ev, true, Caller{Name: "nats"}); !errors.Is(err, tc.want) {
+			t.Errorf("%+v: %v, want %v", tc.ev, err, tc.want)
+		}
+	}
+	for _, ev := range []signals.ReleaseEvent{
+		{Release: "shop-9", Service: "shop", Event: "started", Ring: "H1", Time: t0.Add(time.Second)},
+		{Release: "shop-9", Service: "shop", Event: "halted", Time: t0.Add(2 * time.Second)},
+	} {
+		if _, _, _, err := e.store.apply(ctx, ev, true, Caller{Name: "nats"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resume := signals.ReleaseEvent{Release: "shop-9", Service: "shop", Event: "started", Ring: "H1", Time: t0.Add(3 * time.Second)}
+	if _, _, _, err := e.store.apply(ctx, resume, true, Caller{Name: "nats"}); !errors.Is(err, ErrForbidden) {
+		t.Errorf("resume from NATS: %v, want ErrForbidden", err)
+	}
+}

@@ -82,6 +82,7 @@ type App struct {
 	crawlers *crawlers.Runner
 	// resumers are the store notifiers, by name, for resume-store.
 	resumers map[string]deploy.Resumer
+	health   *health
 }
 
 // SourceHealth is the health of every source this process runs (none
@@ -119,12 +120,15 @@ func (a *App) Start(ctx context.Context) (err error) {
 		}
 	}()
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.health = newHealth(a.reg, time.Now)
 	a.bus, err = bus.Open(ctx, a.cfg.NATS, a.log.With("part", "bus"))
 	if err != nil {
 		return err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	a.stop = cancel
+	// Every inbound item is checked against the configuration.
+	rules := a.cfg.Rules(a.opt.Clock)
 
 	// Crawlers.
 	var specs []crawlers.Spec
@@ -141,11 +145,11 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	runner := crawlers.NewRunner(a.bus.JS, cursors, a.log.With("part", "crawler"), crawlers.NewMetrics(a.reg), crawlers.WithClock(a.opt.Clock))
+	runner := crawlers.NewRunner(a.bus.JS, cursors, a.log.With("part", "crawler"), crawlers.NewMetrics(a.reg), crawlers.WithClock(a.opt.Clock), crawlers.WithMetricCheck(rules.Metric))
 	a.crawlers = runner
 	a.goRun("crawlers", func(ctx context.Context) error { return runner.RunAll(ctx, insts) }, runCtx)
 	if a.cfg.StatsD != nil {
-		l, err := statsd.Listen(*a.cfg.StatsD, bus.Publisher{JS: a.bus.JS, CheckMetric: a.cfg.Rules(a.opt.Clock).Metric}, a.log.With("part", "statsd"), a.opt.Clock)
+		l, err := statsd.Listen(*a.cfg.StatsD, bus.Publisher{JS: a.bus.JS, CheckMetric: rules.Metric}, a.log.With("part", "statsd"), a.opt.Clock)
 		if err != nil {
 			return err
 		}
@@ -153,7 +157,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 	if a.cfg.NATS.URL != "" || a.cfg.NATS.Listen != "" {
 		// Apps that reach NATS may push samples on push.metrics.<service>.
-		g := natsmetrics.New(a.bus.NC, bus.Publisher{JS: a.bus.JS, CheckMetric: a.cfg.Rules(a.opt.Clock).Metric}, a.log.With("part", "natsmetrics"), a.opt.Clock)
+		g := natsmetrics.New(a.bus.NC, bus.Publisher{JS: a.bus.JS, CheckMetric: rules.Metric}, a.log.With("part", "natsmetrics"), a.opt.Clock)
 		a.goRun("natsmetrics", g.Run, runCtx)
 	}
 
@@ -180,6 +184,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		return err
 	}
 	var targets []dispatch.Target
+	var workers []*delivery.Worker
 	var flagSwitches []*flags.Notifier
 	for _, n := range a.cfg.Notifiers {
 		notifier, err := a.notifier(n)
@@ -199,7 +204,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		if err != nil {
 			return fmt.Errorf("starting delivery for notifier %s: %w", n.Name, err)
 		}
-		a.goRun("delivery "+n.Name, w.Run, runCtx)
+		workers = append(workers, w)
 		targets = append(targets, dispatch.Target{Name: n.Name, On: n.On})
 		if f, ok := notifier.(*flags.Notifier); ok {
 			flagSwitches = append(flagSwitches, f)
@@ -220,11 +225,20 @@ func (a *App) Start(ctx context.Context) (err error) {
 
 	disp := dispatch.New(a.bus.JS, halts, targets, a.cfg.DashboardURL, a.opt.Clock, a.log.With("part", "dispatch"))
 	a.goRun("dispatch", disp.Run, runCtx)
+	for i, w := range workers {
+		w.OnDeadLetter = disp.DeadLetter // chat hears of a notice given up on
+		a.goRun("delivery "+targets[i].Name, w.Run, runCtx)
+	}
+	dead, err := delivery.OpenDeadLetters(ctx, a.bus.JS, a.opt.Clock)
+	if err != nil {
+		return err
+	}
 
 	// Storage for dashboards.
 	if a.cfg.Influx != nil {
 		s := influx.New(*a.cfg.Influx, a.log.With("part", "sink"))
-		c, err := sink.NewConsumer(a.bus.JS, s, sink.ConsumerConfig{BatchSize: a.cfg.Influx.BatchSize, FlushInterval: a.cfg.Influx.FlushInterval}, a.reg, a.log.With("part", "sink"))
+		a.health.watch("sink")
+		c, err := sink.NewConsumer(a.bus.JS, watchedSink{Sink: s, h: a.health}, sink.ConsumerConfig{BatchSize: a.cfg.Influx.BatchSize, FlushInterval: a.cfg.Influx.FlushInterval}, a.reg, a.log.With("part", "sink"))
 		if err != nil {
 			return err
 		}
@@ -236,7 +250,6 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	rules := a.cfg.Rules(a.opt.Clock)
 	store := releases.NewStore(relKV, a.log.With("part", "releases"), a.opt.Clock).WithRules(rules)
 	a.goRun("release-follow", func(ctx context.Context) error { return store.Follow(ctx, a.bus.JS) }, runCtx)
 
@@ -261,7 +274,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	a.goRun("budget-spender", budget.NewSpender(a.bus.JS, ledger, budget.RegistryLookup(store), a.log).Run, runCtx)
 	a.goRun("gate-tracker", gate.NewTracker(a.bus.JS, verKV, a.log).Run, runCtx)
 	g := gate.New(store, verKV, ledger, a.log.With("part", "gate")).WithRingCheck(rules.Ring)
-	return a.serveHTTP(store, g, ledger, rules)
+	return a.serveHTTP(store, g, ledger, rules, dead)
 }
 
 func (a *App) analyzers() (map[string]*enrich.Analyzer, error) {
@@ -418,7 +431,7 @@ func (a *App) forbidden(write func(*http.Request) bool, next http.Handler) http.
 	})
 }
 
-func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledger, rules *inbound.Rules) error {
+func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledger, rules *inbound.Rules, dead *delivery.DeadLetters) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -433,15 +446,7 @@ func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledg
 			_, _ = w.Write([]byte(line + "\n"))
 		}
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := a.bus.Healthy(); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("not ready: " + err.Error() + "\n"))
-			return
-		}
-		_, _ = w.Write([]byte("ready\n"))
-	})
+	mux.HandleFunc("GET /readyz", a.health.serveReady(a.bus.Healthy))
 	mux.Handle("GET /metrics", promHandler(a.reg))
 	write := a.authorizer(config.RoleDeploySystem, config.RoleSREAdmin)
 	anyToken := a.authorizer(config.RoleReadOnly, config.RoleDeploySystem, config.RoleSREAdmin)
@@ -465,6 +470,9 @@ func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledg
 		}
 		return deploy.Release{ID: r.ID, Service: r.Service, Version: r.Version}, err
 	}, a.resumers, storeresume.Auth{Admin: a.authorizer(config.RoleSREAdmin), Known: anyToken, Who: a.tokenName}, a.log.With("part", "resume-store")))
+	dh := delivery.Handler(dead, delivery.Auth{Read: anyToken, Write: write, Known: anyToken}, a.log.With("part", "deliveries"))
+	mux.Handle("/v1/deliveries", dh)
+	mux.Handle("/v1/deliveries/", dh)
 	mux.HandleFunc("GET /v1/openapi.yaml", serveOpenAPI)
 
 	ln, err := net.Listen("tcp", a.cfg.HTTP.Listen)
