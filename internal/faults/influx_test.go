@@ -1,0 +1,77 @@
+package faults
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aftershock/aftershock/internal/influxtest"
+)
+
+// influxProbes reads the probe samples InfluxDB holds: id → 1 (a point
+// written twice with the same series and time is one point).
+func influxProbes(t *testing.T, s *influxtest.Server) map[int64]int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rows, err := s.Query(ctx, `from(bucket: "`+s.Bucket+`") |> range(start: -1h, stop: 1h)
+  |> filter(fn: (r) => r._measurement == "metric" and r.name == "fault_probe" and r._field == "value")
+  |> keep(columns: ["_value"])`)
+	if err != nil {
+		t.Fatalf("querying influx: %v", err)
+	}
+	got := map[int64]int{}
+	for _, r := range rows {
+		if v, ok := r["_value"].(float64); ok {
+			got[int64(v)] = 1
+		}
+	}
+	return got
+}
+
+// TestFaultInfluxDownThenBack stops InfluxDB for a while (minutes in
+// production, four seconds here) while pushers send, then starts it again:
+// the daemon keeps acknowledging, stays up, and every acknowledged sample
+// reaches InfluxDB once it is back.
+func TestFaultInfluxDownThenBack(t *testing.T) {
+	db := influxtest.Start(t)
+	data := filepath.Join(t.TempDir(), "data")
+	d := newDaemon(t, embeddedConfig(data, `
+influx: {url: "`+db.URL+`", token: "", org: "", bucket: "`+db.Bucket+`", batch_size: 500, flush_interval: 200ms, timeout: 2s}
+`))
+	l := newLedger()
+	pushDuring(t, d, l,
+		sleep(1500*time.Millisecond), db.Stop,
+		sleep(4*time.Second),
+		func() {
+			if err := db.Restart(); err != nil {
+				t.Fatalf("restarting influxd: %v", err)
+			}
+		},
+		sleep(1500*time.Millisecond),
+	)
+	if !d.running() {
+		t.Fatalf("the daemon exited while InfluxDB was down (%v)", d.exitErr())
+	}
+	l.mu.Lock()
+	acked := len(l.acked)
+	l.mu.Unlock()
+	var stored map[int64]int
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		stored = influxProbes(t, db)
+		if r := count("", l, stored); r.lost == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	d.stop()
+	r := count("InfluxDB down 4s, then back", l, stored)
+	r.duplicated = 0 // InfluxDB keeps one point per series and time
+	record(t, r)
+	if acked == 0 {
+		t.Fatal("nothing acknowledged")
+	}
+	checkIngest(t, r, l, stored)
+}
