@@ -20,8 +20,11 @@ type Notice struct {
 	Verdict signals.Verdict `json:"verdict"`
 	// Dashboard links to the release watch dashboard, when configured.
 	Dashboard string `json:"dashboard,omitempty"`
-	// Created is when the notice was first queued.
+	// Created is when the notice was first queued (or re-sent).
 	Created time.Time `json:"created"`
+	// Resend counts how often the notice was re-sent after it failed for
+	// good; the key (and so the webhook-id) stays the same.
+	Resend int `json:"resend,omitempty"`
 }
 
 // Notifier delivers one notice. It reports whether a failure is worth

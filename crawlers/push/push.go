@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -177,14 +178,23 @@ type Sample struct {
 }
 
 // ParseSample reads the raw JSON of one pushed sample: valid UTF-8, a JSON
-// object, "type" metric if given, "value" present.
+// object with no fields beyond Sample's (an unknown one is refused by
+// name, as everywhere in the API), "type" metric if given, "value" present.
 func ParseSample(raw json.RawMessage) (Sample, error) {
 	if !utf8.Valid(raw) {
 		return Sample{}, errors.New("not valid UTF-8")
 	}
 	var s Sample
-	if err := json.Unmarshal(raw, &s); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return Sample{}, fmt.Errorf("unknown field %s", f)
+		}
 		return Sample{}, fmt.Errorf("malformed JSON: %v", err)
+	}
+	if dec.More() {
+		return Sample{}, errors.New("malformed JSON: data after the object")
 	}
 	switch {
 	case s.Type != "" && s.Type != signals.TypeMetric:

@@ -57,8 +57,8 @@ type handler struct {
 //	POST /v1/budgets/{kind}/{name}/reset    {"to": N}: set the balance (sre-admin)
 //
 // Errors are JSON ErrorResponse bodies: 400 (bad kind, name or body), 401
-// (no valid token), 403 (a valid token that is not sre-admin), 405, 413,
-// 500. Mount it on an outer mux for "/v1/budgets" and "/v1/budgets/".
+// (no valid token), 403 (a valid token that is not sre-admin), 404 (reset
+// of a team that does not exist), 405, 413, 500. Mount it on an outer mux for "/v1/budgets" and "/v1/budgets/".
 func Handler(l *Ledger, auth Auth, logger *slog.Logger) http.Handler {
 	h := &handler{l: l, auth: auth, log: logger}
 	mux := http.NewServeMux()
@@ -164,6 +164,10 @@ func (h *handler) reset(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) fail(w http.ResponseWriter, err error) {
+	if errors.Is(err, ErrNotFound) {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
 	if errors.Is(err, ErrInvalid) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return

@@ -59,6 +59,7 @@ func TestHandler(t *testing.T) {
 		{"reset negative", "POST", "/v1/budgets/team/storefront/reset", "admin-token", `{"to":-1}`, 400, `want 0 to`},
 		{"reset huge body", "POST", "/v1/budgets/team/storefront/reset", "admin-token", `{"to":3,"pad":"` + strings.Repeat("x", MaxBodyBytes) + `"}`, 413, `larger than`},
 		{"reset", "POST", "/v1/budgets/team/storefront/reset", "admin-token", `{"to":4}`, 200, `"reason": "reset from 2 to 4 by sre-admin"`},
+		{"reset unknown team", "POST", "/v1/budgets/team/nobody/reset", "admin-token", `{"to":4}`, 404, `team \"nobody\" is not under budgets.teams`},
 		{"wrong method", "DELETE", "/v1/budgets/team/storefront", "admin-token", "", 405, `use GET`},
 		{"unknown path", "GET", "/v1/budgets/team/storefront/x/y", "admin-token", "", 404, `no such endpoint`},
 	}

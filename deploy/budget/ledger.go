@@ -45,6 +45,8 @@ const (
 var (
 	// ErrInvalid: a kind, name or value that cannot be used.
 	ErrInvalid = errors.New("invalid budget request")
+	// ErrNotFound: a team that is neither configured nor has an account.
+	ErrNotFound = errors.New("no such budget account")
 )
 
 // maxCASAttempts bounds the read-modify-write retries of one change.
@@ -105,6 +107,31 @@ type Ledger struct {
 	cfg Config
 	log *slog.Logger
 	now func() time.Time
+	// teams are known besides budgets.teams (services[].team).
+	teams []string
+}
+
+// WithTeams adds teams that exist besides those under budgets.teams (the
+// teams of the configured services). Resetting a team that is in neither
+// list and has no account yet is refused with ErrNotFound. It returns l.
+func (l *Ledger) WithTeams(teams []string) *Ledger {
+	l.teams = append(l.teams, teams...)
+	return l
+}
+
+// knownTeam reports whether team is configured or already has an account.
+func (l *Ledger) knownTeam(ctx context.Context, team string) (bool, error) {
+	if _, ok := l.cfg.Teams[team]; ok || slices.Contains(l.teams, team) {
+		return true, nil
+	}
+	_, err := l.kv.Get(ctx, accountKey(KindTeam, team))
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("reading team %s: %w", team, err)
+	}
+	return true, nil
 }
 
 // NewLedger returns a ledger on the "budgets" bucket (bus.KV(ctx,
@@ -302,6 +329,15 @@ func (l *Ledger) Reset(ctx context.Context, kind, name string, to int, who strin
 	}
 	if to < 0 || to > MaxBalance {
 		return Account{}, fmt.Errorf("%w: to: %d, want 0 to %d", ErrInvalid, to, MaxBalance)
+	}
+	if kind == KindTeam {
+		known, err := l.knownTeam(ctx, name)
+		if err != nil {
+			return Account{}, err
+		}
+		if !known {
+			return Account{}, fmt.Errorf("%w: team %q is not under budgets.teams, is no service's team and has no account", ErrNotFound, name)
+		}
 	}
 	if who == "" {
 		who = "unknown"

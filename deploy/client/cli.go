@@ -36,7 +36,8 @@ commands:
   get ID                 show a release
   list [--service S] [--status S] [--limit N]
 
---server defaults to $AFTERSHOCK_SERVER or http://127.0.0.1:8080,
+--server (a URL, or host:port for plain HTTP) defaults to $AFTERSHOCK_SERVER
+or http://127.0.0.1:8080,
 --token to $AFTERSHOCK_TOKEN. The resulting release is printed as JSON.
 `
 
@@ -172,7 +173,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env fu
 		return usageExit(usagef("unknown command %q", cmd), stdout, stderr)
 	}
 
-	out, err := run(&Client{BaseURL: server, Token: token})
+	out, err := run(&Client{BaseURL: withScheme(server), Token: token})
 	if err != nil {
 		fmt.Fprintf(stderr, "aftershock release %s: %v\n", cmd, err)
 		return ExitError
@@ -243,4 +244,13 @@ func (l *listFlag) Set(s string) error {
 		}
 	}
 	return nil
+}
+
+// withScheme lets --server name just host:port ("127.0.0.1:8080"), which
+// means plain HTTP.
+func withScheme(server string) string {
+	if strings.Contains(server, "://") {
+		return server
+	}
+	return "http://" + server
 }

@@ -167,8 +167,7 @@ func TestRunCLI(t *testing.T) {
 		{name: "get", args: []string{"get", "shop-4.2.0"}, env: env, wantStatus: "promoted"},
 		{name: "halt", args: []string{"halt", "shop-4.2.0"}, env: env, wantStatus: "halted"},
 		{name: "fix forward", args: []string{"fix-forward", "shop-4.2.0"}, env: env, wantStatus: "fixed_forward"},
-		{name: "complete", args: []string{"complete", "shop-4.2.0"}, env: env, wantStatus: "completed"},
-		{name: "rollback after complete", args: []string{"rollback", "shop-4.2.0"}, env: env, code: 1, wantErr: "accepts no more events (HTTP 409)"},
+		{name: "complete after fix forward", args: []string{"complete", "shop-4.2.0"}, env: env, code: 1, wantErr: "accepts no more events (HTTP 409)"},
 		{name: "start other", args: []string{"start", "--service", "api", "--version", "1.0", "--id", "api-1.0-rc1"}, env: env, wantStatus: "pending"},
 		{name: "list", args: []string{"list", "--service", "shop"}, env: env, wantOut: `"id": "shop-4.2.0"`},
 		{name: "list empty", args: []string{"list", "--service", "web"}, env: env, wantOut: "[]"},
@@ -180,7 +179,8 @@ func TestRunCLI(t *testing.T) {
 			}
 			return ""
 		}, code: 1, wantErr: "HTTP 401"},
-		{name: "token flag", args: []string{"halt", "api-1.0-rc1", "--token", token, "--server", srv.URL}, env: func(string) string { return "" }, wantStatus: "halted"},
+		{name: "server without scheme", args: []string{"--server", strings.TrimPrefix(srv.URL, "http://"), "get", "api-1.0-rc1"}, env: func(string) string { return "" }, wantStatus: "pending"},
+		{name: "token flag", args: []string{"rollback", "api-1.0-rc1", "--token", token, "--server", srv.URL}, env: func(string) string { return "" }, wantStatus: "rolled_back"},
 		{name: "no command", args: nil, env: env, code: 2, wantErr: "missing command"},
 		{name: "unknown command", args: []string{"explode"}, env: env, code: 2, wantErr: `unknown command "explode"`},
 		{name: "promote without ring", args: []string{"promote", "shop-4.2.0"}, env: env, code: 2, wantErr: "--ring is required"},

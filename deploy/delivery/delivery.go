@@ -57,7 +57,12 @@ func Enqueue(ctx context.Context, js jetstream.JetStream, kind string, n deploy.
 	if err != nil {
 		return fmt.Errorf("encoding %s notice %s: %w", kind, n.Key, err)
 	}
-	if _, err := js.Publish(ctx, bus.DeliverySubject(kind), data, jetstream.WithMsgID(kind+":"+n.Key)); err != nil {
+	msgID := kind + ":" + n.Key
+	if n.Resend > 0 {
+		// A re-sent notice is new to the outbox; its key stays the same.
+		msgID += fmt.Sprintf(":resend-%d", n.Resend)
+	}
+	if _, err := js.Publish(ctx, bus.DeliverySubject(kind), data, jetstream.WithMsgID(msgID)); err != nil {
 		return fmt.Errorf("enqueueing %s notice %s: %w", kind, n.Key, err)
 	}
 	return nil

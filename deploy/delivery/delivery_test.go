@@ -144,13 +144,16 @@ type running struct {
 }
 
 // start runs a worker until the test ends (or stop is called).
-func start(t *testing.T, b *bus.Bus, n deploy.Notifier, cfg Config, now func() time.Time) *running {
+func start(t *testing.T, b *bus.Bus, n deploy.Notifier, cfg Config, now func() time.Time, setup ...func(*Worker)) *running {
 	t.Helper()
 	r := &running{reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
 	log := slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	w, err := New(b.JS, kind, n, cfg, log, r.reg, now)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range setup {
+		f(w)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

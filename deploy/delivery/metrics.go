@@ -13,6 +13,7 @@ type metrics struct {
 	retries   *prometheus.CounterVec
 	failed    *prometheus.CounterVec
 	pending   *prometheus.GaugeVec
+	dead      *prometheus.GaugeVec
 }
 
 // Reasons a delivery failed for good (label "reason" of delivery_failed_total).
@@ -39,6 +40,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "aftershock_delivery_pending", Help: "Notices queued or awaiting a retry.",
 		}, []string{"kind"}),
+		dead: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "aftershock_delivery_dead_letters", Help: "Notices given up on and kept until re-sent (GET /v1/deliveries?state=failed).",
+		}, []string{"kind"}),
 	}
 	if reg == nil {
 		return m, nil
@@ -58,6 +62,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.pending, err = register(reg, m.pending); err != nil {
+		return nil, err
+	}
+	if m.dead, err = register(reg, m.dead); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -29,6 +29,11 @@ type Worker struct {
 	log      *slog.Logger
 	m        *metrics
 	now      func() time.Time
+	dead     *DeadLetters
+
+	// OnDeadLetter, when set, is told of every notice given up on, after it
+	// was kept as a dead letter (the daemon posts it to chat).
+	OnDeadLetter func(ctx context.Context, dl DeadLetter)
 }
 
 // New builds a worker for deliveries.<kind>. cfg is validated (defaults
@@ -57,9 +62,14 @@ func New(js jetstream.JetStream, kind string, n deploy.Notifier, cfg Config, log
 // an error only when the connection is closed: cancel ctx before closing
 // the bus.
 func (w *Worker) Run(ctx context.Context) error {
+	dead, err := OpenDeadLetters(ctx, w.js, w.now)
+	if err != nil {
+		return fmt.Errorf("delivering %s notices: %w", w.kind, err)
+	}
+	w.dead = dead
 	// bus.Durable pulls one message at a time with Next rather than
 	// Consume; its comment says why.
-	err := bus.Durable{
+	err = bus.Durable{
 		JS:     w.js,
 		Stream: bus.StreamDeliveries,
 		Config: jetstream.ConsumerConfig{
@@ -114,7 +124,7 @@ func (w *Worker) deliver(ctx context.Context, msg jetstream.Msg) {
 	log := w.log.With("key", n.Key, "release", n.Verdict.Release, "ring", n.Verdict.Ring, "attempt", attempt)
 	deadline := n.Created.Add(w.cfg.Deadline)
 	if now := w.now(); !now.Before(deadline) {
-		w.fail(msg, log, reasonDeadline, fmt.Errorf("deadline %s passed before attempt %d", deadline.Format(time.RFC3339), attempt))
+		w.giveUp(settle, msg, log, n, attempt-1, reasonDeadline, fmt.Errorf("deadline %s passed before attempt %d", deadline.Format(time.RFC3339), attempt))
 		return
 	}
 
@@ -138,7 +148,7 @@ func (w *Worker) deliver(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	if !retry {
-		w.fail(msg, log, reasonRejected, err)
+		w.giveUp(settle, msg, log, n, attempt, reasonRejected, err)
 		return
 	}
 	delay := w.backoff(attempt)
@@ -146,7 +156,7 @@ func (w *Worker) deliver(ctx context.Context, msg jetstream.Msg) {
 		delay = ra
 	}
 	if now := w.now(); !now.Add(delay).Before(deadline) {
-		w.fail(msg, log, reasonDeadline, fmt.Errorf("next attempt in %s would be past the deadline %s: %w", delay, deadline.Format(time.RFC3339), err))
+		w.giveUp(settle, msg, log, n, attempt, reasonDeadline, fmt.Errorf("next attempt in %s would be past the deadline %s: %w", delay, deadline.Format(time.RFC3339), err))
 		return
 	}
 	w.m.retries.WithLabelValues(w.kind).Inc()
@@ -156,12 +166,45 @@ func (w *Worker) deliver(ctx context.Context, msg jetstream.Msg) {
 	}
 }
 
-// fail gives up on a message for good.
+// giveUp keeps a notice that cannot be delivered as a dead letter, then
+// takes it off the queue. If the dead letter cannot be kept, the notice
+// stays queued and comes back later: it is never dropped silently.
+func (w *Worker) giveUp(ctx context.Context, msg jetstream.Msg, log *slog.Logger, n deploy.Notice, attempts int, reason string, err error) {
+	dl := DeadLetter{
+		ID: DeadLetterID(w.kind, n.Key), Notifier: w.kind, Reason: reason, Error: err.Error(),
+		Attempts: attempts, Failed: w.now().UTC(), Notice: n,
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	perr := w.dead.put(pctx, dl)
+	cancel()
+	if perr != nil {
+		log.Error("delivery failed for good but keeping it as a dead letter failed; it stays queued", "reason", reason, "err", err, "keep_err", perr)
+		if nErr := msg.NakWithDelay(10 * time.Second); nErr != nil {
+			log.Warn("nak failed; the notice comes back after the ack wait", "err", nErr)
+		}
+		return
+	}
+	log.Error("delivery failed for good", "reason", reason, "err", err, "dead_letter", dl.ID)
+	w.fail(msg, log, reason, nil)
+	if w.OnDeadLetter != nil {
+		w.OnDeadLetter(ctx, dl)
+	}
+}
+
+// fail counts a message given up on and takes it off the queue; err, when
+// set, is logged (a dead letter was not kept).
 func (w *Worker) fail(msg jetstream.Msg, log *slog.Logger, reason string, err error) {
 	w.m.failed.WithLabelValues(w.kind, reason).Inc()
-	log.Error("delivery failed for good", "reason", reason, "err", err)
+	if err != nil {
+		log.Error("delivery failed for good", "reason", reason, "err", err)
+	}
 	if tErr := msg.TermWithReason(reason); tErr != nil {
 		log.Warn("terminating delivery failed", "err", tErr)
+	}
+	// Let the server process the term before the pending gauge is read
+	// again, so it does not keep counting a notice that is gone.
+	if fErr := w.js.Conn().Flush(); fErr != nil {
+		log.Debug("flushing after term", "err", fErr)
 	}
 }
 
@@ -187,4 +230,9 @@ func (w *Worker) updatePending(ctx context.Context, cons jetstream.Consumer) {
 		return
 	}
 	w.m.pending.WithLabelValues(w.kind).Set(float64(info.NumPending) + float64(info.NumAckPending))
+	if w.dead != nil {
+		if n, err := w.dead.Count(ictx, w.kind); err == nil {
+			w.m.dead.WithLabelValues(w.kind).Set(float64(n))
+		}
+	}
 }

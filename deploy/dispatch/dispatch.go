@@ -151,7 +151,7 @@ func (d *Dispatcher) Handle(ctx context.Context, v signals.Verdict) error {
 			d.log.Info("already sent", "event", event, "release", v.Release, "ring", v.Ring)
 			return nil
 		}
-		if err := d.enqueue(ctx, targets, event+"-"+key, v); err != nil {
+		if err := d.enqueue(ctx, targets, NoticeKey(event, v.Release, v.Ring, v.Feature), v); err != nil {
 			// Release the claim so the redelivered verdict queues again;
 			// notices already queued are dropped as duplicates by their msg id.
 			if ferr := delivery.Forget(ctx, d.halts, key); ferr != nil {
@@ -162,8 +162,23 @@ func (d *Dispatcher) Handle(ctx context.Context, v signals.Verdict) error {
 		d.log.Info("queued", "event", event, "release", v.Release, "ring", v.Ring, "score", v.Score, "notifiers", len(targets))
 		return nil
 	default:
-		return d.enqueue(ctx, targets, fmt.Sprintf("%s-%s-%d", event, key, v.Time.UnixNano()), v)
+		return d.enqueue(ctx, targets, fmt.Sprintf("%s:%d", NoticeKey(event, v.Release, v.Ring, ""), v.Time.UnixNano()), v)
 	}
+}
+
+// NoticeKey is the readable, stable idempotency key of a notice, sent as
+// webhook-id and Idempotency-Key: "halt:shop-4.2.0:H2", and for a feature
+// switch "flag_off:shop-4.2.0:H2:checkout". Release ids and ring names
+// hold no ':' (they are validated), so the parts never run together. Other
+// events add the verdict's Unix nanoseconds ("pass:shop-4.2.0:H2:<ns>").
+// The halts bucket keeps its own escaped key (HaltKey); this one is only
+// sent.
+func NoticeKey(event, release, ring, feature string) string {
+	k := event + ":" + release + ":" + ring
+	if event == EventFlagOff {
+		k += ":" + feature
+	}
+	return k
 }
 
 func (d *Dispatcher) enqueue(ctx context.Context, targets []string, key string, v signals.Verdict) error {

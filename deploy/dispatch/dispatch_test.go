@@ -3,8 +3,11 @@ package dispatch
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,5 +135,56 @@ func TestChatGetsEveryChangeOnceAndWebhookOnlyHalts(t *testing.T) {
 	}
 	if got := count(bus.DeliverySubject("hook")); got != 1 {
 		t.Errorf("webhook got %d notices, want 1 halt", got)
+	}
+}
+
+// TestNoticeKeysReadable: the webhook-id (and Idempotency-Key) of a halt is
+// the readable, stable "halt:<release>:<ring>" the webhook README documents,
+// not the escaped KV key.
+func TestNoticeKeysReadable(t *testing.T) {
+	ctx := context.Background()
+	b, err := bus.Open(ctx, bus.Config{DataDir: t.TempDir(), Retention: time.Hour, Replicas: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	halts, _ := b.KV(ctx, bus.BucketHalts)
+	at := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	d := New(b.JS, halts, []Target{{"hook", Events}}, "", func() time.Time { return at }, slog.New(slog.DiscardHandler))
+	halt := signals.Verdict{Time: at, Release: "shop-4.2.0", Service: "shop", Ring: "H2", Decision: "fail", Action: "halt", Score: 20}
+	flag := halt
+	flag.Action, flag.Feature = "flag_off", "checkout"
+	pass := halt
+	pass.Decision, pass.Action = "pass", "none"
+	want := map[string]signals.Verdict{
+		"halt:shop-4.2.0:H2":                                halt,
+		"flag_off:shop-4.2.0:H2:checkout":                   flag,
+		fmt.Sprintf("pass:shop-4.2.0:H2:%d", at.UnixNano()): pass,
+	}
+	s, _ := b.JS.Stream(ctx, bus.StreamDeliveries)
+	for key, v := range want {
+		if err := d.Handle(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.GetLastMsgForSubject(ctx, bus.DeliverySubject("hook"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n deploy.Notice
+		if err := json.Unmarshal(m.Data, &n); err != nil {
+			t.Fatal(err)
+		}
+		if n.Key != key {
+			t.Errorf("%s verdict: notice key %q, want %q", v.Action, n.Key, key)
+		}
+	}
+	doc, err := os.ReadFile("../webhook/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"Idempotency-Key: ", "webhook-id: ", `"idempotency_key":"`} {
+		if !strings.Contains(string(doc), h+NoticeKey(EventHalt, "shop-4.2.0", "H2", "")) {
+			t.Errorf("deploy/webhook/README.md: no %s%s", h, NoticeKey(EventHalt, "shop-4.2.0", "H2", ""))
+		}
 	}
 }

@@ -36,7 +36,7 @@ var fixedNow = time.Date(2026, 11, 24, 9, 31, 0, 0, time.UTC)
 // shop's checkout feature.
 func flagOff() deploy.Notice {
 	n := notifiertest.Sample()
-	n.Key = "flag_off-shop-4=2E2=2E0.H2=2Fflag_off=2Fcheckout"
+	n.Key = "flag_off:shop-4.2.0:H2:checkout"
 	n.Verdict.Action = signals.ActionFlagOff
 	n.Verdict.Feature = "checkout"
 	return n
@@ -178,7 +178,7 @@ func TestUnleash(t *testing.T) {
 			if r.ContentLength != 0 {
 				t.Errorf("Content-Length %d, want an empty body", r.ContentLength)
 			}
-			if got := r.Header.Get("Idempotency-Key"); got != "flag_off-shop-4=2E2=2E0.H2=2Fflag_off=2Fcheckout" {
+			if got := r.Header.Get("Idempotency-Key"); got != "flag_off:shop-4.2.0:H2:checkout" {
 				t.Errorf("Idempotency-Key = %q", got)
 			}
 			if ua := r.Header.Get("User-Agent"); !strings.HasPrefix(ua, "aftershock/") {
@@ -229,7 +229,7 @@ func TestFlagd(t *testing.T) {
 	for name, want := range map[string]string{
 		"Authorization":   "Bearer " + flagdToken,
 		"Content-Type":    "application/json",
-		"Idempotency-Key": "flag_off-shop-4=2E2=2E0.H2=2Fflag_off=2Fcheckout",
+		"Idempotency-Key": "flag_off:shop-4.2.0:H2:checkout",
 	} {
 		if v := got.Header.Get(name); v != want {
 			t.Errorf("header %s = %q, want %q", name, v, want)
@@ -277,7 +277,7 @@ func TestGeneric(t *testing.T) {
 	for name, want := range map[string]string{
 		"X-Api-Key":       gwKey,
 		"Content-Type":    "application/json",
-		"Idempotency-Key": "flag_off-shop-4=2E2=2E0.H2=2Fflag_off=2Fcheckout",
+		"Idempotency-Key": "flag_off:shop-4.2.0:H2:checkout",
 	} {
 		if v := got.Header.Get(name); v != want {
 			t.Errorf("header %s = %q, want %q", name, v, want)
@@ -342,7 +342,7 @@ func TestDryRun(t *testing.T) {
 				t.Fatalf("dry run made %d calls", h)
 			}
 			line := buf.String()
-			for _, want := range []string{"dry run", `"flag":"checkout-v2"`, `"service":"shop"`, `"feature":"checkout"`, `"idempotency_key":"flag_off-shop-4=2E2=2E0.H2=2Fflag_off=2Fcheckout"`, srv.URL} {
+			for _, want := range []string{"dry run", `"flag":"checkout-v2"`, `"service":"shop"`, `"feature":"checkout"`, `"idempotency_key":"flag_off:shop-4.2.0:H2:checkout"`, srv.URL} {
 				if !strings.Contains(line, want) {
 					t.Errorf("log lacks %q: %s", want, line)
 				}

@@ -84,6 +84,15 @@ type Gate struct {
 	verdicts jetstream.KeyValue
 	budgets  Budgets
 	log      *slog.Logger
+	// checkRing, when set, refuses rings that are not configured.
+	checkRing func(ring string) error
+}
+
+// WithRingCheck makes the gate refuse (ErrInvalid, 400) a ring that check
+// refuses, e.g. inbound.Rules.Ring for the configured rings. It returns g.
+func (g *Gate) WithRingCheck(check func(ring string) error) *Gate {
+	g.checkRing = check
+	return g
 }
 
 // New returns a gate over the release registry, the "verdicts" bucket
@@ -108,6 +117,11 @@ func (g *Gate) Answer(ctx context.Context, releaseID, ring string) (Answer, erro
 }
 
 func (g *Gate) answer(ctx context.Context, rel releases.Release, ring string) (Answer, error) {
+	if ring != "" && g.checkRing != nil {
+		if err := g.checkRing(ring); err != nil {
+			return Answer{}, fmt.Errorf("%w: %s", ErrInvalid, strings.TrimPrefix(err.Error(), signals.ErrInvalid.Error()+": "))
+		}
+	}
 	if ring == "" {
 		ring = rel.Ring
 	}

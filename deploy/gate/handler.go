@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aftershock/aftershock/deploy/releases"
 	"github.com/aftershock/aftershock/internal/bus"
@@ -183,6 +184,12 @@ func (h *handler) flagger(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusBadRequest, ErrorResponse{"reading body: " + err.Error()})
+		return
+	}
+	// encoding/json would turn invalid UTF-8 into U+FFFD and the answer
+	// would echo it.
+	if !utf8.Valid(body) {
+		writeJSON(w, http.StatusBadRequest, ErrorResponse{"body is not valid UTF-8"})
 		return
 	}
 	var q FlaggerRequest

@@ -59,9 +59,9 @@ func (s *Store) handleMsg(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	log = log.With("release", ev.Release, "ring", ev.Ring, "event", ev.Event)
-	_, _, dup, err := s.apply(ctx, *ev, true)
+	_, _, dup, err := s.apply(ctx, *ev, true, Caller{Name: "nats"})
 	switch {
-	case errors.Is(err, ErrInvalid), errors.Is(err, ErrConflict):
+	case errors.Is(err, ErrInvalid), errors.Is(err, ErrConflict), errors.Is(err, ErrForbidden):
 		log.Warn("dropping refused release event", "err", err)
 		_ = m.Term()
 	case err != nil:

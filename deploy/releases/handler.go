@@ -54,10 +54,25 @@ func BearerAuth(token string) func(*http.Request) bool {
 	}
 }
 
+// Auth decides who may change releases. nil functions allow everyone
+// (for insecure_no_auth setups).
+type Auth struct {
+	// Write passes tokens that may register releases and record events.
+	Write func(*http.Request) bool
+	// Known reports a valid token of any role: a request Write refuses
+	// gets 403 with one, 401 without. nil: always 401.
+	Known func(*http.Request) bool
+	// Resume passes tokens that may resume a halted release (sre-admin);
+	// nil: every writer may.
+	Resume func(*http.Request) bool
+	// Who names the caller in the record of a resume.
+	Who func(*http.Request) string
+}
+
 type handler struct {
 	store *Store
 	pub   bus.Publisher
-	auth  func(*http.Request) bool
+	auth  Auth
 	log   *slog.Logger
 	now   func() time.Time
 }
@@ -73,13 +88,21 @@ type handler struct {
 // message id MsgID(event); a retried request publishes again under the same
 // id, which JetStream drops, so a publish that failed after the state was
 // saved is repaired by the retry. auth (nil allows all) guards the POST
-// endpoints. Errors are JSON ErrorResponse bodies with 400, 401, 404, 405,
-// 409, 413, 500 or 503 (saved but not yet published: retry).
+// endpoints. Errors are JSON ErrorResponse bodies with 400, 401, 403, 404,
+// 405, 409, 413, 500 or 503 (saved but not yet published: retry).
 //
 // Mount it for both "/v1/releases" and "/v1/releases/" on an outer mux;
 // more specific routes there (e.g. a gate under /v1/releases/{id}/gate)
 // still win.
 func Handler(store *Store, pub bus.Publisher, auth func(*http.Request) bool, logger *slog.Logger, now func() time.Time) http.Handler {
+	return NewHandler(store, pub, Auth{Write: auth}, logger, now)
+}
+
+// NewHandler is Handler with roles: auth.Write guards the POST endpoints
+// (401 without a valid token, 403 with one of another role) and
+// auth.Resume resuming a halted release (403 otherwise; see
+// docs/lifecycle.md).
+func NewHandler(store *Store, pub bus.Publisher, auth Auth, logger *slog.Logger, now func() time.Time) http.Handler {
 	h := &handler{store: store, pub: pub, auth: auth, log: logger, now: now}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/releases", h.start)
@@ -149,9 +172,13 @@ func (h *handler) event(w http.ResponseWriter, r *http.Request) {
 	at := h.timeOr(q.Time)
 	ctx, cancel := writeContext(r)
 	defer cancel()
-	rel, ev, dup, err := h.store.Apply(ctx, signals.ReleaseEvent{
+	caller := Caller{MayResume: h.auth.Resume == nil || h.auth.Resume(r)}
+	if h.auth.Who != nil {
+		caller.Name = h.auth.Who(r)
+	}
+	rel, ev, dup, err := h.store.ApplyAs(ctx, signals.ReleaseEvent{
 		Type: signals.TypeRelease, Time: at.UTC(), Release: id, Ring: q.Ring, Event: q.Event,
-	})
+	}, caller)
 	if err != nil {
 		h.fail(w, err)
 		return
@@ -221,8 +248,12 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) authorized(w http.ResponseWriter, r *http.Request) bool {
-	if h.auth == nil || h.auth(r) {
+	if h.auth.Write == nil || h.auth.Write(r) {
 		return true
+	}
+	if h.auth.Known != nil && h.auth.Known(r) {
+		writeError(w, http.StatusForbidden, "this token's role may not change releases (deploy-system or sre-admin can)")
+		return false
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="aftershock"`)
 	writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
@@ -239,6 +270,8 @@ func (h *handler) fail(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, ErrConflict):
 		writeError(w, http.StatusConflict, strings.TrimPrefix(err.Error(), ErrConflict.Error()+": "))
+	case errors.Is(err, ErrForbidden):
+		writeError(w, http.StatusForbidden, strings.TrimPrefix(err.Error(), ErrForbidden.Error()+": "))
 	case errors.As(err, &pe):
 		h.log.Error("publishing release event", "err", err)
 		writeError(w, http.StatusServiceUnavailable, err.Error())
@@ -248,8 +281,6 @@ func (h *handler) fail(w http.ResponseWriter, err error) {
 	}
 }
 
-// readJSON decodes one JSON object from the body into v, answering 400 or
-// 413 itself when it cannot. Unknown fields are ignored.
 // readRequest reads and checks a request body into q, answering the error
 // itself when it cannot.
 func (h *handler) readRequest(w http.ResponseWriter, r *http.Request, q interface{ Validate() error }) bool {
@@ -277,6 +308,8 @@ func writeContext(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(r.Context()), writeTimeout)
 }
 
+// readJSON decodes one JSON object from the body into v, answering 400 or
+// 413 itself when it cannot. Unknown fields are refused, by name.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
@@ -298,6 +331,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		writeError(w, http.StatusBadRequest, "malformed JSON: "+jsonProblem(err))
 		return false
@@ -318,6 +352,9 @@ func jsonProblem(err error) string {
 	var pe *time.ParseError
 	if errors.As(err, &pe) {
 		return fmt.Sprintf("time: %q is not an RFC 3339 time", pe.Value)
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return "unknown field " + f
 	}
 	return err.Error()
 }

@@ -50,6 +50,9 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrInvalid: the request itself is malformed.
 	ErrInvalid = errors.New("invalid request")
+	// ErrForbidden: the caller's token may not make this change (resuming a
+	// halted release needs sre-admin).
+	ErrForbidden = errors.New("forbidden")
 )
 
 // Release is the state of one release.
@@ -66,15 +69,18 @@ type Release struct {
 	// Events are the last MaxEvents events, oldest first, in the order they
 	// were accepted. They carry time, ring and event; the version, team,
 	// authors and features are the release's own.
-	Events  []signals.ReleaseEvent `json:"events,omitempty"`
-	Created time.Time              `json:"created"`
-	Updated time.Time              `json:"updated"`
+	Events []signals.ReleaseEvent `json:"events,omitempty"`
+	// Resumes records every resume of a halted release: when, how and by
+	// whom (an sre-admin token's name).
+	Resumes []Resume  `json:"resumes,omitempty"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
 }
 
 // Finished reports whether the release accepts no more events
-// (completed or rolled back).
+// (completed, rolled back or fixed forward).
 func (r Release) Finished() bool {
-	return r.Status == StatusCompleted || r.Status == StatusRolledBack
+	return r.Status == StatusCompleted || r.Status == StatusRolledBack || r.Status == StatusFixedForward
 }
 
 // ValidStatus reports whether s is a known release status.
@@ -295,12 +301,54 @@ func (r *Release) record(ev signals.ReleaseEvent) {
 	}
 }
 
-// apply checks ev against the release's state and records it. It reports
-// dup (with the event already recorded) when ev repeats the last event
-// (same event and ring) or an earlier one exactly (same event, ring and
-// time); a duplicate changes nothing. ev.Ring, when empty on an event that
-// does not move the release, is set to the current ring.
-func (r *Release) apply(ev signals.ReleaseEvent) (recorded signals.ReleaseEvent, dup bool, err error) {
+// Policy is what apply needs beyond the release itself.
+type Policy struct {
+	// Order is a ring's position in the rollout order (-1 unknown); nil
+	// orders rings by their first appearance in the release's history.
+	Order func(ring string) int
+	// MayResume says the caller may resume a halted release (sre-admin).
+	MayResume bool
+	// By names the caller, for the record of a resume.
+	By string
+}
+
+// Resume records who resumed a halted release, and how.
+type Resume struct {
+	Time  time.Time `json:"time"`
+	Event string    `json:"event"`
+	Ring  string    `json:"ring"`
+	By    string    `json:"by"`
+}
+
+// behind reports whether ring comes before the release's current ring.
+func (r Release) behind(ring string, p Policy) bool {
+	if r.Ring == "" || ring == r.Ring {
+		return false
+	}
+	if p.Order != nil {
+		if i, cur := p.Order(ring), p.Order(r.Ring); i >= 0 && cur >= 0 {
+			return i < cur
+		}
+	}
+	for _, e := range r.Events {
+		switch e.Ring {
+		case ring:
+			return true // seen before the current ring
+		case r.Ring:
+			return false
+		}
+	}
+	return false
+}
+
+// apply checks ev against the release's lifecycle (docs/lifecycle.md) and
+// records it. It reports dup (with the event already recorded) when ev
+// repeats the last event (same event and ring) or an earlier one exactly
+// (same event, ring and time); a duplicate changes nothing. ev.Ring, when
+// empty on an event that does not move the release, is set to the current
+// ring. A refused transition wraps ErrConflict; a resume of a halted
+// release by a caller that may not resume wraps ErrForbidden.
+func (r *Release) apply(ev signals.ReleaseEvent, p Policy) (recorded signals.ReleaseEvent, dup bool, err error) {
 	if ev.Service != "" && ev.Service != r.Service {
 		return ev, false, fmt.Errorf("%w: release %s belongs to service %q, not %q", ErrConflict, r.ID, r.Service, ev.Service)
 	}
@@ -320,20 +368,71 @@ func (r *Release) apply(ev signals.ReleaseEvent) (recorded signals.ReleaseEvent,
 	if r.Finished() {
 		return ev, false, fmt.Errorf("%w: release %s is %s and accepts no more events", ErrConflict, r.ID, r.Status)
 	}
-	switch ev.Event {
-	case signals.EventStarted:
-		if ev.Ring == "" {
-			return ev, false, fmt.Errorf("%w: ring: required for started", ErrInvalid)
+	if (ev.Event == signals.EventStarted || ev.Event == signals.EventPromoted) && ev.Ring == "" {
+		return ev, false, fmt.Errorf("%w: ring: required for %s", ErrInvalid, ev.Event)
+	}
+	refuse := func(format string, args ...any) (signals.ReleaseEvent, bool, error) {
+		return ev, false, fmt.Errorf("%w: release %s is %s: %s (see docs/lifecycle.md)", ErrConflict, r.ID, r.where(), fmt.Sprintf(format, args...))
+	}
+	if ev.Ring != "" && r.behind(ev.Ring, p) {
+		return refuse("ring %s is behind ring %s; rings never go backwards", ev.Ring, r.Ring)
+	}
+	resume := false
+	switch r.Status {
+	case StatusPending:
+		switch ev.Event {
+		case signals.EventStarted, signals.EventRolledBack:
+		default:
+			return refuse("%s needs a started release", ev.Event)
 		}
-	case signals.EventPromoted:
-		if ev.Ring == "" {
-			return ev, false, fmt.Errorf("%w: ring: required for promoted", ErrInvalid)
+	case StatusWatching, StatusPromoted:
+		switch ev.Event {
+		case signals.EventStarted:
+			return refuse("it has started already; move it on with promoted")
+		case signals.EventPromoted:
+			if ev.Ring == r.Ring {
+				return refuse("it is already on ring %s", r.Ring)
+			}
+		case signals.EventHalted:
+			if ev.Ring != r.Ring {
+				return refuse("it can only be halted on its current ring %s", r.Ring)
+			}
 		}
-		if ev.Ring == r.Ring {
-			return ev, false, fmt.Errorf("%w: release %s is already on ring %s", ErrConflict, r.ID, r.Ring)
+	case StatusHalted:
+		switch ev.Event {
+		case signals.EventStarted, signals.EventPromoted:
+			if ev.Event == signals.EventPromoted && ev.Ring == r.Ring {
+				return refuse("it is already on ring %s; resume it with started", r.Ring)
+			}
+			if !p.MayResume {
+				return ev, false, fmt.Errorf("%w: release %s was halted on %s; resuming it (%s on %s) needs an sre-admin token", ErrForbidden, r.ID, r.Ring, ev.Event, ev.Ring)
+			}
+			resume = true
+		case signals.EventCompleted:
+			return refuse("a halted release cannot complete; resume it, roll it back or fix it forward")
+		case signals.EventHalted:
+			return refuse("it is halted already")
 		}
 	}
 	full := r.event(ev.Event, ev.Ring, ev.Time)
 	r.record(full)
+	if resume {
+		by := p.By
+		if by == "" {
+			by = "unknown"
+		}
+		r.Resumes = append(r.Resumes, Resume{Time: full.Time, Event: ev.Event, Ring: ev.Ring, By: by})
+		if n := len(r.Resumes); n > MaxEvents {
+			r.Resumes = slices.Clone(r.Resumes[n-MaxEvents:])
+		}
+	}
 	return full, false, nil
+}
+
+// where is the status and ring, for errors: "halted on H2".
+func (r Release) where() string {
+	if r.Ring == "" {
+		return r.Status
+	}
+	return r.Status + " on " + r.Ring
 }

@@ -60,11 +60,11 @@ func TestApplyRules(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := Release{ID: "shop-4.2.0", Service: "shop", Version: "4.2.0", Status: StatusPending}
 			for _, h := range tt.history {
-				if _, dup, err := r.apply(h); err != nil || dup {
+				if _, dup, err := r.apply(h, Policy{MayResume: true}); err != nil || dup {
 					t.Fatalf("history %s/%s: dup %v, err %v", h.Event, h.Ring, dup, err)
 				}
 			}
-			got, dup, err := r.apply(tt.next)
+			got, dup, err := r.apply(tt.next, Policy{MayResume: true})
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("err = %v, want %v", err, tt.wantErr)
@@ -89,7 +89,7 @@ func TestEventsBounded(t *testing.T) {
 	r := Release{ID: "shop-4.2.0", Service: "shop", Status: StatusPending}
 	for i := range 150 {
 		name := []string{"started", "halted"}[i%2]
-		if _, _, err := r.apply(ev(name, "H1", i)); err != nil {
+		if _, _, err := r.apply(ev(name, "H1", i), Policy{MayResume: true}); err != nil {
 			t.Fatalf("event %d: %v", i, err)
 		}
 	}

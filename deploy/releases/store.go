@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/aftershock/aftershock/internal/bus"
+	"github.com/aftershock/aftershock/internal/inbound"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -24,9 +26,56 @@ const maxCASAttempts = 20
 // revision, retried on conflict, so concurrent writers (several API
 // requests, Follow, several processes) never lose each other's events.
 type Store struct {
-	kv  jetstream.KeyValue
-	log *slog.Logger
-	now func() time.Time
+	kv    jetstream.KeyValue
+	log   *slog.Logger
+	now   func() time.Time
+	rules *inbound.Rules
+}
+
+// WithRules makes the store refuse releases and events the configuration
+// rules out (unconfigured services and rings, times beyond the allowed
+// skew) and order rings as configured. It returns s.
+func (s *Store) WithRules(r *inbound.Rules) *Store {
+	s.rules = r
+	return s
+}
+
+// Caller is who asks for a change, as far as the lifecycle cares.
+type Caller struct {
+	// Name is recorded with a resume (a token's name).
+	Name string
+	// MayResume: the caller may resume a halted release (sre-admin).
+	MayResume bool
+}
+
+func (s *Store) policy(c Caller) Policy {
+	p := Policy{MayResume: c.MayResume, By: c.Name}
+	if s.rules != nil && len(s.rules.Rings) > 0 {
+		p.Order = s.rules.RingIndex
+	}
+	return p
+}
+
+// check applies the configuration rules to an event (service only when
+// the event may create the release).
+func (s *Store) check(ev signals.ReleaseEvent, create bool) error {
+	var errs []string
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, strings.TrimPrefix(err.Error(), signals.ErrInvalid.Error()+": "))
+		}
+	}
+	if create {
+		add(s.rules.Service(ev.Service))
+	}
+	if ev.Ring != "" {
+		add(s.rules.Ring(ev.Ring))
+	}
+	add(s.rules.Time("time", ev.Time))
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(errs, "; "))
+	}
+	return nil
 }
 
 // NewStore returns a store on the "releases" bucket, e.g.
@@ -116,6 +165,9 @@ func (s *Store) Create(ctx context.Context, q StartRequest, at time.Time) (r Rel
 	if err := q.Validate(); err != nil {
 		return Release{}, false, err
 	}
+	if err := s.check(signals.ReleaseEvent{Service: q.Service, Ring: q.Ring, Time: at}, true); err != nil {
+		return Release{}, false, err
+	}
 	r = newRelease(q, at, s.now().UTC())
 	data, err := json.Marshal(r)
 	if err != nil {
@@ -135,6 +187,12 @@ func (s *Store) Create(ctx context.Context, q StartRequest, at time.Time) (r Rel
 	if !old.sameStart(q) {
 		return old, false, fmt.Errorf("%w: release %s already exists with other data", ErrConflict, q.Release)
 	}
+	// A retried start is answered with the state only while the release is
+	// still where that start put it; after it moved on, starting it again
+	// would be a step back.
+	if q.Ring != "" && (old.Status != StatusWatching || old.Ring != q.Ring) {
+		return old, false, fmt.Errorf("%w: release %s is %s and cannot start on %s again (see docs/lifecycle.md)", ErrConflict, q.Release, old.where(), q.Ring)
+	}
 	return old, false, nil
 }
 
@@ -144,12 +202,19 @@ func (s *Store) Create(ctx context.Context, q StartRequest, at time.Time) (r Rel
 // is then unchanged and recorded is the earlier copy. Errors wrap
 // ErrNotFound, ErrInvalid or ErrConflict when the event is refused.
 func (s *Store) Apply(ctx context.Context, ev signals.ReleaseEvent) (r Release, recorded signals.ReleaseEvent, dup bool, err error) {
-	return s.apply(ctx, ev, false)
+	return s.apply(ctx, ev, false, Caller{})
+}
+
+// ApplyAs is Apply on behalf of caller: only a caller that MayResume can
+// resume a halted release (ErrForbidden otherwise), and its name is kept
+// in the release's Resumes.
+func (s *Store) ApplyAs(ctx context.Context, ev signals.ReleaseEvent, caller Caller) (r Release, recorded signals.ReleaseEvent, dup bool, err error) {
+	return s.apply(ctx, ev, false, caller)
 }
 
 // apply is Apply; with create set, an unknown release is first created from
 // the event's own fields (for events published straight to NATS).
-func (s *Store) apply(ctx context.Context, ev signals.ReleaseEvent, create bool) (Release, signals.ReleaseEvent, bool, error) {
+func (s *Store) apply(ctx context.Context, ev signals.ReleaseEvent, create bool, caller Caller) (Release, signals.ReleaseEvent, bool, error) {
 	if !signals.ValidEvent(ev.Event) {
 		return Release{}, ev, false, fmt.Errorf("%w: event: unknown event %q", ErrInvalid, ev.Event)
 	}
@@ -162,6 +227,9 @@ func (s *Store) apply(ctx context.Context, ev signals.ReleaseEvent, create bool)
 	if create && !bus.ValidToken(ev.Service) {
 		return Release{}, ev, false, fmt.Errorf("%w: service: %q is not a valid name", ErrInvalid, ev.Service)
 	}
+	if err := s.check(ev, create); err != nil {
+		return Release{}, ev, false, err
+	}
 	for range maxCASAttempts {
 		r, rev, err := s.get(ctx, ev.Release)
 		if errors.Is(err, ErrNotFound) && create {
@@ -170,7 +238,7 @@ func (s *Store) apply(ctx context.Context, ev signals.ReleaseEvent, create bool)
 		if err != nil {
 			return Release{}, ev, false, err
 		}
-		recorded, dup, err := r.apply(ev)
+		recorded, dup, err := r.apply(ev, s.policy(caller))
 		if err != nil || dup {
 			return r, recorded, dup, err
 		}

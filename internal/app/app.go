@@ -40,6 +40,7 @@ import (
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/internal/config"
 	"github.com/aftershock/aftershock/internal/httptls"
+	"github.com/aftershock/aftershock/internal/inbound"
 	"github.com/aftershock/aftershock/internal/pipeline"
 	"github.com/aftershock/aftershock/internal/sink"
 	"github.com/aftershock/aftershock/internal/sink/influx"
@@ -127,7 +128,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	runner := crawlers.NewRunner(a.bus.JS, cursors, a.log.With("part", "crawler"), crawlers.NewMetrics(a.reg), crawlers.WithClock(a.opt.Clock))
 	a.goRun("crawlers", func(ctx context.Context) error { return runner.RunAll(ctx, insts) }, runCtx)
 	if a.cfg.StatsD != nil {
-		l, err := statsd.Listen(*a.cfg.StatsD, bus.Publisher{JS: a.bus.JS}, a.log.With("part", "statsd"), a.opt.Clock)
+		l, err := statsd.Listen(*a.cfg.StatsD, bus.Publisher{JS: a.bus.JS, CheckMetric: a.cfg.Rules(a.opt.Clock).Metric}, a.log.With("part", "statsd"), a.opt.Clock)
 		if err != nil {
 			return err
 		}
@@ -135,7 +136,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 	if a.cfg.NATS.URL != "" || a.cfg.NATS.Listen != "" {
 		// Apps that reach NATS may push samples on push.metrics.<service>.
-		g := natsmetrics.New(a.bus.NC, bus.Publisher{JS: a.bus.JS}, a.log.With("part", "natsmetrics"), a.opt.Clock)
+		g := natsmetrics.New(a.bus.NC, bus.Publisher{JS: a.bus.JS, CheckMetric: a.cfg.Rules(a.opt.Clock).Metric}, a.log.With("part", "natsmetrics"), a.opt.Clock)
 		a.goRun("natsmetrics", g.Run, runCtx)
 	}
 
@@ -212,7 +213,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	store := releases.NewStore(relKV, a.log.With("part", "releases"), a.opt.Clock)
+	rules := a.cfg.Rules(a.opt.Clock)
+	store := releases.NewStore(relKV, a.log.With("part", "releases"), a.opt.Clock).WithRules(rules)
 	a.goRun("release-follow", func(ctx context.Context) error { return store.Follow(ctx, a.bus.JS) }, runCtx)
 
 	// Gate and budgets: what the deploy system asks before the next ring.
@@ -228,10 +230,15 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	for _, s := range a.cfg.Services {
+		if s.Team != "" {
+			ledger.WithTeams([]string{s.Team})
+		}
+	}
 	a.goRun("budget-spender", budget.NewSpender(a.bus.JS, ledger, budget.RegistryLookup(store), a.log).Run, runCtx)
 	a.goRun("gate-tracker", gate.NewTracker(a.bus.JS, verKV, a.log).Run, runCtx)
-	g := gate.New(store, verKV, ledger, a.log.With("part", "gate"))
-	return a.serveHTTP(store, g, ledger)
+	g := gate.New(store, verKV, ledger, a.log.With("part", "gate")).WithRingCheck(rules.Ring)
+	return a.serveHTTP(store, g, ledger, rules)
 }
 
 func (a *App) analyzers() (map[string]*enrich.Analyzer, error) {
@@ -365,7 +372,26 @@ func (a *App) tokenName(r *http.Request) string {
 	return t.Name
 }
 
-func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledger) error {
+// forbidden wraps a write endpoint so a valid token of a role that may not
+// write gets 403 instead of the endpoint's 401.
+func (a *App) forbidden(write func(*http.Request) bool, next http.Handler) http.Handler {
+	if write == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && !write(r) {
+			if _, known := a.caller(r); known {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusForbidden)
+				_, _ = w.Write([]byte(`{"error":"this token's role may not write (deploy-system or sre-admin can)"}` + "\n"))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledger, rules *inbound.Rules) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -382,11 +408,14 @@ func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledg
 	})
 	mux.Handle("GET /metrics", promHandler(a.reg))
 	write := a.authorizer(config.RoleDeploySystem, config.RoleSREAdmin)
-	rel := releases.Handler(store, bus.Publisher{JS: a.bus.JS}, write, a.log.With("part", "api"), a.opt.Clock)
+	anyToken := a.authorizer(config.RoleReadOnly, config.RoleDeploySystem, config.RoleSREAdmin)
+	rel := releases.NewHandler(store, bus.Publisher{JS: a.bus.JS}, releases.Auth{
+		Write: write, Known: anyToken, Resume: a.authorizer(config.RoleSREAdmin), Who: a.tokenName,
+	}, a.log.With("part", "api"), a.opt.Clock)
 	mux.Handle("/v1/releases", rel)
 	mux.Handle("/v1/releases/", rel)
-	mux.Handle("/v1/metrics", push.NewHandler(bus.Publisher{JS: a.bus.JS}, a.log.With("part", "push"), a.opt.Clock, write))
-	anyToken := a.authorizer(config.RoleReadOnly, config.RoleDeploySystem, config.RoleSREAdmin)
+	pub := bus.Publisher{JS: a.bus.JS, CheckMetric: rules.Metric}
+	mux.Handle("/v1/metrics", a.forbidden(write, push.NewHandler(pub, a.log.With("part", "push"), a.opt.Clock, write)))
 	gh := gate.Handler(g, anyToken, a.log.With("part", "gate"))
 	mux.Handle("GET /v1/releases/{id}/gate", gh)
 	mux.Handle("/v1/flagger/", gh)

@@ -62,7 +62,7 @@ func TestServeEndpointsAndRestart(t *testing.T) {
 		{"healthz", "GET", "/healthz", "", "", 200, "ok"},
 		{"readyz", "GET", "/readyz", "", "", 200, "ready"},
 		{"release without token", "POST", "/v1/releases", "", `{"release":"shop-1.0","service":"shop","version":"1.0","ring":"H1"}`, 401, ""},
-		{"release with read-only token", "POST", "/v1/releases", "read-only-token-0123456789", `{"release":"shop-1.0","service":"shop","version":"1.0","ring":"H1"}`, 401, ""},
+		{"release with read-only token", "POST", "/v1/releases", "read-only-token-0123456789", `{"release":"shop-1.0","service":"shop","version":"1.0","ring":"H1"}`, 403, "role"},
 		{"release with deploy token", "POST", "/v1/releases", token, `{"release":"shop-1.0","service":"shop","version":"1.0","ring":"H1"}`, 201, `watching`},
 		{"metric push", "POST", "/v1/metrics", token, `{"service":"shop","name":"error_rate","value":0.01}`, 202, `accepted`},
 		{"metric push without token", "POST", "/v1/metrics", "", `{"service":"shop","name":"error_rate","value":0.01}`, 401, ""},

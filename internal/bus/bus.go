@@ -36,6 +36,9 @@ const (
 	BucketSeen      = "seen"      // long-lived de-duplication of post ids
 	BucketVerdicts  = "verdicts"  // latest verdict per release and ring, for the gate
 	BucketBudgets   = "budgets"   // reliability budgets (teams) and karma (authors)
+	// BucketDeadLetters keeps notices given up on (refused by the receiver,
+	// or past their deadline) until they are re-sent: key <kind>.<escaped key>.
+	BucketDeadLetters = "deadletters"
 )
 
 // Config is the `nats` section of the configuration.
@@ -82,6 +85,8 @@ type Bus struct {
 	JS  jetstream.JetStream
 	srv *server.Server
 	log *slog.Logger
+	// lock is held on the embedded server's data dir while it runs.
+	lock *dirLock
 }
 
 var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
@@ -96,8 +101,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 	b := &Bus{log: log}
 	var err error
 	if cfg.URL == "" {
+		if b.lock, err = lockDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
 		b.srv, b.NC, err = startEmbedded(cfg)
 		if err != nil {
+			b.lock.unlock()
 			return nil, err
 		}
 	} else {
@@ -185,6 +194,7 @@ func (b *Bus) declare(ctx context.Context, cfg Config) error {
 		{Bucket: BucketSeen, History: 1, TTL: 7 * 24 * time.Hour},
 		{Bucket: BucketVerdicts, History: 1},
 		{Bucket: BucketBudgets, History: 16},
+		{Bucket: BucketDeadLetters, History: 1},
 	}
 	for _, kc := range buckets {
 		kc.Storage = jetstream.FileStorage
@@ -219,6 +229,7 @@ func (b *Bus) Close() {
 		b.srv.Shutdown()
 		b.srv.WaitForShutdown()
 	}
+	b.lock.unlock()
 }
 
 // Healthy reports whether the connection to the server is up.

@@ -20,7 +20,13 @@ func RollupSubject(service string) string  { return "rollups." + service }
 func DeliverySubject(kind string) string   { return "deliveries." + kind }
 
 // Publisher publishes Aftershock's wire messages to JetStream.
-type Publisher struct{ JS jetstream.JetStream }
+type Publisher struct {
+	JS jetstream.JetStream
+	// CheckMetric, when set, checks every metric sample against the
+	// configuration before it is published (inbound.Rules.Metric); its
+	// errors wrap signals.ErrInvalid so callers refuse the one sample.
+	CheckMetric func(signals.MetricSample) error
+}
 
 // Post publishes a post with Nats-Msg-Id <source>:<id>. It reports whether
 // the server dropped it as a duplicate.
@@ -47,6 +53,11 @@ func (p Publisher) Metric(ctx context.Context, m signals.MetricSample) error {
 	}
 	if !ValidToken(m.Service) {
 		return fmt.Errorf("%w: metric: service %q is not a valid name", signals.ErrInvalid, m.Service)
+	}
+	if p.CheckMetric != nil {
+		if err := p.CheckMetric(m); err != nil {
+			return err
+		}
 	}
 	_, err := p.publish(ctx, MetricSubject(m.Service), m, "")
 	return err

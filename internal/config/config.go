@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/aftershock/aftershock/detector"
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/internal/httptls"
+	"github.com/aftershock/aftershock/internal/inbound"
 	"github.com/aftershock/aftershock/internal/sink/influx"
 	"github.com/aftershock/aftershock/signals/enrich"
 )
@@ -49,6 +51,22 @@ type Config struct {
 	// DashboardURL links verdicts to the release-watch dashboard; "{release}"
 	// and "{service}" are replaced.
 	DashboardURL string `yaml:"dashboard_url"`
+	// Inbound bounds the times of pushed samples and release events.
+	Inbound inbound.Config `yaml:"inbound"`
+}
+
+// Rules are the checks every inbound item (metric sample, release, release
+// event) passes: configured services and rings, times within
+// inbound.max_future and inbound.max_past of now.
+func (c *Config) Rules(now func() time.Time) *inbound.Rules {
+	r := &inbound.Rules{Config: c.Inbound, Now: now}
+	for _, s := range c.Services {
+		r.Services = append(r.Services, s.Name)
+	}
+	for _, ring := range c.Detector.Rings {
+		r.Rings = append(r.Rings, ring.Name)
+	}
+	return r
 }
 
 // Cluster places this process among its peers.
@@ -300,6 +318,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	add(c.Delivery.Validate())
+	add(c.Inbound.Validate())
 	add(c.Budgets.ValidateAt("budgets"))
 	if c.StatsD != nil {
 		add(c.StatsD.Validate())
