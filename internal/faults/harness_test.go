@@ -78,7 +78,7 @@ func printTable() {
 	if len(table) == 0 {
 		return
 	}
-	fmt.Println("| scenario | sent | acknowledged | stored | lost | duplicated | halts |")
+	fmt.Println("| scenario | sent | acknowledged | stored | lost | duplicated | halts, notes |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---|")
 	for _, r := range table {
 		fmt.Printf("| %s | %d | %d | %d | %d | %d | %s |\n", r.scenario, r.sent, r.acked, r.stored, r.lost, r.duplicated, r.halts)
