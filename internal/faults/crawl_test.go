@@ -108,6 +108,7 @@ func storedPosts(t *testing.T, js jetstream.JetStream, source string) map[string
 // daemon stays ready, and once the server answers every item arrives once;
 // a clean stop while a poll hangs still exits promptly.
 func TestFaultHangingCrawl(t *testing.T) {
+	t.Parallel()
 	feed := &feedServer{hang: true, times: map[string]time.Time{}, stop: make(chan struct{})}
 	srv := httptest.NewServer(feed)
 	t.Cleanup(func() { close(feed.stop); srv.Close() })

@@ -63,6 +63,7 @@ func (n *natsServer) stop() {
 // daemon must ride it out (503s meanwhile, no exit) and lose nothing it
 // acknowledged.
 func TestFaultExternalNATSRestart(t *testing.T) {
+	t.Parallel()
 	ns := startNATS(t)
 	d := newDaemon(t, `
 log: {level: info, format: json}

@@ -135,6 +135,7 @@ func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
 // letter is re-sent. Each release and ring is halted exactly once, always
 // under the same webhook-id, and every request's signature verifies.
 func TestFaultHaltReceiver(t *testing.T) {
+	t.Parallel()
 	rcv := newReceiver(t)
 	data := filepath.Join(t.TempDir(), "data")
 	natsAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))

@@ -283,12 +283,12 @@ func pushers(ctx context.Context, n, batch int, addr func() string, l *ledger) *
 			defer wg.Done()
 			seq := int64(0)
 			for ctx.Err() == nil {
-				// A steady rate (about 500 samples/s per pusher), not a
-				// flood: the suite shares two cores.
+				// A steady rate (about 200 samples/s per pusher), not a
+				// flood: the scenarios run in parallel on two cores.
 				select {
 				case <-ctx.Done():
 					return
-				case <-time.After(20 * time.Millisecond):
+				case <-time.After(50 * time.Millisecond):
 				}
 				var ids []int64
 				var body bytes.Buffer

@@ -35,6 +35,7 @@ func influxProbes(t *testing.T, s *influxtest.Server) map[int64]int {
 // the daemon keeps acknowledging, stays up, and every acknowledged sample
 // reaches InfluxDB once it is back.
 func TestFaultInfluxDownThenBack(t *testing.T) {
+	t.Parallel()
 	db := influxtest.Start(t)
 	data := filepath.Join(t.TempDir(), "data")
 	d := newDaemon(t, embeddedConfig(data, `
