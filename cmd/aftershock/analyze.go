@@ -15,7 +15,7 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	fs.SetOutput(stderr)
 	scoreOnly := fs.Bool("score-only", false, "print only the sentiment score per line")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseFailed(err)
 	}
 	a, err := enrich.New(enrich.Config{})
 	if err != nil {

@@ -20,7 +20,7 @@ func runBacktest(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		fmt.Fprintln(stderr, "usage: aftershock backtest [FILE|-]  (CSV timestamp,value; writes timestamp,value,anomaly_score,label)")
 	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseFailed(err)
 	}
 	in := stdin
 	if fs.NArg() > 1 {

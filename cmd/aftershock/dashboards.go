@@ -16,7 +16,7 @@ func runDashboards(_ context.Context, args []string, stdout, stderr io.Writer) i
 	dir := fs.String("o", dashboards.JSONDir, "directory to write the dashboard JSON into")
 	bucket := fs.String("bucket", dashboards.DefaultBucket, "InfluxDB bucket the queries read (InfluxDB 1.8: db/rp)")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseFailed(err)
 	}
 	files, err := dashboards.BuildWith(dashboards.Options{Bucket: *bucket})
 	if err == nil {

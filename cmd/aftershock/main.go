@@ -4,11 +4,15 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/aftershock/aftershock/deploy/client"
 )
 
 const usage = `aftershock: watch each release while it rolls out, stop it when users complain.
@@ -18,6 +22,7 @@ usage:
   aftershock demo                         run a complete release with an incident on loopback
   aftershock release start|promote|complete|halt|rollback|get|list ...
                                           client for the release API
+  aftershock deliveries list|resend ID    failed deliveries (dead letters) and re-sending them
   aftershock sources check -c aftershock.yaml
                                           poll each configured source once, publish nothing
   aftershock analyze [--score-only]       enrich texts from stdin (one per line or JSON lines)
@@ -49,6 +54,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runDemo(ctx, rest, stdout, stderr)
 	case "release":
 		return runRelease(ctx, rest, stdout, stderr)
+	case "deliveries":
+		return client.RunDeliveriesCLI(ctx, rest, stdout, stderr, nil)
 	case "dashboards":
 		return runDashboards(ctx, rest, stdout, stderr)
 	case "sources":
@@ -71,3 +78,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 var version = "dev"
+
+// parseFailed is the exit code of a flag parse error: 0 when help was asked
+// for (the usage is already printed), 2 otherwise.
+func parseFailed(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
+}

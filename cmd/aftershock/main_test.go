@@ -33,7 +33,7 @@ func TestRun(t *testing.T) {
 		{"release usage", []string{"release"}, "", 2, "", "usage"},
 		{"dashboards", []string{"dashboards", "-o", filepath.Join(dir, "dash")}, "", 0, "aftershock-release.json", ""},
 		{"sources usage", []string{"sources"}, "", 2, "", "usage"},
-		{"replay bad line", []string{"replay", "-"}, "{\"type\":\"post\"}\n", 0, `"type":"summary"`, "line 1"},
+		{"replay bad line", []string{"replay", "-"}, "{\"type\":\"post\"}\n{\"type\":\"metric\",\"time\":\"2026-11-24T09:00:00Z\",\"service\":\"shop\",\"name\":\"error_rate\",\"value\":0.01}\n", 0, `"bad_lines":1`, "line 1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -43,5 +43,35 @@ func TestRun(t *testing.T) {
 				t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s", code, tc.code, out.String(), errb.String())
 			}
 		})
+	}
+}
+
+// TestHelpExitsZero: asking for help is not a usage error, for every
+// subcommand.
+func TestHelpExitsZero(t *testing.T) {
+	for _, cmd := range [][]string{
+		{"serve"}, {"demo"}, {"release"}, {"deliveries"}, {"sources"}, {"sources", "check"},
+		{"analyze"}, {"backtest"}, {"dashboards"}, {"replay"},
+	} {
+		for _, h := range []string{"--help", "-h"} {
+			args := append(append([]string{}, cmd...), h)
+			var out, errb bytes.Buffer
+			if code := run(context.Background(), args, strings.NewReader(""), &out, &errb); code != 0 {
+				t.Errorf("aftershock %s: exit %d, want 0\nstderr: %s", strings.Join(args, " "), code, errb.String())
+			}
+			if !strings.Contains(out.String()+errb.String(), "usage") && !strings.Contains(out.String()+errb.String(), "Usage") {
+				t.Errorf("aftershock %s printed no usage", strings.Join(args, " "))
+			}
+		}
+	}
+}
+
+// TestReplayAllBad: a replay in which every input line is bad has nothing
+// to show and must not exit 0.
+func TestReplayAllBad(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"replay", "-"}, strings.NewReader("{\"type\":\"post\"}\nnot json\n"), &out, &errb)
+	if code != 1 || !strings.Contains(errb.String(), "every input line") {
+		t.Errorf("exit %d, want 1 saying every input line was bad\nstderr: %s", code, errb.String())
 	}
 }

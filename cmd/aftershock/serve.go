@@ -17,7 +17,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	path := fs.String("c", "aftershock.yaml", "config file")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseFailed(err)
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {

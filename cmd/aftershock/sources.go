@@ -17,8 +17,13 @@ import (
 // runSources implements `aftershock sources check`: one poll of each
 // configured source, nothing published.
 func runSources(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	const usage = "usage: aftershock sources check -c aftershock.yaml [--timeout 30s]"
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprintln(stdout, usage)
+		return 0
+	}
 	if len(args) == 0 || args[0] != "check" {
-		fmt.Fprintln(stderr, "usage: aftershock sources check -c aftershock.yaml [--timeout 30s]")
+		fmt.Fprintln(stderr, usage)
 		return 2
 	}
 	fs := flag.NewFlagSet("sources check", flag.ContinueOnError)
@@ -26,7 +31,7 @@ func runSources(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	path := fs.String("c", "aftershock.yaml", "config file")
 	timeout := fs.Duration("timeout", 30*time.Second, "time allowed per source")
 	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+		return parseFailed(err)
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {

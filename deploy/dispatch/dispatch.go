@@ -30,10 +30,13 @@ const (
 	EventFail    = "fail"     // failing, not yet acted on
 	EventPass    = "pass"
 	EventWait    = "wait" // a watch started and waits for evidence
+	// EventDeliveryFailed: a notice to another notifier was given up on and
+	// kept as a dead letter (chat hears of it by default).
+	EventDeliveryFailed = "delivery_failed"
 )
 
 // Events lists every event name.
-var Events = []string{EventHalt, EventFlagOff, EventReview, EventFail, EventPass, EventWait}
+var Events = []string{EventHalt, EventFlagOff, EventReview, EventFail, EventPass, EventWait, EventDeliveryFailed}
 
 // EventOf names what a verdict means for notifiers.
 func EventOf(v signals.Verdict) string {
@@ -179,6 +182,37 @@ func NoticeKey(event, release, ring, feature string) string {
 		k += ":" + feature
 	}
 	return k
+}
+
+// DeadLetter tells the notifiers that want EventDeliveryFailed (chat, by
+// default) that a notice to another notifier failed for good, with the
+// command that re-sends it. It is a delivery.Worker's OnDeadLetter. A
+// failed delivery_failed notice is not announced again (no loops).
+func (d *Dispatcher) DeadLetter(ctx context.Context, dl delivery.DeadLetter) {
+	if strings.HasPrefix(dl.Notice.Key, EventDeliveryFailed+":") {
+		return
+	}
+	var targets []string
+	for _, t := range d.notifiers {
+		if t.Name != dl.Notifier && t.wants(EventDeliveryFailed) {
+			targets = append(targets, t.Name)
+		}
+	}
+	if len(targets) == 0 {
+		return
+	}
+	v := dl.Notice.Verdict
+	v.Reasons = append([]string{fmt.Sprintf("DELIVERY FAILED: %s to notifier %s given up (%s: %s); re-send with: aftershock deliveries resend %s",
+		EventOf(v), dl.Notifier, dl.Reason, dl.Error, dl.ID)}, v.Reasons...)
+	n := deploy.Notice{
+		Key:     fmt.Sprintf("%s:%s:%d", EventDeliveryFailed, dl.ID, dl.Notice.Resend),
+		Verdict: v, Dashboard: dl.Notice.Dashboard, Created: d.now(),
+	}
+	for _, name := range targets {
+		if err := delivery.Enqueue(ctx, d.js, name, n); err != nil {
+			d.log.Error("announcing a failed delivery", "id", dl.ID, "notifier", name, "err", err)
+		}
+	}
 }
 
 func (d *Dispatcher) enqueue(ctx context.Context, targets []string, key string, v signals.Verdict) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/aftershock/aftershock/deploy"
+	"github.com/aftershock/aftershock/deploy/delivery"
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/signals"
 )
@@ -186,5 +187,43 @@ func TestNoticeKeysReadable(t *testing.T) {
 		if !strings.Contains(string(doc), h+NoticeKey(EventHalt, "shop-4.2.0", "H2", "")) {
 			t.Errorf("deploy/webhook/README.md: no %s%s", h, NoticeKey(EventHalt, "shop-4.2.0", "H2", ""))
 		}
+	}
+}
+
+// TestDeadLetterAnnounced: a halt given up on is posted to chat with the
+// command that re-sends it, but not to the notifier that failed, and a
+// failed announcement is not announced again.
+func TestDeadLetterAnnounced(t *testing.T) {
+	ctx := context.Background()
+	b, err := bus.Open(ctx, bus.Config{DataDir: t.TempDir(), Retention: time.Hour, Replicas: 1}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	halts, _ := b.KV(ctx, bus.BucketHalts)
+	d := New(b.JS, halts, []Target{{"hook", []string{EventHalt, EventFlagOff}}, {"chat", Events}, {"chat2", Events}}, "", time.Now, slog.New(slog.DiscardHandler))
+	v := signals.Verdict{Time: time.Now(), Release: "shop-4.2.0", Service: "shop", Ring: "H2", Decision: "fail", Action: "halt", Score: 20, Reasons: []string{"errors up"}}
+	dl := delivery.DeadLetter{ID: "hook:halt:shop-4.2.0:H2", Notifier: "hook", Reason: "rejected", Error: "posting webhook: 400 Bad Request",
+		Notice: deploy.Notice{Key: "halt:shop-4.2.0:H2", Verdict: v, Created: time.Now()}}
+	d.DeadLetter(ctx, dl)
+	chatAgain := dl
+	chatAgain.Notifier, chatAgain.ID = "chat2", "chat2:delivery_failed:hook:halt:shop-4.2.0:H2:0"
+	chatAgain.Notice.Key = "delivery_failed:hook:halt:shop-4.2.0:H2:0"
+	d.DeadLetter(ctx, chatAgain)
+
+	s, _ := b.JS.Stream(ctx, bus.StreamDeliveries)
+	if n := s.CachedInfo().State.Msgs; n != 2 {
+		t.Fatalf("%d notices queued, want 2 (one per chat notifier, none for the hook, none for the failed announcement)", n)
+	}
+	m, err := s.GetLastMsgForSubject(ctx, bus.DeliverySubject("chat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n deploy.Notice
+	if err := json.Unmarshal(m.Data, &n); err != nil {
+		t.Fatal(err)
+	}
+	if len(n.Verdict.Reasons) != 2 || !strings.Contains(n.Verdict.Reasons[0], "aftershock deliveries resend hook:halt:shop-4.2.0:H2") || !strings.Contains(n.Verdict.Reasons[0], "400 Bad Request") {
+		t.Errorf("chat notice reasons %q", n.Verdict.Reasons)
 	}
 }

@@ -75,6 +75,7 @@ type App struct {
 	errs chan error
 	// closers release what notifiers hold (an IRC connection).
 	closers []func() error
+	health  *health
 }
 
 // New checks what can be checked before starting anything.
@@ -103,6 +104,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		}
 	}()
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.health = newHealth(a.reg, time.Now)
 	a.bus, err = bus.Open(ctx, a.cfg.NATS, a.log.With("part", "bus"))
 	if err != nil {
 		return err
@@ -163,6 +165,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		return err
 	}
 	var targets []dispatch.Target
+	var workers []*delivery.Worker
 	var flagSwitches []*flags.Notifier
 	for _, n := range a.cfg.Notifiers {
 		notifier, err := a.notifier(n)
@@ -176,7 +179,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		if err != nil {
 			return fmt.Errorf("starting delivery for notifier %s: %w", n.Name, err)
 		}
-		a.goRun("delivery "+n.Name, w.Run, runCtx)
+		workers = append(workers, w)
 		targets = append(targets, dispatch.Target{Name: n.Name, On: n.On})
 		if f, ok := notifier.(*flags.Notifier); ok {
 			flagSwitches = append(flagSwitches, f)
@@ -197,11 +200,20 @@ func (a *App) Start(ctx context.Context) (err error) {
 
 	disp := dispatch.New(a.bus.JS, halts, targets, a.cfg.DashboardURL, a.opt.Clock, a.log.With("part", "dispatch"))
 	a.goRun("dispatch", disp.Run, runCtx)
+	for i, w := range workers {
+		w.OnDeadLetter = disp.DeadLetter // chat hears of a notice given up on
+		a.goRun("delivery "+targets[i].Name, w.Run, runCtx)
+	}
+	dead, err := delivery.OpenDeadLetters(ctx, a.bus.JS, a.opt.Clock)
+	if err != nil {
+		return err
+	}
 
 	// Storage for dashboards.
 	if a.cfg.Influx != nil {
 		s := influx.New(*a.cfg.Influx, a.log.With("part", "sink"))
-		c, err := sink.NewConsumer(a.bus.JS, s, sink.ConsumerConfig{BatchSize: a.cfg.Influx.BatchSize, FlushInterval: a.cfg.Influx.FlushInterval}, a.reg, a.log.With("part", "sink"))
+		a.health.watch("sink")
+		c, err := sink.NewConsumer(a.bus.JS, watchedSink{Sink: s, h: a.health}, sink.ConsumerConfig{BatchSize: a.cfg.Influx.BatchSize, FlushInterval: a.cfg.Influx.FlushInterval}, a.reg, a.log.With("part", "sink"))
 		if err != nil {
 			return err
 		}
@@ -238,7 +250,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	a.goRun("budget-spender", budget.NewSpender(a.bus.JS, ledger, budget.RegistryLookup(store), a.log).Run, runCtx)
 	a.goRun("gate-tracker", gate.NewTracker(a.bus.JS, verKV, a.log).Run, runCtx)
 	g := gate.New(store, verKV, ledger, a.log.With("part", "gate")).WithRingCheck(rules.Ring)
-	return a.serveHTTP(store, g, ledger, rules)
+	return a.serveHTTP(store, g, ledger, rules, dead)
 }
 
 func (a *App) analyzers() (map[string]*enrich.Analyzer, error) {
@@ -391,21 +403,13 @@ func (a *App) forbidden(write func(*http.Request) bool, next http.Handler) http.
 	})
 }
 
-func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledger, rules *inbound.Rules) error {
+func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledger, rules *inbound.Rules, dead *delivery.DeadLetters) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := a.bus.Healthy(); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("not ready: " + err.Error() + "\n"))
-			return
-		}
-		_, _ = w.Write([]byte("ready\n"))
-	})
+	mux.HandleFunc("GET /readyz", a.health.serveReady(a.bus.Healthy))
 	mux.Handle("GET /metrics", promHandler(a.reg))
 	write := a.authorizer(config.RoleDeploySystem, config.RoleSREAdmin)
 	anyToken := a.authorizer(config.RoleReadOnly, config.RoleDeploySystem, config.RoleSREAdmin)
@@ -422,6 +426,9 @@ func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledg
 	bh := budget.Handler(ledger, budget.Auth{Read: anyToken, Known: anyToken, Admin: a.authorizer(config.RoleSREAdmin), Who: a.tokenName}, a.log.With("part", "budget"))
 	mux.Handle("/v1/budgets", bh)
 	mux.Handle("/v1/budgets/", bh)
+	dh := delivery.Handler(dead, delivery.Auth{Read: anyToken, Write: write, Known: anyToken}, a.log.With("part", "deliveries"))
+	mux.Handle("/v1/deliveries", dh)
+	mux.Handle("/v1/deliveries/", dh)
 	mux.HandleFunc("GET /v1/openapi.yaml", serveOpenAPI)
 
 	ln, err := net.Listen("tcp", a.cfg.HTTP.Listen)

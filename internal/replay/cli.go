@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -9,8 +10,9 @@ import (
 )
 
 // RunCLI runs `aftershock replay [-c config.yaml] [--speed N] FILE|-` and
-// returns the exit code: 0 for a clean run whatever the verdicts, 1 when the
-// replay could not run, 2 for a usage error.
+// returns the exit code: 0 for a clean run whatever the verdicts (and for
+// --help), 1 when the replay could not run or every input line was bad, 2
+// for a usage error.
 func RunCLI(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -22,6 +24,9 @@ func RunCLI(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() != 1 {
@@ -51,8 +56,13 @@ func RunCLI(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		defer f.Close()
 		in = f
 	}
-	if _, err := Run(ctx, in, stdout, stderr, opts); err != nil {
+	sum, err := Run(ctx, in, stdout, stderr, opts)
+	if err != nil {
 		fmt.Fprintf(stderr, "aftershock replay: %v\n", err)
+		return 1
+	}
+	if sum.Lines > 0 && sum.BadLines == sum.Lines {
+		fmt.Fprintf(stderr, "aftershock replay: every input line (%d) was bad; nothing was replayed\n", sum.Lines)
 		return 1
 	}
 	return 0

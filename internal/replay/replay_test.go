@@ -464,7 +464,8 @@ func TestRunCLI(t *testing.T) {
 	}{
 		{"file", []string{file}, "", 0, `"action":"halt"`, ""},
 		{"stdin", []string{"-"}, incident.input(), 0, `"action":"halt"`, ""},
-		{"bad lines still exit 0", []string{"-"}, "garbage\n", 0, `"bad_lines":1`, "line 1: "},
+		{"bad lines still exit 0", []string{"-"}, "garbage\n{\"type\":\"metric\",\"time\":\"2026-11-24T09:00:00Z\",\"service\":\"shop\",\"name\":\"error_rate\",\"value\":0.01}\n", 0, `"bad_lines":1`, "line 1: "},
+		{"only bad lines exit 1", []string{"-"}, "garbage\n", 1, `"bad_lines":1`, "every input line"},
 		{"no file", []string{}, "", 2, "", "usage:"},
 		{"two files", []string{file, file}, "", 2, "", "usage:"},
 		{"missing file", []string{filepath.Join(dir, "nope.jsonl")}, "", 1, "", "no such file"},
