@@ -3,6 +3,7 @@ package faults
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,8 +33,8 @@ func influxProbes(t *testing.T, s *influxtest.Server) map[int64]int {
 
 // TestFaultInfluxDownThenBack stops InfluxDB for a while (minutes in
 // production, four seconds here) while pushers send, then starts it again:
-// the daemon keeps acknowledging, stays up, and every acknowledged sample
-// reaches InfluxDB once it is back.
+// the daemon keeps acknowledging, stays up, says "degraded" on /readyz
+// meanwhile, and every acknowledged sample reaches InfluxDB once it is back.
 func TestFaultInfluxDownThenBack(t *testing.T) {
 	t.Parallel()
 	db := influxtest.Start(t)
@@ -42,9 +43,21 @@ func TestFaultInfluxDownThenBack(t *testing.T) {
 influx: {url: "`+db.URL+`", token: "", org: "", bucket: "`+db.Bucket+`", batch_size: 500, flush_interval: 200ms, timeout: 2s}
 `))
 	l := newLedger()
+	readiness := func() string {
+		_, body, _ := d.api("GET", "/readyz", "")
+		return body
+	}
+	degraded := false
 	pushDuring(t, d, l,
 		sleep(1500*time.Millisecond), db.Stop,
-		sleep(4*time.Second),
+		func() {
+			// Down for at least 4s; meanwhile /readyz must say degraded.
+			start := time.Now()
+			for time.Since(start) < 15*time.Second && (!degraded || time.Since(start) < 4*time.Second) {
+				degraded = degraded || strings.Contains(readiness(), `"degraded"`)
+				time.Sleep(200 * time.Millisecond)
+			}
+		},
 		func() {
 			if err := db.Restart(); err != nil {
 				t.Fatalf("restarting influxd: %v", err)
@@ -67,8 +80,15 @@ influx: {url: "`+db.URL+`", token: "", org: "", bucket: "`+db.Bucket+`", batch_s
 		}
 		time.Sleep(time.Second)
 	}
+	if !degraded {
+		t.Errorf("/readyz never said degraded while InfluxDB was down: %s", readiness())
+	}
+	waitFor(t, "/readyz to be ready again with InfluxDB back", 30*time.Second, func() bool {
+		return !strings.Contains(readiness(), `"degraded"`)
+	})
 	d.stop()
 	r := count("InfluxDB down 4s, then back", l, stored)
+	r.halts = "readyz degraded while down, ready after"
 	r.duplicated = 0 // InfluxDB keeps one point per series and time
 	record(t, r)
 	if acked == 0 {
