@@ -134,7 +134,7 @@ sources:
 			t.Errorf("readyz while the crawl hangs: %d", res.StatusCode)
 		}
 	}
-	pushDuring(t, d, l,
+	pushDuring(t, d, l, 50*time.Millisecond,
 		sleep(3*time.Second), ready,
 		func() { feed.add(20); feed.setHang(false) },
 		sleep(3*time.Second),

@@ -74,7 +74,7 @@ nats: {url: "`+ns.url()+`"}
 services: [{name: shop}]
 `)
 	l := newLedger()
-	pushDuring(t, d, l,
+	pushDuring(t, d, l, 50*time.Millisecond,
 		sleep(1500*time.Millisecond), ns.stop,
 		sleep(2*time.Second), ns.start,
 		sleep(3*time.Second),

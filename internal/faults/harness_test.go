@@ -273,7 +273,7 @@ func newLedger() *ledger { return &ledger{sent: map[int64]bool{}, acked: map[int
 // pushers runs n concurrent metric pushers against addr() until ctx ends.
 // Each sends batches of batch probe samples with unique ids (the value)
 // and unique times, and sends a batch again until it is acknowledged.
-func pushers(ctx context.Context, n, batch int, addr func() string, l *ledger) *sync.WaitGroup {
+func pushers(ctx context.Context, n, batch int, pause time.Duration, addr func() string, l *ledger) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	base := time.Now().UTC()
 	client := &http.Client{Timeout: 3 * time.Second}
@@ -283,12 +283,10 @@ func pushers(ctx context.Context, n, batch int, addr func() string, l *ledger) *
 			defer wg.Done()
 			seq := int64(0)
 			for ctx.Err() == nil {
-				// A steady rate (about 200 samples/s per pusher), not a
-				// flood: the scenarios run in parallel on two cores.
 				select {
 				case <-ctx.Done():
 					return
-				case <-time.After(50 * time.Millisecond):
+				case <-time.After(pause):
 				}
 				var ids []int64
 				var body bytes.Buffer
@@ -468,11 +466,14 @@ func connect(t *testing.T, url string) jetstream.JetStream {
 	return js
 }
 
-// during runs f for each step while pushers work, then stops them.
-func pushDuring(t *testing.T, d *daemon, l *ledger, steps ...func()) {
+// pushDuring runs each step while four pushers send batches of ten
+// samples with pause between batches (a pause of 50ms is a steady 200
+// samples/s per pusher; the scenarios run in parallel on two cores), then
+// stops them.
+func pushDuring(t *testing.T, d *daemon, l *ledger, pause time.Duration, steps ...func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	wg := pushers(ctx, 4, 10, func() string { return d.addr }, l)
+	wg := pushers(ctx, 4, 10, pause, func() string { return d.addr }, l)
 	for _, step := range steps {
 		step()
 	}

@@ -48,7 +48,7 @@ influx: {url: "`+db.URL+`", token: "", org: "", bucket: "`+db.Bucket+`", batch_s
 		return body
 	}
 	degraded := false
-	pushDuring(t, d, l,
+	pushDuring(t, d, l, 50*time.Millisecond,
 		sleep(1500*time.Millisecond), db.Stop,
 		func() {
 			// Down for at least 4s; meanwhile /readyz must say degraded.

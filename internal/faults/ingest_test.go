@@ -35,7 +35,7 @@ func TestFaultSIGKILLMidIngest(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	d := newDaemon(t, embeddedConfig(data, ""))
 	l := newLedger()
-	pushDuring(t, d, l,
+	pushDuring(t, d, l, time.Millisecond, // a flood: kills land mid-request
 		sleep(1500*time.Millisecond), d.kill, d.start,
 		sleep(1500*time.Millisecond), d.kill, d.start,
 		sleep(1500*time.Millisecond),
@@ -59,7 +59,7 @@ func TestFaultEmbeddedBrokerRestart(t *testing.T) {
 	}
 	l := newLedger()
 	restart := func() { d.signal(sigterm); d.start() }
-	pushDuring(t, d, l,
+	pushDuring(t, d, l, time.Millisecond, // a flood: kills land mid-request
 		sleep(1500*time.Millisecond), restart,
 		sleep(1500*time.Millisecond), restart,
 		sleep(1500*time.Millisecond),
