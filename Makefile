@@ -8,10 +8,14 @@ PKGS ?= ./...
 # Tools installed into .bin/ come first on PATH for the tests.
 export PATH := $(CURDIR)/.bin:$(PATH):/usr/sbin
 
-.PHONY: test test-deps vet fmt-check demo
+.PHONY: test test-deps vet fmt-check demo fuzz-smoke
 
 test: test-deps
 	$(GO) test -race -count=1 $(PKGS)
+
+# Every fuzz target for a short bounded time (FUZZTIME, default 3s each).
+fuzz-smoke:
+	./scripts/fuzz-smoke.sh
 
 test-deps:
 	./scripts/install-test-deps.sh

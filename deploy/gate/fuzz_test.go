@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -128,6 +129,11 @@ func FuzzFlaggerRequest(f *testing.F) {
 		status, out := serveFuzz(t, h, req)
 		var q FlaggerRequest
 		decodeErr := json.Unmarshal(body, &q)
+		if decodeErr == nil && !utf8.Valid(body) {
+			// encoding/json would read it, quietly replacing bytes; the
+			// handler refuses it (before auth, like any unreadable body).
+			decodeErr = errors.New("invalid UTF-8")
+		}
 		authorised := authz == "Bearer "+fuzzToken || (authz == "" && decodeErr == nil && q.Metadata["token"] == fuzzToken)
 		known := true
 		switch hook {

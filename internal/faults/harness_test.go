@@ -78,7 +78,7 @@ func printTable() {
 	if len(table) == 0 {
 		return
 	}
-	fmt.Println("| scenario | sent | acknowledged | stored | lost | duplicated | halts |")
+	fmt.Println("| scenario | sent | acknowledged | stored | lost | duplicated | halts, notes |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---|")
 	for _, r := range table {
 		fmt.Printf("| %s | %d | %d | %d | %d | %d | %s |\n", r.scenario, r.sent, r.acked, r.stored, r.lost, r.duplicated, r.halts)
@@ -273,7 +273,7 @@ func newLedger() *ledger { return &ledger{sent: map[int64]bool{}, acked: map[int
 // pushers runs n concurrent metric pushers against addr() until ctx ends.
 // Each sends batches of batch probe samples with unique ids (the value)
 // and unique times, and sends a batch again until it is acknowledged.
-func pushers(ctx context.Context, n, batch int, addr func() string, l *ledger) *sync.WaitGroup {
+func pushers(ctx context.Context, n, batch int, pause time.Duration, addr func() string, l *ledger) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	base := time.Now().UTC()
 	client := &http.Client{Timeout: 3 * time.Second}
@@ -283,6 +283,11 @@ func pushers(ctx context.Context, n, batch int, addr func() string, l *ledger) *
 			defer wg.Done()
 			seq := int64(0)
 			for ctx.Err() == nil {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(pause):
+				}
 				var ids []int64
 				var body bytes.Buffer
 				body.WriteByte('[')
@@ -461,11 +466,14 @@ func connect(t *testing.T, url string) jetstream.JetStream {
 	return js
 }
 
-// during runs f for each step while pushers work, then stops them.
-func pushDuring(t *testing.T, d *daemon, l *ledger, steps ...func()) {
+// pushDuring runs each step while four pushers send batches of ten
+// samples with pause between batches (a pause of 50ms is a steady 200
+// samples/s per pusher; the scenarios run in parallel on two cores), then
+// stops them.
+func pushDuring(t *testing.T, d *daemon, l *ledger, pause time.Duration, steps ...func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	wg := pushers(ctx, 4, 10, func() string { return d.addr }, l)
+	wg := pushers(ctx, 4, 10, pause, func() string { return d.addr }, l)
 	for _, step := range steps {
 		step()
 	}

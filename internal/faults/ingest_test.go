@@ -31,10 +31,11 @@ func checkIngest(t *testing.T, r row, l *ledger, stored map[int64]int) {
 // TestFaultSIGKILLMidIngest kills the daemon twice with SIGKILL while four
 // pushers send metric batches, restarting it each time.
 func TestFaultSIGKILLMidIngest(t *testing.T) {
+	t.Parallel()
 	data := filepath.Join(t.TempDir(), "data")
 	d := newDaemon(t, embeddedConfig(data, ""))
 	l := newLedger()
-	pushDuring(t, d, l,
+	pushDuring(t, d, l, time.Millisecond, // a flood: kills land mid-request
 		sleep(1500*time.Millisecond), d.kill, d.start,
 		sleep(1500*time.Millisecond), d.kill, d.start,
 		sleep(1500*time.Millisecond),
@@ -50,6 +51,7 @@ func TestFaultSIGKILLMidIngest(t *testing.T) {
 // embedded broker, cleanly twice while pushers send; a release registered
 // before the restarts is still there after them.
 func TestFaultEmbeddedBrokerRestart(t *testing.T) {
+	t.Parallel()
 	data := filepath.Join(t.TempDir(), "data")
 	d := newDaemon(t, embeddedConfig(data, ""))
 	if code, body, err := d.api("POST", "/v1/releases", `{"release":"shop-4.2.0","service":"shop","version":"4.2.0","ring":"H1"}`); err != nil || code != 201 {
@@ -57,7 +59,7 @@ func TestFaultEmbeddedBrokerRestart(t *testing.T) {
 	}
 	l := newLedger()
 	restart := func() { d.signal(sigterm); d.start() }
-	pushDuring(t, d, l,
+	pushDuring(t, d, l, time.Millisecond, // a flood: kills land mid-request
 		sleep(1500*time.Millisecond), restart,
 		sleep(1500*time.Millisecond), restart,
 		sleep(1500*time.Millisecond),
