@@ -12,7 +12,7 @@ import (
 // post adds one post with the given enrichment at t.
 func (s *scenario) post(t time.Time, e signals.Enrichment) {
 	s.n++
-	s.d.Post(signals.Post{Time: t, Source: "test", ID: fmt.Sprint(s.n), Service: "shop", Text: "post", Enrichment: &e})
+	s.d.Post(signals.Post{Time: t, Source: "test", ID: fmt.Sprint(s.n), Service: "shop", Text: fmt.Sprint("post ", s.n), Enrichment: &e})
 }
 
 // background emits chatter with tokens, a little of it negative.

@@ -128,6 +128,7 @@ type service struct {
 	rollups      map[rollupKey]*rollupState
 	spikes       map[string]*spikeSeries // continuous spike detection per series
 	sources      sourceClock             // last post per source, usual gap
+	repeats      repeats                 // recent texts, so copies are not counted twice
 }
 
 type rollupKey struct {
