@@ -156,6 +156,9 @@ func (d *Detector) Post(p signals.Post) {
 	longTerm := p.Time.After(s.restoredAsOf)
 	if h := s.hours.at(p.Time); h != nil && longTerm {
 		h.posts++
+		if neg && !repeat {
+			h.negative++
+		}
 		if s.hours.first.IsZero() || p.Time.Before(s.hours.first) {
 			s.hours.first = p.Time
 		}
