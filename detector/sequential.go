@@ -25,9 +25,9 @@ const (
 )
 
 // baseline is what a watch expects, fixed at its ring's start from the
-// baseline hours before it: rates per minute and shares of posts (with half
-// a count added so an empty baseline still expects a little), and the
-// dispersion of complaint counts.
+// baseline hours before it: rates per minute and shares of posts (from an
+// upper estimate of the counts, see upper), and the dispersion of
+// complaint counts.
 type baseline struct {
 	ok       bool
 	detail   string // why there is no baseline
@@ -42,6 +42,16 @@ type baseline struct {
 	relShare float64
 	catShare [8]float64
 	phi      float64
+}
+
+// upper is the count a baseline rate is estimated with: about one standard
+// error above the k seen (k + 1 + √(k+1)). The thresholds assume a known
+// rate; a rate estimated from a few hours of a rare category is uncertain,
+// and the plain estimate (0 from 0) would make any few posts a rise. For
+// large k it is the plain count within a few percent.
+func upper(k int32) float64 {
+	x := float64(k) + 1
+	return x + math.Sqrt(x)
 }
 
 func (d *Detector) baselineFor(w *watch, s *service) *baseline {
@@ -61,13 +71,13 @@ func (d *Detector) baselineFor(w *watch, s *service) *baseline {
 	}
 	b.ok, b.from, b.minutes, b.posts, b.negative = true, from, minutes, sum.posts, sum.negative
 	n := float64(sum.posts) + 1
-	b.negRate = (float64(sum.negative) + 0.5) / minutes
-	b.relRate = (float64(sum.releaseNeg) + 0.5) / minutes
-	b.negShare = (float64(sum.negative) + 0.5) / n
-	b.relShare = (float64(sum.releaseNeg) + 0.5) / n
+	b.negRate = upper(sum.negative) / minutes
+	b.relRate = upper(sum.releaseNeg) / minutes
+	b.negShare = min(upper(sum.negative)/n, 0.95)
+	b.relShare = min(upper(sum.releaseNeg)/n, 0.95)
 	for i := range b.catRate {
-		b.catRate[i] = (float64(sum.categories[i]) + 0.5) / minutes
-		b.catShare[i] = (float64(sum.categories[i]) + 0.5) / n
+		b.catRate[i] = upper(sum.categories[i]) / minutes
+		b.catShare[i] = min(upper(sum.categories[i])/n, 0.95)
 	}
 	b.phi = d.dispersion(s, from, w.start)
 	return b
