@@ -44,7 +44,8 @@ type baseline struct {
 	phi      float64
 }
 
-// upper is the count a baseline rate is estimated with: about one standard
+// upper is the count the rates of the sparse signals (each category, the
+// complaints naming the release) are estimated with: about one standard
 // error above the k seen (k + 1 + √(k+1)). The thresholds assume a known
 // rate; a rate estimated from a few hours of a rare category is uncertain,
 // and the plain estimate (0 from 0) would make any few posts a rise. For
@@ -71,9 +72,11 @@ func (d *Detector) baselineFor(w *watch, s *service) *baseline {
 	}
 	b.ok, b.from, b.minutes, b.posts, b.negative = true, from, minutes, sum.posts, sum.negative
 	n := float64(sum.posts) + 1
-	b.negRate = upper(sum.negative) / minutes
+	// Complaints in general are many (hundreds in a baseline): the plain
+	// estimate, with half a count so an empty baseline expects a little.
+	b.negRate = (float64(sum.negative) + 0.5) / minutes
+	b.negShare = min((float64(sum.negative)+0.5)/n, 0.95)
 	b.relRate = upper(sum.releaseNeg) / minutes
-	b.negShare = min(upper(sum.negative)/n, 0.95)
 	b.relShare = min(upper(sum.releaseNeg)/n, 0.95)
 	for i := range b.catRate {
 		b.catRate[i] = upper(sum.categories[i]) / minutes
@@ -143,6 +146,7 @@ func (d *Detector) thresholds(w *watch) {
 	perBucket := d.cfg.Bucket.Minutes()
 	set := func(c *chart, rate, minX float64) {
 		c.h = b.phi * cusumThreshold(rate*arlMinutes/b.phi, rate*perBucket/b.phi)
+		c.hSoak = b.phi * cusumThreshold(soakStrictness*rate*arlMinutes/b.phi, rate*perBucket/b.phi)
 		c.minX = minX
 	}
 	set(&w.charts[chComplaints], b.negRate, minCountEvidence)
