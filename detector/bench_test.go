@@ -29,7 +29,7 @@ func BenchmarkPost(b *testing.B) {
 	posts := make([]signals.Post, 1000)
 	for i := range posts {
 		e := en[i%2]
-		posts[i] = signals.Post{Time: t0.Add(time.Duration(i) * 100 * time.Millisecond), Source: "x", ID: fmt.Sprint(i), Service: "shop", Text: "t", Enrichment: &e}
+		posts[i] = signals.Post{Time: t0.Add(time.Duration(i) * 100 * time.Millisecond), Source: "x", ID: fmt.Sprint(i), Service: "shop", Text: fmt.Sprint("t", i), Enrichment: &e}
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

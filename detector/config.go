@@ -114,10 +114,12 @@ type Config struct {
 }
 
 // DefaultCritical are the signals that halt on their own by default: the
-// complaints that name the new version, the new version's error rates, and
-// the complaint categories that point at the product itself (outage and
-// slow are left to the score: another company's outage brings them too).
-var DefaultCritical = []string{"release_complaints", "error_rate", "http_5xx", "http_5xx_rate", "login", "payment", "crash", "data_loss", "update"}
+// complaints that name the new version, the share of negative posts (the
+// one complaint test that needs no time-of-day baseline: a night-time
+// incident shows there first), the new version's error rates, and the
+// complaint categories that point at the product itself (outage and slow
+// are left to the score: another company's outage brings them too).
+var DefaultCritical = []string{"release_complaints", "negative_share", "error_rate", "http_5xx", "http_5xx_rate", "login", "payment", "crash", "data_loss", "update"}
 
 // SoakFor is the soak watch of a service.
 func (c *Config) SoakFor(service string) time.Duration {

@@ -97,6 +97,24 @@ type chart struct {
 	// the least count in an excursion before it may alarm.
 	h    float64
 	minX float64
+	// hSoak is the halting bar during a soak: the threshold for a budget
+	// soakStrictness times stricter.
+	hSoak float64
+}
+
+// soakStrictness: a completed release is halted in its soak only on
+// evidence that would raise a false alarm ten times less often than the
+// budget allows; below that a failing signal asks for a review.
+const soakStrictness = 10
+
+// strong reports whether some chart is over the soak's halting bar.
+func (c *chart) strong() bool {
+	for i := range c.s {
+		if c.hSoak > 0 && c.s[i] >= c.hSoak && c.x[i] >= c.minX {
+			return true
+		}
+	}
+	return false
 }
 
 // add folds one bucket starting at t: x observed, e expected.
@@ -149,6 +167,6 @@ func (c *chart) describe(name string, i int) string {
 }
 
 func (c *chart) reset() {
-	h, minX := c.h, c.minX
-	*c = chart{h: h, minX: minX}
+	h, minX, hSoak := c.h, c.minX, c.hSoak
+	*c = chart{h: h, minX: minX, hSoak: hSoak}
 }

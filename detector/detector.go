@@ -33,6 +33,7 @@ type Stats struct {
 	LatePosts       int // older than the bucket ring
 	DroppedServices int // services beyond max_services
 	UnknownRings    int
+	RepeatedTexts   int // posts whose text was posted within the hour before: not counted again as complaints
 }
 
 type watchKey struct{ release, ring string }
@@ -147,9 +148,17 @@ func (d *Detector) Post(p signals.Post) {
 		}
 	}
 	neg := p.Enrichment.Negative()
+	// A copy of a recent text is a post, but not another complaint.
+	repeat := s.repeats.repeated(p.Text, p.Time)
+	if repeat {
+		d.stats.RepeatedTexts++
+	}
 	longTerm := p.Time.After(s.restoredAsOf)
 	if h := s.hours.at(p.Time); h != nil && longTerm {
 		h.posts++
+		if neg && !repeat {
+			h.negative++
+		}
 		if s.hours.first.IsZero() || p.Time.Before(s.hours.first) {
 			s.hours.first = p.Time
 		}
@@ -167,6 +176,10 @@ func (d *Detector) Post(p signals.Post) {
 		s.posts.first = p.Time
 	}
 	b.posts++
+	if repeat {
+		d.rollup(s, p, neg)
+		return
+	}
 	if p.Enrichment != nil && (p.Enrichment.MentionsUpdate || len(p.Enrichment.Versions) > 0 || len(p.Enrichment.Features) > 0) {
 		b.release++
 		if neg {

@@ -42,7 +42,7 @@ func (s *scenario) chatter(from, to time.Time, rate, negShare, posSent float64, 
 					e.Categories = []string{category}
 				}
 			}
-			s.d.Post(signals.Post{Time: at, Source: "test", ID: fmt.Sprint(s.n), Service: "shop", Text: "post", Enrichment: &e})
+			s.d.Post(signals.Post{Time: at, Source: "test", ID: fmt.Sprint(s.n), Service: "shop", Text: fmt.Sprint("post ", s.n), Enrichment: &e})
 		}
 		s.advance(m.Add(time.Minute))
 	}

@@ -269,9 +269,12 @@ func (d *Detector) socialSignals(w *watch, s *service, until time.Time) ([]signa
 	if release.Outcome == signals.OutcomeFail {
 		release.Detail += " — complaints that mention the new version or update"
 	}
-	complaints.Critical = d.cfg.critical("complaint_volume") && complaints.Outcome == signals.OutcomeFail
-	share.Critical = d.cfg.critical("negative_share") && share.Outcome == signals.OutcomeFail
-	release.Critical = d.cfg.critical("release_complaints") && release.Outcome == signals.OutcomeFail
+	// In a soak a critical signal halts on its own only over the soak's
+	// stricter bar; below it, it counts in the score like any other.
+	halts := func(c *chart) bool { return !w.soaking || c.strong() }
+	complaints.Critical = d.cfg.critical("complaint_volume") && complaints.Outcome == signals.OutcomeFail && halts(&w.charts[chComplaints])
+	share.Critical = d.cfg.critical("negative_share") && share.Outcome == signals.OutcomeFail && halts(&w.charts[chShare])
+	release.Critical = d.cfg.critical("release_complaints") && release.Outcome == signals.OutcomeFail && halts(&w.charts[chRelease])
 
 	cats := signals.SignalResult{Name: "complaint_categories", Group: GroupSocial, Outcome: signals.OutcomePass}
 	if !evidence {
@@ -294,14 +297,14 @@ func (d *Detector) socialSignals(w *watch, s *service, until time.Time) ([]signa
 			failing = append(failing, c.describe(name, j))
 			cats.Observed += c.x[j]
 			cats.Expected += c.e[j]
-			if d.cfg.critical(name) {
+			if d.cfg.critical(name) && halts(c) {
 				critical = append(critical, name)
 			}
 		}
 	}
 	if len(failing) > 0 {
 		cats.Outcome = signals.OutcomeFail
-		cats.Critical = len(critical) > 0 || d.cfg.critical("complaint_categories")
+		cats.Critical = len(critical) > 0 || d.cfg.critical("complaint_categories") && !w.soaking
 		cats.Detail = "complaint categories rising: " + joinSemi(failing)
 		if len(critical) > 0 {
 			cats.Detail += fmt.Sprintf(" (critical: %s)", strings.Join(critical, ", "))

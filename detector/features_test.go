@@ -12,7 +12,7 @@ import (
 // post adds one post with the given enrichment at t.
 func (s *scenario) post(t time.Time, e signals.Enrichment) {
 	s.n++
-	s.d.Post(signals.Post{Time: t, Source: "test", ID: fmt.Sprint(s.n), Service: "shop", Text: "post", Enrichment: &e})
+	s.d.Post(signals.Post{Time: t, Source: "test", ID: fmt.Sprint(s.n), Service: "shop", Text: fmt.Sprint("post ", s.n), Enrichment: &e})
 }
 
 // background emits chatter with tokens, a little of it negative.
@@ -38,7 +38,8 @@ func TestH2ReleaseComplaintsHaltWithFewPosts(t *testing.T) {
 	for m := start; m.Before(start.Add(40 * time.Minute)); m = m.Add(time.Minute) {
 		s.background(m, m.Add(time.Minute), 5)
 		if m.Sub(start)%(4*time.Minute) == 0 {
-			s.post(m.Add(30*time.Second), signals.Enrichment{Lang: "en", Sentiment: -0.7, Categories: []string{"login"}, Versions: []string{"4.2.0"}, MentionsUpdate: true, Tokens: []string{"login", "broken", "update"}})
+			// No category: only the complaints naming the version can see it.
+			s.post(m.Add(30*time.Second), signals.Enrichment{Lang: "en", Sentiment: -0.7, Versions: []string{"4.2.0"}, MentionsUpdate: true, Tokens: []string{"login", "broken", "update"}})
 		}
 	}
 	v, ok := s.firstHalt()

@@ -25,9 +25,9 @@ const (
 )
 
 // baseline is what a watch expects, fixed at its ring's start from the
-// baseline hours before it: rates per minute and shares of posts (with half
-// a count added so an empty baseline still expects a little), and the
-// dispersion of complaint counts.
+// baseline hours before it: rates per minute and shares of posts (from an
+// upper estimate of the counts, see upper), and the dispersion of
+// complaint counts.
 type baseline struct {
 	ok       bool
 	detail   string // why there is no baseline
@@ -42,6 +42,17 @@ type baseline struct {
 	relShare float64
 	catShare [8]float64
 	phi      float64
+}
+
+// upper is the count the rates of the sparse signals (each category, the
+// complaints naming the release) are estimated with: about one standard
+// error above the k seen (k + 1 + √(k+1)). The thresholds assume a known
+// rate; a rate estimated from a few hours of a rare category is uncertain,
+// and the plain estimate (0 from 0) would make any few posts a rise. For
+// large k it is the plain count within a few percent.
+func upper(k int32) float64 {
+	x := float64(k) + 1
+	return x + math.Sqrt(x)
 }
 
 func (d *Detector) baselineFor(w *watch, s *service) *baseline {
@@ -61,13 +72,15 @@ func (d *Detector) baselineFor(w *watch, s *service) *baseline {
 	}
 	b.ok, b.from, b.minutes, b.posts, b.negative = true, from, minutes, sum.posts, sum.negative
 	n := float64(sum.posts) + 1
+	// Complaints in general are many (hundreds in a baseline): the plain
+	// estimate, with half a count so an empty baseline expects a little.
 	b.negRate = (float64(sum.negative) + 0.5) / minutes
-	b.relRate = (float64(sum.releaseNeg) + 0.5) / minutes
-	b.negShare = (float64(sum.negative) + 0.5) / n
-	b.relShare = (float64(sum.releaseNeg) + 0.5) / n
+	b.negShare = min((float64(sum.negative)+0.5)/n, 0.95)
+	b.relRate = upper(sum.releaseNeg) / minutes
+	b.relShare = min(upper(sum.releaseNeg)/n, 0.95)
 	for i := range b.catRate {
-		b.catRate[i] = (float64(sum.categories[i]) + 0.5) / minutes
-		b.catShare[i] = (float64(sum.categories[i]) + 0.5) / n
+		b.catRate[i] = upper(sum.categories[i]) / minutes
+		b.catShare[i] = min(upper(sum.categories[i])/n, 0.95)
 	}
 	b.phi = d.dispersion(s, from, w.start)
 	return b
@@ -87,6 +100,30 @@ func (d *Detector) dispersion(s *service, from, to time.Time) float64 {
 		xs = append(xs, float64(b.negative))
 		total += float64(b.negative)
 	}
+	phi := successiveDispersion(xs, total)
+	if hourlyDispersion {
+		// The slow charts add up hours: hour-to-hour lumpiness matters
+		// to them. Hourly complaint counts of the past week.
+		xs, total = xs[:0], 0
+		for t := to.Add(-week).Truncate(time.Hour); !t.Add(time.Hour).After(to); t = t.Add(time.Hour) {
+			if b := s.hours.get(t); b != nil {
+				xs = append(xs, float64(b.negative))
+				total += float64(b.negative)
+			} else if len(xs) > 0 {
+				xs = append(xs, 0)
+			}
+		}
+		phi = max(phi, successiveDispersion(xs, total))
+	}
+	return phi
+}
+
+// hourlyDispersion also reads the dispersion of hourly complaint counts.
+var hourlyDispersion = false
+
+// successiveDispersion is the variance of counts (from successive
+// differences) over their mean, in [1, 10]; 1 with fewer than 20 counts.
+func successiveDispersion(xs []float64, total float64) float64 {
 	if total < 20 || len(xs) < 6 {
 		return 1
 	}
@@ -109,6 +146,7 @@ func (d *Detector) thresholds(w *watch) {
 	perBucket := d.cfg.Bucket.Minutes()
 	set := func(c *chart, rate, minX float64) {
 		c.h = b.phi * cusumThreshold(rate*arlMinutes/b.phi, rate*perBucket/b.phi)
+		c.hSoak = b.phi * cusumThreshold(soakStrictness*rate*arlMinutes/b.phi, rate*perBucket/b.phi)
 		c.minX = minX
 	}
 	set(&w.charts[chComplaints], b.negRate, minCountEvidence)

@@ -73,6 +73,16 @@ func (s *series) at(t time.Time) *bucket {
 	return b
 }
 
+// get returns the bucket holding t, or nil when it is not kept.
+func (s *series) get(t time.Time) *bucket {
+	sl := s.slot(t)
+	b := &s.buckets[int(sl%int64(len(s.buckets)))]
+	if b.slot != sl {
+		return nil
+	}
+	return b
+}
+
 // sum adds up buckets in [from, to).
 func (s *series) sum(from, to time.Time) (total bucket, minutes float64) {
 	a, z := s.slot(from), s.slot(to)
@@ -128,6 +138,7 @@ type service struct {
 	rollups      map[rollupKey]*rollupState
 	spikes       map[string]*spikeSeries // continuous spike detection per series
 	sources      sourceClock             // last post per source, usual gap
+	repeats      repeats                 // recent texts, so copies are not counted twice
 }
 
 type rollupKey struct {

@@ -45,7 +45,7 @@ func (s *scenario) emit(from, to time.Time, st stream) {
 				e.Versions, e.MentionsUpdate = []string{"4.2.0"}, true
 			}
 			src := st.sources[s.n%len(st.sources)]
-			s.d.Post(signals.Post{Time: at, Source: src, ID: fmt.Sprint(s.n), Service: "shop", Text: "post", Enrichment: &e})
+			s.d.Post(signals.Post{Time: at, Source: src, ID: fmt.Sprint(s.n), Service: "shop", Text: fmt.Sprint("post ", s.n), Enrichment: &e})
 		}
 		s.advance(m.Add(time.Minute))
 	}
@@ -400,4 +400,36 @@ func TestLateErrorRateRegressionHalts(t *testing.T) {
 		t.Fatalf("halted %s after onset", d)
 	}
 	t.Logf("halted %s after onset: %v", v.Time.Sub(onset), v.Reasons)
+}
+
+// One text posted by dozens of accounts is one voice: it does not halt;
+// as many different complaints do.
+func TestCopyPasteWaveIsOneComplaint(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		same     bool
+		wantHalt bool
+	}{{"one text from 40 accounts", true, false}, {"40 different complaints", false, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newScenario(t, Config{})
+			start := t0.Add(6 * time.Hour)
+			s.emit(t0, start, calm)
+			s.release(start, "H3", signals.EventStarted)
+			s.emit(start, start.Add(30*time.Minute), calm)
+			wave := start.Add(30 * time.Minute)
+			for i := 0; i < 40; i++ {
+				text := "this app crashed again and lost my cart!!"
+				if !tc.same {
+					text = fmt.Sprintf("crash number %d, lost my cart", i)
+				}
+				e := signals.Enrichment{Lang: "en", Sentiment: -0.7, Categories: []string{"crash"}}
+				s.n++
+				s.d.Post(signals.Post{Time: wave.Add(time.Duration(i) * 5 * time.Second), Source: "x", ID: fmt.Sprint(s.n), Author: fmt.Sprint("bot", i), Service: "shop", Text: text, Enrichment: &e})
+			}
+			s.emit(wave, wave.Add(30*time.Minute), calm)
+			if _, ok := s.firstHalt(); ok != tc.wantHalt {
+				t.Fatalf("halted = %v, want %v: %v", ok, tc.wantHalt, s.last().Reasons)
+			}
+		})
+	}
 }

@@ -58,14 +58,21 @@ func run(r *rand.Rand, e, h float64, maxEvents, maxBuckets float64, wantAlarms i
 	for elapsed < maxEvents && elapsed < maxBuckets*e && alarms < wantAlarms {
 		// Empty buckets before the next non-empty one.
 		empty := 0.0
-		if pZero > 0.5 {
-			empty = math.Floor(math.Log(1-r.Float64()) / math.Log(pZero))
-		}
 		x := 0
-		for x == 0 {
-			x = poisson(r, e)
-			if x == 0 {
-				empty++
+		if pZero > 0.5 {
+			// Geometric number of empty buckets, then a count drawn from
+			// the zero-truncated Poisson (rejection; the rejected draws
+			// are not buckets).
+			empty = math.Floor(math.Log(1-r.Float64()) / math.Log(pZero))
+			for x == 0 {
+				x = poisson(r, e)
+			}
+		} else {
+			for x == 0 {
+				x = poisson(r, e)
+				if x == 0 {
+					empty++
+				}
 			}
 		}
 		buckets := empty + 1

@@ -18,7 +18,8 @@ import (
 var t0 = time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)
 
 // gen builds a replay input: steady neutral chatter, one release, and an
-// optional burst of login complaints after it.
+// optional burst of login complaints after it (each complaint a different
+// text: the detector counts a copy of a recent text once).
 type gen struct {
 	minutes   int    // length of the stream
 	perMin    int    // neutral posts per minute
@@ -57,7 +58,7 @@ func (g gen) lines() []string {
 			for k := 0; k < g.complaint; k++ {
 				id++
 				at := t.Add(time.Duration(k*60/g.complaint+2) * time.Second)
-				out = append(out, fmt.Sprintf(`{"type":"post","time":%q,%s"source":"mastodon","id":"%d","service":"shop","text":%q}`, ts(at), g.extra, id, complaintTexts[id%len(complaintTexts)]))
+				out = append(out, fmt.Sprintf(`{"type":"post","time":%q,%s"source":"mastodon","id":"%d","service":"shop","text":%q}`, ts(at), g.extra, id, fmt.Sprintf("%s #%d", complaintTexts[id%len(complaintTexts)], id)))
 			}
 		}
 	}
