@@ -82,7 +82,6 @@ func (s *Source) post(it item, now time.Time) signals.Post {
 	}
 }
 
-
 // doc is a parsed response.
 type doc struct {
 	items   []item
@@ -303,9 +302,9 @@ func parseXML(body []byte, format string, decoded bool) (doc, error) {
 		}
 		for _, e := range atom.Entries {
 			it := item{
-				id:     strings.TrimSpace(e.ID),
-				title:  e.Title.plain(),
-				text:   e.Content.plain(),
+				id:    strings.TrimSpace(e.ID),
+				title: e.Title.plain(),
+				text:  e.Content.plain(),
 				// Reddit names authors "/u/<name>".
 				author: strings.TrimPrefix(strings.TrimSpace(e.Author.Name), "/u/"),
 				lang:   e.Lang,
