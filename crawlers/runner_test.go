@@ -571,3 +571,23 @@ func TestPollDeadline(t *testing.T) {
 		t.Errorf("waits %v, want one backoff", got)
 	}
 }
+
+// TestNormalizedOnPublish: whatever the source wrote, the runner publishes
+// the language as its primary subtag and the URL without tracking
+// parameters, and CheckOnce shows the same.
+func TestNormalizedOnPublish(t *testing.T) {
+	e := newEnv(t)
+	p := post("1", time.Minute)
+	p.Lang = "en-US"
+	p.URL = "https://www.reddit.com/r/shop/comments/abc/x/?utm_source=share&ref=search_posts"
+	s := &script{steps: []step{{page: crawlers.Page{Posts: []signals.Post{p}, Cursor: "c"}}}}
+	e.run(t, nil, s, func(done func()) { s.done = done })
+	got := crawlertest.CollectPosts(t, e.bus.JS, 1, 5*time.Second)[0]
+	if got.Lang != "en" || got.URL != "https://www.reddit.com/r/shop/comments/abc/x/" {
+		t.Errorf("published lang %q, url %q; want en and the URL without tracking parameters", got.Lang, got.URL)
+	}
+	page, err := crawlers.CheckOnce(context.Background(), &crawlers.Instance{Spec: spec("src"), Poller: &script{steps: []step{{page: crawlers.Page{Posts: []signals.Post{p}}}}}})
+	if err != nil || len(page.Posts) != 1 || page.Posts[0].Lang != "en" {
+		t.Errorf("CheckOnce: %+v, %v; want the normalised post", page.Posts, err)
+	}
+}

@@ -47,6 +47,9 @@ func (it item) check() error {
 		return it.timeErr
 	case it.badUTF8:
 		return errors.New("text is not valid UTF-8")
+	case strings.TrimSpace(it.postText()) == "":
+		// Found by FuzzParse: an item without title or text was published.
+		return crawlers.Skipf(crawlers.SkipNoText, "no title or text")
 	case len(it.postText()) > signals.MaxTextBytes:
 		return fmt.Errorf("text of %d bytes, more than %d", len(it.postText()), signals.MaxTextBytes)
 	}
