@@ -404,8 +404,11 @@ func TestInvalidItemsSkipped(t *testing.T) {
 	bad := post("", time.Minute)
 	badText := post("9", time.Minute)
 	badText.Text = "broken \xff"
+	ancient := post("10", time.Minute)
+	ancient.Time = time.Date(0, 11, 1, 0, 0, 0, 0, time.UTC)
+	ahead := post("11", -48*time.Hour)
 	s := &script{steps: []step{{page: crawlers.Page{
-		Posts:   []signals.Post{post("1", time.Minute), bad, badText, post("2", time.Minute)},
+		Posts:   []signals.Post{post("1", time.Minute), bad, badText, ancient, ahead, post("2", time.Minute)},
 		Metrics: []signals.MetricSample{{Time: now, Name: "error_rate", Value: 0.5}, {Time: now}},
 		Skipped: crawlers.Skips{crawlers.SkipNoTime: 1},
 		Cursor:  "c",
@@ -423,6 +426,9 @@ func TestInvalidItemsSkipped(t *testing.T) {
 	}
 	if got := value(t, e.metrics.Posts.WithLabelValues("src", crawlers.ResultSkipped, crawlers.SkipInvalid)); got != 2 {
 		t.Errorf("skipped as invalid %v, want 2", got)
+	}
+	if got := value(t, e.metrics.Posts.WithLabelValues("src", crawlers.ResultSkipped, crawlers.SkipBadTime)); got != 2 {
+		t.Errorf("skipped for bad_time %v, want 2 (year 0, two days ahead)", got)
 	}
 	if got := value(t, e.metrics.Samples.WithLabelValues("src", crawlers.ResultSkipped, crawlers.SkipInvalid)); got != 1 {
 		t.Errorf("skipped samples %v, want 1", got)

@@ -56,6 +56,9 @@ const (
 	SkipOversize = "oversize"
 	// SkipInvalid: the runner refused the item (signals validation).
 	SkipInvalid = "invalid"
+	// SkipBadTime: the runner refused a post dated before 1970 or more
+	// than MaxAhead after the poll.
+	SkipBadTime = "bad_time"
 )
 
 // Skips counts skipped items by reason.
