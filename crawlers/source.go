@@ -61,6 +61,10 @@ const (
 	SkipBadTime = "bad_time"
 )
 
+// MaxUnix is the last second a message can carry (9999-12-31T23:59:59Z):
+// decoders refuse Unix times past it.
+const MaxUnix = 253402300799
+
 // Skips counts skipped items by reason.
 type Skips map[string]int
 

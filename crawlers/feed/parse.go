@@ -461,6 +461,9 @@ func unixTime(s string) (time.Time, error) {
 	if f > 1e11 { // year 5138 in seconds: this is milliseconds
 		f /= 1000
 	}
+	if f > crawlers.MaxUnix {
+		return time.Time{}, fmt.Errorf("time %q is past year 9999", s)
+	}
 	sec := int64(f)
 	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC().Truncate(time.Millisecond), nil
 }

@@ -264,6 +264,8 @@ func decodeHit(raw json.RawMessage) (*hit, error) {
 		return nil, crawlers.Skipf(crawlers.SkipNoID, "hit objectID %q is not a number", h.ObjectID)
 	}
 	switch {
+	case h.CreatedAtI != nil && *h.CreatedAtI > crawlers.MaxUnix:
+		return nil, crawlers.Skipf(crawlers.SkipNoTime, "hit %s: created_at_i %d is past year 9999", h.ObjectID, *h.CreatedAtI)
 	case h.CreatedAtI != nil && *h.CreatedAtI > 0:
 		h.time = *h.CreatedAtI
 	case h.CreatedAt != "":
