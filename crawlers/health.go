@@ -255,3 +255,20 @@ func Assess(page Page, err error) (State, string) {
 	}
 	return StateOK, ""
 }
+
+// ForService keeps the health of the sources about service: the judge's
+// "sources silent" evidence asks whether the absence of complaints about a
+// release may come from sources that read nothing.
+func ForService(hs []Health, service string) []Health {
+	var out []Health
+	for _, h := range hs {
+		if h.Service == service {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// Reading reports whether a source in this state is reading what it finds
+// (ok), as against silent, degraded or failing.
+func (s State) Reading() bool { return s == StateOK }

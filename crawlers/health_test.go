@@ -228,3 +228,18 @@ func equalStates(a, b []crawlers.State) bool {
 	}
 	return true
 }
+
+func TestForService(t *testing.T) {
+	hs := []crawlers.Health{
+		{Source: "a", Service: "shop", State: crawlers.StateOK},
+		{Source: "b", Service: "pay", State: crawlers.StateFailing},
+		{Source: "c", Service: "shop", State: crawlers.StateSilent},
+	}
+	got := crawlers.ForService(hs, "shop")
+	if len(got) != 2 || got[0].Source != "a" || got[1].Source != "c" {
+		t.Fatalf("ForService = %+v", got)
+	}
+	if crawlers.Worst(got) != crawlers.StateSilent || got[1].State.Reading() || !got[0].State.Reading() {
+		t.Errorf("worst %s; reading %v %v", crawlers.Worst(got), got[0].State.Reading(), got[1].State.Reading())
+	}
+}

@@ -31,6 +31,9 @@ const (
 	// PollDeadlineFactor bounds one poll at this many request timeouts, a
 	// guard against a source that ignores its own timeout.
 	PollDeadlineFactor = 10
+	// MaxAhead is how far after the poll a post's time may lie (clock
+	// skew, time zones guessed wrong); later ones are skipped as bad_time.
+	MaxAhead = 24 * time.Hour
 )
 
 // Runner schedules sources: it polls each Poller on its interval (at once
@@ -361,6 +364,14 @@ func (l *loop) deliver(ctx context.Context, page Page) error {
 			p.Fetched = now
 		}
 		Normalize(&p)
+		if p.Time.Year() < 1970 || p.Time.After(now.Add(MaxAhead)) {
+			// A time no source can mean (fuzzed feeds give year 0 or
+			// 9999); it would land in no window or in a far one.
+			posts.WithLabelValues(l.name, ResultSkipped, SkipBadTime).Inc()
+			skips.Add(SkipBadTime, 1)
+			l.log.Warn("skipping post with an impossible time", "id", p.ID, "time", p.Time)
+			continue
+		}
 		if err := p.Validate(); err != nil {
 			posts.WithLabelValues(l.name, ResultSkipped, SkipInvalid).Inc()
 			skips.Add(SkipInvalid, 1)

@@ -404,8 +404,11 @@ func TestInvalidItemsSkipped(t *testing.T) {
 	bad := post("", time.Minute)
 	badText := post("9", time.Minute)
 	badText.Text = "broken \xff"
+	ancient := post("10", time.Minute)
+	ancient.Time = time.Date(0, 11, 1, 0, 0, 0, 0, time.UTC)
+	ahead := post("11", -48*time.Hour)
 	s := &script{steps: []step{{page: crawlers.Page{
-		Posts:   []signals.Post{post("1", time.Minute), bad, badText, post("2", time.Minute)},
+		Posts:   []signals.Post{post("1", time.Minute), bad, badText, ancient, ahead, post("2", time.Minute)},
 		Metrics: []signals.MetricSample{{Time: now, Name: "error_rate", Value: 0.5}, {Time: now}},
 		Skipped: crawlers.Skips{crawlers.SkipNoTime: 1},
 		Cursor:  "c",
@@ -423,6 +426,9 @@ func TestInvalidItemsSkipped(t *testing.T) {
 	}
 	if got := value(t, e.metrics.Posts.WithLabelValues("src", crawlers.ResultSkipped, crawlers.SkipInvalid)); got != 2 {
 		t.Errorf("skipped as invalid %v, want 2", got)
+	}
+	if got := value(t, e.metrics.Posts.WithLabelValues("src", crawlers.ResultSkipped, crawlers.SkipBadTime)); got != 2 {
+		t.Errorf("skipped for bad_time %v, want 2 (year 0, two days ahead)", got)
 	}
 	if got := value(t, e.metrics.Samples.WithLabelValues("src", crawlers.ResultSkipped, crawlers.SkipInvalid)); got != 1 {
 		t.Errorf("skipped samples %v, want 1", got)
@@ -569,5 +575,25 @@ func TestPollDeadline(t *testing.T) {
 	}
 	if got := e.waits.list(); !slices.Equal(got, []time.Duration{time.Second}) {
 		t.Errorf("waits %v, want one backoff", got)
+	}
+}
+
+// TestNormalizedOnPublish: whatever the source wrote, the runner publishes
+// the language as its primary subtag and the URL without tracking
+// parameters, and CheckOnce shows the same.
+func TestNormalizedOnPublish(t *testing.T) {
+	e := newEnv(t)
+	p := post("1", time.Minute)
+	p.Lang = "en-US"
+	p.URL = "https://www.reddit.com/r/shop/comments/abc/x/?utm_source=share&ref=search_posts"
+	s := &script{steps: []step{{page: crawlers.Page{Posts: []signals.Post{p}, Cursor: "c"}}}}
+	e.run(t, nil, s, func(done func()) { s.done = done })
+	got := crawlertest.CollectPosts(t, e.bus.JS, 1, 5*time.Second)[0]
+	if got.Lang != "en" || got.URL != "https://www.reddit.com/r/shop/comments/abc/x/" {
+		t.Errorf("published lang %q, url %q; want en and the URL without tracking parameters", got.Lang, got.URL)
+	}
+	page, err := crawlers.CheckOnce(context.Background(), &crawlers.Instance{Spec: spec("src"), Poller: &script{steps: []step{{page: crawlers.Page{Posts: []signals.Post{p}}}}}})
+	if err != nil || len(page.Posts) != 1 || page.Posts[0].Lang != "en" {
+		t.Errorf("CheckOnce: %+v, %v; want the normalised post", page.Posts, err)
 	}
 }

@@ -56,7 +56,14 @@ const (
 	SkipOversize = "oversize"
 	// SkipInvalid: the runner refused the item (signals validation).
 	SkipInvalid = "invalid"
+	// SkipBadTime: the runner refused a post dated before 1970 or more
+	// than MaxAhead after the poll.
+	SkipBadTime = "bad_time"
 )
+
+// MaxUnix is the last second a message can carry (9999-12-31T23:59:59Z):
+// decoders refuse Unix times past it.
+const MaxUnix = 253402300799
 
 // Skips counts skipped items by reason.
 type Skips map[string]int

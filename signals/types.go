@@ -108,10 +108,12 @@ type MetricSample struct {
 	Ring    string    `json:"ring,omitempty"`
 	Name    string    `json:"name"` // error_rate, http_5xx, latency_p99, ...
 	Value   float64   `json:"value"`
-	// Tags are the series' other labels (instance, route, ...), so samples
-	// of several series of one query stay apart. Cohort labels (version,
-	// ring) are not repeated here.
-	Tags map[string]string `json:"tags,omitempty"`
+	// Series names the series the sample belongs to by its other labels
+	// (instance, route, ...) in Prometheus notation, sorted by name:
+	// `{instance="10.0.3.17:8080",job="api"}`. Samples of several series of
+	// one query stay apart; cohort labels (version, ring) are not repeated.
+	// A string, not a map, so samples stay comparable.
+	Series string `json:"series,omitempty"`
 }
 
 // Release event names.

@@ -27,6 +27,7 @@ func TestPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	crawlertest.RequirePosts(t, p1.Posts, 1)
 	if !p1.More || p2.More {
 		t.Errorf("More %v then %v, want true then false (pages: 2)", p1.More, p2.More)
 	}

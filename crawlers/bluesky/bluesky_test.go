@@ -48,6 +48,7 @@ func TestFirstPoll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	crawlertest.RequirePosts(t, page.Posts, 1)
 	crawlertest.ComparePosts(t, page.Posts, crawlertest.ReadWant(t, "first/want.jsonl"), now)
 	if page.Skipped.Total() != 3 {
 		t.Errorf("skipped %d, want 3 (bad uri, record not an object, no text)", page.Skipped.Total())

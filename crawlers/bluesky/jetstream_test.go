@@ -187,6 +187,7 @@ func TestStreamEvents(t *testing.T) {
 		posts = append(posts, p.Posts...)
 		skipped += p.Skipped.Total()
 	}
+	crawlertest.RequirePosts(t, posts, 2)
 	crawlertest.ComparePosts(t, posts, []signals.Post{
 		// Time is the server's time_us; createdAt is the author's time.
 		{Type: "post", Time: time.UnixMicro(t0 + 2).UTC(), TimeFrom: signals.TimeFromServer, AuthorTime: time.Date(2026, 11, 24, 9, 59, 59, 500e6, time.UTC),

@@ -89,7 +89,7 @@ func decodePostView(raw json.RawMessage) (decoded, error) {
 		// A client wrote a bad createdAt: the post still counts, at the
 		// time it was indexed.
 		if errIndexed != nil {
-			return d, fmt.Errorf("post %s: neither createdAt %q nor indexedAt %q is a datetime", d.id, pv.Record.CreatedAt, pv.IndexedAt)
+			return d, crawlers.Skipf(crawlers.SkipNoTime, "post %s: neither createdAt %q nor indexedAt %q is a datetime", d.id, pv.Record.CreatedAt, pv.IndexedAt)
 		}
 		created = indexed
 	}

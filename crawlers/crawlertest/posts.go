@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/signals"
@@ -187,5 +188,32 @@ func RequirePosts(t testing.TB, posts []signals.Post, least int) {
 	}
 	if len(posts) < least {
 		t.Fatalf("a real-shaped page yielded %d posts, want at least %d", len(posts), least)
+	}
+}
+
+// CheckDecoded fails the test unless p, as a source decoded it from bytes
+// nobody here wrote, is a post the runner can publish: an id, a time, text
+// that is valid UTF-8 within signals.MaxTextBytes, and a URL and author
+// that are valid UTF-8. Fuzz targets call it on every post a decoder
+// accepts.
+func CheckDecoded(t testing.TB, p signals.Post) {
+	t.Helper()
+	if p.Source == "" {
+		p.Source = "fuzz"
+	}
+	if p.Service == "" {
+		p.Service = "fuzz"
+	}
+	if err := p.Validate(); err != nil {
+		t.Fatalf("decoded post %q is invalid: %v", p.ID, err)
+	}
+	switch {
+	case strings.TrimSpace(p.Text) == "":
+		t.Fatalf("decoded post %q has no text", p.ID)
+	case !utf8.ValidString(p.URL) || !utf8.ValidString(p.Author) || !utf8.ValidString(p.Lang):
+		t.Fatalf("decoded post %q: URL, author or language not valid UTF-8", p.ID)
+	}
+	if _, err := json.Marshal(p); err != nil {
+		t.Fatalf("decoded post %q cannot be encoded: %v", p.ID, err)
 	}
 }

@@ -47,6 +47,9 @@ func (it item) check() error {
 		return it.timeErr
 	case it.badUTF8:
 		return errors.New("text is not valid UTF-8")
+	case strings.TrimSpace(it.postText()) == "":
+		// Found by FuzzParse: an item without title or text was published.
+		return crawlers.Skipf(crawlers.SkipNoText, "no title or text")
 	case len(it.postText()) > signals.MaxTextBytes:
 		return fmt.Errorf("text of %d bytes, more than %d", len(it.postText()), signals.MaxTextBytes)
 	}
@@ -81,7 +84,6 @@ func (s *Source) post(it item, now time.Time) signals.Post {
 		Fetched: now,
 	}
 }
-
 
 // doc is a parsed response.
 type doc struct {
@@ -303,9 +305,9 @@ func parseXML(body []byte, format string, decoded bool) (doc, error) {
 		}
 		for _, e := range atom.Entries {
 			it := item{
-				id:     strings.TrimSpace(e.ID),
-				title:  e.Title.plain(),
-				text:   e.Content.plain(),
+				id:    strings.TrimSpace(e.ID),
+				title: e.Title.plain(),
+				text:  e.Content.plain(),
 				// Reddit names authors "/u/<name>".
 				author: strings.TrimPrefix(strings.TrimSpace(e.Author.Name), "/u/"),
 				lang:   e.Lang,
@@ -458,6 +460,9 @@ func unixTime(s string) (time.Time, error) {
 	}
 	if f > 1e11 { // year 5138 in seconds: this is milliseconds
 		f /= 1000
+	}
+	if f > crawlers.MaxUnix {
+		return time.Time{}, fmt.Errorf("time %q is past year 9999", s)
 	}
 	sec := int64(f)
 	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC().Truncate(time.Millisecond), nil

@@ -26,6 +26,7 @@ func TestKoreanBoard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	crawlertest.RequirePosts(t, p1.Posts, 1)
 	crawlertest.ComparePosts(t, p1.Posts, readWant(t, b.URL, "gnuboard/want-1.jsonl"), now)
 	if p1.Skipped.Total() != 1 || !p1.More {
 		t.Errorf("page 1: skipped %d, More %v; want 1 and true", p1.Skipped.Total(), p1.More)

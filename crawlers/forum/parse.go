@@ -70,11 +70,11 @@ func (s *Source) parseRow(sel *goquery.Selection, base *url.URL, now time.Time) 
 	var rw row
 	rw.Title = cleanTitle(pick(sel, s.opts.Title).Text())
 	if rw.Title == "" {
-		return row{}, errors.New("no title")
+		return row{}, crawlers.Skipf(crawlers.SkipNoText, "no title")
 	}
 	href, ok := pick(sel, s.opts.Link).Attr("href")
 	if !ok {
-		return row{}, errors.New("no link")
+		return row{}, crawlers.Skipf(crawlers.SkipNoID, "no link")
 	}
 	link, err := resolve(base, href)
 	if err != nil {
@@ -92,7 +92,7 @@ func (s *Source) parseRow(sel *goquery.Selection, base *url.URL, now time.Time) 
 		}
 	}
 	if rw.Time, err = s.clock.parse(when, now); err != nil {
-		return row{}, err
+		return row{}, &crawlers.SkipError{Reason: crawlers.SkipNoTime, Err: err}
 	}
 	if s.opts.Author != "" {
 		rw.Author = plaintext.Collapse(pick(sel, s.opts.Author).Text())

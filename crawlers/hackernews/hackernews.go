@@ -261,19 +261,21 @@ func decodeHit(raw json.RawMessage) (*hit, error) {
 		return nil, fmt.Errorf("decoding hit: %w", err)
 	}
 	if h.ObjectID == "" || strings.Trim(h.ObjectID, "0123456789") != "" {
-		return nil, fmt.Errorf("hit objectID %q is not a number", h.ObjectID)
+		return nil, crawlers.Skipf(crawlers.SkipNoID, "hit objectID %q is not a number", h.ObjectID)
 	}
 	switch {
+	case h.CreatedAtI != nil && *h.CreatedAtI > crawlers.MaxUnix:
+		return nil, crawlers.Skipf(crawlers.SkipNoTime, "hit %s: created_at_i %d is past year 9999", h.ObjectID, *h.CreatedAtI)
 	case h.CreatedAtI != nil && *h.CreatedAtI > 0:
 		h.time = *h.CreatedAtI
 	case h.CreatedAt != "":
 		t, err := time.Parse(time.RFC3339Nano, h.CreatedAt)
 		if err != nil {
-			return nil, fmt.Errorf("hit %s: created_at %q: %w", h.ObjectID, h.CreatedAt, err)
+			return nil, crawlers.Skipf(crawlers.SkipNoTime, "hit %s: created_at %q: %w", h.ObjectID, h.CreatedAt, err)
 		}
 		h.time = t.Unix()
 	default:
-		return nil, fmt.Errorf("hit %s: no created_at_i", h.ObjectID)
+		return nil, crawlers.Skipf(crawlers.SkipNoTime, "hit %s: no created_at_i", h.ObjectID)
 	}
 	return &h, nil
 }

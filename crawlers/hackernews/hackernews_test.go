@@ -26,6 +26,7 @@ func TestFirstPoll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	crawlertest.RequirePosts(t, page.Posts, 1)
 	crawlertest.ComparePosts(t, page.Posts, crawlertest.ReadWant(t, "first/want.jsonl"), now)
 	if page.Skipped.Total() != 2 {
 		t.Errorf("skipped %d, want 2", page.Skipped.Total())

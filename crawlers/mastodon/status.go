@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/aftershock/aftershock/crawlers"
 	"time"
 )
 
@@ -58,11 +59,11 @@ func decodeStatus(raw json.RawMessage) (*status, error) {
 // check validates the fields every post needs and parses created_at.
 func (st *status) check() error {
 	if !validID(st.ID) {
-		return fmt.Errorf("id %q is not a number", st.ID)
+		return crawlers.Skipf(crawlers.SkipNoID, "id %q is not a number", st.ID)
 	}
 	t, err := time.Parse(time.RFC3339Nano, st.CreatedAt)
 	if err != nil {
-		return fmt.Errorf("status %s: created_at %q: %w", st.ID, st.CreatedAt, err)
+		return crawlers.Skipf(crawlers.SkipNoTime, "status %s: created_at %q: %w", st.ID, st.CreatedAt, err)
 	}
 	st.created = t.UTC()
 	if st.Account.Acct == "" {

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -291,7 +292,7 @@ func (s *Source) samples(q Query, res result) ([]signals.MetricSample, crawlers.
 		if slices.Contains(q.BaselineVersions, version) {
 			version = ""
 		}
-		tags := seriesTags(sr.labels, q)
+		series := seriesName(sr.labels, q)
 		for _, p := range sr.points {
 			if math.IsNaN(p.value) || math.IsInf(p.value, 0) {
 				skipped.Add(crawlers.SkipBadValue, 1)
@@ -305,7 +306,7 @@ func (s *Source) samples(q Query, res result) ([]signals.MetricSample, crawlers.
 				Ring:    sr.labels[q.RingLabel],
 				Name:    q.Name,
 				Value:   p.value,
-				Tags:    tags,
+				Series:  series,
 			})
 		}
 	}
@@ -334,19 +335,31 @@ func formatCursor(t time.Time) string {
 	return string(data)
 }
 
-// seriesTags are a series' labels but the cohort ones (version, ring),
-// so the samples of a query returning several series (per instance, per
-// route) stay apart. nil for a series with no other label.
-func seriesTags(labels map[string]string, q Query) map[string]string {
-	var tags map[string]string
-	for k, v := range labels {
-		if k == q.VersionLabel || k == q.RingLabel {
-			continue
+// seriesName is a series' labels but the cohort ones (version, ring) in
+// Prometheus notation, sorted: {instance="10.0.3.17:8080",job="api"}, so
+// the samples of a query returning several series (per instance, per
+// route) stay apart. "" for a series with no other label.
+func seriesName(labels map[string]string, q Query) string {
+	var names []string
+	for k := range labels {
+		if k != q.VersionLabel && k != q.RingLabel {
+			names = append(names, k)
 		}
-		if tags == nil {
-			tags = make(map[string]string, len(labels))
-		}
-		tags[k] = v
 	}
-	return tags
+	if len(names) == 0 {
+		return ""
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, k := range names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(strconv.Quote(labels[k]))
+	}
+	b.WriteByte('}')
+	return b.String()
 }

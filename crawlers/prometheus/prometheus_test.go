@@ -34,7 +34,7 @@ func TestPollFixtures(t *testing.T) {
 	}{
 		{name: "vector with baseline, NaN, Inf and malformed points", file: "vector/01.http", want: "vector/want.jsonl", wantSkipped: 4},
 		{name: "no data is an empty page", file: "empty/01.http"},
-		{name: "several series per cohort keep their other labels as tags", file: "instances/01.http", want: "instances/want.jsonl"},
+		{name: "several series per cohort keep their other labels as the series name", file: "instances/01.http", want: "instances/want.jsonl"},
 		{name: "scalar", file: "scalar/01.http", want: "scalar/want.jsonl"},
 		{name: "matrix of a backfill", file: "matrix/01.http", extra: "    backfill: 1m\n", want: "matrix/want.jsonl", wantSkipped: 2},
 		{name: "400 bad_data is a bad query", file: "bad-data/01.http", wantErr: "permanent", errText: "query error_rate: prometheus refused the expression (400 bad_data): invalid parameter \"query\": 1:54: parse error"},

@@ -104,7 +104,9 @@ func parseChild(raw json.RawMessage) (item, bool, error) {
 	if it.name == "" || !strings.HasPrefix(it.name, th.Kind+"_") {
 		return item{}, false, crawlers.Skipf(crawlers.SkipNoID, "no fullname of kind %s", th.Kind)
 	}
-	if d.CreatedUTC == nil || *d.CreatedUTC <= 0 || math.IsInf(*d.CreatedUTC, 0) {
+	// Found by FuzzListing: a created_utc past year 9999 made a post no
+	// message can carry.
+	if d.CreatedUTC == nil || *d.CreatedUTC <= 0 || *d.CreatedUTC > crawlers.MaxUnix || math.IsNaN(*d.CreatedUTC) {
 		return item{}, false, crawlers.Skipf(crawlers.SkipNoTime, "no created_utc")
 	}
 	it.created = *d.CreatedUTC

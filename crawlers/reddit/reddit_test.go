@@ -29,6 +29,7 @@ func TestTokenAndPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	crawlertest.RequirePosts(t, p1.Posts, 1)
 	if !p1.More {
 		t.Error("page 1 with an `after` and no seen post: want More")
 	}

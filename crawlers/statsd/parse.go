@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/aftershock/aftershock/crawlers"
 )
 
 // Metric types of a line.
@@ -95,7 +97,7 @@ func parseLine(b []byte) (line, error) {
 			l.tags = parseTags(sec[1:])
 		case sec[0] == 'T':
 			ts, err := strconv.ParseInt(string(sec[1:]), 10, 64)
-			if err != nil || ts <= 0 {
+			if err != nil || ts <= 0 || ts > crawlers.MaxUnix {
 				return line{}, fmt.Errorf("bad timestamp %q", sec)
 			}
 			l.time = time.Unix(ts, 0).UTC()

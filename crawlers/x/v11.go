@@ -163,6 +163,9 @@ func (s *Source) v11Post(t *twitter.Tweet, fetched time.Time) (signals.Post, err
 		}
 		text = "RT @" + by + ": " + v11Text(rt)
 	}
+	if strings.TrimSpace(text) == "" {
+		return signals.Post{}, crawlers.Skipf(crawlers.SkipNoText, "post %s: no text", id)
+	}
 	return s.post(id, created, text, t.Lang, username,
 		t.FavoriteCount+t.RetweetCount+t.ReplyCount+t.QuoteCount, fetched), nil
 }

@@ -249,6 +249,10 @@ func (s *Source) v2Post(raw json.RawMessage, users map[string]string, fetched ti
 	if t.NoteTweet != nil && t.NoteTweet.Text != "" {
 		text = t.NoteTweet.Text
 	}
+	if strings.TrimSpace(text) == "" {
+		// Found by FuzzV2Response: a post without text was published.
+		return signals.Post{}, crawlers.Skipf(crawlers.SkipNoText, "post %s: no text", t.ID)
+	}
 	m := t.PublicMetrics
 	p := s.post(t.ID, created, text, t.Lang, users[t.AuthorID],
 		m.LikeCount+m.RetweetCount+m.ReplyCount+m.QuoteCount, fetched)

@@ -69,6 +69,7 @@ func TestPages(t *testing.T) {
 			srv := serveSearch(t, tt.api, tt.dir, tt.empty)
 			src := newSource(t, srv, tt.api, "")
 			pages := crawlertest.Pages(t, src, "", 10)
+			crawlertest.RequirePosts(t, pages[0].Posts, 1)
 			crawlertest.ComparePosts(t, crawlertest.AllPosts(pages), crawlertest.ReadWant(t, tt.dir+"/want.jsonl"), now)
 
 			var more []bool
