@@ -24,6 +24,7 @@ func TestOpenAPIDescribesEveryEndpoint(t *testing.T) {
 		"/v1/budgets":                     {"get"},
 		"/v1/budgets/{kind}/{name}":       {"get"},
 		"/v1/budgets/{kind}/{name}/reset": {"post"},
+		"/v1/releases/{id}/resume-store":  {"post"},
 		"/healthz":                        {"get"},
 		"/readyz":                         {"get"},
 		"/metrics":                        {"get"},

@@ -30,6 +30,10 @@ type Post struct {
 	// Reach is followers, likes, reposts or similar where the source gives it.
 	Reach  int     `json:"reach,omitempty"`
 	Rating float64 `json:"rating,omitempty"` // star rating for app-store reviews, 0 when absent
+	// AppVersion is the app version a store review was written on, as the
+	// store reports it (App Store im:version, Play appVersionName); empty
+	// for other posts.
+	AppVersion string `json:"app_version,omitempty"`
 	// Enrichment is filled in by the detector side (signals/enrich); crawlers leave it nil.
 	Enrichment *Enrichment `json:"enrichment,omitempty"`
 }
