@@ -26,6 +26,7 @@ func TestOpenAPIDescribesEveryEndpoint(t *testing.T) {
 		"/v1/budgets/{kind}/{name}/reset": {"post"},
 		"/v1/deliveries":                  {"get"},
 		"/v1/deliveries/{id}/resend":      {"post"},
+		"/v1/releases/{id}/resume-store":  {"post"},
 		"/healthz":                        {"get"},
 		"/readyz":                         {"get"},
 		"/metrics":                        {"get"},

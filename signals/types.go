@@ -41,6 +41,10 @@ type Post struct {
 	// AuthorTime is the time the author's client wrote into the post, when
 	// Time is the network's (Bluesky: createdAt, which authors can set).
 	AuthorTime time.Time `json:"author_time,omitzero"`
+	// AppVersion is the app version a store review was written on, as the
+	// store reports it (App Store im:version, Play appVersionName); empty
+	// for other posts.
+	AppVersion string `json:"app_version,omitempty"`
 	// Enrichment is filled in by the detector side (signals/enrich); crawlers leave it nil.
 	Enrichment *Enrichment `json:"enrichment,omitempty"`
 }

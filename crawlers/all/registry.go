@@ -11,6 +11,7 @@ import (
 	"github.com/aftershock/aftershock/crawlers/forum"
 	"github.com/aftershock/aftershock/crawlers/hackernews"
 	"github.com/aftershock/aftershock/crawlers/mastodon"
+	"github.com/aftershock/aftershock/crawlers/playreviews"
 	"github.com/aftershock/aftershock/crawlers/prometheus"
 	"github.com/aftershock/aftershock/crawlers/reddit"
 	"github.com/aftershock/aftershock/crawlers/x"
@@ -28,5 +29,6 @@ func DefaultRegistry() *crawlers.Registry {
 	r.Add(bluesky.Type, bluesky.Constructor)
 	r.Add(forum.Type, forum.Constructor)
 	r.Add(prometheus.Type, prometheus.Constructor)
+	r.Add(playreviews.Type, playreviews.Constructor)
 	return r
 }

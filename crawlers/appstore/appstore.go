@@ -220,5 +220,7 @@ func (s *Source) post(r review, now time.Time) signals.Post {
 		Fetched:  now,
 		Reach:    r.votes,
 		Rating:   r.rating,
+
+		AppVersion: r.version,
 	}
 }

@@ -35,6 +35,7 @@ type review struct {
 	author  string
 	url     string
 	votes   int
+	version string // the app version reviewed (im:version)
 }
 
 // label is how the feed wraps every value: {"label": "..."}.
@@ -54,6 +55,7 @@ type entry struct {
 		Name label `json:"name"`
 	} `json:"author"`
 	VoteCount label           `json:"im:voteCount"`
+	Version   label           `json:"im:version"`
 	Link      json.RawMessage `json:"link"`
 }
 
@@ -132,13 +134,14 @@ func parseEntry(raw json.RawMessage, cc string) (review, bool, error) {
 		r.votes = n
 	}
 	r.url = linkHref(e.Link)
+	r.version = strings.TrimSpace(e.Version.Label)
 	return r, true, nil
 }
 
 // reviewText is the title and the body on two lines, cut to
 // signals.MaxTextBytes. The app version the review was written on
-// (im:version) is deliberately not added: the enrichment would read it as
-// the reviewer talking about an update.
+// (im:version) is not added to the text — the enrichment would read it as
+// the reviewer talking about an update — but carried as Post.AppVersion.
 func reviewText(title, content string) string {
 	title, content = strings.TrimSpace(title), strings.TrimSpace(content)
 	text := title

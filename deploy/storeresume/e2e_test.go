@@ -164,3 +164,43 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestDocsMobileConfig loads docs/mobile.md's configuration block with
+// real key files, as the daemon would.
+func TestDocsMobileConfig(t *testing.T) {
+	raw, err := os.ReadFile("../../docs/mobile.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	start := strings.Index(text, "```yaml\n")
+	if start < 0 {
+		t.Fatal("docs/mobile.md has no yaml block")
+	}
+	block := text[start+len("```yaml\n"):]
+	block = block[:strings.Index(block, "```")]
+	keyFile, _ := asctest.NewKey(t)
+	sa, _ := playtest.ServiceAccount(t, "https://oauth2.googleapis.com/token")
+	saFile := filepath.Join(t.TempDir(), "play.json")
+	if err := os.WriteFile(saFile, sa, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"AFTERSHOCK_DEPLOY_TOKEN": deployToken, "AFTERSHOCK_ADMIN_TOKEN": adminToken,
+		"ASC_KEY_FILE": keyFile, "PLAY_SERVICE_ACCOUNT_FILE": saFile,
+	}
+	cfg, err := config.Parse([]byte(block), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatalf("docs/mobile.md config: %v", err)
+	}
+	types := map[string]bool{}
+	for _, n := range cfg.Notifiers {
+		types[n.Type] = true
+		if len(n.On) != 1 || n.On[0] != "halt" {
+			t.Errorf("%s: on %v, want [halt]", n.Name, n.On)
+		}
+	}
+	if !types["appstore-phased"] || !types["play-rollout"] {
+		t.Errorf("docs/mobile.md config lacks a store notifier: %v", types)
+	}
+}
