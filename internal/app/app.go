@@ -44,6 +44,7 @@ import (
 	"github.com/aftershock/aftershock/internal/config"
 	"github.com/aftershock/aftershock/internal/httptls"
 	"github.com/aftershock/aftershock/internal/inbound"
+	"github.com/aftershock/aftershock/internal/ownership"
 	"github.com/aftershock/aftershock/internal/pipeline"
 	"github.com/aftershock/aftershock/internal/sink"
 	"github.com/aftershock/aftershock/internal/sink/influx"
@@ -82,6 +83,8 @@ type App struct {
 	crawlers *crawlers.Runner
 	// resumers are the store notifiers, by name, for resume-store.
 	resumers map[string]deploy.Resumer
+	// own holds this process's service leases (nil: static split).
+	own *ownership.Manager
 }
 
 // SourceHealth is the health of every source this process runs (none
@@ -131,6 +134,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	a.own = own
 	var specs []crawlers.Spec
 	for _, sp := range a.cfg.Sources {
 		if own != nil || a.cfg.Cluster.Owns(sp.Name) {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -39,6 +40,14 @@ func (a *App) openOwnership(ctx context.Context) (*ownership.Manager, error) {
 	}
 	a.log.Info("sharing work through leases", "id", own.ID(), "members", len(own.Members()), "owned", len(own.Owned()))
 	return own, nil
+}
+
+// Owns reports whether this process judges service now.
+func (a *App) Owns(service string) bool {
+	if a.own != nil {
+		return a.own.Owns(service)
+	}
+	return a.cfg.Cluster.Owns(service)
 }
 
 // runLeasedSource runs one source while this process holds its lease.
@@ -113,7 +122,7 @@ func (a *App) runDetector(ctx context.Context, own *ownership.Manager, build fun
 		}
 		a.log.Info("services gained: rebuilding the detector from baselines and the streams", "owned", len(held))
 		cancel()
-		if err := <-done; err != nil {
+		if err := <-done; err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) {
 			return err
 		}
 	}

@@ -72,8 +72,9 @@ type Manager struct {
 	id  string // KeyToken(cfg.ID)
 	log *slog.Logger
 
-	owned   atomic.Pointer[map[string]bool]
-	validTo atomic.Int64 // unix nanos until which owned may be trusted
+	// owned maps each known service to the time (unix nanos) until which
+	// this process's lease on it is certainly valid (0: not held).
+	owned atomic.Pointer[map[string]int64]
 
 	mu      sync.Mutex
 	known   map[string]bool
@@ -99,7 +100,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config, log *slog.Log
 	for _, s := range cfg.Services {
 		m.known[s] = true
 	}
-	empty := map[string]bool{}
+	empty := map[string]int64{}
 	m.owned.Store(&empty)
 	m.mOwned = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aftershock_owned_services", Help: "Services whose lease this process holds."})
 	m.mMembers = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aftershock_cluster_members", Help: "Live Aftershock processes seen in the lease bucket."})
@@ -117,8 +118,8 @@ func (m *Manager) ID() string { return m.cfg.ID }
 // service it has not heard of is remembered, and leased on the next round.
 func (m *Manager) Owns(service string) bool {
 	owned := *m.owned.Load()
-	if v, ok := owned[service]; ok {
-		return v && time.Now().UnixNano() < m.validTo.Load()
+	if until, ok := owned[service]; ok {
+		return time.Now().UnixNano() < until
 	}
 	m.mu.Lock()
 	m.known[service] = true
@@ -129,8 +130,9 @@ func (m *Manager) Owns(service string) bool {
 // Owned lists the services this process holds, sorted.
 func (m *Manager) Owned() []string {
 	var out []string
-	for s, v := range *m.owned.Load() {
-		if v {
+	now := time.Now().UnixNano()
+	for s, until := range *m.owned.Load() {
+		if now < until {
 			out = append(out, s)
 		}
 	}
@@ -171,7 +173,7 @@ func (m *Manager) Run(ctx context.Context) error {
 func (m *Manager) release() {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	empty := map[string]bool{}
+	empty := map[string]int64{}
 	m.owned.Store(&empty)
 	entries, err := m.snapshot(ctx)
 	if err != nil {
@@ -234,7 +236,11 @@ func (m *Manager) Round(ctx context.Context) error {
 	slices.Sort(services)
 
 	prev := *m.owned.Load()
-	owned := make(map[string]bool, len(services))
+	now := start.UnixNano()
+	// A lease written in this round is valid until it could expire on
+	// the server (less a margin for clocks and the round's own time).
+	until := start.Add(m.cfg.TTL - m.cfg.Every/2).UnixNano()
+	owned := make(map[string]int64, len(services))
 	var errs []error
 	gained := false
 	for _, s := range services {
@@ -250,50 +256,50 @@ func (m *Manager) Round(ctx context.Context) error {
 					owned[s] = prev[s]
 					continue
 				}
-				owned[s] = false
+				owned[s] = 0
 				m.mMoves.WithLabelValues("handed_over").Inc()
 				m.log.Info("handed over service", "service", s, "to", pref)
 				continue
 			}
 			if _, err := m.kv.Update(ctx, key, []byte(m.cfg.ID), e.Revision()); err != nil {
 				errs = append(errs, fmt.Errorf("renewing lease of %s: %w", s, err))
-				owned[s] = false
+				if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+					owned[s] = prev[s] // a slow server: the last renewal still counts
+				}
 				continue
 			}
-			owned[s] = true
+			owned[s] = until
 		case held:
-			owned[s] = false
 			delete(m.missing, s)
 		default:
 			// Nobody holds it: the preferred member takes it; after two
 			// rounds without a taker anyone may (Create lets one win).
 			if pref != m.id && m.missing[s] < 2 {
 				m.missing[s]++
-				owned[s] = false
 				continue
 			}
 			if _, err := m.kv.Create(ctx, key, []byte(m.cfg.ID)); err != nil {
 				if !errors.Is(err, jetstream.ErrKeyExists) {
 					errs = append(errs, fmt.Errorf("taking lease of %s: %w", s, err))
 				}
-				owned[s] = false
 				continue
 			}
 			delete(m.missing, s)
-			owned[s] = true
+			owned[s] = until
 			m.mMoves.WithLabelValues("taken").Inc()
 			m.log.Info("took service", "service", s, "members", len(members))
 		}
-		if owned[s] && !prev[s] {
+		if _, ok := owned[s]; !ok {
+			owned[s] = 0
+		}
+		if owned[s] > now && prev[s] <= now {
 			gained = true
 		}
 	}
-	// Trust the leases until they could have expired on the server.
-	m.validTo.Store(start.Add(m.cfg.TTL - m.cfg.Every/2).UnixNano())
 	m.owned.Store(&owned)
 	n := 0
-	for _, v := range owned {
-		if v {
+	for _, u := range owned {
+		if u > now {
 			n++
 		}
 	}
