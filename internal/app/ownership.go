@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -104,23 +103,20 @@ func (a *App) runDetector(ctx context.Context, own *ownership.Manager, build fun
 		pctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- pipe.Run(pctx, since) }()
-		held := ownedServices(own)
+		var epoch uint64
+		if own != nil {
+			epoch = own.Gains()
+		}
 		for restart := false; !restart; {
 			select {
 			case err := <-done:
 				cancel()
 				return err
 			case <-gained:
-				now := ownedServices(own)
-				for _, s := range now {
-					if !slices.Contains(held, s) {
-						restart = true
-					}
-				}
-				held = now
+				restart = own.Gains() != epoch
 			}
 		}
-		a.log.Info("services gained: rebuilding the detector from baselines and the streams", "owned", len(held))
+		a.log.Info("services gained: rebuilding the detector from baselines and the streams", "owned", ownedServices(own))
 		cancel()
 		if err := <-done; err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) {
 			return err

@@ -81,6 +81,7 @@ type Manager struct {
 	missing map[string]int // rounds a service has had no lease
 	members []string
 	changed chan struct{}
+	gains   atomic.Uint64
 
 	mOwned   prometheus.Gauge
 	mMembers prometheus.Gauge
@@ -150,6 +151,11 @@ func (m *Manager) Members() []string {
 // Gained receives a value after a round in which this process took a
 // lease it did not hold: the caller rebuilds that service's state.
 func (m *Manager) Gained() <-chan struct{} { return m.changed }
+
+// Gains counts the leases taken so far: a caller that built its state when
+// Gains was g must rebuild once Gains differs from g (a lease lost and taken
+// again in between leaves a gap in what it folded).
+func (m *Manager) Gains() uint64 { return m.gains.Load() }
 
 // Run renews and re-balances every cfg.Every until ctx ends, then gives up
 // its leases so the others take them at once.
@@ -294,6 +300,7 @@ func (m *Manager) Round(ctx context.Context) error {
 		}
 		if owned[s] > now && prev[s] <= now {
 			gained = true
+			m.gains.Add(1)
 		}
 	}
 	m.owned.Store(&owned)
