@@ -44,6 +44,7 @@ import (
 	"github.com/aftershock/aftershock/internal/config"
 	"github.com/aftershock/aftershock/internal/httptls"
 	"github.com/aftershock/aftershock/internal/inbound"
+	"github.com/aftershock/aftershock/internal/ownership"
 	"github.com/aftershock/aftershock/internal/pipeline"
 	"github.com/aftershock/aftershock/internal/sink"
 	"github.com/aftershock/aftershock/internal/sink/influx"
@@ -83,6 +84,8 @@ type App struct {
 	// resumers are the store notifiers, by name, for resume-store.
 	resumers map[string]deploy.Resumer
 	health   *health
+	// own holds this process's service leases (nil: static split).
+	own *ownership.Manager
 }
 
 // SourceHealth is the health of every source this process runs (none
@@ -131,9 +134,14 @@ func (a *App) Start(ctx context.Context) (err error) {
 	rules := a.cfg.Rules(a.opt.Clock)
 
 	// Crawlers.
+	own, err := a.openOwnership(ctx)
+	if err != nil {
+		return err
+	}
+	a.own = own
 	var specs []crawlers.Spec
 	for _, sp := range a.cfg.Sources {
-		if a.cfg.Cluster.Owns(sp.Name) {
+		if own != nil || a.cfg.Cluster.Owns(sp.Name) {
 			specs = append(specs, sp)
 		}
 	}
@@ -147,7 +155,13 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 	runner := crawlers.NewRunner(a.bus.JS, cursors, a.log.With("part", "crawler"), crawlers.NewMetrics(a.reg), crawlers.WithClock(a.opt.Clock), crawlers.WithMetricCheck(rules.Metric))
 	a.crawlers = runner
-	a.goRun("crawlers", func(ctx context.Context) error { return runner.RunAll(ctx, insts) }, runCtx)
+	if own == nil {
+		a.goRun("crawlers", func(ctx context.Context) error { return runner.RunAll(ctx, insts) }, runCtx)
+	} else {
+		for _, inst := range insts {
+			a.goRun("crawler "+inst.Spec.Name, func(ctx context.Context) error { return a.runLeasedSource(ctx, own, runner, inst, time.Second) }, runCtx)
+		}
+	}
 	if a.cfg.StatsD != nil {
 		l, err := statsd.Listen(*a.cfg.StatsD, bus.Publisher{JS: a.bus.JS, CheckMetric: rules.Metric}, a.log.With("part", "statsd"), a.opt.Clock)
 		if err != nil {
@@ -166,17 +180,25 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	det := detector.New(a.cfg.Detector, func(service string) detector.Enricher {
-		if an, ok := analyzers[service]; ok {
-			return an
-		}
-		return analyzers[""]
-	})
 	baselines, err := a.bus.KV(ctx, bus.BucketBaselines)
 	if err != nil {
 		return err
 	}
-	pipe := pipeline.New(a.bus.JS, det, a.opt.Clock, a.opt.Tick, a.log.With("part", "detector"), a.reg).WithSnapshots(baselines, 5*time.Minute).WithOwner(a.cfg.Cluster.Owns)
+	owns := a.cfg.Cluster.Owns
+	if own != nil {
+		owns = own.Owns
+	}
+	var flagged func(service, feature string) bool
+	buildPipeline := func(reg prometheus.Registerer) *pipeline.Pipeline {
+		det := detector.New(a.cfg.Detector, func(service string) detector.Enricher {
+			if an, ok := analyzers[service]; ok {
+				return an
+			}
+			return analyzers[""]
+		})
+		det.SetFeatureFlags(flagged)
+		return pipeline.New(a.bus.JS, det, a.opt.Clock, a.opt.Tick, a.log.With("part", "detector"), reg).WithSnapshots(baselines, 5*time.Minute).WithOwner(owns)
+	}
 
 	// Deploy side: dispatch verdicts, deliver notices.
 	halts, err := a.bus.KV(ctx, bus.BucketHalts)
@@ -211,17 +233,16 @@ func (a *App) Start(ctx context.Context) (err error) {
 		}
 	}
 	// The detector switches a feature off only where a flag is configured.
-	det.SetFeatureFlags(func(service, feature string) bool {
+	flagged = func(service, feature string) bool {
 		for _, f := range flagSwitches {
 			if f.Has(service, feature) {
 				return true
 			}
 		}
 		return false
-	})
+	}
 	// Start the detector only now: its feature-flag lookup is set.
-	since := time.Now().Add(-(a.cfg.Detector.Baseline + maxWindow(a.cfg.Detector)))
-	a.goRun("detector", func(ctx context.Context) error { return pipe.Run(ctx, since) }, runCtx)
+	a.goRun("detector", func(ctx context.Context) error { return a.runDetector(ctx, own, buildPipeline) }, runCtx)
 
 	disp := dispatch.New(a.bus.JS, halts, targets, a.cfg.DashboardURL, a.opt.Clock, a.log.With("part", "dispatch"))
 	a.goRun("dispatch", disp.Run, runCtx)

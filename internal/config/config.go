@@ -71,11 +71,23 @@ func (c *Config) Rules(now func() time.Time) *inbound.Rules {
 	return r
 }
 
-// Cluster places this process among its peers.
+// Cluster places this process among its peers. On a shared external NATS
+// the processes share sources and services through leases in JetStream
+// (package ownership) with failover; members/index is an optional static
+// override (no failover).
 type Cluster struct {
-	Members int `yaml:"members"` // how many processes share the work (default 1)
-	Index   int `yaml:"index"`   // this process, 0 to members-1
+	Members int `yaml:"members"` // static override: how many processes share the work (default 1 = leases)
+	Index   int `yaml:"index"`   // static override: this process, 0 to members-1
+	// ID names this process in the lease bucket (default host-pid-start).
+	ID string `yaml:"id"`
+	// LeaseTTL is how long a silent process keeps its services before the
+	// others take them (default 10s).
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
+
+// Leased reports whether ownership is by leases: a shared external NATS
+// and no static members/index override.
+func (c Cluster) Leased(natsURL string) bool { return natsURL != "" && c.Members <= 1 }
 
 // Owns reports whether this process handles key (a service or a source
 // name): a stable hash of the key picks one member.
@@ -241,6 +253,9 @@ func (c *Config) Validate() error {
 		add(fmt.Errorf("cluster.members: %d, want 1 to 64", c.Cluster.Members))
 	} else if c.Cluster.Index < 0 || c.Cluster.Index >= c.Cluster.Members {
 		add(fmt.Errorf("cluster.index: %d, want 0 to %d", c.Cluster.Index, c.Cluster.Members-1))
+	}
+	if c.Cluster.LeaseTTL != 0 && (c.Cluster.LeaseTTL < time.Second || c.Cluster.LeaseTTL > 5*time.Minute) {
+		add(fmt.Errorf("cluster.lease_ttl: %s, want 1s to 5m", c.Cluster.LeaseTTL))
 	}
 	if c.Cluster.Members > 1 && c.NATS.URL == "" {
 		add(errors.New("cluster.members: several processes need a shared external NATS (nats.url)"))

@@ -88,6 +88,9 @@ func (p *Pipeline) Save(ctx context.Context) error {
 	}
 	var errs []error
 	for _, name := range p.det.ServiceNames() {
+		if !p.mine(name) {
+			continue // another process owns it now and saves its state
+		}
 		data, err := p.det.MarshalService(name)
 		if err == nil {
 			_, err = p.snapKV.Put(ctx, name, data)

@@ -1,0 +1,269 @@
+package throughput
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/aftershock/aftershock/detector"
+	"github.com/aftershock/aftershock/internal/bus"
+	"github.com/aftershock/aftershock/internal/pipeline"
+	"github.com/aftershock/aftershock/signals"
+	"github.com/aftershock/aftershock/signals/enrich"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+var texts = []string{
+	"can't log in to the shop app since the 4.2 update, login is broken",
+	"Love how fast checkout is on the shop app",
+	"the shop app search is a bit slow today",
+	"로그인이 안 돼요 업데이트 이후로 계속 오류가 나요",
+	"got my order from shop today, great packaging!",
+}
+
+func post(i int, t time.Time) signals.Post {
+	return signals.Post{Type: signals.TypePost, Time: t, Source: "bench", ID: strconv.Itoa(i), Service: "shop", Text: texts[i%len(texts)], Author: "u" + strconv.Itoa(i%101)}
+}
+
+func open(tb testing.TB) *bus.Bus {
+	tb.Helper()
+	b, err := bus.Open(context.Background(), bus.Config{DataDir: tb.TempDir(), Retention: 24 * time.Hour, Replicas: 1}, quiet)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(b.Close)
+	return b
+}
+
+// bare publishes n messages with msg ids (async, bounded in flight) to a
+// file-storage stream and consumes them with explicit acks; it returns the
+// time from the first publish to the last ack.
+func bare(tb testing.TB, n int) time.Duration {
+	tb.Helper()
+	ctx := context.Background()
+	b := open(tb)
+	if _, err := b.JS.CreateStream(ctx, jetstream.StreamConfig{Name: "BARE", Subjects: []string{"bare.>"}, Storage: jetstream.FileStorage, Duplicates: time.Hour}); err != nil {
+		tb.Fatal(err)
+	}
+	c, err := b.JS.CreateOrUpdateConsumer(ctx, "BARE", jetstream.ConsumerConfig{Durable: "bare", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	payloads := make([][]byte, len(texts))
+	for i := range texts {
+		payloads[i], _ = json.Marshal(post(i, time.Now()))
+	}
+	done := make(chan struct{})
+	got := 0
+	cc, err := c.Consume(func(m jetstream.Msg) {
+		_ = m.Ack()
+		got++
+		if got == n {
+			close(done)
+		}
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer cc.Stop()
+	start := time.Now()
+	for i := range n {
+		if _, err := b.JS.PublishAsync("bare.x", payloads[i%len(payloads)], jetstream.WithMsgID("bench:"+strconv.Itoa(i))); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	<-b.JS.PublishAsyncComplete()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Minute):
+		tb.Fatalf("bare: %d of %d consumed", got, n)
+	}
+	return time.Since(start)
+}
+
+// counter reads the pipeline's post counter.
+func counter(tb testing.TB, reg *prometheus.Registry) int {
+	mfs, err := reg.Gather()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "aftershock_detector_messages_total" {
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetValue() == "post" {
+						return int(m.GetCounter().GetValue())
+					}
+				}
+			}
+		}
+	}
+	return 0
+}
+
+func lag(reg *prometheus.Registry) float64 {
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == "aftershock_detector_event_lag_seconds" {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return 0
+}
+
+// ingest runs the real path: posts published one by one as the crawler
+// runner does (bus.Publisher.Post: encode, Nats-Msg-Id, wait for the ack),
+// the pipeline consuming, decoding, enriching and folding them into the
+// detector. rate > 0 paces publishing and samples publish-to-detector
+// latency. It returns the time until the detector has counted every post.
+func ingest(tb testing.TB, n int, rate float64) (time.Duration, []time.Duration) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := open(tb)
+	an, err := enrich.New(enrich.Config{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var cfg detector.Config
+	if err := cfg.Validate("detector"); err != nil {
+		tb.Fatal(err)
+	}
+	det := detector.New(cfg, func(string) detector.Enricher { return an })
+	reg := prometheus.NewRegistry()
+	p := pipeline.New(b.JS, det, time.Now, time.Second, quiet, reg)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, time.Time{}) }()
+	pub := bus.Publisher{JS: b.JS}
+	start := time.Now()
+	var lats []time.Duration
+	stopSample := make(chan struct{})
+	sampled := make(chan struct{})
+	if rate > 0 {
+		go func() {
+			defer close(sampled)
+			t := time.NewTicker(2 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-stopSample:
+					return
+				case <-t.C:
+					if v := lag(reg); v > 0 {
+						lats = append(lats, time.Duration(v*float64(time.Second)))
+					}
+				}
+			}
+		}()
+	} else {
+		close(sampled)
+	}
+	for i := range n {
+		if rate > 0 {
+			if d := time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))); d > 0 {
+				time.Sleep(d)
+			}
+		}
+		if _, err := pub.Post(ctx, post(i, time.Now())); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for counter(tb, reg) < n {
+		if time.Now().After(deadline) {
+			tb.Fatalf("ingest: detector counted %d of %d posts", counter(tb, reg), n)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	took := time.Since(start)
+	close(stopSample)
+	<-sampled
+	cancel()
+	<-done
+	return took, lats
+}
+
+// TestIngestCountsEveryPost is the CI-sized check that the measured path
+// is complete: every published post reaches the detector once.
+func TestIngestCountsEveryPost(t *testing.T) {
+	took, _ := ingest(t, 300, 0)
+	t.Logf("300 posts through publish → enrich → detector in %s", took)
+}
+
+// BenchmarkIngestVsJetStream prints bare JetStream and the ingest path over
+// the same count, their ratio, and the latency at 10,000 posts/s.
+func BenchmarkIngestVsJetStream(b *testing.B) {
+	n := 20000
+	if s := os.Getenv("THROUGHPUT_N"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	for range b.N {
+		bareT := bare(b, n)
+		ingT, _ := ingest(b, n, 0)
+		bareRate, ingRate := float64(n)/bareT.Seconds(), float64(n)/ingT.Seconds()
+		_, lats := ingest(b, min(n, 30000), 10000)
+		slices.Sort(lats)
+		p50, p99 := pct(lats, 0.50), pct(lats, 0.99)
+		fmt.Printf("n=%d  bare JetStream %.0f msg/s  ingest %.0f posts/s  ratio %.2f  latency at 10k/s p50 %s p99 %s (%d samples)  GOMAXPROCS=%d\n",
+			n, bareRate, ingRate, ingRate/bareRate, p50, p99, len(lats), runtime.GOMAXPROCS(0))
+		b.ReportMetric(bareRate, "bare-msg/s")
+		b.ReportMetric(ingRate, "ingest-posts/s")
+		b.ReportMetric(ingRate/bareRate, "ratio")
+		b.ReportMetric(float64(p50.Microseconds()), "p50-µs")
+		b.ReportMetric(float64(p99.Microseconds()), "p99-µs")
+	}
+}
+
+func pct(s []time.Duration, q float64) time.Duration {
+	if len(s) == 0 {
+		return 0
+	}
+	return s[min(len(s)-1, int(q*float64(len(s))))]
+}
+
+// BenchmarkMemoryPerService folds a day of posts into 10,000 services and
+// reports the detector's heap per service.
+func BenchmarkMemoryPerService(b *testing.B) {
+	const services = 10000
+	an, err := enrich.New(enrich.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := detector.Config{MaxServices: services}
+	if err := cfg.Validate("detector"); err != nil {
+		b.Fatal(err)
+	}
+	for range b.N {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		det := detector.New(cfg, func(string) detector.Enricher { return an })
+		t0 := time.Now().Add(-24 * time.Hour)
+		for h := range 24 {
+			for s := range services {
+				p := post(s+h, t0.Add(time.Duration(h)*time.Hour+time.Duration(s)*time.Millisecond))
+				p.Service = "svc-" + strconv.Itoa(s)
+				det.Post(p)
+			}
+		}
+		det.Advance(time.Now())
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		mib := float64(after.HeapAlloc-before.HeapAlloc) / (1 << 20)
+		fmt.Printf("memory: %d services, %.0f MiB heap, %.3f MiB per service (%d services held)\n", services, mib, mib/services, len(det.ServiceNames()))
+		b.ReportMetric(mib/services, "MiB/service")
+		runtime.KeepAlive(det)
+	}
+}
