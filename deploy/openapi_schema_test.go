@@ -14,16 +14,18 @@ import (
 	"github.com/aftershock/aftershock/deploy/budget"
 	"github.com/aftershock/aftershock/deploy/gate"
 	"github.com/aftershock/aftershock/deploy/releases"
+	"github.com/aftershock/aftershock/deploy/storeresume"
 )
 
 // requestTypes are the Go types the handlers decode, by the OpenAPI schema
 // that describes them.
 var requestTypes = map[string]any{
-	"StartRequest":   releases.StartRequest{},
-	"EventRequest":   releases.EventRequest{},
-	"MetricSample":   push.Sample{},
-	"FlaggerRequest": gate.FlaggerRequest{},
-	"ResetRequest":   budget.ResetRequest{},
+	"StartRequest":       releases.StartRequest{},
+	"EventRequest":       releases.EventRequest{},
+	"MetricSample":       push.Sample{},
+	"FlaggerRequest":     gate.FlaggerRequest{},
+	"ResetRequest":       budget.ResetRequest{},
+	"ResumeStoreRequest": storeresume.Request{},
 }
 
 type schema struct {

@@ -25,7 +25,7 @@ func TestREADMEConfigTable(t *testing.T) {
 	if end := strings.Index(section, "\n## "); end >= 0 {
 		section = section[:end]
 	}
-	key := regexp.MustCompile("`([a-z_]+(?:\\[\\])?(?:\\.[a-z_]+(?:\\[\\])?)*)`")
+	key := regexp.MustCompile("`([a-z_-]+(?:\\[\\])?(?:\\.[a-z_-]+(?:\\[\\])?)*)`")
 	documented := map[string]bool{}
 	rows := 0
 	for _, line := range strings.Split(section, "\n") {
