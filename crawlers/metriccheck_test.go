@@ -36,7 +36,7 @@ func TestMetricCheck(t *testing.T) {
 	if len(samples) != 1 || samples[0].Ring != "H2" {
 		t.Errorf("published %+v, want only the H2 sample", samples)
 	}
-	if got := value(t, e.metrics.Samples.WithLabelValues("src", crawlers.ResultSkipped)); got != 2 {
+	if got := value(t, e.metrics.Samples.WithLabelValues("src", crawlers.ResultSkipped, crawlers.SkipInvalid)); got != 2 {
 		t.Errorf("skipped samples %v, want 2", got)
 	}
 }

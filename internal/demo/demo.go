@@ -232,6 +232,12 @@ sources:
       json: {items: posts, id: id, text: text, time: created_at, url: url, author: author}
 detector:
   min_baseline: 30m
+  # The demo compresses a rollout into minutes: each ring's least watch is
+  # one or two simulated minutes instead of 30m/1h/2h.
+  rings:
+    - {name: H1, exposure: 0.001, window: 1m, internal: true}
+    - {name: H2, exposure: 0.01, window: 1m, min_posts: 3}
+    - {name: H3, exposure: 1, window: 2m, min_posts: 3}
 notifiers:
   - name: deploy-halt
     type: webhook
