@@ -79,12 +79,13 @@ func BenchmarkMemory1000Services(b *testing.B) {
 		e := signals.Enrichment{Lang: "en", Sentiment: -0.2, Categories: []string{"slow"}, Tokens: []string{"checkout", "slow", "today"}}
 		for s := 0; s < 1000; s++ {
 			name := fmt.Sprintf("svc-%d", s)
-			// One post every 10 minutes for a week, then one a minute for 8 hours.
+			// One post every 10 minutes for a week, then one a minute for 8
+			// hours; every text different (the repeat memory fills up).
 			for m := 0; m < 7*24*60; m += 10 {
-				d.Post(signals.Post{Time: t0.Add(time.Duration(m) * time.Minute), Source: "x", ID: "i", Service: name, Enrichment: &e})
+				d.Post(signals.Post{Time: t0.Add(time.Duration(m) * time.Minute), Source: "x", ID: "i", Service: name, Text: fmt.Sprint("post ", m), Enrichment: &e})
 			}
 			for m := 0; m < 8*60; m++ {
-				d.Post(signals.Post{Time: t0.Add(7*24*time.Hour + time.Duration(m)*time.Minute), Source: "x", ID: "i", Service: name, Enrichment: &e})
+				d.Post(signals.Post{Time: t0.Add(7*24*time.Hour + time.Duration(m)*time.Minute), Source: "x", ID: "i", Service: name, Text: fmt.Sprint("post ", m), Enrichment: &e})
 			}
 		}
 		d.Advance(t0.Add(8 * 24 * time.Hour)) // flush rollups

@@ -15,7 +15,7 @@ import (
 
 const (
 	repeatWindow = time.Hour
-	maxRepeats   = 4096 // remembered texts per service
+	maxRepeats   = 1024 // remembered texts per service (a spam wave is minutes long)
 )
 
 type repeats struct {

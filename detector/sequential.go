@@ -100,26 +100,8 @@ func (d *Detector) dispersion(s *service, from, to time.Time) float64 {
 		xs = append(xs, float64(b.negative))
 		total += float64(b.negative)
 	}
-	phi := successiveDispersion(xs, total)
-	if hourlyDispersion {
-		// The slow charts add up hours: hour-to-hour lumpiness matters
-		// to them. Hourly complaint counts of the past week.
-		xs, total = xs[:0], 0
-		for t := to.Add(-week).Truncate(time.Hour); !t.Add(time.Hour).After(to); t = t.Add(time.Hour) {
-			if b := s.hours.get(t); b != nil {
-				xs = append(xs, float64(b.negative))
-				total += float64(b.negative)
-			} else if len(xs) > 0 {
-				xs = append(xs, 0)
-			}
-		}
-		phi = max(phi, successiveDispersion(xs, total))
-	}
-	return phi
+	return successiveDispersion(xs, total)
 }
-
-// hourlyDispersion also reads the dispersion of hourly complaint counts.
-var hourlyDispersion = false
 
 // successiveDispersion is the variance of counts (from successive
 // differences) over their mean, in [1, 10]; 1 with fewer than 20 counts.

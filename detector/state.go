@@ -73,16 +73,6 @@ func (s *series) at(t time.Time) *bucket {
 	return b
 }
 
-// get returns the bucket holding t, or nil when it is not kept.
-func (s *series) get(t time.Time) *bucket {
-	sl := s.slot(t)
-	b := &s.buckets[int(sl%int64(len(s.buckets)))]
-	if b.slot != sl {
-		return nil
-	}
-	return b
-}
-
 // sum adds up buckets in [from, to).
 func (s *series) sum(from, to time.Time) (total bucket, minutes float64) {
 	a, z := s.slot(from), s.slot(to)

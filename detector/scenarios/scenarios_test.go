@@ -23,15 +23,18 @@ import (
 // had no false halt, passed 4 of the 5 rings without evidence and 22 of 22
 // clean rings with evidence (see README.md, "Baseline"). The bounds are
 // what it achieves (the pass share is set at a half); tighten them as the
-// judge improves, never loosen them to make a change pass.
+// judge improves, never loosen them to make a change pass. Tightened to
+// the issue-11 judge (branch judge, commit 3ff7563): 9 of 10 incidents
+// halted (8 in their own ring), no false halt, no ring without evidence
+// passed, 22 of 22 clean rings with evidence passed.
 const (
 	// MinCIRecall is the least share of incidents halted (in their ring
 	// or a later one, after the incident started).
-	MinCIRecall = 0.25
+	MinCIRecall = 0.9
 	// MaxCIFalseHalts is the most halts that no incident explains.
 	MaxCIFalseHalts = 0
 	// MaxCINoPassPassed is the most rings without evidence that passed.
-	MaxCINoPassPassed = 4
+	MaxCINoPassPassed = 0
 	// MinCIPassedShare is the least share of clean rings with evidence
 	// that pass (a judge that never passes is no use).
 	MinCIPassedShare = 0.5
