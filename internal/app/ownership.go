@@ -111,7 +111,22 @@ func (a *App) runDetector(ctx context.Context, own *ownership.Manager, build fun
 			select {
 			case err := <-done:
 				cancel()
-				return err
+				if err == nil || ctx.Err() != nil {
+					return err
+				}
+				if own == nil {
+					return err
+				}
+				// On a cluster a broker fail-over can refuse the consumers
+				// for a moment: build again rather than stop judging.
+				a.log.Error("detector stopped; rebuilding", "err", err)
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(time.Second):
+				}
+				restart = true
+				continue
 			case <-gained:
 				restart = own.Gains() != epoch
 			}

@@ -27,11 +27,12 @@ import (
 	"github.com/aftershock/aftershock/internal/app"
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/internal/config"
+	"github.com/aftershock/aftershock/internal/ownership"
 	"github.com/aftershock/aftershock/signals"
 )
 
 const (
-	speed        = 60 // simulated seconds per real second
+	speed        = 30 // simulated seconds per real second
 	token        = "cluster-deploy-token-0123456789"
 	secret       = "cluster-webhook-secret-0123456789"
 	h1At         = 1 * time.Minute
@@ -281,7 +282,7 @@ func TestFailoverOnNATSCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cluster failover test: -short")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 240*time.Second)
 	defer cancel()
 	began := time.Now()
 	t0 := time.Now().UTC().Truncate(time.Minute).Add(-time.Hour) // simulated start (within the streams' retention)
@@ -347,9 +348,10 @@ func TestFailoverOnNATSCluster(t *testing.T) {
 		}
 		return out
 	}
-	waitFor(t, 30*time.Second, "every service owned once", func() bool {
+	ids := []string{"as1", "as2", "as3"}
+	waitFor(t, 60*time.Second, "every service owned once, by its preferred process", func() bool {
 		for _, s := range services {
-			if len(owner(s)) != 1 {
+			if o := owner(s); len(o) != 1 || ids[o[0]] != ownership.Preferred(s, ids) {
 				return false
 			}
 		}
@@ -448,7 +450,9 @@ func TestFailoverOnNATSCluster(t *testing.T) {
 	// Kill: the NATS node the owner of shop is connected to (another if
 	// that is the test's own), and the owner, without a clean stop: its
 	// connection goes first, so it neither saves nor gives up its leases.
-	shopOwner = owner("shop")[0]
+	if o := owner("shop"); len(o) != 1 || o[0] != shopOwner {
+		t.Fatalf("shop is owned by %v before the kill, want only as%d", o, shopOwner+1)
+	}
 	victim := apps[shopOwner]
 	node := 0
 	for i, s := range srvs {
@@ -476,10 +480,19 @@ func TestFailoverOnNATSCluster(t *testing.T) {
 		defer mu.Unlock()
 		return len(rollupsAt) > 0 && rollupsAt[len(rollupsAt)-1].After(killedAt.Add(moved))
 	})
-	waitFor(t, 60*time.Second, "the halt delivered", func() bool {
-		c, _, _ := recv.snapshot()
-		return len(c) > 0
-	})
+	deadline := time.Now().Add(90 * time.Second)
+	for c, _, _ := recv.snapshot(); len(c) == 0; c, _, _ = recv.snapshot() {
+		if time.Now().After(deadline) {
+			mu.Lock()
+			var seen []string
+			for _, v := range verdicts {
+				seen = append(seen, v.Ring+":"+v.Decision+"/"+v.Action)
+			}
+			mu.Unlock()
+			t.Fatalf("no halt delivered within 90s of the rollups resuming; verdicts of shop seen: %v; shop owned by %v", seen, owner("shop"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	// Let retries and any duplicate verdicts play out before counting.
 	time.Sleep(3 * time.Second)
 	counts, halts, haltAt := recv.snapshot()

@@ -112,9 +112,19 @@ func TestClusterSharesWorkOnce(t *testing.T) {
 	if !(Cluster{}).Owns("anything") {
 		t.Error("a single process must own everything")
 	}
+	for _, c := range []struct {
+		cl   Cluster
+		url  string
+		want bool
+	}{{Cluster{}, "nats://n:4222", true}, {Cluster{}, "", false}, {Cluster{Members: 2}, "nats://n:4222", false}} {
+		if got := c.cl.Leased(c.url); got != c.want {
+			t.Errorf("%+v on %q: leased %v, want %v", c.cl, c.url, got, c.want)
+		}
+	}
 	for _, bad := range []string{
 		"cluster: {members: 2, index: 2}\nnats: {url: nats://n:4222}",
 		"cluster: {members: 2}\nnats: {data_dir: /tmp/x}",
+		"cluster: {lease_ttl: 100ms}\nnats: {url: nats://n:4222}",
 	} {
 		if _, err := Parse([]byte("http: {insecure_no_auth: true}\n"+bad), env(nil)); err == nil || !strings.Contains(err.Error(), "cluster.") {
 			t.Errorf("%q: err = %v, want a cluster.* error", bad, err)

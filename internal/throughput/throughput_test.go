@@ -1,6 +1,7 @@
 package throughput
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/aftershock/aftershock/detector"
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/internal/pipeline"
+	"github.com/aftershock/aftershock/internal/replay"
 	"github.com/aftershock/aftershock/signals"
 	"github.com/aftershock/aftershock/signals/enrich"
 )
@@ -213,17 +215,41 @@ func BenchmarkIngestVsJetStream(b *testing.B) {
 		bareT := bare(b, n)
 		ingT, _ := ingest(b, n, 0)
 		bareRate, ingRate := float64(n)/bareT.Seconds(), float64(n)/ingT.Seconds()
+		repT := replayRun(b, n)
+		repRate := float64(n) / repT.Seconds()
 		_, lats := ingest(b, min(n, 30000), 10000)
 		slices.Sort(lats)
 		p50, p99 := pct(lats, 0.50), pct(lats, 0.99)
-		fmt.Printf("n=%d  bare JetStream %.0f msg/s  ingest %.0f posts/s  ratio %.2f  latency at 10k/s p50 %s p99 %s (%d samples)  GOMAXPROCS=%d\n",
-			n, bareRate, ingRate, ingRate/bareRate, p50, p99, len(lats), runtime.GOMAXPROCS(0))
+		fmt.Printf("n=%d  bare JetStream %.0f msg/s  ingest %.0f posts/s  ratio %.2f  aftershock replay %.0f posts/s (%.2f of bare)  latency at 10k/s p50 %s p99 %s (%d samples)  GOMAXPROCS=%d\n",
+			n, bareRate, ingRate, ingRate/bareRate, repRate, repRate/bareRate, p50, p99, len(lats), runtime.GOMAXPROCS(0))
+		b.ReportMetric(repRate, "replay-posts/s")
 		b.ReportMetric(bareRate, "bare-msg/s")
 		b.ReportMetric(ingRate, "ingest-posts/s")
 		b.ReportMetric(ingRate/bareRate, "ratio")
 		b.ReportMetric(float64(p50.Microseconds()), "p50-µs")
 		b.ReportMetric(float64(p99.Microseconds()), "p99-µs")
 	}
+}
+
+// replayRun times `aftershock replay` (replay.Run: its own broker, load,
+// read back, enrich, detect) over n posts of one NDJSON input.
+func replayRun(tb testing.TB, n int) time.Duration {
+	tb.Helper()
+	var in bytes.Buffer
+	t0 := time.Now().Add(-time.Duration(n) * 100 * time.Millisecond)
+	enc := json.NewEncoder(&in)
+	for i := range n {
+		_ = enc.Encode(post(i, t0.Add(time.Duration(i)*100*time.Millisecond)))
+	}
+	start := time.Now()
+	sum, err := replay.Run(context.Background(), &in, io.Discard, io.Discard, replay.Options{Log: quiet})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if sum.Posts != n {
+		tb.Fatalf("replay read %d posts of %d", sum.Posts, n)
+	}
+	return time.Since(start)
 }
 
 func pct(s []time.Duration, q float64) time.Duration {
