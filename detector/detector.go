@@ -180,7 +180,7 @@ func (d *Detector) Post(p signals.Post) {
 		d.rollup(s, p, neg)
 		return
 	}
-	if p.Enrichment != nil && (p.Enrichment.MentionsUpdate || len(p.Enrichment.Versions) > 0 || len(p.Enrichment.Features) > 0) {
+	if (p.Enrichment != nil && (p.Enrichment.MentionsUpdate || len(p.Enrichment.Versions) > 0 || len(p.Enrichment.Features) > 0)) || d.reviewsWatchedVersion(p) {
 		b.release++
 		if neg {
 			b.releaseNeg++
@@ -233,6 +233,33 @@ func (d *Detector) rollup(s *service, p signals.Post, neg bool) {
 			rs.r.Categories[c]++
 		}
 	}
+}
+
+// reviewsWatchedVersion reports whether p is a store review written on
+// the app version of a release being watched for its service (App Store
+// im:version, Play appVersionName): the release's own voice even when the
+// text names no version.
+func (d *Detector) reviewsWatchedVersion(p signals.Post) bool {
+	if p.AppVersion == "" {
+		return false
+	}
+	v := normalVersion(p.AppVersion)
+	for _, k := range d.order {
+		w := d.watches[k]
+		if !w.closed && w.ev.Service == p.Service && w.open(p.Time) && normalVersion(w.ev.Version) == v {
+			return true
+		}
+	}
+	return false
+}
+
+// normalVersion makes "v4.2", "4.2.0" and "4.2" compare equal.
+func normalVersion(v string) string {
+	v = strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(v), "v"), "V")
+	for strings.HasSuffix(v, ".0") {
+		v = strings.TrimSuffix(v, ".0")
+	}
+	return v
 }
 
 // watchNegative adds a negative post to the open watches of its service

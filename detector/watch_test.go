@@ -21,6 +21,7 @@ type stream struct {
 	extra          float64
 	cat            string
 	aboutRelease   bool
+	appVersion     string // extra complaints are store reviews of this app version
 	sources        []string
 }
 
@@ -45,7 +46,11 @@ func (s *scenario) emit(from, to time.Time, st stream) {
 				e.Versions, e.MentionsUpdate = []string{"4.2.0"}, true
 			}
 			src := st.sources[s.n%len(st.sources)]
-			s.d.Post(signals.Post{Time: at, Source: src, ID: fmt.Sprint(s.n), Service: "shop", Text: fmt.Sprint("post ", s.n), Enrichment: &e})
+			p := signals.Post{Time: at, Source: src, ID: fmt.Sprint(s.n), Service: "shop", Text: fmt.Sprint("post ", s.n), Enrichment: &e}
+			if i >= n {
+				p.AppVersion = st.appVersion
+			}
+			s.d.Post(p)
 		}
 		s.advance(m.Add(time.Minute))
 	}
@@ -431,5 +436,40 @@ func TestCopyPasteWaveIsOneComplaint(t *testing.T) {
 				t.Fatalf("halted = %v, want %v: %v", ok, tc.wantHalt, s.last().Reasons)
 			}
 		})
+	}
+}
+
+// Store reviews written on the new app version are the release's own
+// voice even when their text names no version; reviews of the old version
+// are not.
+func TestStoreReviewsOfTheNewVersionNameTheRelease(t *testing.T) {
+	start := t0.Add(6 * time.Hour)
+	for _, tc := range []struct {
+		version string
+		want    bool
+	}{{"4.2", true}, {"v4.2.0", true}, {"4.1.3", false}} {
+		t.Run(tc.version, func(t *testing.T) {
+			s := newScenario(t, Config{})
+			s.emit(t0, start, calm)
+			s.release(start, "H3", signals.EventStarted)
+			bad := calm
+			bad.extra, bad.appVersion = 0.5, tc.version // no category, no version in the text
+			s.emit(start, start.Add(time.Hour), bad)
+			failed := false
+			for _, v := range s.out.Verdicts {
+				failed = failed || hasFailed(v, "release_complaints")
+			}
+			if failed != tc.want {
+				t.Fatalf("reviews of %s: release_complaints failed %v, want %v (last: %v)", tc.version, failed, tc.want, s.last().Reasons)
+			}
+		})
+	}
+}
+
+func TestNormalVersion(t *testing.T) {
+	for in, want := range map[string]string{"4.2.0": "4.2", "v4.2": "4.2", " 4.2.0.0 ": "4.2", "4.20": "4.20", "10.0": "10", "4.10.0": "4.10"} {
+		if got := normalVersion(in); got != want {
+			t.Errorf("normalVersion(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
