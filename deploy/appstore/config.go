@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"regexp"
 	"time"
 
@@ -124,18 +123,10 @@ func (c *Config) ValidateAt(path string) error {
 
 // key loads the signing key from PrivateKey or PrivateKeyFile.
 func (c *Config) key() (*ecdsa.PrivateKey, error) {
-	pem := []byte(c.PrivateKey)
-	switch {
-	case c.PrivateKey != "" && c.PrivateKeyFile != "":
-		return nil, errors.New("set private_key_file or private_key, not both")
-	case c.PrivateKeyFile != "":
-		b, err := os.ReadFile(c.PrivateKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading the .p8 key: %w", err)
-		}
-		pem = b
-	case c.PrivateKey == "":
-		return nil, errors.New("required (the .p8 key from App Store Connect, or private_key from the environment)")
+	pem, err := check.Secret(c.PrivateKeyFile, c.PrivateKey, "private_key_file", "private_key",
+		"the .p8 key from App Store Connect, or private_key from the environment")
+	if err != nil {
+		return nil, err
 	}
 	k, err := jwt.ParseECPrivateKeyFromPEM(pem)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"regexp"
 	"time"
 
@@ -113,18 +112,10 @@ func (c *Config) ValidateAt(path string) error {
 
 // credentials returns the service account JSON after checking its shape.
 func (c *Config) credentials() ([]byte, error) {
-	data := []byte(c.ServiceAccountJSON)
-	switch {
-	case c.ServiceAccountJSON != "" && c.ServiceAccountFile != "":
-		return nil, errors.New("set service_account_file or service_account_json, not both")
-	case c.ServiceAccountFile != "":
-		b, err := os.ReadFile(c.ServiceAccountFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading the service account key: %w", err)
-		}
-		data = b
-	case c.ServiceAccountJSON == "":
-		return nil, errors.New("required (a service account JSON key with access to the apps in Play Console)")
+	data, err := check.Secret(c.ServiceAccountFile, c.ServiceAccountJSON, "service_account_file", "service_account_json",
+		"a service account JSON key with access to the apps in Play Console")
+	if err != nil {
+		return nil, err
 	}
 	var sa struct {
 		Type        string `json:"type"`

@@ -5,6 +5,7 @@ package check
 import (
 	"fmt"
 	"net/url"
+	"os"
 	"time"
 )
 
@@ -36,4 +37,23 @@ func Timeout(field string, t *time.Duration, def time.Duration) error {
 func HTTPURL(raw string) bool {
 	u, err := url.Parse(raw)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// Secret returns a secret given either as a file (fileKey) or inline
+// (inlineKey, usually from the environment): exactly one of them. missing
+// says what to give when neither is set. Errors never contain the secret.
+func Secret(file, inline, fileKey, inlineKey, missing string) ([]byte, error) {
+	switch {
+	case file != "" && inline != "":
+		return nil, fmt.Errorf("set %s or %s, not both", fileKey, inlineKey)
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", fileKey, err)
+		}
+		return b, nil
+	case inline == "":
+		return nil, fmt.Errorf("required (%s)", missing)
+	}
+	return []byte(inline), nil
 }

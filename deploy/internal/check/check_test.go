@@ -1,6 +1,8 @@
 package check
 
 import (
+	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -57,4 +59,36 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+func TestSecret(t *testing.T) {
+	file := t.TempDir() + "/key"
+	if err := os.WriteFile(file, []byte("from-file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, file, inline, want, err string
+	}{
+		{"file", file, "", "from-file", ""},
+		{"inline", "", "from-env", "from-env", ""},
+		{"both", file, "from-env", "", "set key_file or key, not both"},
+		{"neither", "", "", "", "required (a key)"},
+		{"missing file", file + "-nope", "", "", "reading key_file:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Secret(tc.file, tc.inline, "key_file", "key", "a key")
+			if tc.err == "" {
+				if err != nil || string(got) != tc.want {
+					t.Fatalf("got %q, %v; want %q", got, err, tc.want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Fatalf("error %v, want it to contain %q", err, tc.err)
+			}
+			if strings.Contains(errString(err), "from-env") || strings.Contains(errString(err), "from-file") {
+				t.Fatalf("error %v contains the secret", err)
+			}
+		})
+	}
 }
