@@ -134,12 +134,14 @@ func (w *Worker) deliver(ctx context.Context, msg jetstream.Msg) {
 	cancel()
 
 	if err == nil {
+		// Count the delivery before acking: once the ack is recorded the
+		// queue is empty, and whoever watches it must already see the count.
+		w.m.successes.WithLabelValues(w.kind).Inc()
 		// Wait for the server to record the ack, so a restart right after
 		// does not deliver again.
 		actx, cancel := context.WithTimeout(settle, 5*time.Second)
 		ackErr := msg.DoubleAck(actx)
 		cancel()
-		w.m.successes.WithLabelValues(w.kind).Inc()
 		if ackErr != nil {
 			log.Warn("notice delivered but ack failed; it may be sent again", "err", ackErr)
 			return
