@@ -104,3 +104,39 @@ func TestShippedModelRebuilds(t *testing.T) {
 		t.Fatal("retrained model differs from signals/enrich/data/ko_polarity.astm")
 	}
 }
+
+// TestEnComplaintModelRebuilds retrains the English complaint model from
+// ../shared/data/app-reviews (a second or two) and compares it with the
+// embedded file byte for byte.
+func TestEnComplaintModelRebuilds(t *testing.T) {
+	data := "../../../shared/data"
+	if _, err := os.Stat(filepath.Join(data, "app-reviews", "reviews.tsv")); err != nil {
+		t.Skipf("real data absent: %v", err)
+	}
+	var files [][]byte
+	for i := range 2 {
+		dst := filepath.Join(t.TempDir(), fmt.Sprintf("en%d.astm", i))
+		var out bytes.Buffer
+		if err := run([]string{"en-complaint", "-data", data, "-out", dst}, &out); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "Platt scaling on the check part") {
+			t.Errorf("output lacks the calibration line:\n%s", out.String())
+		}
+		b, err := os.ReadFile(dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, b)
+	}
+	if !bytes.Equal(files[0], files[1]) {
+		t.Fatal("two runs on the same input wrote different model bytes")
+	}
+	want, err := os.ReadFile("../../signals/enrich/data/en_complaint.astm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(files[0], want) {
+		t.Fatal("retrained model differs from signals/enrich/data/en_complaint.astm")
+	}
+}

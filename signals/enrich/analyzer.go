@@ -71,6 +71,7 @@ type Analyzer struct {
 	features  []string
 	pool      sync.Pool           // *scan
 	ko        *textmodel.Model    // Korean polarity
+	en        *textmodel.Model    // English complaint
 	fuzzy     map[string][]*entry // keyword first words by their one-letter deletions
 }
 
@@ -95,6 +96,9 @@ func New(cfg Config) (*Analyzer, error) {
 		return nil, err
 	}
 	a.ko = ko
+	if a.en, err = loadEnModel(); err != nil {
+		return nil, err
+	}
 	if err := a.loadVader(); err != nil {
 		return nil, err
 	}
@@ -185,6 +189,9 @@ func New(cfg Config) (*Analyzer, error) {
 		return nil, fmt.Errorf("build enrich lexicons: %s", strings.Join(errs, "; "))
 	}
 	a.buildFuzzy()
+	for _, w := range realWords {
+		a.entry(w) // known: never read as a typo of a keyword
+	}
 	return a, nil
 }
 
@@ -316,7 +323,7 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 			}
 		}
 	}
-	a.classify(s, str, &out, rules)
+	cue := a.classify(s, str, &out, rules)
 	if n := min(len(out.Categories), 2); n > 0 {
 		rules = finish(s, raw+float64(n)*complaintValence)
 		if korean {
@@ -331,6 +338,9 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 	// the English app reviews over Negative's sentiment rule, which it beat
 	// against both the complaint and the Bug labels.
 	complaint := len(out.Categories) > 0 || rules <= complaintSentiment || (korean && out.Sentiment <= koModelComplaint)
+	if !complaint && out.Lang == "en" && a.enGate(cue, raw) {
+		complaint = a.en.Prob(text) >= enComplaintMin
+	}
 	out.Complaint = &complaint
 	out.Versions = a.versions(s, str)
 	if len(out.Versions) > 0 {
@@ -695,9 +705,14 @@ func (a *Analyzer) koreanValence(s *scan, str string, words []int32, k int) floa
 // classify finds complaint categories, features and update mentions.
 // rules is the rule-based sentiment, which decides whether a topic word
 // ("로그인", "checkout") is a complaint.
-func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules float64) {
+//
+// It returns the problem cues the post carries: cueWord for a generic or
+// weak problem word or a strong category term, cueTopic for a topic term
+// other than an update word, cueNegated for a negated strong term ("no
+// crashes").
+func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules float64) (cue cueKind) {
 	var strong, topic [8]bool
-	var cueGeneric, cueWeak, update bool
+	var cueGeneric, cueWeak, update, anyNegStrong bool
 	var feats uint64
 	var featList []bool
 	if len(a.features) > 64 {
@@ -709,6 +724,8 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 		case pStrong:
 			if !negated {
 				strong[p.idx] = true
+			} else {
+				anyNegStrong = true
 			}
 		case pTopic:
 			topic[p.idx] = true
@@ -774,10 +791,19 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 		}
 	}
 	anyStrong := slices.Contains(strong[:], true)
+	if cueGeneric || cueWeak || anyStrong {
+		cue |= cueWord
+	}
+	if slices.Contains(topic[:len(topic)-1], true) {
+		cue |= cueTopic
+	}
+	if anyNegStrong {
+		cue |= cueNegated
+	}
 	// a clearly happy post that names a problem is about its fix
-	cue := (cueGeneric || cueWeak) && rules < 0.3 || anyStrong || rules <= -0.05
+	problem := (cueGeneric || cueWeak) && rules < 0.3 || anyStrong || rules <= -0.05
 	for ci, name := range categoryNames {
-		if strong[ci] || (topic[ci] && cue) {
+		if strong[ci] || (topic[ci] && problem) {
 			out.Categories = append(out.Categories, name)
 		}
 	}
@@ -790,6 +816,7 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 		}
 	}
 	out.MentionsUpdate = update
+	return cue
 }
 
 // matchRest checks that the words after a phrase's first follow token i.

@@ -102,3 +102,30 @@ func oneEdit(a, b string) bool {
 	}
 	return false
 }
+
+// realWords are English dictionary words at one edit from a keyword, which
+// typo matching must leave alone: "they changed the logo" is not about a
+// charge, "usable" is not "unable", "looked" is not "locked". Listed by
+// TestRealWordsAreNotTypos from Debian's wamerican word list (plurals of a
+// keyword, "passwords", are left to match). New added them as known words.
+var realWords = []string{
+	"balling", "batter", "batters", "belling", "bilking", "bluffers", "broker", "buffeting", "buffets", "bulling",
+	"buttery", "cannon", "cashed", "cashes", "cashing", "change", "changed", "charger", "charred", "charted",
+	"cheeking", "chocking", "chucking", "clashed", "clashes", "clashing", "clones", "closer", "closest", "closet",
+	"closets", "cloves", "confection", "convection", "crass", "decline", "declines", "delete", "deletes", "depleted",
+	"doable", "docent", "doubled", "doublet", "doubly", "downgraded", "duplicate", "duplicates", "erase", "eraser",
+	"erases", "fabled", "filed", "filing", "flailed", "flailing", "foiled", "foiling", "freezer", "friezes",
+	"glitched", "goggle", "googled", "grayed", "greyer", "issued", "kicker", "kinked", "lacked", "lading",
+	"latent", "laxest", "leading", "legged", "leggin", "legging", "licked", "loafing", "loaning", "locker",
+	"locket", "lodged", "lodging", "logger", "logins", "longed", "looked", "loping", "lording", "lugged",
+	"lugging", "massed", "meshed", "messes", "minuet", "minuted", "minuter", "mussed", "noshing", "notching",
+	"noting", "pacing", "paging", "paling", "papal", "parched", "paring", "patches", "paving", "pawing",
+	"pitched", "plying", "prying", "purchased", "purchaser", "rained", "reined", "released", "serer", "serve",
+	"served", "serves", "serviced", "servile", "sever", "severs", "shinning", "shopped", "shower", "sighed",
+	"sighing", "signer", "signet", "singed", "singing", "sinned", "sinner", "sinning", "skinning", "slopped",
+	"slowed", "sopped", "sower", "spanner", "spanning", "spinier", "stepped", "stomped", "stooped", "stopper",
+	"stropped", "subscribe", "subscriber", "subscribes", "swopped", "tacking", "talking", "taming", "tanking", "taping",
+	"taring", "tasking", "taxing", "tiding", "tieing", "tiling", "tiring", "toking", "undated", "updater",
+	"usable", "vanishes", "varnished", "versification",
+	"showed", "slewed", "sloped", "snowed", "sowed", "stowed",
+}

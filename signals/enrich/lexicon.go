@@ -53,7 +53,7 @@ var negations = []string{
 // sentiment in posts about apps. Values are on VADER's -4..4 scale.
 var appValence = map[string]float32{
 	"crashes": -1.7, "crashed": -1.7, "crashing": -1.7, "crashy": -1.7, "crashs": -1.7,
-	"buggy": -1.8, "bug": -1.0, "bugs": -1.0, "glitch": -1.2, "glitches": -1.2, "glitchy": -1.5, "glitching": -1.2,
+	"buggy": -1.8, "bug": -1.0, "bugs": -1.0, "glitch": -1.2, "glitches": -1.2, "glitched": -1.2, "glitchy": -1.5, "glitching": -1.2,
 	"laggy": -1.5, "lagging": -1.5, "lags": -1.2, "slow": -1.0, "slower": -1.0, "slowest": -1.3,
 	"sluggish": -1.5, "unusable": -2.5, "declined": -1.2, "frozen": -1.0, "freezing": -1.0,
 	"froze": -1.0, "outage": -1.5, "downtime": -1.2, "unavailable": -1.0, "wiped": -1.2,
@@ -200,7 +200,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 	},
 	"slow": {
 		strong: []string{"slow", "slower", "slowest", "slowly", "laggy", "lag", "lags", "lagging", "sluggish",
-			"takes forever", "take forever", "taking forever", "forever to load", "takes ages", "take ages",
+			"slowed down", "takes forever", "take forever", "taking forever", "forever to load", "takes ages", "take ages",
 			"takes so long", "take so long", "long to load", "loading forever", "still loading",
 			"loading loading", "snail", "🐌", "seconds to open", "minute to load", "slooow",
 			"느려", "느림", "느리", "버벅", "렉", "오래 걸", "답답", "로딩이 너무",
@@ -209,7 +209,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"times out", "timing out", "🔄", "⏳", "⌛", "버퍼링", "끊김", "끊겨", "끊기"},
 	},
 	"bug": {
-		strong: []string{"bug", "bugs", "buggy", "glitch", "glitches", "glitchy", "glitching", "does nothing",
+		strong: []string{"bug", "bugs", "buggy", "glitch", "glitches", "glitchy", "glitching", "glitched", "does nothing",
 			"do nothing", "blank screen", "white screen", "black screen", "wrong", "unusable", "messed up",
 			"error message", "error 500", "500 error", "error 404", "not showing", "doesn't show", "won't let me", "doesn't let me", "not letting me", "wont let me",
 			"duplicated", "not applied", "isn't applied",

@@ -1,0 +1,99 @@
+package enrich
+
+import (
+	"os"
+	"testing"
+
+	"github.com/aftershock/aftershock/signals/realdata"
+)
+
+// TestEnComplaintSweep compares, on the check part of the English app
+// reviews only, the gates and thresholds of the learned English complaint
+// model (ENRICH_EN_SWEEP=1). It also counts the hand-labelled posts that
+// are not negative yet read as complaints, which must stay at what the rules
+// alone give. Nothing is asserted: this is how enComplaintMin and enGateCues
+// were chosen.
+func TestEnComplaintSweep(t *testing.T) {
+	if os.Getenv("ENRICH_EN_SWEEP") == "" {
+		t.Skip("set ENRICH_EN_SWEEP=1 to compare gates on the check part")
+	}
+	all, err := realdata.ReadAppReviews(sharedData)
+	skipAbsent(t, err)
+	var check []realdata.AppReview
+	for _, r := range all {
+		if realdata.AppSplit(r.Text) == realdata.AppCheck {
+			check = append(check, r)
+		}
+	}
+	var calm []string
+	for _, f := range []string{"testdata/labelled_en.tsv"} {
+		for _, l := range loadLabelled(t, f) {
+			if l.label != "neg" {
+				calm = append(calm, l.text)
+			}
+		}
+	}
+	a := newTestAnalyzer(t, Config{})
+	oldMin, oldGate := enComplaintMin, enGateCues
+	defer func() { enComplaintMin, enGateCues = oldMin, oldGate }()
+	gates := []struct {
+		name string
+		g    cueKind
+	}{{"none", 0xff}, {"word", cueWord}, {"negative", cueNegative}, {"word|negative", cueWord | cueNegative},
+		{"word|neg|topic", cueWord | cueNegative | cueTopic}}
+	for _, g := range gates {
+		for _, min := range []float64{2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7} {
+			enComplaintMin, enGateCues = min, g.g
+			var c confusion
+			for _, r := range check {
+				e := a.Enrich(r.Text, "")
+				c.add(e.Negative(), r.Complaint())
+			}
+			fired := 0
+			for _, text := range calm {
+				if e := a.Enrich(text, ""); e.Negative() {
+					fired++
+				}
+			}
+			p, rc := c.prec(), c.rec()
+			t.Logf("gate %-18s p>=%.2f check %s F1 %.3f; calm posts called complaints %d/%d", g.name, min, c, 2*p*rc/max(p+rc, 1e-9), fired, len(calm))
+		}
+	}
+}
+
+// TestEnglishModelBehindCues checks the learned English complaint model
+// speaks only behind a problem cue of the rules: release chatter and
+// questions that it scores high stay calm, and paraphrased complaints the
+// rules find no category in are counted.
+func TestEnglishModelBehindCues(t *testing.T) {
+	a := newTestAnalyzer(t, Config{})
+	cases := []struct {
+		text      string
+		complaint bool
+		modelHigh bool // the model alone says complaint: the gate decides
+	}{
+		{"new version 5.0 is out today", false, true},
+		{"what's the difference between the app and the website?", false, true},
+		{"anyone know the customer service number?", false, true},
+		{"the notifications stopped since tuesday", true, true},
+		{"can't see my playlists anymore", true, true},
+		{"the app keeps asking me to rate it every single time", true, true},
+	}
+	for _, c := range cases {
+		e := a.Enrich(c.text, "")
+		p := a.en.Prob(c.text)
+		if (p >= enComplaintMin) != c.modelHigh {
+			t.Errorf("%q: model p = %.2f, want high = %v", c.text, p, c.modelHigh)
+		}
+		if e.Negative() != c.complaint {
+			t.Errorf("%q: complaint = %v, want %v (p %.2f, categories %q)", c.text, e.Negative(), c.complaint, p, e.Categories)
+		}
+		if len(e.Categories) > 0 {
+			t.Errorf("%q: categories %q: the case is meant to test the model alone", c.text, e.Categories)
+		}
+	}
+	// Korean posts never reach the English model.
+	if e := a.Enrich("새 버전 나왔어요", ""); e.Negative() {
+		t.Error("Korean release chatter is a complaint")
+	}
+}
