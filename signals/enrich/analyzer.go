@@ -338,8 +338,13 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 	// the English app reviews over Negative's sentiment rule, which it beat
 	// against both the complaint and the Bug labels.
 	complaint := len(out.Categories) > 0 || rules <= complaintSentiment || (korean && out.Sentiment <= koModelComplaint)
-	if !complaint && out.Lang == "en" && a.enGate(cue, raw) {
-		complaint = a.en.Prob(text) >= enComplaintMin
+	if !complaint && out.Lang == "en" && a.enGate(cue, raw) && a.en.Prob(text) >= enComplaintMin {
+		complaint = true
+		if enModelBug && len(out.Categories) == 0 && cue&cueWord != 0 {
+			// a problem the rules have no category for: "any other
+			// wrong behaviour" (the blind set's RULES.md)
+			out.Categories = append(out.Categories, "bug")
+		}
 	}
 	out.Complaint = &complaint
 	out.Versions = a.versions(s, str)
@@ -802,8 +807,19 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 	}
 	// a clearly happy post that names a problem is about its fix
 	problem := (cueGeneric || cueWeak) && rules < 0.3 || anyStrong || rules <= -0.05
+	concrete := false // a category other than bug and update
+	for ci, name := range categoryNames {
+		if (strong[ci] || (topic[ci] && problem)) && name != "bug" && name != "update" {
+			concrete = true
+		}
+	}
 	for ci, name := range categoryNames {
 		if strong[ci] || (topic[ci] && problem) {
+			if name == "bug" && concrete {
+				// bug is "any other wrong behaviour" (RULES.md of the
+				// blind set): "won't let me log in" is login
+				continue
+			}
 			out.Categories = append(out.Categories, name)
 		}
 	}

@@ -41,6 +41,18 @@ func TestEnComplaintSweep(t *testing.T) {
 		g    cueKind
 	}{{"none", 0xff}, {"word", cueWord}, {"negative", cueNegative}, {"word|negative", cueWord | cueNegative},
 		{"word|neg|topic", cueWord | cueNegative | cueTopic}}
+	for _, bug := range []bool{false, true} {
+		enModelBug = bug
+		var c, cat, catBug confusion
+		for _, r := range check {
+			e := a.Enrich(r.Text, "")
+			c.add(e.Negative(), r.Complaint())
+			cat.add(len(e.Categories) > 0, r.Complaint())
+			catBug.add(len(e.Categories) > 0, r.Label == "Bug")
+		}
+		t.Logf("shipped gate, model complaints bug %v: complaint %s; any category vs complaint %s; vs label Bug %s", bug, c, cat, catBug)
+	}
+	enModelBug = true
 	for _, g := range gates {
 		for _, min := range []float64{2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7} {
 			enComplaintMin, enGateCues = min, g.g

@@ -127,5 +127,5 @@ var realWords = []string{
 	"stropped", "subscribe", "subscriber", "subscribes", "swopped", "tacking", "talking", "taming", "tanking", "taping",
 	"taring", "tasking", "taxing", "tiding", "tieing", "tiling", "tiring", "toking", "undated", "updater",
 	"usable", "vanishes", "varnished", "versification",
-	"showed", "slewed", "sloped", "snowed", "sowed", "stowed",
+	"showed", "slewed", "sloped", "snowed", "sowed", "stowed", "kinking", "rests",
 }

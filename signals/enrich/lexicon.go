@@ -156,6 +156,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"can't load", "cant load", "can't connect", "cannot connect", "connection error", "connection errors",
 			"can't reach", "cannot reach", "downtime", "not responding", "nothing works", "completely dead",
 			"is dead", "down right now", "isdown", "downdetector",
+			"won't open", "wont open", "won't even open", "doesn't open", "not opening", "unreachable", "not reachable",
 			"먹통", "장애", "서버 다운", "다운됐", "=다운", "=다운됨", "접속 안", "접속이 안", "접속 불가", "접속불가", "서버 터",
 			"터졌", "서비스 중단", "안 열려", "점검",
 			"서버터", "서버가 터", "안열려", "안들어가져", "안 들어가져", "들어가지지", "접속이 안", "접속안", "접속 오류", "접속오류"},
@@ -192,8 +193,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 	"crash": {
 		strong: []string{"crash", "crashes", "crashed", "crashing", "crashy", "crashs", "chrashing", "crushes",
 			"force close", "force closes", "force closed", "closes itself", "keeps closing", "just closes",
-			"freezes", "froze", "frozen", "freezing", "won't open", "wont open", "won't even open",
-			"doesn't open", "not opening",
+			"freezes", "froze", "frozen", "freezing", "kicked me out", "kicks me out", "kicking me out",
 			"튕", "꺼져", "꺼짐", "꺼지", "강제 종료", "강제종료", "종료돼", "종료 돼", "종료됨", "종료되",
 			"멈춰", "멈춤", "멈추", "크래시", "실행이 안", "실행 안", "켜지지",
 			"팅김", "팅겨", "팅기", "실행안", "안 켜", "안켜", "꺼저", "튕겨나", "force quit", "force quits", "keeps quitting", "quits on me", "shuts down", "closes on me", "closes by itself"},
@@ -217,6 +217,10 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"안 눌러", "적용이 안", "두 번씩", "안눌러", "안 눌려", "안눌려", "안떠", "안보여", "배터리 광탈", "배터리가 광탈",
 			"not arriving", "never arrive", "never arrived", "stopped arriving", "returns nothing", "shows nothing", "no sound",
 			"wrong total", "wrong amount", "battery drain", "drains my battery", "drains the battery",
+			"nothing happens", "doesn't do anything", "does not do anything", "won't do anything", "not doing anything",
+			"no audio", "no notifications", "not getting notifications", "stopped getting", "stopped showing",
+			"stopped syncing", "not syncing", "won't sync", "doesn't sync", "out of sync", "incorrect",
+			"no results", "keeps resetting", "resets itself", "broken layout", "layout is broken", "glitchy",
 			"화면 깨", "깨짐", "깨져", "소리 안", "소리가 안", "알림 안", "알림이 안"},
 	},
 	"data_loss": {
