@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/aftershock/aftershock/signals/realdata"
@@ -82,14 +83,15 @@ func TestEnglishModelBehindCues(t *testing.T) {
 	cases := []struct {
 		text      string
 		complaint bool
-		modelHigh bool // the model alone says complaint: the gate decides
+		modelHigh bool     // the model alone says complaint: the gate decides
+		cats      []string // bug when a problem word let the model speak
 	}{
-		{"new version 5.0 is out today", false, true},
-		{"what's the difference between the app and the website?", false, true},
-		{"anyone know the customer service number?", false, true},
-		{"the notifications stopped since tuesday", true, true},
-		{"can't see my playlists anymore", true, true},
-		{"the app keeps asking me to rate it every single time", true, true},
+		{"new version 5.0 is out today", false, true, nil},
+		{"what's the difference between the app and the website?", false, true, nil},
+		{"anyone know the customer service number?", false, true, nil},
+		{"the notifications stopped since tuesday", true, true, nil},
+		{"can't see my playlists anymore", true, true, []string{"bug"}},
+		{"the app keeps asking me to rate it every single time", true, true, []string{"bug"}},
 	}
 	for _, c := range cases {
 		e := a.Enrich(c.text, "")
@@ -100,8 +102,8 @@ func TestEnglishModelBehindCues(t *testing.T) {
 		if e.Negative() != c.complaint {
 			t.Errorf("%q: complaint = %v, want %v (p %.2f, categories %q)", c.text, e.Negative(), c.complaint, p, e.Categories)
 		}
-		if len(e.Categories) > 0 {
-			t.Errorf("%q: categories %q: the case is meant to test the model alone", c.text, e.Categories)
+		if !slices.Equal(e.Categories, c.cats) {
+			t.Errorf("%q: categories %q, want %q", c.text, e.Categories, c.cats)
 		}
 	}
 	// Korean posts never reach the English model.
