@@ -44,6 +44,7 @@ const (
 	pCueWeak
 	pUpdate
 	pFeature
+	pBlock // a phrase whose words are no keyword: "customer service", "offline mode"
 )
 
 // phrase is a keyword of one or more words.
@@ -170,6 +171,9 @@ func New(cfg Config) (*Analyzer, error) {
 	for _, kw := range updateTerms {
 		add("built-in update", kw, pUpdate, 0)
 	}
+	for _, kw := range blockPhrases {
+		add("built-in block", kw, pBlock, 0)
+	}
 	for _, name := range sortedKeys(cfg.Features) {
 		fi := len(a.features)
 		a.features = append(a.features, name)
@@ -187,6 +191,12 @@ func New(cfg Config) (*Analyzer, error) {
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("build enrich lexicons: %s", strings.Join(errs, "; "))
+	}
+	for _, e := range a.words {
+		// block phrases first, so that they cover their first word too
+		slices.SortStableFunc(e.phrases, func(x, y int32) int {
+			return b2i(a.phrases[y].kind == pBlock) - b2i(a.phrases[x].kind == pBlock)
+		})
 	}
 	a.buildFuzzy()
 	for _, w := range realWords {
@@ -723,6 +733,7 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 	if len(a.features) > 64 {
 		featList = make([]bool, len(a.features))
 	}
+	blockedUntil := 0 // tokens before this are inside a block phrase
 	hit := func(id int32, negated bool) {
 		p := &a.phrases[id]
 		switch p.kind {
@@ -763,7 +774,15 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 				continue
 			}
 			for _, id := range e.phrases {
-				if a.matchRest(s, str, i, &a.phrases[id]) {
+				p := &a.phrases[id]
+				if p.kind != pBlock && i < blockedUntil {
+					break
+				}
+				if a.matchRest(s, str, i, p) {
+					if p.kind == pBlock {
+						blockedUntil = max(blockedUntil, i+len(p.words))
+						continue
+					}
 					hit(id, a.latinNegated(s, i))
 				}
 			}
@@ -959,4 +978,11 @@ func dottedParts(w string) int {
 		}
 	}
 	return parts
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

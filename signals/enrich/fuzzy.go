@@ -128,4 +128,5 @@ var realWords = []string{
 	"taring", "tasking", "taxing", "tiding", "tieing", "tiling", "tiring", "toking", "undated", "updater",
 	"usable", "vanishes", "varnished", "versification",
 	"showed", "slewed", "sloped", "snowed", "sowed", "stowed", "kinking", "rests",
+	"balled", "belled", "bilked", "billet", "bulled", "changes", "changing", "chargers", "charring", "charting",
 }

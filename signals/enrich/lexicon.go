@@ -151,12 +151,14 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 		strong: []string{"outage", "outages", "is down", "are down", "was down", "went down", "goes down",
 			"down again", "down for", "still down", "be down", "being down", "completely down", "totally down",
 			"servers down", "server down", "site down", "app down", "website down", "service down", "guys down",
-			"everything is down", "offline", "503", "502", "504", "bad gateway", "service unavailable",
+			"everything is down", "is offline", "are offline", "went offline", "gone offline", "offline again",
+			"offline for", "still offline", "503", "502", "504", "bad gateway", "service unavailable",
 			"not loading", "won't load", "wont load", "doesn't load", "nothing loads", "nothing is loading",
 			"can't load", "cant load", "can't connect", "cannot connect", "connection error", "connection errors",
 			"can't reach", "cannot reach", "downtime", "not responding", "nothing works", "completely dead",
 			"is dead", "down right now", "isdown", "downdetector",
 			"won't open", "wont open", "won't even open", "doesn't open", "not opening", "unreachable", "not reachable",
+			"can't get into", "cant get into", "cannot get into", "can't get on", "cant get on",
 			"먹통", "장애", "서버 다운", "다운됐", "=다운", "=다운됨", "접속 안", "접속이 안", "접속 불가", "접속불가", "서버 터",
 			"터졌", "서비스 중단", "안 열려", "점검",
 			"서버터", "서버가 터", "안열려", "안들어가져", "안 들어가져", "들어가지지", "접속이 안", "접속안", "접속 오류", "접속오류"},
@@ -169,11 +171,12 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"can't login", "cant login", "can't sign in", "unable to log in", "unable to login",
 			"로그인 안", "로그인이 안", "로그인 실패", "로그인 오류", "로그인 못", "로그인이 풀", "로그인 풀", "계정이 잠",
 			"로그인 계속 풀", "로그아웃 돼", "로그아웃돼", "로그인안", "로긴 안", "로긴안",
-			"비번 틀", "비번이 틀", "비밀번호 틀", "비밀번호가 틀", "인증번호 안", "인증번호가 안",
+			"비번 틀", "비번이 틀", "틀리다고 나", "틀렸다고 나", "비밀번호 틀", "비밀번호가 틀", "인증번호 안", "인증번호가 안",
 			"로그아웃됨", "로그아웃 됨", "로그아웃 당", "로그아웃당", "인증 안", "인증이 안", "인증 실패", "인증실패",
 			"signed out", "signs me out", "signing me out", "session expired", "code never", "code doesn't arrive", "code isn't arriving",
 			"otp never", "reset link", "password reset"},
-		topic: []string{"login", "log in", "log into", "logging in", "logged in", "sign in", "signin", "signing in",
+		topic: []string{"login", "log in", "log into", "verification", "security code", "login code", "sms code",
+			"two factor", "2-step", "two-step", "logging in", "logged in", "sign in", "signin", "signing in",
 			"sign into", "password", "passcode", "2fa", "otp", "verification code", "account", "face id",
 			"touch id", "credentials", "loggin", "loging", "logon", "log on", "singin", "sing in", "relogin",
 			"로그인", "로긴", "비밀번호", "비번", "인증번호", "인증 번호", "계정", "로그아웃", "회원가입"},
@@ -184,7 +187,8 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"결제 안", "결제가 안", "결제 오류", "결제 실패", "결제가 계속 실패", "결제 취소 안", "거절", "결제가 두 번",
 			"이중 결제", "돈은 빠져", "went through twice", "charged me twice", "paid twice",
 			"돈만 빠져", "돈만빠져", "결제 두번", "결제가 두번", "두번 결제", "이중결제", "중복 결제", "중복결제", "결제안",
-			"charged but", "paid but", "환불 안", "환불이 안", "송금 안", "송금이 안", "이체 안", "이체가 안"},
+			"charged but", "paid but", "charges me twice", "charging me twice", "charged me double", "billed twice",
+			"double billed", "double charge", "charged 2x", "charged me 2x", "환불 안", "환불이 안", "송금 안", "송금이 안", "이체 안", "이체가 안"},
 		topic: []string{"payment", "payments", "pay", "paying", "paid", "checkout", "check out", "checking out",
 			"card", "cards", "paypal", "apple pay", "google pay", "purchase", "transaction", "gift card",
 			"promo code", "coupon", "refund", "charged", "charge", "billing", "checkout's", "chekout", "paymnet", "payout", "payouts", "subscription", "subscribed", "transfer", "transfers", "withdrawal", "deposit",
@@ -196,7 +200,8 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"freezes", "froze", "frozen", "freezing", "kicked me out", "kicks me out", "kicking me out",
 			"튕", "꺼져", "꺼짐", "꺼지", "강제 종료", "강제종료", "종료돼", "종료 돼", "종료됨", "종료되",
 			"멈춰", "멈춤", "멈추", "크래시", "실행이 안", "실행 안", "켜지지",
-			"팅김", "팅겨", "팅기", "실행안", "안 켜", "안켜", "꺼저", "튕겨나", "force quit", "force quits", "keeps quitting", "quits on me", "shuts down", "closes on me", "closes by itself"},
+			"팅김", "팅겨", "팅기", "실행안", "안 켜", "안켜", "꺼저", "튕겨나", "force quit", "force quits", "app closes", "it closes", "closes as soon", "closes whenever",
+			"closes every time", "app quits", "keeps quitting", "quits on me", "shuts down", "closes on me", "closes by itself"},
 	},
 	"slow": {
 		strong: []string{"slow", "slower", "slowest", "slowly", "laggy", "lag", "lags", "lagging", "sluggish",
@@ -220,14 +225,17 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"nothing happens", "doesn't do anything", "does not do anything", "won't do anything", "not doing anything",
 			"no audio", "no notifications", "not getting notifications", "stopped getting", "stopped showing",
 			"stopped syncing", "not syncing", "won't sync", "doesn't sync", "out of sync", "incorrect",
-			"no results", "keeps resetting", "resets itself", "broken layout", "layout is broken", "glitchy",
+			"no results", "keeps resetting", "resets itself", "resets every", "doesnt do anything", "don't do anything",
+			"dont do anything", "gives me nothing", "finds nothing", "nothing shows up", "nothing comes up",
+			"never updates", "not updating", "doesn't update", "stopped updating",
+			"아무것도 안 나", "아무것도 안나", "안 나와", "안나와", "안 나옴", "안나옴", "하얀 화면", "흰 화면", "빈 화면", "broken layout", "layout is broken", "glitchy",
 			"화면 깨", "깨짐", "깨져", "소리 안", "소리가 안", "알림 안", "알림이 안"},
 	},
 	"data_loss": {
 		strong: []string{"lost my", "lost all", "lost everything", "disappeared", "vanished", "deleted my",
 			"got deleted", "were deleted", "was deleted", "deleted all", "deleted everything", "wiped",
 			"erased", "reset to zero", "all gone", "are gone", "is gone", "are all gone", "is empty",
-			"lost the", "where did my",
+			"lost the", "where did my", "where did all my", "where are my", "where'd my",
 			"사라졌", "사라짐", "없어졌", "날아갔", "날아감", "삭제됐", "삭제 됐", "삭제되", "지워졌", "지워짐", "초기화", "날라갔", "날라감", "날아가", "날라가", "다 지워", "got wiped", "emptied", "장바구니 비", "장바구니가 비", "기록 없어"},
 	},
 	"update": {
@@ -249,20 +257,29 @@ var problemCues = struct{ generic, weak []string }{
 		"왜이래", "왜 이래", "왜이럼", "왜 이럼", "왜이러", "왜 이러", "안옴", "안 옴", "안와", "안 와"},
 	weak: []string{"issue", "issues", "problem", "problems", "can't", "cant", "cannot", "unable", "won't",
 		"wont", "couldn't", "not able", "stuck", "invalid", "never arrives", "never comes", "not received",
+		"never came", "never showed", "never shows", "hasn't shown", "hasn't arrived", "haven't received",
+		"still hasn't", "still haven't", "isn't coming", "isnt coming", "not coming", "aren't coming",
+		"doesn't arrive", "didn't arrive", "still says", "still shows",
 		"didn't get", "keeps", "why", "fix", "hangs", "spins", "ruined", "terrible", "awful", "worst",
 		"disaster", "step backwards", "step back", "drains", "worse", "timing out", "times out", "greyed out", "anymore",
 		"못", "문제", "불가", "풀려", "풀림", "잠겼", "이상", "안 눌", "안 떠", "고쳐", "광탈"},
 }
 
+// blockPhrases hold a keyword that means something else in them: the
+// customer service's tone is no outage, "offline mode" is a feature.
+var blockPhrases = []string{"customer service", "customer support", "offline mode", "service fee",
+	"service charge", "terms of service"}
+
 // updateTerms make MentionsUpdate true on their own.
 var updateTerms = []string{"update", "updated", "updating", "updates", "upgrade", "upgraded", "upgrading",
 	"new version", "latest version", "new release", "latest release", "new build", "patch", "patched",
-	"hotfix", "release notes", "since the update", "after the update",
+	"hotfix", "release notes", "since the update", "after the update", "new ui", "new layout", "new design",
+	"redesign",
 	"업데이트", "업뎃", "업그레이드", "패치", "새 버전", "최신 버전", "새버전", "최신버전", "신버전"}
 
 // versionCues before or after a bare "4.2" make it a version.
 var versionCues = []string{"version", "ver", "v", "update", "updated", "updating", "release", "build", "app",
-	"to", "버전", "업데이트", "업뎃"}
+	"to", "since", "버전", "업데이트", "업뎃"}
 
 // notVersionCues before a dotted number make it not our app's version.
 var notVersionCues = []string{"ios", "android", "ipados", "macos", "windows", "chrome", "firefox", "safari", "$"}
