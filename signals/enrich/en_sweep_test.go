@@ -111,3 +111,36 @@ func TestEnglishModelBehindCues(t *testing.T) {
 		t.Error("Korean release chatter is a complaint")
 	}
 }
+
+// TestEnComplaintCheck holds the complaint figures on the check part of the
+// English app reviews (where the gate and threshold were chosen; the model
+// was fitted on the fit part), and checks that the model behind the cues
+// adds to what the rules alone find.
+func TestEnComplaintCheck(t *testing.T) {
+	all, err := realdata.ReadAppReviews(sharedData)
+	skipAbsent(t, err)
+	a := newTestAnalyzer(t, Config{})
+	measure := func() confusion {
+		var c confusion
+		for _, r := range all {
+			if realdata.AppSplit(r.Text) == realdata.AppCheck {
+				e := a.Enrich(r.Text, "")
+				c.add(e.Negative(), r.Complaint())
+			}
+		}
+		return c
+	}
+	shipped := measure()
+	old := enComplaintMin
+	enComplaintMin = 2 // the model never speaks
+	rules := measure()
+	enComplaintMin = old
+	f1 := func(c confusion) float64 { return 2 * c.prec() * c.rec() / max(c.prec()+c.rec(), 1e-9) }
+	t.Logf("check part: rules alone %s F1 %.3f; with the model behind cues %s F1 %.3f", rules, f1(rules), shipped, f1(shipped))
+	if shipped.prec() < 0.60 || shipped.rec() < 0.68 {
+		t.Errorf("check complaint P %.3f R %.3f, want >= 0.60 / 0.68", shipped.prec(), shipped.rec())
+	}
+	if f1(shipped) < f1(rules)+0.03 {
+		t.Errorf("the model adds too little: F1 %.3f vs %.3f by the rules alone", f1(shipped), f1(rules))
+	}
+}
