@@ -20,7 +20,8 @@ var EnComplaint = textmodel.TrainConfig{
 }
 
 // enComplaint fits the English complaint model on the fit part of the app
-// reviews (the complaint label of realdata.AppReview.Complaint), calibrates
+// reviews that is in the scenarios' tune half (realdata.AppReview.ScenarioTune;
+// the complaint label of realdata.AppReview.Complaint), calibrates
 // it by Platt scaling on the check part and writes it for signals/enrich,
 // which uses it only behind a problem cue of its rules (see enrich's
 // enComplaintProb). With -grid it compares settings on the check part and
@@ -38,16 +39,23 @@ func enComplaint(args []string, out io.Writer) error {
 		return err
 	}
 	var fit, check []textmodel.Example
+	skipped := 0
 	for _, r := range all {
 		e := textmodel.Example{Text: r.Text, Label: r.Complaint()}
 		switch realdata.AppSplit(r.Text) {
 		case realdata.AppFit:
+			// the judge's held-out scenarios replay the other half
+			if !r.ScenarioTune() {
+				skipped++
+				continue
+			}
 			fit = append(fit, e)
 		case realdata.AppCheck:
 			check = append(check, e)
 		}
 	}
-	fmt.Fprintf(out, "fit %d, check %d (held out %d, not read here)\n", len(fit), len(check), len(all)-len(fit)-len(check))
+	fmt.Fprintf(out, "fit %d (%d more left out: the scenarios' held-out half), check %d (held out %d, not read here)\n",
+		len(fit), skipped, len(check), len(all)-len(fit)-skipped-len(check))
 	if *grid {
 		return complaintGrid(fit, check, out)
 	}

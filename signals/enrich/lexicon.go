@@ -227,7 +227,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"stopped syncing", "not syncing", "won't sync", "doesn't sync", "out of sync", "incorrect",
 			"no results", "keeps resetting", "resets itself", "resets every", "doesnt do anything", "don't do anything",
 			"dont do anything", "gives me nothing", "finds nothing", "nothing shows up", "nothing comes up",
-			"never updates", "not updating", "doesn't update", "stopped updating",
+			"never updates", "not updating", "someone else's", "doesn't update", "stopped updating",
 			"아무것도 안 나", "아무것도 안나", "안 나와", "안나와", "안 나옴", "안나옴", "하얀 화면", "흰 화면", "빈 화면", "broken layout", "layout is broken", "glitchy",
 			"화면 깨", "깨짐", "깨져", "소리 안", "소리가 안", "알림 안", "알림이 안"},
 	},
