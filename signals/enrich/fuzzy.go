@@ -8,8 +8,11 @@ import "slices"
 // letter: "crahses", "brokn", "pasword". It follows SymSpell's symmetric
 // delete method (Garbe 2012): every keyword is indexed under its one-letter
 // deletions, so a lookup makes only the deletions of the word, then checks
-// the edit distance of each candidate.
+// the edit distance of each candidate. An unknown word of four or five
+// letters matches a keyword of its own length with two neighbouring letters
+// swapped, the commonest slip in fast typing.
 const (
+	fuzzySwapMin    = 4 // shorter unknown words match a keyword of their length by one swap
 	fuzzyMinWord    = 5
 	fuzzyMinKeyword = 6
 	fuzzyMaxWord    = 24
@@ -49,6 +52,20 @@ func asciiLetters(w string) bool {
 // fuzzyEntry returns the keyword entry at one edit from the unknown word w,
 // or nil. It does not allocate: deletions are built in s.squee.
 func (a *Analyzer) fuzzyEntry(s *scan, w string) *entry {
+	if len(w) >= fuzzySwapMin && len(w) < fuzzyMinKeyword && asciiLetters(w) {
+		// short words: two neighbouring letters swapped ("lgoin", "crsah",
+		// "slwo"), the first letter kept
+		for i := 1; i+1 < len(w); i++ {
+			if w[i] == w[i+1] {
+				continue
+			}
+			b := append(s.squee[:0], w...)
+			b[i], b[i+1] = b[i+1], b[i]
+			if e := a.words[string(b)]; e != nil && len(e.phrases) > 0 {
+				return e
+			}
+		}
+	}
 	if len(w) < fuzzyMinWord || len(w) > fuzzyMaxWord || !asciiLetters(w) {
 		return nil
 	}
@@ -129,4 +146,5 @@ var realWords = []string{
 	"usable", "vanishes", "varnished", "versification",
 	"showed", "slewed", "sloped", "snowed", "sowed", "stowed", "kinking", "rests",
 	"balled", "belled", "bilked", "billet", "bulled", "changes", "changing", "chargers", "charring", "charting",
+	"coed", "dose", "juts", "lots", "sings", "weer",
 }
