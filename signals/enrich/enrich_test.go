@@ -149,6 +149,7 @@ func TestEnrich(t *testing.T) {
 		{"version ties a complaint to the update", "since 4.2.1 it crashes on launch", "", "en", "neg", []string{"crash", "update"}, []string{"4.2.1"}, nil, true},
 		{"ko buffering", "버퍼링 너무 심함", "", "ko", "neg", []string{"slow"}, nil, nil, false},
 		{"ko transfer fails", "송금이 안 돼요", "", "ko", "neg", []string{"payment"}, nil, nil, false},
+		{"ko all gone, informal", "사진 다 없어짐", "", "ko", "neg", []string{"data_loss"}, nil, nil, false},
 		{"german", "die App funktioniert nicht mehr und ich bin sauer", "de", "de", "neu", nil, nil, nil, false},
 		{"spanish no hint", "la aplicación no funciona desde ayer", "", "und", "neu", nil, nil, nil, false},
 		{"japanese", "アプリが起動しません", "ja", "ja", "neu", nil, nil, nil, false},

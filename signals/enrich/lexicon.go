@@ -237,7 +237,8 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"got deleted", "were deleted", "was deleted", "deleted all", "deleted everything", "wiped",
 			"erased", "reset to zero", "all gone", "are gone", "is gone", "are all gone", "is empty",
 			"lost the", "where did my", "where did all my", "where are my", "where'd my",
-			"사라졌", "사라짐", "없어졌", "날아갔", "날아감", "삭제됐", "삭제 됐", "삭제되", "지워졌", "지워짐", "초기화", "날라갔", "날라감", "날아가", "날라가", "다 지워", "got wiped", "emptied", "장바구니 비", "장바구니가 비", "기록 없어"},
+			"사라졌", "사라짐", "없어졌", "날아갔", "날아감", "삭제됐", "삭제 됐", "삭제되", "지워졌", "지워짐", "초기화", "날라갔", "날라감", "날아가", "날라가", "다 지워", "got wiped", "emptied", "장바구니 비", "장바구니가 비", "기록 없어",
+			"=다 없어짐", "=싹 다 없어", "전부 없어"},
 	},
 	"update": {
 		topic: []string{"update", "updated", "updating", "updates", "upgrade", "upgraded", "new version", "version",
