@@ -842,8 +842,9 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 			out.Categories = append(out.Categories, name)
 		}
 	}
-	if len(out.Categories) == 0 && cueGeneric {
-		out.Categories = append(out.Categories, "bug")
+	if cueGeneric && (len(out.Categories) == 0 || (len(out.Categories) == 1 && out.Categories[0] == "update")) {
+		// "the update broke dark mode": a concrete symptom, with update on top
+		out.Categories = slices.Insert(out.Categories, 0, "bug")
 	}
 	for fi, name := range a.features {
 		if (featList != nil && featList[fi]) || (featList == nil && feats&(1<<fi) != 0) {

@@ -147,4 +147,6 @@ var realWords = []string{
 	"showed", "slewed", "sloped", "snowed", "sowed", "stowed", "kinking", "rests",
 	"balled", "belled", "bilked", "billet", "bulled", "changes", "changing", "chargers", "charring", "charting",
 	"coed", "dose", "juts", "lots", "sings", "weer",
+	"break", // a plural pair of "breaks" to the test, but "lunch break" is no failure
+	"beaks", "breads", "minuets", "minuses", "minutest", "wafting", "wailing", "waiving", "wanting", "whiting", "writing",
 }

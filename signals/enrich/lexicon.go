@@ -208,7 +208,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 		strong: []string{"slow", "slower", "slowest", "slowly", "laggy", "lag", "lags", "lagging", "sluggish",
 			"slowed down", "takes forever", "take forever", "taking forever", "forever to load", "takes ages", "take ages",
 			"takes so long", "take so long", "long to load", "loading forever", "still loading",
-			"loading loading", "snail", "🐌", "seconds to open", "minute to load", "slooow",
+			"loading loading", "snail", "🐌", "seconds to open", "minute to load", "minutes to load", "minutes to open", "waiting forever", "slooow",
 			"느려", "느림", "느리", "버벅", "렉", "오래 걸", "답답", "로딩이 너무",
 			"오래걸", "무한로딩", "무한 로딩", "로딩만", "로딩 길", "로딩이 길", "로딩중만",
 			"buffering", "buffers", "rebuffering", "spinning wheel", "spinner", "keeps spinning", "timeout", "timeouts", "timed out",
@@ -228,7 +228,8 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"stopped syncing", "not syncing", "won't sync", "doesn't sync", "out of sync", "incorrect",
 			"no results", "keeps resetting", "resets itself", "resets every", "doesnt do anything", "don't do anything",
 			"dont do anything", "gives me nothing", "finds nothing", "nothing shows up", "nothing comes up",
-			"never updates", "not updating", "someone else's", "doesn't update", "stopped updating",
+			"never updates", "not updating", "someone else's", "is blank", "blank page", "goes blank", "went blank", "keeps skipping",
+			"cuts out", "keeps cutting out", "doesn't update", "stopped updating",
 			"아무것도 안 나", "아무것도 안나", "안 나와", "안나와", "안 나옴", "안나옴", "하얀 화면", "흰 화면", "빈 화면", "broken layout", "layout is broken", "glitchy",
 			"화면 깨", "깨짐", "깨져", "소리 안", "소리가 안", "알림 안", "알림이 안"},
 	},
@@ -252,7 +253,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 // ("login", "checkout") count as complaints. Generic ones also make the post
 // a "bug" when no more specific category matched.
 var problemCues = struct{ generic, weak []string }{
-	generic: []string{"fail", "fails", "failed", "failing", "failure", "broken", "broke", "not working",
+	generic: []string{"fail", "fails", "failed", "failing", "failure", "broken", "broke", "breaks", "not working",
 		"doesn't work", "does not work", "don't work", "isn't working", "stopped working", "won't work",
 		"not work", "error", "errors", "doesnt work", "dosent work", "not workin",
 		"오류", "에러", "안돼", "안 돼", "안되", "안 되", "안됨", "실패",
