@@ -144,7 +144,7 @@ func TestEnrich(t *testing.T) {
 		{"real words are not typos", "they changed the logo, looked nice", "", "en", "chatter", nil, nil, nil, false},
 		{"glitched", "the feed glitched again", "", "en", "neg", []string{"bug"}, nil, nil, false},
 		{"short words with two letters swapped", "cant lgoin and streamio is dwon", "", "en", "neg", []string{"outage", "login"}, nil, nil, false},
-		{"update with a concrete symptom", "the update broke dark mode", "", "en", "neg", []string{"bug", "update"}, nil, nil, true},
+		{"update with a concrete symptom", "the update broke dark mode", "", "en", "neg", []string{"bug", "update"}, nil, []string{"dark_mode"}, true},
 		{"a break is no failure", "scrolling through the deals on my lunch break", "", "en", "chatter", nil, nil, nil, false},
 		{"short dictionary words are no swaps", "lots of new songs, my kid sings along", "", "en", "neu", nil, nil, nil, false},
 		{"buffering emoji", "streamio keeps buffering 🔄🔄", "", "en", "neg", []string{"slow"}, nil, nil, false},
