@@ -5,7 +5,8 @@
 //	go run ./cmd/aftershock-train ko-polarity            # writes signals/enrich/data/ko_polarity.astm
 //	go run ./cmd/aftershock-train ko-polarity -grid      # compare settings on the validation split only
 //	go run ./cmd/aftershock-train ko-polarity -dev       # also report dev.tsv (run once, after freezing)
-//	go run ./cmd/aftershock-train en-complaint           # rules vs a learned English complaint model (writes nothing)
+//	go run ./cmd/aftershock-train en-complaint           # writes signals/enrich/data/en_complaint.astm
+//	go run ./cmd/aftershock-train en-complaint -grid     # compare settings on the check part of the app reviews
 //	go run ./cmd/aftershock-train en-polarity            # VADER rules vs a learned English polarity (writes nothing)
 //
 // Model choice uses a validation split of train.tsv by a stable hash of the

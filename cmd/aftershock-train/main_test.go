@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/aftershock/aftershock/detector/scenarios"
+	"github.com/aftershock/aftershock/signals/realdata"
 	"github.com/aftershock/aftershock/signals/textmodel"
 )
 
@@ -102,5 +105,86 @@ func TestShippedModelRebuilds(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatal("retrained model differs from signals/enrich/data/ko_polarity.astm")
+	}
+}
+
+// TestEnComplaintModelRebuilds retrains the English complaint model from
+// ../shared/data/app-reviews (a second or two) and compares it with the
+// embedded file byte for byte.
+func TestEnComplaintModelRebuilds(t *testing.T) {
+	data := "../../../shared/data"
+	if _, err := os.Stat(filepath.Join(data, "app-reviews", "reviews.tsv")); err != nil {
+		t.Skipf("real data absent: %v", err)
+	}
+	var files [][]byte
+	for i := range 2 {
+		dst := filepath.Join(t.TempDir(), fmt.Sprintf("en%d.astm", i))
+		var out bytes.Buffer
+		if err := run([]string{"en-complaint", "-data", data, "-out", dst}, &out); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "Platt scaling on the check part") {
+			t.Errorf("output lacks the calibration line:\n%s", out.String())
+		}
+		b, err := os.ReadFile(dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, b)
+	}
+	if !bytes.Equal(files[0], files[1]) {
+		t.Fatal("two runs on the same input wrote different model bytes")
+	}
+	want, err := os.ReadFile("../../signals/enrich/data/en_complaint.astm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(files[0], want) {
+		t.Fatal("retrained model differs from signals/enrich/data/en_complaint.astm")
+	}
+}
+
+// TestScenarioHalfAgrees checks realdata.AppReview.ScenarioTune against the
+// pools of real texts the judge's scenarios load for each half: every pool
+// text of the held-out half must be a review the English model may not learn.
+func TestScenarioHalfAgrees(t *testing.T) {
+	data := "../../../shared/data"
+	all, err := realdata.ReadAppReviews(data)
+	if errors.Is(err, realdata.ErrAbsent) {
+		t.Skipf("real data absent: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	byText := map[string]realdata.AppReview{}
+	for _, r := range all {
+		byText[r.Text] = r
+	}
+	for _, half := range []string{scenarios.Tune, scenarios.HeldOut} {
+		p, err := scenarios.LoadPools(data, half)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, found := 0, 0
+		for _, pool := range [][]scenarios.Review{p.ENIncident, p.ENComplaint, p.ENPraise, p.ENNeutral} {
+			for _, pr := range pool {
+				n++
+				r, ok := byText[pr.Text]
+				if !ok {
+					r, ok = byText[pr.Text+"."] // a title without a comment
+				}
+				if !ok {
+					continue
+				}
+				found++
+				if r.ScenarioTune() != (half == scenarios.Tune) {
+					t.Fatalf("%s pool text has ScenarioTune %v: %q", half, r.ScenarioTune(), pr.Text)
+				}
+			}
+		}
+		t.Logf("%s: %d pool texts, %d matched to a review", half, n, found)
+		if found < n*9/10 {
+			t.Errorf("%s: only %d of %d pool texts matched to a review", half, found, n)
+		}
 	}
 }

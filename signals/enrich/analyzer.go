@@ -44,6 +44,7 @@ const (
 	pCueWeak
 	pUpdate
 	pFeature
+	pBlock // a phrase whose words are no keyword: "customer service", "offline mode"
 )
 
 // phrase is a keyword of one or more words.
@@ -71,6 +72,7 @@ type Analyzer struct {
 	features  []string
 	pool      sync.Pool           // *scan
 	ko        *textmodel.Model    // Korean polarity
+	en        *textmodel.Model    // English complaint
 	fuzzy     map[string][]*entry // keyword first words by their one-letter deletions
 }
 
@@ -95,6 +97,9 @@ func New(cfg Config) (*Analyzer, error) {
 		return nil, err
 	}
 	a.ko = ko
+	if a.en, err = loadEnModel(); err != nil {
+		return nil, err
+	}
 	if err := a.loadVader(); err != nil {
 		return nil, err
 	}
@@ -166,6 +171,9 @@ func New(cfg Config) (*Analyzer, error) {
 	for _, kw := range updateTerms {
 		add("built-in update", kw, pUpdate, 0)
 	}
+	for _, kw := range blockPhrases {
+		add("built-in block", kw, pBlock, 0)
+	}
 	for _, name := range sortedKeys(cfg.Features) {
 		fi := len(a.features)
 		a.features = append(a.features, name)
@@ -184,7 +192,16 @@ func New(cfg Config) (*Analyzer, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("build enrich lexicons: %s", strings.Join(errs, "; "))
 	}
+	for _, e := range a.words {
+		// block phrases first, so that they cover their first word too
+		slices.SortStableFunc(e.phrases, func(x, y int32) int {
+			return b2i(a.phrases[y].kind == pBlock) - b2i(a.phrases[x].kind == pBlock)
+		})
+	}
 	a.buildFuzzy()
+	for _, w := range realWords {
+		a.entry(w) // known: never read as a typo of a keyword
+	}
 	return a, nil
 }
 
@@ -316,7 +333,7 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 			}
 		}
 	}
-	a.classify(s, str, &out, rules)
+	cue := a.classify(s, str, &out, rules)
 	if n := min(len(out.Categories), 2); n > 0 {
 		rules = finish(s, raw+float64(n)*complaintValence)
 		if korean {
@@ -331,6 +348,14 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 	// the English app reviews over Negative's sentiment rule, which it beat
 	// against both the complaint and the Bug labels.
 	complaint := len(out.Categories) > 0 || rules <= complaintSentiment || (korean && out.Sentiment <= koModelComplaint)
+	if !complaint && out.Lang == "en" && a.enGate(cue, raw) && a.en.Prob(text) >= enComplaintMin {
+		complaint = true
+		if enModelBug && len(out.Categories) == 0 && cue&cueWord != 0 {
+			// a problem the rules have no category for: "any other
+			// wrong behaviour" (the blind set's RULES.md)
+			out.Categories = append(out.Categories, "bug")
+		}
+	}
 	out.Complaint = &complaint
 	out.Versions = a.versions(s, str)
 	if len(out.Versions) > 0 {
@@ -695,20 +720,28 @@ func (a *Analyzer) koreanValence(s *scan, str string, words []int32, k int) floa
 // classify finds complaint categories, features and update mentions.
 // rules is the rule-based sentiment, which decides whether a topic word
 // ("로그인", "checkout") is a complaint.
-func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules float64) {
+//
+// It returns the problem cues the post carries: cueWord for a generic or
+// weak problem word or a strong category term, cueTopic for a topic term
+// other than an update word, cueNegated for a negated strong term ("no
+// crashes").
+func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules float64) (cue cueKind) {
 	var strong, topic [8]bool
-	var cueGeneric, cueWeak, update bool
+	var cueGeneric, cueWeak, update, anyNegStrong bool
 	var feats uint64
 	var featList []bool
 	if len(a.features) > 64 {
 		featList = make([]bool, len(a.features))
 	}
+	blockedUntil := 0 // tokens before this are inside a block phrase
 	hit := func(id int32, negated bool) {
 		p := &a.phrases[id]
 		switch p.kind {
 		case pStrong:
 			if !negated {
 				strong[p.idx] = true
+			} else {
+				anyNegStrong = true
 			}
 		case pTopic:
 			topic[p.idx] = true
@@ -741,7 +774,15 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 				continue
 			}
 			for _, id := range e.phrases {
-				if a.matchRest(s, str, i, &a.phrases[id]) {
+				p := &a.phrases[id]
+				if p.kind != pBlock && i < blockedUntil {
+					break
+				}
+				if a.matchRest(s, str, i, p) {
+					if p.kind == pBlock {
+						blockedUntil = max(blockedUntil, i+len(p.words))
+						continue
+					}
 					hit(id, a.latinNegated(s, i))
 				}
 			}
@@ -774,15 +815,36 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 		}
 	}
 	anyStrong := slices.Contains(strong[:], true)
+	if cueGeneric || cueWeak || anyStrong {
+		cue |= cueWord
+	}
+	if slices.Contains(topic[:len(topic)-1], true) {
+		cue |= cueTopic
+	}
+	if anyNegStrong {
+		cue |= cueNegated
+	}
 	// a clearly happy post that names a problem is about its fix
-	cue := (cueGeneric || cueWeak) && rules < 0.3 || anyStrong || rules <= -0.05
+	problem := (cueGeneric || cueWeak) && rules < 0.3 || anyStrong || rules <= -0.05
+	concrete := false // a category other than bug and update
 	for ci, name := range categoryNames {
-		if strong[ci] || (topic[ci] && cue) {
+		if (strong[ci] || (topic[ci] && problem)) && name != "bug" && name != "update" {
+			concrete = true
+		}
+	}
+	for ci, name := range categoryNames {
+		if strong[ci] || (topic[ci] && problem) {
+			if name == "bug" && concrete {
+				// bug is "any other wrong behaviour" (RULES.md of the
+				// blind set): "won't let me log in" is login
+				continue
+			}
 			out.Categories = append(out.Categories, name)
 		}
 	}
-	if len(out.Categories) == 0 && cueGeneric {
-		out.Categories = append(out.Categories, "bug")
+	if cueGeneric && (len(out.Categories) == 0 || (len(out.Categories) == 1 && out.Categories[0] == "update")) {
+		// "the update broke dark mode": a concrete symptom, with update on top
+		out.Categories = slices.Insert(out.Categories, 0, "bug")
 	}
 	for fi, name := range a.features {
 		if (featList != nil && featList[fi]) || (featList == nil && feats&(1<<fi) != 0) {
@@ -790,6 +852,7 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 		}
 	}
 	out.MentionsUpdate = update
+	return cue
 }
 
 // matchRest checks that the words after a phrase's first follow token i.
@@ -916,4 +979,11 @@ func dottedParts(w string) int {
 		}
 	}
 	return parts
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -118,3 +118,40 @@ func BenchmarkKoreanModel(b *testing.B) {
 	}
 	reportPosts(b)
 }
+
+// BenchmarkEnrichEnglishReviews enriches real English app reviews (the fit
+// part, when ../shared/data is there): long texts, where the English
+// complaint model is asked most often.
+func BenchmarkEnrichEnglishReviews(b *testing.B) {
+	all, err := realdata.ReadAppReviews(sharedData)
+	skipAbsent(b, err)
+	var texts []string
+	for _, r := range all {
+		if realdata.AppSplit(r.Text) == realdata.AppFit {
+			texts = append(texts, r.Text)
+		}
+	}
+	a := newTestAnalyzer(b, Config{})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		a.Enrich(texts[i%len(texts)], "")
+	}
+	reportPosts(b)
+}
+
+// BenchmarkEnglishModel is the English complaint model alone on real reviews.
+func BenchmarkEnglishModel(b *testing.B) {
+	all, err := realdata.ReadAppReviews(sharedData)
+	skipAbsent(b, err)
+	m, err := loadEnModel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		m.Logit(all[i%len(all)].Text)
+	}
+	reportPosts(b)
+}

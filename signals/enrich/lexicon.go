@@ -53,7 +53,7 @@ var negations = []string{
 // sentiment in posts about apps. Values are on VADER's -4..4 scale.
 var appValence = map[string]float32{
 	"crashes": -1.7, "crashed": -1.7, "crashing": -1.7, "crashy": -1.7, "crashs": -1.7,
-	"buggy": -1.8, "bug": -1.0, "bugs": -1.0, "glitch": -1.2, "glitches": -1.2, "glitchy": -1.5, "glitching": -1.2,
+	"buggy": -1.8, "bug": -1.0, "bugs": -1.0, "glitch": -1.2, "glitches": -1.2, "glitched": -1.2, "glitchy": -1.5, "glitching": -1.2,
 	"laggy": -1.5, "lagging": -1.5, "lags": -1.2, "slow": -1.0, "slower": -1.0, "slowest": -1.3,
 	"sluggish": -1.5, "unusable": -2.5, "declined": -1.2, "frozen": -1.0, "freezing": -1.0,
 	"froze": -1.0, "outage": -1.5, "downtime": -1.2, "unavailable": -1.0, "wiped": -1.2,
@@ -151,11 +151,15 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 		strong: []string{"outage", "outages", "is down", "are down", "was down", "went down", "goes down",
 			"down again", "down for", "still down", "be down", "being down", "completely down", "totally down",
 			"servers down", "server down", "site down", "app down", "website down", "service down", "guys down",
-			"everything is down", "offline", "503", "502", "504", "bad gateway", "service unavailable",
+			"everything is down", "is offline", "are offline", "went offline", "gone offline", "offline again",
+			"offline for", "still offline", "503", "502", "504", "bad gateway", "service unavailable",
 			"not loading", "won't load", "wont load", "doesn't load", "nothing loads", "nothing is loading",
 			"can't load", "cant load", "can't connect", "cannot connect", "connection error", "connection errors",
 			"can't reach", "cannot reach", "downtime", "not responding", "nothing works", "completely dead",
 			"is dead", "down right now", "isdown", "downdetector",
+			"won't open", "wont open", "won't even open", "doesn't open", "not opening", "unreachable", "not reachable", "not working at all", "doesn't work at all",
+			"isn't working at all", "won't work at all", "not loading at all", "nothing is working",
+			"can't get into", "cant get into", "cannot get into", "can't get on", "cant get on",
 			"먹통", "장애", "서버 다운", "다운됐", "=다운", "=다운됨", "접속 안", "접속이 안", "접속 불가", "접속불가", "서버 터",
 			"터졌", "서비스 중단", "안 열려", "점검",
 			"서버터", "서버가 터", "안열려", "안들어가져", "안 들어가져", "들어가지지", "접속이 안", "접속안", "접속 오류", "접속오류"},
@@ -168,11 +172,12 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"can't login", "cant login", "can't sign in", "unable to log in", "unable to login",
 			"로그인 안", "로그인이 안", "로그인 실패", "로그인 오류", "로그인 못", "로그인이 풀", "로그인 풀", "계정이 잠",
 			"로그인 계속 풀", "로그아웃 돼", "로그아웃돼", "로그인안", "로긴 안", "로긴안",
-			"비번 틀", "비번이 틀", "비밀번호 틀", "비밀번호가 틀", "인증번호 안", "인증번호가 안",
+			"비번 틀", "비번이 틀", "틀리다고 나", "틀렸다고 나", "비밀번호 틀", "비밀번호가 틀", "인증번호 안", "인증번호가 안",
 			"로그아웃됨", "로그아웃 됨", "로그아웃 당", "로그아웃당", "인증 안", "인증이 안", "인증 실패", "인증실패",
 			"signed out", "signs me out", "signing me out", "session expired", "code never", "code doesn't arrive", "code isn't arriving",
 			"otp never", "reset link", "password reset"},
-		topic: []string{"login", "log in", "log into", "logging in", "logged in", "sign in", "signin", "signing in",
+		topic: []string{"login", "log in", "log into", "verification", "security code", "login code", "sms code",
+			"two factor", "2-step", "two-step", "logging in", "logged in", "sign in", "signin", "signing in",
 			"sign into", "password", "passcode", "2fa", "otp", "verification code", "account", "face id",
 			"touch id", "credentials", "loggin", "loging", "logon", "log on", "singin", "sing in", "relogin",
 			"로그인", "로긴", "비밀번호", "비번", "인증번호", "인증 번호", "계정", "로그아웃", "회원가입"},
@@ -183,7 +188,8 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"결제 안", "결제가 안", "결제 오류", "결제 실패", "결제가 계속 실패", "결제 취소 안", "거절", "결제가 두 번",
 			"이중 결제", "돈은 빠져", "went through twice", "charged me twice", "paid twice",
 			"돈만 빠져", "돈만빠져", "결제 두번", "결제가 두번", "두번 결제", "이중결제", "중복 결제", "중복결제", "결제안",
-			"charged but", "paid but", "환불 안", "환불이 안", "송금 안", "송금이 안", "이체 안", "이체가 안"},
+			"charged but", "paid but", "charges me twice", "charging me twice", "charged me double", "billed twice",
+			"double billed", "double charge", "charged 2x", "charged me 2x", "환불 안", "환불이 안", "송금 안", "송금이 안", "이체 안", "이체가 안"},
 		topic: []string{"payment", "payments", "pay", "paying", "paid", "checkout", "check out", "checking out",
 			"card", "cards", "paypal", "apple pay", "google pay", "purchase", "transaction", "gift card",
 			"promo code", "coupon", "refund", "charged", "charge", "billing", "checkout's", "chekout", "paymnet", "payout", "payouts", "subscription", "subscribed", "transfer", "transfers", "withdrawal", "deposit",
@@ -192,24 +198,24 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 	"crash": {
 		strong: []string{"crash", "crashes", "crashed", "crashing", "crashy", "crashs", "chrashing", "crushes",
 			"force close", "force closes", "force closed", "closes itself", "keeps closing", "just closes",
-			"freezes", "froze", "frozen", "freezing", "won't open", "wont open", "won't even open",
-			"doesn't open", "not opening",
+			"freezes", "froze", "frozen", "freezing", "kicked me out", "kicks me out", "kicking me out",
 			"튕", "꺼져", "꺼짐", "꺼지", "강제 종료", "강제종료", "종료돼", "종료 돼", "종료됨", "종료되",
 			"멈춰", "멈춤", "멈추", "크래시", "실행이 안", "실행 안", "켜지지",
-			"팅김", "팅겨", "팅기", "실행안", "안 켜", "안켜", "꺼저", "튕겨나", "force quit", "force quits", "keeps quitting", "quits on me", "shuts down", "closes on me", "closes by itself"},
+			"팅김", "팅겨", "팅기", "실행안", "안 켜", "안켜", "꺼저", "튕겨나", "force quit", "force quits", "app closes", "it closes", "closes as soon", "closes whenever",
+			"closes every time", "app quits", "keeps quitting", "quits on me", "shuts down", "closes on me", "closes by itself"},
 	},
 	"slow": {
 		strong: []string{"slow", "slower", "slowest", "slowly", "laggy", "lag", "lags", "lagging", "sluggish",
-			"takes forever", "take forever", "taking forever", "forever to load", "takes ages", "take ages",
+			"slowed down", "takes forever", "take forever", "taking forever", "forever to load", "takes ages", "take ages",
 			"takes so long", "take so long", "long to load", "loading forever", "still loading",
-			"loading loading", "snail", "🐌", "seconds to open", "minute to load", "slooow",
+			"loading loading", "snail", "🐌", "seconds to open", "minute to load", "minutes to load", "minutes to open", "waiting forever", "slooow",
 			"느려", "느림", "느리", "버벅", "렉", "오래 걸", "답답", "로딩이 너무",
 			"오래걸", "무한로딩", "무한 로딩", "로딩만", "로딩 길", "로딩이 길", "로딩중만",
 			"buffering", "buffers", "rebuffering", "spinning wheel", "spinner", "keeps spinning", "timeout", "timeouts", "timed out",
 			"times out", "timing out", "🔄", "⏳", "⌛", "버퍼링", "끊김", "끊겨", "끊기"},
 	},
 	"bug": {
-		strong: []string{"bug", "bugs", "buggy", "glitch", "glitches", "glitchy", "glitching", "does nothing",
+		strong: []string{"bug", "bugs", "buggy", "glitch", "glitches", "glitchy", "glitching", "glitched", "does nothing",
 			"do nothing", "blank screen", "white screen", "black screen", "wrong", "unusable", "messed up",
 			"error message", "error 500", "500 error", "error 404", "not showing", "doesn't show", "won't let me", "doesn't let me", "not letting me", "wont let me",
 			"duplicated", "not applied", "isn't applied",
@@ -217,14 +223,23 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"안 눌러", "적용이 안", "두 번씩", "안눌러", "안 눌려", "안눌려", "안떠", "안보여", "배터리 광탈", "배터리가 광탈",
 			"not arriving", "never arrive", "never arrived", "stopped arriving", "returns nothing", "shows nothing", "no sound",
 			"wrong total", "wrong amount", "battery drain", "drains my battery", "drains the battery",
+			"nothing happens", "doesn't do anything", "does not do anything", "won't do anything", "not doing anything",
+			"no audio", "no notifications", "not getting notifications", "stopped getting", "stopped showing",
+			"stopped syncing", "not syncing", "won't sync", "doesn't sync", "out of sync", "incorrect",
+			"no results", "keeps resetting", "resets itself", "resets every", "doesnt do anything", "don't do anything",
+			"dont do anything", "gives me nothing", "finds nothing", "nothing shows up", "nothing comes up",
+			"never updates", "not updating", "someone else's", "is blank", "blank page", "goes blank", "went blank", "keeps skipping",
+			"cuts out", "keeps cutting out", "doesn't update", "stopped updating",
+			"아무것도 안 나", "아무것도 안나", "안 나와", "안나와", "안 나옴", "안나옴", "하얀 화면", "흰 화면", "빈 화면", "broken layout", "layout is broken", "glitchy",
 			"화면 깨", "깨짐", "깨져", "소리 안", "소리가 안", "알림 안", "알림이 안"},
 	},
 	"data_loss": {
 		strong: []string{"lost my", "lost all", "lost everything", "disappeared", "vanished", "deleted my",
 			"got deleted", "were deleted", "was deleted", "deleted all", "deleted everything", "wiped",
 			"erased", "reset to zero", "all gone", "are gone", "is gone", "are all gone", "is empty",
-			"lost the", "where did my",
-			"사라졌", "사라짐", "없어졌", "날아갔", "날아감", "삭제됐", "삭제 됐", "삭제되", "지워졌", "지워짐", "초기화", "날라갔", "날라감", "날아가", "날라가", "다 지워", "got wiped", "emptied", "장바구니 비", "장바구니가 비", "기록 없어"},
+			"lost the", "where did my", "where did all my", "where are my", "where'd my",
+			"사라졌", "사라짐", "없어졌", "날아갔", "날아감", "삭제됐", "삭제 됐", "삭제되", "지워졌", "지워짐", "초기화", "날라갔", "날라감", "날아가", "날라가", "다 지워", "got wiped", "emptied", "장바구니 비", "장바구니가 비", "기록 없어",
+			"=다 없어짐", "=싹 다 없어", "전부 없어"},
 	},
 	"update": {
 		topic: []string{"update", "updated", "updating", "updates", "upgrade", "upgraded", "new version", "version",
@@ -238,27 +253,36 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 // ("login", "checkout") count as complaints. Generic ones also make the post
 // a "bug" when no more specific category matched.
 var problemCues = struct{ generic, weak []string }{
-	generic: []string{"fail", "fails", "failed", "failing", "failure", "broken", "broke", "not working",
+	generic: []string{"fail", "fails", "failed", "failing", "failure", "broken", "broke", "breaks", "not working",
 		"doesn't work", "does not work", "don't work", "isn't working", "stopped working", "won't work",
 		"not work", "error", "errors", "doesnt work", "dosent work", "not workin",
 		"오류", "에러", "안돼", "안 돼", "안되", "안 되", "안됨", "실패",
 		"왜이래", "왜 이래", "왜이럼", "왜 이럼", "왜이러", "왜 이러", "안옴", "안 옴", "안와", "안 와"},
 	weak: []string{"issue", "issues", "problem", "problems", "can't", "cant", "cannot", "unable", "won't",
 		"wont", "couldn't", "not able", "stuck", "invalid", "never arrives", "never comes", "not received",
+		"never came", "never showed", "never shows", "hasn't shown", "hasn't arrived", "haven't received",
+		"still hasn't", "still haven't", "isn't coming", "isnt coming", "not coming", "aren't coming",
+		"doesn't arrive", "didn't arrive", "still says", "still shows",
 		"didn't get", "keeps", "why", "fix", "hangs", "spins", "ruined", "terrible", "awful", "worst",
 		"disaster", "step backwards", "step back", "drains", "worse", "timing out", "times out", "greyed out", "anymore",
 		"못", "문제", "불가", "풀려", "풀림", "잠겼", "이상", "안 눌", "안 떠", "고쳐", "광탈"},
 }
 
+// blockPhrases hold a keyword that means something else in them: the
+// customer service's tone is no outage, "offline mode" is a feature.
+var blockPhrases = []string{"customer service", "customer support", "offline mode", "service fee",
+	"service charge", "terms of service"}
+
 // updateTerms make MentionsUpdate true on their own.
 var updateTerms = []string{"update", "updated", "updating", "updates", "upgrade", "upgraded", "upgrading",
 	"new version", "latest version", "new release", "latest release", "new build", "patch", "patched",
-	"hotfix", "release notes", "since the update", "after the update",
+	"hotfix", "release notes", "since the update", "after the update", "new ui", "new layout", "new design",
+	"redesign",
 	"업데이트", "업뎃", "업그레이드", "패치", "새 버전", "최신 버전", "새버전", "최신버전", "신버전"}
 
 // versionCues before or after a bare "4.2" make it a version.
 var versionCues = []string{"version", "ver", "v", "update", "updated", "updating", "release", "build", "app",
-	"to", "버전", "업데이트", "업뎃"}
+	"to", "since", "버전", "업데이트", "업뎃"}
 
 // notVersionCues before a dotted number make it not our app's version.
 var notVersionCues = []string{"ios", "android", "ipados", "macos", "windows", "chrome", "firefox", "safari", "$"}

@@ -52,9 +52,11 @@ func ReadKoReviews(dir, name string) ([]KoReview, error) {
 
 // AppReview is one English app-store review.
 type AppReview struct {
-	Label string // Bug, Feature, Rating or UserExperience (human coders)
-	Stars int    // 1–5
-	Text  string // title and comment
+	Label   string // Bug, Feature, Rating or UserExperience (human coders)
+	Stars   int    // 1–5
+	Text    string // title and comment
+	Title   string
+	Comment string
 }
 
 // Complaint is what counts as a complaint about the service: a review the
@@ -83,6 +85,28 @@ func AppSplit(text string) string {
 	return AppFit
 }
 
+// ScenarioTune reports whether the review is in the tune half of the judge's
+// evaluation scenarios (detector/scenarios: FNV-1a 64 of "Title. comment"
+// is even), which replay app reviews as posts. A model trained on app
+// reviews learns only texts of that half, so that the judge's held-out
+// scenarios replay no text a model has learned.
+func (r AppReview) ScenarioTune() bool {
+	var text string
+	switch {
+	case r.Title == "":
+		text = r.Comment
+	case r.Comment == "":
+		text = r.Title
+	case strings.ContainsAny(r.Title[len(r.Title)-1:], ".!?"):
+		text = r.Title + " " + r.Comment
+	default:
+		text = r.Title + ". " + r.Comment
+	}
+	h := fnv.New64a()
+	h.Write([]byte(text))
+	return h.Sum64()%2 == 0
+}
+
 // ReadAppReviews reads app-reviews/reviews.tsv under dir: label, rating,
 // title, comment. The title (ended by a full stop when it has no end
 // punctuation) comes before the comment.
@@ -97,7 +121,8 @@ func ReadAppReviews(dir string) ([]AppReview, error) {
 		if title != "" && !strings.ContainsAny(title[len(title)-1:], ".!?") {
 			title += "."
 		}
-		out = append(out, AppReview{Label: p[0], Stars: stars, Text: strings.TrimSpace(title + " " + p[3])})
+		out = append(out, AppReview{Label: p[0], Stars: stars, Text: strings.TrimSpace(title + " " + p[3]),
+			Title: strings.TrimSpace(p[2]), Comment: strings.TrimSpace(p[3])})
 		return nil
 	})
 	return out, err
