@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # install-test-deps.sh installs what the tests run for real, when missing:
 #   - influxd 1.8.10, built from source into ./.bin (reused if present);
-#   - the Debian packages prometheus and ngircd (only as root, via apt-get).
+#   - the Debian packages prometheus, ngircd and wamerican (only as root, via apt-get).
 # An apt failure is a warning (the tests that need the binary then skip, or
 # fail under CI=true); a failed influxd build is an error under CI=true.
 set -uo pipefail
@@ -40,6 +40,12 @@ for pkg in "${!debs[@]}"; do
 		missing+=("$pkg")
 	fi
 done
+# wamerican provides a word list, not a binary (signals/enrich's typo test).
+if [[ -f /usr/share/dict/american-english ]]; then
+	echo "wamerican: present"
+else
+	missing+=("wamerican")
+fi
 
 if ((${#missing[@]} > 0)); then
 	if [[ "$(id -u)" != "0" ]]; then
