@@ -72,4 +72,6 @@ type Release struct {
 	ID      string `json:"id"`
 	Service string `json:"service"`
 	Version string `json:"version"`
+	// Ring is the release's current ring in the registry ("" if none).
+	Ring string `json:"ring,omitempty"`
 }

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -83,7 +84,9 @@ type App struct {
 	crawlers *crawlers.Runner
 	// resumers are the store notifiers, by name, for resume-store.
 	resumers map[string]deploy.Resumer
-	health   *health
+	// halts is the halts bucket (dispatch's claims; resume-store re-arms).
+	halts  jetstream.KeyValue
+	health *health
 	// own holds this process's service leases (nil: static split).
 	own *ownership.Manager
 }
@@ -205,6 +208,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	a.halts = halts
 	var targets []dispatch.Target
 	var workers []*delivery.Worker
 	var flagSwitches []*flags.Notifier
@@ -489,8 +493,8 @@ func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledg
 		if errors.Is(err, releases.ErrNotFound) {
 			return deploy.Release{}, storeresume.ErrNotFound
 		}
-		return deploy.Release{ID: r.ID, Service: r.Service, Version: r.Version}, err
-	}, a.resumers, storeresume.Auth{Admin: a.authorizer(config.RoleSREAdmin), Known: anyToken, Who: a.tokenName}, a.log.With("part", "resume-store")))
+		return deploy.Release{ID: r.ID, Service: r.Service, Version: r.Version, Ring: r.Ring}, err
+	}, a.resumers, a.rearm, storeresume.Auth{Admin: a.authorizer(config.RoleSREAdmin), Known: anyToken, Who: a.tokenName}, a.log.With("part", "resume-store")))
 	dh := delivery.Handler(dead, delivery.Auth{Read: anyToken, Write: write, Known: anyToken}, a.log.With("part", "deliveries"))
 	mux.Handle("/v1/deliveries", dh)
 	mux.Handle("/v1/deliveries/", dh)
