@@ -139,8 +139,21 @@ notifiers:
 	if asc.State() != asctest.StateActive {
 		t.Errorf("phased release %s after resume, want ACTIVE", asc.State())
 	}
-	if res.Rearmed != "ring H2: its next halt is sent again (resume 1)" {
+	if !strings.HasPrefix(res.Rearmed, "ring H2: its next halt is sent again (resume 1); watched again from ") {
 		t.Errorf("resume-store re-armed %q", res.Rearmed)
+	}
+	// The registry records the store pause and the resume; the detector
+	// gets both and watches H2 afresh.
+	rel, err := admin.Get(ctx, "shop-ios-4.2.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []string
+	for _, e := range rel.Events {
+		evs = append(evs, e.Event+"/"+e.Ring)
+	}
+	if rel.Status != "watching" || strings.Join(evs, " ") != "started/H2 halted/H2 started/H2" || len(rel.Resumes) != 1 || rel.Resumes[0].By != "oncall" {
+		t.Errorf("registry after resume-store: status %s, events %v, resumes %+v", rel.Status, evs, rel.Resumes)
 	}
 
 	// The person decided the incident was over: a halt verdict of the old

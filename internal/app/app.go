@@ -85,8 +85,10 @@ type App struct {
 	// resumers are the store notifiers, by name, for resume-store.
 	resumers map[string]deploy.Resumer
 	// halts is the halts bucket (dispatch's claims; resume-store re-arms).
-	halts  jetstream.KeyValue
-	health *health
+	halts jetstream.KeyValue
+	// releases is the release registry (resume-store restarts the watch).
+	releases *releases.Store
+	health   *health
 	// own holds this process's service leases (nil: static split).
 	own *ownership.Manager
 }
@@ -276,6 +278,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		return err
 	}
 	store := releases.NewStore(relKV, a.log.With("part", "releases"), a.opt.Clock).WithRules(rules)
+	a.releases = store
 	a.goRun("release-follow", func(ctx context.Context) error { return store.Follow(ctx, a.bus.JS) }, runCtx)
 
 	// Gate and budgets: what the deploy system asks before the next ring.

@@ -6,10 +6,20 @@ import (
 
 	"github.com/aftershock/aftershock/deploy"
 	"github.com/aftershock/aftershock/deploy/dispatch"
+	"github.com/aftershock/aftershock/deploy/releases"
+	"github.com/aftershock/aftershock/internal/bus"
+	"github.com/aftershock/aftershock/signals"
 )
 
-// rearm is resume-store's re-arm: after a person resumed a paused store
-// rollout, the next halt of the release's current ring is sent again.
+// rearm is resume-store's second half. After a person resumed a paused
+// store rollout, the release's current ring is watched again:
+//
+//  1. its halt is re-armed (dispatch.Rearm): the next halt is sent again;
+//  2. the registry records the halt the store notifier made (halted on the
+//     ring, unless the release is halted already) and the resume (started
+//     on the same ring, by the sre-admin who asked), and both go out on
+//     releases.<service>, so the detector, which closed the ring's watch
+//     when it halted it, opens a new one from now.
 func (a *App) rearm(ctx context.Context, r deploy.Release, by string) (string, error) {
 	if r.Ring == "" || a.halts == nil {
 		return "", nil
@@ -18,5 +28,32 @@ func (a *App) rearm(ctx context.Context, r deploy.Release, by string) (string, e
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("ring %s: its next halt is sent again (resume %d)", r.Ring, gen), nil
+	msg := fmt.Sprintf("ring %s: its next halt is sent again (resume %d)", r.Ring, gen)
+	if a.releases == nil {
+		return msg, nil
+	}
+	rel, err := a.releases.Get(ctx, r.ID)
+	if err != nil {
+		return msg, fmt.Errorf("restarting the watch of %s: %w", r.ID, err)
+	}
+	if rel.Ring != r.Ring || rel.Finished() {
+		return msg, nil // moved on meanwhile: nothing to restart
+	}
+	caller := releases.Caller{Name: by, MayResume: true}
+	pub := bus.Publisher{JS: a.bus.JS}
+	at := a.opt.Clock().UTC()
+	events := []string{signals.EventStarted}
+	if rel.Status != releases.StatusHalted {
+		events = []string{signals.EventHalted, signals.EventStarted}
+	}
+	for _, e := range events {
+		_, ev, _, err := a.releases.ApplyAs(ctx, signals.ReleaseEvent{Type: signals.TypeRelease, Time: at, Release: r.ID, Ring: r.Ring, Event: e}, caller)
+		if err != nil {
+			return msg, fmt.Errorf("restarting the watch of %s on %s (%s): %w", r.ID, r.Ring, e, err)
+		}
+		if err := pub.Release(ctx, ev, releases.MsgID(ev)); err != nil {
+			return msg, fmt.Errorf("publishing %s of %s on %s: %w", e, r.ID, r.Ring, err)
+		}
+	}
+	return msg + "; watched again from " + at.Format("15:04:05Z"), nil
 }
