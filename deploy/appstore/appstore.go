@@ -58,8 +58,9 @@ type Notifier struct {
 }
 
 var (
-	_ deploy.Notifier = (*Notifier)(nil)
-	_ deploy.Resumer  = (*Notifier)(nil)
+	_ deploy.Notifier    = (*Notifier)(nil)
+	_ deploy.Resumer     = (*Notifier)(nil)
+	_ deploy.PhaseReader = (*Notifier)(nil)
 )
 
 // New validates cfg and builds a notifier; now drives token times.
@@ -183,6 +184,30 @@ func (n *Notifier) Resume(ctx context.Context, r deploy.Release) (string, bool, 
 	}
 	n.log.Warn("phased release resumed by command", "release", r.ID, "phased_release", pr.ID)
 	return fmt.Sprintf("phased release %s resumed: %s, day %d", pr.ID, got.State, got.CurrentDayNumber), true, nil
+}
+
+// Exposure reads the share of users the release's phased release has
+// reached: its day on Apple's schedule (DayFraction) while ACTIVE or
+// PAUSED, everyone once COMPLETE. Only reads: it works in dry_run too.
+func (n *Notifier) Exposure(ctx context.Context, r deploy.Release) (float64, string, bool, error) {
+	app, ok := n.apps[r.Service]
+	if !ok {
+		return 0, "", false, nil
+	}
+	if r.Version == "" {
+		return 0, "", true, fmt.Errorf("appstore: release %s has no version string to look up", r.ID)
+	}
+	pr, _, err := n.find(ctx, app, r.Version)
+	if err != nil {
+		return 0, "", true, err
+	}
+	switch pr.State {
+	case StateComplete:
+		return 1, fmt.Sprintf("App Store phased release %s complete", pr.ID), true, nil
+	case StateActive, StatePaused:
+		return pr.Fraction(), fmt.Sprintf("App Store phased release %s %s, day %d of 7", pr.ID, pr.State, pr.CurrentDayNumber), true, nil
+	}
+	return 0, fmt.Sprintf("App Store phased release %s %s", pr.ID, pr.State), true, nil
 }
 
 // find looks up the app version by version string, then its phased release.
