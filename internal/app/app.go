@@ -84,6 +84,10 @@ type App struct {
 	crawlers *crawlers.Runner
 	// resumers are the store notifiers, by name, for resume-store.
 	resumers map[string]deploy.Resumer
+	// phases are the store notifiers that read a rollout's phase
+	// (stores.go), read every phaseEvery.
+	phases     map[string]deploy.PhaseReader
+	phaseEvery time.Duration
 	// halts is the halts bucket (dispatch's claims; resume-store re-arms).
 	halts jetstream.KeyValue
 	// releases is the release registry (resume-store restarts the watch).
@@ -222,12 +226,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		if c, ok := notifier.(interface{ Close() error }); ok {
 			a.closers = append(a.closers, c.Close)
 		}
-		if r, ok := notifier.(deploy.Resumer); ok {
-			if a.resumers == nil {
-				a.resumers = map[string]deploy.Resumer{}
-			}
-			a.resumers[n.Name] = r
-		}
+		a.collectStore(n, notifier)
 		w, err := delivery.New(a.bus.JS, n.Name, notifier, a.cfg.Delivery, a.log.With("part", "delivery", "notifier", n.Name), a.reg, a.opt.Clock)
 		if err != nil {
 			return fmt.Errorf("starting delivery for notifier %s: %w", n.Name, err)
@@ -280,6 +279,9 @@ func (a *App) Start(ctx context.Context) (err error) {
 	store := releases.NewStore(relKV, a.log.With("part", "releases"), a.opt.Clock).WithRules(rules)
 	a.releases = store
 	a.goRun("release-follow", func(ctx context.Context) error { return store.Follow(ctx, a.bus.JS) }, runCtx)
+	if p := a.storePhase(store); p != nil {
+		a.goRun("store-phase", p.Run, runCtx)
+	}
 
 	// Gate and budgets: what the deploy system asks before the next ring.
 	verKV, err := a.bus.KV(ctx, bus.BucketVerdicts)
