@@ -14,6 +14,10 @@ import (
 func TestExposure(t *testing.T) {
 	f, n := setup(t, StateActive)
 	rel := deploy.Release{ID: "shop-4.2.0", Service: "shop", Version: asctest.Version}
+	if got, _, _, err := n.Exposure(context.Background(), rel); err != nil || got != 0.05 {
+		t.Fatalf("day 3: %g, %v", got, err)
+	}
+	golden(t, "calls-exposure.txt", f.Calls())
 	for _, tc := range []struct {
 		state  string
 		day    int

@@ -14,6 +14,10 @@ import (
 func TestExposure(t *testing.T) {
 	f, n, _ := setup(t, playtest.TrackInProgress)
 	rel := deploy.Release{ID: "shop-4.2.0", Service: "shop", Version: "4.2.0"}
+	if got, _, _, err := n.Exposure(context.Background(), rel); err != nil || got != 0.05 {
+		t.Fatalf("first read: %g, %v", got, err)
+	}
+	golden(t, "calls-exposure.txt", f.Calls())
 	for _, tc := range []struct {
 		from, to string
 		want     float64
