@@ -57,12 +57,16 @@ func TestTokenClaimsAndRefusals(t *testing.T) {
 	_, other := asctest.NewKey(t)
 	for name, bad := range map[string]string{
 		"21-minute lifetime": sign(jwt.SigningMethodES256, key, asctest.KeyID, func() jwt.MapClaims { c := good(); c["exp"] = testNow.Add(21 * time.Minute).Unix(); return c }()),
-		"expired":            sign(jwt.SigningMethodES256, key, asctest.KeyID, func() jwt.MapClaims { c := good(); c["iat"], c["exp"] = testNow.Add(-30*time.Minute).Unix(), testNow.Add(-11*time.Minute).Unix(); return c }()),
-		"wrong audience":     sign(jwt.SigningMethodES256, key, asctest.KeyID, func() jwt.MapClaims { c := good(); c["aud"] = "appstoreconnect-v2"; return c }()),
-		"wrong issuer":       sign(jwt.SigningMethodES256, key, asctest.KeyID, func() jwt.MapClaims { c := good(); c["iss"] = "someone"; return c }()),
-		"wrong key id":       sign(jwt.SigningMethodES256, key, "AAAAAAAAAA", good()),
-		"another key":        sign(jwt.SigningMethodES256, other, asctest.KeyID, good()),
-		"HS256":              sign(jwt.SigningMethodHS256, []byte("secret"), asctest.KeyID, good()),
+		"expired": sign(jwt.SigningMethodES256, key, asctest.KeyID, func() jwt.MapClaims {
+			c := good()
+			c["iat"], c["exp"] = testNow.Add(-30*time.Minute).Unix(), testNow.Add(-11*time.Minute).Unix()
+			return c
+		}()),
+		"wrong audience": sign(jwt.SigningMethodES256, key, asctest.KeyID, func() jwt.MapClaims { c := good(); c["aud"] = "appstoreconnect-v2"; return c }()),
+		"wrong issuer":   sign(jwt.SigningMethodES256, key, asctest.KeyID, func() jwt.MapClaims { c := good(); c["iss"] = "someone"; return c }()),
+		"wrong key id":   sign(jwt.SigningMethodES256, key, "AAAAAAAAAA", good()),
+		"another key":    sign(jwt.SigningMethodES256, other, asctest.KeyID, good()),
+		"HS256":          sign(jwt.SigningMethodHS256, []byte("secret"), asctest.KeyID, good()),
 	} {
 		if err := f.CheckToken(bad); err == nil {
 			t.Errorf("%s: the fake accepted it", name)
