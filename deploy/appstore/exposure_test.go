@@ -45,8 +45,12 @@ func TestExposure(t *testing.T) {
 	if _, _, handled, err := n.Exposure(context.Background(), deploy.Release{ID: "web-1", Service: "web"}); handled || err != nil {
 		t.Errorf("other service: handled=%v err=%v", handled, err)
 	}
+	// A version out without a phased release went to everyone at once.
 	f.SetState("")
-	if _, _, handled, err := n.Exposure(context.Background(), rel); !handled || err == nil || !strings.Contains(err.Error(), "no phased release") {
-		t.Errorf("version without a phased release: handled=%v err=%v", handled, err)
+	if got, detail, handled, err := n.Exposure(context.Background(), rel); !handled || err != nil || got != 1 || !strings.Contains(detail, "released to everyone at once") {
+		t.Errorf("version without a phased release: %g %q handled=%v err=%v", got, detail, handled, err)
+	}
+	if _, _, _, err := n.Exposure(context.Background(), deploy.Release{ID: "shop-9", Service: "shop", Version: "9.9"}); err == nil {
+		t.Error("no error for an unknown version")
 	}
 }
