@@ -67,9 +67,22 @@ type Resumer interface {
 	Resume(ctx context.Context, r Release) (result string, handled bool, err error)
 }
 
+// PhaseReader is a store notifier that can say how far a release's store
+// rollout has got (the App Store phased release's day, the Play staged
+// rollout's userFraction). The daemon reports it to the detector as the
+// ring's exposure (deploy/storephase).
+type PhaseReader interface {
+	// Exposure reads the share of users the release's store rollout
+	// reaches now, in [0, 1], and says where it read it; handled=false
+	// means the release is not one this notifier covers.
+	Exposure(ctx context.Context, r Release) (share float64, detail string, handled bool, err error)
+}
+
 // Release names what a Resumer acts on.
 type Release struct {
 	ID      string `json:"id"`
 	Service string `json:"service"`
 	Version string `json:"version"`
+	// Ring is the release's current ring in the registry ("" if none).
+	Ring string `json:"ring,omitempty"`
 }

@@ -73,6 +73,8 @@ type watch struct {
 	factorHour time.Time
 	factor     float64
 	weeks      int
+
+	phase phase // reported exposure of a store rollout (exposure.go)
 }
 
 // open reports whether t falls in the watch.
@@ -91,6 +93,7 @@ type Detector struct {
 	stats    Stats
 	span     time.Duration
 	flagged  func(service, feature string) bool
+	reviews  map[string]*series // store reviews per service (exposure.go)
 }
 
 // SetFeatureFlags tells the detector which features of a service can be
@@ -176,6 +179,7 @@ func (d *Detector) Post(p signals.Post) {
 		s.posts.first = p.Time
 	}
 	b.posts++
+	d.countReview(p, neg, repeat)
 	if repeat {
 		d.rollup(s, p, neg)
 		return
@@ -329,6 +333,7 @@ func (d *Detector) Release(ev signals.ReleaseEvent) {
 		d.watches[k] = &watch{ev: ev, ring: rc, start: ev.Time, minEnd: ev.Time.Add(rc.Window),
 			end: ev.Time.Add(max(d.cfg.MaxWatch, rc.Window)), next: ev.Time.Truncate(d.cfg.Bucket),
 			failed: map[string]bool{}, knownRing: known}
+		d.setExposure(d.watches[k], ev)
 	case signals.EventCompleted:
 		soak := d.cfg.SoakFor(ev.Service)
 		for _, k := range d.order {
@@ -337,6 +342,8 @@ func (d *Detector) Release(ev signals.ReleaseEvent) {
 				w.end = maxTime(ev.Time.Add(soak), w.minEnd)
 			}
 		}
+	case signals.EventExposure:
+		d.exposureEvent(ev)
 	case signals.EventHalted, signals.EventRolledBack, signals.EventFixedForward:
 		for _, k := range d.order {
 			if k.release == ev.Release {

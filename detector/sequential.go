@@ -175,6 +175,7 @@ func (d *Detector) fold(w *watch, now time.Time) {
 		// Complaints about the release are expected in proportion to the
 		// talk about it: a happy launch brings its share of grumbles.
 		eRel := max(base.relRate*m*f, base.relShare*posts, base.negShare*float64(b.release))
+		eRel = d.reviewExpectation(w, t, m*f, eRel) // store reviews of the new version at its exposure (exposure.go)
 		w.charts[chRelease].add(t, float64(b.releaseNeg), eRel)
 		for i := range Categories {
 			eCat := max(base.catRate[i]*m*f, base.catShare[i]*posts)

@@ -128,12 +128,16 @@ const (
 	EventHalted       = "halted"
 	EventRolledBack   = "rolled_back"
 	EventFixedForward = "fixed_forward"
+	// EventExposure says the ring now reaches Exposure of the users (a
+	// store's phased release moved to its next day, a staged rollout's
+	// userFraction changed); the release stays where it is.
+	EventExposure = "exposure"
 )
 
 // ValidEvent reports whether name is a known release event.
 func ValidEvent(name string) bool {
 	switch name {
-	case EventStarted, EventPromoted, EventCompleted, EventHalted, EventRolledBack, EventFixedForward:
+	case EventStarted, EventPromoted, EventCompleted, EventHalted, EventRolledBack, EventFixedForward, EventExposure:
 		return true
 	}
 	return false
@@ -152,6 +156,10 @@ type ReleaseEvent struct {
 	Event   string    `json:"event"`
 	// Features lists feature names the release touches, if the deploy system says.
 	Features []string `json:"features,omitempty"`
+	// Exposure is the share of users the ring reaches now, in (0, 1]: on an
+	// exposure event, and optionally on started and promoted (0 = the
+	// ring's configured exposure).
+	Exposure float64 `json:"exposure,omitempty"`
 }
 
 // Anomaly kinds.

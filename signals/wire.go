@@ -113,9 +113,15 @@ func (r *ReleaseEvent) Validate() error {
 	case r.Service == "":
 		return invalid("release", "missing \"service\"")
 	case !ValidEvent(r.Event):
-		return invalid("release", "unknown event %q (want started, promoted, completed, halted, rolled_back or fixed_forward)", r.Event)
+		return invalid("release", "unknown event %q (want started, promoted, completed, halted, rolled_back, fixed_forward or exposure)", r.Event)
 	case (r.Event == EventStarted || r.Event == EventPromoted) && r.Ring == "":
 		return invalid("release", "event %q needs a \"ring\"", r.Event)
+	case !(r.Exposure >= 0 && r.Exposure <= 1): // also NaN
+		return invalid("release", "exposure %g is outside (0, 1]", r.Exposure)
+	case r.Event == EventExposure && r.Exposure == 0:
+		return invalid("release", "event %q needs an \"exposure\" in (0, 1]", r.Event)
+	case r.Exposure > 0 && r.Event != EventStarted && r.Event != EventPromoted && r.Event != EventExposure:
+		return invalid("release", "\"exposure\" goes with started, promoted or exposure, not %q", r.Event)
 	}
 	return checkTime("release", r.Time)
 }

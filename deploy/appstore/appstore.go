@@ -19,6 +19,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -58,8 +59,9 @@ type Notifier struct {
 }
 
 var (
-	_ deploy.Notifier = (*Notifier)(nil)
-	_ deploy.Resumer  = (*Notifier)(nil)
+	_ deploy.Notifier    = (*Notifier)(nil)
+	_ deploy.Resumer     = (*Notifier)(nil)
+	_ deploy.PhaseReader = (*Notifier)(nil)
 )
 
 // New validates cfg and builds a notifier; now drives token times.
@@ -97,7 +99,14 @@ type PhasedRelease struct {
 	State            string
 	CurrentDayNumber int
 	VersionID        string
+	// VersionState is the version's appStoreState (READY_FOR_SALE once
+	// it is out).
+	VersionState string
 }
+
+// errNoPhasedRelease: the version has no phased release (it goes, or
+// went, to everyone at once).
+var errNoPhasedRelease = errors.New("no phased release")
 
 // Fraction is the share of automatic-update users the phased release has
 // reached: Apple's fixed 7-day schedule (1, 2, 5, 10, 20, 50, 100%).
@@ -185,6 +194,36 @@ func (n *Notifier) Resume(ctx context.Context, r deploy.Release) (string, bool, 
 	return fmt.Sprintf("phased release %s resumed: %s, day %d", pr.ID, got.State, got.CurrentDayNumber), true, nil
 }
 
+// Exposure reads the share of users the release's phased release has
+// reached: its day on Apple's schedule (DayFraction) while ACTIVE or
+// PAUSED, everyone once COMPLETE. Only reads: it works in dry_run too.
+func (n *Notifier) Exposure(ctx context.Context, r deploy.Release) (float64, string, bool, error) {
+	app, ok := n.apps[r.Service]
+	if !ok {
+		return 0, "", false, nil
+	}
+	if r.Version == "" {
+		return 0, "", true, fmt.Errorf("appstore: release %s has no version string to look up", r.ID)
+	}
+	pr, _, err := n.find(ctx, app, r.Version)
+	if errors.Is(err, errNoPhasedRelease) {
+		if pr.VersionState == "READY_FOR_SALE" {
+			return 1, fmt.Sprintf("App Store version %s released to everyone at once (no phased release)", r.Version), true, nil
+		}
+		return 0, fmt.Sprintf("App Store version %s is %s, without a phased release", r.Version, pr.VersionState), true, nil
+	}
+	if err != nil {
+		return 0, "", true, err
+	}
+	switch pr.State {
+	case StateComplete:
+		return 1, fmt.Sprintf("App Store phased release %s complete", pr.ID), true, nil
+	case StateActive, StatePaused:
+		return pr.Fraction(), fmt.Sprintf("App Store phased release %s %s, day %d of 7", pr.ID, pr.State, pr.CurrentDayNumber), true, nil
+	}
+	return 0, fmt.Sprintf("App Store phased release %s %s", pr.ID, pr.State), true, nil
+}
+
 // find looks up the app version by version string, then its phased release.
 func (n *Notifier) find(ctx context.Context, app App, version string) (PhasedRelease, bool, error) {
 	q := url.Values{}
@@ -206,10 +245,10 @@ func (n *Notifier) find(ctx context.Context, app App, version string) (PhasedRel
 	if retry, err := n.call(ctx, http.MethodGet, path, nil, &list); err != nil {
 		return PhasedRelease{}, retry, err
 	}
-	var versionID string
+	var versionID, versionState string
 	for _, d := range list.Data {
 		if d.Attributes.VersionString == version {
-			versionID = d.ID
+			versionID, versionState = d.ID, d.Attributes.AppStoreState
 		}
 	}
 	if versionID == "" {
@@ -221,10 +260,11 @@ func (n *Notifier) find(ctx context.Context, app App, version string) (PhasedRel
 		return PhasedRelease{}, retry, err
 	}
 	if one.Data == nil || one.Data.ID == "" {
-		return PhasedRelease{}, false, fmt.Errorf("appstore: version %s (%s) of app %s has no phased release: it went to everyone at once", version, versionID, app.AppID)
+		return PhasedRelease{VersionID: versionID, VersionState: versionState}, false,
+			fmt.Errorf("appstore: version %s (%s) of app %s has %w: it went to everyone at once", version, versionID, app.AppID, errNoPhasedRelease)
 	}
 	pr := one.Data.phased()
-	pr.VersionID = versionID
+	pr.VersionID, pr.VersionState = versionID, versionState
 	return pr, false, nil
 }
 

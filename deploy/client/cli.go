@@ -33,6 +33,9 @@ commands:
   halt ID [--ring R]     the rollout stopped (ring defaults to the current one)
   rollback ID            the release was rolled back
   fix-forward ID         the release was fixed by a later one
+  exposure ID --share F [--ring R]
+                         the ring now reaches share F of the users (a staged
+                         rollout moved on; store notifiers report their own)
   resume-store ID [--notifier N]
                          resume the App Store phased release / Play staged
                          rollout a halt paused (needs an sre-admin token)
@@ -144,6 +147,22 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env fu
 			return usageExit(err, stdout, stderr)
 		}
 		run = func(c *Client) (any, error) { return c.Event(ctx, pos[0], eventOf(cmd), ring) }
+	case "exposure":
+		var ring string
+		var share float64
+		fs.StringVar(&ring, "ring", "", "ring (default the current one)")
+		fs.Float64Var(&share, "share", 0, "share of users the ring reaches now, in (0, 1] (required)")
+		pos, err := parse(fs, args)
+		if err == nil && len(pos) != 1 {
+			err = usagef("exposure: want exactly one release id, got %d", len(pos))
+		}
+		if err == nil && !(share > 0 && share <= 1) {
+			err = usagef("exposure: --share must be in (0, 1], e.g. 0.05 for 5%%")
+		}
+		if err != nil {
+			return usageExit(err, stdout, stderr)
+		}
+		run = func(c *Client) (any, error) { return c.Exposure(ctx, pos[0], ring, share) }
 	case "resume-store":
 		var notifier string
 		fs.StringVar(&notifier, "notifier", "", "only this store notifier (default every one covering the release)")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aftershock/aftershock/deploy/releases"
 	"github.com/aftershock/aftershock/deploy/storeresume"
+	"github.com/aftershock/aftershock/signals"
 )
 
 // maxResponseBytes bounds an answer (a list of 1000 releases with their
@@ -62,6 +63,16 @@ func (c *Client) Start(ctx context.Context, s Start) (releases.Release, error) {
 func (c *Client) Event(ctx context.Context, id, event, ring string) (releases.Release, error) {
 	var r releases.Release
 	body := releases.EventRequest{Event: event, Ring: ring}
+	err := c.do(ctx, http.MethodPost, "/v1/releases/"+url.PathEscape(id)+"/events", body, &r)
+	return r, err
+}
+
+// Exposure records that release id's ring (its current ring when "") now
+// reaches share of the users, in (0, 1] — for deploy systems that stage a
+// rollout themselves; the store notifiers report store phases on their own.
+func (c *Client) Exposure(ctx context.Context, id, ring string, share float64) (releases.Release, error) {
+	var r releases.Release
+	body := releases.EventRequest{Event: signals.EventExposure, Ring: ring, Exposure: share}
 	err := c.do(ctx, http.MethodPost, "/v1/releases/"+url.PathEscape(id)+"/events", body, &r)
 	return r, err
 }

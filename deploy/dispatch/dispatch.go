@@ -126,7 +126,8 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 // Handle queues the notices a verdict calls for. A halt (or a flag switch)
 // is queued at most once per release and ring, however often the verdict is
 // redelivered or re-computed; other notices carry a key made from the
-// verdict, so a redelivery is dropped by the outbox.
+// verdict, so a redelivery is dropped by the outbox. After Rearm (a person
+// resumed the ring) the next halt of that ring goes out once more.
 func (d *Dispatcher) Handle(ctx context.Context, v signals.Verdict) error {
 	event := EventOf(v)
 	var targets []string
@@ -146,6 +147,18 @@ func (d *Dispatcher) Handle(ctx context.Context, v signals.Verdict) error {
 			// halt of the same ring must still go out.
 			key = delivery.HaltKey(v.Release, v.Ring+"/flag_off/"+v.Feature)
 		}
+		// After a person resumed the ring (Rearm), its halts are claimed
+		// anew; verdicts from before the resume stay claimed.
+		rearmed, _, err := generation(ctx, d.halts, v.Release, v.Ring)
+		if err != nil {
+			return err
+		}
+		if rearmed.Generation > 0 && v.Time.Before(rearmed.Resumed) {
+			d.log.Info("dropped: computed before the ring was resumed", "event", event, "release", v.Release, "ring", v.Ring,
+				"verdict_time", v.Time, "resumed", rearmed.Resumed)
+			return nil
+		}
+		key = claimKey(key, rearmed.Generation)
 		first, err := delivery.Once(ctx, d.halts, key)
 		if err != nil {
 			return err
@@ -154,7 +167,7 @@ func (d *Dispatcher) Handle(ctx context.Context, v signals.Verdict) error {
 			d.log.Info("already sent", "event", event, "release", v.Release, "ring", v.Ring)
 			return nil
 		}
-		if err := d.enqueue(ctx, targets, NoticeKey(event, v.Release, v.Ring, v.Feature), v); err != nil {
+		if err := d.enqueue(ctx, targets, generationKey(NoticeKey(event, v.Release, v.Ring, v.Feature), rearmed.Generation), v); err != nil {
 			// Release the claim so the redelivered verdict queues again;
 			// notices already queued are dropped as duplicates by their msg id.
 			if ferr := delivery.Forget(ctx, d.halts, key); ferr != nil {

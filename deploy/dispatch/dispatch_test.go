@@ -227,3 +227,107 @@ func TestDeadLetterAnnounced(t *testing.T) {
 		t.Errorf("chat notice reasons %q", n.Verdict.Reasons)
 	}
 }
+
+// After a person resumed a halted ring (Rearm), a new halt of that ring
+// is queued exactly once more, with a new key; repeats before the resume,
+// and verdicts computed before it, are not.
+func TestRearmAfterResume(t *testing.T) {
+	ctx := context.Background()
+	b, err := bus.Open(ctx, bus.Config{DataDir: t.TempDir(), Retention: time.Hour, Replicas: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	halts, _ := b.KV(ctx, bus.BucketHalts)
+	at := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	d := New(b.JS, halts, []Target{{"store", []string{EventHalt}}}, "", func() time.Time { return at }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	halt := func(min int, ring string) signals.Verdict {
+		return signals.Verdict{Time: at.Add(time.Duration(min) * time.Minute), Release: "shop-ios-4.2.0", Service: "shop-ios", Ring: ring, Decision: "fail", Action: "halt"}
+	}
+	keys := func() []string {
+		t.Helper()
+		s, err := b.JS.Stream(ctx, bus.StreamDeliveries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for seq := uint64(1); seq <= s.CachedInfo().State.LastSeq; seq++ {
+			m, err := s.GetMsg(ctx, seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n deploy.Notice
+			if err := json.Unmarshal(m.Data, &n); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, n.Key)
+		}
+		return out
+	}
+	handle := func(vs ...signals.Verdict) {
+		t.Helper()
+		for _, v := range vs {
+			if err := d.Handle(ctx, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	handle(halt(1, "H3"), halt(2, "H3")) // the second is the same incident
+	if got := keys(); fmt.Sprint(got) != "[halt:shop-ios-4.2.0:H3]" {
+		t.Fatalf("before the resume: %v", got)
+	}
+	gen, err := Rearm(ctx, halts, "shop-ios-4.2.0", "H3", "oncall", at.Add(10*time.Minute))
+	if err != nil || gen != 1 {
+		t.Fatalf("Rearm = %d, %v; want 1", gen, err)
+	}
+	// A verdict of the old incident computed before the resume (a
+	// redelivery) is not a new halt; one after it is, once.
+	handle(halt(5, "H3"), halt(11, "H3"), halt(12, "H3"), halt(13, "H3"))
+	want := "[halt:shop-ios-4.2.0:H3 halt:shop-ios-4.2.0:H3:resumed-1]"
+	if got := keys(); fmt.Sprint(got) != want {
+		t.Fatalf("after one resume: %v, want %v", got, want)
+	}
+	// Another ring was never resumed: its first halt goes out as before.
+	handle(halt(14, "H2"))
+	if gen, err := Rearm(ctx, halts, "shop-ios-4.2.0", "H3", "oncall", at.Add(20*time.Minute)); err != nil || gen != 2 {
+		t.Fatalf("second Rearm = %d, %v; want 2", gen, err)
+	}
+	handle(halt(19, "H3"), halt(21, "H3"), halt(22, "H3"))
+	want = "[halt:shop-ios-4.2.0:H3 halt:shop-ios-4.2.0:H3:resumed-1 halt:shop-ios-4.2.0:H2 halt:shop-ios-4.2.0:H3:resumed-2]"
+	if got := keys(); fmt.Sprint(got) != want {
+		t.Fatalf("after two resumes: %v, want %v", got, want)
+	}
+	r, _, err := generation(ctx, halts, "shop-ios-4.2.0", "H3")
+	if err != nil || r.Generation != 2 || r.By != "oncall" || !r.Resumed.Equal(at.Add(20*time.Minute)) {
+		t.Fatalf("re-arm record %+v, %v", r, err)
+	}
+}
+
+// Concurrent re-arms each get their own generation.
+func TestRearmConcurrent(t *testing.T) {
+	ctx := context.Background()
+	b, err := bus.Open(ctx, bus.Config{DataDir: t.TempDir(), Retention: time.Hour, Replicas: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	halts, _ := b.KV(ctx, bus.BucketHalts)
+	const n = 4
+	gens := make(chan int, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			g, err := Rearm(ctx, halts, "r", "H2", "", time.Now())
+			if err != nil {
+				t.Error(err)
+			}
+			gens <- g
+		}()
+	}
+	seen := map[int]bool{}
+	for i := 0; i < n; i++ {
+		seen[<-gens] = true
+	}
+	if len(seen) != n || !seen[1] || !seen[n] {
+		t.Fatalf("generations %v, want 1..%d once each", seen, n)
+	}
+}

@@ -42,6 +42,10 @@ type Config struct {
 	// DryRun reads the track in an edit, logs the change it would commit
 	// and deletes the edit, changing nothing.
 	DryRun bool `yaml:"dry_run"`
+	// PhaseEvery is how often the rollout's phase is read and reported to
+	// the detector as the ring's exposure (default 1h, at least 1s;
+	// deploy/storephase).
+	PhaseEvery time.Duration `yaml:"phase_every"`
 }
 
 // App ties a watched service to a Play app and track.
@@ -107,6 +111,12 @@ func (c *Config) ValidateAt(path string) error {
 	if err := check.Timeout(field("timeout"), &c.Timeout, DefaultTimeout); err != nil {
 		errs = append(errs, err)
 	}
+	if c.PhaseEvery == 0 {
+		c.PhaseEvery = time.Hour
+	}
+	if c.PhaseEvery < time.Second {
+		errs = append(errs, fmt.Errorf("%s: %s, want at least 1s", field("phase_every"), c.PhaseEvery))
+	}
 	return errors.Join(errs...)
 }
 
@@ -144,5 +154,6 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("apps", len(c.Apps)),
 		slog.String("endpoint", c.Endpoint),
 		slog.Bool("dry_run", c.DryRun),
+		slog.Duration("phase_every", c.PhaseEvery),
 	)
 }

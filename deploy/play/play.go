@@ -60,8 +60,9 @@ type Notifier struct {
 }
 
 var (
-	_ deploy.Notifier = (*Notifier)(nil)
-	_ deploy.Resumer  = (*Notifier)(nil)
+	_ deploy.Notifier    = (*Notifier)(nil)
+	_ deploy.Resumer     = (*Notifier)(nil)
+	_ deploy.PhaseReader = (*Notifier)(nil)
 )
 
 // New validates cfg and builds a notifier.
@@ -125,6 +126,42 @@ func (n *Notifier) Resume(ctx context.Context, r deploy.Release) (string, bool, 
 	}
 	log.Warn("staged rollout resumed by command", "result", msg)
 	return msg, true, nil
+}
+
+// Exposure reads the userFraction of the version's staged rollout on the
+// track (1 once completed) in an edit that is then deleted: nothing
+// changes on Play. Only reads: it works in dry_run too.
+func (n *Notifier) Exposure(ctx context.Context, r deploy.Release) (float64, string, bool, error) {
+	app, ok := n.apps[r.Service]
+	if !ok {
+		return 0, "", false, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.timeout)
+	defer cancel()
+	pkg := app.PackageName
+	edit, err := n.svc.Edits.Insert(pkg, &androidpublisher.AppEdit{}).Context(ctx).Do()
+	if err != nil {
+		_, err = classify(ctx, err)
+		return 0, "", true, fmt.Errorf("play: opening an edit of %s: %w", pkg, err)
+	}
+	defer n.discard(ctx, pkg, edit.Id)
+	track, err := n.svc.Edits.Tracks.Get(pkg, edit.Id, app.Track).Context(ctx).Do()
+	if err != nil {
+		_, err = classify(ctx, err)
+		return 0, "", true, fmt.Errorf("play: reading track %s of %s: %w", app.Track, pkg, err)
+	}
+	for _, rel := range track.Releases {
+		if !matches(rel, r.Version) {
+			continue
+		}
+		switch rel.Status {
+		case StatusInProgress, StatusHalted:
+			return rel.UserFraction, fmt.Sprintf("Play %s release %q %s at userFraction %g", app.Track, rel.Name, rel.Status, rel.UserFraction), true, nil
+		case StatusCompleted:
+			return 1, fmt.Sprintf("Play %s release %q completed", app.Track, rel.Name), true, nil
+		}
+	}
+	return 0, "", true, fmt.Errorf("play: %s track %s has no staged or completed release named %q or with that version code", pkg, app.Track, r.Version)
 }
 
 // change moves the version's release on the track from one status to

@@ -177,7 +177,7 @@ func (h *handler) event(w http.ResponseWriter, r *http.Request) {
 		caller.Name = h.auth.Who(r)
 	}
 	rel, ev, dup, err := h.store.ApplyAs(ctx, signals.ReleaseEvent{
-		Type: signals.TypeRelease, Time: at.UTC(), Release: id, Ring: q.Ring, Event: q.Event,
+		Type: signals.TypeRelease, Time: at.UTC(), Release: id, Ring: q.Ring, Event: q.Event, Exposure: q.Exposure,
 	}, caller)
 	if err != nil {
 		h.fail(w, err)

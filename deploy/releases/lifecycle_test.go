@@ -89,6 +89,9 @@ func TestLifecycleTable(t *testing.T) {
 			want, _, _ := strings.Cut(cell, " ")
 			r := build(t, status)
 			e := ev(event, ringFor(status, event), 10)
+			if event == signals.EventExposure {
+				e.Exposure = 0.05
+			}
 			_, dup, err := r.apply(e, ordered())
 			cells++
 			switch {
@@ -110,7 +113,7 @@ func TestLifecycleTable(t *testing.T) {
 			}
 		}
 	}
-	if cells != len(historyTo)*6 {
+	if cells != len(historyTo)*7 {
 		t.Fatalf("checked %d cells of docs/lifecycle.md, want %d", cells, len(historyTo)*6)
 	}
 }

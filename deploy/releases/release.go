@@ -66,6 +66,10 @@ type Release struct {
 	// Ring is the ring the release is currently on ("" while pending).
 	Ring   string `json:"ring,omitempty"`
 	Status string `json:"status"`
+	// Exposure is the share of users the current ring reaches, as last
+	// reported (an exposure event, or started/promoted with one); 0 when
+	// never reported (the ring's configured exposure applies).
+	Exposure float64 `json:"exposure,omitempty"`
 	// Events are the last MaxEvents events, oldest first, in the order they
 	// were accepted. They carry time, ring and event; the version, team,
 	// authors and features are the release's own.
@@ -190,6 +194,9 @@ func printable(s string) bool {
 type EventRequest struct {
 	Event string `json:"event"`
 	Ring  string `json:"ring,omitempty"`
+	// Exposure is the share of users the ring reaches now, in (0, 1]:
+	// required for exposure, optional for started and promoted.
+	Exposure float64 `json:"exposure,omitempty"`
 	// Time of the event; zero means now.
 	Time time.Time `json:"time,omitzero"`
 }
@@ -201,7 +208,15 @@ func (q EventRequest) Validate() error {
 	case q.Event == "":
 		errs = append(errs, "event: required")
 	case !signals.ValidEvent(q.Event):
-		errs = append(errs, fmt.Sprintf("event: unknown event %q (want started, promoted, completed, halted, rolled_back or fixed_forward)", q.Event))
+		errs = append(errs, fmt.Sprintf("event: unknown event %q (want started, promoted, completed, halted, rolled_back, fixed_forward or exposure)", q.Event))
+	}
+	switch {
+	case !(q.Exposure >= 0 && q.Exposure <= 1):
+		errs = append(errs, fmt.Sprintf("exposure: %g is outside (0, 1]", q.Exposure))
+	case q.Event == signals.EventExposure && q.Exposure == 0:
+		errs = append(errs, "exposure: required for exposure, in (0, 1]")
+	case q.Exposure > 0 && q.Event != signals.EventStarted && q.Event != signals.EventPromoted && q.Event != signals.EventExposure:
+		errs = append(errs, fmt.Sprintf("exposure: goes with started, promoted or exposure, not %s", q.Event))
 	}
 	switch {
 	case q.Ring == "" && (q.Event == signals.EventStarted || q.Event == signals.EventPromoted):
@@ -253,7 +268,7 @@ func (r Release) sameStart(q StartRequest) bool {
 func (r Release) startedOn(ring string) (signals.ReleaseEvent, bool) {
 	for _, ev := range r.Events {
 		if ev.Event == signals.EventStarted && ev.Ring == ring {
-			return r.event(ev.Event, ev.Ring, ev.Time), true
+			return r.full(ev), true
 		}
 	}
 	return signals.ReleaseEvent{}, false
@@ -275,21 +290,31 @@ func (r Release) event(name, ring string, at time.Time) signals.ReleaseEvent {
 	}
 }
 
+// full is the wire event of a kept one.
+func (r Release) full(kept signals.ReleaseEvent) signals.ReleaseEvent {
+	ev := r.event(kept.Event, kept.Ring, kept.Time)
+	ev.Exposure = kept.Exposure
+	return ev
+}
+
 // record appends ev and moves the status and ring; it does not check rules.
 // The kept copy leaves out what the release itself holds (version, team,
 // authors, features).
 func (r *Release) record(ev signals.ReleaseEvent) {
 	r.Events = append(r.Events, signals.ReleaseEvent{
 		Type: signals.TypeRelease, Time: ev.Time, Release: ev.Release, Service: ev.Service, Ring: ev.Ring, Event: ev.Event,
+		Exposure: ev.Exposure,
 	})
 	if n := len(r.Events); n > MaxEvents {
 		r.Events = slices.Clone(r.Events[n-MaxEvents:])
 	}
 	switch ev.Event {
 	case signals.EventStarted:
-		r.Status, r.Ring = StatusWatching, ev.Ring
+		r.Status, r.Ring, r.Exposure = StatusWatching, ev.Ring, ev.Exposure
 	case signals.EventPromoted:
-		r.Status, r.Ring = StatusPromoted, ev.Ring
+		r.Status, r.Ring, r.Exposure = StatusPromoted, ev.Ring, ev.Exposure
+	case signals.EventExposure:
+		r.Exposure = ev.Exposure
 	case signals.EventCompleted:
 		r.Status = StatusCompleted
 	case signals.EventHalted:
@@ -356,13 +381,13 @@ func (r *Release) apply(ev signals.ReleaseEvent, p Policy) (recorded signals.Rel
 		ev.Ring = r.Ring
 	}
 	if n := len(r.Events); n > 0 {
-		if last := r.Events[n-1]; last.Event == ev.Event && last.Ring == ev.Ring {
-			return r.event(last.Event, last.Ring, last.Time), true, nil
+		if last := r.Events[n-1]; last.Event == ev.Event && last.Ring == ev.Ring && last.Exposure == ev.Exposure {
+			return r.full(last), true, nil
 		}
 	}
 	for _, old := range r.Events {
-		if old.Event == ev.Event && old.Ring == ev.Ring && old.Time.Equal(ev.Time) {
-			return r.event(old.Event, old.Ring, old.Time), true, nil
+		if old.Event == ev.Event && old.Ring == ev.Ring && old.Time.Equal(ev.Time) && old.Exposure == ev.Exposure {
+			return r.full(old), true, nil
 		}
 	}
 	if r.Finished() {
@@ -397,6 +422,10 @@ func (r *Release) apply(ev signals.ReleaseEvent, p Policy) (recorded signals.Rel
 			if ev.Ring != r.Ring {
 				return refuse("it can only be halted on its current ring %s", r.Ring)
 			}
+		case signals.EventExposure:
+			if ev.Ring != r.Ring {
+				return refuse("exposure only applies to its current ring %s", r.Ring)
+			}
 		}
 	case StatusHalted:
 		switch ev.Event {
@@ -412,9 +441,14 @@ func (r *Release) apply(ev signals.ReleaseEvent, p Policy) (recorded signals.Rel
 			return refuse("a halted release cannot complete; resume it, roll it back or fix it forward")
 		case signals.EventHalted:
 			return refuse("it is halted already")
+		case signals.EventExposure:
+			if ev.Ring != r.Ring {
+				return refuse("exposure only applies to its current ring %s", r.Ring)
+			}
 		}
 	}
 	full := r.event(ev.Event, ev.Ring, ev.Time)
+	full.Exposure = ev.Exposure
 	r.record(full)
 	if resume {
 		by := p.By

@@ -99,9 +99,13 @@ notifiers:
 	}
 
 	pub := bus.Publisher{JS: a.Bus().JS}
-	halt := func(svc string) {
+	halt := func(svc string, at ...time.Time) {
 		t.Helper()
-		v := signals.Verdict{Type: signals.TypeVerdict, Time: time.Now(), Release: svc + "-4.2.0", Service: svc, Version: "4.2.0",
+		when := time.Now()
+		if len(at) > 0 {
+			when = at[0]
+		}
+		v := signals.Verdict{Type: signals.TypeVerdict, Time: when, Release: svc + "-4.2.0", Service: svc, Version: "4.2.0",
 			Ring: "H2", Score: 31, Decision: signals.DecisionFail, Action: signals.ActionHalt, Reasons: []string{"complaints about login up 12x"}}
 		if err := pub.Verdict(ctx, v); err != nil {
 			t.Fatal(err)
@@ -127,12 +131,48 @@ notifiers:
 	if _, err := admin.ResumeStore(ctx, "shop-ios-9.9", ""); !client.IsStatus(err, http.StatusNotFound) {
 		t.Fatalf("resume of an unknown release: %v, want 404", err)
 	}
+	resumedAfter := time.Now()
 	res, err := admin.ResumeStore(ctx, "shop-ios-4.2.0", "")
 	if err != nil || len(res.Results) != 1 || res.Results[0].Notifier != "ios-store" {
 		t.Fatalf("resume-store shop-ios-4.2.0 = %+v, %v", res, err)
 	}
 	if asc.State() != asctest.StateActive {
 		t.Errorf("phased release %s after resume, want ACTIVE", asc.State())
+	}
+	if !strings.HasPrefix(res.Rearmed, "ring H2: its next halt is sent again (resume 1); watched again from ") {
+		t.Errorf("resume-store re-armed %q", res.Rearmed)
+	}
+	// The registry records the store pause and the resume; the detector
+	// gets both and watches H2 afresh.
+	rel, err := admin.Get(ctx, "shop-ios-4.2.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []string
+	for _, e := range rel.Events {
+		evs = append(evs, e.Event+"/"+e.Ring)
+	}
+	if rel.Status != "watching" || strings.Join(evs, " ") != "started/H2 halted/H2 started/H2" || len(rel.Resumes) != 1 || rel.Resumes[0].By != "oncall" {
+		t.Errorf("registry after resume-store: status %s, events %v, resumes %+v", rel.Status, evs, rel.Resumes)
+	}
+
+	// The person decided the incident was over: a halt verdict of the old
+	// incident (computed before the resume, redelivered) pauses nothing; a
+	// new halt of the same ring pauses the phased release again, once.
+	halt("shop-ios", resumedAfter.Add(-time.Second))
+	time.Sleep(300 * time.Millisecond)
+	if n := countCalls(asc.Calls(), "PATCH"); n != 2 || asc.State() != asctest.StateActive {
+		t.Fatalf("after an old halt: %d PATCH calls (want 2: pause, resume), state %s", n, asc.State())
+	}
+	halt("shop-ios")
+	halt("shop-ios")
+	waitFor(t, "App Store phased release paused again", func() bool { return asc.State() == asctest.StatePaused })
+	time.Sleep(300 * time.Millisecond)
+	if n := countCalls(asc.Calls(), "PATCH"); n != 3 {
+		t.Errorf("%d PATCH calls after a new halt, want 3 (pause, resume, pause)", n)
+	}
+	if _, err := admin.ResumeStore(ctx, "shop-ios-4.2.0", ""); err != nil {
+		t.Fatal(err)
 	}
 	var out, errOut strings.Builder
 	code := client.RunCLI(ctx, []string{"release", "--server", "http://" + a.Addr(), "--token", adminToken, "resume-store", "shop-android-4.2.0", "--notifier", "android-store"}, &out, &errOut, func(string) string { return "" })

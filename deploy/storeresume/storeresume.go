@@ -7,7 +7,12 @@
 //	POST /v1/releases/shop-4.2.0/resume-store
 //	{"notifier": "ios-store"}          (optional: default every store notifier)
 //
-//	200 {"release":"shop-4.2.0","results":[{"notifier":"ios-store","result":"phased release … resumed: ACTIVE, day 3"}]}
+//	200 {"release":"shop-4.2.0","results":[{"notifier":"ios-store","result":"phased release … resumed: ACTIVE, day 3"}],
+//	     "rearmed":"ring H3: its next halt is sent again (resume 1)"}
+//
+// A resume re-arms the release's current ring: the person decided the
+// incident is over, so a NEW halt of that ring after the resume pauses the
+// rollout again (once; see dispatch.Rearm).
 package storeresume
 
 import (
@@ -34,6 +39,10 @@ var ErrNotFound = errors.New("release not found")
 // Lookup finds a registered release.
 type Lookup func(ctx context.Context, id string) (deploy.Release, error)
 
+// Rearm lets the next halt of the release's current ring go out again
+// after a successful resume, and says what it did (dispatch.Rearm).
+type Rearm func(ctx context.Context, r deploy.Release, by string) (string, error)
+
 // Request is the optional body.
 type Request struct {
 	// Notifier names the store notifier to resume through; empty means
@@ -52,6 +61,8 @@ type Result struct {
 type Response struct {
 	Release string   `json:"release"`
 	Results []Result `json:"results"`
+	// Rearmed says which ring's halt was re-armed after the resume.
+	Rearmed string `json:"rearmed,omitempty"`
 	// Error sums up the failures of a 502.
 	Error string `json:"error,omitempty"`
 }
@@ -74,7 +85,10 @@ type Auth struct {
 // every notifier asked resumed (or found it running), 404 for an unknown
 // release or notifier, 409 when no store notifier covers the release's
 // service, 502 when a store refused or failed (the body has each result).
-func Handler(lookup Lookup, resumers map[string]deploy.Resumer, auth Auth, logger *slog.Logger) http.Handler {
+// After every asked notifier resumed, rearm (if not nil) re-arms the halt
+// of the release's current ring; a failure to re-arm is a 500 (the stores
+// did resume: the body says so).
+func Handler(lookup Lookup, resumers map[string]deploy.Resumer, rearm Rearm, auth Auth, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", "POST")
@@ -148,6 +162,16 @@ func Handler(lookup Lookup, resumers map[string]deploy.Resumer, auth Auth, logge
 			resp.Error = strings.Join(failed, "; ")
 			writeJSON(w, http.StatusBadGateway, resp)
 		default:
+			if rearm != nil {
+				msg, err := rearm(r.Context(), rel, who(auth, r))
+				if err != nil {
+					logger.Error("resume-store: re-arming the halt", "release", rel.ID, "ring", rel.Ring, "err", err)
+					resp.Error = "resumed, but re-arming the halt failed: " + err.Error()
+					writeJSON(w, http.StatusInternalServerError, resp)
+					return
+				}
+				resp.Rearmed = msg
+			}
 			writeJSON(w, http.StatusOK, resp)
 		}
 	})

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -83,6 +84,14 @@ type App struct {
 	crawlers *crawlers.Runner
 	// resumers are the store notifiers, by name, for resume-store.
 	resumers map[string]deploy.Resumer
+	// phases are the store notifiers that read a rollout's phase
+	// (stores.go), read every phaseEvery.
+	phases     map[string]deploy.PhaseReader
+	phaseEvery time.Duration
+	// halts is the halts bucket (dispatch's claims; resume-store re-arms).
+	halts jetstream.KeyValue
+	// releases is the release registry (resume-store restarts the watch).
+	releases *releases.Store
 	health   *health
 	// own holds this process's service leases (nil: static split).
 	own *ownership.Manager
@@ -205,6 +214,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	a.halts = halts
 	var targets []dispatch.Target
 	var workers []*delivery.Worker
 	var flagSwitches []*flags.Notifier
@@ -216,12 +226,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		if c, ok := notifier.(interface{ Close() error }); ok {
 			a.closers = append(a.closers, c.Close)
 		}
-		if r, ok := notifier.(deploy.Resumer); ok {
-			if a.resumers == nil {
-				a.resumers = map[string]deploy.Resumer{}
-			}
-			a.resumers[n.Name] = r
-		}
+		a.collectStore(n, notifier)
 		w, err := delivery.New(a.bus.JS, n.Name, notifier, a.cfg.Delivery, a.log.With("part", "delivery", "notifier", n.Name), a.reg, a.opt.Clock)
 		if err != nil {
 			return fmt.Errorf("starting delivery for notifier %s: %w", n.Name, err)
@@ -272,7 +277,11 @@ func (a *App) Start(ctx context.Context) (err error) {
 		return err
 	}
 	store := releases.NewStore(relKV, a.log.With("part", "releases"), a.opt.Clock).WithRules(rules)
+	a.releases = store
 	a.goRun("release-follow", func(ctx context.Context) error { return store.Follow(ctx, a.bus.JS) }, runCtx)
+	if p := a.storePhase(store); p != nil {
+		a.goRun("store-phase", p.Run, runCtx)
+	}
 
 	// Gate and budgets: what the deploy system asks before the next ring.
 	verKV, err := a.bus.KV(ctx, bus.BucketVerdicts)
@@ -489,8 +498,8 @@ func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledg
 		if errors.Is(err, releases.ErrNotFound) {
 			return deploy.Release{}, storeresume.ErrNotFound
 		}
-		return deploy.Release{ID: r.ID, Service: r.Service, Version: r.Version}, err
-	}, a.resumers, storeresume.Auth{Admin: a.authorizer(config.RoleSREAdmin), Known: anyToken, Who: a.tokenName}, a.log.With("part", "resume-store")))
+		return deploy.Release{ID: r.ID, Service: r.Service, Version: r.Version, Ring: r.Ring}, err
+	}, a.resumers, a.rearm, storeresume.Auth{Admin: a.authorizer(config.RoleSREAdmin), Known: anyToken, Who: a.tokenName}, a.log.With("part", "resume-store")))
 	dh := delivery.Handler(dead, delivery.Auth{Read: anyToken, Write: write, Known: anyToken}, a.log.With("part", "deliveries"))
 	mux.Handle("/v1/deliveries", dh)
 	mux.Handle("/v1/deliveries/", dh)

@@ -223,6 +223,8 @@ func (r *replayer) count(msg any) {
 			if _, ok := r.open[k]; !ok {
 				r.open[k] = m.Time.Add(r.window(m.Ring))
 			}
+		case signals.EventExposure:
+			// The ring reaches a new share of users; its watch goes on.
 		default:
 			for k := range r.open {
 				if k.release == m.Release {

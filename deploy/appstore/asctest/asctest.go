@@ -285,3 +285,17 @@ func (f *Server) State() string {
 	defer f.mu.Unlock()
 	return f.state
 }
+
+// SetDay moves the phased release to day (as Apple does once a day).
+func (f *Server) SetDay(day int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.day = day
+}
+
+// SetState sets the phased release's state (e.g. COMPLETE after day 7).
+func (f *Server) SetState(state string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.state = state
+}

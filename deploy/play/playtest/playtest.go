@@ -334,3 +334,19 @@ func (f *Server) Release(name string) map[string]any {
 	}
 	return nil
 }
+
+// SetProduction replaces the live production track (a staged rollout
+// moving on, as a person or CI would raise its userFraction).
+func (f *Server) SetProduction(track string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.live["production"] = json.RawMessage(track)
+}
+
+// Edits is how many edits are open (inserted and neither committed nor
+// deleted).
+func (f *Server) Edits() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.edits)
+}

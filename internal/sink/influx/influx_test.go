@@ -90,6 +90,7 @@ func TestReleaseText(t *testing.T) {
 		{signals.ReleaseEvent{Service: "checkout", Release: "rel-42", Event: "started", Ring: "H1", Team: "payments"}, "checkout (rel-42): started in H1 by payments"},
 		{signals.ReleaseEvent{Service: "app", Version: "2.0", Release: "r", Event: "halted", Ring: "H2"}, "app 2.0 (r): halted in H2"},
 		{signals.ReleaseEvent{Service: "app", Release: "r", Event: "rolled_back"}, "app (r): rolled back"},
+		{signals.ReleaseEvent{Service: "app", Version: "2.0", Release: "r", Event: "exposure", Ring: "H3", Exposure: 0.05}, "app 2.0 (r): H3 reaches 5% of users"},
 	}
 	for _, tt := range tests {
 		if got := ReleaseText(&tt.ev); got != tt.want {

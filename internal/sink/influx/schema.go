@@ -3,6 +3,7 @@ package influx
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -121,6 +122,8 @@ func ReleaseText(e *signals.ReleaseEvent) string {
 			verb = "promoted to"
 		}
 		b.WriteString(verb + " " + e.Ring)
+	case signals.EventExposure:
+		b.WriteString(e.Ring + " reaches " + strconv.FormatFloat(e.Exposure*100, 'g', 4, 64) + "% of users")
 	default:
 		b.WriteString(verb)
 		if e.Ring != "" {
