@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aftershock/aftershock/deploy/gate"
 	"github.com/aftershock/aftershock/deploy/releases"
 	"github.com/aftershock/aftershock/deploy/storeresume"
 	"github.com/aftershock/aftershock/signals"
@@ -84,6 +85,19 @@ func (c *Client) ResumeStore(ctx context.Context, id, notifier string) (storeres
 	var r storeresume.Response
 	err := c.do(ctx, http.MethodPost, "/v1/releases/"+url.PathEscape(id)+"/resume-store", storeresume.Request{Notifier: notifier}, &r)
 	return r, err
+}
+
+// Gate asks the gate whether release id may leave ring ("" means its
+// current ring): the answer's Decision is proceed, halt, wait or
+// review_required, as an Argo Rollouts or Flagger check would read it.
+func (c *Client) Gate(ctx context.Context, id, ring string) (gate.Answer, error) {
+	var a gate.Answer
+	path := "/v1/releases/" + url.PathEscape(id) + "/gate"
+	if ring != "" {
+		path += "?" + url.Values{"ring": {ring}}.Encode()
+	}
+	err := c.do(ctx, http.MethodGet, path, nil, &a)
+	return a, err
 }
 
 // Get returns release id.

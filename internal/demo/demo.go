@@ -24,6 +24,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/aftershock/aftershock/deploy/client"
+	"github.com/aftershock/aftershock/deploy/gate"
 	"github.com/aftershock/aftershock/deploy/webhook"
 	"github.com/aftershock/aftershock/internal/app"
 	"github.com/aftershock/aftershock/internal/bus"
@@ -38,7 +39,8 @@ const (
 	h2At        = 3 * time.Minute
 	h3At        = 5 * time.Minute
 	incidentAt  = h3At + 3*time.Minute
-	giveUpAt    = 45 * time.Minute
+	haltLimit   = 37 * time.Minute // how long after the incident starts the demo waits for the halt
+	gateLimit   = 15 * time.Minute // how long H1 may wait for the gate's proceed
 	demoToken   = "demo-deploy-token-0123456789"
 	demoSecret  = "demo-webhook-secret-0123456789"
 	historySpan = 3 * time.Hour
@@ -107,7 +109,7 @@ func Run(ctx context.Context, out io.Writer, log *slog.Logger) (*Result, error) 
 	clock := simClock{start: t0, real0: time.Now()}
 	tl := &timeline{out: out, t0: t0, now: clock.Now}
 
-	social := &socialAPI{now: clock.Now, historyAt: t0.Add(-historySpan), incidentAt: t0.Add(incidentAt)}
+	social := &socialAPI{now: clock.Now, historyAt: t0.Add(-historySpan)}
 	socialURL, stopSocial, err := serve(social)
 	if err != nil {
 		return nil, err
@@ -162,31 +164,41 @@ func Run(ctx context.Context, out io.Writer, log *slog.Logger) (*Result, error) 
 	stopMetrics := pushMetrics(ctx, api.BaseURL, clock)
 	defer stopMetrics()
 
-	steps := []struct {
-		at   time.Duration
-		what func() error
-	}{
-		{h1At, func() error {
-			_, err := api.Start(ctx, client.Start{Release: "shop-4.2.0", Service: "shop", Version: "4.2.0", Team: "storefront", Authors: []string{"kim"}, Ring: "H1"})
-			return err
-		}},
-		{h2At, func() error { _, err := api.Event(ctx, "shop-4.2.0", signals.EventPromoted, "H2"); return err }},
-		{h3At, func() error { _, err := api.Event(ctx, "shop-4.2.0", signals.EventPromoted, "H3"); return err }},
+	// The rollout is driven as a gated deploy system drives it: H1 is left
+	// for its planned time and then promoted only once the gate answers
+	// proceed (a slow start-up or a slow crawl makes it wait, never skip);
+	// H2 is promoted after its planned time. The incident starts a fixed
+	// time after H3 begins.
+	const release = "shop-4.2.0"
+	if err := clock.sleepUntil(ctx, t0.Add(h1At)); err != nil {
+		return nil, err
 	}
-	for _, s := range steps {
-		if err := clock.sleepUntil(ctx, t0.Add(s.at)); err != nil {
-			return nil, err
-		}
-		if err := s.what(); err != nil {
-			return nil, fmt.Errorf("calling the release API: %w", err)
-		}
+	if _, err := api.Start(ctx, client.Start{Release: release, Service: "shop", Version: "4.2.0", Team: "storefront", Authors: []string{"kim"}, Ring: "H1"}); err != nil {
+		return nil, fmt.Errorf("calling the release API: %w", err)
 	}
-	if err := clock.sleepUntil(ctx, t0.Add(incidentAt)); err != nil {
+	if err := clock.sleepUntil(ctx, clock.Now().Add(h2At-h1At)); err != nil {
+		return nil, err
+	}
+	if err := awaitProceed(ctx, api, clock, release, "H1", gateLimit); err != nil {
+		return nil, err
+	}
+	if _, err := api.Event(ctx, release, signals.EventPromoted, "H2"); err != nil {
+		return nil, fmt.Errorf("calling the release API: %w", err)
+	}
+	if err := clock.sleepUntil(ctx, clock.Now().Add(h3At-h2At)); err != nil {
+		return nil, err
+	}
+	if _, err := api.Event(ctx, release, signals.EventPromoted, "H3"); err != nil {
+		return nil, fmt.Errorf("calling the release API: %w", err)
+	}
+	incident := clock.Now().Add(incidentAt - h3At)
+	social.startIncident(incident)
+	if err := clock.sleepUntil(ctx, incident); err != nil {
 		return nil, err
 	}
 	tl.printf("(the stand-in network starts carrying login complaints about 4.2 now)")
 
-	wait := time.NewTimer((giveUpAt - incidentAt) / speed)
+	wait := time.NewTimer(haltLimit / speed)
 	defer wait.Stop()
 	select {
 	case p := <-recv.got:
@@ -194,19 +206,41 @@ func Run(ctx context.Context, out io.Writer, log *slog.Logger) (*Result, error) 
 		res.Attempts = recv.attempts()
 		mu.Lock()
 		if !firstHaltVerdict.IsZero() {
-			res.DetectedIn = firstHaltVerdict.Sub(t0.Add(incidentAt))
+			res.DetectedIn = firstHaltVerdict.Sub(incident)
 		}
 		mu.Unlock()
 		tl.printf("HALT delivered to the deploy system: release %s ring %s, score %.1f, signature verified (%d attempts, same webhook-id)", p.Release, p.Ring, p.Score, res.Attempts)
 		tl.printf("detected %s (simulated) after the first complaint", res.DetectedIn.Round(time.Second))
 	case <-wait.C:
-		tl.printf("no halt by T+%s", giveUpAt)
+		tl.printf("no halt %s after the incident began", haltLimit)
 	case err := <-a.Err():
 		return nil, err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 	return res, nil
+}
+
+// awaitProceed asks the gate about ring every simulated 15 s until it
+// answers proceed, as an Argo Rollouts analysis or a Flagger
+// confirm-promotion hook would before the next ring; it gives up after limit.
+func awaitProceed(ctx context.Context, api *client.Client, clock simClock, release, ring string, limit time.Duration) error {
+	deadline := clock.Now().Add(limit)
+	for {
+		a, err := api.Gate(ctx, release, ring)
+		if err != nil {
+			return fmt.Errorf("asking the gate about %s ring %s: %w", release, ring, err)
+		}
+		if a.Decision == gate.Proceed {
+			return nil
+		}
+		if clock.Now().After(deadline) {
+			return fmt.Errorf("the gate never answered proceed for %s ring %s within %s (simulated): last %s, %s", release, ring, limit, a.Decision, strings.Join(a.Reasons, "; "))
+		}
+		if err := clock.sleepUntil(ctx, clock.Now().Add(15*time.Second)); err != nil {
+			return err
+		}
+	}
 }
 
 func demoConfig(dir, socialURL, recvURL string) string {

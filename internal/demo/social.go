@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -12,9 +13,18 @@ import (
 // of grumbles, and, from incidentAt on, a wave of login complaints about the
 // new version.
 type socialAPI struct {
-	now        func() time.Time
-	historyAt  time.Time // first post
-	incidentAt time.Time
+	now       func() time.Time
+	historyAt time.Time // first post
+
+	mu         sync.Mutex
+	incidentAt time.Time // zero until the demo starts the incident
+}
+
+// startIncident makes the wave of complaints begin at t.
+func (s *socialAPI) startIncident(t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.incidentAt = t
 }
 
 type apiPost struct {
@@ -67,8 +77,11 @@ func (s *socialAPI) posts(now time.Time) []apiPost {
 		}
 		out = append(out, apiPost{ID: fmt.Sprintf("c%d", k), Text: chatter[k%len(chatter)], Time: t, Author: fmt.Sprintf("user%d", k%97)})
 	}
-	for k := 0; ; k++ {
-		t := s.incidentAt.Add(time.Duration(k) * complaintEvery)
+	s.mu.Lock()
+	incidentAt := s.incidentAt
+	s.mu.Unlock()
+	for k := 0; !incidentAt.IsZero(); k++ {
+		t := incidentAt.Add(time.Duration(k) * complaintEvery)
 		if t.After(now) {
 			break
 		}
