@@ -73,6 +73,8 @@ type watch struct {
 	factorHour time.Time
 	factor     float64
 	weeks      int
+
+	re *resume // set when the watch came back in a restart (rewatch.go)
 }
 
 // open reports whether t falls in the watch.
@@ -267,7 +269,7 @@ func normalVersion(v string) string {
 func (d *Detector) watchNegative(p signals.Post) {
 	for _, k := range d.order {
 		w := d.watches[k]
-		if w.closed || w.ev.Service != p.Service || !w.open(p.Time) {
+		if w.closed || w.ev.Service != p.Service || !w.open(p.Time) || w.countedBefore(p.Time) {
 			continue
 		}
 		w.negPosts++
@@ -387,6 +389,7 @@ func (d *Detector) Advance(now time.Time) Output {
 	d.forget(now)
 	out := d.pending
 	d.pending = Output{}
+	d.annotate(&out)
 	return out
 }
 

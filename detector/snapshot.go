@@ -10,8 +10,9 @@ import (
 
 // The detector's state is a fold over the streams. The minutes around open
 // windows are rebuilt on start-up by replaying the streams' last hours; what
-// lies beyond that (weeks of hourly history, decayed term counts) is saved
-// per service as a snapshot and restored.
+// lies beyond that (weeks of hourly history, decayed term counts, and the
+// open watches with their charts: rewatch.go) is saved per service as a
+// snapshot and restored.
 
 type snapshotBucket struct {
 	Slot                         int64
@@ -30,9 +31,15 @@ type serviceSnapshot struct {
 	TermDecay time.Time
 	Spikes    map[string][]byte
 	SpikeNext map[string]int64
+	// Version 2: the open watches and the position in the release-event
+	// log up to which they hold the events (rewatch.go).
+	Watches    []watchSnapshot
+	ReleaseSeq uint64
 }
 
-const snapshotVersion = 1
+// snapshotVersion 2 adds the open watches; a version 1 snapshot is still
+// restored (its watches are re-opened from the release events).
+const snapshotVersion = 2
 
 // ServiceNames lists the services the detector holds state for, sorted.
 func (d *Detector) ServiceNames() []string {
@@ -51,7 +58,8 @@ func (d *Detector) MarshalService(name string) ([]byte, error) {
 		return nil, fmt.Errorf("snapshot of service %s: unknown service", name)
 	}
 	snap := serviceSnapshot{Version: snapshotVersion, AsOf: s.asOf, HourWidth: s.hours.width, HourFirst: s.hours.first,
-		Terms: s.terms.counts, TermTotal: s.terms.total, TermDecay: s.terms.lastDecay}
+		Terms: s.terms.counts, TermTotal: s.terms.total, TermDecay: s.terms.lastDecay,
+		Watches: d.openWatches(name), ReleaseSeq: s.releaseSeq}
 	for _, b := range s.hours.buckets {
 		if b.slot != 0 {
 			snap.Hours = append(snap.Hours, snapshotBucket{Slot: b.slot, Posts: b.posts, Negative: b.negative, Rel: b.release, RelNeg: b.releaseNeg, Categories: b.categories})
@@ -76,7 +84,7 @@ func (d *Detector) RestoreService(name string, data []byte) error {
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&snap); err != nil {
 		return fmt.Errorf("restoring service %s: %w", name, err)
 	}
-	if snap.Version != snapshotVersion || snap.HourWidth != time.Hour {
+	if snap.Version < 1 || snap.Version > snapshotVersion || snap.HourWidth != time.Hour {
 		return fmt.Errorf("restoring service %s: snapshot version %d is not %d", name, snap.Version, snapshotVersion)
 	}
 	s := d.service(name)
@@ -98,5 +106,7 @@ func (d *Detector) RestoreService(name string, data []byte) error {
 	if s.terms.counts == nil {
 		s.terms.counts = map[string]float64{}
 	}
+	s.releaseSeq = snap.ReleaseSeq
+	d.restoreWatches(snap.Watches, snap.AsOf)
 	return nil
 }
