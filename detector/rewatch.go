@@ -216,7 +216,8 @@ func (w *watch) countedBefore(t time.Time) bool {
 //     again from what the replay holds: when the replay reaches back to its
 //     ring start it is rebuilt whole; otherwise from the first bucket after
 //     a baseline's worth of replayed posts (or now), against that baseline,
-//     and its verdicts say which evidence is missing. Verdicts such a watch
+//     and cannot pass before a whole window of that evidence; its verdicts
+//     say which evidence is missing. Verdicts such a watch
 //     produced during the replay (at a replayed promotion, say) judged
 //     nothing and are dropped; a re-opened watch whose end passed while the
 //     process was down ends without a verdict (its evidence is gone).
@@ -270,7 +271,9 @@ func (d *Detector) Rebuilt(now time.Time) []string {
 			from = maxTime(from, w.start)
 			w.re.note = fmt.Sprintf("watch of %s re-opened at %s without its saved state: evidence before %s is not available; judged from then on against the posts before it",
 				w.ring.Name, at, from.UTC().Format(time.RFC3339))
+			// Like a ring start: no pass before a whole window of evidence.
 			w.start, w.next = from, from
+			w.minEnd = maxTime(w.minEnd, from.Add(w.ring.Window))
 			w.base = nil
 			w.total = bucket{}
 			for i := range w.charts {
@@ -312,4 +315,48 @@ func minTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// ReplaySpans says how far back a restart must replay the streams: posts
+// and metrics for the minute buckets (the baseline and the longest window),
+// release events for every watch that can still be open (max_watch, or a
+// ring's start plus the longest soak after a completion, with the
+// baseline before it). Release events are few; posts are many, which is
+// why the open watches are saved rather than rebuilt from the posts.
+func (d *Detector) ReplaySpans() (posts, releases time.Duration) {
+	soak := d.cfg.Soak
+	for _, s := range d.cfg.ServiceSoak {
+		soak = max(soak, s)
+	}
+	return d.span, d.cfg.MaxWatch + soak + d.span
+}
+
+// WatchStatus is a read-only view of one open watch.
+type WatchStatus struct {
+	Release, Service, Ring string
+	Start, End             time.Time // evidence start; end of the watch (max_watch or the soak)
+	Soaking                bool
+	Folded                 time.Time // the watch's counts hold the buckets before this
+	Posts, Complaints      int       // counted since Start
+	Decision, Action       string    // the last verdict given
+	Note                   string    // what a restart lost, "" when nothing
+}
+
+// OpenWatches lists the open watches in opening order.
+func (d *Detector) OpenWatches() []WatchStatus {
+	var out []WatchStatus
+	for _, k := range d.order {
+		w := d.watches[k]
+		if w.closed {
+			continue
+		}
+		st := WatchStatus{Release: w.ev.Release, Service: w.ev.Service, Ring: w.ring.Name, Start: w.start, End: w.end,
+			Soaking: w.soaking, Folded: w.next, Posts: int(w.total.posts), Complaints: int(w.total.negative),
+			Decision: w.decision, Action: w.action}
+		if w.re != nil {
+			st.Note = w.re.note
+		}
+		out = append(out, st)
+	}
+	return out
 }
