@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -172,11 +173,24 @@ func (w *world) live(t *testing.T, pr *process, clock *simClock, from, to time.T
 			}
 			pr.sent++
 		}
+		// Posts go out as the crawler runner sends them: asynchronously,
+		// every ack awaited.
 		for ; w.sentP < len(w.posts) && w.posts[w.sentP].Time.Before(end); w.sentP++ {
-			if _, err := pub.Post(ctx, w.posts[w.sentP]); err != nil {
+			p := w.posts[w.sentP]
+			p.Type = signals.TypePost
+			data, err := json.Marshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pr.b.JS.PublishAsync(bus.PostSubject(p.Source), data, jetstream.WithMsgID(p.MsgID())); err != nil {
 				t.Fatal(err)
 			}
 			pr.sent++
+		}
+		select {
+		case <-pr.b.JS.PublishAsyncComplete():
+		case <-time.After(10 * time.Second):
+			t.Fatal("posts not acknowledged")
 		}
 		pr.waitFor(t, "the posts to be consumed", func() bool {
 			return pr.gauge("aftershock_detector_messages_total") >= float64(pr.sent)
@@ -232,33 +246,35 @@ func show(vs []signals.Verdict) string {
 // TestRestartKeepsWatching stops the daemon's detector and starts a new
 // one on the same storage (embedded nats-server, JetStream, baselines
 // bucket) while a release soaks after H1→H2→H3→completed, or while a long
-// H3 is live — 13 hours after the ring started, more than the new process
-// replays of the posts. The new process goes on judging the ring: no
+// H3 is live — 5 hours after the ring started, more than the new process
+// replays of the posts (2 hours). The new process goes on judging the ring: no
 // verdict given before the restart is given again, nothing is counted
 // twice, and an incident after a second restart is halted.
 func TestRestartKeepsWatching(t *testing.T) {
 	t0 := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
-	h3 := t0.Add(8 * time.Hour)
-	restart := h3.Add(13 * time.Hour)
-	onset := restart.Add(2 * time.Hour)
+	h3 := t0.Add(3 * time.Hour)
+	restart := h3.Add(5 * time.Hour)
+	onset := restart.Add(time.Hour)
 	cases := []struct {
 		name   string
 		events func(w *world)
 	}{
 		{"soak after completion", func(w *world) {
-			w.event(t0.Add(6*time.Hour), "H1", signals.EventStarted)
-			w.event(t0.Add(7*time.Hour), "H2", signals.EventPromoted)
+			w.event(t0.Add(2*time.Hour), "H1", signals.EventStarted)
+			w.event(t0.Add(150*time.Minute), "H2", signals.EventPromoted)
 			w.event(h3, "H3", signals.EventPromoted)
-			w.event(h3.Add(3*time.Hour), "", signals.EventCompleted)
+			w.event(h3.Add(2*time.Hour), "", signals.EventCompleted)
 		}},
 		{"long H3", func(w *world) {
-			w.event(t0.Add(6*time.Hour), "H2", signals.EventStarted)
+			w.event(t0.Add(2*time.Hour), "H2", signals.EventStarted)
 			w.event(h3, "H3", signals.EventPromoted)
 		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cfg := detector.Config{Soak: 24 * time.Hour}
+			// A 2 h baseline keeps the test short; the replay is set by
+			// replayFrom below.
+			cfg := detector.Config{Soak: 24 * time.Hour, Baseline: 2 * time.Hour}
 			if err := cfg.Validate("detector"); err != nil {
 				t.Fatal(err)
 			}
@@ -271,12 +287,12 @@ func TestRestartKeepsWatching(t *testing.T) {
 
 			// The first process sees the release from the start.
 			p1 := startProcess(t, dir, cfg, clock, time.Time{})
-			w.live(t, p1, clock, t0, restart.Add(-4*time.Hour), 30*time.Minute)
+			w.live(t, p1, clock, t0, restart.Add(-2*time.Hour), 30*time.Minute)
 			// The second process will replay the posts only from here:
-			// the H3 start (13 h before the restart) is not replayed.
+			// the H3 start (5 h before the restart) is not replayed.
 			replayFrom := time.Now()
 			time.Sleep(10 * time.Millisecond)
-			w.live(t, p1, clock, restart.Add(-4*time.Hour), restart, 30*time.Minute)
+			w.live(t, p1, clock, restart.Add(-2*time.Hour), restart, 30*time.Minute)
 			p1.stop(t)
 			before := storedVerdicts(t, dir)
 			if len(before) == 0 {
