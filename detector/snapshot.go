@@ -31,15 +31,17 @@ type serviceSnapshot struct {
 	TermDecay time.Time
 	Spikes    map[string][]byte
 	SpikeNext map[string]int64
-	// Version 2: the open watches and the position in the release-event
-	// log up to which they hold the events (rewatch.go).
+	// The open watches and the position in the release-event log up to
+	// which they hold the events (rewatch.go). Added without a version
+	// change: gob skips fields a reader does not know, so a process of the
+	// previous release restores these snapshots (without the watches) and
+	// this one restores theirs (the watches are then re-opened from the
+	// release events, see Rebuilt).
 	Watches    []watchSnapshot
 	ReleaseSeq uint64
 }
 
-// snapshotVersion 2 adds the open watches; a version 1 snapshot is still
-// restored (its watches are re-opened from the release events).
-const snapshotVersion = 2
+const snapshotVersion = 1
 
 // ServiceNames lists the services the detector holds state for, sorted.
 func (d *Detector) ServiceNames() []string {
@@ -84,7 +86,7 @@ func (d *Detector) RestoreService(name string, data []byte) error {
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&snap); err != nil {
 		return fmt.Errorf("restoring service %s: %w", name, err)
 	}
-	if snap.Version < 1 || snap.Version > snapshotVersion || snap.HourWidth != time.Hour {
+	if snap.Version != snapshotVersion || snap.HourWidth != time.Hour {
 		return fmt.Errorf("restoring service %s: snapshot version %d is not %d", name, snap.Version, snapshotVersion)
 	}
 	s := d.service(name)

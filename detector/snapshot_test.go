@@ -377,3 +377,36 @@ func TestSnapshotCoversWatchState(t *testing.T) {
 		}
 	}
 }
+
+// A process of the previous release (its snapshot had no watches) still
+// restores the snapshots this one writes, during a rolling upgrade.
+func TestSnapshotReadableByPreviousRelease(t *testing.T) {
+	s := newScenario(t, Config{})
+	start := t0.Add(6 * time.Hour)
+	s.background(t0, start, 3)
+	s.release(start, "H3", signals.EventStarted)
+	s.background(start, start.Add(time.Hour), 3)
+	data, err := s.d.MarshalService("shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type previous struct { // serviceSnapshot before the watches were added
+		Version   int
+		AsOf      time.Time
+		HourWidth time.Duration
+		HourFirst time.Time
+		Hours     []snapshotBucket
+		Terms     map[string]float64
+		TermTotal float64
+		TermDecay time.Time
+		Spikes    map[string][]byte
+		SpikeNext map[string]int64
+	}
+	var old previous
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&old); err != nil {
+		t.Fatalf("the previous release cannot read this snapshot: %v", err)
+	}
+	if old.Version != snapshotVersion || len(old.Hours) == 0 {
+		t.Fatalf("previous release read version %d, %d hours", old.Version, len(old.Hours))
+	}
+}

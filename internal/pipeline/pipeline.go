@@ -220,7 +220,7 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 			}
 			continue
 		case <-t.C:
-			out := p.det.Advance(p.clock())
+			out := p.keepMine(p.det.Advance(p.clock()))
 			backlog.Rollups = append(backlog.Rollups, out.Rollups...)
 			backlog.Anomalies = append(backlog.Anomalies, out.Anomalies...)
 			backlog.Verdicts = append(backlog.Verdicts, out.Verdicts...)
@@ -246,6 +246,32 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 			dirty[svc] = true // a ring transition: saved on the next tick
 		}
 	}
+}
+
+// keepMine drops what the detector said about services this process no
+// longer owns: their new owner judges them (from the snapshot this one
+// saved), and a watch left behind here must not give a second verdict.
+func (p *Pipeline) keepMine(out detector.Output) detector.Output {
+	if p.owns == nil {
+		return out
+	}
+	kept := detector.Output{}
+	for _, v := range out.Verdicts {
+		if p.mine(v.Service) {
+			kept.Verdicts = append(kept.Verdicts, v)
+		}
+	}
+	for _, a := range out.Anomalies {
+		if p.mine(a.Service) {
+			kept.Anomalies = append(kept.Anomalies, a)
+		}
+	}
+	for _, r := range out.Rollups {
+		if p.mine(r.Service) {
+			kept.Rollups = append(kept.Rollups, r)
+		}
+	}
+	return kept
 }
 
 // inMsg is one stream message with its place in the stream.
