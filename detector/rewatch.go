@@ -70,6 +70,33 @@ type watchSnapshot struct {
 	Note               string
 }
 
+// maxSavedTerms bounds the complaint terms saved with a watch (the
+// window keeps up to maxWindowTerms): the most frequent are the ones that
+// can emerge; the rarest, seen once or twice, are dropped at a restart.
+// It keeps a watch's snapshot under ~15 KB.
+const maxSavedTerms = 1000
+
+// topTerms returns counts, or its n most frequent terms when it has more.
+func topTerms(counts map[string]int32, n int) map[string]int32 {
+	if len(counts) <= n {
+		return counts
+	}
+	type tc struct {
+		term string
+		n    int32
+	}
+	all := make([]tc, 0, len(counts))
+	for k, v := range counts {
+		all = append(all, tc{k, v})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].n > all[j].n || all[i].n == all[j].n && all[i].term < all[j].term })
+	out := make(map[string]int32, n)
+	for _, x := range all[:n] {
+		out[x.term] = x.n
+	}
+	return out
+}
+
 func (c *chart) snapshot() chartSnapshot {
 	return chartSnapshot{S: c.s, X: c.x, E: c.e, From: c.from, Total: c.total, Expected: c.expected, H: c.h, MinX: c.minX, HSoak: c.hSoak}
 }
@@ -101,7 +128,7 @@ func (w *watch) snapshot() watchSnapshot {
 	ws := watchSnapshot{
 		Event: w.ev, Ring: w.ring, KnownRing: w.knownRing, Start: w.start, MinEnd: w.minEnd, End: w.end,
 		Soaking: w.soaking, MinDone: w.minDone, LastEval: w.lastEval, Fails: w.fails, Holds: w.holds,
-		Decision: w.decision, Action: w.action, Terms: w.terms.counts, TermTotal: w.terms.total,
+		Decision: w.decision, Action: w.action, Terms: topTerms(w.terms.counts, maxSavedTerms), TermTotal: w.terms.total,
 		Features: w.features, NegPosts: w.negPosts, Next: w.next,
 		Total: snapshotBucket{Posts: w.total.posts, Negative: w.total.negative, Rel: w.total.release, RelNeg: w.total.releaseNeg, Categories: w.total.categories},
 	}

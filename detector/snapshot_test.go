@@ -410,3 +410,37 @@ func TestSnapshotReadableByPreviousRelease(t *testing.T) {
 		t.Fatalf("previous release read version %d, %d hours", old.Version, len(old.Hours))
 	}
 }
+
+// BenchmarkSnapshotWatch reports what one open watch adds to its service's
+// snapshot (bytes/watch), with a typical window (a few hundred complaint
+// terms) and at the bound (maxWindowTerms distinct terms), and the time to
+// marshal and restore a service with one watch.
+func BenchmarkSnapshotWatch(b *testing.B) {
+	for _, terms := range []int{300, maxWindowTerms} {
+		b.Run(fmt.Sprintf("terms=%d", terms), func(b *testing.B) {
+			s := newScenario(&testing.T{}, Config{})
+			start := t0.Add(6 * time.Hour)
+			s.background(t0, start, 3)
+			without, _ := s.d.MarshalService("shop")
+			s.release(start, "H3", signals.EventStarted)
+			s.background(start, start.Add(2*time.Hour), 3)
+			w := s.d.watches[watchKey{"shop-4.2.0", "H3"}]
+			for i := 0; i < terms; i++ {
+				w.terms.add([]string{fmt.Sprintf("term%05d", i)})
+			}
+			with, _ := s.d.MarshalService("shop")
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				data, err := s.d.MarshalService("shop")
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := New(s.d.cfg, nil).RestoreService("shop", data); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(with)-len(without)), "bytes/watch")
+			b.ReportMetric(float64(len(with)), "bytes/service")
+		})
+	}
+}
