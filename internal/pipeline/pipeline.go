@@ -398,19 +398,22 @@ func stopAll(fs []func()) {
 // returns the service of a release event applied, "" otherwise.
 func (p *Pipeline) apply(m inMsg) string {
 	v, err := signals.Decode(m.data)
-	if err == nil {
-		if ev, ok := v.(*signals.ReleaseEvent); ok {
-			if !p.mine(ev.Service) {
-				return ""
-			}
-			p.m.in.WithLabelValues("release").Inc()
-			if p.det.ReleaseAt(*ev, m.seq) {
-				return ev.Service
-			}
+	if err != nil {
+		p.m.bad.Inc()
+		p.log.Warn("skipping bad message", "err", err)
+		return ""
+	}
+	if ev, ok := v.(*signals.ReleaseEvent); ok {
+		if !p.mine(ev.Service) {
 			return ""
 		}
+		p.m.in.WithLabelValues("release").Inc()
+		if p.det.ReleaseAt(*ev, m.seq) {
+			return ev.Service
+		}
+		return ""
 	}
-	p.Apply(m.data)
+	p.applyValue(v)
 	return ""
 }
 
@@ -423,6 +426,10 @@ func (p *Pipeline) Apply(data []byte) time.Time {
 		p.log.Warn("skipping bad message", "err", err)
 		return time.Time{}
 	}
+	return p.applyValue(v)
+}
+
+func (p *Pipeline) applyValue(v any) time.Time {
 	switch m := v.(type) {
 	case *signals.Post:
 		if !p.mine(m.Service) {
