@@ -39,6 +39,11 @@ type serviceSnapshot struct {
 	// release events, see Rebuilt).
 	Watches    []watchSnapshot
 	ReleaseSeq uint64
+	// The sources' clock (silence.go): a restart after the sources fell
+	// silent for longer than the replay still says "sources silent".
+	SourceLast map[string]time.Time
+	SourceAny  time.Time
+	SourceGap  float64
 }
 
 const snapshotVersion = 1
@@ -61,7 +66,8 @@ func (d *Detector) MarshalService(name string) ([]byte, error) {
 	}
 	snap := serviceSnapshot{Version: snapshotVersion, AsOf: s.asOf, HourWidth: s.hours.width, HourFirst: s.hours.first,
 		Terms: s.terms.counts, TermTotal: s.terms.total, TermDecay: s.terms.lastDecay,
-		Watches: d.openWatches(name), ReleaseSeq: s.releaseSeq}
+		Watches: d.openWatches(name), ReleaseSeq: s.releaseSeq,
+		SourceLast: s.sources.last, SourceAny: s.sources.lastAny, SourceGap: s.sources.gap}
 	for _, b := range s.hours.buckets {
 		if b.slot != 0 {
 			snap.Hours = append(snap.Hours, snapshotBucket{Slot: b.slot, Posts: b.posts, Negative: b.negative, Rel: b.release, RelNeg: b.releaseNeg, Categories: b.categories})
@@ -109,6 +115,9 @@ func (d *Detector) RestoreService(name string, data []byte) error {
 		s.terms.counts = map[string]float64{}
 	}
 	s.releaseSeq = snap.ReleaseSeq
+	if !snap.SourceAny.IsZero() {
+		s.sources = sourceClock{last: snap.SourceLast, lastAny: snap.SourceAny, gap: snap.SourceGap}
+	}
 	d.restoreWatches(snap.Watches, snap.AsOf)
 	return nil
 }

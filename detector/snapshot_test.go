@@ -444,3 +444,40 @@ func BenchmarkSnapshotWatch(b *testing.B) {
 		})
 	}
 }
+
+// Sources that fell silent hours before a restart — longer than the
+// replay reaches back — are still silent after it: the restored watch
+// waits instead of passing on the evidence from before.
+func TestRestartKeepsSourcesSilent(t *testing.T) {
+	cfg := Config{}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	h3 := t0.Add(8 * time.Hour)
+	silent := h3.Add(3 * time.Hour)
+	restart := silent.Add(10 * time.Hour)
+	tl := &timeline{}
+	tl.genPosts(rand.New(rand.NewPCG(1, 1)), t0, silent, 6, 0.1, 0, "")
+	tl.event(t0.Add(6*time.Hour), "H2", signals.EventStarted)
+	tl.event(h3, "H3", signals.EventPromoted)
+	old := New(cfg, nil)
+	tl.run(old, t0, restart, &Output{})
+	snap, err := old.MarshalService("shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, first, _ := tl.restart(t, cfg, snap, restart.Add(-8*time.Hour), restart)
+	out := first
+	tl.run(d, restart, restart.Add(30*time.Minute), &out)
+	for _, v := range out.Verdicts {
+		if v.Decision == signals.DecisionPass {
+			t.Fatalf("passed with the sources silent:%s", describe(out.Verdicts))
+		}
+	}
+	if st := d.OpenWatches(); len(st) != 1 || st[0].Decision != signals.DecisionWait {
+		t.Fatalf("watches after the restart: %+v", st)
+	}
+	if why := d.silence(d.services["shop"], restart); !strings.Contains(why, "sources silent since "+silent.Add(-time.Minute).Format("2006-01-02T15:04")) {
+		t.Fatalf("silence after the restart: %q", why)
+	}
+}
