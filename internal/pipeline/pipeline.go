@@ -33,6 +33,12 @@ type Pipeline struct {
 	snapEvery time.Duration
 	owns      func(service string) bool
 	replayed  int // messages applied by the start-up rebuild
+	// held are the services with a verdict not yet published: their state
+	// is not saved until it is (a restart would take it as given).
+	held map[string]bool
+	// caughtUp: the start-up rebuild is over. A process stopped before is
+	// not saved: its half-replayed state is worth less than the snapshot.
+	caughtUp bool
 }
 
 // WithOwner restricts the pipeline to the services owns accepts (this
@@ -94,6 +100,9 @@ func (p *Pipeline) saveDirty(ctx context.Context, dirty map[string]bool) {
 			delete(dirty, name)
 			continue
 		}
+		if p.held[name] {
+			continue // saved once its verdicts are out
+		}
 		if err := p.saveService(ctx, name); err != nil {
 			p.log.Error("saving detector state", "service", name, "err", err)
 			continue
@@ -122,6 +131,9 @@ func (p *Pipeline) Save(ctx context.Context) error {
 	for _, name := range p.det.ServiceNames() {
 		if !p.mine(name) {
 			continue // another process owns it now and saves its state
+		}
+		if p.held[name] {
+			continue // a verdict of it is not published yet: its snapshot would say it was
 		}
 		if err := p.saveService(ctx, name); err != nil {
 			errs = append(errs, err)
@@ -174,6 +186,9 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 		return err
 	}
 	defer func() {
+		if !p.caughtUp {
+			return
+		}
 		// Save on the way out with a fresh context: ctx is already done.
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -196,6 +211,7 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 	if err := p.catchUp(ctx, in); err != nil {
 		return nil // ctx ended
 	}
+	p.caughtUp = true
 	for _, note := range p.det.Rebuilt(p.clock()) {
 		p.log.Warn("watch after restart", "note", note)
 	}
@@ -228,16 +244,25 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 			var err error
 			// What could not be published is kept and tried again on the
 			// next tick, in order, so a broker hiccup loses no verdict.
-			if backlog, err = p.Publish(ctx, backlog); err != nil {
+			backlog, err = p.Publish(ctx, backlog)
+			// A service whose verdict went out is saved at once: a restart
+			// must not give it again. One whose verdict is still to go out
+			// is not saved (not even on the way out) before it has.
+			for _, v := range pending[:len(pending)-len(backlog.Verdicts)] {
+				dirty[v.Service] = true
+			}
+			clear(p.held)
+			for _, v := range backlog.Verdicts {
+				if p.held == nil {
+					p.held = map[string]bool{}
+				}
+				p.held[v.Service] = true
+			}
+			if err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
 				p.log.Error("publishing detector output; will retry", "err", err, "pending_verdicts", len(backlog.Verdicts))
-			}
-			// A service whose verdict went out is saved at once: a restart
-			// must not give it again.
-			for _, v := range pending[:len(pending)-len(backlog.Verdicts)] {
-				dirty[v.Service] = true
 			}
 			p.saveDirty(ctx, dirty)
 			continue

@@ -161,7 +161,7 @@ func poissonN(r *rand.Rand, lambda float64) int {
 // live publishes what happens in [from, to) in steps as the crawlers and
 // the release API would, moving the clock after each step once the
 // process has consumed it.
-func (w *world) live(t *testing.T, pr *process, clock *simClock, from, to time.Time, step time.Duration) {
+func (w *world) live(t *testing.T, pr *process, clock *simClock, from, to time.Time, step time.Duration, beforeClock ...func()) {
 	t.Helper()
 	ctx := context.Background()
 	pub := bus.Publisher{JS: pr.b.JS}
@@ -195,6 +195,9 @@ func (w *world) live(t *testing.T, pr *process, clock *simClock, from, to time.T
 		pr.waitFor(t, "the posts to be consumed", func() bool {
 			return pr.gauge("aftershock_detector_messages_total") >= float64(pr.sent)
 		})
+		for _, f := range beforeClock {
+			f()
+		}
 		clock.set(end)
 		time.Sleep(4 * testTick) // let it advance
 	}
@@ -203,9 +206,19 @@ func (w *world) live(t *testing.T, pr *process, clock *simClock, from, to time.T
 // verdicts reads every verdict published so far.
 func verdicts(t *testing.T, b *bus.Bus) []signals.Verdict {
 	t.Helper()
+	var out []signals.Verdict
+	for _, v := range stored(t, b, bus.StreamVerdicts) {
+		out = append(out, *v.(*signals.Verdict))
+	}
+	return out
+}
+
+// stored decodes every message of a stream.
+func stored(t *testing.T, b *bus.Bus, stream string) []any {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := b.JS.Stream(ctx, bus.StreamVerdicts)
+	s, err := b.JS.Stream(ctx, stream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +226,7 @@ func verdicts(t *testing.T, b *bus.Bus) []signals.Verdict {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []signals.Verdict
+	var out []any
 	if info.State.Msgs == 0 {
 		return nil
 	}
@@ -230,7 +243,7 @@ func verdicts(t *testing.T, b *bus.Bus) []signals.Verdict {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, *v.(*signals.Verdict))
+		out = append(out, v)
 	}
 	return out
 }
@@ -364,4 +377,64 @@ func storedVerdicts(t *testing.T, dir string) []signals.Verdict {
 	}
 	defer b.Close()
 	return verdicts(t, b)
+}
+
+// A halt the detector reached but could not publish (the broker refused
+// it) when the process stopped is not taken as given: the service's state
+// is not saved past it, and the next process halts the ring.
+func TestUnpublishedHaltSurvivesRestart(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+	h3 := t0.Add(3 * time.Hour)
+	onset := h3.Add(3 * time.Hour)
+	cfg := detector.Config{Baseline: 2 * time.Hour}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	w := &world{rng: rand.New(rand.NewPCG(5, 6))}
+	w.chatter(t0, onset, 6, 0.1, 0)
+	w.chatter(onset, onset.Add(time.Hour), 6, 0.1, 3)
+	w.event(h3, "H3", signals.EventStarted)
+	clock := &simClock{now: t0}
+
+	p1 := startProcess(t, dir, cfg, clock, time.Time{})
+	w.live(t, p1, clock, t0, onset, 30*time.Minute)
+	// The incident's posts are in; then the broker loses VERDICTS and the
+	// clock moves on: the detector halts, the halt cannot be published.
+	w.live(t, p1, clock, onset, onset.Add(30*time.Minute), 30*time.Minute, func() {
+		if err := p1.b.JS.DeleteStream(context.Background(), bus.StreamVerdicts); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// The critical category's anomaly goes out in the same evaluation as
+	// the halt (just before it).
+	p1.waitFor(t, "the first process to halt", func() bool {
+		for _, a := range stored(t, p1.b, bus.StreamAnomalies) {
+			if a := a.(*signals.Anomaly); a.Release == "shop-4.2.0" && a.Ring == "H3" {
+				return true
+			}
+		}
+		return false
+	})
+	p1.cancel()
+	if err := <-p1.done; err != nil {
+		t.Fatal(err)
+	}
+	for _, ws := range p1.det.OpenWatches() {
+		if ws.Ring == "H3" {
+			t.Fatalf("the first process did not reach the halt: %+v", ws)
+		}
+	}
+	p1.b.Close()
+
+	p2 := startProcess(t, dir, cfg, clock, time.Time{}) // the broker declares VERDICTS again
+	defer p2.stop(t)
+	p2.waitFor(t, "the halt", func() bool {
+		for _, v := range verdicts(t, p2.b) {
+			if v.Action == signals.ActionHalt && v.Ring == "H3" {
+				return true
+			}
+		}
+		return false
+	})
 }
