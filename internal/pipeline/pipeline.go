@@ -304,6 +304,7 @@ type inMsg struct {
 	data []byte
 	seq  uint64
 	at   time.Time // when the broker stored it
+	tail bool      // nothing was pending after it when it was delivered
 }
 
 // input is one stream being read: its messages, and the last sequence it
@@ -348,7 +349,7 @@ func (p *Pipeline) consume(ctx context.Context, since time.Time) ([3]*input, fun
 		cc, err := c.Consume(func(m jetstream.Msg) {
 			im := inMsg{data: m.Data()}
 			if md, err := m.Metadata(); err == nil {
-				im.seq, im.at = md.Sequence.Stream, md.Timestamp
+				im.seq, im.at, im.tail = md.Sequence.Stream, md.Timestamp, md.NumPending == 0
 			}
 			select {
 			case ch <- im:
@@ -406,7 +407,7 @@ func (p *Pipeline) catchUp(ctx context.Context, in [3]*input) error {
 		head[best] = nil
 		p.apply(*m)
 		p.replayed++
-		if m.seq >= in[best].last {
+		if m.seq >= in[best].last || m.tail {
 			in[best].done = true
 		}
 	}
