@@ -39,6 +39,9 @@ type Pipeline struct {
 	// caughtUp: the start-up rebuild is over. A process stopped before is
 	// not saved: its half-replayed state is worth less than the snapshot.
 	caughtUp bool
+	// dirty are the services to save after the next tick: a verdict of
+	// theirs went out, or a release event (a ring transition) was applied.
+	dirty map[string]bool
 }
 
 // WithOwner restricts the pipeline to the services owns accepts (this
@@ -88,16 +91,16 @@ func (p *Pipeline) restore(ctx context.Context) error {
 	return nil
 }
 
-// saveDirty saves the services marked and unmarks them; a failure is
-// logged and the service stays marked for the next tick.
-func (p *Pipeline) saveDirty(ctx context.Context, dirty map[string]bool) {
+// saveDirty saves the services marked dirty (right after a tick) and
+// unmarks them; a failure is logged and the service stays marked.
+func (p *Pipeline) saveDirty(ctx context.Context) {
 	if p.snapKV == nil {
-		clear(dirty)
+		clear(p.dirty)
 		return
 	}
-	for name := range dirty {
+	for name := range p.dirty {
 		if !p.mine(name) {
-			delete(dirty, name)
+			delete(p.dirty, name)
 			continue
 		}
 		if p.held[name] {
@@ -107,7 +110,7 @@ func (p *Pipeline) saveDirty(ctx context.Context, dirty map[string]bool) {
 			p.log.Error("saving detector state", "service", name, "err", err)
 			continue
 		}
-		delete(dirty, name)
+		delete(p.dirty, name)
 	}
 }
 
@@ -132,8 +135,11 @@ func (p *Pipeline) Save(ctx context.Context) error {
 		if !p.mine(name) {
 			continue // another process owns it now and saves its state
 		}
-		if p.held[name] {
-			continue // a verdict of it is not published yet: its snapshot would say it was
+		if p.held[name] || p.dirty[name] {
+			// A verdict of it is not published yet (its snapshot would say
+			// it was), or a release event applied since the last tick may
+			// have left one in the detector: saved after the next tick.
+			continue
 		}
 		if err := p.saveService(ctx, name); err != nil {
 			errs = append(errs, err)
@@ -221,7 +227,8 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 	t := time.NewTicker(p.tick)
 	defer t.Stop()
 	var backlog detector.Output
-	dirty := map[string]bool{}
+	p.dirty = map[string]bool{}
+	saveAll := false
 	for {
 		var m inMsg
 		select {
@@ -231,9 +238,7 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 		case m = <-in[1].ch:
 		case m = <-in[2].ch:
 		case <-saveTick:
-			if err := p.Save(ctx); err != nil {
-				p.log.Error("saving detector baselines", "err", err)
-			}
+			saveAll = true // after the next tick: then nothing is left unpublished in the detector
 			continue
 		case <-t.C:
 			out := p.keepMine(p.det.Advance(p.clock()))
@@ -249,7 +254,7 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 			// must not give it again. One whose verdict is still to go out
 			// is not saved (not even on the way out) before it has.
 			for _, v := range pending[:len(pending)-len(backlog.Verdicts)] {
-				dirty[v.Service] = true
+				p.dirty[v.Service] = true
 			}
 			clear(p.held)
 			for _, v := range backlog.Verdicts {
@@ -264,11 +269,17 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 				}
 				p.log.Error("publishing detector output; will retry", "err", err, "pending_verdicts", len(backlog.Verdicts))
 			}
-			p.saveDirty(ctx, dirty)
+			p.saveDirty(ctx)
+			if saveAll {
+				if err := p.Save(ctx); err != nil {
+					p.log.Error("saving detector baselines", "err", err)
+				}
+				saveAll = false
+			}
 			continue
 		}
 		if svc := p.apply(m); svc != "" {
-			dirty[svc] = true // a ring transition: saved on the next tick
+			p.dirty[svc] = true // a ring transition: saved after the next tick
 		}
 	}
 }
