@@ -15,14 +15,22 @@ import (
 	"github.com/aftershock/aftershock/detector"
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/signals"
+	"github.com/aftershock/aftershock/signals/enrich"
 )
 
 // BenchmarkRebuild measures a start-up rebuild: the snapshot of a service
 // with an open H3 watch restored, then 8 hours of posts of that service at
-// 100 a minute (48,000 enriched posts, what the default replay span holds
-// for a busy service) replayed from the embedded JetStream, merged with the
+// 100 a minute (48,000 posts, what the default replay span holds for a
+// busy service) replayed from the embedded JetStream, merged with the
 // release events, until the detector is caught up. One op is one rebuild.
+// "enriched": the posts carry their enrichment; "raw": the detector
+// enriches them as it does crawled posts (signals/enrich defaults).
 func BenchmarkRebuild(b *testing.B) {
+	b.Run("enriched", func(b *testing.B) { benchmarkRebuild(b, false) })
+	b.Run("raw", func(b *testing.B) { benchmarkRebuild(b, true) })
+}
+
+func benchmarkRebuild(b *testing.B, raw bool) {
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	bs, err := bus.Open(ctx, bus.Config{DataDir: b.TempDir(), Retention: 30 * 24 * time.Hour, Replicas: 1}, log)
@@ -37,6 +45,8 @@ func BenchmarkRebuild(b *testing.B) {
 	}
 	t0 := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 	const perMinute, minutes = 100, 8 * 60
+	texts := []string{"love the new shop app, checkout was quick", "my order arrived today, well packed",
+		"can't log in since the update, keeps crashing", "browsing the sale, nice shoes", "앱이 계속 꺼져요 업데이트 이후로"}
 	for m := 0; m < minutes; m++ {
 		for i := 0; i < perMinute; i++ {
 			e := signals.Enrichment{Lang: "en", Sentiment: 0.4, Tokens: []string{"shop", "order", "fast"}}
@@ -45,6 +55,10 @@ func BenchmarkRebuild(b *testing.B) {
 			}
 			p := signals.Post{Type: signals.TypePost, Time: t0.Add(time.Duration(m)*time.Minute + time.Duration(i)*time.Second/2), Source: "test",
 				ID: fmt.Sprint(m*perMinute + i), Service: "shop", Text: fmt.Sprintf("post %d", m*perMinute+i), Enrichment: &e}
+			if raw {
+				p.Enrichment = nil
+				p.Text = fmt.Sprintf("%s post %d", texts[i%len(texts)], m*perMinute+i)
+			}
 			data, _ := json.Marshal(p)
 			if _, err := bs.JS.PublishAsync(bus.PostSubject("test"), data, jetstream.WithMsgID(p.MsgID())); err != nil {
 				b.Fatal(err)
@@ -56,10 +70,18 @@ func BenchmarkRebuild(b *testing.B) {
 	if err := (bus.Publisher{JS: bs.JS}).Release(ctx, ev, ""); err != nil {
 		b.Fatal(err)
 	}
+	var enricher func(string) detector.Enricher
+	if raw {
+		an, err := enrich.New(enrich.Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		enricher = func(string) detector.Enricher { return an }
+	}
 	end := t0.Add(minutes * time.Minute)
 	run := func() (time.Duration, int) {
 		reg := prometheus.NewRegistry()
-		p := New(bs.JS, detector.New(cfg, nil), func() time.Time { return end }, time.Hour, log, reg).WithSnapshots(kv, time.Hour)
+		p := New(bs.JS, detector.New(cfg, enricher), func() time.Time { return end }, time.Hour, log, reg).WithSnapshots(kv, time.Hour)
 		rctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- p.Run(rctx, time.Time{}) }()
