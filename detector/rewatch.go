@@ -250,6 +250,7 @@ func (w *watch) countedBefore(t time.Time) bool {
 //     process was down ends without a verdict (its evidence is gone).
 func (d *Detector) Rebuilt(now time.Time) []string {
 	var notes []string
+	var step []*watch // watches to judge bucket by bucket up to now
 	reopened := map[watchKey]bool{}
 	for _, k := range d.order {
 		w := d.watches[k]
@@ -268,8 +269,10 @@ func (d *Detector) Rebuilt(now time.Time) []string {
 		switch {
 		case w.re != nil && w.re.restored:
 			if w.ring.Internal || w.next.IsZero() || first.IsZero() || !first.After(w.next) || !w.next.Before(now) {
+				step = append(step, w)
 				continue
 			}
+			step = append(step, w)
 			gapEnd := minTime(first, now.Truncate(d.cfg.Bucket))
 			w.re.note = fmt.Sprintf("watch of %s restarted at %s: evidence between %s and %s is not available (older than the stream replay); judged on what came before and after",
 				w.ring.Name, at, w.next.UTC().Format(time.RFC3339), gapEnd.UTC().Format(time.RFC3339))
@@ -306,9 +309,11 @@ func (d *Detector) Rebuilt(now time.Time) []string {
 			for i := range w.charts {
 				w.charts[i] = chart{}
 			}
+			step = append(step, w)
 		}
 		notes = append(notes, fmt.Sprintf("%s: %s", w.ev.Release, w.re.note))
 	}
+
 	// What re-opened watches said during the replay judged no evidence.
 	keep := d.pending.Verdicts[:0]
 	for _, v := range d.pending.Verdicts {
@@ -324,7 +329,28 @@ func (d *Detector) Rebuilt(now time.Time) []string {
 		}
 	}
 	d.pending.Anomalies = keepA
+	// Judge the replayed buckets as the live process would have, one
+	// bucket at a time: an incident while the process was down is halted
+	// (late, at the minute it would have been), not missed because it
+	// ebbed before the restart. A watch rebuilt whole is judged at now
+	// only: what it said before the restart is not said again.
+	for _, w := range step {
+		d.catchUp(w, now)
+	}
+	sort.SliceStable(d.pending.Verdicts, func(i, j int) bool { return d.pending.Verdicts[i].Time.Before(d.pending.Verdicts[j].Time) })
 	return notes
+}
+
+// catchUp evaluates a watch at every bucket between its last evaluation
+// (or the end of what it has folded) and now, as Advance would have.
+func (d *Detector) catchUp(w *watch, now time.Time) {
+	t := w.next.Add(d.cfg.Bucket + d.cfg.Lateness)
+	if !w.lastEval.IsZero() {
+		t = maxTime(t, w.lastEval.Add(d.cfg.Bucket))
+	}
+	for ; t.Before(now) && !w.closed; t = t.Add(d.cfg.Bucket) {
+		d.advanceWatch(w, t)
+	}
 }
 
 // annotate adds each watch's rebuild note to its verdicts.

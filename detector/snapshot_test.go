@@ -294,8 +294,17 @@ func TestRestartWithoutSavedWatch(t *testing.T) {
 		}
 		out := first
 		tl.run(d, restart, onset.Add(time.Hour), &out)
-		if len(first.Verdicts) != 1 || !first.Verdicts[0].Time.Equal(restart) {
-			t.Fatalf("want one verdict at the restart (none from the replayed events):%s", describe(out.Verdicts))
+		// The replayed hours after the re-opened start are judged as they
+		// would have been live; nothing the replayed events "judged" before
+		// (H2's close at the promotion) is given.
+		reopened := restart.Add(-8 * time.Hour).Add(cfg.Baseline)
+		if n := len(first.Verdicts); n == 0 || !first.Verdicts[n-1].Time.Equal(restart) {
+			t.Fatalf("want the replayed hours judged up to the restart:%s", describe(first.Verdicts))
+		}
+		for _, v := range first.Verdicts {
+			if v.Ring != "H3" || v.Time.Before(reopened) {
+				t.Fatalf("a verdict from the replayed events:%s", describe(first.Verdicts))
+			}
 		}
 		for _, v := range out.Verdicts {
 			if v.Ring != "H3" || !strings.Contains(strings.Join(v.Reasons, " "), "re-opened at") {
@@ -479,5 +488,45 @@ func TestRestartKeepsSourcesSilent(t *testing.T) {
 	}
 	if why := d.silence(d.services["shop"], restart); !strings.Contains(why, "sources silent since "+silent.Add(-time.Minute).Format("2006-01-02T15:04")) {
 		t.Fatalf("silence after the restart: %q", why)
+	}
+}
+
+// An incident that came and went while the process was down (its last
+// snapshot at S, restarted 40 minutes later) is judged as the live process
+// would have judged it: the same verdicts at the same minutes — the halt
+// late, but not lost.
+func TestRestartJudgesWhatHappenedWhileDown(t *testing.T) {
+	cfg := Config{}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	h3 := t0.Add(8 * time.Hour)
+	saved := h3.Add(10 * time.Hour)
+	restart := saved.Add(40 * time.Minute)
+	end := restart.Add(time.Hour)
+	rng := rand.New(rand.NewPCG(11, 12))
+	tl := &timeline{}
+	tl.genPosts(rng, t0, saved.Add(5*time.Minute), 6, 0.1, 0, "")
+	tl.genPosts(rng, saved.Add(5*time.Minute), saved.Add(20*time.Minute), 6, 0.1, 3, "crash")
+	tl.genPosts(rng, saved.Add(20*time.Minute), end, 6, 0.1, 0, "")
+	tl.event(t0.Add(6*time.Hour), "H2", signals.EventStarted)
+	tl.event(h3, "H3", signals.EventPromoted)
+
+	var live Output
+	tl.run(New(cfg, nil), t0, end, &live)
+	want := after(live.Verdicts, saved)
+	if h, ok := firstHaltIn(want); !ok || !h.Time.Before(restart) {
+		t.Fatalf("the uninterrupted run must halt while the other process is down:%s", describe(want))
+	}
+	old := New(cfg, nil)
+	tl.run(old, t0, saved, &Output{})
+	snap, err := old.MarshalService("shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, got, _ := tl.restart(t, cfg, snap, restart.Add(-8*time.Hour), restart)
+	tl.run(d, restart, end, &got)
+	if describe(got.Verdicts) != describe(want) {
+		t.Fatalf("after the restart:%s\nuninterrupted:%s", describe(got.Verdicts), describe(want))
 	}
 }
