@@ -248,6 +248,15 @@ func stored(t *testing.T, b *bus.Bus, stream string) []any {
 	return out
 }
 
+func firstHalt(vs []signals.Verdict) (signals.Verdict, bool) {
+	for _, v := range vs {
+		if v.Action == signals.ActionHalt {
+			return v, true
+		}
+	}
+	return signals.Verdict{}, false
+}
+
 func show(vs []signals.Verdict) string {
 	var b strings.Builder
 	for _, v := range vs {
@@ -353,6 +362,11 @@ func TestRestartKeepsWatching(t *testing.T) {
 			// A second restart, then an incident: halted, once.
 			p3 := startProcess(t, dir, cfg, clock, secondFrom)
 			w.live(t, p3, clock, onset, onset.Add(time.Hour), 5*time.Minute)
+			p3.waitFor(t, "a halt", func() bool {
+				_, ok := firstHalt(verdicts(t, p3.b))
+				return ok
+			})
+			time.Sleep(20 * testTick) // a second halt, if any, would be out by now
 			all = verdicts(t, p3.b)
 			p3.stop(t)
 			var halts []signals.Verdict
@@ -430,11 +444,7 @@ func TestUnpublishedHaltSurvivesRestart(t *testing.T) {
 	p2 := startProcess(t, dir, cfg, clock, time.Time{}) // the broker declares VERDICTS again
 	defer p2.stop(t)
 	p2.waitFor(t, "the halt", func() bool {
-		for _, v := range verdicts(t, p2.b) {
-			if v.Action == signals.ActionHalt && v.Ring == "H3" {
-				return true
-			}
-		}
-		return false
+		v, ok := firstHalt(verdicts(t, p2.b))
+		return ok && v.Ring == "H3"
 	})
 }
