@@ -248,6 +248,9 @@ func (w *watch) countedBefore(t time.Time) bool {
 //     produced during the replay (at a replayed promotion, say) judged
 //     nothing and are dropped; a re-opened watch whose end passed while the
 //     process was down ends without a verdict (its evidence is gone).
+//   - Then the restored and re-opened watches are judged bucket by bucket
+//     up to now (catchUp), as the live process would have judged them; what
+//     that says comes out of the next Advance, with times in the past.
 func (d *Detector) Rebuilt(now time.Time) []string {
 	var notes []string
 	var step []*watch // watches to judge bucket by bucket up to now
@@ -268,11 +271,10 @@ func (d *Detector) Rebuilt(now time.Time) []string {
 		at := now.UTC().Format(time.RFC3339)
 		switch {
 		case w.re != nil && w.re.restored:
-			if w.ring.Internal || w.next.IsZero() || first.IsZero() || !first.After(w.next) || !w.next.Before(now) {
-				step = append(step, w)
-				continue
-			}
 			step = append(step, w)
+			if w.ring.Internal || w.next.IsZero() || first.IsZero() || !first.After(w.next) || !w.next.Before(now) {
+				continue // nothing missing
+			}
 			gapEnd := minTime(first, now.Truncate(d.cfg.Bucket))
 			w.re.note = fmt.Sprintf("watch of %s restarted at %s: evidence between %s and %s is not available (older than the stream replay); judged on what came before and after",
 				w.ring.Name, at, w.next.UTC().Format(time.RFC3339), gapEnd.UTC().Format(time.RFC3339))
