@@ -448,3 +448,21 @@ func TestUnpublishedHaltSurvivesRestart(t *testing.T) {
 		return ok && v.Ring == "H3"
 	})
 }
+
+// A process that lost a service (its lease moved) publishes nothing more
+// about it: the new owner judges it from the saved snapshot.
+func TestLostServiceIsNotPublished(t *testing.T) {
+	cfg := detector.Config{}
+	_ = cfg.Validate("detector")
+	owned := "shop"
+	p := New(nil, detector.New(cfg, nil), time.Now, time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)), nil).WithOwner(func(s string) bool { return s == owned })
+	out := detector.Output{
+		Verdicts:  []signals.Verdict{{Service: "shop"}, {Service: "bank"}},
+		Anomalies: []signals.Anomaly{{Service: "bank"}},
+		Rollups:   []signals.Rollup{{Service: "shop"}, {Service: "bank"}},
+	}
+	got := p.keepMine(out)
+	if len(got.Verdicts) != 1 || got.Verdicts[0].Service != "shop" || len(got.Anomalies) != 0 || len(got.Rollups) != 1 {
+		t.Fatalf("kept %+v", got)
+	}
+}
