@@ -74,7 +74,8 @@ type watch struct {
 	factor     float64
 	weeks      int
 
-	phase phase // reported exposure of a store rollout (exposure.go)
+	phase phase   // reported exposure of a store rollout (exposure.go)
+	re    *resume // set when the watch came back in a restart (rewatch.go)
 }
 
 // open reports whether t falls in the watch.
@@ -271,7 +272,7 @@ func normalVersion(v string) string {
 func (d *Detector) watchNegative(p signals.Post) {
 	for _, k := range d.order {
 		w := d.watches[k]
-		if w.closed || w.ev.Service != p.Service || !w.open(p.Time) {
+		if w.closed || w.ev.Service != p.Service || !w.open(p.Time) || w.countedBefore(p.Time) {
 			continue
 		}
 		w.negPosts++
@@ -374,16 +375,7 @@ func maxTime(a, b time.Time) time.Time {
 // returns everything produced since the last call.
 func (d *Detector) Advance(now time.Time) Output {
 	for _, k := range d.order {
-		w := d.watches[k]
-		if w.closed || now.Before(w.start.Add(d.cfg.Bucket)) {
-			continue
-		}
-		d.fold(w, now)
-		due := !w.minDone && !now.Before(w.minEnd) || !now.Before(w.end)
-		if !w.lastEval.IsZero() && now.Sub(w.lastEval) < d.cfg.Bucket && !due {
-			continue
-		}
-		d.evaluate(w, now)
+		d.advanceWatch(d.watches[k], now)
 	}
 	// One sorted pass over the services keeps the output order stable.
 	for _, name := range d.ServiceNames() {
@@ -394,7 +386,22 @@ func (d *Detector) Advance(now time.Time) Output {
 	d.forget(now)
 	out := d.pending
 	d.pending = Output{}
+	d.annotate(&out)
 	return out
+}
+
+// advanceWatch folds a watch's complete buckets up to now and evaluates
+// it (once per bucket, and when its minimum watch or its end is due).
+func (d *Detector) advanceWatch(w *watch, now time.Time) {
+	if w.closed || now.Before(w.start.Add(d.cfg.Bucket)) {
+		return
+	}
+	d.fold(w, now)
+	due := !w.minDone && !now.Before(w.minEnd) || !now.Before(w.end)
+	if !w.lastEval.IsZero() && now.Sub(w.lastEval) < d.cfg.Bucket && !due {
+		return
+	}
+	d.evaluate(w, now)
 }
 
 func (d *Detector) forget(now time.Time) {

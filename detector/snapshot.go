@@ -10,8 +10,9 @@ import (
 
 // The detector's state is a fold over the streams. The minutes around open
 // windows are rebuilt on start-up by replaying the streams' last hours; what
-// lies beyond that (weeks of hourly history, decayed term counts) is saved
-// per service as a snapshot and restored.
+// lies beyond that (weeks of hourly history, decayed term counts, and the
+// open watches with their charts: rewatch.go) is saved per service as a
+// snapshot and restored.
 
 type snapshotBucket struct {
 	Slot                         int64
@@ -30,6 +31,19 @@ type serviceSnapshot struct {
 	TermDecay time.Time
 	Spikes    map[string][]byte
 	SpikeNext map[string]int64
+	// The open watches and the position in the release-event log up to
+	// which they hold the events (rewatch.go). Added without a version
+	// change: gob skips fields a reader does not know, so a process of the
+	// previous release restores these snapshots (without the watches) and
+	// this one restores theirs (the watches are then re-opened from the
+	// release events, see Rebuilt).
+	Watches    []watchSnapshot
+	ReleaseSeq uint64
+	// The sources' clock (silence.go): a restart after the sources fell
+	// silent for longer than the replay still says "sources silent".
+	SourceLast map[string]time.Time
+	SourceAny  time.Time
+	SourceGap  float64
 }
 
 const snapshotVersion = 1
@@ -51,7 +65,9 @@ func (d *Detector) MarshalService(name string) ([]byte, error) {
 		return nil, fmt.Errorf("snapshot of service %s: unknown service", name)
 	}
 	snap := serviceSnapshot{Version: snapshotVersion, AsOf: s.asOf, HourWidth: s.hours.width, HourFirst: s.hours.first,
-		Terms: s.terms.counts, TermTotal: s.terms.total, TermDecay: s.terms.lastDecay}
+		Terms: s.terms.counts, TermTotal: s.terms.total, TermDecay: s.terms.lastDecay,
+		Watches: d.openWatches(name), ReleaseSeq: s.releaseSeq,
+		SourceLast: s.sources.last, SourceAny: s.sources.lastAny, SourceGap: s.sources.gap}
 	for _, b := range s.hours.buckets {
 		if b.slot != 0 {
 			snap.Hours = append(snap.Hours, snapshotBucket{Slot: b.slot, Posts: b.posts, Negative: b.negative, Rel: b.release, RelNeg: b.releaseNeg, Categories: b.categories})
@@ -98,5 +114,10 @@ func (d *Detector) RestoreService(name string, data []byte) error {
 	if s.terms.counts == nil {
 		s.terms.counts = map[string]float64{}
 	}
+	s.releaseSeq = snap.ReleaseSeq
+	if !snap.SourceAny.IsZero() {
+		s.sources = sourceClock{last: snap.SourceLast, lastAny: snap.SourceAny, gap: snap.SourceGap}
+	}
+	d.restoreWatches(snap.Watches, snap.AsOf)
 	return nil
 }

@@ -123,12 +123,15 @@ type service struct {
 	// restoredAsOf is the snapshot time: replayed posts up to it are
 	// already in hours and terms.
 	restoredAsOf time.Time
-	negative     []signals.Example // recent negative posts, newest last, bounded
-	negTimes     []time.Time
-	rollups      map[rollupKey]*rollupState
-	spikes       map[string]*spikeSeries // continuous spike detection per series
-	sources      sourceClock             // last post per source, usual gap
-	repeats      repeats                 // recent texts, so copies are not counted twice
+	// releaseSeq is the position in the release-event log whose events
+	// the state holds (rewatch.go).
+	releaseSeq uint64
+	negative   []signals.Example // recent negative posts, newest last, bounded
+	negTimes   []time.Time
+	rollups    map[rollupKey]*rollupState
+	spikes     map[string]*spikeSeries // continuous spike detection per series
+	sources    sourceClock             // last post per source, usual gap
+	repeats    repeats                 // recent texts, so copies are not counted twice
 }
 
 type rollupKey struct {

@@ -32,6 +32,16 @@ type Pipeline struct {
 	snapKV    jetstream.KeyValue
 	snapEvery time.Duration
 	owns      func(service string) bool
+	replayed  int // messages applied by the start-up rebuild
+	// held are the services with a verdict not yet published: their state
+	// is not saved until it is (a restart would take it as given).
+	held map[string]bool
+	// caughtUp: the start-up rebuild is over. A process stopped before is
+	// not saved: its half-replayed state is worth less than the snapshot.
+	caughtUp bool
+	// dirty are the services to save after the next tick: a verdict of
+	// theirs went out, or a release event (a ring transition) was applied.
+	dirty map[string]bool
 }
 
 // WithOwner restricts the pipeline to the services owns accepts (this
@@ -81,6 +91,40 @@ func (p *Pipeline) restore(ctx context.Context) error {
 	return nil
 }
 
+// saveDirty saves the services marked dirty (right after a tick) and
+// unmarks them; a failure is logged and the service stays marked.
+func (p *Pipeline) saveDirty(ctx context.Context) {
+	if p.snapKV == nil {
+		clear(p.dirty)
+		return
+	}
+	for name := range p.dirty {
+		if !p.mine(name) {
+			delete(p.dirty, name)
+			continue
+		}
+		if p.held[name] {
+			continue // saved once its verdicts are out
+		}
+		if err := p.saveService(ctx, name); err != nil {
+			p.log.Error("saving detector state", "service", name, "err", err)
+			continue
+		}
+		delete(p.dirty, name)
+	}
+}
+
+func (p *Pipeline) saveService(ctx context.Context, name string) error {
+	data, err := p.det.MarshalService(name)
+	if err == nil {
+		_, err = p.snapKV.Put(ctx, name, data)
+	}
+	if err != nil {
+		return fmt.Errorf("saving baseline of %s: %w", name, err)
+	}
+	return nil
+}
+
 // Save writes the detector's long-term state of every service.
 func (p *Pipeline) Save(ctx context.Context) error {
 	if p.snapKV == nil {
@@ -91,12 +135,14 @@ func (p *Pipeline) Save(ctx context.Context) error {
 		if !p.mine(name) {
 			continue // another process owns it now and saves its state
 		}
-		data, err := p.det.MarshalService(name)
-		if err == nil {
-			_, err = p.snapKV.Put(ctx, name, data)
+		if p.held[name] || p.dirty[name] {
+			// A verdict of it is not published yet (its snapshot would say
+			// it was), or a release event applied since the last tick may
+			// have left one in the detector: saved after the next tick.
+			continue
 		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("saving baseline of %s: %w", name, err))
+		if err := p.saveService(ctx, name); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
@@ -107,6 +153,7 @@ type metrics struct {
 	bad      prometheus.Counter
 	verdicts *prometheus.CounterVec
 	lag      prometheus.Gauge
+	rebuild  prometheus.Gauge
 }
 
 // New builds a pipeline. clock is event time "now" (the wall clock when
@@ -118,21 +165,36 @@ func New(js jetstream.JetStream, det *detector.Detector, clock func() time.Time,
 	p.m.bad = prometheus.NewCounter(prometheus.CounterOpts{Name: "aftershock_detector_bad_messages_total", Help: "Messages the detector could not decode."})
 	p.m.verdicts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aftershock_verdicts_total", Help: "Verdicts published, by decision and action."}, []string{"decision", "action"})
 	p.m.lag = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aftershock_detector_event_lag_seconds", Help: "Clock minus the time of the newest post consumed."})
+	p.m.rebuild = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aftershock_detector_rebuild_seconds", Help: "How long the last start-up rebuild (snapshots restored, streams replayed) took."})
 	if reg != nil {
-		reg.MustRegister(p.m.in, p.m.bad, p.m.verdicts, p.m.lag)
+		reg.MustRegister(p.m.in, p.m.bad, p.m.verdicts, p.m.lag, p.m.rebuild)
 	}
 	return p
 }
 
-// Run consumes the streams from since (zero: from the start) until ctx ends.
-// The detector's state is a fold over the streams, so a restart rebuilds it
-// by reading back its baseline span; verdicts that are published again are
-// de-duplicated downstream (one halt per release and ring).
+// Run consumes the streams until ctx ends: posts and metrics from since
+// (zero: from the start), release events from far enough before since to
+// find every watch that can still be open (detector.ReplaySpans).
+//
+// A start is a rebuild (docs/judge.md, "Restarts"): the snapshots are
+// restored (weeks of hourly history, and the open watches with their
+// charts and the release-log position they hold), then everything the
+// streams held at start-up is replayed, the three streams merged in the
+// order the broker stored them, without evaluating anything — a watch is
+// judged only on complete buckets. Release events the snapshots already
+// hold are skipped by their stream sequence, posts they already counted by
+// time. Only then is the detector advanced on the clock. A service's
+// snapshot is saved every interval, after each verdict of it is published
+// and after each release event, so a restart neither repeats a verdict
+// already given nor loses a ring transition.
 func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 	if err := p.restore(ctx); err != nil {
 		return err
 	}
 	defer func() {
+		if !p.caughtUp {
+			return
+		}
 		// Save on the way out with a fresh context: ctx is already done.
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -146,60 +208,218 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 		defer st.Stop()
 		saveTick = st.C
 	}
-	msgs := make(chan []byte, 1024)
-	var stops []func()
-	for _, stream := range []string{bus.StreamReleases, bus.StreamPosts, bus.StreamMetrics} {
-		cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
-		if !since.IsZero() {
-			st := since
-			cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &st}
-		}
-		c, err := p.js.OrderedConsumer(ctx, stream, cfg)
-		if err != nil {
-			stopAll(stops)
-			return fmt.Errorf("consuming %s: %w", stream, err)
-		}
-		cc, err := c.Consume(func(m jetstream.Msg) {
-			select {
-			case msgs <- m.Data():
-			case <-ctx.Done():
-			}
-		})
-		if err != nil {
-			stopAll(stops)
-			return fmt.Errorf("consuming %s: %w", stream, err)
-		}
-		stops = append(stops, cc.Stop)
+	began := time.Now()
+	in, stop, err := p.consume(ctx, since)
+	if err != nil {
+		return err
 	}
-	defer stopAll(stops)
+	defer stop()
+	if err := p.catchUp(ctx, in); err != nil {
+		return nil // ctx ended
+	}
+	p.caughtUp = true
+	for _, note := range p.det.Rebuilt(p.clock()) {
+		p.log.Warn("watch after restart", "note", note)
+	}
+	p.m.rebuild.Set(time.Since(began).Seconds())
+	p.log.Info("detector rebuilt from snapshots and the streams", "seconds", time.Since(began).Seconds(), "replayed", p.replayed)
 
 	t := time.NewTicker(p.tick)
 	defer t.Stop()
 	var backlog detector.Output
+	p.dirty = map[string]bool{}
+	saveAll := false
 	for {
+		var m inMsg
 		select {
 		case <-ctx.Done():
 			return nil
-		case data := <-msgs:
-			p.Apply(data)
+		case m = <-in[0].ch:
+		case m = <-in[1].ch:
+		case m = <-in[2].ch:
 		case <-saveTick:
-			if err := p.Save(ctx); err != nil {
-				p.log.Error("saving detector baselines", "err", err)
-			}
+			saveAll = true // after the next tick: then nothing is left unpublished in the detector
+			continue
 		case <-t.C:
-			out := p.det.Advance(p.clock())
+			out := p.keepMine(p.det.Advance(p.clock()))
 			backlog.Rollups = append(backlog.Rollups, out.Rollups...)
 			backlog.Anomalies = append(backlog.Anomalies, out.Anomalies...)
 			backlog.Verdicts = append(backlog.Verdicts, out.Verdicts...)
+			pending := backlog.Verdicts
 			var err error
 			// What could not be published is kept and tried again on the
 			// next tick, in order, so a broker hiccup loses no verdict.
-			if backlog, err = p.Publish(ctx, backlog); err != nil {
+			backlog, err = p.Publish(ctx, backlog)
+			// A service whose verdict went out is saved at once: a restart
+			// must not give it again. One whose verdict is still to go out
+			// is not saved (not even on the way out) before it has.
+			for _, v := range pending[:len(pending)-len(backlog.Verdicts)] {
+				p.dirty[v.Service] = true
+			}
+			clear(p.held)
+			for _, v := range backlog.Verdicts {
+				if p.held == nil {
+					p.held = map[string]bool{}
+				}
+				p.held[v.Service] = true
+			}
+			if err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
 				p.log.Error("publishing detector output; will retry", "err", err, "pending_verdicts", len(backlog.Verdicts))
 			}
+			p.saveDirty(ctx)
+			if saveAll {
+				if err := p.Save(ctx); err != nil {
+					p.log.Error("saving detector baselines", "err", err)
+				}
+				saveAll = false
+			}
+			continue
+		}
+		if svc := p.apply(m); svc != "" {
+			p.dirty[svc] = true // a ring transition: saved after the next tick
+		}
+	}
+}
+
+// keepMine drops what the detector said about services this process no
+// longer owns: their new owner judges them (from the snapshot this one
+// saved), and a watch left behind here must not give a second verdict.
+func (p *Pipeline) keepMine(out detector.Output) detector.Output {
+	if p.owns == nil {
+		return out
+	}
+	kept := detector.Output{}
+	for _, v := range out.Verdicts {
+		if p.mine(v.Service) {
+			kept.Verdicts = append(kept.Verdicts, v)
+		}
+	}
+	for _, a := range out.Anomalies {
+		if p.mine(a.Service) {
+			kept.Anomalies = append(kept.Anomalies, a)
+		}
+	}
+	for _, r := range out.Rollups {
+		if p.mine(r.Service) {
+			kept.Rollups = append(kept.Rollups, r)
+		}
+	}
+	return kept
+}
+
+// inMsg is one stream message with its place in the stream.
+type inMsg struct {
+	data []byte
+	seq  uint64
+	at   time.Time // when the broker stored it
+	tail bool      // nothing was pending after it when it was delivered
+}
+
+// input is one stream being read: its messages, and the last sequence it
+// held at start-up (what the rebuild replays).
+type input struct {
+	stream string
+	ch     chan inMsg
+	last   uint64
+	done   bool
+}
+
+// consume starts an ordered consumer on each stream: releases, posts,
+// metrics (that order: in[0] is the releases).
+func (p *Pipeline) consume(ctx context.Context, since time.Time) ([3]*input, func(), error) {
+	var in [3]*input
+	var stops []func()
+	_, relSpan := p.det.ReplaySpans()
+	for i, stream := range []string{bus.StreamReleases, bus.StreamPosts, bus.StreamMetrics} {
+		from := since
+		if stream == bus.StreamReleases && !since.IsZero() {
+			from = since.Add(-relSpan)
+		}
+		in[i] = &input{stream: stream, ch: make(chan inMsg, 1024)}
+		st, err := p.js.Stream(ctx, stream)
+		if err != nil {
+			stopAll(stops)
+			return in, nil, fmt.Errorf("reading %s: %w", stream, err)
+		}
+		state := st.CachedInfo().State
+		in[i].last = state.LastSeq
+		in[i].done = state.LastSeq == 0 || state.Msgs == 0 || !from.IsZero() && state.LastTime.Before(from)
+		cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
+		if !from.IsZero() {
+			cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &from}
+		}
+		c, err := p.js.OrderedConsumer(ctx, stream, cfg)
+		if err != nil {
+			stopAll(stops)
+			return in, nil, fmt.Errorf("consuming %s: %w", stream, err)
+		}
+		ch := in[i].ch
+		cc, err := c.Consume(func(m jetstream.Msg) {
+			im := inMsg{data: m.Data()}
+			if md, err := m.Metadata(); err == nil {
+				im.seq, im.at, im.tail = md.Sequence.Stream, md.Timestamp, md.NumPending == 0
+			}
+			select {
+			case ch <- im:
+			case <-ctx.Done():
+			}
+		})
+		if err != nil {
+			stopAll(stops)
+			return in, nil, fmt.Errorf("consuming %s: %w", stream, err)
+		}
+		stops = append(stops, cc.Stop)
+	}
+	return in, func() { stopAll(stops) }, nil
+}
+
+// catchUpIdle is how long the rebuild waits for a stream that stopped
+// delivering before its last message at start-up (removed by retention in
+// the meantime, say) before it goes on without it.
+const catchUpIdle = 10 * time.Second
+
+// catchUp applies everything the streams held at start-up, merged in the
+// order the broker stored it (so a replayed promotion closes its ring after
+// the posts before it), without advancing the detector. It returns ctx's
+// error when ctx ends first.
+func (p *Pipeline) catchUp(ctx context.Context, in [3]*input) error {
+	var head [3]*inMsg
+	idle := time.NewTimer(catchUpIdle)
+	defer idle.Stop()
+	for {
+		for i, s := range in {
+			for !s.done && head[i] == nil {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case m := <-s.ch:
+					head[i] = &m
+					idle.Reset(catchUpIdle) // Go ≥ 1.23: no stale tick after Reset
+				case <-idle.C:
+					p.log.Warn("stream stopped before its last message at start-up; going on without it", "stream", s.stream, "last", s.last)
+					s.done = true
+					idle.Reset(catchUpIdle)
+				}
+			}
+		}
+		best := -1
+		for i, h := range head {
+			if h != nil && (best < 0 || h.at.Before(head[best].at)) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return nil
+		}
+		m := head[best]
+		head[best] = nil
+		p.apply(*m)
+		p.replayed++
+		if m.seq >= in[best].last || m.tail {
+			in[best].done = true
 		}
 	}
 }
@@ -208,6 +428,30 @@ func stopAll(fs []func()) {
 	for _, f := range fs {
 		f()
 	}
+}
+
+// apply feeds one stream message to the detector; a release event goes in
+// with its stream sequence (so a rebuild skips what the snapshot holds). It
+// returns the service of a release event applied, "" otherwise.
+func (p *Pipeline) apply(m inMsg) string {
+	v, err := signals.Decode(m.data)
+	if err != nil {
+		p.m.bad.Inc()
+		p.log.Warn("skipping bad message", "err", err)
+		return ""
+	}
+	if ev, ok := v.(*signals.ReleaseEvent); ok {
+		if !p.mine(ev.Service) {
+			return ""
+		}
+		p.m.in.WithLabelValues("release").Inc()
+		if p.det.ReleaseAt(*ev, m.seq) {
+			return ev.Service
+		}
+		return ""
+	}
+	p.applyValue(v)
+	return ""
 }
 
 // Apply feeds one wire message to the detector. It returns the decoded
@@ -219,6 +463,10 @@ func (p *Pipeline) Apply(data []byte) time.Time {
 		p.log.Warn("skipping bad message", "err", err)
 		return time.Time{}
 	}
+	return p.applyValue(v)
+}
+
+func (p *Pipeline) applyValue(v any) time.Time {
 	switch m := v.(type) {
 	case *signals.Post:
 		if !p.mine(m.Service) {
