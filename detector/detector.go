@@ -69,6 +69,7 @@ type watch struct {
 	base       *baseline
 	next       time.Time
 	charts     [nCharts]chart
+	quiet      float64 // smoothed non-complaint posts per bucket (see quietSmoothing)
 	total      bucket
 	factorHour time.Time
 	factor     float64

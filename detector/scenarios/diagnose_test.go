@@ -63,7 +63,7 @@ func TestTuneDelayDiagnosis(t *testing.T) {
 			t.Fatal(err)
 		}
 		d := diagnose(t, an, truth, buf.Bytes(), tags)
-		iNeg, i2, iMarks := d.infos()
+		iNeg, i2, iMarks, i3 := d.infos()
 		for m, n := range d.incMarks {
 			allInc[m] += n
 			nInc += n
@@ -76,13 +76,13 @@ func TestTuneDelayDiagnosis(t *testing.T) {
 		if res.Detected {
 			halt = fmtMin(res.Delay)
 		}
-		fmt.Fprintf(tw, "%s\t×%.0f %s\t%s\t%s\t%s\t%.2f\t%.2f\t%.3f\t%.2f\t%.2f\t%.2f\t%.3f\t%.3f\t%.2f\t%s\t%s\t%.3f\t%.3f\t%.3f\t%s\n",
+		fmt.Fprintf(tw, "%s\t×%.0f %s\t%s\t%s\t%s\t%.2f\t%.2f\t%.3f\t%.2f\t%.2f\t%.2f\t%.3f\t%.3f\t%.2f\t%s\t%s\t%.3f\t%.3f\t%.3f\t%s\t%.3f\t%s\t%s\n",
 			spec.Name(), d.rise, d.shape, fmtMin(d.firstPost), fmtMin(d.firstCounted), halt,
 			d.incRecall, d.cmplRecall, d.otherFP, d.lambda0, d.lambda1, d.lambda1/d.lambda0,
 			d.share0, d.share1, d.share1/d.share0,
 			fmtMin(lordenDelay(d.lambda0, d.lambda1/d.lambda0, 90*24*60)),
 			fmtMin(lordenDelay(d.lambda0, d.lambda1/d.lambda0, 90*24*60/11)),
-			iNeg, i2, iMarks, fmtMin(time.Duration(math.Log(90*24*60)/iMarks*float64(time.Minute))))
+			iNeg, i2, iMarks, fmtMin(lorden(iMarks)), i3, fmtMin(lorden(iNeg)), fmtMin(lorden(i3)))
 	}
 	tw.Flush()
 	t.Log("\n" + b.String())
@@ -262,7 +262,7 @@ func diagnose(t *testing.T, an *enrich.Analyzer, truth Truth, stream []byte, tag
 // infos are the information per minute of the incident in: the complaint
 // count alone, complaints and other posts as two counts, and every mark
 // as its own count (the best a per-post weighting could do).
-func (d diagnosis) infos() (negOnly, twoCells, marks float64) {
+func (d diagnosis) infos() (negOnly, twoCells, marks, cells3 float64) {
 	bgRate := float64(d.prePosts) / 60
 	bg, inc := map[string]float64{}, map[string]float64{}
 	for m, n := range d.bgMarks {
@@ -286,6 +286,22 @@ func (d diagnosis) infos() (negOnly, twoCells, marks float64) {
 	negOnly = infoPerMinute(b2, i2, func(m string) bool { return m == "true" })
 	twoCells = infoPerMinute(b2, i2, func(string) bool { return true })
 	marks = infoPerMinute(bg, inc, func(string) bool { return true })
+	// Complaints in three disjoint cells: naming the release, with a
+	// category, the rest (what a sum of local charts could use).
+	three := func(m string) string {
+		f := strings.Split(m, "/")
+		switch {
+		case f[0] != "true":
+			return "no"
+		case f[3] == "true":
+			return "release"
+		case f[2] == "true":
+			return "category"
+		}
+		return "other"
+	}
+	b3, i3 := pool(three)
+	cells3 = infoPerMinute(b3, i3, func(m string) bool { return m != "no" })
 	return
 }
 
@@ -299,6 +315,15 @@ func lordenDelay(lambda0, rho, gamma float64) time.Duration {
 	}
 	info := lambda0 * (rho*math.Log(rho) - rho + 1)
 	return time.Duration(math.Log(gamma) / info * float64(time.Minute))
+}
+
+// lorden is Lorden's delay log(γ)/I for information I per minute at the
+// default budget, one false halt per 90 days (γ in minutes).
+func lorden(info float64) time.Duration {
+	if info <= 0 {
+		return -1
+	}
+	return time.Duration(math.Log(90*24*60) / info * float64(time.Minute))
 }
 
 func ratio(a, b int) float64 {
