@@ -12,9 +12,10 @@ import (
 // share (so the charts are correlated as in life: every category and
 // release complaint is also a complaint) — with the thresholds the budget
 // gives, and counts the halts: alarms of the charts that halt on their own
-// (critical signals). They must stay within the budget, and not far under
-// it (a union bound over charts that cannot halt wasted half of it).
-// The budget is one day here so a short run sees enough halts.
+// (critical signals). They must stay within the budget (the first
+// derivation divided the budget among the charts instead of multiplying
+// it and halted eight times as often as allowed here), and not waste most
+// of it. The budget is one day here so a short run sees enough halts.
 func TestBudgetHoldsJointly(t *testing.T) {
 	cfg := Config{FalseHaltEvery: 24 * time.Hour}
 	if err := cfg.Validate("detector"); err != nil {
