@@ -83,3 +83,38 @@ func TestBudgetHoldsJointly(t *testing.T) {
 		t.Errorf("%d false halts in %d days where the budget allows %.0f: the thresholds waste most of it", halts, days, budget)
 	}
 }
+
+// TestShareChartBudget runs the share chart (Bernoulli CUSUMs of the
+// complaint odds, addShare) on in-control posts — a Poisson number of posts
+// a minute, each a complaint with the baseline share — at the threshold
+// the Poisson table gives for its expected complaints, and checks its
+// false alarms stay within that run length: both are likelihood-ratio
+// charts, so the table carries over.
+func TestShareChartBudget(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 1999))
+	for _, tc := range []struct{ posts, share float64 }{{3, 0.16}, {0.5, 0.2}, {10, 0.05}} {
+		const arlMinutes, minutes = 2000.0, 400000
+		rate := tc.posts * tc.share
+		c := chart{h: cusumThreshold(rate*arlMinutes, rate), minX: minCountEvidence}
+		alarms := 0
+		for m := 0; m < minutes; m++ {
+			n := poisson(r, tc.posts)
+			x := 0
+			for range n {
+				if r.Float64() < tc.share {
+					x++
+				}
+			}
+			c.addShare(t0, float64(x), float64(n), tc.share)
+			if c.alarm() >= 0 {
+				alarms++
+				c.reset()
+			}
+		}
+		budget := minutes / arlMinutes
+		t.Logf("%g posts/min, share %g: %d alarms, budget %.0f (h %.2f)", tc.posts, tc.share, alarms, budget, c.h)
+		if float64(alarms) > 1.2*budget {
+			t.Errorf("%g posts/min, share %g: %d alarms in %d minutes, the run length allows %.0f", tc.posts, tc.share, alarms, minutes, budget)
+		}
+	}
+}

@@ -69,7 +69,6 @@ type watch struct {
 	base       *baseline
 	next       time.Time
 	charts     [nCharts]chart
-	quiet      float64 // smoothed non-complaint posts per bucket (see quietSmoothing)
 	total      bucket
 	factorHour time.Time
 	factor     float64

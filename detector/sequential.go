@@ -39,33 +39,12 @@ type baseline struct {
 	relRate  float64
 	catRate  [8]float64
 	negShare float64
-	// Per post that is not a complaint: complaints (negOdds), complaints
-	// naming the release, each category. The expectations of a bucket scale
-	// with its non-complaint posts, so an incident's own complaints do not
-	// raise what is expected of them (see fold).
-	negOdds float64
-	relOdds float64
-	catOdds [8]float64
-	phi     float64
+	relShare float64
+	catShare [8]float64
+	phi      float64
 	// phiShare is the dispersion of complaints given the posts (the share
 	// chart's own model): lumps of traffic cancel in it.
 	phiShare float64
-	// quiet is the smoothed count of non-complaint posts per bucket at the
-	// ring start (see quietSmoothing).
-	quiet float64
-}
-
-// quietSmoothing is the time constant of the smoothed non-complaint
-// traffic the share expectations are read from: a plug-in count of one
-// bucket is too noisy when a bucket has a post or two (at night, three
-// complaints and no other post would look like a ×30 rise), while ten
-// minutes still follow a launch's rise of twenty.
-const quietSmoothing = 10 * time.Minute
-
-// smoothQuiet moves the smoothed non-complaint count by one bucket.
-func (d *Detector) smoothQuiet(level float64, b *bucket) float64 {
-	a := 1 - math.Exp(-d.cfg.Bucket.Minutes()/quietSmoothing.Minutes())
-	return level + a*(float64(max(b.posts-b.negative, 0))-level)
 }
 
 // upper is the count the rates of the sparse signals (each category, the
@@ -96,20 +75,18 @@ func (d *Detector) baselineFor(w *watch, s *service) *baseline {
 	}
 	b.ok, b.from, b.minutes, b.posts, b.negative = true, from, minutes, sum.posts, sum.negative
 	n := float64(sum.posts) + 1
-	quiet := float64(sum.posts-sum.negative) + 1
 	// Complaints in general are many (hundreds in a baseline): the plain
 	// estimate, with half a count so an empty baseline expects a little.
 	b.negRate = (float64(sum.negative) + 0.5) / minutes
 	b.negShare = min((float64(sum.negative)+0.5)/n, 0.95)
-	b.negOdds = (float64(sum.negative) + 0.5) / quiet
 	b.relRate = upper(sum.releaseNeg) / minutes
-	b.relOdds = upper(sum.releaseNeg) / quiet
+	b.relShare = min(upper(sum.releaseNeg)/n, 0.95)
 	for i := range b.catRate {
 		b.catRate[i] = upper(sum.categories[i]) / minutes
-		b.catOdds[i] = upper(sum.categories[i]) / quiet
+		b.catShare[i] = min(upper(sum.categories[i])/n, 0.95)
 	}
 	b.phi = d.dispersion(s, from, w.start)
-	b.phiShare, b.quiet = d.shareDispersion(s, from, w.start, b.negOdds, (quiet-1)/minutes*d.cfg.Bucket.Minutes())
+	b.phiShare = d.shareDispersion(s, from, w.start, b.negShare)
 	return b
 }
 
@@ -131,35 +108,26 @@ func (d *Detector) dispersion(s *service, from, to time.Time) float64 {
 }
 
 // shareDispersion is the dispersion of the share chart's model, complaints
-// = odds × smoothed non-complaint posts, over 5-minute blocks of the
-// baseline: the Pearson statistic over the expected complaints,
-// Σ(x − μ)² / Σ μ (Farrington et al. 1996 estimate φ the same way for their
-// quasi-Poisson model). A lump of traffic brings its share of complaints
-// and counts little; a burst of complaints counts. Clamped to [1, 10]; 1
-// with fewer than 20 complaints. It also returns the smoothed
-// non-complaint count at the end of the baseline (started at level).
-func (d *Detector) shareDispersion(s *service, from, to time.Time, odds, level float64) (float64, float64) {
+// = share × posts in each 5-minute block of the baseline: the Pearson
+// statistic over the expected complaints, Σ(x − s·n)² / Σ s·n (Farrington et
+// al. 1996 estimate φ the same way for their quasi-Poisson model). A burst
+// of traffic brings its share of complaints and does not count; a burst of
+// complaints does. Clamped to [1, 10]; 1 with fewer than 20 complaints.
+func (d *Detector) shareDispersion(s *service, from, to time.Time, share float64) float64 {
 	const block = 5 * time.Minute
-	bw := d.cfg.Bucket
-	var sq, expected, total, x, mu float64
-	blockEnd := from.Add(block)
-	for t := from; !t.Add(bw).After(to); t = t.Add(bw) {
-		b, _ := s.posts.sum(t, t.Add(bw))
-		level = d.smoothQuiet(level, &b)
-		x += float64(b.negative)
-		mu += odds * level
-		if !t.Add(bw).Before(blockEnd) {
-			sq += (x - mu) * (x - mu)
-			expected += mu
-			total += x
-			x, mu = 0, 0
-			blockEnd = blockEnd.Add(block)
-		}
+	var sq, expected, total float64
+	for t := from; !t.Add(block).After(to); t = t.Add(block) {
+		b, _ := s.posts.sum(t, t.Add(block))
+		mu := share * float64(b.posts)
+		x := float64(b.negative)
+		sq += (x - mu) * (x - mu)
+		expected += mu
+		total += x
 	}
 	if total < 20 || expected <= 0 {
-		return 1, level
+		return 1
 	}
-	return min(max(sq/expected, 1), 10), level
+	return min(max(sq/expected, 1), 10)
 }
 
 // successiveDispersion is the variance of counts (from successive
@@ -243,7 +211,6 @@ func (d *Detector) fold(w *watch, now time.Time) {
 		w.base = d.baselineFor(w, s)
 		if w.base.ok {
 			d.thresholds(w)
-			w.quiet = w.base.quiet
 		}
 	}
 	limit := now.Add(-d.cfg.Lateness)
@@ -262,23 +229,16 @@ func (d *Detector) fold(w *watch, now time.Time) {
 		f := d.hourFactor(w, s, t)
 		m := bw.Minutes()
 		base := w.base
-		// Expectations in proportion to the talk scale with the posts that
-		// are not complaints: a loud launch or a busy hour brings its share
-		// of grumbles, while an incident's own complaints do not raise what
-		// is expected of them (with the share of all posts, each incident
-		// complaint raised the expectation by the baseline share, which
-		// hid about half of the evidence of a ×5 rise).
-		w.quiet = d.smoothQuiet(w.quiet, &b)
-		quiet := w.quiet
-		eNeg := max(base.negRate*m*f, base.negOdds*quiet)
+		posts := float64(b.posts)
+		eNeg := max(base.negRate*m*f, base.negShare*posts)
 		w.charts[chComplaints].add(t, float64(b.negative), eNeg)
-		w.charts[chShare].add(t, float64(b.negative), base.negOdds*quiet)
+		w.charts[chShare].addShare(t, float64(b.negative), posts, base.negShare)
 		// Complaints about the release are expected in proportion to the
 		// talk about it: a happy launch brings its share of grumbles.
-		eRel := max(base.relRate*m*f, base.relOdds*quiet, base.negOdds*float64(max(b.release-b.releaseNeg, 0)))
+		eRel := max(base.relRate*m*f, base.relShare*posts, base.negShare*float64(b.release))
 		w.charts[chRelease].add(t, float64(b.releaseNeg), eRel)
 		for i := range Categories {
-			eCat := max(base.catRate[i]*m*f, base.catOdds[i]*quiet)
+			eCat := max(base.catRate[i]*m*f, base.catShare[i]*posts)
 			w.charts[chCategory0+i].add(t, float64(b.categories[i]), eCat)
 		}
 	}
