@@ -136,6 +136,36 @@ func (c *chart) add(t time.Time, x, e float64) {
 	}
 }
 
+// addShare folds one bucket of a share: x of n posts are complaints where
+// a share s is expected. Each chart is the Bernoulli CUSUM of an odds
+// ratio ρ (the risk-adjusted CUSUM of Steiner et al. 2000; Reynolds &
+// Stoumbos 1999): per post the log-likelihood ratio of complaint odds ρ
+// times the expected odds, x·ln ρ − n·ln(1 − s + s·ρ). Against the
+// Poisson chart of the count with expectation s·n it is the exact model
+// given the posts, and an incident's own complaints, which are posts too,
+// raise what is expected of them far less: the posts are judged by their
+// odds of complaining, not by the count of complaints per post. Its
+// in-control run length in expected events follows the Poisson table's
+// (both are likelihood-ratio charts, log ARL ≈ h + c; TestShareChartBudget).
+func (c *chart) addShare(t time.Time, x, n, s float64) {
+	e := s * n
+	c.total += x
+	c.expected += e
+	for i := range c.s {
+		if c.s[i] == 0 {
+			c.from[i], c.x[i], c.e[i] = t, 0, 0
+		}
+		v := c.s[i] + x*cusumLogRises[i] - n*math.Log1p(s*(CUSUMRises[i]-1))
+		if v <= 0 {
+			c.s[i], c.x[i], c.e[i] = 0, 0, 0
+			continue
+		}
+		c.s[i] = v
+		c.x[i] += x
+		c.e[i] += e
+	}
+}
+
 // alarm returns the chart that crossed h furthest (with enough counts),
 // or -1.
 func (c *chart) alarm() int {

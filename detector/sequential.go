@@ -42,6 +42,9 @@ type baseline struct {
 	relShare float64
 	catShare [8]float64
 	phi      float64
+	// phiShare is the dispersion of complaints given the posts (the share
+	// chart's own model): lumps of traffic cancel in it.
+	phiShare float64
 }
 
 // upper is the count the rates of the sparse signals (each category, the
@@ -56,7 +59,7 @@ func upper(k int32) float64 {
 }
 
 func (d *Detector) baselineFor(w *watch, s *service) *baseline {
-	b := &baseline{phi: 1}
+	b := &baseline{phi: 1, phiShare: 1}
 	if s.posts.first.IsZero() || !s.posts.first.Before(w.start) {
 		b.detail = "no posts from any source before the ring started: no baseline"
 		return b
@@ -83,6 +86,7 @@ func (d *Detector) baselineFor(w *watch, s *service) *baseline {
 		b.catShare[i] = min(upper(sum.categories[i])/n, 0.95)
 	}
 	b.phi = d.dispersion(s, from, w.start)
+	b.phiShare = d.shareDispersion(s, from, w.start, b.negShare)
 	return b
 }
 
@@ -103,6 +107,29 @@ func (d *Detector) dispersion(s *service, from, to time.Time) float64 {
 	return successiveDispersion(xs, total)
 }
 
+// shareDispersion is the dispersion of the share chart's model, complaints
+// = share × posts in each 5-minute block of the baseline: the Pearson
+// statistic over the expected complaints, Σ(x − s·n)² / Σ s·n (Farrington et
+// al. 1996 estimate φ the same way for their quasi-Poisson model). A burst
+// of traffic brings its share of complaints and does not count; a burst of
+// complaints does. Clamped to [1, 10]; 1 with fewer than 20 complaints.
+func (d *Detector) shareDispersion(s *service, from, to time.Time, share float64) float64 {
+	const block = 5 * time.Minute
+	var sq, expected, total float64
+	for t := from; !t.Add(block).After(to); t = t.Add(block) {
+		b, _ := s.posts.sum(t, t.Add(block))
+		mu := share * float64(b.posts)
+		x := float64(b.negative)
+		sq += (x - mu) * (x - mu)
+		expected += mu
+		total += x
+	}
+	if total < 20 || expected <= 0 {
+		return 1
+	}
+	return min(max(sq/expected, 1), 10)
+}
+
 // successiveDispersion is the variance of counts (from successive
 // differences) over their mean, in [1, 10]; 1 with fewer than 20 counts.
 func successiveDispersion(xs []float64, total float64) float64 {
@@ -119,12 +146,19 @@ func successiveDispersion(xs []float64, total float64) float64 {
 }
 
 // thresholds sets each chart's h from the false-alarm budget: at most one
-// false alarm per FalseHaltEvery among all the charts of a service, so each
-// chart's in-control run length is FalseHaltEvery / nCharts; in expected
-// events (over φ) that is what cusumThreshold reads h for.
+// false halt per FalseHaltEvery per service. Only the charts of critical
+// signals halt on their own (a non-critical failure reaches at most a
+// marginal score, which asks for a review; see Score), so the budget is
+// shared among those k charts by a union bound: the rate of false halts is
+// at most the sum of the charts' false-alarm rates, so each halting chart
+// needs an in-control run length of k × FalseHaltEvery.
+// (TestBudgetHoldsJointly runs the whole set together on in-control counts
+// and checks it stays within the budget.) Non-critical charts get the same
+// threshold as if they halted. In expected events (over φ) that run length
+// is what cusumThreshold reads h for.
 func (d *Detector) thresholds(w *watch) {
 	b := w.base
-	arlMinutes := d.cfg.FalseHaltEvery.Minutes() / nCharts
+	arlMinutes := d.cfg.FalseHaltEvery.Minutes() * float64(d.haltingCharts())
 	perBucket := d.cfg.Bucket.Minutes()
 	set := func(c *chart, rate, minX float64) {
 		c.h = b.phi * cusumThreshold(rate*arlMinutes/b.phi, rate*perBucket/b.phi)
@@ -132,11 +166,38 @@ func (d *Detector) thresholds(w *watch) {
 		c.minX = minX
 	}
 	set(&w.charts[chComplaints], b.negRate, minCountEvidence)
-	set(&w.charts[chShare], b.negRate, minCountEvidence)
+	// The share chart with its own dispersion (complaints given posts).
+	phi := b.phiShare
+	sc := &w.charts[chShare]
+	sc.h = phi * cusumThreshold(b.negRate*arlMinutes/phi, b.negRate*perBucket/phi)
+	sc.hSoak = phi * cusumThreshold(soakStrictness*b.negRate*arlMinutes/phi, b.negRate*perBucket/phi)
+	sc.minX = minCountEvidence
 	set(&w.charts[chRelease], b.relRate, minReleaseEvidence)
 	for i := range Categories {
 		set(&w.charts[chCategory0+i], b.catRate[i], minCountEvidence)
 	}
+}
+
+// chartSignals names the signal each chart stands for, in chart order.
+func chartSignals() (names [nCharts]string) {
+	names[chComplaints], names[chShare], names[chRelease] = "complaint_volume", "negative_share", "release_complaints"
+	for i, c := range Categories {
+		names[chCategory0+i] = c
+	}
+	return names
+}
+
+// haltingCharts counts the charts whose alarm halts a release on its own:
+// those of critical signals (a category is critical by its own name or when
+// complaint_categories is). At least one.
+func (d *Detector) haltingCharts() int {
+	n := 0
+	for i, name := range chartSignals() {
+		if d.cfg.critical(name) || i >= chCategory0 && d.cfg.critical("complaint_categories") {
+			n++
+		}
+	}
+	return max(n, 1)
 }
 
 // fold adds every bucket of the watch that is complete (and had Lateness
@@ -171,7 +232,7 @@ func (d *Detector) fold(w *watch, now time.Time) {
 		posts := float64(b.posts)
 		eNeg := max(base.negRate*m*f, base.negShare*posts)
 		w.charts[chComplaints].add(t, float64(b.negative), eNeg)
-		w.charts[chShare].add(t, float64(b.negative), base.negShare*posts)
+		w.charts[chShare].addShare(t, float64(b.negative), posts, base.negShare)
 		// Complaints about the release are expected in proportion to the
 		// talk about it: a happy launch brings its share of grumbles.
 		eRel := max(base.relRate*m*f, base.relShare*posts, base.negShare*float64(b.release))

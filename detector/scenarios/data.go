@@ -17,10 +17,25 @@ import (
 const (
 	Tune    = "tune"
 	HeldOut = "heldout"
+	// HeldOut2 is a fresh held-out set: the held-out texts with new seeds
+	// (scenarios 5001…, clean replay 5007), fixed on 2026-12-07 before any
+	// tuning of that session, because the first held-out set had been looked
+	// at twice. Run once, by the coordinator, after the judge is frozen.
+	HeldOut2 = "heldout2"
 )
 
-// HalfNames are the two halves.
-var HalfNames = []string{Tune, HeldOut}
+// HalfNames are the halves: the two text halves and the fresh held-out
+// set made of the held-out texts.
+var HalfNames = []string{Tune, HeldOut, HeldOut2}
+
+// Texts names the half whose texts a set is made of: HeldOut2 uses the
+// held-out texts.
+func Texts(half string) string {
+	if half == HeldOut2 {
+		return HeldOut
+	}
+	return half
+}
 
 // ErrNoData is returned when the shared data folder is absent.
 var ErrNoData = errors.New("shared data folder not found")
@@ -99,14 +114,14 @@ func Split(text string) string {
 // (train.tsv is the tune half, dev.tsv the held-out half: NSMC splits them
 // by movie, so no movie is in both).
 func LoadPools(dataDir, half string) (*Pools, error) {
-	if half != Tune && half != HeldOut {
-		return nil, fmt.Errorf("unknown half %q (want %s or %s)", half, Tune, HeldOut)
+	if half != Tune && half != HeldOut && half != HeldOut2 {
+		return nil, fmt.Errorf("unknown half %q (want %s, %s or %s)", half, Tune, HeldOut, HeldOut2)
 	}
 	p := &Pools{Half: half}
 	err := readTSV(filepath.Join(dataDir, "app-reviews", "reviews.tsv"), 4, func(f []string) {
 		text := joinReview(f[2], f[3])
 		stars, err := strconv.Atoi(f[1])
-		if text == "" || err != nil || Split(text) != half {
+		if text == "" || err != nil || Split(text) != Texts(half) {
 			return
 		}
 		r := Review{Text: text, Label: f[0], Stars: stars, Lang: "en"}
@@ -126,7 +141,7 @@ func LoadPools(dataDir, half string) (*Pools, error) {
 		return nil, err
 	}
 	file := "train.tsv"
-	if half == HeldOut {
+	if Texts(half) == HeldOut {
 		file = "dev.tsv"
 	}
 	err = readTSV(filepath.Join(dataDir, "ko-reviews", file), 3, func(f []string) {

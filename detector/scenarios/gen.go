@@ -63,7 +63,19 @@ type gen struct {
 	nextID   uint64
 	lines    []line
 	seq      int
+	// tags, when not nil, records what each post of the scenario's service
+	// is (tagIncident, tagComplaint, tagOther) by post id: the delay
+	// diagnosis reads it; it is never written to the stream.
+	tags    map[string]string
+	tagNext string
 }
+
+// Post tags of the delay diagnosis.
+const (
+	tagIncident  = "incident"
+	tagComplaint = "complaint"
+	tagOther     = "other"
+)
 
 type line struct {
 	t    time.Time
@@ -171,7 +183,12 @@ func (g *gen) background(s *service, from, to time.Time) {
 			default:
 				r = pick(g.rng, g.pools.ENNeutral)
 			}
+			g.tagNext = tagOther
+			if x < s.complaintShare {
+				g.tagNext = tagComplaint
+			}
 			g.post(s, g.within(t), g.say(r, s.prod, 0.45, "", 0), r)
+			g.tagNext = ""
 		}
 	})
 }
@@ -234,6 +251,9 @@ func (g *gen) postFrom(svc string, t time.Time, text string, r Review, src, auth
 	}
 	if reach > 0 {
 		extra += fmt.Sprintf(`,"reach":%d`, reach)
+	}
+	if g.tags != nil && g.tagNext != "" {
+		g.tags[fmt.Sprint(g.nextID)] = g.tagNext
 	}
 	g.add(t, fmt.Sprintf(`{"type":"post","time":%q,"source":%q,"id":"%d","service":%q,"text":%q%s}`,
 		ts(t), src, g.nextID, svc, text, extra))

@@ -65,7 +65,7 @@ type RingRef struct {
 type Spec struct {
 	Kind string
 	Seed uint64
-	Half string // Tune or HeldOut
+	Half string // Tune, HeldOut or HeldOut2
 }
 
 // Name is the scenario's file name stem: kind and seed.
@@ -109,11 +109,15 @@ var Kinds = []Kind{
 const SeedsPerKind = 2
 
 // Corpus lists the scenarios of one half: every kind SeedsPerKind times.
-// Tune seeds start at 1, held-out seeds at 1001.
+// Tune seeds start at 1, held-out seeds at 1001, the fresh held-out set's
+// (HeldOut2, held-out texts) at 5001.
 func Corpus(half string) []Spec {
 	base := uint64(1)
-	if half == HeldOut {
+	switch half {
+	case HeldOut:
 		base = 1001
+	case HeldOut2:
+		base = 5001
 	}
 	var out []Spec
 	for i, k := range Kinds {
@@ -135,6 +139,12 @@ func kindOf(name string) (Kind, bool) {
 // Generate writes the scenario's stream to w and returns its ground truth.
 // The same pools and spec always give the same bytes.
 func Generate(pools *Pools, spec Spec, w io.Writer) (Truth, error) {
+	return generate(pools, spec, w, nil)
+}
+
+// generate is Generate; a non-nil tags map receives what each post is
+// (see gen.tags).
+func generate(pools *Pools, spec Spec, w io.Writer, tags map[string]string) (Truth, error) {
 	k, ok := kindOf(spec.Kind)
 	if !ok {
 		return Truth{}, fmt.Errorf("unknown scenario kind %q", spec.Kind)
@@ -143,6 +153,7 @@ func Generate(pools *Pools, spec Spec, w io.Writer) (Truth, error) {
 		return Truth{}, fmt.Errorf("scenario %s is in the %s half, pools are %s", spec.Name(), spec.Half, pools.Half)
 	}
 	g := newGen(pools, spec.Seed, 0x5eed_a17e_26)
+	g.tags = tags
 	s := &service{
 		prod:           g.pickProduct(catalog),
 		koShare:        0.1 + 0.25*g.rng.Float64(),
@@ -339,7 +350,9 @@ func (g *gen) incident(s *service, ro rollout, onset, end time.Time, rise func(t
 			case x < 0.14:
 				text += " " + emoji(g.rng, angryEmoji, lang)
 			}
+			g.tagNext = tagIncident
 			g.post(s, g.within(t), text, r)
+			g.tagNext = ""
 		}
 	})
 }

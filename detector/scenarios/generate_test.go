@@ -52,6 +52,45 @@ func TestPoolsDisjoint(t *testing.T) {
 	}
 }
 
+// TestHeldOut2Set checks the fresh held-out set is what was fixed before
+// tuning: the held-out texts, scenario seeds from 5001 (none shared with the
+// tune or first held-out set), clean replay seed 5007. It generates and
+// replays nothing.
+func TestHeldOut2Set(t *testing.T) {
+	specs := Corpus(HeldOut2)
+	if len(specs) != len(Kinds)*SeedsPerKind || specs[0].Seed != 5001 || specs[len(specs)-1].Seed != 5000+uint64(len(specs)) {
+		t.Fatalf("heldout2 seeds: %d specs, first %d, last %d; want %d from 5001", len(specs), specs[0].Seed, specs[len(specs)-1].Seed, len(Kinds)*SeedsPerKind)
+	}
+	seeds := map[uint64]string{}
+	for _, half := range []string{Tune, HeldOut} {
+		for _, s := range Corpus(half) {
+			seeds[s.Seed] = half
+		}
+	}
+	for _, s := range specs {
+		if s.Half != HeldOut2 {
+			t.Fatalf("%s: half %q", s.Name(), s.Half)
+		}
+		if h, ok := seeds[s.Seed]; ok {
+			t.Errorf("%s: seed also used by the %s set", s.Name(), h)
+		}
+	}
+	if got := MonthSeed(HeldOut2); got != 5007 {
+		t.Errorf("heldout2 clean replay seed %d, want 5007", got)
+	}
+	if MonthSeed(Tune) != 7 || MonthSeed(HeldOut) != 1007 {
+		t.Errorf("clean replay seeds changed: tune %d, heldout %d", MonthSeed(Tune), MonthSeed(HeldOut))
+	}
+	if Texts(HeldOut2) != HeldOut || Texts(Tune) != Tune {
+		t.Errorf("heldout2 must be made of the held-out texts")
+	}
+	held, fresh := loadPools(t, HeldOut), loadPools(t, HeldOut2)
+	if fresh.Half != HeldOut2 || len(fresh.ENIncident) != len(held.ENIncident) || len(fresh.KOIncident) != len(held.KOIncident) ||
+		len(fresh.ENPraise) != len(held.ENPraise) || len(fresh.KOPositive) != len(held.KOPositive) {
+		t.Errorf("heldout2 pools differ from the held-out texts")
+	}
+}
+
 // TestGenerate checks every kind of the tune half: the same seed gives the
 // same bytes, every line but the noisy source's garbled ones is valid
 // replay input in time order, the truth is consistent with the stream, and

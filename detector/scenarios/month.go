@@ -27,6 +27,18 @@ type MonthSpec struct {
 }
 
 // Name is the stream's file name stem.
+// MonthSeed is the clean replay's seed of a set: 7 (tune), 1007
+// (held-out), 5007 (the fresh held-out set).
+func MonthSeed(half string) uint64 {
+	switch half {
+	case HeldOut:
+		return 1007
+	case HeldOut2:
+		return 5007
+	}
+	return 7
+}
+
 func (m MonthSpec) Name() string {
 	return fmt.Sprintf("clean-%dd-%dsvc-s%d", m.Days, m.Services, m.Seed)
 }
