@@ -44,7 +44,7 @@ type baselineSnapshot struct {
 	NegRate, RelRate   float64
 	CatRate, CatShare  [8]float64
 	NegShare, RelShare float64
-	Phi                float64
+	Phi, PhiShare      float64
 }
 
 // watchSnapshot mirrors watch: everything but caches.
@@ -188,7 +188,7 @@ func (w *watch) snapshot() watchSnapshot {
 	}
 	if b := w.base; b != nil {
 		ws.Base = &baselineSnapshot{OK: b.ok, Detail: b.detail, From: b.from, Minutes: b.minutes, Posts: b.posts, Negative: b.negative,
-			NegRate: b.negRate, RelRate: b.relRate, CatRate: b.catRate, CatShare: b.catShare, NegShare: b.negShare, RelShare: b.relShare, Phi: b.phi}
+			NegRate: b.negRate, RelRate: b.relRate, CatRate: b.catRate, CatShare: b.catShare, NegShare: b.negShare, RelShare: b.relShare, Phi: b.phi, PhiShare: b.phiShare}
 	}
 	for i := range w.charts {
 		ws.Charts[i] = w.charts[i].snapshot()
@@ -214,7 +214,7 @@ func (d *Detector) restoreWatch(ws watchSnapshot, asOf time.Time) *watch {
 	}
 	if b := ws.Base; b != nil {
 		w.base = &baseline{ok: b.OK, detail: b.Detail, from: b.From, minutes: b.Minutes, posts: b.Posts, negative: b.Negative,
-			negRate: b.NegRate, relRate: b.RelRate, catRate: b.CatRate, catShare: b.CatShare, negShare: b.NegShare, relShare: b.RelShare, phi: b.Phi}
+			negRate: b.NegRate, relRate: b.RelRate, catRate: b.CatRate, catShare: b.CatShare, negShare: b.NegShare, relShare: b.RelShare, phi: b.Phi, phiShare: b.PhiShare}
 	}
 	for i := range w.charts {
 		w.charts[i] = ws.Charts[i].chart()

@@ -377,7 +377,7 @@ func TestSnapshotCoversWatchState(t *testing.T) {
 		reflect.TypeOf(phase{}):          {"changes", "base", "tuned"},
 		reflect.TypeOf(reviewBaseline{}): {"ok", "negRate", "negOdds"},
 		reflect.TypeOf(chart{}):          {"s", "from", "x", "e", "total", "expected", "h", "minX", "hSoak"},
-		reflect.TypeOf(baseline{}):       {"ok", "detail", "from", "minutes", "posts", "negative", "negRate", "relRate", "catRate", "negShare", "relShare", "catShare", "phi"},
+		reflect.TypeOf(baseline{}):       {"ok", "detail", "from", "minutes", "posts", "negative", "negRate", "relRate", "catRate", "negShare", "relShare", "catShare", "phi", "phiShare"},
 		reflect.TypeOf(bucket{}):         {"slot", "posts", "negative", "categories", "release", "releaseNeg"},
 	}
 	for typ, names := range saved {
