@@ -21,6 +21,7 @@ const crawlerNote = `Crawl lag, poll errors and rate limits are Prometheus metri
 | ` + "`aftershock_crawler_last_success_timestamp_seconds`" + ` | last successful poll |
 | ` + "`aftershock_crawler_rate_limit_remaining`" + ` | requests left in the API's window |
 | ` + "`aftershock_crawler_posts_total`" + ` | posts published, per source |
+| ` + "`aftershock_crawler_health`" + ` | 1 for each source's current state: ok, degraded, silent or failing |
 `
 
 // sources is "Aftershock — Sources": volume and negativity per source for
