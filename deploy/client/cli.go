@@ -2,11 +2,14 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -22,7 +25,7 @@ const (
 	ExitUsage = 2
 )
 
-const usage = `usage: aftershock release [--server URL] [--token TOKEN] COMMAND [ARGS]
+const usage = `usage: aftershock release [--server URL] [--token TOKEN] [--ca FILE] COMMAND [ARGS]
 
 commands:
   start --service S --version V [--id ID] [--ring R] [--team T]
@@ -44,7 +47,9 @@ commands:
 
 --server (a URL, or host:port for plain HTTP) defaults to $AFTERSHOCK_SERVER
 or http://127.0.0.1:8080,
---token to $AFTERSHOCK_TOKEN. The resulting release is printed as JSON.
+--token to $AFTERSHOCK_TOKEN, --ca (PEM certificates to trust for an https
+server with a private CA) to $AFTERSHOCK_CA. The resulting release is printed
+as JSON.
 `
 
 // eventOf maps the simple event commands to their event names.
@@ -75,8 +80,8 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 // "release" (a leading "release" is skipped too). It prints the resulting
 // release (or list) as indented JSON on stdout and returns ExitOK; on a
 // failed request it prints the server's error on stderr and returns
-// ExitError; on bad usage ExitUsage. env looks up AFTERSHOCK_SERVER and
-// AFTERSHOCK_TOKEN (nil means os.Getenv).
+// ExitError; on bad usage ExitUsage. env looks up AFTERSHOCK_SERVER,
+// AFTERSHOCK_TOKEN and AFTERSHOCK_CA (nil means os.Getenv).
 func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) string) int {
 	if env == nil {
 		env = os.Getenv
@@ -89,8 +94,9 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env fu
 		server = "http://127.0.0.1:8080"
 	}
 	token := env("AFTERSHOCK_TOKEN")
+	ca := env("AFTERSHOCK_CA")
 
-	top := newFlags("release", stderr, &server, &token)
+	top := newFlags("release", stderr, &server, &token, &ca)
 	if err := top.Parse(args); err != nil {
 		return usageExit(err, stdout, stderr)
 	}
@@ -100,7 +106,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env fu
 	}
 	cmd, args := args[0], args[1:]
 	var run func(c *Client) (any, error)
-	fs := newFlags(cmd, stderr, &server, &token)
+	fs := newFlags(cmd, stderr, &server, &token, &ca)
 	switch cmd {
 	case "start":
 		var s Start
@@ -206,7 +212,16 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env fu
 		return usageExit(usagef("unknown command %q", cmd), stdout, stderr)
 	}
 
-	out, err := run(&Client{BaseURL: withScheme(server), Token: token})
+	c := &Client{BaseURL: withScheme(server), Token: token}
+	if ca != "" {
+		hc, err := httpsClient(ca)
+		if err != nil {
+			fmt.Fprintf(stderr, "aftershock release %s: %v\n", cmd, err)
+			return ExitError
+		}
+		c.HTTP = hc
+	}
+	out, err := run(c)
 	if err != nil {
 		fmt.Fprintf(stderr, "aftershock release %s: %v\n", cmd, err)
 		return ExitError
@@ -220,13 +235,30 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env fu
 	return ExitOK
 }
 
-func newFlags(name string, stderr io.Writer, server, token *string) *flag.FlagSet {
+func newFlags(name string, stderr io.Writer, server, token, ca *string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {} // usageExit prints the one usage text
 	fs.StringVar(server, "server", *server, "release API base URL")
 	fs.StringVar(token, "token", *token, "bearer token")
+	fs.StringVar(ca, "ca", *ca, "PEM file of the certificates to trust for an https server")
 	return fs
+}
+
+// httpsClient trusts the certificates of the PEM file path (a private CA
+// the server's certificate is signed by), besides none other.
+func httpsClient(path string) (*http.Client, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the CA file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("reading the CA file %s: no PEM certificate in it", path)
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: t, Timeout: 30 * time.Second}, nil
 }
 
 // parse parses flags that may come before, between or after positional

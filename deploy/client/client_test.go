@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -220,5 +223,52 @@ func TestRunCLI(t *testing.T) {
 				t.Errorf("stdout on failure: %s", stdout.String())
 			}
 		})
+	}
+}
+
+// TestRunCLIWithCA: an https server whose certificate a private CA signed
+// is reached with --ca (or AFTERSHOCK_CA) and refused without it.
+func TestRunCLIWithCA(t *testing.T) {
+	plain := newServer(t)
+	srv := httptest.NewTLSServer(plain.Config.Handler)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	notPEM := filepath.Join(dir, "not.pem")
+	if err := os.WriteFile(notPEM, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := []string{"start", "--service", "shop", "--version", "4.2.0", "--ring", "H1"}
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		code    int
+		wantErr string
+	}{
+		{name: "ca flag", args: append([]string{"--ca", ca}, start...), env: map[string]string{"AFTERSHOCK_TOKEN": token}},
+		{name: "ca env", args: []string{"get", "shop-4.2.0"}, env: map[string]string{"AFTERSHOCK_TOKEN": token, "AFTERSHOCK_CA": ca}},
+		{name: "without ca", args: []string{"get", "shop-4.2.0"}, env: map[string]string{"AFTERSHOCK_TOKEN": token}, code: 1, wantErr: "certificate"},
+		{name: "missing ca file", args: []string{"get", "shop-4.2.0", "--ca", filepath.Join(dir, "nope.pem")}, env: map[string]string{}, code: 1, wantErr: "reading the CA file"},
+		{name: "not pem", args: []string{"get", "shop-4.2.0", "--ca", notPEM}, env: map[string]string{}, code: 1, wantErr: "no PEM certificate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.env["AFTERSHOCK_SERVER"] = srv.URL
+			var stdout, stderr bytes.Buffer
+			code := RunCLI(context.Background(), tt.args, &stdout, &stderr, func(k string) string { return tt.env[k] })
+			if code != tt.code || !strings.Contains(stderr.String(), tt.wantErr) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", code, stderr.String(), tt.code, tt.wantErr)
+			}
+		})
+	}
+	var stdout, stderr bytes.Buffer
+	if code := RunDeliveriesCLI(context.Background(), []string{"list", "--ca", ca}, &stdout, &stderr, func(k string) string {
+		return map[string]string{"AFTERSHOCK_SERVER": srv.URL, "AFTERSHOCK_TOKEN": token}[k]
+	}); code == ExitUsage || strings.Contains(stderr.String(), "certificate") {
+		t.Errorf("deliveries with --ca: exit %d, stderr %q", code, stderr.String())
 	}
 }

@@ -28,14 +28,15 @@ func (c *Client) Resend(ctx context.Context, id string) (delivery.ResendResponse
 	return out, err
 }
 
-const deliveriesUsage = `usage: aftershock deliveries [--server URL] [--token TOKEN] COMMAND
+const deliveriesUsage = `usage: aftershock deliveries [--server URL] [--token TOKEN] [--ca FILE] COMMAND
 
 commands:
   list          the notices given up on (refused by the receiver, or past their deadline)
   resend ID     queue one again, with the same webhook-id (ID as listed, e.g. deploy:halt:shop-4.2.0:H2)
 
 --server (a URL, or host:port for plain HTTP) defaults to $AFTERSHOCK_SERVER
-or http://127.0.0.1:8080, --token to $AFTERSHOCK_TOKEN.
+or http://127.0.0.1:8080, --token to $AFTERSHOCK_TOKEN, --ca (PEM certificates
+to trust for an https server with a private CA) to $AFTERSHOCK_CA.
 `
 
 // RunDeliveriesCLI runs "aftershock deliveries ARGS…"; exit codes as RunCLI.
@@ -48,7 +49,8 @@ func RunDeliveriesCLI(ctx context.Context, args []string, stdout, stderr io.Writ
 		server = "http://127.0.0.1:8080"
 	}
 	token := env("AFTERSHOCK_TOKEN")
-	fs := newFlags("deliveries", stderr, &server, &token)
+	ca := env("AFTERSHOCK_CA")
+	fs := newFlags("deliveries", stderr, &server, &token, &ca)
 	pos, err := parse(fs, args)
 	fail := func(err error) int {
 		if err == nil {
@@ -65,6 +67,14 @@ func RunDeliveriesCLI(ctx context.Context, args []string, stdout, stderr io.Writ
 		return fail(err)
 	}
 	c := &Client{BaseURL: withScheme(server), Token: token}
+	if ca != "" {
+		hc, err := httpsClient(ca)
+		if err != nil {
+			fmt.Fprintf(stderr, "aftershock deliveries: %v\n", err)
+			return ExitError
+		}
+		c.HTTP = hc
+	}
 	var out any
 	switch {
 	case len(pos) == 1 && pos[0] == "list":
