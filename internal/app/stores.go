@@ -64,6 +64,9 @@ func (a *App) storePhase(store *releases.Store) *storephase.Poller {
 					return nil, err
 				}
 				for _, r := range rs {
+					if !a.Owns(r.Service) {
+						continue // the process that judges the service reads its stores
+					}
 					out = append(out, storephase.Watched{Release: deploy.Release{ID: r.ID, Service: r.Service, Version: r.Version, Ring: r.Ring}, Exposure: r.Exposure})
 				}
 			}
