@@ -160,7 +160,9 @@ func (r *restartable) stop() {
 	}
 }
 
-func (r *restartable) url() string { return "nats://" + net.JoinHostPort(r.opts.Host, strconv.Itoa(r.opts.Port)) }
+func (r *restartable) url() string {
+	return "nats://" + net.JoinHostPort(r.opts.Host, strconv.Itoa(r.opts.Port))
+}
 
 // onePage answers one big page for the empty cursor (as often as asked)
 // and ends the run when asked past it.
