@@ -1,9 +1,11 @@
 package signals
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestDecode(t *testing.T) {
@@ -65,4 +67,61 @@ func typeName(v any) string {
 		return "*signals.Anomaly"
 	}
 	return "?"
+}
+
+// FuzzProbeType: on valid JSON the fast type probe agrees with
+// encoding/json (case folding, last key wins, nesting, escapes elsewhere).
+func FuzzProbeType(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"post","time":"2026-11-24T09:30:00Z","source":"m","id":"1","service":"shop","text":"hi"}`,
+		`{"TYPE":"metric"}`, `{"Type":"post","type":"metric"}`, `{"a":{"type":"x"},"type":"post"}`,
+		`{"a":"\"type\":\"x\"","type":"release"}`, `{"a":[1,{"b":"}"}],"type" : "rollup" }`,
+		`{"type":"po\u0073t"}`, `{"typ\u0065":"post"}`, `{"type":null}`, `{"type":1}`, `{}`, `[]`, `"type"`,
+		`{"x":true,"y":null,"z":-1.5e3,"type":"verdict"}`, ` { "type" : "anomaly" } `,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		typ, ok := probeType(data)
+		if !json.Valid(data) || !utf8.Valid(data) {
+			return // Decode refuses both before probing
+		}
+		var head struct {
+			Type string `json:"type"`
+		}
+		err := json.Unmarshal(data, &head)
+		if !ok {
+			return // the slow path decides
+		}
+		if err != nil {
+			t.Fatalf("probe read %q from %q, encoding/json fails: %v", typ, data, err)
+		}
+		if string(typ) != head.Type {
+			t.Fatalf("probe read %q from %q, encoding/json %q", typ, data, head.Type)
+		}
+	})
+}
+
+// TestProbeTypeReadsPlainObjects: the fast path is taken for the messages
+// the services write (so Decode unmarshals once).
+func TestProbeTypeReadsPlainObjects(t *testing.T) {
+	for _, s := range []string{
+		`{"type":"post","time":"2026-11-24T09:30:00Z","source":"m","id":"1","service":"shop","text":"say \"hi\"","reach":{"a":[1,2]}}`,
+		` {"time":"2026-11-24T09:30:00Z", "type" : "metric"}`,
+	} {
+		if _, ok := probeType([]byte(s)); !ok {
+			t.Errorf("probe gave up on %s", s)
+		}
+	}
+}
+
+func BenchmarkDecodePost(b *testing.B) {
+	data := []byte(`{"type":"post","time":"2026-11-24T09:30:00.123456789Z","source":"mastodon","id":"109345","service":"shop","text":"can't log in to the shop app since the 4.2 update, login is broken","lang":"en","author":"u17","fetched":"2026-11-24T09:30:01Z"}`)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Decode(data); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
