@@ -104,7 +104,7 @@ func (r *replayer) play(ctx context.Context, js jetstream.JetStream) error {
 		if s.t.After(r.now) {
 			r.now = s.t
 		}
-		r.pipe.Apply(s.head)
+		r.pipe.ApplyDecoded(s.msg)
 		r.count(s.msg)
 		if s.t.After(prev) {
 			prev = s.t
