@@ -84,7 +84,7 @@ func bare(tb testing.TB, n int) time.Duration {
 	defer cc.Stop()
 	start := time.Now()
 	for i := range n {
-		if _, err := b.JS.PublishAsync("bare.x", payloads[i%len(payloads)], jetstream.WithMsgID("bench:"+strconv.Itoa(i))); err != nil {
+		if _, err := b.JS.PublishAsync("bare.x", payloads[i%len(payloads)], jetstream.WithMsgID("bench:"+strconv.Itoa(i)), jetstream.WithStallWait(time.Minute)); err != nil {
 			tb.Fatal(err)
 		}
 	}
