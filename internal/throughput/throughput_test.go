@@ -240,7 +240,7 @@ func ingestFeed(tb testing.TB, f *feed) (time.Duration, []time.Duration) {
 		if time.Now().After(deadline) {
 			tb.Fatalf("ingest: detector counted %d of %d posts", counter(tb, reg), n)
 		}
-		time.Sleep(time.Millisecond)
+		time.Sleep(2 * time.Millisecond)
 	}
 	took := time.Since(start)
 	close(stopSample)
@@ -289,6 +289,7 @@ func TestIngestAtRate(t *testing.T) {
 var figures struct {
 	bare, ingest, replay float64
 	p50, p99             time.Duration
+	bareCPU, ingestCPU   time.Duration
 	mibPerService        float64
 }
 
@@ -301,8 +302,11 @@ func BenchmarkIngestVsJetStream(b *testing.B) {
 		n, _ = strconv.Atoi(s)
 	}
 	for range b.N {
+		c0 := cpuTime()
 		bareT := bare(b, n)
+		c1 := cpuTime()
 		ingT, _ := ingest(b, n, 0)
+		c2 := cpuTime()
 		bareRate, ingRate := float64(n)/bareT.Seconds(), float64(n)/ingT.Seconds()
 		repT := replayRun(b, n)
 		repRate := float64(n) / repT.Seconds()
@@ -311,7 +315,10 @@ func BenchmarkIngestVsJetStream(b *testing.B) {
 		p50, p99 := pct(lats, 0.50), pct(lats, 0.99)
 		fmt.Printf("n=%d  bare JetStream %.0f msg/s  ingest %.0f posts/s  ratio %.2f  aftershock replay %.0f posts/s (%.2f of bare)  latency at 10k/s p50 %s p99 %s (%d samples)  GOMAXPROCS=%d\n",
 			n, bareRate, ingRate, ingRate/bareRate, repRate, repRate/bareRate, p50, p99, len(lats), runtime.GOMAXPROCS(0))
+		bareCPU, ingCPU := (c1-c0)/time.Duration(n), (c2-c1)/time.Duration(n)
+		fmt.Printf("CPU per message (whole process, broker included): bare %s, ingest %s (%.2f×)\n", bareCPU, ingCPU, float64(ingCPU)/float64(max(bareCPU, 1)))
 		figures.bare, figures.ingest, figures.replay, figures.p50, figures.p99 = bareRate, ingRate, repRate, p50, p99
+		figures.bareCPU, figures.ingestCPU = bareCPU, ingCPU
 		b.ReportMetric(bareRate, "bare-msg/s")
 		b.ReportMetric(ingRate, "ingest-posts/s")
 		b.ReportMetric(ingRate/bareRate, "ratio")
@@ -327,9 +334,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if figures.bare > 0 || figures.mibPerService > 0 {
 		load, _ := os.ReadFile("/proc/loadavg")
-		fmt.Printf("figures: bare %.0f msg/s | ingest %.0f posts/s | ratio %.2f | replay %.0f posts/s | replay/bare %.2f | latency at 10k/s p50 %s p99 %s | %.3f MiB/service | load %s\n",
+		fmt.Printf("figures: bare %.0f msg/s | ingest %.0f posts/s | ratio %.2f | replay %.0f posts/s | replay/bare %.2f | latency at 10k/s p50 %s p99 %s | CPU/msg bare %s ingest %s | %.3f MiB/service | load %s\n",
 			figures.bare, figures.ingest, ratio(figures.ingest, figures.bare), figures.replay, ratio(figures.replay, figures.bare),
-			figures.p50, figures.p99, figures.mibPerService, bytes.TrimSpace(load))
+			figures.p50, figures.p99, figures.bareCPU, figures.ingestCPU, figures.mibPerService, bytes.TrimSpace(load))
 	}
 	os.Exit(code)
 }
