@@ -88,6 +88,23 @@ type Batch struct {
 // signals.ErrInvalid (and nothing is published); done, if not nil, gets the
 // outcome later.
 func (b *Batch) Post(ctx context.Context, post signals.Post, done Done) error {
+	if err := checkPost(&post); err != nil {
+		return err
+	}
+	return b.publish(ctx, PostSubject(post.Source), &post, post.MsgID(), done)
+}
+
+// PostJSON is Post for a post already in its wire form: data is published
+// as it is (it must be what signals.Decode read post from), which spares
+// encoding it again.
+func (b *Batch) PostJSON(ctx context.Context, post signals.Post, data []byte, done Done) error {
+	if err := checkPost(&post); err != nil {
+		return err
+	}
+	return b.send(ctx, PostSubject(post.Source), data, post.MsgID(), done)
+}
+
+func checkPost(post *signals.Post) error {
 	post.Type = signals.TypePost
 	if err := post.Validate(); err != nil {
 		return err
@@ -95,7 +112,7 @@ func (b *Batch) Post(ctx context.Context, post signals.Post, done Done) error {
 	if !ValidToken(post.Source) {
 		return fmt.Errorf("%w: post: source %q is not a valid name", signals.ErrInvalid, post.Source)
 	}
-	return b.publish(ctx, PostSubject(post.Source), &post, post.MsgID(), done)
+	return nil
 }
 
 // Metric publishes a metric sample, as Publisher.Metric.
@@ -146,14 +163,21 @@ func (b *Batch) publish(ctx context.Context, subject string, v any, msgID string
 	if b.err != nil {
 		return b.err
 	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding message for %s: %w", subject, err)
+	}
+	return b.send(ctx, subject, data, msgID, done)
+}
+
+func (b *Batch) send(ctx context.Context, subject string, data []byte, msgID string, done Done) error {
+	if b.err != nil {
+		return b.err
+	}
 	for len(b.queue)-b.head >= b.a.inFlight {
 		if err := b.settle(ctx); err != nil {
 			return err
 		}
-	}
-	data, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encoding message for %s: %w", subject, err)
 	}
 	m := &nats.Msg{Subject: subject, Data: data}
 	if msgID != "" {

@@ -144,3 +144,49 @@ func TestBatchFailsWhenBrokerGone(t *testing.T) {
 	b.srv = nil
 	b.Close()
 }
+
+// TestBatchPostJSON: a post already in wire form is checked like Post and
+// published byte for byte, with its msg id.
+func TestBatchPostJSON(t *testing.T) {
+	ctx := context.Background()
+	b := open(t, t.TempDir())
+	defer b.Close()
+	a, err := NewAsync(b.JS, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := a.Batch()
+	data := []byte(`{"type":"post","time":"2026-11-24T09:30:00Z","source":"feed","id":"7","service":"shop","text":"hi","mood":"grumpy"}`)
+	v, err := signals.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := *v.(*signals.Post)
+	for range 2 {
+		if err := batch.PostJSON(ctx, p, data, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bad := p
+	bad.Service = ""
+	if err := batch.PostJSON(ctx, bad, data, nil); !errors.Is(err, signals.ErrInvalid) {
+		t.Errorf("invalid post: %v, want ErrInvalid", err)
+	}
+	if err := batch.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err := b.JS.Stream(ctx, StreamPosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.GetMsg(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.Data) != string(data) || m.Header.Get("Nats-Msg-Id") != "feed:7" {
+		t.Errorf("stored %s with msg id %q", m.Data, m.Header.Get("Nats-Msg-Id"))
+	}
+	if n := s.CachedInfo().State.Msgs; n != 1 {
+		t.Errorf("stream holds %d posts, want 1 (the repeat dropped)", n)
+	}
+}

@@ -314,7 +314,7 @@ func publishLine(ctx context.Context, batch *bus.Batch, n int, errOut io.Writer,
 	}
 	switch m := v.(type) {
 	case *signals.Post:
-		return "", batch.Post(ctx, *m, func(dup bool, err error) error {
+		return "", batch.PostJSON(ctx, *m, line, func(dup bool, err error) error {
 			if err != nil {
 				return &lineError{n, err}
 			}
