@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/signals"
@@ -378,8 +379,10 @@ func (l *loop) deliver(ctx context.Context, page Page) error {
 	skips := maps.Clone(page.Skipped)
 	read := 0
 	var newest time.Time
-	published := posts.WithLabelValues(l.name, ResultPublished, "")
-	duplicate := posts.WithLabelValues(l.name, ResultDuplicate, "")
+	var published, duplicate prometheus.Counter
+	if len(page.Posts) > 0 {
+		published, duplicate = posts.WithLabelValues(l.name, ResultPublished, ""), posts.WithLabelValues(l.name, ResultDuplicate, "")
+	}
 	for _, p := range page.Posts {
 		if p.Source == "" {
 			p.Source = spec.Name
@@ -430,7 +433,10 @@ func (l *loop) deliver(ctx context.Context, page Page) error {
 			return &stageError{kind: ErrKindPublish, err: err}
 		}
 	}
-	samples := l.r.metrics.Samples.WithLabelValues(l.name, ResultPublished, "")
+	var samples prometheus.Counter
+	if len(page.Metrics) > 0 {
+		samples = l.r.metrics.Samples.WithLabelValues(l.name, ResultPublished, "")
+	}
 	for _, m := range page.Metrics {
 		if m.Service == "" {
 			m.Service = spec.Service
