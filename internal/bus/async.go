@@ -16,7 +16,7 @@ import (
 const (
 	// DefaultInFlight bounds the messages one Batch has published and not
 	// yet seen acknowledged.
-	DefaultInFlight = 256
+	DefaultInFlight = 1024
 	// DefaultAckWait is how long a published message may wait for its
 	// acknowledgement before it counts as failed.
 	DefaultAckWait = 10 * time.Second
@@ -174,9 +174,13 @@ func (b *Batch) send(ctx context.Context, subject string, data []byte, msgID str
 	if b.err != nil {
 		return b.err
 	}
-	for len(b.queue)-b.head >= b.a.inFlight {
-		if err := b.settle(ctx); err != nil {
-			return err
+	if len(b.queue)-b.head >= b.a.inFlight {
+		// Full: settle down to half, then publish a burst, rather than
+		// waking for every single ack.
+		for len(b.queue)-b.head > b.a.inFlight/2 {
+			if err := b.settle(ctx); err != nil {
+				return err
+			}
 		}
 	}
 	m := &nats.Msg{Subject: subject, Data: data}

@@ -208,7 +208,13 @@ func ingestFeed(tb testing.TB, f *feed) (time.Duration, []time.Duration) {
 	defer stopRunner()
 	finished := make(chan struct{})
 	var once sync.Once
-	f.done = func() { once.Do(func() { close(finished) }) }
+	var publishedIn time.Duration // set before finished is closed
+	f.done = func() {
+		once.Do(func() {
+			publishedIn = time.Since(f.start)
+			close(finished)
+		})
+	}
 	var lats []time.Duration
 	stopSample := make(chan struct{})
 	sampled := make(chan struct{})
@@ -257,6 +263,9 @@ func ingestFeed(tb testing.TB, f *feed) (time.Duration, []time.Duration) {
 		tb.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
+	if os.Getenv("THROUGHPUT_VERBOSE") != "" {
+		fmt.Printf("ingest n=%d: runner had every post acked after %s, detector counted all after %s\n", n, publishedIn.Round(time.Millisecond), took.Round(time.Millisecond))
+	}
 	if got := counter(tb, reg); got != n {
 		tb.Fatalf("ingest: detector counted %d posts, want %d (each once)", got, n)
 	}
