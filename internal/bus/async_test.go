@@ -190,3 +190,32 @@ func TestBatchPostJSON(t *testing.T) {
 		t.Errorf("stream holds %d posts, want 1 (the repeat dropped)", n)
 	}
 }
+
+// BenchmarkBatchPost: one post published asynchronously (broker in
+// process, ack awaited in batches), with -benchmem for allocations.
+func BenchmarkBatchPost(b *testing.B) {
+	ctx := context.Background()
+	bs, err := Open(ctx, Config{DataDir: b.TempDir(), Retention: time.Hour, Replicas: 1}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bs.Close()
+	a, err := NewAsync(bs.JS, 0, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := a.Batch()
+	p := signals.Post{Time: time.Now(), Source: "feed", Service: "shop", Text: "can't log in since the update", Lang: "en"}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		p.ID = strconv.Itoa(i)
+		if err := batch.Post(ctx, p, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := batch.Wait(ctx); err != nil {
+		b.Fatal(err)
+	}
+}
