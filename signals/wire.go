@@ -42,6 +42,13 @@ func Decode(data []byte) (any, error) {
 	var v interface{ Validate() error }
 	switch string(typ) {
 	case TypePost:
+		p := new(Post)
+		if decodePost(data, p) {
+			if err := p.Validate(); err != nil {
+				return nil, err
+			}
+			return p, nil
+		}
 		v = new(Post)
 	case TypeMetric:
 		v = new(MetricSample)

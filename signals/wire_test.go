@@ -3,8 +3,10 @@ package signals
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -123,5 +125,52 @@ func BenchmarkDecodePost(b *testing.B) {
 		if _, err := Decode(data); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// FuzzDecodePost: whenever the fast post reader accepts an input, the
+// input is valid JSON and encoding/json decodes the same post from it.
+func FuzzDecodePost(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"post","time":"2026-11-24T09:30:00.123456789Z","source":"mastodon","id":"109","service":"shop","text":"can't log in","lang":"en","url":"https://x/1","author":"u","fetched":"2026-11-24T09:30:01+09:00","reach":12,"rating":4.5,"uri":"https://m/1","time_from":"id","author_time":"2026-11-24T09:29:00Z","app_version":"4.2.0"}`,
+		`{"type":"post","reach":-0,"rating":-0.25}`, `{"reach":01}`, `{"reach":1.5}`, `{"rating":1e3}`, `{"rating":1.}`,
+		`{"text":"a\"b"}`, `{"text":"tab	in"}`, `{"Text":"x"}`, `{"text":null}`, `{"enrichment":{}}`, `{"mood":"x"}`,
+		`{"time":"2026-11-24T09:30:00Z"}x`, `{"id":"1",}`, `{}`, ` { "id" : "1" } `, `{"time":"2026-13-24T09:30:00Z"}`,
+		`{"time":"2026-11-24T09:30:00.Z"}`, `{"id":"1","id":"2"}`, `{"reach":99999999999999999999}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var fast Post
+		if !utf8.Valid(data) || !decodePost(data, &fast) {
+			return // Decode refuses invalid UTF-8 before
+		}
+		if !json.Valid(data) {
+			t.Fatalf("fast reader accepted invalid JSON %q", data)
+		}
+		var want Post
+		if err := json.Unmarshal(data, &want); err != nil {
+			t.Fatalf("fast reader accepted %q, encoding/json: %v", data, err)
+		}
+		if !reflect.DeepEqual(fast, want) {
+			t.Fatalf("%q:\nfast %+v\njson %+v", data, fast, want)
+		}
+	})
+}
+
+// TestDecodePostFastPath: what crawlers publish takes the fast path.
+func TestDecodePostFastPath(t *testing.T) {
+	p := Post{Type: TypePost, Time: time.Date(2026, 11, 24, 9, 30, 0, 123, time.UTC), Source: "mastodon", ID: "1", Service: "shop",
+		Text: "can't log in", Lang: "en", URL: "https://example.com/1", Author: "u", Fetched: time.Now(), Reach: 3, Rating: 4.5, AppVersion: "4.2"}
+	data, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Post
+	if !decodePost(data, &got) {
+		t.Fatalf("fast path refused %s", data)
+	}
+	if !got.Time.Equal(p.Time) || !got.Fetched.Equal(p.Fetched) || got.Text != p.Text || got.Reach != 3 || got.Rating != 4.5 || got.AppVersion != "4.2" {
+		t.Errorf("decoded %+v, want %+v", got, p)
 	}
 }
