@@ -164,11 +164,12 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	}
 
 	r := &replayer{
-		cfg:   cfg.Detector,
-		out:   out,
-		sum:   &sum,
-		speed: opts.Speed,
-		open:  map[watchKey]time.Time{},
+		enricher: enricher,
+		cfg:      cfg.Detector,
+		out:      out,
+		sum:      &sum,
+		speed:    opts.Speed,
+		open:     map[watchKey]time.Time{},
 	}
 	det := detector.New(cfg.Detector, enricher)
 	r.pipe = pipeline.New(b.JS, det, func() time.Time { return r.now }, cfg.Detector.Bucket, log, nil)
