@@ -174,3 +174,44 @@ func TestDecodePostFastPath(t *testing.T) {
 		t.Errorf("decoded %+v, want %+v", got, p)
 	}
 }
+
+// FuzzAppendPostJSON: the fast encoder writes exactly what json.Marshal
+// writes, whenever it takes a post.
+func FuzzAppendPostJSON(f *testing.F) {
+	f.Add("post", int64(1764000000123456789), 0, "mastodon", "109", "shop", "can't <log> in & \"so\"\n\t\x01 로그인 \u2028", "en", "https://x/?a=1&b=2", "u", 3, 4.5, "", "id", int64(0), "4.2.0")
+	f.Add("", int64(-62135596800000000), -3600*5-1800, "", "", "", "\xff\xfe", "", "", "", -7, 1e-7, "uri", "", int64(1), "")
+	f.Add("post", int64(0), 60, "s", "i", "v", "\b\f\u2029", "", "", "", 0, 1e21, "", "", int64(253402300800000000), "")
+	f.Fuzz(func(t *testing.T, typ string, ns int64, off int, source, id, service, text, lang, url, author string, reach int, rating float64, uri, timeFrom string, authorNS int64, appVersion string) {
+		zone := time.FixedZone("", off)
+		p := Post{Type: typ, Time: time.Unix(0, ns).In(zone), Source: source, ID: id, Service: service, Text: text, Lang: lang, URL: url,
+			Author: author, Fetched: time.Unix(0, ns/3).UTC(), Reach: reach, Rating: rating, URI: uri, TimeFrom: timeFrom, AppVersion: appVersion}
+		if authorNS != 0 {
+			p.AuthorTime = time.Unix(0, authorNS).In(zone)
+		}
+		got, ok := AppendPostJSON(nil, &p)
+		want, err := json.Marshal(&p)
+		if !ok {
+			return
+		}
+		if err != nil {
+			t.Fatalf("fast encoder took a post json.Marshal refuses (%v): %+v", err, p)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("fast %s\njson %s", got, want)
+		}
+	})
+}
+
+// TestAppendPostJSONCoversPost fails when Post gains a field: teach
+// AppendPostJSON and decodePost the new field, then add it here.
+func TestAppendPostJSONCoversPost(t *testing.T) {
+	known := "Type Time Source ID Service Text Lang URL Author Fetched Reach Rating URI TimeFrom AuthorTime AppVersion Enrichment"
+	var names []string
+	rt := reflect.TypeFor[Post]()
+	for i := range rt.NumField() {
+		names = append(names, rt.Field(i).Name)
+	}
+	if got := strings.Join(names, " "); got != known {
+		t.Fatalf("Post fields changed:\n got %s\nwant %s", got, known)
+	}
+}

@@ -91,6 +91,9 @@ func (b *Batch) Post(ctx context.Context, post signals.Post, done Done) error {
 	if err := checkPost(&post); err != nil {
 		return err
 	}
+	if data, ok := signals.AppendPostJSON(make([]byte, 0, 256+len(post.Text)), &post); ok {
+		return b.send(ctx, PostSubject(post.Source), data, post.MsgID(), done)
+	}
 	return b.publish(ctx, PostSubject(post.Source), &post, post.MsgID(), done)
 }
 
