@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/signals"
@@ -39,17 +40,22 @@ const (
 // Runner schedules sources: it polls each Poller on its interval (at once
 // again while Page.More), keeps each Streamer connected, publishes what they
 // find and stores each instance's cursor in the cursors bucket under the
-// instance name, only after every item of the page was published. So a
-// restart neither misses nor repeats, and JetStream's Nats-Msg-Id drops what
-// overlapping polls find twice.
+// instance name, only after every item of the page was published and
+// acknowledged. Items are published asynchronously (up to InFlight awaiting
+// their acks); a page with a failed publish keeps the old cursor and is
+// polled again. So a restart neither misses nor repeats, and JetStream's
+// Nats-Msg-Id drops what overlapping or repeated polls find twice.
 type Runner struct {
-	pub     bus.Publisher
-	cursors jetstream.KeyValue
-	log     *slog.Logger
-	metrics *Metrics
-	now     func() time.Time
-	sleep   func(ctx context.Context, d time.Duration) error
-	jitter  func(d time.Duration) time.Duration
+	async       *bus.Async
+	asyncErr    error
+	inFlight    int
+	checkMetric func(signals.MetricSample) error
+	cursors     jetstream.KeyValue
+	log         *slog.Logger
+	metrics     *Metrics
+	now         func() time.Time
+	sleep       func(ctx context.Context, d time.Duration) error
+	jitter      func(d time.Duration) time.Duration
 
 	mu     sync.Mutex
 	health map[string]*tracker
@@ -64,8 +70,12 @@ type RunnerOption func(*Runner)
 // refused sample (an error wrapping signals.ErrInvalid) is skipped and
 // counted like any invalid sample.
 func WithMetricCheck(check func(signals.MetricSample) error) RunnerOption {
-	return func(r *Runner) { r.pub.CheckMetric = check }
+	return func(r *Runner) { r.checkMetric = check }
 }
+
+// WithInFlight bounds how many published items of one instance may await
+// their acknowledgement (default bus.DefaultInFlight).
+func WithInFlight(n int) RunnerOption { return func(r *Runner) { r.inFlight = n } }
 
 // WithClock sets the runner's clock (default time.Now).
 func WithClock(now func() time.Time) RunnerOption { return func(r *Runner) { r.now = now } }
@@ -92,7 +102,6 @@ func NewRunner(js jetstream.JetStream, cursors jetstream.KeyValue, logger *slog.
 		metrics = NewMetrics(nil)
 	}
 	r := &Runner{
-		pub:     bus.Publisher{JS: js},
 		cursors: cursors,
 		log:     logger,
 		metrics: metrics,
@@ -103,6 +112,11 @@ func NewRunner(js jetstream.JetStream, cursors jetstream.KeyValue, logger *slog.
 	}
 	for _, o := range opts {
 		o(r)
+	}
+	// An error here (only a bad option) fails every publish, loudly.
+	r.async, r.asyncErr = bus.NewAsync(js, r.inFlight, bus.DefaultAckWait)
+	if r.async != nil {
+		r.async.CheckMetric = r.checkMetric
 	}
 	return r
 }
@@ -234,6 +248,7 @@ type loop struct {
 	// attempt counts failures since the last success, for backoff.
 	attempt int
 	health  *tracker
+	batch   *bus.Batch
 }
 
 func (l *loop) poll(ctx context.Context) {
@@ -337,8 +352,19 @@ func (l *loop) load(ctx context.Context) error {
 	return nil
 }
 
-// deliver publishes every item of the page and then stores its cursor.
+// deliver publishes every item of the page, waits for all their acks and
+// only then stores its cursor.
 func (l *loop) deliver(ctx context.Context, page Page) error {
+	if l.r.asyncErr != nil {
+		return &stageError{kind: ErrKindPublish, err: l.r.asyncErr}
+	}
+	if l.batch == nil {
+		l.batch = l.r.async.Batch()
+	}
+	// A failed page leaves a failed batch behind; its unsettled messages
+	// may still land, and the next try finds them as duplicates.
+	batch := l.batch
+	l.batch = nil
 	spec := l.inst.Spec
 	now := l.r.now()
 	posts := l.r.metrics.Posts
@@ -353,6 +379,10 @@ func (l *loop) deliver(ctx context.Context, page Page) error {
 	skips := maps.Clone(page.Skipped)
 	read := 0
 	var newest time.Time
+	var published, duplicate prometheus.Counter
+	if len(page.Posts) > 0 {
+		published, duplicate = posts.WithLabelValues(l.name, ResultPublished, ""), posts.WithLabelValues(l.name, ResultDuplicate, "")
+	}
 	for _, p := range page.Posts {
 		if p.Source == "" {
 			p.Source = spec.Name
@@ -378,30 +408,47 @@ func (l *loop) deliver(ctx context.Context, page Page) error {
 			l.log.Warn("skipping invalid post", "id", p.ID, "err", err)
 			continue
 		}
-		dup, err := l.r.pub.Post(ctx, p)
+		t := p.Time
+		err := batch.Post(ctx, p, func(dup bool, err error) error {
+			if err != nil {
+				return err
+			}
+			if dup {
+				duplicate.Inc()
+			} else {
+				published.Inc()
+			}
+			read++
+			if t.After(newest) {
+				newest = t
+			}
+			return nil
+		})
 		switch {
 		case errors.Is(err, signals.ErrInvalid):
 			posts.WithLabelValues(l.name, ResultSkipped, SkipInvalid).Inc()
 			skips.Add(SkipInvalid, 1)
 			l.log.Warn("skipping invalid post", "id", p.ID, "err", err)
-			continue
 		case err != nil:
 			return &stageError{kind: ErrKindPublish, err: err}
-		case dup:
-			posts.WithLabelValues(l.name, ResultDuplicate, "").Inc()
-		default:
-			posts.WithLabelValues(l.name, ResultPublished, "").Inc()
 		}
-		read++
-		if p.Time.After(newest) {
-			newest = p.Time
-		}
+	}
+	var samples prometheus.Counter
+	if len(page.Metrics) > 0 {
+		samples = l.r.metrics.Samples.WithLabelValues(l.name, ResultPublished, "")
 	}
 	for _, m := range page.Metrics {
 		if m.Service == "" {
 			m.Service = spec.Service
 		}
-		err := l.r.pub.Metric(ctx, m)
+		err := batch.Metric(ctx, m, func(_ bool, err error) error {
+			if err != nil {
+				return err
+			}
+			samples.Inc()
+			read++
+			return nil
+		})
 		switch {
 		case errors.Is(err, signals.ErrInvalid):
 			l.r.metrics.Samples.WithLabelValues(l.name, ResultSkipped, SkipInvalid).Inc()
@@ -409,11 +456,13 @@ func (l *loop) deliver(ctx context.Context, page Page) error {
 			l.log.Warn("skipping invalid metric sample", "name", m.Name, "err", err)
 		case err != nil:
 			return &stageError{kind: ErrKindPublish, err: err}
-		default:
-			l.r.metrics.Samples.WithLabelValues(l.name, ResultPublished, "").Inc()
-			read++
 		}
 	}
+	if err := batch.Wait(ctx); err != nil {
+		// The old cursor stays: the next poll repeats this page.
+		return &stageError{kind: ErrKindPublish, err: err}
+	}
+	l.batch = batch
 	if page.Cursor != "" && page.Cursor != l.cursor {
 		if _, err := l.r.cursors.Put(ctx, l.name, []byte(page.Cursor)); err != nil {
 			// The old cursor stays: the next poll repeats this page and

@@ -27,15 +27,28 @@ func Decode(data []byte) (any, error) {
 	if !utf8.Valid(data) {
 		return nil, fmt.Errorf("%w: not valid UTF-8", ErrInvalid)
 	}
-	var head struct {
-		Type string `json:"type"`
-	}
-	if err := json.Unmarshal(data, &head); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	typ, ok := probeType(data)
+	if !ok {
+		// An escaped or non-string "type", or not an object: let
+		// encoding/json read it (and say what is wrong).
+		var head struct {
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal(data, &head); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		typ = []byte(head.Type)
 	}
 	var v interface{ Validate() error }
-	switch head.Type {
+	switch string(typ) {
 	case TypePost:
+		p := new(Post)
+		if decodePost(data, p) {
+			if err := p.Validate(); err != nil {
+				return nil, err
+			}
+			return p, nil
+		}
 		v = new(Post)
 	case TypeMetric:
 		v = new(MetricSample)
@@ -50,15 +63,144 @@ func Decode(data []byte) (any, error) {
 	case "":
 		return nil, fmt.Errorf("%w: missing \"type\"", ErrInvalid)
 	default:
-		return nil, fmt.Errorf("%w: unknown type %q", ErrInvalid, head.Type)
+		return nil, fmt.Errorf("%w: unknown type %q", ErrInvalid, typ)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, head.Type, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, typ, err)
 	}
 	if err := v.Validate(); err != nil {
 		return nil, err
 	}
 	return v, nil
+}
+
+// probeType finds the value of the top-level "type" key of a JSON object
+// without decoding the rest, so Decode unmarshals once. As encoding/json
+// does, the key matches case-insensitively and the last one wins; a missing
+// key gives "". ok is false for anything it does not read plainly (escapes
+// in a key or in the value, a value that is not a string, not an object),
+// and the caller decodes the type the slow way. Malformed JSON may still
+// give ok: the full decode that follows reports it.
+func probeType(data []byte) (typ []byte, ok bool) {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return nil, false
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return nil, true
+	}
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return nil, false
+		}
+		end := plainString(data, i)
+		if end < 0 {
+			return nil, false
+		}
+		key := data[i+1 : end]
+		i = skipSpace(data, end+1)
+		if i >= len(data) || data[i] != ':' {
+			return nil, false
+		}
+		i = skipSpace(data, i+1)
+		if len(key) == 4 && asciiFoldType(key) {
+			if i >= len(data) || data[i] != '"' {
+				return nil, false
+			}
+			end := plainString(data, i)
+			if end < 0 {
+				return nil, false
+			}
+			typ, i = data[i+1:end], end+1
+		} else if i = skipValue(data, i); i < 0 {
+			return nil, false
+		}
+		i = skipSpace(data, i)
+		if i >= len(data) {
+			return nil, false
+		}
+		switch data[i] {
+		case ',':
+			i = skipSpace(data, i+1)
+		case '}':
+			return typ, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+// asciiFoldType reports whether the 4-byte key is "type" in any case (no
+// other letters fold to t, y, p or e in encoding/json's matching).
+func asciiFoldType(k []byte) bool {
+	return k[0]|0x20 == 't' && k[1]|0x20 == 'y' && k[2]|0x20 == 'p' && k[3]|0x20 == 'e'
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// plainString returns the index of the closing quote of the string opening
+// at i, or -1 if it has an escape or no end.
+func plainString(data []byte, i int) int {
+	for j := i + 1; j < len(data); j++ {
+		switch data[j] {
+		case '"':
+			return j
+		case '\\':
+			return -1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index just past the JSON value starting at i, or -1.
+func skipValue(data []byte, i int) int {
+	if i >= len(data) {
+		return -1
+	}
+	switch data[i] {
+	case '"':
+		for j := i + 1; j < len(data); j++ {
+			switch data[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1
+			}
+		}
+		return -1
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(data); j++ {
+			switch data[j] {
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			case '"':
+				if j = skipValue(data, j) - 1; j < 0 {
+					return -1
+				}
+			}
+		}
+		return -1
+	}
+	j := i
+	for j < len(data) && data[j] != ',' && data[j] != '}' && data[j] != ']' && data[j] != ' ' && data[j] != '\t' && data[j] != '\n' && data[j] != '\r' {
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
 }
 
 func invalid(kind, format string, args ...any) error {

@@ -68,6 +68,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 	"unsafe"
 )
@@ -103,11 +104,24 @@ func (r Result) Confidence() float64 {
 type Detector struct {
 	cfg Config
 	s   state
-	// scratch buffers so Update does not allocate.
-	histScratch []float64
+	// scratch buffers so Update does not allocate (the History-long one
+	// comes from histScratch, shared: it would double a detector's size).
 	ringScratch []float64
 	preds       []float64
 	canPred     []bool
+}
+
+// histScratch holds *[]float64 buffers for fitting tails: needed for a
+// moment, so one per goroutine instead of one per series.
+var histScratch sync.Pool
+
+func getScratch(n int) *[]float64 {
+	if b, ok := histScratch.Get().(*[]float64); ok && cap(*b) >= n {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]float64, n)
+	return &b
 }
 
 // state is everything that must survive a restart.
@@ -274,7 +288,6 @@ func New(cfg Config) *Detector {
 		}
 		m.Ring = make([]float64, cfg.Window)
 	}
-	d.histScratch = make([]float64, cfg.History)
 	d.ringScratch = make([]float64, cfg.Window)
 	d.preds = make([]float64, len(d.s.Models))
 	d.canPred = make([]bool, len(d.s.Models))
@@ -288,7 +301,7 @@ func (d *Detector) Footprint() int {
 	const f = 8
 	n := int(unsafe.Sizeof(*d))
 	s := &d.s
-	n += f*(len(s.Deltas)+len(s.Hist)) + f*(len(d.histScratch)+len(d.ringScratch)+len(d.preds)) + len(d.canPred)
+	n += f*(len(s.Deltas)+len(s.Hist)) + f*(len(d.ringScratch)+len(d.preds)) + len(d.canPred)
 	for _, sh := range s.Shifts {
 		n += int(unsafe.Sizeof(sh)) + f*(len(sh.Short)+len(sh.Chan.Hist))
 	}
@@ -407,9 +420,11 @@ func (d *Detector) Update(t time.Time, v float64) Result {
 	for i := range s.Models {
 		d.learn(&s.Models[i], t, v, d.preds[i], d.canPred[i], floor)
 	}
+	scratch := getScratch(len(s.Hist))
 	for i := range s.Shifts {
-		s.Shifts[i].learn(u, floor, shiftScales[i].alpha, d.cfg.TailFraction, d.histScratch)
+		s.Shifts[i].learn(u, floor, shiftScales[i].alpha, d.cfg.TailFraction, *scratch)
 	}
+	histScratch.Put(scratch)
 	return res
 }
 
@@ -775,7 +790,9 @@ func (d *Detector) learn(m *model, t time.Time, v, pred float64, ok bool, floor 
 func (d *Detector) fitTails() {
 	s := &d.s
 	n := s.HistN
-	buf := d.histScratch[:n]
+	scratch := getScratch(n)
+	defer histScratch.Put(scratch)
+	buf := (*scratch)[:n]
 	copy(buf, s.Hist[:n])
 	s.Up = fitTail(buf, d.cfg.TailFraction)
 	for i := range buf {

@@ -220,8 +220,8 @@ func (b *Bus) Close() {
 	if b.NC != nil {
 		_ = b.NC.Drain()
 		// Drain is asynchronous; wait briefly for it so in-flight acks land.
-		for i := 0; i < 100 && !b.NC.IsClosed(); i++ {
-			time.Sleep(20 * time.Millisecond)
+		for i := 0; i < 1000 && !b.NC.IsClosed(); i++ {
+			time.Sleep(2 * time.Millisecond)
 		}
 		b.NC.Close()
 	}

@@ -150,6 +150,7 @@ func (p *Pipeline) Save(ctx context.Context) error {
 
 type metrics struct {
 	in       *prometheus.CounterVec
+	posts    prometheus.Counter // in{type="post"}, the hot one
 	bad      prometheus.Counter
 	verdicts *prometheus.CounterVec
 	lag      prometheus.Gauge
@@ -162,6 +163,7 @@ type metrics struct {
 func New(js jetstream.JetStream, det *detector.Detector, clock func() time.Time, tick time.Duration, log *slog.Logger, reg prometheus.Registerer) *Pipeline {
 	p := &Pipeline{js: js, pub: bus.Publisher{JS: js}, det: det, clock: clock, tick: tick, log: log}
 	p.m.in = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aftershock_detector_messages_total", Help: "Messages the detector consumed, by type."}, []string{"type"})
+	p.m.posts = p.m.in.WithLabelValues("post")
 	p.m.bad = prometheus.NewCounter(prometheus.CounterOpts{Name: "aftershock_detector_bad_messages_total", Help: "Messages the detector could not decode."})
 	p.m.verdicts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aftershock_verdicts_total", Help: "Verdicts published, by decision and action."}, []string{"decision", "action"})
 	p.m.lag = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aftershock_detector_event_lag_seconds", Help: "Clock minus the time of the newest post consumed."})
@@ -450,7 +452,7 @@ func (p *Pipeline) apply(m inMsg) string {
 		}
 		return ""
 	}
-	p.applyValue(v)
+	p.ApplyDecoded(v)
 	return ""
 }
 
@@ -463,16 +465,17 @@ func (p *Pipeline) Apply(data []byte) time.Time {
 		p.log.Warn("skipping bad message", "err", err)
 		return time.Time{}
 	}
-	return p.applyValue(v)
+	return p.ApplyDecoded(v)
 }
 
-func (p *Pipeline) applyValue(v any) time.Time {
+// ApplyDecoded is Apply for a message already decoded by signals.Decode.
+func (p *Pipeline) ApplyDecoded(v any) time.Time {
 	switch m := v.(type) {
 	case *signals.Post:
 		if !p.mine(m.Service) {
 			return time.Time{}
 		}
-		p.m.in.WithLabelValues("post").Inc()
+		p.m.posts.Inc()
 		p.m.lag.Set(p.clock().Sub(m.Time).Seconds())
 		p.det.Post(*m)
 		return m.Time

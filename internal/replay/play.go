@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -18,12 +19,13 @@ type watchKey struct{ release, ring string }
 
 // replayer feeds the streams to the pipeline in event time.
 type replayer struct {
-	cfg   detector.Config
-	det   *detector.Detector
-	pipe  *pipeline.Pipeline
-	out   io.Writer
-	sum   *Summary
-	speed float64
+	cfg      detector.Config
+	enricher func(service string) detector.Enricher // also used reading ahead
+	det      *detector.Detector
+	pipe     *pipeline.Pipeline
+	out      io.Writer
+	sum      *Summary
+	speed    float64
 	// open holds the end of every watch window the detector still has open,
 	// as far as the release events and verdicts tell, so the replay knows
 	// how long to go on after the last message.
@@ -34,16 +36,30 @@ type replayer struct {
 	wallStart time.Time
 }
 
-// stream reads one stream back in order with an ordered consumer.
+// stream reads one stream back in order with an ordered consumer. A
+// goroutine reads, decodes and enriches ahead (ahead), so the detector's
+// loop only folds: enrichment is a pure function of the text, done once
+// either way.
 type stream struct {
-	name string
-	it   jetstream.MessagesContext
-	last uint64 // last sequence stored when reading began
-	seq  uint64 // sequence of head
-	head []byte
+	name  string
+	it    jetstream.MessagesContext
+	last  uint64 // last sequence stored when reading began
+	ahead chan item
+	head  []byte
+	msg   any
+	t     time.Time
+}
+
+// item is one message read ahead, or the error that ended reading.
+type item struct {
+	data []byte
 	msg  any
 	t    time.Time
+	err  error
 }
+
+// readAheadDepth is how many decoded messages a stream holds ready.
+const readAheadDepth = 256
 
 // Streams are read in this order; at equal times the earlier one goes first,
 // so a release that starts at the same instant as a post is known first.
@@ -51,10 +67,14 @@ var replayStreams = []string{bus.StreamReleases, bus.StreamMetrics, bus.StreamPo
 
 func (r *replayer) play(ctx context.Context, js jetstream.JetStream) error {
 	var streams []*stream
+	readCtx, stopReading := context.WithCancel(ctx)
+	var readers sync.WaitGroup
 	defer func() {
+		stopReading()
 		for _, s := range streams {
 			s.it.Stop()
 		}
+		readers.Wait()
 	}()
 	for _, name := range replayStreams {
 		st, err := js.Stream(ctx, name)
@@ -73,8 +93,9 @@ func (r *replayer) play(ctx context.Context, js jetstream.JetStream) error {
 		if err != nil {
 			return fmt.Errorf("consuming %s: %w", name, err)
 		}
-		s := &stream{name: name, it: it, last: last}
+		s := &stream{name: name, it: it, last: last, ahead: make(chan item, readAheadDepth)}
 		streams = append(streams, s)
+		readers.Go(func() { s.read(readCtx, r.enricher) })
 		if err := s.next(ctx); err != nil {
 			return err
 		}
@@ -104,7 +125,7 @@ func (r *replayer) play(ctx context.Context, js jetstream.JetStream) error {
 		if s.t.After(r.now) {
 			r.now = s.t
 		}
-		r.pipe.Apply(s.head)
+		r.pipe.ApplyDecoded(s.msg)
 		r.count(s.msg)
 		if s.t.After(prev) {
 			prev = s.t
@@ -246,36 +267,75 @@ func (r *replayer) window(ring string) time.Duration {
 	return time.Hour
 }
 
-// next loads the stream's next message into head, or clears head when the
-// stream is read to the end.
-func (s *stream) next(ctx context.Context) error {
-	s.head, s.msg = nil, nil
-	for s.seq < s.last {
+// read reads the stream to its last sequence at the start, decodes every
+// message and enriches posts that are not yet (as the detector would), and
+// hands them to next in order; it closes ahead at the end.
+func (s *stream) read(ctx context.Context, enricher func(string) detector.Enricher) {
+	defer close(s.ahead)
+	send := func(it item) bool {
+		select {
+		case s.ahead <- it:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for seq := uint64(0); seq < s.last; {
 		m, err := s.it.Next(jetstream.NextContext(ctx))
 		if err != nil {
 			if ctx.Err() != nil {
-				return fmt.Errorf("replay: %w", ctx.Err())
+				err = fmt.Errorf("replay: %w", ctx.Err())
+			} else {
+				err = fmt.Errorf("reading %s: %w", s.name, err)
 			}
-			return fmt.Errorf("reading %s: %w", s.name, err)
+			send(item{err: err})
+			return
 		}
 		meta, err := m.Metadata()
 		if err != nil {
-			return fmt.Errorf("reading %s: %w", s.name, err)
+			send(item{err: fmt.Errorf("reading %s: %w", s.name, err)})
+			return
 		}
-		s.seq = meta.Sequence.Stream
+		seq = meta.Sequence.Stream
 		v, err := signals.Decode(m.Data())
 		if err != nil {
 			// Everything was validated before it was published.
-			return fmt.Errorf("reading %s: message %d: %w", s.name, s.seq, err)
+			send(item{err: fmt.Errorf("reading %s: message %d: %w", s.name, seq, err)})
+			return
 		}
 		t, ok := timeOf(v)
 		if !ok {
 			continue
 		}
-		s.head, s.msg, s.t = m.Data(), v, t
-		return nil
+		if p, isPost := v.(*signals.Post); isPost && p.Enrichment == nil && enricher != nil {
+			if e := enricher(p.Service); e != nil {
+				en := e.Enrich(p.Text, p.Lang)
+				p.Enrichment = &en
+			}
+		}
+		if !send(item{data: m.Data(), msg: v, t: t}) {
+			return
+		}
 	}
-	return nil
+}
+
+// next loads the stream's next message into head, or clears head when the
+// stream is read to the end.
+func (s *stream) next(ctx context.Context) error {
+	s.head, s.msg = nil, nil
+	select {
+	case it, ok := <-s.ahead:
+		if !ok {
+			return nil
+		}
+		if it.err != nil {
+			return it.err
+		}
+		s.head, s.msg, s.t = it.data, it.msg, it.t
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("replay: %w", ctx.Err())
+	}
 }
 
 func timeOf(v any) (time.Time, bool) {

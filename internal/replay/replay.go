@@ -155,16 +155,21 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	}
 	defer b.Close()
 
-	if err := load(ctx, in, errOut, bus.Publisher{JS: b.JS}, cfg.Detector.Rings, &sum); err != nil {
+	pub, err := bus.NewAsync(b.JS, loadInFlight, 0)
+	if err != nil {
+		return sum, err
+	}
+	if err := load(ctx, in, errOut, pub.Batch(), cfg.Detector.Rings, &sum); err != nil {
 		return sum, err
 	}
 
 	r := &replayer{
-		cfg:   cfg.Detector,
-		out:   out,
-		sum:   &sum,
-		speed: opts.Speed,
-		open:  map[watchKey]time.Time{},
+		enricher: enricher,
+		cfg:      cfg.Detector,
+		out:      out,
+		sum:      &sum,
+		speed:    opts.Speed,
+		open:     map[watchKey]time.Time{},
 	}
 	det := detector.New(cfg.Detector, enricher)
 	r.pipe = pipeline.New(b.JS, det, func() time.Time { return r.now }, cfg.Detector.Bucket, log, nil)
@@ -199,12 +204,29 @@ func enricherFor(cfg *config.Config) (func(string) detector.Enricher, error) {
 	}, nil
 }
 
-// load reads the input and publishes every valid line to its stream.
-func load(ctx context.Context, in io.Reader, errOut io.Writer, pub bus.Publisher, rings []detector.RingConfig, sum *Summary) error {
+// loadInFlight bounds the lines published and not yet acknowledged.
+const loadInFlight = 1024
+
+// lineError is a failure tied to one input line.
+type lineError struct {
+	n   int
+	err error
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("line %d: %v", e.n, e.err) }
+func (e *lineError) Unwrap() error { return e.err }
+
+// load reads the input and publishes every valid line to its stream,
+// asynchronously (acks awaited in order, at most loadInFlight pending), and
+// waits for every ack. What it reports on errOut keeps the input's order.
+func load(ctx context.Context, in io.Reader, errOut io.Writer, batch *bus.Batch, rings []detector.RingConfig, sum *Summary) error {
 	br := bufio.NewReaderSize(in, 64<<10)
-	bad := func(n int, format string, args ...any) {
+	say := func(n int, msg string) error {
+		return batch.Then(ctx, func() { fmt.Fprintf(errOut, "line %d: %s\n", n, msg) })
+	}
+	bad := func(n int, format string, args ...any) error {
 		sum.BadLines++
-		fmt.Fprintf(errOut, "line %d: %s\n", n, fmt.Sprintf(format, args...))
+		return say(n, fmt.Sprintf(format, args...))
 	}
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
@@ -218,28 +240,35 @@ func load(ctx context.Context, in io.Reader, errOut io.Writer, pub bus.Publisher
 		line = bytes.TrimSpace(line)
 		if len(line) == 0 && !tooLong {
 			if eof {
-				return nil
+				return batch.Wait(ctx)
 			}
 			continue
 		}
 		sum.Lines++
 		switch {
 		case tooLong:
-			bad(n, "longer than %d bytes; skipped", MaxLineBytes)
+			err = bad(n, "longer than %d bytes; skipped", MaxLineBytes)
 		case !utf8.Valid(line):
-			bad(n, "not valid UTF-8; skipped")
+			err = bad(n, "not valid UTF-8; skipped")
 		default:
-			if msg, err := publishLine(ctx, pub, line, rings, sum); err != nil {
-				if !errors.Is(err, signals.ErrInvalid) {
-					return fmt.Errorf("line %d: %w", n, err)
-				}
-				bad(n, "%v; skipped", err)
-			} else if msg != "" {
-				fmt.Fprintf(errOut, "line %d: %s\n", n, msg)
+			var msg string
+			msg, err = publishLine(ctx, batch, n, errOut, line, rings, sum)
+			switch {
+			case errors.Is(err, signals.ErrInvalid):
+				err = bad(n, "%v; skipped", err)
+			case err == nil && msg != "":
+				err = say(n, msg)
 			}
 		}
+		if err != nil {
+			var le *lineError
+			if !errors.As(err, &le) {
+				err = &lineError{n, err}
+			}
+			return err
+		}
 		if eof {
-			return nil
+			return batch.Wait(ctx)
 		}
 	}
 }
@@ -270,28 +299,36 @@ func readLine(br *bufio.Reader) (line []byte, tooLong bool, err error) {
 	}
 }
 
-// publishLine validates one line and publishes it. It returns a warning to
+// publishLine validates line n and publishes it. It returns a warning to
 // show (the line is still used), or an error wrapping signals.ErrInvalid for
-// a bad line.
-func publishLine(ctx context.Context, pub bus.Publisher, line []byte, rings []detector.RingConfig, sum *Summary) (string, error) {
+// a bad line. A duplicate post is counted and reported once its ack says so.
+func publishLine(ctx context.Context, batch *bus.Batch, n int, errOut io.Writer, line []byte, rings []detector.RingConfig, sum *Summary) (string, error) {
 	v, err := signals.Decode(line)
 	if err != nil {
 		return "", err
 	}
+	failed := func(_ bool, err error) error {
+		if err != nil {
+			return &lineError{n, err}
+		}
+		return nil
+	}
 	switch m := v.(type) {
 	case *signals.Post:
-		dup, err := pub.Post(ctx, *m)
-		if err != nil {
-			return "", err
-		}
-		if dup {
-			sum.Duplicates++
-			return fmt.Sprintf("duplicate post %s dropped", m.MsgID()), nil
-		}
+		return "", batch.PostJSON(ctx, *m, line, func(dup bool, err error) error {
+			if err != nil {
+				return &lineError{n, err}
+			}
+			if dup {
+				sum.Duplicates++
+				fmt.Fprintf(errOut, "line %d: duplicate post %s dropped\n", n, m.MsgID())
+			}
+			return nil
+		})
 	case *signals.MetricSample:
-		return "", pub.Metric(ctx, *m)
+		return "", batch.Metric(ctx, *m, failed)
 	case *signals.ReleaseEvent:
-		if err := pub.Release(ctx, *m, ""); err != nil {
+		if err := batch.Release(ctx, *m, "", failed); err != nil {
 			return "", err
 		}
 		if m.Ring != "" && !knownRing(rings, m.Ring) {

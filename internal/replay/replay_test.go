@@ -517,3 +517,47 @@ func TestNoEvidenceNeverPasses(t *testing.T) {
 		t.Fatalf("last verdict %v, want wait at the end of the minimum watch", last)
 	}
 }
+
+// TestReportsKeepInputOrder: loading publishes asynchronously, yet what it
+// reports (duplicates known only from the ack, bad lines known at once,
+// warnings) comes out in input order, past the in-flight bound too.
+func TestReportsKeepInputOrder(t *testing.T) {
+	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+	postLine := func(id, sec int) string {
+		return fmt.Sprintf(`{"type":"post","time":%q,"source":"m","id":"%d","service":"shop","text":"hello %d"}`, ts(t0.Add(time.Duration(sec)*time.Second)), id, id)
+	}
+	var in, want []string
+	n := 0
+	add := func(line, report string) {
+		in = append(in, line)
+		n++
+		if report != "" {
+			want = append(want, fmt.Sprintf("line %d: %s", n, report))
+		}
+	}
+	for i := range 3 * loadInFlight {
+		add(postLine(i, i), "")
+		switch i % 500 {
+		case 7:
+			add(postLine(i-3, i), fmt.Sprintf("duplicate post m:%d dropped", i-3))
+		case 8:
+			add(`not json`, "invalid")
+		case 9:
+			add(fmt.Sprintf(`{"type":"release","time":%q,"release":"r%d","service":"shop","version":"1","ring":"canary","event":"started"}`, ts(t0.Add(time.Duration(i)*time.Second)), i), `ring "canary" is not configured`)
+		}
+	}
+	r := run(t, strings.Join(in, "\n")+"\n", Options{})
+	got := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if len(got) != len(want) {
+		t.Fatalf("stderr has %d lines, want %d:\n%s", len(got), len(want), r.stderr)
+	}
+	for i := range want {
+		prefix := want[i][:strings.Index(want[i], ": ")+2]
+		if !strings.HasPrefix(got[i], prefix) || !strings.Contains(got[i], want[i][len(prefix):]) {
+			t.Errorf("stderr line %d = %q, want %q", i+1, got[i], want[i])
+		}
+	}
+	if r.sum.Posts != 3*loadInFlight || r.sum.Duplicates != 7 || r.sum.BadLines != 7 {
+		t.Errorf("posts %d, duplicates %d, bad lines %d; want %d, 7, 7", r.sum.Posts, r.sum.Duplicates, r.sum.BadLines, 3*loadInFlight)
+	}
+}

@@ -11,12 +11,14 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/detector"
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/internal/pipeline"
@@ -82,7 +84,7 @@ func bare(tb testing.TB, n int) time.Duration {
 	defer cc.Stop()
 	start := time.Now()
 	for i := range n {
-		if _, err := b.JS.PublishAsync("bare.x", payloads[i%len(payloads)], jetstream.WithMsgID("bench:"+strconv.Itoa(i))); err != nil {
+		if _, err := b.JS.PublishAsync("bare.x", payloads[i%len(payloads)], jetstream.WithMsgID("bench:"+strconv.Itoa(i)), jetstream.WithStallWait(time.Minute)); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -125,19 +127,58 @@ func lag(reg *prometheus.Registry) float64 {
 	return 0
 }
 
-// ingest runs the real path: posts published one by one as the crawler
-// runner does (bus.Publisher.Post: encode, Nats-Msg-Id, wait for the ack),
-// the pipeline consuming, decoding, enriching and folding them into the
-// detector. rate > 0 paces publishing and samples publish-to-detector
-// latency. It returns the time until the detector has counted every post.
-func ingest(tb testing.TB, n int, rate float64) (time.Duration, []time.Duration) {
-	return ingestWith(tb, n, rate, false)
+// feed is a source serving posts 0..n-1 in pages (the cursor is how many
+// were served), each page again from overlap posts back, as overlapping
+// polls do. With rate > 0 it serves only the posts due by then, each made
+// (timestamped) when served, so their time is the moment they are handed
+// to the runner for publishing.
+type feed struct {
+	n, page, overlap int
+	rate             float64
+	start            time.Time
+	done             func()
 }
 
-// ingestWith is ingest; async publishes as the runner could: PublishAsync
-// with the same msg id, bounded in flight, all acks awaited at the end.
-func ingestWith(tb testing.TB, n int, rate float64, async bool) (time.Duration, []time.Duration) {
+func (f *feed) Poll(ctx context.Context, cursor string) (crawlers.Page, error) {
+	i, _ := strconv.Atoi(cursor)
+	if i >= f.n {
+		f.done()
+		<-ctx.Done()
+		return crawlers.Page{}, ctx.Err()
+	}
+	end := min(f.n, i+f.page)
+	if f.rate > 0 {
+		// Wait until the next post is due, then serve all that are.
+		due := func() int { return int(time.Since(f.start).Seconds() * f.rate) }
+		if d := time.Until(f.start.Add(time.Duration(float64(i+1) / f.rate * float64(time.Second)))); d > 0 {
+			time.Sleep(d)
+		}
+		end = min(end, max(i+1, due()))
+	}
+	from := max(0, i-f.overlap)
+	posts := make([]signals.Post, 0, end-from)
+	now := time.Now()
+	for j := from; j < end; j++ {
+		p := post(j, now)
+		p.Source, p.Service = "", "" // the runner fills them from the spec
+		posts = append(posts, p)
+	}
+	return crawlers.Page{Posts: posts, Cursor: strconv.Itoa(end), More: true}, nil
+}
+
+// ingest runs the real path: a crawler runner polls a source (feed) and
+// publishes every post asynchronously with its Nats-Msg-Id, storing the
+// cursor once a page is acknowledged; the pipeline consumes, decodes,
+// enriches and folds them into the detector. rate > 0 paces the source and
+// samples publish-to-detector latency. It returns the time until the
+// detector has counted every post, and checks it counted each once.
+func ingest(tb testing.TB, n int, rate float64) (time.Duration, []time.Duration) {
+	return ingestFeed(tb, &feed{n: n, page: 1000, rate: rate})
+}
+
+func ingestFeed(tb testing.TB, f *feed) (time.Duration, []time.Duration) {
 	tb.Helper()
+	n, rate := f.n, f.rate
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	b := open(tb)
@@ -154,8 +195,26 @@ func ingestWith(tb testing.TB, n int, rate float64, async bool) (time.Duration, 
 	p := pipeline.New(b.JS, det, time.Now, time.Second, quiet, reg)
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx, time.Time{}) }()
-	pub := bus.Publisher{JS: b.JS}
-	start := time.Now()
+	cursors, err := b.KV(ctx, bus.BucketCursors)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	runner := crawlers.NewRunner(b.JS, cursors, quiet, nil)
+	spec := crawlers.Spec{Name: "bench", Type: "bench", Service: "shop", Interval: time.Minute}
+	if err := spec.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	rctx, stopRunner := context.WithCancel(ctx)
+	defer stopRunner()
+	finished := make(chan struct{})
+	var once sync.Once
+	var publishedIn time.Duration // set before finished is closed
+	f.done = func() {
+		once.Do(func() {
+			publishedIn = time.Since(f.start)
+			close(finished)
+		})
+	}
 	var lats []time.Duration
 	stopSample := make(chan struct{})
 	sampled := make(chan struct{})
@@ -178,31 +237,10 @@ func ingestWith(tb testing.TB, n int, rate float64, async bool) (time.Duration, 
 	} else {
 		close(sampled)
 	}
-	for i := range n {
-		if rate > 0 {
-			if d := time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))); d > 0 {
-				time.Sleep(d)
-			}
-		}
-		if async {
-			p := post(i, time.Now())
-			data, err := json.Marshal(p)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			if _, err := b.JS.PublishAsync(bus.PostSubject(p.Source), data, jetstream.WithMsgID(p.MsgID())); err != nil {
-				tb.Fatal(err)
-			}
-			continue
-		}
-		if _, err := pub.Post(ctx, post(i, time.Now())); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	if async {
-		<-b.JS.PublishAsyncComplete()
-	}
-	published := time.Since(start)
+	ran := make(chan error, 1)
+	start := time.Now()
+	f.start = start
+	go func() { ran <- runner.Run(rctx, &crawlers.Instance{Spec: spec, Poller: f}) }()
 	deadline := time.Now().Add(5 * time.Minute)
 	for counter(tb, reg) < n {
 		if time.Now().After(deadline) {
@@ -211,52 +249,124 @@ func ingestWith(tb testing.TB, n int, rate float64, async bool) (time.Duration, 
 		time.Sleep(2 * time.Millisecond)
 	}
 	took := time.Since(start)
-	if rate == 0 && n >= 1000 {
-		fmt.Printf("ingest: publishing took %s of %s (the rest is the detector catching up)\n", published.Round(time.Millisecond), took.Round(time.Millisecond))
-	}
 	close(stopSample)
 	<-sampled
+	// The last page is stored once acknowledged; the source is then asked
+	// past the end, and nothing more may reach the detector.
+	select {
+	case <-finished:
+	case <-time.After(time.Until(deadline)):
+		tb.Fatal("ingest: the source was never asked past its last post")
+	}
+	stopRunner()
+	if err := <-ran; err != nil {
+		tb.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if os.Getenv("THROUGHPUT_VERBOSE") != "" {
+		fmt.Printf("ingest n=%d: runner had every post acked after %s, detector counted all after %s\n", n, publishedIn.Round(time.Millisecond), took.Round(time.Millisecond))
+	}
+	if got := counter(tb, reg); got != n {
+		tb.Fatalf("ingest: detector counted %d posts, want %d (each once)", got, n)
+	}
+	if e, err := cursors.Get(ctx, "bench"); err != nil || string(e.Value()) != strconv.Itoa(n) {
+		tb.Fatalf("ingest: stored cursor %v (%v), want %d", e, err, n)
+	}
 	cancel()
 	<-done
 	return took, lats
 }
 
 // TestIngestCountsEveryPost is the CI-sized check that the measured path
-// is complete: every published post reaches the detector once.
+// is complete: every post of a source whose pages overlap (so half of what
+// is published is dropped as duplicates) reaches the detector exactly once,
+// and the source's cursor ends at the last post.
 func TestIngestCountsEveryPost(t *testing.T) {
-	took, _ := ingest(t, 300, 0)
-	t.Logf("300 posts through publish → enrich → detector in %s", took)
+	took, _ := ingestFeed(t, &feed{n: 3000, page: 200, overlap: 100})
+	t.Logf("3000 posts through runner → enrich → detector in %s", took)
+}
+
+// TestIngestAtRate checks the paced path the latency figure uses.
+func TestIngestAtRate(t *testing.T) {
+	_, lats := ingest(t, 500, 5000)
+	if len(lats) == 0 {
+		t.Fatal("no publish-to-detector latency sampled")
+	}
+}
+
+// figures collects what the benchmarks measured, printed together at the end.
+var figures struct {
+	bare, ingest, replay float64
+	ratio, replayRatio   float64
+	p50, p99             time.Duration
+	bareCPU, ingestCPU   time.Duration
+	mibPerService        float64
 }
 
 // BenchmarkIngestVsJetStream prints bare JetStream and the ingest path over
-// the same count, their ratio, and the latency at 10,000 posts/s.
+// the same count, their ratio, aftershock replay beside them, and the
+// publish-to-detector latency at 10,000 posts/s. THROUGHPUT_N sets the
+// count (20,000), THROUGHPUT_ROUNDS the rounds (3).
 func BenchmarkIngestVsJetStream(b *testing.B) {
 	n := 20000
 	if s := os.Getenv("THROUGHPUT_N"); s != "" {
 		n, _ = strconv.Atoi(s)
 	}
+	rounds := 3
+	if s := os.Getenv("THROUGHPUT_ROUNDS"); s != "" {
+		rounds, _ = strconv.Atoi(s)
+	}
+	rounds = max(rounds, 1)
 	for range b.N {
-		bareT := bare(b, n)
-		ingT, _ := ingest(b, n, 0)
-		bareRate, ingRate := float64(n)/bareT.Seconds(), float64(n)/ingT.Seconds()
-		asyncT, _ := ingestWith(b, n, 0, true)
-		asyncRate := float64(n) / asyncT.Seconds()
-		repT := replayRun(b, n)
-		repRate := float64(n) / repT.Seconds()
-		_, lats := ingest(b, min(n, 30000), 10000)
+		// Rounds of bare, ingest and replay in turn, so a change in the
+		// machine's load hits all three alike; each figure is the median
+		// over the rounds, the ratios the median of each round's ratio.
+		var bareR, ingR, repR, ingQ, repQ []float64
+		var bareCPU, ingCPU time.Duration
+		for r := range rounds {
+			c0 := cpuTime()
+			bareT := bare(b, n)
+			c1 := cpuTime()
+			ingT, _ := ingest(b, n, 0)
+			c2 := cpuTime()
+			repT := replayRun(b, n)
+			bareCPU, ingCPU = bareCPU+c1-c0, ingCPU+c2-c1
+			bareR, ingR, repR = append(bareR, float64(n)/bareT.Seconds()), append(ingR, float64(n)/ingT.Seconds()), append(repR, float64(n)/repT.Seconds())
+			ingQ, repQ = append(ingQ, ingR[r]/bareR[r]), append(repQ, repR[r]/bareR[r])
+			fmt.Printf("round %d: bare %.0f msg/s  ingest %.0f posts/s (%.2f)  replay %.0f posts/s (%.2f)\n", r+1, bareR[r], ingR[r], ingR[r]/bareR[r], repR[r], repR[r]/bareR[r])
+		}
+		bareRate, ingRate, repRate, ingRatio, repRatio := median(bareR), median(ingR), median(repR), median(ingQ), median(repQ)
+		bareCPU, ingCPU = bareCPU/time.Duration(rounds*n), ingCPU/time.Duration(rounds*n)
+		paced := min(n, 30000)
+		pacedT, lats := ingest(b, paced, 10000)
 		slices.Sort(lats)
 		p50, p99 := pct(lats, 0.50), pct(lats, 0.99)
-		fmt.Printf("n=%d  bare JetStream %.0f msg/s  ingest %.0f posts/s  ratio %.2f  aftershock replay %.0f posts/s (%.2f of bare)  latency at 10k/s p50 %s p99 %s (%d samples)  GOMAXPROCS=%d\n",
-			n, bareRate, ingRate, ingRate/bareRate, repRate, repRate/bareRate, p50, p99, len(lats), runtime.GOMAXPROCS(0))
-		b.ReportMetric(repRate, "replay-posts/s")
-		fmt.Printf("ingest with async publish (not yet the runner's): %.0f posts/s, ratio %.2f\n", asyncRate, asyncRate/bareRate)
-		b.ReportMetric(asyncRate/bareRate, "async-ratio")
+		fmt.Printf("n=%d  bare JetStream %.0f msg/s  ingest %.0f posts/s  ratio %.2f  aftershock replay %.0f posts/s (%.2f of bare)  latency at 10k/s p50 %s p99 %s (%d samples, %.0f posts/s reached)  GOMAXPROCS=%d\n",
+			n, bareRate, ingRate, ingRatio, repRate, repRatio, p50, p99, len(lats), float64(paced)/pacedT.Seconds(), runtime.GOMAXPROCS(0))
+		fmt.Printf("CPU per message (whole process, broker included): bare %s, ingest %s (%.2f×)\n", bareCPU, ingCPU, float64(ingCPU)/float64(max(bareCPU, 1)))
+		figures.bare, figures.ingest, figures.replay, figures.p50, figures.p99 = bareRate, ingRate, repRate, p50, p99
+		figures.ratio, figures.replayRatio = ingRatio, repRatio
+		figures.bareCPU, figures.ingestCPU = bareCPU, ingCPU
 		b.ReportMetric(bareRate, "bare-msg/s")
 		b.ReportMetric(ingRate, "ingest-posts/s")
-		b.ReportMetric(ingRate/bareRate, "ratio")
+		b.ReportMetric(ingRatio, "ratio")
+		b.ReportMetric(repRate, "replay-posts/s")
+		b.ReportMetric(repRatio, "replay-ratio")
 		b.ReportMetric(float64(p50.Microseconds()), "p50-µs")
 		b.ReportMetric(float64(p99.Microseconds()), "p99-µs")
 	}
+}
+
+// TestMain prints every figure of the benchmarks on one line at the end.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if figures.bare > 0 || figures.mibPerService > 0 {
+		load, _ := os.ReadFile("/proc/loadavg")
+		fmt.Printf("figures: bare %.0f msg/s | ingest %.0f posts/s | ratio %.2f | replay %.0f posts/s | replay/bare %.2f | latency at 10k/s p50 %s p99 %s | CPU/msg bare %s ingest %s | %.3f MiB/service | load %s\n",
+			figures.bare, figures.ingest, figures.ratio, figures.replay, figures.replayRatio,
+			figures.p50, figures.p99, figures.bareCPU, figures.ingestCPU, figures.mibPerService, bytes.TrimSpace(load))
+	}
+	os.Exit(code)
 }
 
 // replayRun times `aftershock replay` (replay.Run: its own broker, load,
@@ -278,6 +388,15 @@ func replayRun(tb testing.TB, n int) time.Duration {
 		tb.Fatalf("replay read %d posts of %d", sum.Posts, n)
 	}
 	return time.Since(start)
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func pct(s []time.Duration, q float64) time.Duration {
@@ -318,6 +437,7 @@ func BenchmarkMemoryPerService(b *testing.B) {
 		mib := float64(after.HeapAlloc-before.HeapAlloc) / (1 << 20)
 		fmt.Printf("memory: %d services, %.0f MiB heap, %.3f MiB per service (%d services held)\n", services, mib, mib/services, len(det.ServiceNames()))
 		b.ReportMetric(mib/services, "MiB/service")
+		figures.mibPerService = mib / services
 		runtime.KeepAlive(det)
 	}
 }
