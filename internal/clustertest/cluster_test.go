@@ -495,8 +495,12 @@ func TestFailoverOnNATSCluster(t *testing.T) {
 			for _, v := range verdicts {
 				seen = append(seen, v.Ring+":"+v.Decision+"/"+v.Action)
 			}
+			var last []string
+			if n := len(verdicts); n > 0 {
+				last = verdicts[n-1].Reasons
+			}
 			mu.Unlock()
-			t.Fatalf("no halt delivered within 90s of the rollups resuming; verdicts of shop seen: %v; shop owned by %v", seen, owner("shop"))
+			t.Fatalf("no halt delivered within 90s of the rollups resuming; verdicts of shop seen: %v (reasons of the last: %q); shop owned by %v", seen, last, owner("shop"))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

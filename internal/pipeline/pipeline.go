@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -146,32 +147,44 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 		defer st.Stop()
 		saveTick = st.C
 	}
-	msgs := make(chan []byte, 1024)
+	// The detector is a fold over the streams: it is advanced (watches
+	// judged, their baselines fixed, buckets folded) only once the replay
+	// has caught up with what the streams held at start. Judging earlier
+	// fixes a watch's baseline from a half-read history — a rebuilt owner
+	// then waited forever ("no posts before the ring started"). Releases
+	// are read first so the watches exist when their posts are counted.
+	msgs := make(chan streamMsg, 1024)
 	var stops []func()
-	for _, stream := range []string{bus.StreamReleases, bus.StreamPosts, bus.StreamMetrics} {
-		cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
-		if !since.IsZero() {
-			st := since
-			cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &st}
-		}
-		c, err := p.js.OrderedConsumer(ctx, stream, cfg)
+	defer func() { stopAll(stops) }()
+	streams := []string{bus.StreamReleases, bus.StreamPosts, bus.StreamMetrics}
+	caughtUp := make([]bool, len(streams))
+	started, replayed, replayStart := 0, 0, time.Now()
+	start := func(i int) error {
+		done, err := p.consume(ctx, streams[i], i, since, msgs)
 		if err != nil {
-			stopAll(stops)
-			return fmt.Errorf("consuming %s: %w", stream, err)
+			return err
 		}
-		cc, err := c.Consume(func(m jetstream.Msg) {
-			select {
-			case msgs <- m.Data():
-			case <-ctx.Done():
-			}
-		})
-		if err != nil {
-			stopAll(stops)
-			return fmt.Errorf("consuming %s: %w", stream, err)
-		}
-		stops = append(stops, cc.Stop)
+		stops = append(stops, done.stop)
+		caughtUp[i] = done.empty
+		started = i + 1
+		return nil
 	}
-	defer stopAll(stops)
+	// next starts the streams after the caught-up ones, in order.
+	next := func() error {
+		for started < len(streams) && (started == 0 || caughtUp[started-1]) {
+			if err := start(started); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := next(); err != nil {
+		return err
+	}
+	ready := func() bool { return started == len(streams) && !slices.Contains(caughtUp, false) }
+	if ready() {
+		p.log.Info("streams read: judging from now on", "messages", 0)
+	}
 
 	t := time.NewTicker(p.tick)
 	defer t.Stop()
@@ -180,13 +193,30 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case data := <-msgs:
-			p.Apply(data)
+		case m := <-msgs:
+			p.Apply(m.data)
+			replayed++
+			if caughtUp[m.stream] || !m.last {
+				continue
+			}
+			caughtUp[m.stream] = true
+			if err := next(); err != nil {
+				return err
+			}
+			if ready() {
+				p.log.Info("streams read: judging from now on", "messages", replayed, "took", time.Since(replayStart).Round(time.Millisecond))
+			}
 		case <-saveTick:
+			if !ready() {
+				continue // a half-read replay is not worth a snapshot
+			}
 			if err := p.Save(ctx); err != nil {
 				p.log.Error("saving detector baselines", "err", err)
 			}
 		case <-t.C:
+			if !ready() {
+				continue
+			}
 			out := p.det.Advance(p.clock())
 			backlog.Rollups = append(backlog.Rollups, out.Rollups...)
 			backlog.Anomalies = append(backlog.Anomalies, out.Anomalies...)
@@ -202,6 +232,56 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 			}
 		}
 	}
+}
+
+// streamMsg is one message of stream number stream; last is set on the
+// message that reaches what the stream held when its consumer started.
+type streamMsg struct {
+	data   []byte
+	stream int
+	last   bool
+}
+
+type consuming struct {
+	stop  func()
+	empty bool // nothing to replay: caught up from the start
+}
+
+// consume reads stream from since (zero: from the start) into msgs until
+// ctx ends, marking the message that catches up with the stream's last
+// sequence at start.
+func (p *Pipeline) consume(ctx context.Context, stream string, i int, since time.Time, msgs chan<- streamMsg) (consuming, error) {
+	s, err := p.js.Stream(ctx, stream)
+	if err != nil {
+		return consuming{}, fmt.Errorf("reading stream %s: %w", stream, err)
+	}
+	target := s.CachedInfo().State.LastSeq
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
+	if !since.IsZero() {
+		st := since
+		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &st}
+	}
+	c, err := p.js.OrderedConsumer(ctx, stream, cfg)
+	if err != nil {
+		return consuming{}, fmt.Errorf("consuming %s: %w", stream, err)
+	}
+	cc, err := c.Consume(func(m jetstream.Msg) {
+		last := false
+		if md, err := m.Metadata(); err == nil {
+			last = md.NumPending == 0 || md.Sequence.Stream >= target
+		}
+		select {
+		case msgs <- streamMsg{data: m.Data(), stream: i, last: last}:
+		case <-ctx.Done():
+		}
+	})
+	if err != nil {
+		return consuming{}, fmt.Errorf("consuming %s: %w", stream, err)
+	}
+	// The ordered consumer's info is from its creation: nothing pending
+	// then means nothing to replay.
+	info := c.CachedInfo()
+	return consuming{stop: cc.Stop, empty: target == 0 || info != nil && info.NumPending == 0}, nil
 }
 
 func stopAll(fs []func()) {

@@ -2,10 +2,15 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/aftershock/aftershock/detector"
 	"github.com/aftershock/aftershock/internal/bus"
@@ -122,4 +127,88 @@ func TestOwnerSkipsOtherServices(t *testing.T) {
 	if got := det.ServiceNames(); len(got) != 1 || got[0] != "shop" {
 		t.Fatalf("services judged: %v, want [shop]", got)
 	}
+}
+
+// TestRebuildJudgesOnlyAfterReplay is a rebuild (a restart, or a new owner
+// after a fail-over): the streams already hold a release's start and two
+// hours of posts before it. The first verdict must be judged on the whole
+// history — advancing the detector while the replay is still reading
+// fixed the watch's baseline from the few posts read so far, and the watch
+// then waited for ever.
+func TestRebuildJudgesOnlyAfterReplay(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	b, err := bus.Open(ctx, bus.Config{DataDir: t.TempDir(), Retention: 24 * time.Hour, Replicas: 1}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	now := time.Now().UTC()
+	start := now.Add(-20 * time.Minute)
+	pub := bus.Publisher{JS: b.JS}
+	ev := signals.ReleaseEvent{Type: signals.TypeRelease, Time: start, Release: "shop-1.1", Service: "shop", Version: "1.1", Ring: "H3", Event: signals.EventStarted}
+	if err := pub.Release(ctx, ev, "shop-1.1-H3-start"); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for at := now.Add(-2 * time.Hour); at.Before(now); at = at.Add(2 * time.Second) {
+		p := signals.Post{Type: signals.TypePost, Time: at, Source: "social", ID: fmt.Sprint(n), Service: "shop", Text: "browsing the shop app", Author: fmt.Sprint("u", n%50)}
+		data, _ := json.Marshal(p)
+		if _, err := b.JS.PublishAsync(bus.PostSubject(p.Source), data); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	select {
+	case <-b.JS.PublishAsyncComplete():
+	case <-ctx.Done():
+		t.Fatal("publishing posts: not acknowledged")
+	}
+	cfg := detector.Config{}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	// A tick of a millisecond: without waiting for the replay the first
+	// evaluation would come long before the last of the posts.
+	p := New(b.JS, detector.New(cfg, nil), time.Now, time.Millisecond, log, nil)
+	c, err := b.JS.OrderedConsumer(ctx, bus.StreamVerdicts, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(rctx, now.Add(-3*time.Hour)) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	m, err := c.Next(jetstream.FetchMaxWait(20 * time.Second))
+	if err != nil {
+		t.Fatalf("no verdict: %v", err)
+	}
+	var v signals.Verdict
+	if err := json.Unmarshal(m.Data(), &v); err != nil {
+		t.Fatal(err)
+	}
+	judged := false
+	for _, r := range v.Signals {
+		if r.Name == "complaint_volume" && r.Outcome != signals.OutcomeInsufficient {
+			judged = true
+		}
+	}
+	for _, r := range v.Reasons {
+		if strings.Contains(r, "baseline") || strings.Contains(r, "silent") {
+			judged = false
+		}
+	}
+	if !judged {
+		t.Fatalf("first verdict judged on a half-read replay (%d posts published): %s/%s, signals %+v, reasons %q", n, v.Decision, v.Action, v.Signals, v.Reasons)
+	}
+	if got := p.det.Stats(); got.LatePosts != 0 {
+		t.Errorf("%d posts came too late to count", got.LatePosts)
+	}
+	t.Logf("first verdict %s/%s score %.1f, reasons %q", v.Decision, v.Action, v.Score, v.Reasons)
 }
