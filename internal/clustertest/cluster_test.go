@@ -504,11 +504,36 @@ func TestFailoverOnNATSCluster(t *testing.T) {
 		}
 		return len(o) == 1
 	})
-	resumed := waitFor(t, 45*time.Second, "rollups of shop resume", func() bool {
+	// Every service of the killed process has one live owner again.
+	waitFor(t, max(30*time.Second-time.Since(killedAt), 0), "every service owned by one live process within 30s of the kill", func() bool {
+		for _, s := range services {
+			if len(owner(s)) != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	allMoved := time.Since(killedAt)
+	spread = map[int]int{}
+	for _, s := range services {
+		spread[owner(s)[0]]++
+	}
+	t.Logf("all services owned again %s after the kill: services per process %v", allMoved.Round(10*time.Millisecond), spread)
+	// The judging gap: from the kill to the new owner's first output for
+	// shop (a rollup, published by the same detector tick that judges).
+	var resumedAt time.Time
+	waitFor(t, 45*time.Second, "rollups of shop resume", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return len(rollupsAt) > 0 && rollupsAt[len(rollupsAt)-1].After(killedAt.Add(moved))
+		for _, at := range rollupsAt {
+			if at.After(killedAt.Add(moved)) {
+				resumedAt = at
+				return true
+			}
+		}
+		return false
 	})
+	gap := resumedAt.Sub(killedAt)
 	deadline := time.Now().Add(90 * time.Second)
 	for c, _, _ := recv.snapshot(); len(c) == 0; c, _, _ = recv.snapshot() {
 		if time.Now().After(deadline) {
@@ -534,22 +559,22 @@ func TestFailoverOnNATSCluster(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	counts, halts, haltAt := recv.snapshot()
 	mu.Lock()
-	var fails []string
+	// Verdicts published again by the rebuild are expected (dispatch
+	// de-duplicates them); what counts is the deliveries below.
+	byDecision := map[string]int{}
 	for _, v := range verdicts {
-		if v.Action == signals.ActionHalt {
-			fails = append(fails, v.Ring)
-		}
+		byDecision[v.Ring+" "+v.Decision+"/"+v.Action]++
 	}
 	nVerdicts := len(verdicts)
 	mu.Unlock()
 	t.Logf("shop moved to as%d %s after the kill (lease %s); its rollups resumed after %s; halt delivered %s after the kill",
-		newOwner+1, moved.Round(10*time.Millisecond), leaseTTL, (moved + resumed).Round(10*time.Millisecond), haltAt.Sub(killedAt).Round(10*time.Millisecond))
-	t.Logf("judging gap %s; verdicts of shop published %d (halt verdicts for rings %v); deliveries by webhook-id %v; whole test %s",
-		(moved + resumed).Round(10*time.Millisecond), nVerdicts, fails, counts, time.Since(began).Round(time.Second))
-	fmt.Printf("cluster failover: judging gap %s (lease moved in %s), halts delivered %v\n", (moved + resumed).Round(10*time.Millisecond), moved.Round(10*time.Millisecond), counts)
+		newOwner+1, moved.Round(10*time.Millisecond), leaseTTL, gap.Round(10*time.Millisecond), haltAt.Sub(killedAt).Round(10*time.Millisecond))
+	t.Logf("judging gap %s; verdicts of shop published %d %v; deliveries by webhook-id %v; whole test %s",
+		gap.Round(10*time.Millisecond), nVerdicts, byDecision, counts, time.Since(began).Round(time.Second))
+	fmt.Printf("cluster failover: judging gap %s (lease moved in %s), halts delivered %v\n", gap.Round(10*time.Millisecond), moved.Round(10*time.Millisecond), counts)
 
-	if moved+resumed > 30*time.Second {
-		t.Errorf("judging gap %s, want within 30s", moved+resumed)
+	if gap > 30*time.Second {
+		t.Errorf("judging gap %s, want within 30s", gap)
 	}
 	if len(counts) != 1 {
 		t.Fatalf("%d distinct halts delivered, want exactly 1: %v", len(counts), halts)
