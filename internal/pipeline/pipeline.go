@@ -133,7 +133,13 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 	if err := p.restore(ctx); err != nil {
 		return err
 	}
+	caughtUpAll := false // the replay has caught up: the state is whole
 	defer func() {
+		if !caughtUpAll {
+			// A half-read replay would overwrite good baselines.
+			p.log.Warn("stopped before the streams were read: baselines not saved")
+			return
+		}
 		// Save on the way out with a fresh context: ctx is already done.
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -182,7 +188,7 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 		return err
 	}
 	ready := func() bool { return started == len(streams) && !slices.Contains(caughtUp, false) }
-	if ready() {
+	if caughtUpAll = ready(); caughtUpAll {
 		p.log.Info("streams read: judging from now on", "messages", 0)
 	}
 
@@ -203,18 +209,18 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 			if err := next(); err != nil {
 				return err
 			}
-			if ready() {
+			if caughtUpAll = ready(); caughtUpAll {
 				p.log.Info("streams read: judging from now on", "messages", replayed, "took", time.Since(replayStart).Round(time.Millisecond))
 			}
 		case <-saveTick:
-			if !ready() {
+			if !caughtUpAll {
 				continue // a half-read replay is not worth a snapshot
 			}
 			if err := p.Save(ctx); err != nil {
 				p.log.Error("saving detector baselines", "err", err)
 			}
 		case <-t.C:
-			if !ready() {
+			if !caughtUpAll {
 				continue
 			}
 			out := p.det.Advance(p.clock())
