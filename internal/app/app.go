@@ -193,12 +193,10 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	owns := a.cfg.Cluster.Owns
-	if own != nil {
-		owns = own.Owns
-	}
 	var flagged func(service, feature string) bool
-	buildPipeline := func(reg prometheus.Registerer) *pipeline.Pipeline {
+	// owns is this process's share (with leases: the services held since
+	// the detector was built, see runDetector).
+	buildPipeline := func(reg prometheus.Registerer, owns func(service string) bool) *pipeline.Pipeline {
 		det := detector.New(a.cfg.Detector, func(service string) detector.Enricher {
 			if an, ok := analyzers[service]; ok {
 				return an

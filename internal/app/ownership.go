@@ -84,7 +84,7 @@ func (a *App) runLeasedSource(ctx context.Context, own *ownership.Manager, r *cr
 // this process gains a service (the new service's long-term state comes
 // from the baselines KV, its open windows from the stream replay), and
 // gives its leases up only after the last snapshot is saved.
-func (a *App) runDetector(ctx context.Context, own *ownership.Manager, build func(prometheus.Registerer) *pipeline.Pipeline) error {
+func (a *App) runDetector(ctx context.Context, own *ownership.Manager, build func(prometheus.Registerer, func(string) bool) *pipeline.Pipeline) error {
 	var gained <-chan struct{}
 	if own != nil {
 		mctx, cancel := context.WithCancel(context.Background())
@@ -98,15 +98,22 @@ func (a *App) runDetector(ctx context.Context, own *ownership.Manager, build fun
 	}
 	reg := reregisterer{a.reg}
 	for {
-		pipe := build(reg)
+		// With leases the detector judges (and saves) only the services
+		// held since it was built: one gained later — or lost and taken
+		// back — has state here that stopped when it left, and saving it
+		// would overwrite the baselines its last owner saved. A gain
+		// rebuilds the detector instead.
+		owns := a.cfg.Cluster.Owns
+		var epoch uint64
+		if own != nil {
+			epoch = own.Gains()
+			owns = func(s string) bool { return own.OwnsSince(s, epoch) }
+		}
+		pipe := build(reg, owns)
 		since := time.Now().Add(-(a.cfg.Detector.Baseline + maxWindow(a.cfg.Detector)))
 		pctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- pipe.Run(pctx, since) }()
-		var epoch uint64
-		if own != nil {
-			epoch = own.Gains()
-		}
 		for restart := false; !restart; {
 			select {
 			case err := <-done:

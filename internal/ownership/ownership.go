@@ -75,6 +75,9 @@ type Manager struct {
 	// owned maps each known service to the time (unix nanos) until which
 	// this process's lease on it is certainly valid (0: not held).
 	owned atomic.Pointer[map[string]int64]
+	// since maps each held service to the value of Gains when this hold
+	// began (a lease lost and taken again starts a new hold).
+	since atomic.Pointer[map[string]uint64]
 
 	mu      sync.Mutex
 	known   map[string]bool
@@ -103,6 +106,8 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config, log *slog.Log
 	}
 	empty := map[string]int64{}
 	m.owned.Store(&empty)
+	noSince := map[string]uint64{}
+	m.since.Store(&noSince)
 	m.mOwned = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aftershock_owned_services", Help: "Services whose lease this process holds."})
 	m.mMembers = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aftershock_cluster_members", Help: "Live Aftershock processes seen in the lease bucket."})
 	m.mMoves = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aftershock_ownership_changes_total", Help: "Leases this process took or gave up, by change."}, []string{"change"})
@@ -126,6 +131,19 @@ func (m *Manager) Owns(service string) bool {
 	m.known[service] = true
 	m.mu.Unlock()
 	return false
+}
+
+// OwnsSince reports whether this process holds the lease of service now,
+// in a hold that began by the time Gains was epoch. State built from the
+// streams while the service belonged to another process is stale: a
+// detector built at epoch must neither judge nor save a service gained
+// (or lost and gained again) after it — it is rebuilt instead.
+func (m *Manager) OwnsSince(service string, epoch uint64) bool {
+	if !m.Owns(service) {
+		return false
+	}
+	g, ok := (*m.since.Load())[service]
+	return ok && g <= epoch
 }
 
 // Owned lists the services this process holds, sorted.
@@ -242,6 +260,8 @@ func (m *Manager) Round(ctx context.Context) error {
 	slices.Sort(services)
 
 	prev := *m.owned.Load()
+	prevSince := *m.since.Load()
+	since := make(map[string]uint64, len(prevSince))
 	now := start.UnixNano()
 	// A lease written in this round is valid until it could expire on
 	// the server (less a margin for clocks and the round's own time).
@@ -300,9 +320,16 @@ func (m *Manager) Round(ctx context.Context) error {
 		}
 		if owned[s] > now && prev[s] <= now {
 			gained = true
-			m.gains.Add(1)
+			since[s] = m.gains.Add(1)
 		}
 	}
+	for s, u := range owned {
+		if _, ok := since[s]; !ok && u > now {
+			since[s] = prevSince[s] // held on from an earlier round
+		}
+	}
+	// since first: a reader that sees the new lease sees when it began.
+	m.since.Store(&since)
 	m.owned.Store(&owned)
 	n := 0
 	for _, u := range owned {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -188,6 +189,55 @@ func TestPreferredAndTokens(t *testing.T) {
 	for _, s := range []string{"shop", "", "a.b", "x=y z", "한국"} {
 		if got := unToken(bus.KeyToken(s)); got != s {
 			t.Errorf("unToken(KeyToken(%q)) = %q", s, got)
+		}
+	}
+}
+
+// TestOwnsSinceNewHold: a service handed over and taken back is a new
+// hold: a detector built before it must not judge or save it (its state
+// of the service stopped when the service left), while a service held all
+// along stays its own.
+func TestOwnsSinceNewHold(t *testing.T) {
+	ctx := context.Background()
+	js := embedded(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	services := []string{"s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7"}
+	newM := func(id string) *Manager {
+		m, err := Open(ctx, js, Config{ID: id, TTL: 2 * time.Second, Every: 100 * time.Millisecond, Services: services}, log, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	a := newM("a")
+	settle(t, ctx, []*Manager{a}, services, 10*time.Second)
+	built := a.Gains()
+	for _, s := range services {
+		if !a.OwnsSince(s, built) {
+			t.Fatalf("a does not own %s since epoch %d", s, built)
+		}
+	}
+	// b joins and takes its share; then b leaves cleanly and a takes it back.
+	b := newM("b")
+	settle(t, ctx, []*Manager{a, b}, services, 10*time.Second)
+	moved := b.Owned()
+	if len(moved) == 0 {
+		t.Fatal("b took nothing")
+	}
+	b.release()
+	settle(t, ctx, []*Manager{a}, services, 10*time.Second)
+	if a.Gains() == built {
+		t.Fatal("taking services back counted no gain")
+	}
+	for _, s := range services {
+		if !a.Owns(s) {
+			t.Fatalf("a does not own %s after b left", s)
+		}
+		if got, want := a.OwnsSince(s, built), !slices.Contains(moved, s); got != want {
+			t.Errorf("OwnsSince(%s, epoch before b joined) = %v, want %v (b held %v)", s, got, want, moved)
+		}
+		if !a.OwnsSince(s, a.Gains()) {
+			t.Errorf("OwnsSince(%s, current epoch) = false", s)
 		}
 	}
 }

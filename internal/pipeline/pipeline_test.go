@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/aftershock/aftershock/detector"
 	"github.com/aftershock/aftershock/internal/bus"
@@ -211,4 +212,72 @@ func TestRebuildJudgesOnlyAfterReplay(t *testing.T) {
 		t.Errorf("%d posts came too late to count", got.LatePosts)
 	}
 	t.Logf("first verdict %s/%s score %.1f, reasons %q", v.Decision, v.Action, v.Score, v.Reasons)
+}
+
+// TestStopMidReplaySavesNothing: a detector stopped before its replay has
+// caught up holds a part of the history; saving it would overwrite the
+// baselines a previous owner saved.
+func TestStopMidReplaySavesNothing(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	b, err := bus.Open(ctx, bus.Config{DataDir: t.TempDir(), Retention: 24 * time.Hour, Replicas: 1}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	now := time.Now().UTC()
+	const n = 20000
+	for i := range n {
+		p := signals.Post{Type: signals.TypePost, Time: now.Add(-time.Duration(n-i) * 100 * time.Millisecond), Source: "social", ID: fmt.Sprint(i), Service: "shop", Text: "browsing the shop app"}
+		data, _ := json.Marshal(p)
+		if _, err := b.JS.PublishAsync(bus.PostSubject(p.Source), data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-b.JS.PublishAsyncComplete():
+	case <-ctx.Done():
+		t.Fatal("publishing posts: not acknowledged")
+	}
+	kv, err := b.KV(ctx, bus.BucketBaselines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := detector.Config{}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	det := detector.New(cfg, nil)
+	p := New(b.JS, det, time.Now, time.Second, log, nil).WithSnapshots(kv, time.Hour)
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(rctx, time.Time{}) }()
+	// Stop as soon as the replay has begun (the first post is counted).
+	for postsRead(p) == 0 {
+		select {
+		case err := <-done:
+			t.Fatalf("run ended early: %v", err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if e, err := kv.Get(ctx, "shop"); err == nil {
+		t.Fatalf("a half-read replay was saved (%d bytes)", len(e.Value()))
+	}
+	if got := postsRead(p); got >= n {
+		t.Fatalf("all %v posts were read before the stop: the test stopped nothing mid-replay", got)
+	}
+}
+
+// postsRead is the pipeline's count of posts applied (safe while it runs).
+func postsRead(p *Pipeline) float64 {
+	var m dto.Metric
+	if err := p.m.in.WithLabelValues("post").Write(&m); err != nil {
+		return 0
+	}
+	return m.GetCounter().GetValue()
 }
