@@ -802,9 +802,17 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 			report = true
 		case pResolved:
 			if !negated && !a.hypothetical(s, at) {
-				lastResolved = at
-				if p.words[0] == "fixed" {
-					lastResolved += 3 // its object: "fixed the checkout bug"
+				lastResolved = at + len(p.words) - 1
+				if p.words[len(p.words)-1] == "the" || p.words[len(p.words)-1] == "all" {
+					// its object, up to a turn: "fixed the checkout bug",
+					// "fixes the nexus 5 camera problems", not "fixed the
+					// bug but it crashes"
+					for k := lastResolved + 1; k < len(s.toks) && k <= lastResolved+5; k++ {
+						if e := s.ents[k]; e != nil && turnWords[e.word] {
+							break
+						}
+						lastResolved = k
+					}
 				}
 			}
 		case pElse:

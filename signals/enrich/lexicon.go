@@ -271,7 +271,9 @@ var problemCues = struct{ generic, weak []string }{
 // blockPhrases hold a keyword that means something else in them: the
 // customer service's tone is no outage, "offline mode" is a feature.
 var blockPhrases = []string{"customer service", "customer support", "offline mode", "service fee",
-	"service charge", "terms of service"}
+	"service charge", "terms of service", "hands down", "can't get enough", "cant get enough",
+	"can't recommend", "cant recommend", "cannot recommend", "can't wait", "cant wait", "can't put it down",
+	"cannot put down", "can't put down"}
 
 // reportCues mark the voice of news, bystanders and status pages. Without a
 // first-person word (firstPersonWords) such a post is no complaint: the blind
@@ -298,9 +300,13 @@ var resolvedCues = []string{"works again", "working again", "work again", "fixed
 	"is fixed", "was fixed", "got fixed", "been fixed", "are fixed", "were fixed", "finally fixed",
 	"fixed it", "fixed the", "fixed in", "thanks for fixing", "thanks for the fix", "is back up",
 	"it's back up", "its back up", "back up now", "back up and", "back online", "all good now",
-	"resolved", "is resolved", "has been resolved",
+	"resolved", "is resolved", "has been resolved", "fixes the", "fixes all", "completely fixes",
 	"해결됐", "해결 됐", "해결되었", "해결 되었", "복구됐", "복구 됐", "복구되었", "복구 되었", "다시 잘 되",
 	"다시 잘되", "이제 잘 되", "이제 잘되", "정상화"}
+
+// turnWords end the object of a fix: "fixed the bug but it crashes".
+var turnWords = map[string]bool{"but": true, "and": true, "now": true, "still": true, "yet": true,
+	"though": true, "however": true, "except": true}
 
 // wishWords before a fix make it a wish, not a fix: "hope it gets fixed",
 // "please update so it works again".
