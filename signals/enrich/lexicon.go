@@ -273,7 +273,7 @@ var problemCues = struct{ generic, weak []string }{
 var blockPhrases = []string{"customer service", "customer support", "offline mode", "service fee",
 	"service charge", "terms of service", "hands down", "can't get enough", "cant get enough",
 	"can't recommend", "cant recommend", "cannot recommend", "can't wait", "cant wait", "can't put it down",
-	"cannot put down", "can't put down"}
+	"cannot put down", "can't put down", "all else fails", "good money"}
 
 // reportCues mark the voice of news, bystanders and status pages. Without a
 // first-person word (firstPersonWords) such a post is no complaint: the blind
