@@ -372,12 +372,6 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 	// the English app reviews over Negative's sentiment rule, which it beat
 	// against both the complaint and the Bug labels.
 	complaint := len(out.Categories) > 0 || rules <= complaintSentiment || (korean && out.Sentiment <= koModelComplaint)
-	if complaint && len(out.Categories) == 0 && out.Lang == "en" && enSentimentVeto > 0 && a.en.Prob(text) < enSentimentVeto {
-		// negative words but no malfunction the lexicon knows, and the
-		// complaint model does not read one either: "I LOVE THIS APP … I
-		// was abandoned by my dad", "no holes, great app"
-		complaint = false
-	}
 	if cue&cueNotMine != 0 {
 		// news, a status post, a fixed problem, the author's own wifi or
 		// a plain question: no malfunction of the service for the author

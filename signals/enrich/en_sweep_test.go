@@ -132,14 +132,6 @@ func TestEnComplaintCheck(t *testing.T) {
 		}
 		return c
 	}
-	if v := os.Getenv("ENRICH_VETO_SWEEP"); v != "" {
-		oldVeto := enSentimentVeto
-		for _, x := range []float64{0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4} {
-			enSentimentVeto = x
-			t.Logf("veto %.2f: %s", x, measure())
-		}
-		enSentimentVeto = oldVeto
-	}
 	shipped := measure()
 	old := enComplaintMin
 	enComplaintMin = 2 // the model never speaks

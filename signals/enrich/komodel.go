@@ -98,16 +98,6 @@ const (
 // R 0.661.
 var enComplaintMin = 0.45
 
-// enSentimentVeto is the model probability under which an English post that
-// only the rules' negative sentiment calls a complaint (no category) is no
-// complaint. Chosen on the check part of the app reviews
-// (ENRICH_VETO_SWEEP=1 TestEnComplaintCheck) as the highest precision with
-// no recall lost: 0 (off) P 0.629 R 0.670, 0.05 the same, 0.10 P 0.640 R
-// 0.670, 0.15 P 0.645 R 0.651, 0.25 P 0.645 R 0.633. On the check part's
-// 3–5-star reviews that are no complaint it counts 25 of 644 instead of 27
-// (fit part: 59 of 1,503 instead of 62).
-var enSentimentVeto = 0.10
-
 // enGateCues are the cues that let the English model speak. Alone, the
 // model calls release chatter complaints ("new version 5.0 is out today"):
 // in app reviews, naming a version goes with bug reports. Behind a cue of
