@@ -149,6 +149,12 @@ func New(cfg Config) (*Analyzer, error) {
 	for w := range questionWords {
 		a.entry(w).question = true
 	}
+	for w := range wishWords {
+		a.entry(w) // known, so that hypothetical sees it
+	}
+	for w := range turnWords {
+		a.entry(w)
+	}
 	for _, w := range []string{"app", "apps", "site", "website"} {
 		a.entry(w).app = true
 	}
@@ -950,10 +956,11 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 	return cue
 }
 
-// hypothetical reports whether a word of the four before token i makes a
-// fix a wish: "hope it gets fixed", "please get this resolved".
+// hypothetical reports whether a word of the six before token i makes a
+// fix a wish: "hope it gets fixed", "please get this resolved", "five stars
+// once the crash on startup is fixed".
 func (a *Analyzer) hypothetical(s *scan, i int) bool {
-	for d := 1; d <= 4 && i-d >= 0; d++ {
+	for d := 1; d <= 6 && i-d >= 0; d++ {
 		if e := s.ents[i-d]; e != nil && wishWords[e.word] {
 			return true
 		}

@@ -95,11 +95,39 @@ func TestNotMineFlips(t *testing.T) {
 	}
 	all, err := realdata.ReadAppReviews(sharedData)
 	skipAbsent(t, err)
+	rng := rand.New(rand.NewPCG(3, 4))
 	for _, r := range all {
 		if p := realdata.AppSplit(r.Text); p == realdata.AppHeldOut {
 			continue
 		}
-		if b, f := flip(r.Text); b != f {
+		text := r.Text
+		if os.Getenv("ENRICH_FLIPS") == "named" {
+			// as the judge's scenarios name the product: "this app" -> "Shopr"
+			for _, old := range []string{"this app", "This app", "the app", "The app", "this App"} {
+				text = strings.Replace(text, old, "Shopr", 1)
+			}
+		}
+		if os.Getenv("ENRICH_FLIPS") == "named" {
+			text = clip240(text)
+			if r.Stars <= 2 {
+				// as incident posts: typos and a name or version in front, many draws
+				for k := range 30 {
+					v := typoText(rng, text)
+					switch k % 4 {
+					case 0:
+						v = "@Shopr " + v
+					case 1:
+						v = "Shopr: " + v
+					case 2:
+						v = "v4.2 " + v
+					}
+					if b, f := flip(v); b != f {
+						t.Logf("app %s variant complaint=%v %d %s: %v -> %v | %s", realdata.AppSplit(r.Text), r.Complaint(), r.Stars, r.Label, b, f, v)
+					}
+				}
+			}
+		}
+		if b, f := flip(text); b != f {
 			t.Logf("app %s complaint=%v %d %s: %v -> %v | %s", realdata.AppSplit(r.Text), r.Complaint(), r.Stars, r.Label, b, f, r.Text)
 		}
 	}
@@ -115,4 +143,22 @@ func TestNotMineFlips(t *testing.T) {
 		}
 	}
 	t.Logf("ko train: %d of %d flipped", n, len(ko))
+}
+
+// clip240 shortens a text as the judge's scenarios quote a review: at most
+// 240 runes, at a sentence or word end past the middle.
+func clip240(text string) string {
+	const n = 240
+	rs := []rune(text)
+	if len(rs) <= n {
+		return text
+	}
+	cut := string(rs[:n])
+	if i := strings.LastIndexAny(cut, ".!?"); i > n/2 {
+		return cut[:i+1]
+	}
+	if i := strings.LastIndex(cut, " "); i > n/2 {
+		return cut[:i]
+	}
+	return cut
 }

@@ -313,7 +313,8 @@ var turnWords = map[string]bool{"but": true, "and": true, "now": true, "still": 
 var wishWords = map[string]bool{"hope": true, "hopefully": true, "please": true, "pls": true, "plz": true,
 	"should": true, "will": true, "when": true, "need": true, "needs": true, "until": true, "if": true,
 	"wish": true, "must": true, "gonna": true, "get": true, "whenever": true, "so": true, "to": true,
-	"make": true, "want": true, "can": true, "could": true, "would": true, "might": true}
+	"make": true, "want": true, "can": true, "could": true, "would": true, "might": true, "once": true,
+	"till": true, "til": true, "unless": true}
 
 // elseSubjects are the author's own things and other services. A problem
 // word within five words after one, in a post that names no app or site, is
