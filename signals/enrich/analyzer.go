@@ -32,6 +32,9 @@ type entry struct {
 	verCue   bool
 	noVerCue bool
 	stop     bool
+	first    bool    // a first-person word: "i", "my", "here"
+	question bool    // a word that opens a question: "how", "can"
+	app      bool    // names an app or site
 	phrases  []int32 // phrases whose first word this is
 }
 
@@ -44,7 +47,10 @@ const (
 	pCueWeak
 	pUpdate
 	pFeature
-	pBlock // a phrase whose words are no keyword: "customer service", "offline mode"
+	pBlock    // a phrase whose words are no keyword: "customer service", "offline mode"
+	pReport   // news, bystander and status-page voice: "says downdetector", "we are investigating"
+	pResolved // the problem is over: "works again", "got fixed", "복구됐"
+	pElse     // the trouble is the author's own thing: "my wifi", "the courier"
 )
 
 // phrase is a keyword of one or more words.
@@ -137,6 +143,21 @@ func New(cfg Config) (*Analyzer, error) {
 	for _, w := range notVersionCues {
 		a.entry(w).noVerCue = true
 	}
+	for w := range firstPersonWords {
+		a.entry(w).first = true
+	}
+	for w := range questionWords {
+		a.entry(w).question = true
+	}
+	for w := range wishWords {
+		a.entry(w) // known, so that hypothetical sees it
+	}
+	for w := range turnWords {
+		a.entry(w)
+	}
+	for _, w := range []string{"app", "apps", "site", "website"} {
+		a.entry(w).app = true
+	}
 	for _, w := range koBoosters {
 		a.koBoost[w] = true
 	}
@@ -173,6 +194,15 @@ func New(cfg Config) (*Analyzer, error) {
 	}
 	for _, kw := range blockPhrases {
 		add("built-in block", kw, pBlock, 0)
+	}
+	for _, kw := range reportCues {
+		add("built-in report", kw, pReport, 0)
+	}
+	for _, kw := range resolvedCues {
+		add("built-in resolved", kw, pResolved, 0)
+	}
+	for _, kw := range elseSubjects {
+		add("built-in elsewhere", kw, pElse, 0)
 	}
 	for _, name := range sortedKeys(cfg.Features) {
 		fi := len(a.features)
@@ -348,7 +378,13 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 	// the English app reviews over Negative's sentiment rule, which it beat
 	// against both the complaint and the Bug labels.
 	complaint := len(out.Categories) > 0 || rules <= complaintSentiment || (korean && out.Sentiment <= koModelComplaint)
-	if !complaint && out.Lang == "en" && a.enGate(cue, raw) && a.en.Prob(text) >= enComplaintMin {
+	if cue&cueNotMine != 0 {
+		// news, a status post, a fixed problem, the author's own wifi or
+		// a plain question: no malfunction of the service for the author
+		// (the blind set's RULES.md)
+		complaint = false
+	}
+	if !complaint && cue&cueNotMine == 0 && out.Lang == "en" && a.enGate(cue, raw) && a.en.Prob(text) >= enComplaintMin {
 		complaint = true
 		if enModelBug && len(out.Categories) == 0 && cue&cueWord != 0 {
 			// a problem the rules have no category for: "any other
@@ -734,12 +770,25 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 		featList = make([]bool, len(a.features))
 	}
 	blockedUntil := 0 // tokens before this are inside a block phrase
+	// where the problem, the fix and someone else's trouble are: the
+	// last word of a post decides between "it was down but it's back up"
+	// and "it's back up but down again"
+	firstProblem, lastProblem, lastResolved, elseAt := -1, -1, -1, -1
+	report, firstPerson, appWord, elseLatin := false, false, false, false
+	at := 0 // token of the current hit
+	problemAt := func() {
+		if firstProblem < 0 {
+			firstProblem = at
+		}
+		lastProblem = at
+	}
 	hit := func(id int32, negated bool) {
 		p := &a.phrases[id]
 		switch p.kind {
 		case pStrong:
 			if !negated {
 				strong[p.idx] = true
+				problemAt()
 			} else {
 				anyNegStrong = true
 			}
@@ -748,10 +797,33 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 		case pCueGeneric:
 			if !negated {
 				cueGeneric = true
+				problemAt()
 			}
 		case pCueWeak:
 			if !negated {
 				cueWeak = true
+				problemAt()
+			}
+		case pReport:
+			report = true
+		case pResolved:
+			if !negated && !a.hypothetical(s, at) {
+				lastResolved = at + len(p.words) - 1
+				if p.words[len(p.words)-1] == "the" || p.words[len(p.words)-1] == "all" {
+					// its object, up to a turn: "fixed the checkout bug",
+					// "fixes the nexus 5 camera problems", not "fixed the
+					// bug but it crashes"
+					for k := lastResolved + 1; k < len(s.toks) && k <= lastResolved+5; k++ {
+						if e := s.ents[k]; e != nil && turnWords[e.word] {
+							break
+						}
+						lastResolved = k
+					}
+				}
+			}
+		case pElse:
+			if elseAt < 0 {
+				elseAt, elseLatin = at, !p.hangul
 			}
 		case pUpdate:
 			update = true
@@ -773,6 +845,9 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 			if e == nil {
 				continue
 			}
+			firstPerson = firstPerson || e.first
+			appWord = appWord || e.app
+			at = i
 			for _, id := range e.phrases {
 				p := &a.phrases[id]
 				if p.kind != pBlock && i < blockedUntil {
@@ -807,6 +882,7 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 							continue
 						}
 						if a.matchRest(s, str, i, ph) {
+							at = i
 							hit(id, strings.Contains(w[q:], "없") || a.nextHas(s, str, i+len(ph.words)-1, "없"))
 						}
 					}
@@ -823,6 +899,31 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 	}
 	if anyNegStrong {
 		cue |= cueNegated
+	}
+	switch {
+	case !notMineRules:
+	case report && !firstPerson:
+		// "streamio is down for everyone, says downdetector", "we are
+		// investigating": a headline or a status post, not an affected user
+		cue |= cueNotMine
+	case lastResolved >= 0 && lastResolved >= lastProblem:
+		// "the crash is fixed in 5.2", "로그인 오류 해결됐어요"
+		cue |= cueNotMine
+	case elseAt >= 0 && !appWord && (firstProblem < 0 && elseLatin || firstProblem > elseAt && firstProblem-elseAt <= 5):
+		// "my wifi keeps dropping", "the courier lost my package"
+		cue |= cueNotMine
+	case cue&cueWord == 0 && s.quest > 0 && len(s.ents) > 0 && s.ents[0] != nil && s.ents[0].question:
+		// "how do I cancel my subscription?": a question, no malfunction
+		cue |= cueNotMine
+	}
+	if cue&cueNotMine != 0 {
+		out.MentionsUpdate = update
+		for fi, name := range a.features {
+			if (featList != nil && featList[fi]) || (featList == nil && feats&(1<<fi) != 0) {
+				out.Features = append(out.Features, name)
+			}
+		}
+		return cue
 	}
 	// a clearly happy post that names a problem is about its fix
 	problem := (cueGeneric || cueWeak) && rules < 0.3 || anyStrong || rules <= -0.05
@@ -853,6 +954,18 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 	}
 	out.MentionsUpdate = update
 	return cue
+}
+
+// hypothetical reports whether a word of the six before token i makes a
+// fix a wish: "hope it gets fixed", "please get this resolved", "five stars
+// once the crash on startup is fixed".
+func (a *Analyzer) hypothetical(s *scan, i int) bool {
+	for d := 1; d <= 6 && i-d >= 0; d++ {
+		if e := s.ents[i-d]; e != nil && wishWords[e.word] {
+			return true
+		}
+	}
+	return false
 }
 
 // matchRest checks that the words after a phrase's first follow token i.

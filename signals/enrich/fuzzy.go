@@ -23,7 +23,7 @@ func (a *Analyzer) buildFuzzy() {
 	a.fuzzy = map[string][]*entry{}
 	var keys []string
 	for w, e := range a.words {
-		if len(e.phrases) > 0 && len(w) >= fuzzyMinKeyword && len(w) <= fuzzyMaxWord && asciiLetters(w) {
+		if a.fuzzyKeyword(e) && len(w) >= fuzzyMinKeyword && len(w) <= fuzzyMaxWord && asciiLetters(w) {
 			keys = append(keys, w)
 		}
 	}
@@ -38,6 +38,20 @@ func (a *Analyzer) buildFuzzy() {
 			}
 		}
 	}
+}
+
+// fuzzyKeyword reports whether e starts a phrase a typo may stand for: a
+// complaint keyword, not a cue of news, fixes or someone else's trouble
+// (those must be spelled right; "states" is no typo of "status").
+func (a *Analyzer) fuzzyKeyword(e *entry) bool {
+	for _, id := range e.phrases {
+		switch a.phrases[id].kind {
+		case pReport, pResolved, pElse:
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 func asciiLetters(w string) bool {

@@ -82,6 +82,7 @@ const (
 	cueTopic                        // a topic term: "checkout", "account", "server"
 	cueNegated                      // a negated category term: "no crashes"
 	cueNegative                     // negative valence by the rules (not a cue classify sets)
+	cueNotMine                      // not the author's malfunction of the service: news, status, fixed, elsewhere, a question
 )
 
 // enComplaintMin is the calibrated probability of the English complaint

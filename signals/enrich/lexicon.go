@@ -271,7 +271,69 @@ var problemCues = struct{ generic, weak []string }{
 // blockPhrases hold a keyword that means something else in them: the
 // customer service's tone is no outage, "offline mode" is a feature.
 var blockPhrases = []string{"customer service", "customer support", "offline mode", "service fee",
-	"service charge", "terms of service"}
+	"service charge", "terms of service", "hands down", "can't get enough", "cant get enough",
+	"can't recommend", "cant recommend", "cannot recommend", "can't wait", "cant wait", "can't put it down",
+	"cannot put down", "can't put down", "all else fails", "good money"}
+
+// reportCues mark the voice of news, bystanders and status pages. Without a
+// first-person word (firstPersonWords) such a post is no complaint: the blind
+// set's RULES.md counts affected users, not headlines.
+var reportCues = []string{"downdetector", "according to", "reports say", "report says", "users report",
+	"users are reporting", "people are reporting", "breaking", "reuters", "bloomberg", "techcrunch",
+	"we are investigating", "we're investigating", "we are aware", "we're aware", "we are looking into",
+	"we're looking into", "looking into the", "working on a fix", "status update", "status page",
+	"scheduled maintenance", "thousands of", "outage hits", "shares fall", "shares drop", "stock falls",
+	"stock drops", "apologize for the inconvenience", "sorry for the inconvenience",
+	"기사 떴", "기사 났", "기사 보니", "뉴스 봤", "뉴스 떴", "뉴스 나", "뉴스에 나", "확인하고 있습니다",
+	"확인 중입니다", "불편을 드려", "점검 안내"}
+
+// firstPersonWords say the author is affected: "downdetector says it's
+// down and it won't load for me either".
+var firstPersonWords = map[string]bool{"i": true, "i'm": true, "im": true, "i've": true, "ive": true,
+	"me": true, "my": true, "mine": true, "myself": true, "here": true, "i'd": true, "i'll": true}
+
+// resolvedCues say a problem is over. A post whose last such cue comes
+// after its last problem word is no complaint ("login works again",
+// "it was down but it's back up now"); one whose problem comes after it is
+// ("it's back up but down again").
+var resolvedCues = []string{"works again", "working again", "work again", "fixed now", "now fixed",
+	"is fixed", "was fixed", "got fixed", "been fixed", "are fixed", "were fixed", "finally fixed",
+	"fixed it", "fixed the", "fixed in", "thanks for fixing", "thanks for the fix", "is back up",
+	"it's back up", "its back up", "back up now", "back up and", "back online", "all good now",
+	"resolved", "is resolved", "has been resolved", "fixes the", "fixes all", "completely fixes",
+	"해결됐", "해결 됐", "해결되었", "해결 되었", "복구됐", "복구 됐", "복구되었", "복구 되었", "다시 잘 되",
+	"다시 잘되", "이제 잘 되", "이제 잘되", "정상화"}
+
+// turnWords end the object of a fix: "fixed the bug but it crashes".
+var turnWords = map[string]bool{"but": true, "and": true, "now": true, "still": true, "yet": true,
+	"though": true, "however": true, "except": true}
+
+// wishWords before a fix make it a wish, not a fix: "hope it gets fixed",
+// "please update so it works again".
+var wishWords = map[string]bool{"hope": true, "hopefully": true, "please": true, "pls": true, "plz": true,
+	"should": true, "will": true, "when": true, "need": true, "needs": true, "until": true, "if": true,
+	"wish": true, "must": true, "gonna": true, "get": true, "whenever": true, "so": true, "to": true,
+	"make": true, "want": true, "can": true, "could": true, "would": true, "might": true, "once": true,
+	"till": true, "til": true, "unless": true}
+
+// elseSubjects are the author's own things and other services. A problem
+// word within five words after one, in a post that names no app or site, is
+// trouble with that thing: "my wifi keeps dropping", "the courier lost my
+// package"; "streamio is so slow on my wifi" is still a complaint. An
+// English one also takes a post with no problem word ("my bank blocked my
+// card"); a Korean one needs a problem word after it.
+var elseSubjects = []string{"my wifi", "my wi-fi", "my internet", "my phone", "my laptop", "my computer",
+	"my pc", "my router", "my isp", "my bank", "my modem", "the courier", "my courier", "the mailman",
+	"집 와이파이", "집 인터넷", "택배"}
+
+// questionWords open a question: with a "?" and no problem word, a post is
+// a how-to ("how do I cancel my subscription?"). "what" is left out: "what
+// the hell?" is anger.
+var questionWords = map[string]bool{"how": true, "where": true, "can": true, "could": true, "does": true,
+	"do": true, "which": true, "who": true, "is": true, "are": true, "any": true, "anyone": true}
+
+// notMineRules switches the rules above on (tests compare without them).
+var notMineRules = true
 
 // updateTerms make MentionsUpdate true on their own.
 var updateTerms = []string{"update", "updated", "updating", "updates", "upgrade", "upgraded", "upgrading",

@@ -9,12 +9,18 @@ import (
 )
 
 // TestParaphrases checks the complaint decision on every post of
-// testdata/paraphrases.tsv (posts written from the blind set's labelling
-// rules to find gaps, see its header) and its categories within a small
+// testdata/paraphrases.tsv and testdata/chatter.tsv (posts written from the
+// blind set's labelling rules to find gaps, see their headers) and its categories within a small
 // slack. Known misses are logged.
 func TestParaphrases(t *testing.T) {
+	for _, file := range []string{"paraphrases.tsv", "chatter.tsv"} {
+		t.Run(file, func(t *testing.T) { testParaphrases(t, "testdata/"+file) })
+	}
+}
+
+func testParaphrases(t *testing.T, path string) {
 	a := newTestAnalyzer(t, Config{})
-	f, err := os.Open("testdata/paraphrases.tsv")
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

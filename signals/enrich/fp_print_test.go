@@ -1,0 +1,164 @@
+package enrich
+
+import (
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/aftershock/aftershock/signals/realdata"
+)
+
+// TestFPPrint (ENRICH_FP_PRINT=fit|check) prints the app reviews of one tune
+// part that are no complaint by their label but counted as one, with 3
+// stars or more: the texts the judge's scenarios replay as praise and
+// neutral chatter. ENRICH_FP_TYPOS=1 adds phone typos first (3 % of words,
+// as the scenarios do). Diagnostic only: no assertions.
+func TestFPPrint(t *testing.T) {
+	part := os.Getenv("ENRICH_FP_PRINT")
+	if part == "" {
+		t.Skip("ENRICH_FP_PRINT unset")
+	}
+	if part != realdata.AppFit && part != realdata.AppCheck {
+		t.Fatalf("ENRICH_FP_PRINT=%s: only the tune parts fit and check", part)
+	}
+	all, err := realdata.ReadAppReviews(sharedData)
+	skipAbsent(t, err)
+	a := newTestAnalyzer(t, Config{})
+	rng := rand.New(rand.NewPCG(1, 2))
+	n, fp := 0, 0
+	pool := map[string][2]int{}
+	for _, r := range all {
+		if realdata.AppSplit(r.Text) != part || r.Complaint() || r.Stars < 3 || r.Label == "Bug" {
+			continue
+		}
+		text := r.Text
+		if os.Getenv("ENRICH_FP_TYPOS") != "" {
+			text = typoText(rng, text)
+		}
+		n++
+		e := a.Enrich(text, "")
+		name := "neutral"
+		if r.Stars >= 4 && r.Label != "Feature" {
+			name = "praise"
+		}
+		c := pool[name]
+		c[0]++
+		if e.Negative() {
+			c[1]++
+		}
+		pool[name] = c
+		if e.Negative() {
+			fp++
+			t.Logf("%d %s s%.2f %v | %s", r.Stars, r.Label, e.Sentiment, e.Categories, text)
+		}
+	}
+	t.Logf("%d of %d counted; by pool (all, counted) %v", fp, n, pool)
+}
+
+func typoText(rng *rand.Rand, text string) string {
+	words := strings.Split(text, " ")
+	for i, w := range words {
+		rs := []rune(w)
+		if utf8.RuneCountInString(w) < 3 || rng.Float64() >= 0.03 {
+			continue
+		}
+		j := 1 + rng.IntN(len(rs)-2)
+		switch rng.IntN(3) {
+		case 0:
+			rs[j], rs[j+1] = rs[j+1], rs[j]
+		case 1:
+			rs = append(rs[:j], rs[j+1:]...)
+		default:
+			rs = append(rs[:j+1], rs[j:]...)
+		}
+		words[i] = string(rs)
+	}
+	return strings.Join(words, " ")
+}
+
+// TestNotMineFlips (ENRICH_FLIPS=1) prints the tune-part app reviews (fit,
+// check) and Korean train reviews whose complaint decision the not-mine
+// rules (news, status, fixed, elsewhere, questions) change. Diagnostic only.
+func TestNotMineFlips(t *testing.T) {
+	if os.Getenv("ENRICH_FLIPS") == "" {
+		t.Skip("ENRICH_FLIPS unset")
+	}
+	a := newTestAnalyzer(t, Config{})
+	flip := func(text string) (bool, bool) {
+		notMineRules = false
+		e0 := a.Enrich(text, "")
+		notMineRules = true
+		e1 := a.Enrich(text, "")
+		return e0.Negative(), e1.Negative()
+	}
+	all, err := realdata.ReadAppReviews(sharedData)
+	skipAbsent(t, err)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, r := range all {
+		if p := realdata.AppSplit(r.Text); p == realdata.AppHeldOut {
+			continue
+		}
+		text := r.Text
+		if os.Getenv("ENRICH_FLIPS") == "named" {
+			// as the judge's scenarios name the product: "this app" -> "Shopr"
+			for _, old := range []string{"this app", "This app", "the app", "The app", "this App"} {
+				text = strings.Replace(text, old, "Shopr", 1)
+			}
+		}
+		if os.Getenv("ENRICH_FLIPS") == "named" {
+			text = clip240(text)
+			if r.Stars <= 2 {
+				// as incident posts: typos and a name or version in front, many draws
+				for k := range 30 {
+					v := typoText(rng, text)
+					switch k % 4 {
+					case 0:
+						v = "@Shopr " + v
+					case 1:
+						v = "Shopr: " + v
+					case 2:
+						v = "v4.2 " + v
+					}
+					if b, f := flip(v); b != f {
+						t.Logf("app %s variant complaint=%v %d %s: %v -> %v | %s", realdata.AppSplit(r.Text), r.Complaint(), r.Stars, r.Label, b, f, v)
+					}
+				}
+			}
+		}
+		if b, f := flip(text); b != f {
+			t.Logf("app %s complaint=%v %d %s: %v -> %v | %s", realdata.AppSplit(r.Text), r.Complaint(), r.Stars, r.Label, b, f, r.Text)
+		}
+	}
+	ko, err := realdata.ReadKoReviews(sharedData, "train.tsv")
+	skipAbsent(t, err)
+	n := 0
+	for _, r := range ko {
+		if b, f := flip(r.Text); b != f {
+			n++
+			if n <= 60 {
+				t.Logf("ko positive=%v: %v -> %v | %s", r.Positive, b, f, r.Text)
+			}
+		}
+	}
+	t.Logf("ko train: %d of %d flipped", n, len(ko))
+}
+
+// clip240 shortens a text as the judge's scenarios quote a review: at most
+// 240 runes, at a sentence or word end past the middle.
+func clip240(text string) string {
+	const n = 240
+	rs := []rune(text)
+	if len(rs) <= n {
+		return text
+	}
+	cut := string(rs[:n])
+	if i := strings.LastIndexAny(cut, ".!?"); i > n/2 {
+		return cut[:i+1]
+	}
+	if i := strings.LastIndex(cut, " "); i > n/2 {
+		return cut[:i]
+	}
+	return cut
+}
