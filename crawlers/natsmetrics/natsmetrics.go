@@ -154,7 +154,7 @@ func (g *Ingestor) Run(ctx context.Context) error {
 func (g *Ingestor) handle(ctx context.Context, msg *nats.Msg) {
 	g.messages.Add(1)
 	service := strings.TrimPrefix(msg.Subject, SubjectPrefix)
-	reply := g.ingest(ctx, service, msg.Data)
+	reply := g.ingest(ctx, service, msg.Header.Get(push.IdempotencyHeader), msg.Data)
 	if msg.Reply == "" {
 		return
 	}
@@ -164,7 +164,9 @@ func (g *Ingestor) handle(ctx context.Context, msg *nats.Msg) {
 	}
 }
 
-func (g *Ingestor) ingest(ctx context.Context, service string, data []byte) Reply {
+// ingest publishes the samples of data for service; key is the message's
+// Idempotency-Key header ("" for none), as on the HTTP push endpoint.
+func (g *Ingestor) ingest(ctx context.Context, service, key string, data []byte) Reply {
 	reply := Reply{Rejected: []Rejection{}}
 	refuse := func(err error) Reply {
 		g.rejected.Add(1)
@@ -181,6 +183,9 @@ func (g *Ingestor) ingest(ctx context.Context, service string, data []byte) Repl
 	if len(bytes.TrimSpace(data)) == 0 {
 		return refuse(errors.New("empty message"))
 	}
+	if err := push.ValidKey(key); err != nil {
+		return refuse(err)
+	}
 	raws, err := push.Split(data)
 	if err != nil {
 		return refuse(err)
@@ -192,7 +197,7 @@ func (g *Ingestor) ingest(ctx context.Context, service string, data []byte) Repl
 	for i, raw := range raws {
 		m, err := decode(raw, service, now)
 		if err == nil {
-			err = g.pub.Metric(ctx, m)
+			err = g.pub.MetricWithID(ctx, m, push.MsgID(key, i))
 		}
 		switch {
 		case err == nil:

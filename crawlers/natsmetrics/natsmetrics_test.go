@@ -13,6 +13,7 @@ import (
 
 	"github.com/aftershock/aftershock/crawlers/crawlertest"
 	"github.com/aftershock/aftershock/crawlers/natsmetrics"
+	"github.com/aftershock/aftershock/crawlers/push"
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/signals"
 )
@@ -173,7 +174,7 @@ func TestQueueGroup(t *testing.T) {
 // brokenPublisher fails like a broker that is down.
 type brokenPublisher struct{}
 
-func (brokenPublisher) Metric(context.Context, signals.MetricSample) error {
+func (brokenPublisher) MetricWithID(context.Context, signals.MetricSample, string) error {
 	return errors.New("publishing to metrics.shop: nats: timeout")
 }
 
@@ -187,5 +188,50 @@ func TestPublishFailure(t *testing.T) {
 	}
 	if s := g.Stats(); s.PublishErrors != 2 {
 		t.Errorf("stats %+v, want 2 publish errors", s)
+	}
+}
+
+// TestIdempotencyKey: a message sent again with the same Idempotency-Key
+// header is stored once; another key or none stores it again; a bad key is
+// refused whole.
+func TestIdempotencyKey(t *testing.T) {
+	b := crawlertest.StartBus(t)
+	run(t, b.NC, bus.Publisher{JS: b.JS})
+	body := `[{"name":"error_rate","value":0.1,"time":"2026-11-24T09:00:00Z"},{"name":"http_5xx","value":3,"time":"2026-11-24T09:00:00Z"}]`
+	send := func(key string) natsmetrics.Reply {
+		t.Helper()
+		m := nats.NewMsg(natsmetrics.PushSubject("shop"))
+		m.Data = []byte(body)
+		if key != "" {
+			m.Header.Set(push.IdempotencyHeader, key)
+		}
+		resp, err := b.NC.RequestMsg(m, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r natsmetrics.Reply
+		if err := json.Unmarshal(resp.Data, &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for i, step := range []struct {
+		key      string
+		accepted int
+		stored   int
+	}{
+		{"batch-1", 2, 2},
+		{"batch-1", 2, 2}, // the retry
+		{"batch-2", 2, 4},
+		{"", 2, 6},
+		{"", 2, 8},
+		{"has space", 0, 8},
+	} {
+		if r := send(step.key); r.Accepted != step.accepted {
+			t.Fatalf("step %d (key %q): reply %+v, want %d accepted", i, step.key, r, step.accepted)
+		}
+		if n := crawlertest.Stored(t, b.JS, bus.StreamMetrics); n != step.stored {
+			t.Fatalf("step %d (key %q): METRICS holds %d, want %d", i, step.key, n, step.stored)
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -29,9 +30,19 @@ import (
 // MaxBodyBytes caps a request body.
 const MaxBodyBytes = 1 << 20
 
-// Publisher publishes one metric sample; bus.Publisher is one.
+// IdempotencyHeader names the request header whose value makes a retry
+// safe: the samples of a body sent again with the same key within
+// bus.MetricsDuplicateWindow are stored once (each sample's message id is
+// the key and its index in the body).
+const IdempotencyHeader = "Idempotency-Key"
+
+// maxKeyBytes bounds an Idempotency-Key.
+const maxKeyBytes = 200
+
+// Publisher publishes one metric sample with an optional de-duplication
+// id; bus.Publisher is one (MetricWithID).
 type Publisher interface {
-	Metric(ctx context.Context, m signals.MetricSample) error
+	MetricWithID(ctx context.Context, m signals.MetricSample, msgID string) error
 }
 
 // Response is the JSON answer of the endpoint.
@@ -98,6 +109,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusBadRequest, Response{Error: fmt.Sprintf("reading body: %v", err)})
 		return
 	}
+	key := r.Header.Get(IdempotencyHeader)
+	if err := ValidKey(key); err != nil {
+		reply(w, http.StatusBadRequest, Response{Error: err.Error()})
+		return
+	}
 	raws, err := Split(body)
 	if err != nil {
 		reply(w, http.StatusBadRequest, Response{Error: err.Error()})
@@ -111,7 +127,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			resp.Rejected = append(resp.Rejected, Rejection{Index: i, Error: err.Error()})
 			continue
 		}
-		if err := h.pub.Metric(r.Context(), m); err != nil {
+		if err := h.pub.MetricWithID(r.Context(), m, MsgID(key, i)); err != nil {
 			if errors.Is(err, signals.ErrInvalid) {
 				resp.Rejected = append(resp.Rejected, Rejection{Index: i, Error: err.Error()})
 				continue
@@ -129,6 +145,29 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply(w, http.StatusAccepted, resp)
+}
+
+// MsgID is the message id of sample i of a body pushed with key: "" (no
+// de-duplication) without a key.
+func MsgID(key string, i int) string {
+	if key == "" {
+		return ""
+	}
+	return "push:" + key + ":" + strconv.Itoa(i)
+}
+
+// ValidKey checks an Idempotency-Key: at most maxKeyBytes of printable
+// ASCII ("" means none).
+func ValidKey(key string) error {
+	if len(key) > maxKeyBytes {
+		return fmt.Errorf("%s longer than %d bytes", IdempotencyHeader, maxKeyBytes)
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return fmt.Errorf("%s: only printable ASCII without spaces", IdempotencyHeader)
+		}
+	}
+	return nil
 }
 
 // Split cuts a body into the raw JSON of each sample: the elements of an

@@ -186,3 +186,38 @@ func TestPublishFailure(t *testing.T) {
 		t.Errorf("status %d, want 503 so the client retries", rec.Code)
 	}
 }
+
+// TestIdempotencyKey: a body posted again with the same Idempotency-Key
+// (a retry after a 503 or a lost answer) is stored once; another key or no
+// key stores it again; a bad key is refused before anything is published.
+func TestIdempotencyKey(t *testing.T) {
+	b := crawlertest.StartBus(t)
+	h := push.NewHandler(bus.Publisher{JS: b.JS}, nil, func() time.Time { return now }, nil)
+	body := `[` + sample + `, {"service":"shop","name":"latency_p99","value":0.25,"time":"2026-11-24T09:31:00Z"}]`
+	for i, step := range []struct {
+		key    string
+		status int
+		stored int
+	}{
+		{"deploy-42", 202, 2},
+		{"deploy-42", 202, 2}, // the retry
+		{"deploy-43", 202, 4},
+		{"", 202, 6},
+		{"", 202, 8},
+		{"two words", 400, 8},
+		{strings.Repeat("k", 201), 400, 8},
+	} {
+		req := httptest.NewRequest(http.MethodPost, "/v1/metrics", strings.NewReader(body))
+		if step.key != "" {
+			req.Header.Set(push.IdempotencyHeader, step.key)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != step.status {
+			t.Fatalf("step %d (key %q): status %d, want %d: %s", i, step.key, rec.Code, step.status, rec.Body)
+		}
+		if n := crawlertest.Stored(t, b.JS, bus.StreamMetrics); n != step.stored {
+			t.Fatalf("step %d (key %q): METRICS holds %d, want %d", i, step.key, n, step.stored)
+		}
+	}
+}

@@ -164,10 +164,16 @@ func startEmbedded(cfg Config) (*server.Server, *nats.Conn, error) {
 	return srv, nc, nil
 }
 
+// MetricsDuplicateWindow is how long the METRICS stream remembers a
+// sample's message id (a pushed body's Idempotency-Key and index).
+const MetricsDuplicateWindow = 10 * time.Minute
+
 func (b *Bus) declare(ctx context.Context, cfg Config) error {
 	streams := []jetstream.StreamConfig{
 		{Name: StreamPosts, Subjects: []string{"posts.>"}, Duplicates: 2 * time.Hour},
-		{Name: StreamMetrics, Subjects: []string{"metrics.>"}},
+		// A pushed body retried with the same Idempotency-Key within the
+		// window is stored once (crawlers/push).
+		{Name: StreamMetrics, Subjects: []string{"metrics.>"}, Duplicates: MetricsDuplicateWindow},
 		{Name: StreamReleases, Subjects: []string{"releases.>"}, Duplicates: 2 * time.Hour},
 		{Name: StreamAnomalies, Subjects: []string{"anomalies.>"}},
 		{Name: StreamVerdicts, Subjects: []string{"verdicts.>"}},

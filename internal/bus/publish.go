@@ -47,6 +47,12 @@ func (p Publisher) Post(ctx context.Context, post signals.Post) (dup bool, err e
 
 // Metric publishes a metric sample.
 func (p Publisher) Metric(ctx context.Context, m signals.MetricSample) error {
+	return p.MetricWithID(ctx, m, "")
+}
+
+// MetricWithID publishes a metric sample; msgID (optional) de-duplicates
+// a retry within the METRICS stream's duplicate window.
+func (p Publisher) MetricWithID(ctx context.Context, m signals.MetricSample, msgID string) error {
 	m.Type = signals.TypeMetric
 	if err := m.Validate(); err != nil {
 		return err
@@ -59,7 +65,7 @@ func (p Publisher) Metric(ctx context.Context, m signals.MetricSample) error {
 			return err
 		}
 	}
-	_, err := p.publish(ctx, MetricSubject(m.Service), m, "")
+	_, err := p.publish(ctx, MetricSubject(m.Service), m, msgID)
 	return err
 }
 
