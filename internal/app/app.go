@@ -244,7 +244,9 @@ func (a *App) Start(ctx context.Context) (err error) {
 		}
 		return false
 	}
-	// Start the detector only now: its feature-flag lookup is set.
+	// Start the detector only now: its feature-flag lookup is set. Not
+	// ready before its first rebuild has caught up.
+	a.health.waitFor("detector", detectorRebuilding, notYet)
 	a.goRun("detector", func(ctx context.Context) error { return a.runDetector(ctx, own, buildPipeline) }, runCtx)
 
 	disp := dispatch.New(a.bus.JS, halts, targets, a.cfg.DashboardURL, a.opt.Clock, a.log.With("part", "dispatch"))

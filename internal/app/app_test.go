@@ -54,6 +54,7 @@ func TestServeEndpointsAndRestart(t *testing.T) {
 	dir := t.TempDir()
 	a := start(t, dir)
 	base := "http://" + a.Addr()
+	waitReady(t, base) // the detector's start-up rebuild has caught up
 	checks := []struct {
 		name, method, path, tok, body string
 		want                          int

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,13 +18,30 @@ import (
 // health collects what the daemon's parts say about themselves. A part in
 // trouble makes the daemon "degraded": it keeps running (the judge goes on
 // without its dashboards), /readyz says so with the part's detail, and
-// aftershock_degraded{part} is 1.
+// aftershock_degraded{part} is 1. A part the daemon waits for (the detector
+// while it rebuilds) makes it "not_ready": /readyz answers 503.
 type health struct {
 	mu    sync.Mutex
 	parts map[string]partState
+	waits map[string]waitState
 	gauge *prometheus.GaugeVec
 	now   func() time.Time
 }
+
+// waitState is a part the process waits for before it is ready.
+type waitState struct {
+	reason string
+	since  time.Time   // when the part stopped being ready
+	done   func() bool // true once the part is ready
+}
+
+// detectorRebuilding is why /readyz says not_ready while the detector
+// restores its snapshots and replays the streams (start-up, or a rebuild
+// after this process gained a service): it judges nothing before it has
+// caught up.
+const detectorRebuilding = "rebuilding: replaying the streams"
+
+func notYet() bool { return false }
 
 type partState struct {
 	err   error
@@ -36,7 +54,20 @@ func newHealth(reg prometheus.Registerer, now func() time.Time) *health {
 		Help: "1 while a part of the daemon is in trouble (sink: writes to InfluxDB failing); the daemon keeps judging.",
 	}, []string{"part"})
 	reg.MustRegister(g)
-	return &health{parts: map[string]partState{}, gauge: g, now: now}
+	return &health{parts: map[string]partState{}, waits: map[string]waitState{}, gauge: g, now: now}
+}
+
+// waitFor makes the process not ready, saying part and reason, until
+// done() is true. Called again for a part that is not ready yet (a
+// detector rebuilt again), the part keeps the time it stopped being ready.
+func (h *health) waitFor(part, reason string, done func() bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	since := h.now()
+	if old, ok := h.waits[part]; ok && !old.done() {
+		since = old.since
+	}
+	h.waits[part] = waitState{reason: reason, since: since, done: done}
 }
 
 // watch declares a part, healthy until it reports otherwise.
@@ -67,8 +98,12 @@ func (h *health) report(part string, err error) {
 // Readiness is the body of GET /readyz.
 type Readiness struct {
 	// Status is ready, degraded (a part is in trouble; the daemon still
-	// judges) or not_ready (no connection to NATS).
-	Status string                `json:"status"`
+	// judges) or not_ready (no connection to NATS, or the detector still
+	// rebuilding: it judges nothing yet).
+	Status string `json:"status"`
+	// Reason says why the process is not ready, e.g. "detector
+	// rebuilding: replaying the streams".
+	Reason string                `json:"reason,omitempty"`
 	Parts  map[string]PartHealth `json:"parts"`
 }
 
@@ -96,10 +131,28 @@ func (h *health) readiness(bus error) (Readiness, int) {
 		}
 		r.Parts[name] = ph
 	}
-	h.mu.Unlock()
+	var why []string
 	if bus != nil {
-		r.Status = "not_ready"
 		r.Parts["nats"] = PartHealth{Detail: bus.Error()}
+		why = append(why, bus.Error())
+	}
+	names = names[:0]
+	for name := range h.waits {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		w := h.waits[name]
+		if w.done() {
+			r.Parts[name] = PartHealth{OK: true}
+			continue
+		}
+		r.Parts[name] = PartHealth{Detail: w.reason, Since: w.since}
+		why = append(why, name+" "+w.reason)
+	}
+	h.mu.Unlock()
+	if len(why) > 0 {
+		r.Status, r.Reason = "not_ready", strings.Join(why, "; ")
 		return r, http.StatusServiceUnavailable
 	}
 	return r, http.StatusOK

@@ -110,6 +110,8 @@ func (a *App) runDetector(ctx context.Context, own *ownership.Manager, build fun
 			owns = func(s string) bool { return own.OwnsSince(s, epoch) }
 		}
 		pipe := build(reg, owns)
+		// Not ready (/readyz 503) until the rebuild has caught up.
+		a.health.waitFor("detector", detectorRebuilding, pipe.Ready)
 		since := time.Now().Add(-(a.cfg.Detector.Baseline + maxWindow(a.cfg.Detector)))
 		pctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
@@ -139,6 +141,7 @@ func (a *App) runDetector(ctx context.Context, own *ownership.Manager, build fun
 			}
 		}
 		a.log.Info("services gained: rebuilding the detector from baselines and the streams", "owned", ownedServices(own))
+		a.health.waitFor("detector", detectorRebuilding, notYet)
 		cancel()
 		if err := <-done; err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) {
 			return err

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -39,6 +40,9 @@ type Pipeline struct {
 	// caughtUp: the start-up rebuild is over. A process stopped before is
 	// not saved: its half-replayed state is worth less than the snapshot.
 	caughtUp bool
+	// ready is caughtUp for other goroutines (Ready): set once the
+	// rebuild has caught up, cleared when Run returns.
+	ready atomic.Bool
 	// dirty are the services to save after the next tick: a verdict of
 	// theirs went out, or a release event (a ring transition) was applied.
 	dirty map[string]bool
@@ -148,13 +152,20 @@ func (p *Pipeline) Save(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// Ready reports whether the detector judges: Run's start-up rebuild
+// (snapshots restored, the streams replayed) has caught up and Run has not
+// returned. Safe to call from any goroutine; /readyz asks it.
+func (p *Pipeline) Ready() bool { return p.ready.Load() }
+
 type metrics struct {
-	in       *prometheus.CounterVec
-	posts    prometheus.Counter // in{type="post"}, the hot one
-	bad      prometheus.Counter
-	verdicts *prometheus.CounterVec
-	lag      prometheus.Gauge
-	rebuild  prometheus.Gauge
+	in          *prometheus.CounterVec
+	posts       prometheus.Counter // in{type="post"}, the hot one
+	bad         prometheus.Counter
+	verdicts    *prometheus.CounterVec
+	lag         prometheus.Gauge
+	rebuild     prometheus.Gauge
+	pubFailures prometheus.Counter
+	unpublished prometheus.Gauge
 }
 
 // New builds a pipeline. clock is event time "now" (the wall clock when
@@ -168,8 +179,10 @@ func New(js jetstream.JetStream, det *detector.Detector, clock func() time.Time,
 	p.m.verdicts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aftershock_verdicts_total", Help: "Verdicts published, by decision and action."}, []string{"decision", "action"})
 	p.m.lag = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aftershock_detector_event_lag_seconds", Help: "Clock minus the time of the newest post consumed."})
 	p.m.rebuild = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aftershock_detector_rebuild_seconds", Help: "How long the last start-up rebuild (snapshots restored, streams replayed) took."})
+	p.m.pubFailures = prometheus.NewCounter(prometheus.CounterOpts{Name: "aftershock_detector_publish_failures_total", Help: "Attempts to publish the detector's output (verdicts, anomalies, rollups) that failed; retried with a backoff."})
+	p.m.unpublished = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aftershock_detector_unpublished", Help: "Detector output (verdicts, anomalies, rollups) waiting to be published again."})
 	if reg != nil {
-		reg.MustRegister(p.m.in, p.m.bad, p.m.verdicts, p.m.lag, p.m.rebuild)
+		reg.MustRegister(p.m.in, p.m.bad, p.m.verdicts, p.m.lag, p.m.rebuild, p.m.pubFailures, p.m.unpublished)
 	}
 	return p
 }
@@ -210,6 +223,7 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 		defer st.Stop()
 		saveTick = st.C
 	}
+	defer p.ready.Store(false) // runs first: not judging any more
 	began := time.Now()
 	in, stop, err := p.consume(ctx, since)
 	if err != nil {
@@ -220,6 +234,7 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 		return nil // ctx ended
 	}
 	p.caughtUp = true
+	p.ready.Store(true)
 	for _, note := range p.det.Rebuilt(p.clock()) {
 		p.log.Warn("watch after restart", "note", note)
 	}
@@ -229,6 +244,7 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 	t := time.NewTicker(p.tick)
 	defer t.Stop()
 	var backlog detector.Output
+	var retry backoff
 	p.dirty = map[string]bool{}
 	saveAll := false
 	for {
@@ -247,17 +263,42 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 			backlog.Rollups = append(backlog.Rollups, out.Rollups...)
 			backlog.Anomalies = append(backlog.Anomalies, out.Anomalies...)
 			backlog.Verdicts = append(backlog.Verdicts, out.Verdicts...)
-			pending := backlog.Verdicts
-			var err error
-			// What could not be published is kept and tried again on the
-			// next tick, in order, so a broker hiccup loses no verdict.
-			backlog, err = p.Publish(ctx, backlog)
-			// A service whose verdict went out is saved at once: a restart
-			// must not give it again. One whose verdict is still to go out
-			// is not saved (not even on the way out) before it has.
-			for _, v := range pending[:len(pending)-len(backlog.Verdicts)] {
-				p.dirty[v.Service] = true
+			// What could not be published is kept and tried again, in
+			// order, so a broker hiccup loses no verdict. While the broker
+			// refuses, the attempts back off (each one can hold the loop
+			// for seconds): the streams go on being read meanwhile.
+			stopping := false
+			if now := time.Now(); retry.due(now) {
+				pending, size := backlog.Verdicts, outputSize(backlog)
+				pctx, cancel := context.WithTimeout(ctx, publishTimeout)
+				var err error
+				backlog, err = p.Publish(pctx, backlog)
+				cancel()
+				// A service whose verdict went out is saved at once: a
+				// restart must not give it again.
+				for _, v := range pending[:len(pending)-len(backlog.Verdicts)] {
+					p.dirty[v.Service] = true
+				}
+				switch {
+				case err != nil && ctx.Err() != nil:
+					stopping = true // after the holds below
+				case err != nil:
+					p.m.pubFailures.Inc()
+					wait := retry.failed(now)
+					if outputSize(backlog) < size {
+						// Some went out (a long backlog cut short by
+						// publishTimeout): go on at the next tick.
+						retry.succeeded()
+						wait = p.tick
+					}
+					p.log.Error("publishing detector output; will retry", "err", err, "unpublished", outputSize(backlog), "pending_verdicts", len(backlog.Verdicts), "retry_in", wait)
+				default:
+					retry.succeeded()
+				}
 			}
+			p.m.unpublished.Set(float64(outputSize(backlog)))
+			// One whose verdict is still to go out is not saved (not even
+			// on the way out) before it has.
 			clear(p.held)
 			for _, v := range backlog.Verdicts {
 				if p.held == nil {
@@ -265,11 +306,8 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 				}
 				p.held[v.Service] = true
 			}
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				p.log.Error("publishing detector output; will retry", "err", err, "pending_verdicts", len(backlog.Verdicts))
+			if stopping {
+				return nil // the deferred Save skips the held services
 			}
 			p.saveDirty(ctx)
 			if saveAll {
@@ -285,6 +323,36 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 		}
 	}
 }
+
+// The publish retry: the first retry a second after a failure, then twice
+// as long each time, at most publishRetryMax. Each attempt is given at most
+// publishTimeout (a broker that does not answer would otherwise hold the
+// loop for JetStream's default timeout per kind of output); an attempt that
+// sent some of the output before it failed is continued at the next tick.
+const (
+	publishRetryMin = time.Second
+	publishRetryMax = 30 * time.Second
+	publishTimeout  = 5 * time.Second
+)
+
+// backoff spaces the attempts to publish while they fail.
+type backoff struct {
+	wait time.Duration // after the last failure; 0 after a success
+	next time.Time     // no attempt before
+}
+
+func (b *backoff) due(now time.Time) bool { return !now.Before(b.next) }
+
+// failed records a failed attempt at now and returns the wait before the next.
+func (b *backoff) failed(now time.Time) time.Duration {
+	b.wait = min(max(2*b.wait, publishRetryMin), publishRetryMax)
+	b.next = now.Add(b.wait)
+	return b.wait
+}
+
+func (b *backoff) succeeded() { *b = backoff{} }
+
+func outputSize(o detector.Output) int { return len(o.Verdicts) + len(o.Anomalies) + len(o.Rollups) }
 
 // keepMine drops what the detector said about services this process no
 // longer owns: their new owner judges them (from the snapshot this one
