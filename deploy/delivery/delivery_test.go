@@ -603,7 +603,10 @@ func TestConsumerRecreated(t *testing.T) {
 	if err := b.JS.DeleteConsumer(ctx, bus.StreamDeliveries, "deliveries_"+kind); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "recreate", 5*time.Second, func() bool {
+	// The worker learns of the deletion from its pending pull (409) at
+	// once; a pull sent in the moment of the deletion learns it only when
+	// it expires (fetchWait), which a loaded machine makes possible.
+	waitFor(t, "recreate", fetchWait+5*time.Second, func() bool {
 		return len(w.logs.lines("delivery consumer stopped, recreating")) > 0
 	})
 	n := notice(time.Now())
