@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aftershock/aftershock/deploy/internal/check"
+	"github.com/aftershock/aftershock/deploy/storephase"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -123,7 +124,7 @@ func (c *Config) ValidateAt(path string) error {
 		errs = append(errs, err)
 	}
 	if c.PhaseEvery == 0 {
-		c.PhaseEvery = time.Hour
+		c.PhaseEvery = storephase.DefaultEvery
 	}
 	if c.PhaseEvery < time.Second {
 		errs = append(errs, fmt.Errorf("%s: %s, want at least 1s", field("phase_every"), c.PhaseEvery))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aftershock/aftershock/deploy/internal/check"
+	"github.com/aftershock/aftershock/deploy/storephase"
 )
 
 // Config is one `type: play-rollout` entry of the `notifiers` list:
@@ -112,7 +113,7 @@ func (c *Config) ValidateAt(path string) error {
 		errs = append(errs, err)
 	}
 	if c.PhaseEvery == 0 {
-		c.PhaseEvery = time.Hour
+		c.PhaseEvery = storephase.DefaultEvery
 	}
 	if c.PhaseEvery < time.Second {
 		errs = append(errs, fmt.Errorf("%s: %s, want at least 1s", field("phase_every"), c.PhaseEvery))
