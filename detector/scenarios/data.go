@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -22,16 +23,22 @@ const (
 	// tuning of that session, because the first held-out set had been looked
 	// at twice. Run once, by the coordinator, after the judge is frozen.
 	HeldOut2 = "heldout2"
+	// HeldOut3 is the next fresh held-out set, fixed on 2026-12-07 (session
+	// 4) before any tuning of that session, because heldout2 was spent: the
+	// held-out texts with new seeds, four scenarios of each kind (9001…),
+	// clean replay 9007. Run once, by the coordinator, after the judge is
+	// frozen.
+	HeldOut3 = "heldout3"
 )
 
 // HalfNames are the halves: the two text halves and the fresh held-out
 // set made of the held-out texts.
-var HalfNames = []string{Tune, HeldOut, HeldOut2}
+var HalfNames = []string{Tune, HeldOut, HeldOut2, HeldOut3}
 
-// Texts names the half whose texts a set is made of: HeldOut2 uses the
-// held-out texts.
+// Texts names the half whose texts a set is made of: HeldOut2 and HeldOut3
+// use the held-out texts.
 func Texts(half string) string {
-	if half == HeldOut2 {
+	if half == HeldOut2 || half == HeldOut3 {
 		return HeldOut
 	}
 	return half
@@ -114,8 +121,8 @@ func Split(text string) string {
 // (train.tsv is the tune half, dev.tsv the held-out half: NSMC splits them
 // by movie, so no movie is in both).
 func LoadPools(dataDir, half string) (*Pools, error) {
-	if half != Tune && half != HeldOut && half != HeldOut2 {
-		return nil, fmt.Errorf("unknown half %q (want %s, %s or %s)", half, Tune, HeldOut, HeldOut2)
+	if !slices.Contains(HalfNames, half) {
+		return nil, fmt.Errorf("unknown half %q (want one of %s)", half, strings.Join(HalfNames, ", "))
 	}
 	p := &Pools{Half: half}
 	err := readTSV(filepath.Join(dataDir, "app-reviews", "reviews.tsv"), 4, func(f []string) {

@@ -65,7 +65,7 @@ type RingRef struct {
 type Spec struct {
 	Kind string
 	Seed uint64
-	Half string // Tune, HeldOut or HeldOut2
+	Half string // Tune, HeldOut, HeldOut2 or HeldOut3
 }
 
 // Name is the scenario's file name stem: kind and seed.
@@ -105,24 +105,32 @@ var Kinds = []Kind{
 	{"buzz-incident-x5-h3", "launch buzz in H3 (volume ×4, positive) and, under it, complaints ×5 from 20–50 minutes into H3", true},
 }
 
-// SeedsPerKind is how many scenarios of each kind a half has.
+// SeedsPerKind is how many scenarios of each kind a half has (HeldOut3:
+// HeldOut3SeedsPerKind).
 const SeedsPerKind = 2
 
-// Corpus lists the scenarios of one half: every kind SeedsPerKind times.
-// Tune seeds start at 1, held-out seeds at 1001, the fresh held-out set's
-// (HeldOut2, held-out texts) at 5001.
+// HeldOut3SeedsPerKind is how many scenarios of each kind HeldOut3 has:
+// twice the others, so "every incident halted" is tried on 48 incidents.
+const HeldOut3SeedsPerKind = 4
+
+// Corpus lists the scenarios of one half: every kind SeedsPerKind times
+// (HeldOut3: HeldOut3SeedsPerKind times). Tune seeds start at 1, held-out
+// seeds at 1001, the fresh held-out sets' (held-out texts) at 5001
+// (HeldOut2) and 9001 (HeldOut3).
 func Corpus(half string) []Spec {
-	base := uint64(1)
+	base, per := uint64(1), SeedsPerKind
 	switch half {
 	case HeldOut:
 		base = 1001
 	case HeldOut2:
 		base = 5001
+	case HeldOut3:
+		base, per = 9001, HeldOut3SeedsPerKind
 	}
 	var out []Spec
 	for i, k := range Kinds {
-		for j := range SeedsPerKind {
-			out = append(out, Spec{Kind: k.Name, Seed: base + uint64(i*SeedsPerKind+j), Half: half})
+		for j := range per {
+			out = append(out, Spec{Kind: k.Name, Seed: base + uint64(i*per+j), Half: half})
 		}
 	}
 	return out

@@ -91,6 +91,37 @@ func TestHeldOut2Set(t *testing.T) {
 	}
 }
 
+// TestHeldOut3Set checks the second fresh held-out set is what was fixed
+// before session 4's tuning: the held-out texts, four scenarios of each kind
+// with seeds from 9001 (none shared with any other set), clean replay seed
+// 9007. It generates and replays nothing.
+func TestHeldOut3Set(t *testing.T) {
+	specs := Corpus(HeldOut3)
+	if len(specs) != len(Kinds)*4 || specs[0].Seed != 9001 || specs[len(specs)-1].Seed != 9000+uint64(len(specs)) {
+		t.Fatalf("heldout3 seeds: %d specs, first %d, last %d; want %d from 9001", len(specs), specs[0].Seed, specs[len(specs)-1].Seed, len(Kinds)*4)
+	}
+	seeds := map[uint64]string{}
+	for _, half := range []string{Tune, HeldOut, HeldOut2} {
+		for _, s := range Corpus(half) {
+			seeds[s.Seed] = half
+		}
+	}
+	for _, s := range specs {
+		if s.Half != HeldOut3 {
+			t.Fatalf("%s: half %q", s.Name(), s.Half)
+		}
+		if h, ok := seeds[s.Seed]; ok {
+			t.Errorf("%s: seed also used by the %s set", s.Name(), h)
+		}
+	}
+	if got := MonthSeed(HeldOut3); got != 9007 {
+		t.Errorf("heldout3 clean replay seed %d, want 9007", got)
+	}
+	if Texts(HeldOut3) != HeldOut {
+		t.Errorf("heldout3 must be made of the held-out texts")
+	}
+}
+
 // TestGenerate checks every kind of the tune half: the same seed gives the
 // same bytes, every line but the noisy source's garbled ones is valid
 // replay input in time order, the truth is consistent with the stream, and

@@ -28,13 +28,15 @@ type MonthSpec struct {
 
 // Name is the stream's file name stem.
 // MonthSeed is the clean replay's seed of a set: 7 (tune), 1007
-// (held-out), 5007 (the fresh held-out set).
+// (held-out), 5007 and 9007 (the fresh held-out sets).
 func MonthSeed(half string) uint64 {
 	switch half {
 	case HeldOut:
 		return 1007
 	case HeldOut2:
 		return 5007
+	case HeldOut3:
+		return 9007
 	}
 	return 7
 }

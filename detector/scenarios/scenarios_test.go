@@ -185,6 +185,20 @@ func TestHeldOut2Report(t *testing.T) {
 	report(t, HeldOut2)
 }
 
+// TestHeldOut3Report prints the report of the second fresh held-out set
+// (held-out texts, four seeds per kind from 9001; see HeldOut3), fixed
+// before session 4's tuning. Run it ONCE, after the judge is frozen, with
+// its 30-day clean replay (seed 9007):
+//
+//	AFTERSHOCK_SCENARIOS=heldout3 go test ./detector/scenarios -run 'TestHeldOut3Report|TestCleanReplay' -v -timeout 60m
+func TestHeldOut3Report(t *testing.T) {
+	if os.Getenv("AFTERSHOCK_SCENARIOS") != HeldOut3 {
+		t.Skip("set AFTERSHOCK_SCENARIOS=heldout3 (once, after freezing the judge) to print the fresh held-out report")
+	}
+	t.Log("fresh held-out run (heldout3): report these figures with the commit they ran at; a judge changed after this run has no held-out figure")
+	report(t, HeldOut3)
+}
+
 func report(t *testing.T, half string) {
 	specs := Corpus(half)
 	// AFTERSHOCK_SCENARIOS_RUN=regexp picks scenarios by name (tune half
