@@ -24,13 +24,16 @@ import (
 // busy service) replayed from the embedded JetStream, merged with the
 // release events, until the detector is caught up. One op is one rebuild.
 // "enriched": the posts carry their enrichment; "raw": the detector
-// enriches them as it does crawled posts (signals/enrich defaults).
+// enriches them as it does crawled posts (signals/enrich defaults);
+// "metrics": enriched posts plus two metrics of both cohorts from two
+// instances every 30 s (16 samples a minute, 7,680 over the 8 hours).
 func BenchmarkRebuild(b *testing.B) {
-	b.Run("enriched", func(b *testing.B) { benchmarkRebuild(b, false) })
-	b.Run("raw", func(b *testing.B) { benchmarkRebuild(b, true) })
+	b.Run("enriched", func(b *testing.B) { benchmarkRebuild(b, false, false) })
+	b.Run("raw", func(b *testing.B) { benchmarkRebuild(b, true, false) })
+	b.Run("metrics", func(b *testing.B) { benchmarkRebuild(b, false, true) })
 }
 
-func benchmarkRebuild(b *testing.B, raw bool) {
+func benchmarkRebuild(b *testing.B, raw, metrics bool) {
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	bs, err := bus.Open(ctx, bus.Config{DataDir: b.TempDir(), Retention: 30 * 24 * time.Hour, Replicas: 1}, log)
@@ -62,6 +65,24 @@ func benchmarkRebuild(b *testing.B, raw bool) {
 			data, _ := json.Marshal(p)
 			if _, err := bs.JS.PublishAsync(bus.PostSubject("test"), data, jetstream.WithMsgID(p.MsgID())); err != nil {
 				b.Fatal(err)
+			}
+		}
+		if metrics {
+			for half := 0; half < 2; half++ {
+				at := t0.Add(time.Duration(m)*time.Minute + time.Duration(half)*30*time.Second)
+				for i, name := range []string{"error_rate", "latency_p99"} {
+					for inst := 0; inst < 2; inst++ {
+						for _, version := range []string{"", "4.2.0"} {
+							v := []float64{0.01, 300}[i] * (1 + 0.1*float64((m*7+inst*3+half)%11)/11)
+							s := signals.MetricSample{Type: signals.TypeMetric, Time: at, Service: "shop", Version: version, Name: name, Value: v,
+								Series: fmt.Sprintf(`{instance="10.0.0.%d:8080"}`, inst)}
+							data, _ := json.Marshal(s)
+							if _, err := bs.JS.PublishAsync(bus.MetricSubject("shop"), data); err != nil {
+								b.Fatal(err)
+							}
+						}
+					}
+				}
 			}
 		}
 		<-bs.JS.PublishAsyncComplete()
