@@ -74,8 +74,9 @@ type watch struct {
 	factor     float64
 	weeks      int
 
-	phase phase   // reported exposure of a store rollout (exposure.go)
-	re    *resume // set when the watch came back in a restart (rewatch.go)
+	phase   phase        // reported exposure of a store rollout (exposure.go)
+	re      *resume      // set when the watch came back in a restart (rewatch.go)
+	samples watchSamples // metric samples over the whole watch (watchsamples.go)
 }
 
 // open reports whether t falls in the watch.
@@ -295,12 +296,17 @@ func (d *Detector) Metric(m signals.MetricSample) {
 		return
 	}
 	d.spikeMetric(m.Service, s, m)
-	xs := append(s.metrics[m.Name], sample{t: m.Time, version: m.Version, ring: m.Ring, value: m.Value})
+	x := sample{t: m.Time, version: m.Version, ring: m.Ring, value: m.Value}
+	d.watchMetricSample(m.Service, m.Name, x, false)
+	xs := append(s.metrics[m.Name], x)
 	// Samples usually arrive in order; keep the slice sorted when they don't.
 	for i := len(xs) - 1; i > 0 && xs[i].t.Before(xs[i-1].t); i-- {
 		xs[i], xs[i-1] = xs[i-1], xs[i]
 	}
 	if len(xs) > maxSamplesPerMetric {
+		for _, old := range xs[:len(xs)-maxSamplesPerMetric] {
+			d.watchMetricSample(m.Service, m.Name, old, true)
+		}
 		xs = xs[len(xs)-maxSamplesPerMetric:]
 	}
 	s.metrics[m.Name] = xs

@@ -340,11 +340,7 @@ func groupOf(signal string) string {
 const recentMetricWindow = 10 * time.Minute
 
 func (d *Detector) metricSignals(w *watch, s *service, until time.Time) []signals.SignalResult {
-	names := make([]string, 0, len(s.metrics))
-	for n := range s.metrics {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := d.metricNames(w, s)
 	recent := until.Add(-recentMetricWindow)
 	var out []signals.SignalResult
 	for _, name := range names {
@@ -368,20 +364,10 @@ func (d *Detector) metricSignals(w *watch, s *service, until time.Time) []signal
 // metricResult compares the new version's samples of one metric in
 // [from, until) with the other cohort's; false when there are none.
 func (d *Detector) metricResult(w *watch, s *service, name string, from, until time.Time) (signals.SignalResult, bool) {
-	var canary, baseline []float64
-	for _, x := range s.metrics[name] {
-		if x.t.Before(from) || !x.t.Before(until) {
-			continue
-		}
-		// The new version's cohort against everything else running at
-		// the same time (samples without a version, or older versions).
-		switch {
-		case x.version == w.ev.Version && w.ev.Version != "":
-			canary = append(canary, x.value)
-		default:
-			baseline = append(baseline, x.value)
-		}
-	}
+	// The new version's cohort against everything else running at the
+	// same time (samples without a version, or older versions); over the
+	// whole watch from its bounded summary (watchsamples.go).
+	canary, baseline := d.metricSamples(w, s, name, from, until)
 	if len(canary) == 0 && len(baseline) == 0 {
 		return signals.SignalResult{}, false
 	}

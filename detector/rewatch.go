@@ -24,6 +24,9 @@ type resume struct {
 	restored bool      // from a snapshot (else re-opened by a replayed release event)
 	asOf     time.Time // the snapshot's newest post: replayed posts up to it are in the watch's totals already
 	note     string    // said in the watch's verdicts from the rebuild on, "" when nothing was lost
+	// samplesAsOf: replayed metric samples before it are in the watch's
+	// summary already (watchsamples.go).
+	samplesAsOf time.Time
 }
 
 // chartSnapshot mirrors chart.
@@ -69,6 +72,12 @@ type watchSnapshot struct {
 	Total              snapshotBucket
 	Note               string
 	Phase              *phaseSnapshot // reported exposure of a store rollout, nil without one
+	// The metric samples folded over the whole watch (watchsamples.go):
+	// those before SamplesNext. Zero in a snapshot of a release before
+	// this one: the samples the replay holds are then folded from the
+	// watch's start.
+	SamplesNext time.Time
+	Samples     []samplesSnapshot
 }
 
 // phaseSnapshot mirrors phase (exposure.go).
@@ -183,6 +192,7 @@ func (w *watch) snapshot() watchSnapshot {
 	}
 	ws.Failed = setKeys(w.failed)
 	ws.Phase = w.phase.snapshot()
+	ws.SamplesNext, ws.Samples = w.samples.next, w.samples.snapshot()
 	if w.re != nil {
 		ws.Note = w.re.note
 	}
@@ -198,7 +208,7 @@ func (w *watch) snapshot() watchSnapshot {
 
 // restoreWatch rebuilds a watch from its snapshot; asOf is the snapshot's
 // newest post time.
-func (d *Detector) restoreWatch(ws watchSnapshot, asOf time.Time) *watch {
+func (d *Detector) restoreWatch(ws watchSnapshot, asOf time.Time) (*watch, error) {
 	rc, known := d.cfg.ring(ws.Ring.Name)
 	if !known || !ws.KnownRing {
 		rc, known = ws.Ring, false
@@ -208,7 +218,11 @@ func (d *Detector) restoreWatch(ws watchSnapshot, asOf time.Time) *watch {
 		decision: ws.Decision, action: ws.Action, failed: keySet(ws.Failed),
 		terms: windowTerms{counts: ws.Terms, total: ws.TermTotal}, features: ws.Features, negPosts: ws.NegPosts, next: ws.Next,
 		total: bucket{posts: ws.Total.Posts, negative: ws.Total.Negative, release: ws.Total.Rel, releaseNeg: ws.Total.RelNeg, categories: ws.Total.Categories},
-		re:    &resume{restored: true, asOf: asOf, note: ws.Note}, phase: ws.Phase.phase()}
+		re:    &resume{restored: true, asOf: asOf, note: ws.Note, samplesAsOf: ws.SamplesNext}, phase: ws.Phase.phase()}
+	var err error
+	if w.samples, err = restoreSamples(ws.SamplesNext, ws.Samples); err != nil {
+		return nil, fmt.Errorf("watch of %s on %s: %w", ws.Event.Release, ws.Ring.Name, err)
+	}
 	if ws.FlaggedOff != nil {
 		w.flaggedOff = keySet(ws.FlaggedOff)
 	}
@@ -219,7 +233,7 @@ func (d *Detector) restoreWatch(ws watchSnapshot, asOf time.Time) *watch {
 	for i := range w.charts {
 		w.charts[i] = ws.Charts[i].chart()
 	}
-	return w
+	return w, nil
 }
 
 // openWatches returns the snapshots of a service's open watches.
@@ -234,14 +248,22 @@ func (d *Detector) openWatches(service string) []watchSnapshot {
 }
 
 // restoreWatches puts a service's restored watches in place.
-func (d *Detector) restoreWatches(wss []watchSnapshot, asOf time.Time) {
-	for _, ws := range wss {
-		k := watchKey{ws.Event.Release, ws.Ring.Name}
+func (d *Detector) restoreWatches(wss []watchSnapshot, asOf time.Time) error {
+	ws := make([]*watch, len(wss))
+	for i := range wss {
+		var err error
+		if ws[i], err = d.restoreWatch(wss[i], asOf); err != nil {
+			return err
+		}
+	}
+	for i, w := range ws {
+		k := watchKey{wss[i].Event.Release, wss[i].Ring.Name}
 		if _, ok := d.watches[k]; !ok {
 			d.order = append(d.order, k)
 		}
-		d.watches[k] = d.restoreWatch(ws, asOf)
+		d.watches[k] = w
 	}
+	return nil
 }
 
 // ReleaseAt applies the release event at position seq of the release-event
@@ -355,6 +377,7 @@ func (d *Detector) Rebuilt(now time.Time) []string {
 			w.minEnd = maxTime(w.minEnd, from.Add(w.ring.Window))
 			w.base = nil
 			w.total = bucket{}
+			w.samples = watchSamples{}
 			for i := range w.charts {
 				w.charts[i] = chart{}
 			}

@@ -118,6 +118,8 @@ func (d *Detector) RestoreService(name string, data []byte) error {
 	if !snap.SourceAny.IsZero() {
 		s.sources = sourceClock{last: snap.SourceLast, lastAny: snap.SourceAny, gap: snap.SourceGap}
 	}
-	d.restoreWatches(snap.Watches, snap.AsOf)
+	if err := d.restoreWatches(snap.Watches, snap.AsOf); err != nil {
+		return fmt.Errorf("restoring service %s: %w", name, err)
+	}
 	return nil
 }

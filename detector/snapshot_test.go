@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -61,8 +62,28 @@ func TestRestoreRejectsGarbage(t *testing.T) {
 
 // A timeline of posts and release events, fed to detectors minute by minute.
 type timeline struct {
-	posts  []signals.Post // time-ordered
-	events []signals.ReleaseEvent
+	posts   []signals.Post // time-ordered
+	events  []signals.ReleaseEvent
+	metrics []signals.MetricSample // time-ordered
+}
+
+// genMetrics adds samples of metric name every 30 s from two instances
+// of each cohort in [from, to): the old version's around level, and from
+// newFrom on the new version's (4.2.0, in the ring given by ring) around
+// level × mult(t); log-normal noise of 10%.
+func (tl *timeline) genMetrics(rng *rand.Rand, from, to, newFrom time.Time, name string, level float64, ring func(time.Time) string, mult func(time.Time) float64) {
+	for at := from; at.Before(to); at = at.Add(30 * time.Second) {
+		for inst := 0; inst < 2; inst++ {
+			series := fmt.Sprintf(`{instance="10.0.0.%d:8080"}`, inst)
+			t := at.Add(time.Duration(inst) * time.Second)
+			tl.metrics = append(tl.metrics, signals.MetricSample{Type: signals.TypeMetric, Time: t, Service: "shop", Name: name,
+				Value: level * math.Exp(0.1*rng.NormFloat64()), Series: series})
+			if !t.Before(newFrom) {
+				tl.metrics = append(tl.metrics, signals.MetricSample{Type: signals.TypeMetric, Time: t, Service: "shop", Name: name,
+					Version: "4.2.0", Ring: ring(t), Value: level * mult(t) * math.Exp(0.1*rng.NormFloat64()), Series: series})
+			}
+		}
+	}
 }
 
 // genPosts adds posts from..to at rate per minute, negShare negative; extra
@@ -98,6 +119,7 @@ func (tl *timeline) event(at time.Time, ring, event string) {
 // position in the log (1-based) as their sequence.
 func (tl *timeline) run(d *Detector, from, to time.Time, out *Output) {
 	pi := sort.Search(len(tl.posts), func(i int) bool { return !tl.posts[i].Time.Before(from) })
+	mi := sort.Search(len(tl.metrics), func(i int) bool { return !tl.metrics[i].Time.Before(from) })
 	for m := from; m.Before(to); m = m.Add(time.Minute) {
 		for i, ev := range tl.events {
 			if !ev.Time.Before(m) && ev.Time.Before(m.Add(time.Minute)) {
@@ -107,6 +129,9 @@ func (tl *timeline) run(d *Detector, from, to time.Time, out *Output) {
 		for ; pi < len(tl.posts) && tl.posts[pi].Time.Before(m.Add(time.Minute)); pi++ {
 			d.Post(tl.posts[pi])
 		}
+		for ; mi < len(tl.metrics) && tl.metrics[mi].Time.Before(m.Add(time.Minute)); mi++ {
+			d.Metric(tl.metrics[mi])
+		}
 		o := d.Advance(m.Add(time.Minute))
 		out.Verdicts = append(out.Verdicts, o.Verdicts...)
 	}
@@ -114,7 +139,7 @@ func (tl *timeline) run(d *Detector, from, to time.Time, out *Output) {
 
 // restart is what a new process does: restore snapshot into a fresh
 // detector, replay every release event (those the snapshot holds are
-// skipped) and the posts of [replayFrom, at) without advancing, then end
+// skipped) and the posts and metrics of [replayFrom, at) without advancing, then end
 // the rebuild at at.
 func (tl *timeline) restart(t *testing.T, cfg Config, snapshot []byte, replayFrom, at time.Time) (*Detector, Output, []string) {
 	t.Helper()
@@ -132,6 +157,11 @@ func (tl *timeline) restart(t *testing.T, cfg Config, snapshot []byte, replayFro
 	for _, p := range tl.posts {
 		if !p.Time.Before(replayFrom) && p.Time.Before(at) {
 			d.Post(p)
+		}
+	}
+	for _, m := range tl.metrics {
+		if !m.Time.Before(replayFrom) && m.Time.Before(at) {
+			d.Metric(m)
 		}
 	}
 	notes := d.Rebuilt(at)
@@ -243,6 +273,98 @@ func TestRestartKeepsWatching(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A metric regression that started before what the restart replays is
+// judged after the restart as an uninterrupted process judges it: the
+// whole-watch comparison (new version against the old cohort since the
+// ring start) comes from the watch's saved samples, not from the replayed
+// hours only. The new version's latency is three times the old cohort's
+// for the first 9 hours of H3, then back to normal; the restart comes 16
+// hours into H3 and replays 8. Uninterrupted, the whole watch still fails
+// on latency (marginal: review) until about 18 hours in, then passes;
+// judged on the replayed hours alone it would pass at once. The samples
+// (3,840 a cohort by the restart) are beyond maxWatchSamples, so the
+// sampled summary is what must come back the same.
+func TestRestartKeepsJudgingMetrics(t *testing.T) {
+	cfg := Config{}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	h2, h3 := t0.Add(6*time.Hour), t0.Add(8*time.Hour)
+	restart := h3.Add(16 * time.Hour)
+	end := h3.Add(21 * time.Hour)
+	replayFrom := restart.Add(-(cfg.Baseline + 2*time.Hour))
+	fixed := h3.Add(9 * time.Hour)
+	if !replayFrom.After(fixed.Add(-2 * time.Hour)) {
+		t.Fatal("the replay must hold little of the regression for this test")
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	tl := &timeline{}
+	tl.genPosts(rng, t0, end, 6, 0.1, 0, "")
+	ring := func(t time.Time) string {
+		if t.Before(h3) {
+			return "H2"
+		}
+		return "H3"
+	}
+	tl.genMetrics(rng, t0, end, h2, "latency_p99", 300, ring, func(t time.Time) float64 {
+		if !t.Before(h3) && t.Before(fixed) {
+			return 3
+		}
+		return 1
+	})
+	tl.event(h2, "H2", signals.EventStarted)
+	tl.event(h3, "H3", signals.EventPromoted)
+	key := watchKey{"shop-4.2.0", "H3"}
+
+	var live Output
+	liveD := New(cfg, nil)
+	tl.run(liveD, t0, restart, &live)
+	liveAt := sortedSamples(liveD.watches[key])
+	if w := liveD.watches[key]; w.decision != signals.DecisionMarginal || !w.failed["latency_p99"] {
+		t.Fatalf("before the restart the uninterrupted run must hold H3 for review on latency:%s", describe(live.Verdicts))
+	}
+	if c := liveD.watches[key].samples.by["latency_p99"]; c == nil || c.canary.n <= maxWatchSamples || c.other.n <= maxWatchSamples {
+		t.Fatalf("want more samples than the summary keeps: %+v", c)
+	}
+	tl.run(liveD, restart, end, &live)
+	want := after(live.Verdicts, restart)
+	if len(want) == 0 || want[len(want)-1].Decision != signals.DecisionPass {
+		t.Fatalf("the uninterrupted run must pass H3 some time after the restart:%s", describe(want))
+	}
+
+	old := New(cfg, nil)
+	tl.run(old, t0, restart, &Output{})
+	snap, err := old.MarshalService("shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, first, _ := tl.restart(t, cfg, snap, replayFrom, restart)
+	// The replayed samples are not folded a second time.
+	if got := sortedSamples(d.watches[key]); !reflect.DeepEqual(got, liveAt) {
+		t.Fatalf("restored watch's samples after the replay differ from the uninterrupted run's:\n%v\nwant\n%v", got, liveAt)
+	}
+	got := first
+	tl.run(d, restart, end, &got)
+	if describe(got.Verdicts) != describe(want) {
+		t.Fatalf("after the restart:%s\nuninterrupted:%s", describe(got.Verdicts), describe(want))
+	}
+}
+
+// sortedSamples is a watch's metric summary in a canonical order.
+func sortedSamples(w *watch) map[string][2][]keyedSample {
+	out := map[string][2][]keyedSample{}
+	for name, c := range w.samples.by {
+		var pair [2][]keyedSample
+		for i, b := range []bottomK{c.canary, c.other} {
+			xs := append([]keyedSample{{key: uint32(b.n >> 32), value: float64(b.n)}}, b.items...)
+			sort.Slice(xs[1:], func(i, j int) bool { return xs[1+i].before(xs[1+j]) })
+			pair[i] = xs
+		}
+		out[name] = pair
+	}
+	return out
 }
 
 // stripWatches makes a snapshot as an older version wrote it: no watches,
@@ -373,7 +495,11 @@ func TestSnapshotCoversWatchState(t *testing.T) {
 			"flaggedOff", "decision", "action", "failed", "closed", "knownRing", "terms", "features", "negPosts", "base", "next",
 			"charts", "total",
 			"factorHour", "factor", "weeks", // cache of hourFactor, recomputed from the restored hourly history
-			"re", "phase"},
+			"re", "phase", "samples"},
+		reflect.TypeOf(watchSamples{}):   {"next", "by"},
+		reflect.TypeOf(cohortSamples{}):  {"canary", "other"},
+		reflect.TypeOf(bottomK{}):        {"n", "items"},
+		reflect.TypeOf(keyedSample{}):    {"key", "value"},
 		reflect.TypeOf(phase{}):          {"changes", "base", "tuned"},
 		reflect.TypeOf(reviewBaseline{}): {"ok", "negRate", "negOdds"},
 		reflect.TypeOf(chart{}):          {"s", "from", "x", "e", "total", "expected", "h", "minX", "hSoak"},
