@@ -3,6 +3,7 @@ package detector
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aftershock/aftershock/signals"
@@ -27,6 +28,7 @@ type resume struct {
 	// samplesAsOf: replayed metric samples before it are in the watch's
 	// summary already (watchsamples.go).
 	samplesAsOf time.Time
+	samplesLost bool // saved by a release before the samples were: those before the replay are gone
 }
 
 // chartSnapshot mirrors chart.
@@ -218,7 +220,8 @@ func (d *Detector) restoreWatch(ws watchSnapshot, asOf time.Time) (*watch, error
 		decision: ws.Decision, action: ws.Action, failed: keySet(ws.Failed),
 		terms: windowTerms{counts: ws.Terms, total: ws.TermTotal}, features: ws.Features, negPosts: ws.NegPosts, next: ws.Next,
 		total: bucket{posts: ws.Total.Posts, negative: ws.Total.Negative, release: ws.Total.Rel, releaseNeg: ws.Total.RelNeg, categories: ws.Total.Categories},
-		re:    &resume{restored: true, asOf: asOf, note: ws.Note, samplesAsOf: ws.SamplesNext}, phase: ws.Phase.phase()}
+		re: &resume{restored: true, asOf: asOf, note: ws.Note, samplesAsOf: ws.SamplesNext,
+			samplesLost: ws.SamplesNext.IsZero() && !ws.LastEval.IsZero()}, phase: ws.Phase.phase()}
 	var err error
 	if w.samples, err = restoreSamples(ws.SamplesNext, ws.Samples); err != nil {
 		return nil, fmt.Errorf("watch of %s on %s: %w", ws.Event.Release, ws.Ring.Name, err)
@@ -341,14 +344,22 @@ func (d *Detector) Rebuilt(now time.Time) []string {
 		switch {
 		case w.re != nil && w.re.restored:
 			step = append(step, w)
-			if w.ring.Internal || w.next.IsZero() || first.IsZero() || !first.After(w.next) || !w.next.Before(now) {
+			var lost []string
+			if from := firstSample(s); w.re.samplesLost && from.After(w.start) {
+				lost = append(lost, fmt.Sprintf("metric samples before %s are not available (the watch was saved by an earlier release); its metrics are compared over the watch from then on",
+					from.UTC().Format(time.RFC3339)))
+			}
+			if !w.ring.Internal && !w.next.IsZero() && !first.IsZero() && first.After(w.next) && w.next.Before(now) {
+				gapEnd := minTime(first, now.Truncate(d.cfg.Bucket))
+				lost = append(lost, fmt.Sprintf("evidence between %s and %s is not available (older than the stream replay); judged on what came before and after",
+					w.next.UTC().Format(time.RFC3339), gapEnd.UTC().Format(time.RFC3339)))
+				w.next = gapEnd
+				w.decision, w.action = "", "" // say it in a verdict
+			}
+			if len(lost) == 0 {
 				continue // nothing missing
 			}
-			gapEnd := minTime(first, now.Truncate(d.cfg.Bucket))
-			w.re.note = fmt.Sprintf("watch of %s restarted at %s: evidence between %s and %s is not available (older than the stream replay); judged on what came before and after",
-				w.ring.Name, at, w.next.UTC().Format(time.RFC3339), gapEnd.UTC().Format(time.RFC3339))
-			w.next = gapEnd
-			w.decision, w.action = "", "" // say it in a verdict
+			w.re.note = fmt.Sprintf("watch of %s restarted at %s: %s", w.ring.Name, at, strings.Join(lost, "; "))
 		case !w.end.After(now):
 			w.closed = true
 			notes = append(notes, fmt.Sprintf("watch of %s on %s ended at %s while the process was down; its saved state was not available, so no final verdict",

@@ -243,6 +243,21 @@ func (d *Detector) metricSamples(w *watch, s *service, name string, from, until 
 	return c.values(), o.values()
 }
 
+// firstSample is the time of the service's oldest recent metric sample
+// (zero without any).
+func firstSample(s *service) time.Time {
+	var first time.Time
+	if s == nil {
+		return first
+	}
+	for _, xs := range s.metrics {
+		if len(xs) > 0 && (first.IsZero() || xs[0].t.Before(first)) {
+			first = xs[0].t
+		}
+	}
+	return first
+}
+
 // metricNames lists the metrics a watch has samples of, sorted: those of
 // its service's recent samples and those of its summary.
 func (d *Detector) metricNames(w *watch, s *service) []string {
