@@ -550,11 +550,14 @@ func TestSnapshotReadableByPreviousRelease(t *testing.T) {
 
 // BenchmarkSnapshotWatch reports what one open watch adds to its service's
 // snapshot (bytes/watch), with a typical window (a few hundred complaint
-// terms) and at the bound (maxWindowTerms distinct terms), and the time to
-// marshal and restore a service with one watch.
+// terms) and at the bound (maxWindowTerms distinct terms), without metric
+// samples and with two (and eight) metrics of both cohorts at the
+// summary's bound (sampleCap each), and the time to marshal and restore a
+// service with one watch.
 func BenchmarkSnapshotWatch(b *testing.B) {
-	for _, terms := range []int{300, maxWindowTerms} {
-		b.Run(fmt.Sprintf("terms=%d", terms), func(b *testing.B) {
+	for _, c := range []struct{ terms, metrics int }{{300, 0}, {maxWindowTerms, 0}, {300, 2}, {maxWindowTerms, 2}, {300, 8}} {
+		terms := c.terms
+		b.Run(fmt.Sprintf("terms=%d/metrics=%d", terms, c.metrics), func(b *testing.B) {
 			s := newScenario(&testing.T{}, Config{})
 			start := t0.Add(6 * time.Hour)
 			s.background(t0, start, 3)
@@ -564,6 +567,14 @@ func BenchmarkSnapshotWatch(b *testing.B) {
 			w := s.d.watches[watchKey{"shop-4.2.0", "H3"}]
 			for i := 0; i < terms; i++ {
 				w.terms.add([]string{fmt.Sprintf("term%05d", i)})
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			for m := 0; m < c.metrics; m++ {
+				name := []string{"error_rate", "latency_p99"}[m%2] + strings.Repeat("_x", m/2)
+				for i := 0; i < 4*maxWatchSamples; i++ {
+					w.addSample(name, sample{t: start.Add(time.Duration(i) * 15 * time.Second), version: []string{"", "4.2.0"}[i%2],
+						value: 0.01 * math.Exp(0.2*rng.NormFloat64())})
+				}
 			}
 			with, _ := s.d.MarshalService("shop")
 			b.ResetTimer()

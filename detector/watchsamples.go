@@ -35,8 +35,22 @@ import (
 // P(new > old) and the medians are estimates (standard error of P(new >
 // old) about 0.013 at k a side; TestWatchSampleFaithful).
 
-// maxWatchSamples bounds the samples a watch keeps per metric and cohort.
-const maxWatchSamples = 1024
+// maxWatchSamples bounds the samples a watch keeps per metric and cohort;
+// watchSampleBudget bounds them per watch: a watch of more than four
+// metrics keeps fewer of each (budget / (2 × metrics), at least
+// minWatchSamples), so a watch adds at most ~100 KB to its service's
+// snapshot up to 32 metrics. Shrinking a bottom-k sample to fewer keeps
+// it the bottom-k sample of every sample.
+const (
+	maxWatchSamples   = 1024
+	minWatchSamples   = 128
+	watchSampleBudget = 8192
+)
+
+// sampleCap is how many samples per cohort a watch of n metrics keeps.
+func sampleCap(n int) int {
+	return max(minWatchSamples, min(maxWatchSamples, watchSampleBudget/(2*max(n, 1))))
+}
 
 // keyedSample is a metric value with its sampling key.
 type keyedSample struct {
@@ -75,6 +89,21 @@ func (b *bottomK) offer(x keyedSample, k int) {
 		return
 	}
 	b.items[0] = x
+	b.down()
+}
+
+// shrink keeps the k samples with the smallest keys.
+func (b *bottomK) shrink(k int) {
+	for len(b.items) > k {
+		last := len(b.items) - 1
+		b.items[0] = b.items[last]
+		b.items = b.items[:last]
+		b.down()
+	}
+}
+
+// down restores the heap from the root.
+func (b *bottomK) down() {
 	for i := 0; ; {
 		l, big := 2*i+1, i
 		if l < len(b.items) && b.items[big].before(b.items[l]) {
@@ -155,12 +184,17 @@ func (w *watch) addSample(name string, x sample) {
 	if c == nil {
 		c = &cohortSamples{}
 		w.samples.by[name] = c
+		for _, o := range w.samples.by {
+			o.canary.shrink(sampleCap(len(w.samples.by)))
+			o.other.shrink(sampleCap(len(w.samples.by)))
+		}
 	}
+	k := sampleCap(len(w.samples.by))
 	ks := keyedSample{key: sampleKey(x), value: x.value}
 	if w.isCanary(x) {
-		c.canary.offer(ks, maxWatchSamples)
+		c.canary.offer(ks, k)
 	} else {
-		c.other.offer(ks, maxWatchSamples)
+		c.other.offer(ks, k)
 	}
 }
 
@@ -227,6 +261,7 @@ func (d *Detector) metricSamples(w *watch, s *service, name string, from, until 
 		return canary, other
 	}
 	d.foldSamples(w, s, until)
+	k := sampleCap(len(w.samples.by))
 	var c, o bottomK
 	if cs := w.samples.by[name]; cs != nil {
 		c, o = cs.canary.clone(), cs.other.clone()
@@ -235,9 +270,9 @@ func (d *Detector) metricSamples(w *watch, s *service, name string, from, until 
 	for i := sampleIndex(xs, w.samples.next); i < len(xs) && xs[i].t.Before(until); i++ {
 		ks := keyedSample{key: sampleKey(xs[i]), value: xs[i].value}
 		if w.isCanary(xs[i]) {
-			c.offer(ks, maxWatchSamples)
+			c.offer(ks, k)
 		} else {
-			o.offer(ks, maxWatchSamples)
+			o.offer(ks, k)
 		}
 	}
 	return c.values(), o.values()

@@ -3,6 +3,7 @@ package detector
 import (
 	"bytes"
 	"encoding/gob"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -75,6 +76,43 @@ func TestBottomK(t *testing.T) {
 	for name, b := range map[string]bottomK{"in order": inOrder, "shuffled": shuffled, "in two batches": merged} {
 		if got := sortedItems(b); !reflect.DeepEqual(got, want) || b.n != int64(len(many)) {
 			t.Errorf("%s: not the %d smallest keys of the %d samples (n=%d)", name, maxWatchSamples, len(many), b.n)
+		}
+	}
+	// Shrunk on the way (a watch that got more metrics): the bottom-k of
+	// every sample for the smaller k.
+	var shrunk bottomK
+	for _, x := range many[:3000] {
+		shrunk.offer(x, maxWatchSamples)
+	}
+	shrunk.shrink(256)
+	for _, x := range many[3000:] {
+		shrunk.offer(x, 256)
+	}
+	if got := sortedItems(shrunk); !reflect.DeepEqual(got, all[:256]) {
+		t.Errorf("shrunk to 256: not the 256 smallest keys")
+	}
+}
+
+// A watch of many metrics keeps fewer samples of each: at most
+// watchSampleBudget in all (down to minWatchSamples a cohort).
+func TestWatchSampleBudget(t *testing.T) {
+	for _, metrics := range []int{1, 2, 4, 8, 12} {
+		w := &watch{ev: signals.ReleaseEvent{Version: "4.2.0"}}
+		rng := rand.New(rand.NewPCG(1, uint64(metrics)))
+		for i := 0; i < 3000; i++ {
+			for m := 0; m < metrics; m++ {
+				w.addSample(fmt.Sprint("metric", m), sample{t: t0.Add(time.Duration(i) * time.Second), version: []string{"", "4.2.0"}[i%2], value: rng.Float64()})
+			}
+		}
+		held := 0
+		for _, c := range w.samples.by {
+			held += len(c.canary.items) + len(c.other.items)
+			if want := sampleCap(metrics); len(c.canary.items) != want || len(c.other.items) != want {
+				t.Errorf("%d metrics: a cohort holds %d and %d samples, want %d", metrics, len(c.canary.items), len(c.other.items), want)
+			}
+		}
+		if held > watchSampleBudget {
+			t.Errorf("%d metrics: %d samples held, more than %d", metrics, held, watchSampleBudget)
 		}
 	}
 }
