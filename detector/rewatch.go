@@ -476,6 +476,10 @@ type WatchStatus struct {
 	Posts, Complaints      int       // counted since Start
 	Decision, Action       string    // the last verdict given
 	Note                   string    // what a restart lost, "" when nothing
+	// Metric samples counted since Start (every metric, both cohorts; the
+	// watch keeps a bounded sample of them) up to SamplesFolded.
+	Samples       int
+	SamplesFolded time.Time
 }
 
 // OpenWatches lists the open watches in opening order.
@@ -491,6 +495,10 @@ func (d *Detector) OpenWatches() []WatchStatus {
 			Decision: w.decision, Action: w.action}
 		if w.re != nil {
 			st.Note = w.re.note
+		}
+		st.SamplesFolded = w.samples.next
+		for _, c := range w.samples.by {
+			st.Samples += int(c.canary.n + c.other.n)
 		}
 		out = append(out, st)
 	}

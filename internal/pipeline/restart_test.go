@@ -118,11 +118,28 @@ func (pr *process) stop(t *testing.T) {
 
 // world is what happens to the service: posts and release events in event time.
 type world struct {
-	rng    *rand.Rand
-	posts  []signals.Post
-	events []signals.ReleaseEvent
-	sentP  int // posts published so far
-	sentE  int
+	rng     *rand.Rand
+	posts   []signals.Post
+	events  []signals.ReleaseEvent
+	metrics []signals.MetricSample // time-ordered
+	sentP   int                    // posts published so far
+	sentE   int
+	sentM   int
+}
+
+// samples adds one sample of metric name a minute from each cohort in
+// [from, to): the old version's around level, from newFrom on the new
+// version's around level × mult(t); log-normal noise of 10%.
+func (w *world) samples(from, to, newFrom time.Time, name string, level float64, mult func(time.Time) float64) {
+	for at := from; at.Before(to); at = at.Add(time.Minute) {
+		t := at.Add(20 * time.Second)
+		w.metrics = append(w.metrics, signals.MetricSample{Type: signals.TypeMetric, Time: t, Service: "shop", Name: name,
+			Value: level * math.Exp(0.1*w.rng.NormFloat64())})
+		if !t.Before(newFrom) {
+			w.metrics = append(w.metrics, signals.MetricSample{Type: signals.TypeMetric, Time: t, Service: "shop", Name: name, Version: "4.2.0",
+				Value: level * mult(t) * math.Exp(0.1*w.rng.NormFloat64())})
+		}
+	}
 }
 
 func (w *world) chatter(from, to time.Time, rate, negShare, extra float64) {
@@ -183,6 +200,16 @@ func (w *world) live(t *testing.T, pr *process, clock *simClock, from, to time.T
 				t.Fatal(err)
 			}
 			if _, err := pr.b.JS.PublishAsync(bus.PostSubject(p.Source), data, jetstream.WithMsgID(p.MsgID())); err != nil {
+				t.Fatal(err)
+			}
+			pr.sent++
+		}
+		for ; w.sentM < len(w.metrics) && w.metrics[w.sentM].Time.Before(end); w.sentM++ {
+			data, err := json.Marshal(w.metrics[w.sentM])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pr.b.JS.PublishAsync(bus.MetricSubject("shop"), data); err != nil {
 				t.Fatal(err)
 			}
 			pr.sent++
@@ -379,6 +406,83 @@ func TestRestartKeepsWatching(t *testing.T) {
 				t.Fatalf("want one H3 halt within 20 min of the onset %s:%s", onset.Format("15:04"), show(all))
 			}
 		})
+	}
+}
+
+// A metric regression of the new version in the first 3 hours of H3,
+// then none: 5 hours into H3 the daemon restarts and replays 2 hours —
+// none of the regression. The whole-watch comparison still fails (the
+// ring stays held for review, no new verdict) until the normal hours
+// outweigh it, as it would without the restart, because the watch's
+// metric samples come back with it: each published sample of the watch
+// counted once (snapshot + replay), and the ring passes later when the
+// regression is diluted.
+func TestRestartKeepsJudgingMetrics(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+	h3 := t0.Add(3 * time.Hour)
+	fixed := h3.Add(3 * time.Hour)
+	restart := h3.Add(5 * time.Hour)
+	end := h3.Add(7 * time.Hour)
+	cfg := detector.Config{Baseline: 2 * time.Hour}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	w := &world{rng: rand.New(rand.NewPCG(5, 6))}
+	w.chatter(t0, end, 6, 0.1, 0)
+	w.samples(t0, end, t0.Add(2*time.Hour), "latency_p99", 300, func(t time.Time) float64 {
+		if !t.Before(h3) && t.Before(fixed) {
+			return 3
+		}
+		return 1
+	})
+	w.event(t0.Add(2*time.Hour), "H2", signals.EventStarted)
+	w.event(h3, "H3", signals.EventPromoted)
+	clock := &simClock{now: t0}
+
+	p1 := startProcess(t, dir, cfg, clock, time.Time{})
+	w.live(t, p1, clock, t0, restart.Add(-2*time.Hour), 30*time.Minute)
+	replayFrom := time.Now() // the second process replays from here: after the regression
+	time.Sleep(10 * time.Millisecond)
+	w.live(t, p1, clock, restart.Add(-2*time.Hour), restart, 30*time.Minute)
+	p1.stop(t)
+	before := storedVerdicts(t, dir)
+	if n := len(before); n == 0 || before[n-1].Ring != "H3" || before[n-1].Action != signals.ActionReviewRequired {
+		t.Fatalf("before the restart H3 must be held for review on latency:%s", show(before))
+	}
+
+	p2 := startProcess(t, dir, cfg, clock, replayFrom)
+	w.live(t, p2, clock, restart, restart.Add(30*time.Minute), 10*time.Minute)
+	p2.stop(t)
+	all := storedVerdicts(t, dir)
+	if again := all[len(before):]; len(again) != 0 {
+		t.Fatalf("verdicts after the restart while the whole watch still fails on latency:%s\nbefore:%s", show(again), show(before))
+	}
+	var h3w *detector.WatchStatus
+	for _, ws := range p2.det.OpenWatches() {
+		if ws.Ring == "H3" {
+			h3w = &ws
+		}
+	}
+	if h3w == nil {
+		t.Fatalf("H3 is not watched after the restart: %+v", p2.det.OpenWatches())
+	}
+	samples := 0
+	for _, m := range w.metrics {
+		if !m.Time.Before(h3) && m.Time.Before(h3w.SamplesFolded) {
+			samples++
+		}
+	}
+	if h3w.Samples != samples || h3w.SamplesFolded.Before(restart) {
+		t.Fatalf("H3 watch after the restart counted %d metric samples up to %s, want the %d published", h3w.Samples, h3w.SamplesFolded, samples)
+	}
+
+	p3 := startProcess(t, dir, cfg, clock, replayFrom)
+	w.live(t, p3, clock, restart.Add(30*time.Minute), end, 10*time.Minute)
+	p3.stop(t)
+	after := storedVerdicts(t, dir)[len(all):]
+	if len(after) == 0 || after[len(after)-1].Decision != signals.DecisionPass || after[0].Time.Before(fixed.Add(3*time.Hour-10*time.Minute)) {
+		t.Fatalf("want H3 to pass once the normal hours outweigh the regression (about %s):%s", fixed.Add(3*time.Hour).Format("15:04"), show(after))
 	}
 }
 
