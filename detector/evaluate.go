@@ -267,7 +267,7 @@ func (d *Detector) socialSignals(w *watch, s *service, until time.Time) ([]signa
 	share.Expected = b.negShare
 	release := chartResult("release_complaints", GroupRelease, &w.charts[chRelease], evidence, why)
 	if release.Outcome == signals.OutcomeFail {
-		release.Detail += " — complaints that mention the new version or update"
+		release.Detail += " — complaints that mention the new version or update" + d.exposureNote(w, &w.charts[chRelease], until)
 	}
 	// In a soak a critical signal halts on its own only over the soak's
 	// stricter bar; below it, it counts in the score like any other.

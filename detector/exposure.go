@@ -1,6 +1,8 @@
 package detector
 
 import (
+	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/aftershock/aftershock/signals"
@@ -205,4 +207,33 @@ func (d *Detector) retuneRelease(w *watch, extra float64) {
 	d.thresholds(&tmp)
 	c, t := &w.charts[chRelease], &tmp.charts[chRelease]
 	c.h, c.hSoak, c.minX = t.h, t.hSoak, t.minX
+}
+
+// exposureNote says, for a failing release chart (c, alarm since its
+// from), what the new version's store reviews were expected at: the
+// reported store exposure over the alarm (each change in it), or that no
+// exposure was reported. "" for a service without store reviews in the
+// baseline, whose chart the reviews do not move.
+func (d *Detector) exposureNote(w *watch, c *chart, until time.Time) string {
+	j := c.alarm()
+	if j < 0 || w.phase.base == nil || !w.phase.base.ok {
+		return ""
+	}
+	if len(w.phase.changes) == 0 {
+		return "; judged with no store exposure reported (expected from the new version's other reviews only)"
+	}
+	from := c.from[j]
+	e := w.exposureAt(from)
+	note := fmt.Sprintf("; judged at a store exposure of %s", percent(e))
+	for _, ch := range w.phase.changes {
+		if ch.at.After(from) && ch.at.Before(until) && ch.share != e {
+			e = ch.share
+			note += fmt.Sprintf(", %s from %s", percent(e), ch.at.UTC().Format(time.RFC3339))
+		}
+	}
+	return note + fmt.Sprintf(" (reported; the alarm since %s)", from.UTC().Format(time.RFC3339))
+}
+
+func percent(share float64) string {
+	return strconv.FormatFloat(100*share, 'g', 3, 64) + " %"
 }
