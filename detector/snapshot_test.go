@@ -522,10 +522,39 @@ func TestSnapshotReadableByPreviousRelease(t *testing.T) {
 	start := t0.Add(6 * time.Hour)
 	s.background(t0, start, 3)
 	s.release(start, "H3", signals.EventStarted)
-	s.background(start, start.Add(time.Hour), 3)
+	for m := start; m.Before(start.Add(time.Hour)); m = m.Add(time.Minute) {
+		for _, v := range []string{"", "4.2.0"} {
+			s.d.Metric(signals.MetricSample{Time: m, Service: "shop", Version: v, Name: "error_rate", Value: 0.01})
+		}
+		s.background(m, m.Add(time.Minute), 3)
+	}
+	if w := s.d.watches[watchKey{"shop-4.2.0", "H3"}]; len(w.samples.by) == 0 {
+		t.Fatal("no metric samples in the watch")
+	}
 	data, err := s.d.MarshalService("shop")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The release before this one saved watches, without their metric samples.
+	type previousWatch struct {
+		Event              signals.ReleaseEvent
+		Start, MinEnd, End time.Time
+		NegPosts           int32
+		Next               time.Time
+		Charts             [nCharts]chartSnapshot
+	}
+	type previousWithWatches struct {
+		Version    int
+		AsOf       time.Time
+		Watches    []previousWatch
+		ReleaseSeq uint64
+	}
+	var prev previousWithWatches
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&prev); err != nil {
+		t.Fatalf("the release before this one cannot read this snapshot: %v", err)
+	}
+	if len(prev.Watches) != 1 || !prev.Watches[0].Start.Equal(start) || prev.Watches[0].Next.IsZero() {
+		t.Fatalf("the release before this one read the watches %+v", prev.Watches)
 	}
 	type previous struct { // serviceSnapshot before the watches were added
 		Version   int
