@@ -74,8 +74,9 @@ type watch struct {
 	factor     float64
 	weeks      int
 
-	phase   phase        // reported exposure of a store rollout (exposure.go)
-	re      *resume      // set when the watch came back in a restart (rewatch.go)
+	phase phase   // reported exposure of a store rollout (exposure.go)
+	re    *resume // set when the watch came back in a restart (rewatch.go)
+
 	samples watchSamples // metric samples over the whole watch (watchsamples.go)
 }
 
