@@ -345,9 +345,13 @@ func (d *Detector) Rebuilt(now time.Time) []string {
 		case w.re != nil && w.re.restored:
 			step = append(step, w)
 			var lost []string
-			if from := firstSample(s); w.re.samplesLost && from.After(w.start) {
+			switch from := firstSample(s); {
+			case w.re.samplesLost && from.After(w.start):
 				lost = append(lost, fmt.Sprintf("metric samples before %s are not available (the watch was saved by an earlier release); its metrics are compared over the watch from then on",
 					from.UTC().Format(time.RFC3339)))
+			case !w.samples.next.IsZero() && from.After(w.samples.next) && w.samples.next.Before(now):
+				lost = append(lost, fmt.Sprintf("metric samples between %s and %s are not available (older than the stream replay)",
+					w.samples.next.UTC().Format(time.RFC3339), from.UTC().Format(time.RFC3339)))
 			}
 			if !w.ring.Internal && !w.next.IsZero() && !first.IsZero() && first.After(w.next) && w.next.Before(now) {
 				gapEnd := minTime(first, now.Truncate(d.cfg.Bucket))

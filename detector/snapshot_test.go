@@ -462,6 +462,7 @@ func TestRestartAfterLongOutageSaysWhatIsMissing(t *testing.T) {
 	tl := &timeline{}
 	tl.genPosts(rng, t0, onset, 6, 0.1, 0, "")
 	tl.genPosts(rng, onset, onset.Add(time.Hour), 6, 0.1, 2, "crash")
+	tl.genMetrics(rng, t0, onset.Add(time.Hour), h3, "error_rate", 0.01, func(time.Time) string { return "H3" }, func(time.Time) float64 { return 1 })
 	tl.event(t0.Add(6*time.Hour), "H2", signals.EventStarted)
 	tl.event(h3, "H3", signals.EventPromoted)
 	old := New(cfg, nil)
@@ -472,8 +473,9 @@ func TestRestartAfterLongOutageSaysWhatIsMissing(t *testing.T) {
 	}
 	replayFrom := restart.Add(-8 * time.Hour)
 	d, first, notes := tl.restart(t, cfg, snap, replayFrom, restart)
-	if len(notes) != 1 || !strings.Contains(notes[0], "not available") {
-		t.Fatalf("notes %q, want the hole named", notes)
+	if len(notes) != 1 || !strings.Contains(notes[0], "not available") ||
+		!strings.Contains(notes[0], "metric samples between "+crash.Add(-cfg.Lateness).Format(time.RFC3339)+" and "+replayFrom.Format(time.RFC3339)) {
+		t.Fatalf("notes %q, want the hole named, of the posts and of the metric samples", notes)
 	}
 	if len(first.Verdicts) != 1 || !strings.Contains(strings.Join(first.Verdicts[0].Reasons, " "), "evidence between "+crash.Add(-time.Minute).Format(time.RFC3339)) {
 		t.Fatalf("the restart does not say what is missing in a verdict:%s", describe(first.Verdicts))
