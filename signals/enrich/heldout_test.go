@@ -103,22 +103,40 @@ func TestHeldoutComplaints(t *testing.T) {
 				if name == "" {
 					name = "all"
 				}
-				t.Logf("%s: %d posts, language detected right %.3f", name, f.n, float64(f.langOK)/float64(f.n))
-				t.Logf("  complaint (Negative):      %s", f.complaint)
-				t.Logf("  complaint (any category):  %s", f.anyCategory)
-				t.Logf("  categories (micro):        %s", f.catMicro)
-				for _, c := range categoryNames {
-					t.Logf("    %-9s %s", c, f.perCat[c])
+				// figures only when asked (the one run after freezing):
+				// a failing floor names the floor, not the figure, so
+				// that a failure while tuning shows nothing of the set
+				show := os.Getenv("ENRICH_HELDOUT_PRINT") != ""
+				if show {
+					t.Logf("%s: %d posts, language detected right %.3f", name, f.n, float64(f.langOK)/float64(f.n))
+					t.Logf("  complaint (Negative):      %s", f.complaint)
+					t.Logf("  complaint (any category):  %s", f.anyCategory)
+					t.Logf("  categories (micro):        %s", f.catMicro)
+					for _, c := range categoryNames {
+						t.Logf("    %-9s %s", c, f.perCat[c])
+					}
 				}
 				fl := set.floors[name]
 				if f.complaint.prec() < fl[0] || f.complaint.rec() < fl[1] {
-					t.Errorf("%s: complaint P %.3f R %.3f, want >= %.2f / %.2f", name, f.complaint.prec(), f.complaint.rec(), fl[0], fl[1])
+					if show {
+						t.Errorf("%s: complaint P %.3f R %.3f, want >= %.2f / %.2f", name, f.complaint.prec(), f.complaint.rec(), fl[0], fl[1])
+					} else {
+						t.Errorf("%s: complaint P or R under its floor %.2f / %.2f", name, fl[0], fl[1])
+					}
 				}
 				if f.catMicro.prec() < fl[2] || f.catMicro.rec() < fl[3] {
-					t.Errorf("%s: categories P %.3f R %.3f, want >= %.2f / %.2f", name, f.catMicro.prec(), f.catMicro.rec(), fl[2], fl[3])
+					if show {
+						t.Errorf("%s: categories P %.3f R %.3f, want >= %.2f / %.2f", name, f.catMicro.prec(), f.catMicro.rec(), fl[2], fl[3])
+					} else {
+						t.Errorf("%s: categories P or R under its floor %.2f / %.2f", name, fl[2], fl[3])
+					}
 				}
 				if acc := float64(f.langOK) / float64(f.n); acc < fl[4] {
-					t.Errorf("%s: language detected right %.3f, want >= %.2f", name, acc, fl[4])
+					if show {
+						t.Errorf("%s: language detected right %.3f, want >= %.2f", name, acc, fl[4])
+					} else {
+						t.Errorf("%s: language detection under its floor %.2f", name, fl[4])
+					}
 				}
 			}
 		})
