@@ -3,6 +3,7 @@ package enrich
 import (
 	"fmt"
 	"math"
+	"os"
 	"testing"
 
 	"github.com/aftershock/aftershock/signals/realdata"
@@ -128,21 +129,37 @@ func TestAppReviews(t *testing.T) {
 		realdata.AppFit:     {0.61, 0.61, 0.79, 0.63},
 		realdata.AppHeldOut: {0.52, 0.57, 0.79, 0.60},
 	}
+	// The held-out part's figures are printed only when asked
+	// (ENRICH_HELDOUT_PRINT=1, the one run after freezing): a failing floor
+	// says which floor, not the figure, so that a -v run or a failure
+	// while tuning shows nothing held out.
+	printHeldOut := os.Getenv("ENRICH_HELDOUT_PRINT") != ""
 	for _, p := range []string{realdata.AppFit, realdata.AppHeldOut} {
 		f := appMeasure(a, parts[p])
 		name := map[string]string{realdata.AppFit: "tune (fit+check)", realdata.AppHeldOut: "HELD-OUT"}[p]
-		t.Logf("%s: %d reviews", name, f.n)
-		t.Logf("  complaint (Negative):             %s", f.complaint)
-		t.Logf("  any category vs complaint:        %s", f.category)
-		t.Logf("  any category vs label Bug:        %s", f.bugCategory)
-		t.Logf("  polarity vs stars: accuracy %.3f, F1 neg %.3f neu %.3f pos %.3f, macro-F1 %.3f, Pearson r %.3f; confusion [want][got] %v",
-			f.acc(), f.f1(0), f.f1(1), f.f1(2), (f.f1(0)+f.f1(1)+f.f1(2))/3, f.r(), f.polarity)
+		show := p != realdata.AppHeldOut || printHeldOut
+		if show {
+			t.Logf("%s: %d reviews", name, f.n)
+			t.Logf("  complaint (Negative):             %s", f.complaint)
+			t.Logf("  any category vs complaint:        %s", f.category)
+			t.Logf("  any category vs label Bug:        %s", f.bugCategory)
+			t.Logf("  polarity vs stars: accuracy %.3f, F1 neg %.3f neu %.3f pos %.3f, macro-F1 %.3f, Pearson r %.3f; confusion [want][got] %v",
+				f.acc(), f.f1(0), f.f1(1), f.f1(2), (f.f1(0)+f.f1(1)+f.f1(2))/3, f.r(), f.polarity)
+		}
 		fl := floors[p]
 		if f.complaint.prec() < fl[0] || f.complaint.rec() < fl[1] {
-			t.Errorf("%s: complaint P %.3f R %.3f, want >= %.2f / %.2f", name, f.complaint.prec(), f.complaint.rec(), fl[0], fl[1])
+			if show {
+				t.Errorf("%s: complaint P %.3f R %.3f, want >= %.2f / %.2f", name, f.complaint.prec(), f.complaint.rec(), fl[0], fl[1])
+			} else {
+				t.Errorf("%s: complaint P or R under its floor %.2f / %.2f", name, fl[0], fl[1])
+			}
 		}
 		if f.acc() < fl[2] || f.r() < fl[3] {
-			t.Errorf("%s: polarity accuracy %.3f r %.3f, want >= %.2f / %.2f", name, f.acc(), f.r(), fl[2], fl[3])
+			if show {
+				t.Errorf("%s: polarity accuracy %.3f r %.3f, want >= %.2f / %.2f", name, f.acc(), f.r(), fl[2], fl[3])
+			} else {
+				t.Errorf("%s: polarity accuracy or r under its floor %.2f / %.2f", name, fl[2], fl[3])
+			}
 		}
 	}
 }

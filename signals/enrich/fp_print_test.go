@@ -30,7 +30,9 @@ func TestFPPrint(t *testing.T) {
 	n, fp := 0, 0
 	pool := map[string][2]int{}
 	for _, r := range all {
-		if realdata.AppSplit(r.Text) != part || r.Complaint() || r.Stars < 3 || r.Label == "Bug" {
+		// only reviews of the judge's tune half (its held-out scenarios
+		// replay the others)
+		if realdata.AppSplit(r.Text) != part || r.Complaint() || r.Stars < 3 || r.Label == "Bug" || !r.ScenarioTune() {
 			continue
 		}
 		text := r.Text
@@ -51,7 +53,7 @@ func TestFPPrint(t *testing.T) {
 		pool[name] = c
 		if e.Negative() {
 			fp++
-			t.Logf("%d %s s%.2f %v | %s", r.Stars, r.Label, e.Sentiment, e.Categories, text)
+			t.Logf("%d %s s%.2f p%.2f %v | %s", r.Stars, r.Label, e.Sentiment, a.en.Prob(text), e.Categories, text)
 		}
 	}
 	t.Logf("%d of %d counted; by pool (all, counted) %v", fp, n, pool)
@@ -161,4 +163,97 @@ func clip240(text string) string {
 		return cut[:i]
 	}
 	return cut
+}
+
+// TestMissPrint (ENRICH_MISS_PRINT=fit|check) prints the 1–2 star app
+// reviews of one tune part, in the judge's tune half only, that are not
+// counted as complaints, clipped as the judge's scenarios quote them: what
+// its incident (Bug) and background complaint pools lose. Diagnostic only.
+func TestMissPrint(t *testing.T) {
+	part := os.Getenv("ENRICH_MISS_PRINT")
+	if part == "" {
+		t.Skip("ENRICH_MISS_PRINT unset")
+	}
+	if part != realdata.AppFit && part != realdata.AppCheck {
+		t.Fatalf("ENRICH_MISS_PRINT=%s: only the tune parts fit and check", part)
+	}
+	all, err := realdata.ReadAppReviews(sharedData)
+	skipAbsent(t, err)
+	a := newTestAnalyzer(t, Config{})
+	pool := map[string][2]int{}
+	for _, r := range all {
+		if realdata.AppSplit(r.Text) != part || r.Stars > 2 || !r.ScenarioTune() {
+			continue
+		}
+		text := clip240(r.Text)
+		e := a.Enrich(text, "")
+		name := "complaint"
+		if r.Label == "Bug" {
+			name = "incident"
+		}
+		c := pool[name]
+		c[0]++
+		if !e.Negative() {
+			c[1]++
+			t.Logf("%s %d %s s%.2f p%.2f %v | %s", name, r.Stars, r.Label, e.Sentiment, a.en.Prob(text), e.Categories, text)
+		}
+		pool[name] = c
+	}
+	t.Logf("missed by pool (all, missed) %v", pool)
+}
+
+// TestVariantMissPrint (ENRICH_VARIANT_PRINT=fit|check) scores 1–2 star
+// Bug reviews of one tune part, in the judge's tune half only, in 40
+// variants each made as the judge's scenarios make incident posts (named
+// product, typos, a name or version in front, clipped) and prints those
+// counted in fewer than all variants. Diagnostic only.
+func TestVariantMissPrint(t *testing.T) {
+	part := os.Getenv("ENRICH_VARIANT_PRINT")
+	if part == "" {
+		t.Skip("ENRICH_VARIANT_PRINT unset")
+	}
+	if part != realdata.AppFit && part != realdata.AppCheck {
+		t.Fatalf("ENRICH_VARIANT_PRINT=%s: only the tune parts fit and check", part)
+	}
+	all, err := realdata.ReadAppReviews(sharedData)
+	skipAbsent(t, err)
+	a := newTestAnalyzer(t, Config{})
+	rng := rand.New(rand.NewPCG(5, 6))
+	total, counted := 0, 0
+	for _, r := range all {
+		if realdata.AppSplit(r.Text) != part || r.Stars > 2 || r.Label != "Bug" || !r.ScenarioTune() {
+			continue
+		}
+		text := r.Text
+		for _, old := range []string{"this app", "This app", "the app", "The app"} {
+			text = strings.Replace(text, old, "Shopr", 1)
+		}
+		text = clip240(text)
+		n := 0
+		var miss string
+		for k := range 40 {
+			v := typoText(rng, text)
+			switch k % 5 {
+			case 0:
+				v = "@Shopr " + v
+			case 1:
+				v = "Shopr: " + v
+			case 2:
+				v = v + " (4.12.0)"
+			case 3:
+				v = "#Shoppr " + v
+			}
+			if e := a.Enrich(v, ""); e.Negative() {
+				n++
+			} else {
+				miss = v
+			}
+		}
+		total += 40
+		counted += n
+		if n < 40 {
+			t.Logf("%d/40 counted | %s", n, miss)
+		}
+	}
+	t.Logf("variants counted %d of %d (%.3f)", counted, total, float64(counted)/float64(max(total, 1)))
 }

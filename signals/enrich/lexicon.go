@@ -208,7 +208,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 		strong: []string{"slow", "slower", "slowest", "slowly", "laggy", "lag", "lags", "lagging", "sluggish",
 			"slowed down", "takes forever", "take forever", "taking forever", "forever to load", "takes ages", "take ages",
 			"takes so long", "take so long", "long to load", "loading forever", "still loading",
-			"loading loading", "snail", "🐌", "seconds to open", "minute to load", "minutes to load", "minutes to open", "waiting forever", "slooow",
+			"loading loading", "snail", "🐌", "seconds to open", "minute to load", "minutes to load", "seconds to load", "slowed", "minutes to open", "waiting forever", "slooow",
 			"느려", "느림", "느리", "버벅", "렉", "오래 걸", "답답", "로딩이 너무",
 			"오래걸", "무한로딩", "무한 로딩", "로딩만", "로딩 길", "로딩이 길", "로딩중만",
 			"buffering", "buffers", "rebuffering", "spinning wheel", "spinner", "keeps spinning", "timeout", "timeouts", "timed out",
@@ -243,7 +243,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 	},
 	"update": {
 		topic: []string{"update", "updated", "updating", "updates", "upgrade", "upgraded", "new version", "version",
-			"latest version", "this version", "new release", "patch", "roll back", "rollback", "downgrade",
+			"latest version", "this version", "new release", "release", "releases", "patch", "roll back", "rollback", "downgrade",
 			"updat", "udpate", "upate",
 			"업데이트", "업뎃", "업그레이드", "새 버전", "최신 버전", "새버전", "최신버전", "패치", "버전"},
 	},
@@ -256,6 +256,7 @@ var problemCues = struct{ generic, weak []string }{
 	generic: []string{"fail", "fails", "failed", "failing", "failure", "broken", "broke", "breaks", "not working",
 		"doesn't work", "does not work", "don't work", "isn't working", "stopped working", "won't work",
 		"not work", "error", "errors", "doesnt work", "dosent work", "not workin",
+		"hasn't worked", "hasnt worked", "haven't worked", "havent worked", "no longer works", "corrupts", "corrupted",
 		"오류", "에러", "안돼", "안 돼", "안되", "안 되", "안됨", "실패",
 		"왜이래", "왜 이래", "왜이럼", "왜 이럼", "왜이러", "왜 이러", "안옴", "안 옴", "안와", "안 와"},
 	weak: []string{"issue", "issues", "problem", "problems", "can't", "cant", "cannot", "unable", "won't",
@@ -273,7 +274,12 @@ var problemCues = struct{ generic, weak []string }{
 var blockPhrases = []string{"customer service", "customer support", "offline mode", "service fee",
 	"service charge", "terms of service", "hands down", "can't get enough", "cant get enough",
 	"can't recommend", "cant recommend", "cannot recommend", "can't wait", "cant wait", "can't put it down",
-	"cannot put down", "can't put down", "all else fails", "good money"}
+	"cannot put down", "can't put down", "all else fails", "good money",
+	// "it bugs me how short the game is": annoys, no software bug
+	"bugs me", "bug me",
+	// an absence that is praise: "no in app purchases!", "no ads"
+	"no in app purchases", "no in-app purchases", "no in app purchase", "no in-app purchase",
+	"no ads", "no hidden fees", "no hidden charges"}
 
 // reportCues mark the voice of news, bystanders and status pages. Without a
 // first-person word (firstPersonWords) such a post is no complaint: the blind
