@@ -282,6 +282,11 @@ func (c *Config) Validate() error {
 		}
 	}
 	add(c.Detector.Validate("detector"))
+	var svc []string
+	for _, s := range c.Services {
+		svc = append(svc, s.Name)
+	}
+	add(errors.Join(CheckDetector("detector", c.Detector, svc)...))
 	if c.Influx != nil {
 		add(c.Influx.Validate())
 	}

@@ -48,6 +48,11 @@ func parseConfig(data []byte) (*config.Config, error) {
 	}
 	var errs []error
 	errs = append(errs, cfg.Detector.Validate("detector"))
+	var svc []string
+	for _, s := range cfg.Services {
+		svc = append(svc, s.Name)
+	}
+	errs = append(errs, config.CheckDetector("detector", cfg.Detector, svc)...)
 	for i := range cfg.Services {
 		s := &cfg.Services[i]
 		if err := s.Enrich.Validate(); err != nil {

@@ -1,0 +1,111 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/aftershock/aftershock/detector"
+)
+
+// CheckDetector checks what detector.Config.Validate cannot see on its own,
+// after it ran: names in critical, must_have_data and dry_run that look
+// like a misspelt signal or complaint category (detector.Config accepts
+// any metric name there, so "logn" would silently be a metric nobody
+// sends and login would not halt on its own), service_soak entries for
+// services that are not configured, and negative durations that would
+// otherwise be taken as they are. services are the configured service
+// names (none: any service). prefix is the section's path ("detector").
+func CheckDetector(prefix string, d detector.Config, services []string) []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, field, fmt.Sprintf(format, args...)))
+	}
+	for _, list := range []struct {
+		key   string
+		names []string
+	}{{"critical", d.Critical}, {"must_have_data", d.MustHaveData}, {"dry_run", d.DryRun}} {
+		cats := list.key == "critical" // only critical takes complaint categories
+		what, known := "a signal", "signals: "+strings.Join(detector.SignalNames, ", ")
+		if cats {
+			what += " or complaint category"
+			known += "; categories: " + strings.Join(detector.Categories, ", ")
+		}
+		for i, n := range list.names {
+			if near, ok := misspelt(n, cats); ok {
+				bad(fmt.Sprintf("%s[%d]", list.key, i), "%q is not %s; did you mean %q? (%s)", n, what, near, known)
+			}
+		}
+	}
+	if len(services) > 0 {
+		var names []string
+		for n := range d.ServiceSoak {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			if !slices.Contains(services, n) {
+				bad("service_soak."+n, "%q is not one of services[].name", n)
+			}
+		}
+	}
+	if d.SilenceAfter < 0 {
+		bad("silence_after", "%s is negative", d.SilenceAfter)
+	}
+	if d.MinBaseline < 0 {
+		bad("min_baseline", "%s is negative", d.MinBaseline)
+	}
+	if d.MinSamples < 0 {
+		bad("min_samples", "%d is negative", d.MinSamples)
+	}
+	if d.MaxServices < 0 {
+		bad("max_services", "%d is negative", d.MaxServices)
+	}
+	return errs
+}
+
+// misspelt reports the social signal (or, with categories, complaint
+// category) that n is one or two edits away from, when n is none of them:
+// a metric name that close to a signal is almost surely a typo.
+func misspelt(n string, categories bool) (string, bool) {
+	known := slices.Clone(detector.SignalNames)
+	if categories {
+		known = append(known, detector.Categories...)
+	}
+	if slices.Contains(known, n) {
+		return "", false
+	}
+	best, bestD := "", 3
+	for _, k := range known {
+		limit := 2
+		if len(k) <= 6 {
+			limit = 1
+		}
+		if dist := editDistance(strings.ToLower(n), k); dist <= limit && dist < bestD {
+			best, bestD = k, dist
+		}
+	}
+	return best, best != ""
+}
+
+// editDistance is the Levenshtein distance of a and b (bytes; names are ASCII).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
