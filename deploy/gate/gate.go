@@ -17,7 +17,7 @@
 //	decision marginal                           → review_required
 //	decision wait                               → wait (naming silent sources first when the detector says so)
 //	decision fail, action none (not confirmed)  → wait
-//	team budget or an author's karma used up    → review_required, unless the answer is halt
+//	team budget or an author's karma used up    → review_required, unless the answer is halt (silent sources stay the first reason)
 package gate
 
 import (
@@ -45,6 +45,10 @@ const (
 	Halt           = "halt"
 	ReviewRequired = "review_required"
 )
+
+// silentPrefix starts the gate's first reason when the detector says the
+// service's sources are silent.
+const silentPrefix = "not enough evidence: sources silent"
 
 // ErrInvalid is wrapped by errors about a malformed question (a bad ring).
 var ErrInvalid = errors.New("invalid gate request")
@@ -141,7 +145,13 @@ func (g *Gate) answer(ctx context.Context, rel releases.Release, ring string) (A
 		}
 		if out {
 			a.Decision = ReviewRequired
-			a.Reasons = append([]string{why}, a.Reasons...)
+			// Silent sources stay the first reason: the crawlers may be
+			// broken, which matters more than whose budget is spent.
+			at := 0
+			if len(a.Reasons) > 0 && strings.HasPrefix(a.Reasons[0], silentPrefix) {
+				at = 1
+			}
+			a.Reasons = slices.Insert(a.Reasons, at, why)
 		}
 	}
 	a.OK = a.Decision == Proceed
@@ -210,7 +220,7 @@ func decide(rel releases.Release, ring string, v *signals.Verdict) Answer {
 		for _, r := range v.Reasons {
 			if strings.HasPrefix(r, "sources silent since") {
 				// The crawlers may be broken: say so first, never proceed.
-				return set(Wait, "not enough evidence: "+r)
+				return set(Wait, silentPrefix+strings.TrimPrefix(r, "sources silent"))
 			}
 		}
 		return set(Wait, "not enough evidence yet")
