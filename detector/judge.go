@@ -57,7 +57,11 @@ func Score(results []signals.SignalResult, weights map[string]float64, pass, mar
 	}
 	sort.Strings(insufficient)
 	if total == 0 {
-		reasons = append(reasons, fmt.Sprintf("insufficient evidence for every signal (%v); no-data policy: %s", insufficient, noData))
+		what := fmt.Sprintf("insufficient evidence for every signal (%v)", insufficient)
+		if len(insufficient) == 0 {
+			what = "no signal to judge yet: no post or metric sample of the service has arrived"
+		}
+		reasons = append(reasons, fmt.Sprintf("%s; no-data policy: %s", what, noData))
 		switch noData {
 		case NoDataPass:
 			return 100, signals.DecisionPass, reasons
