@@ -298,3 +298,75 @@ func TestSoakAfterCompleted(t *testing.T) {
 		t.Errorf("last verdict %v %v, want the soak's final verdict at %s", last["time"], last["reasons"], ts(at(270)))
 	}
 }
+
+// Critical per signal and per category, from the config file: a failing
+// critical signal halts at its first failing evaluation; a failure of
+// signals that are not critical acts (halts when the score fails, asks for
+// review when it is marginal) only after `consecutive` evaluations one
+// minute apart.
+func TestCriticalAndConsecutive(t *testing.T) {
+	var social recording
+	social.chatter(0, 180, 3, "mastodon")
+	social.release(120, "started", "H2")
+	social.complaints(150, 180, 4) // login complaints naming 4.2
+
+	var metric recording
+	metric.chatter(0, 180, 3, "mastodon")
+	metric.release(120, "started", "H2")
+	metric.metric(100, 180, "", "H2", 0.010)
+	metric.metric(121, 150, "4.2.0", "H2", 0.010)
+	metric.metric(150, 180, "4.2.0", "H2", 0.060) // the new version's error rate ×6
+
+	for _, tc := range []struct {
+		name   string
+		input  string
+		config string
+		action string // the action taken
+		// minutes from the first failing (fail or marginal) verdict to
+		// the action; 0: that verdict acts, naming a critical signal.
+		delay int
+	}{
+		{"defaults: login and release complaints are critical", social.input(), "", "halt", 0},
+		{"one category critical", social.input(), "detector:\n  critical: [login]\n", "halt", 0},
+		{"another category critical", social.input(), "detector:\n  critical: [payment]\n", "halt", 1},
+		{"nothing social critical", social.input(), "detector:\n  critical: [error_rate]\n", "halt", 1},
+		{"consecutive 3", social.input(), "detector:\n  critical: [error_rate]\n  consecutive: 3\n", "halt", 2},
+		{"defaults: error_rate is critical", metric.input(), "", "halt", 0},
+		{"error_rate not critical: one signal of many asks for review", metric.input(), "detector:\n  critical: [login]\n", "review_required", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := Options{}
+			if tc.config != "" {
+				o.Config = loadConfig(t, tc.config)
+			}
+			r := run(t, tc.input, o)
+			var first, acted map[string]any
+			for _, v := range r.verdicts {
+				if first == nil && (v["decision"] == "fail" || v["decision"] == "marginal") {
+					first = v
+				}
+				if acted == nil && v["action"] != "none" {
+					acted = v
+				}
+			}
+			if first == nil || acted == nil || acted["action"] != tc.action {
+				t.Fatalf("first failing verdict %v, first action %v, want %s; verdicts %v", first, acted, tc.action, r.decisions())
+			}
+			if tc.action == "review_required" && len(r.halts()) != 0 {
+				t.Errorf("halted: %v", r.decisions())
+			}
+			ft, _ := time.Parse(time.RFC3339, first["time"].(string))
+			at2, _ := time.Parse(time.RFC3339, acted["time"].(string))
+			if got := int(at2.Sub(ft) / time.Minute); got != tc.delay {
+				t.Errorf("%s %d minutes after the first failing verdict, want %d; verdicts %v", tc.action, got, tc.delay, r.decisions())
+			}
+			critical := strings.HasPrefix(reasons(acted), "[a critical signal failed")
+			if critical != (tc.delay == 0) {
+				t.Errorf("reasons %v: critical %v, want %v", acted["reasons"], critical, tc.delay == 0)
+			}
+			if onset := at(150); ft.Before(onset) || ft.After(onset.Add(10*time.Minute)) {
+				t.Errorf("first failing verdict at %s, want within 10 minutes of the onset %s", ft, onset)
+			}
+		})
+	}
+}
