@@ -370,3 +370,29 @@ func TestCriticalAndConsecutive(t *testing.T) {
 		})
 	}
 }
+
+// The mirror case: the new version's metric has evidence and passes, but
+// no post ever came. Most of the counted signals lack evidence: Kayenta's
+// rule keeps the ring from passing. (The internal ring H1 is judged on its
+// metrics alone: its users are employees, not the public.)
+func TestMetricsWithoutPostsWait(t *testing.T) {
+	for _, tc := range []struct{ ring, want string }{{"H2", "wait"}, {"H1", "pass"}} {
+		t.Run(tc.ring, func(t *testing.T) {
+			var s recording
+			s.release(0, "started", tc.ring)
+			s.metric(0, 70, "", tc.ring, 0.01)
+			s.metric(0, 70, "4.2.0", tc.ring, 0.01)
+			r := run(t, s.input(), Options{})
+			if tc.want == "wait" {
+				neverPasses(t, r)
+			}
+			last := r.verdicts[len(r.verdicts)-1]
+			if last["decision"] != tc.want {
+				t.Fatalf("last verdict %v %v, want %s", last["decision"], last["reasons"], tc.want)
+			}
+			if tc.want == "wait" && !strings.Contains(reasons(last), "counted signals lack evidence: cannot pass") {
+				t.Errorf("reasons %v do not give Kayenta's rule", last["reasons"])
+			}
+		})
+	}
+}
