@@ -28,6 +28,7 @@ func TestTraceStream(t *testing.T) {
 	if ring == "" {
 		ring = "H3"
 	}
+	release := os.Getenv("AFTERSHOCK_TRACE_RELEASE")
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +50,18 @@ func TestTraceStream(t *testing.T) {
 	var prevPosts int32
 	var out strings.Builder
 	names := chartSignals()
+	// Summary mode (AFTERSHOCK_TRACE_SUMMARY=1, for a clean month): the
+	// highest level (statistic over threshold) each chart reached in any
+	// watch, where, and how many buckets it spent at or over its bar.
+	summary := os.Getenv("AFTERSHOCK_TRACE_SUMMARY") != ""
+	type peak struct {
+		level   float64
+		where   string
+		over    int
+		soaking bool
+	}
+	var peaks [nCharts]peak
+	var top []string
 	advance := func(to time.Time) {
 		for now.IsZero() || now.Before(to) {
 			if now.IsZero() {
@@ -57,14 +70,37 @@ func TestTraceStream(t *testing.T) {
 				now = now.Add(time.Minute)
 			}
 			o := d.Advance(now)
+			if summary {
+				for _, k := range d.order {
+					w := d.watches[k]
+					if w.closed || w.base == nil || !w.base.ok {
+						continue
+					}
+					for i := range w.charts {
+						c := &w.charts[i]
+						l := c.level()
+						if j := c.alarm(); j >= 0 {
+							peaks[i].over++
+							if len(top) < 200 {
+								top = append(top, fmt.Sprintf("%s %s %s soak=%v %s", now.Format("01-02 15:04"), k.release, k.ring, w.soaking, c.describe(names[i], j)))
+							}
+						}
+						if l > peaks[i].level {
+							peaks[i].level, peaks[i].soaking = l, w.soaking
+							peaks[i].where = fmt.Sprintf("%s %s %s", now.Format("01-02 15:04"), k.release, k.ring)
+						}
+					}
+				}
+				continue
+			}
 			for _, v := range o.Verdicts {
-				if v.Ring == ring {
+				if v.Ring == ring && (release == "" || v.Release == release) {
 					fmt.Fprintf(&out, "%s verdict %s/%s %.0f %s\n", now.Format("15:04"), v.Decision, v.Action, v.Score, strings.Join(v.Reasons, " | "))
 				}
 			}
 			for _, k := range d.order {
 				w := d.watches[k]
-				if k.ring != ring || w.base == nil || !w.base.ok || w.closed {
+				if k.ring != ring || w.base == nil || !w.base.ok || w.closed || release != "" && k.release != release {
 					continue
 				}
 				line := fmt.Sprintf("%s n=%3d dn=%2d f=%.2f rateE=%.2f", now.Format("15:04"), w.total.posts, w.total.posts-prevPosts, w.factor, w.base.negRate*w.factor)
@@ -108,12 +144,22 @@ func TestTraceStream(t *testing.T) {
 			var ev signals.ReleaseEvent
 			if json.Unmarshal(sc.Bytes(), &ev) == nil {
 				d.Release(ev)
-				if ev.Ring == ring {
+				if ev.Ring == ring && (release == "" || ev.Release == release) {
 					prev = [nCharts]chart{}
 					prevPosts = 0
 				}
 			}
 		}
+	}
+	if summary {
+		for i, p := range peaks {
+			fmt.Fprintf(&out, "%-18s peak level %.2f at %s (soak %v), buckets over the bar %d\n", names[i], p.level, p.where, p.soaking, p.over)
+		}
+		for _, l := range top {
+			out.WriteString(l + "\n")
+		}
+		t.Log("\n" + out.String())
+		return
 	}
 	for _, k := range d.order {
 		if w := d.watches[k]; k.ring == ring && w.base != nil {
