@@ -318,9 +318,11 @@ func (d *Detector) Release(ev signals.ReleaseEvent) {
 			return // a duplicate start
 		}
 		// A promotion ends the watch of the previous ring with a final verdict.
+		var prev *watch
 		for _, pk := range d.order {
 			if w := d.watches[pk]; pk.release == ev.Release && pk.ring != ev.Ring && !w.closed {
 				d.finish(w, ev.Time, fmt.Sprintf("ring %s closed: the release moved on to %s", w.ring.Name, ev.Ring))
+				prev = w
 			}
 		}
 		rc, known := d.cfg.ring(ev.Ring)
@@ -334,6 +336,7 @@ func (d *Detector) Release(ev signals.ReleaseEvent) {
 		d.watches[k] = &watch{ev: ev, ring: rc, start: ev.Time, minEnd: ev.Time.Add(rc.Window),
 			end: ev.Time.Add(max(d.cfg.MaxWatch, rc.Window)), next: ev.Time.Truncate(d.cfg.Bucket),
 			failed: map[string]bool{}, knownRing: known}
+		d.carryOver(prev, d.watches[k])
 		d.setExposure(d.watches[k], ev)
 	case signals.EventCompleted:
 		soak := d.cfg.SoakFor(ev.Service)

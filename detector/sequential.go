@@ -47,6 +47,42 @@ type baseline struct {
 	phiShare float64
 }
 
+// to is the end of the baseline hours.
+func (b *baseline) to() time.Time {
+	return b.from.Add(time.Duration(math.Round(b.minutes*60)) * time.Second)
+}
+
+// carryOver continues the social charts of a release's previous ring (prev,
+// just closed by the promotion) in the watch of its next ring (w). The
+// social signals of both rings are the same posts — the service's — so the
+// next ring is judged against the same baseline, the hours before the
+// previous ring started, and its charts go on from where they were: the
+// evidence gathered in H2 is not thrown away at the promotion, and H3's
+// baseline does not take in H2's hours, in which the release was already
+// live (an incident that began in H2 would otherwise be part of what H3
+// expects). A CUSUM that goes on is the same statistic on the same counts,
+// so its false-alarm rate is the one the budget set (§3 of docs/judge.md).
+// Nothing is carried from an internal ring (its charts are not kept) or
+// from a ring without a baseline.
+func (d *Detector) carryOver(prev, w *watch) {
+	if prev == nil || w == nil || prev.ring.Internal || w.ring.Internal || prev.base == nil || !prev.base.ok || prev.ev.Service != w.ev.Service {
+		return
+	}
+	b := *prev.base
+	w.base = &b
+	d.thresholds(w)
+	for i := range w.charts {
+		c := &w.charts[i]
+		p := &prev.charts[i]
+		c.s, c.from, c.x, c.e = p.s, p.from, p.x, p.e
+	}
+	// Buckets are counted exactly once: from where the previous ring's
+	// charts stopped.
+	if prev.next.Before(w.next) {
+		w.next = prev.next
+	}
+}
+
 // upper is the count the rates of the sparse signals (each category, the
 // complaints naming the release) are estimated with: about one standard
 // error above the k seen (k + 1 + √(k+1)). The thresholds assume a known
@@ -251,7 +287,7 @@ func (d *Detector) hourFactor(w *watch, s *service, t time.Time) float64 {
 	h := t.Truncate(time.Hour)
 	if w.factor == 0 || !h.Equal(w.factorHour) {
 		w.factorHour = h
-		w.factor, w.weeks = d.seasonalRatio(s, w.base.from, w.start, h, h.Add(time.Hour))
+		w.factor, w.weeks = d.seasonalRatio(s, w.base.from, w.base.to(), h, h.Add(time.Hour))
 	}
 	return w.factor
 }

@@ -473,3 +473,43 @@ func TestNormalVersion(t *testing.T) {
 		}
 	}
 }
+
+// An incident that began in H2 and had not yet reached the bar when the
+// release moved on to H3 is not forgotten at the promotion: H3 judges the
+// same posts against the same baseline (the hours before H2 started, not
+// hours that include the incident), and its charts go on from where H2's
+// stopped, so H3 halts about when H2 would have, not a whole detection
+// delay after the promotion.
+func TestPromotionCarriesEvidence(t *testing.T) {
+	s := newScenario(t, Config{})
+	start := t0.Add(6 * time.Hour)
+	s.emit(t0, start, calm)
+	s.release(start, "H2", signals.EventStarted)
+	s.emit(start, start.Add(45*time.Minute), calm)
+	onset := start.Add(45 * time.Minute)
+	bad := calm
+	bad.extra = 1 // complaints ×3
+	s.emit(onset, onset.Add(15*time.Minute), bad)
+	promo := onset.Add(15 * time.Minute)
+	h2 := s.d.watches[watchKey{"shop-4.2.0", "H2"}]
+	level := h2.charts[chShare].level()
+	if _, halted := s.firstHalt(); halted || level < 0.2 {
+		t.Fatalf("the test wants H2 short of its bar at the promotion (level %.2f, halted %v)", level, halted)
+	}
+	s.release(promo, "H3", signals.EventPromoted)
+	h3 := s.d.watches[watchKey{"shop-4.2.0", "H3"}]
+	if h3.base == nil || !h3.base.from.Equal(h2.base.from) || h3.charts[chShare].level() != level {
+		t.Fatalf("H3 did not take over H2's baseline and charts: base %+v, share level %.2f (H2 %.2f)", h3.base, h3.charts[chShare].level(), level)
+	}
+	s.emit(promo, promo.Add(time.Hour), bad)
+	v, ok := s.firstHalt()
+	if !ok || v.Ring != "H3" {
+		t.Fatalf("incident carried into H3 not halted there: %+v", s.last())
+	}
+	// Here H3 halts 18 minutes after the promotion; a fresh H3 (its own
+	// baseline, charts from zero) halted 33 minutes after it.
+	if d := v.Time.Sub(promo); d > 25*time.Minute {
+		t.Errorf("halted %s after the promotion (H2's share chart was at %.2f of its bar), want within 25m", d, level)
+	}
+	t.Logf("H2 at %.2f of its bar at the promotion; H3 halted %s after it, %s after onset: %v", level, v.Time.Sub(promo), v.Time.Sub(onset), v.Reasons)
+}
