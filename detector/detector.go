@@ -66,8 +66,11 @@ type watch struct {
 
 	// Sequential state: the baseline fixed at the ring start, the next
 	// bucket to fold into the charts, the charts and the counts folded.
-	base       *baseline
-	next       time.Time
+	base *baseline
+	next time.Time
+	// late holds the counts of posts that came after the charts had
+	// folded their bucket; they are folded with the next bucket.
+	late       bucket
 	charts     [nCharts]chart
 	total      bucket
 	factorHour time.Time
@@ -179,16 +182,20 @@ func (d *Detector) Post(p signals.Post) {
 	if s.posts.first.IsZero() || p.Time.Before(s.posts.first) {
 		s.posts.first = p.Time
 	}
-	b.posts++
+	// pb is what the post adds to its bucket (and, when the charts of a
+	// watch have taken that bucket already, to the watch's late counts).
+	pb := bucket{posts: 1}
 	d.countReview(p, neg, repeat)
 	if repeat {
+		b.add(&pb)
+		d.countLate(p.Service, p.Time, &pb)
 		d.rollup(s, p, neg)
 		return
 	}
 	if (p.Enrichment != nil && (p.Enrichment.MentionsUpdate || len(p.Enrichment.Versions) > 0 || len(p.Enrichment.Features) > 0)) || d.reviewsWatchedVersion(p) {
-		b.release++
+		pb.release++
 		if neg {
-			b.releaseNeg++
+			pb.releaseNeg++
 		}
 	}
 	if p.Enrichment != nil && longTerm {
@@ -198,7 +205,7 @@ func (d *Detector) Post(p signals.Post) {
 		d.watchNegative(p)
 	}
 	if neg {
-		b.negative++
+		pb.negative++
 		s.negative = append(s.negative, signals.Example{ID: p.ID, Source: p.Source, URL: p.URL, Text: clip(p.Text, 280)})
 		s.negTimes = append(s.negTimes, p.Time)
 		if len(s.negative) > maxExamples {
@@ -209,10 +216,12 @@ func (d *Detector) Post(p signals.Post) {
 	if p.Enrichment != nil {
 		for _, c := range p.Enrichment.Categories {
 			if i := categoryIndex(c); i >= 0 {
-				b.categories[i]++
+				pb.categories[i]++
 			}
 		}
 	}
+	b.add(&pb)
+	d.countLate(p.Service, p.Time, &pb)
 	d.rollup(s, p, neg)
 }
 
@@ -265,6 +274,21 @@ func normalVersion(v string) string {
 		v = strings.TrimSuffix(v, ".0")
 	}
 	return v
+}
+
+// countLate adds a post's counts to the open watches of its service whose
+// charts have already taken its bucket (the post came after the bucket was
+// folded): they are counted with the next bucket the charts take, so late
+// evidence is counted when it arrives instead of being lost. Posts a
+// restored watch had counted before its snapshot are not counted again.
+func (d *Detector) countLate(service string, t time.Time, pb *bucket) {
+	for _, k := range d.order {
+		w := d.watches[k]
+		if w.closed || w.ring.Internal || w.ev.Service != service || !w.open(t) || !t.Before(w.next) || w.countedBefore(t) {
+			continue
+		}
+		w.late.add(pb)
+	}
 }
 
 // watchNegative adds a negative post to the open watches of its service

@@ -67,8 +67,11 @@ type watchSnapshot struct {
 	Next               time.Time
 	Charts             [nCharts]chartSnapshot
 	Total              snapshotBucket
-	Note               string
-	Phase              *phaseSnapshot // reported exposure of a store rollout, nil without one
+	// Late: posts that came after the charts took their bucket, to be
+	// folded with the next one (judge, countLate).
+	Late  snapshotBucket
+	Note  string
+	Phase *phaseSnapshot // reported exposure of a store rollout, nil without one
 }
 
 // phaseSnapshot mirrors phase (exposure.go).
@@ -177,6 +180,7 @@ func (w *watch) snapshot() watchSnapshot {
 		Decision: w.decision, Action: w.action, Terms: topTerms(w.terms.counts, maxSavedTerms), TermTotal: w.terms.total,
 		Features: w.features, NegPosts: w.negPosts, Next: w.next,
 		Total: snapshotBucket{Posts: w.total.posts, Negative: w.total.negative, Rel: w.total.release, RelNeg: w.total.releaseNeg, Categories: w.total.categories},
+		Late:  snapshotBucket{Posts: w.late.posts, Negative: w.late.negative, Rel: w.late.release, RelNeg: w.late.releaseNeg, Categories: w.late.categories},
 	}
 	if w.flaggedOff != nil {
 		ws.FlaggedOff = setKeys(w.flaggedOff)
@@ -208,6 +212,7 @@ func (d *Detector) restoreWatch(ws watchSnapshot, asOf time.Time) *watch {
 		decision: ws.Decision, action: ws.Action, failed: keySet(ws.Failed),
 		terms: windowTerms{counts: ws.Terms, total: ws.TermTotal}, features: ws.Features, negPosts: ws.NegPosts, next: ws.Next,
 		total: bucket{posts: ws.Total.Posts, negative: ws.Total.Negative, release: ws.Total.Rel, releaseNeg: ws.Total.RelNeg, categories: ws.Total.Categories},
+		late:  bucket{posts: ws.Late.Posts, negative: ws.Late.Negative, release: ws.Late.Rel, releaseNeg: ws.Late.RelNeg, categories: ws.Late.Categories},
 		re:    &resume{restored: true, asOf: asOf, note: ws.Note}, phase: ws.Phase.phase()}
 	if ws.FlaggedOff != nil {
 		w.flaggedOff = keySet(ws.FlaggedOff)

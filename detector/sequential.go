@@ -237,7 +237,9 @@ func (d *Detector) haltingCharts() int {
 }
 
 // fold adds every bucket of the watch that is complete (and had Lateness
-// to take late posts) up to now to the watch's counts and charts.
+// to take late posts; 0 by default) up to now to the watch's counts and
+// charts, with the posts that came after their own bucket was folded
+// (countLate).
 func (d *Detector) fold(w *watch, now time.Time) {
 	s := d.services[w.ev.Service]
 	if s == nil || w.ring.Internal {
@@ -258,6 +260,8 @@ func (d *Detector) fold(w *watch, now time.Time) {
 		t := w.next
 		w.next = t.Add(bw)
 		b, _ := s.posts.sum(t, t.Add(bw))
+		b.add(&w.late)
+		w.late = bucket{}
 		w.total.add(&b)
 		if !w.base.ok {
 			continue

@@ -513,3 +513,35 @@ func TestPromotionCarriesEvidence(t *testing.T) {
 	}
 	t.Logf("H2 at %.2f of its bar at the promotion; H3 halted %s after it, %s after onset: %v", level, v.Time.Sub(promo), v.Time.Sub(onset), v.Reasons)
 }
+
+// A post that comes after the charts took its minute (a crawler that polls
+// every few minutes) is counted with the next minute they take, not lost;
+// the charts take a minute as soon as it ends (lateness 0 by default).
+func TestLatePostsCountWhenTheyArrive(t *testing.T) {
+	s := newScenario(t, Config{})
+	start := t0.Add(6 * time.Hour)
+	s.emit(t0, start, calm)
+	s.release(start, "H3", signals.EventStarted)
+	s.emit(start, start.Add(10*time.Minute), calm)
+	w := s.d.watches[watchKey{"shop-4.2.0", "H3"}]
+	now := start.Add(10 * time.Minute)
+	if !w.next.Equal(now) {
+		t.Fatalf("charts have taken the minutes up to %s at %s, want every minute that ended", w.next, now)
+	}
+	before, negBefore := w.total.posts, w.charts[chShare].total
+	// Three complaints written two to five minutes ago arrive now.
+	for i, ago := range []time.Duration{2, 3, 5} {
+		e := signals.Enrichment{Lang: "en", Sentiment: -0.7}
+		s.d.Post(signals.Post{Time: now.Add(-ago * time.Minute), Source: "feed", ID: fmt.Sprint("late", i), Service: "shop", Text: fmt.Sprint("late complaint ", i), Enrichment: &e})
+	}
+	s.advance(now.Add(time.Minute))
+	if got := w.total.posts - before; got < 3 {
+		t.Errorf("posts counted in the next minute: %d more, want the 3 late ones (and that minute's own)", got)
+	}
+	if got := w.charts[chShare].total - negBefore; got < 3 {
+		t.Errorf("complaints counted in the share chart: %.0f more, want at least the 3 late ones", got)
+	}
+	if w.late != (bucket{}) {
+		t.Errorf("late counts left over after the fold: %+v", w.late)
+	}
+}
