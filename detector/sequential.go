@@ -196,14 +196,18 @@ func (d *Detector) thresholds(w *watch) {
 	b := w.base
 	arlMinutes := d.cfg.FalseHaltEvery.Minutes() * float64(d.haltingCharts())
 	perBucket := d.cfg.Bucket.Minutes()
+	// A dispersion below 1 is one that was never estimated (a baseline
+	// restored from a snapshot written before it existed, a hand-built
+	// one): 1, not a threshold of NaN that never alarms.
+	phiC := max(b.phi, 1)
 	set := func(c *chart, rate, minX float64) {
-		c.h = b.phi * cusumThreshold(rate*arlMinutes/b.phi, rate*perBucket/b.phi)
-		c.hSoak = b.phi * cusumThreshold(soakStrictness*rate*arlMinutes/b.phi, rate*perBucket/b.phi)
+		c.h = phiC * cusumThreshold(rate*arlMinutes/phiC, rate*perBucket/phiC)
+		c.hSoak = phiC * cusumThreshold(soakStrictness*rate*arlMinutes/phiC, rate*perBucket/phiC)
 		c.minX = minX
 	}
 	set(&w.charts[chComplaints], b.negRate, minCountEvidence)
 	// The share chart with its own dispersion (complaints given posts).
-	phi := b.phiShare
+	phi := max(b.phiShare, 1)
 	sc := &w.charts[chShare]
 	sc.h = phi * cusumThreshold(b.negRate*arlMinutes/phi, b.negRate*perBucket/phi)
 	sc.hSoak = phi * cusumThreshold(soakStrictness*b.negRate*arlMinutes/phi, b.negRate*perBucket/phi)
