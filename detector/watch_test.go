@@ -545,3 +545,29 @@ func TestLatePostsCountWhenTheyArrive(t *testing.T) {
 		t.Errorf("late counts left over after the fold: %+v", w.late)
 	}
 }
+
+// A store review's stars decide whether it is a complaint when they are
+// clear; otherwise the recogniser does.
+func TestStarsDecideStoreReviews(t *testing.T) {
+	yes, no := true, false
+	for _, tc := range []struct {
+		name      string
+		rating    float64
+		recognise *bool
+		want      bool
+	}{
+		{"1 star, text reads happy", 1, &no, true},
+		{"2 stars, no enrichment decision", 2, nil, true},
+		{"3 stars: the text decides (complaint)", 3, &yes, true},
+		{"3 stars: the text decides (none)", 3, &no, false},
+		{"4 stars, text reads like a complaint", 4, &yes, false},
+		{"5 stars", 5, &yes, false},
+		{"no rating: the text decides", 0, &yes, true},
+		{"no rating, not a complaint", 0, &no, false},
+	} {
+		e := &signals.Enrichment{Sentiment: 0.5, Complaint: tc.recognise}
+		if got := complaint(signals.Post{Rating: tc.rating, Enrichment: e}); got != tc.want {
+			t.Errorf("%s: complaint = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
