@@ -206,6 +206,7 @@ func diagnose(t *testing.T, an *enrich.Analyzer, truth Truth, stream []byte, tag
 		var p struct {
 			Type, Source, ID, Service, Text, Lang string
 			Time                                  time.Time
+			Rating                                float64
 		}
 		if json.Unmarshal(sc.Bytes(), &p) != nil || p.Type != "post" || p.Service != truth.Service {
 			continue
@@ -219,7 +220,16 @@ func diagnose(t *testing.T, an *enrich.Analyzer, truth Truth, stream []byte, tag
 		at, ok := seen[key]
 		repeat := ok && p.Time.Sub(at) < time.Hour
 		seen[key] = p.Time
-		neg := e.Negative() && !repeat
+		// As the detector decides (detector.complaint): a store review's
+		// clear stars, else the recogniser.
+		cmpl := e.Negative()
+		switch {
+		case p.Rating >= 1 && p.Rating <= 2:
+			cmpl = true
+		case p.Rating >= 4:
+			cmpl = false
+		}
+		neg := cmpl && !repeat
 		mark := markOf(neg, e.Sentiment, len(e.Categories), e.MentionsUpdate || len(e.Versions) > 0)
 		if tag == tagIncident {
 			if !p.Time.Before(d.fullFrom) && p.Time.Before(d.fullTo) {
