@@ -62,10 +62,14 @@ func (b *baseline) to() time.Time {
 // live (an incident that began in H2 would otherwise be part of what H3
 // expects). A CUSUM that goes on is the same statistic on the same counts,
 // so its false-alarm rate is the one the budget set (§3 of docs/judge.md).
-// Nothing is carried from an internal ring (its charts are not kept) or
-// from a ring without a baseline.
+// Nothing is carried from an internal ring (its charts are not kept), from
+// a ring without a baseline, or from one whose baseline was short (a new
+// service: the next ring gets a longer one of its own).
 func (d *Detector) carryOver(prev, w *watch) {
 	if prev == nil || w == nil || prev.ring.Internal || w.ring.Internal || prev.base == nil || !prev.base.ok || prev.ev.Service != w.ev.Service {
+		return
+	}
+	if prev.base.minutes < d.cfg.Baseline.Minutes() {
 		return
 	}
 	b := *prev.base

@@ -571,3 +571,21 @@ func TestStarsDecideStoreReviews(t *testing.T) {
 		}
 	}
 }
+
+// A new service whose H2 had only a short baseline gives H3 a baseline of
+// its own (longer, with H2's hours) instead of carrying the short one.
+func TestPromotionAfterShortBaselineTakesItsOwn(t *testing.T) {
+	s := newScenario(t, Config{})
+	start := t0.Add(time.Hour) // one hour of history only
+	s.emit(t0, start, calm)
+	s.release(start, "H2", signals.EventStarted)
+	s.emit(start, start.Add(90*time.Minute), calm)
+	promo := start.Add(90 * time.Minute)
+	s.release(promo, "H3", signals.EventPromoted)
+	s.emit(promo, promo.Add(5*time.Minute), calm)
+	h2 := s.d.watches[watchKey{"shop-4.2.0", "H2"}]
+	h3 := s.d.watches[watchKey{"shop-4.2.0", "H3"}]
+	if h2.base == nil || h3.base == nil || !h3.base.ok || h3.base.minutes <= h2.base.minutes {
+		t.Fatalf("H3 baseline %+v, want its own, longer than H2's %+v", h3.base, h2.base)
+	}
+}
