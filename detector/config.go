@@ -120,7 +120,7 @@ type Config struct {
 // incident shows there first), the new version's error rates, and the
 // complaint categories that point at the product itself (outage and slow
 // are left to the score: another company's outage brings them too).
-var DefaultCritical = []string{"release_complaints", "negative_share", "error_rate", "http_5xx", "http_5xx_rate", "login", "payment", "crash", "data_loss", "update"}
+var DefaultCritical = []string{"release_complaints", "negative_share", "error_rate", "http_5xx", "http_5xx_rate", "login", "payment", "crash", "data_loss", "update", "outage", "slow"}
 
 // SoakFor is the soak watch of a service.
 func (c *Config) SoakFor(service string) time.Duration {
