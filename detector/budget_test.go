@@ -7,7 +7,10 @@ import (
 )
 
 // TestBudgetHoldsJointly runs a service's whole set of count charts
-// together on in-control counts — complaints at their baseline rate, each
+// together on in-control counts — posts at their baseline rate, each a
+// complaint with the baseline share (the share chart judges them as in
+// fold; until 2026-12-07 this test left it out: its threshold was NaN for a
+// baseline without phiShare), each
 // complaint naming the release or falling in a category by its baseline
 // share (so the charts are correlated as in life: every category and
 // release complaint is also a complaint) — with the thresholds the budget
@@ -25,7 +28,8 @@ func TestBudgetHoldsJointly(t *testing.T) {
 	const negRate = 0.5 // complaints per minute
 	relShare := 0.1
 	catShare := [8]float64{0.1, 0.05, 0.03, 0.06, 0.06, 0.15, 0.02, 0.08}
-	w := &watch{base: &baseline{ok: true, phi: 1, negRate: negRate, relRate: negRate * relShare}}
+	const postRate, negShare = 3.0, negRate / 3.0 // posts per minute, each a complaint with this share
+	w := &watch{base: &baseline{ok: true, phi: 1, phiShare: 1, negRate: negRate, negShare: negShare, relRate: negRate * relShare}}
 	for i := range catShare {
 		w.base.catRate[i] = negRate * catShare[i]
 	}
@@ -36,7 +40,13 @@ func TestBudgetHoldsJointly(t *testing.T) {
 	halts := 0
 	var per [nCharts]int
 	for m := 0; m < days*24*60; m++ {
-		x := poisson(r, negRate)
+		n := poisson(r, postRate)
+		x := 0
+		for range n {
+			if r.Float64() < negShare {
+				x++
+			}
+		}
 		var rel, cats [8]float64
 		for range x {
 			if r.Float64() < relShare {
@@ -50,7 +60,7 @@ func TestBudgetHoldsJointly(t *testing.T) {
 		}
 		tm := t0.Add(time.Duration(m) * time.Minute)
 		w.charts[chComplaints].add(tm, float64(x), negRate)
-		w.charts[chShare].add(tm, float64(x), negRate)
+		w.charts[chShare].addShare(tm, float64(x), float64(n), negShare)
 		w.charts[chRelease].add(tm, rel[0], negRate*relShare)
 		for i := range catShare {
 			w.charts[chCategory0+i].add(tm, cats[i], w.base.catRate[i])
@@ -115,6 +125,26 @@ func TestShareChartBudget(t *testing.T) {
 		t.Logf("%g posts/min, share %g: %d alarms, budget %.0f (h %.2f)", tc.posts, tc.share, alarms, budget, c.h)
 		if float64(alarms) > 1.2*budget {
 			t.Errorf("%g posts/min, share %g: %d alarms in %d minutes, the run length allows %.0f", tc.posts, tc.share, alarms, minutes, budget)
+		}
+	}
+}
+
+// A baseline without estimated dispersions (restored from a snapshot
+// written before they existed, or built by hand) gets the thresholds of
+// φ = 1 — not NaN, with which a chart never alarms.
+func TestThresholdsWithoutDispersion(t *testing.T) {
+	cfg := Config{}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	d := New(cfg, nil)
+	w := &watch{base: &baseline{ok: true, negRate: 0.5, negShare: 0.15, relRate: 0.05}}
+	d.thresholds(w)
+	one := &watch{base: &baseline{ok: true, phi: 1, phiShare: 1, negRate: 0.5, negShare: 0.15, relRate: 0.05}}
+	d.thresholds(one)
+	for i, name := range chartSignals() {
+		if h := w.charts[i].h; !(h > 0) || h != one.charts[i].h {
+			t.Errorf("%s: h %v without dispersions, %v with φ = 1", name, h, one.charts[i].h)
 		}
 	}
 }

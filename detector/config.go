@@ -93,7 +93,8 @@ type Config struct {
 	// completion, halt or rollback): it ends this long after the ring started.
 	MaxWatch time.Duration `yaml:"max_watch"`
 	// Lateness is how long a bucket stays open for late posts before the
-	// sequential tests count it.
+	// sequential tests count it (default 0: a bucket is counted when it
+	// ends, and a post that comes later is counted with the next bucket).
 	Lateness time.Duration `yaml:"lateness"`
 	// FalseHaltEvery is the false-alarm budget: at most one false halt per
 	// service per this much normal traffic. It sets the CUSUM thresholds
@@ -119,7 +120,7 @@ type Config struct {
 // incident shows there first), the new version's error rates, and the
 // complaint categories that point at the product itself (outage and slow
 // are left to the score: another company's outage brings them too).
-var DefaultCritical = []string{"release_complaints", "negative_share", "error_rate", "http_5xx", "http_5xx_rate", "login", "payment", "crash", "data_loss", "update"}
+var DefaultCritical = []string{"release_complaints", "negative_share", "error_rate", "http_5xx", "http_5xx_rate", "login", "payment", "crash", "data_loss", "update", "outage", "slow"}
 
 // SoakFor is the soak watch of a service.
 func (c *Config) SoakFor(service string) time.Duration {
@@ -249,7 +250,6 @@ func (c *Config) Validate(prefix string) error {
 	}
 	def(&c.Soak, 24*time.Hour)
 	def(&c.MaxWatch, 7*24*time.Hour)
-	def(&c.Lateness, time.Minute)
 	def(&c.FalseHaltEvery, 90*24*time.Hour)
 	def(&c.SilenceAfter, 30*time.Minute)
 	if c.SilenceGaps == 0 {

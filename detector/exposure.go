@@ -186,7 +186,7 @@ func (d *Detector) reviewBase(w *watch) reviewBaseline {
 	}
 	rb := reviewBaseline{}
 	if rs := d.reviews[w.ev.Service]; rs != nil && w.base != nil && w.base.ok && w.base.minutes > 0 {
-		sum, _ := rs.sum(w.base.from, w.start)
+		sum, _ := rs.sum(w.base.from, w.base.to())
 		if sum.posts > 0 {
 			rb.ok = true
 			rb.negRate = (float64(sum.negative) + 0.5) / w.base.minutes

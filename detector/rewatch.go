@@ -72,8 +72,11 @@ type watchSnapshot struct {
 	Next               time.Time
 	Charts             [nCharts]chartSnapshot
 	Total              snapshotBucket
-	Note               string
-	Phase              *phaseSnapshot // reported exposure of a store rollout, nil without one
+	// Late: posts that came after the charts took their bucket, to be
+	// folded with the next one (judge, countLate).
+	Late  snapshotBucket
+	Note  string
+	Phase *phaseSnapshot // reported exposure of a store rollout, nil without one
 	// The metric samples folded over the whole watch (watchsamples.go):
 	// those before SamplesNext. Zero in a snapshot of a release before
 	// this one: the samples the replay holds are then folded from the
@@ -188,6 +191,7 @@ func (w *watch) snapshot() watchSnapshot {
 		Decision: w.decision, Action: w.action, Terms: topTerms(w.terms.counts, maxSavedTerms), TermTotal: w.terms.total,
 		Features: w.features, NegPosts: w.negPosts, Next: w.next,
 		Total: snapshotBucket{Posts: w.total.posts, Negative: w.total.negative, Rel: w.total.release, RelNeg: w.total.releaseNeg, Categories: w.total.categories},
+		Late:  snapshotBucket{Posts: w.late.posts, Negative: w.late.negative, Rel: w.late.release, RelNeg: w.late.releaseNeg, Categories: w.late.categories},
 	}
 	if w.flaggedOff != nil {
 		ws.FlaggedOff = setKeys(w.flaggedOff)
@@ -220,6 +224,7 @@ func (d *Detector) restoreWatch(ws watchSnapshot, asOf time.Time) (*watch, error
 		decision: ws.Decision, action: ws.Action, failed: keySet(ws.Failed),
 		terms: windowTerms{counts: ws.Terms, total: ws.TermTotal}, features: ws.Features, negPosts: ws.NegPosts, next: ws.Next,
 		total: bucket{posts: ws.Total.Posts, negative: ws.Total.Negative, release: ws.Total.Rel, releaseNeg: ws.Total.RelNeg, categories: ws.Total.Categories},
+		late:  bucket{posts: ws.Late.Posts, negative: ws.Late.Negative, release: ws.Late.Rel, releaseNeg: ws.Late.RelNeg, categories: ws.Late.Categories},
 		re: &resume{restored: true, asOf: asOf, note: ws.Note, samplesAsOf: ws.SamplesNext,
 			samplesLost: ws.SamplesNext.IsZero() && !ws.LastEval.IsZero()}, phase: ws.Phase.phase()}
 	var err error

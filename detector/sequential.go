@@ -47,6 +47,46 @@ type baseline struct {
 	phiShare float64
 }
 
+// to is the end of the baseline hours.
+func (b *baseline) to() time.Time {
+	return b.from.Add(time.Duration(math.Round(b.minutes*60)) * time.Second)
+}
+
+// carryOver continues the social charts of a release's previous ring (prev,
+// just closed by the promotion) in the watch of its next ring (w). The
+// social signals of both rings are the same posts — the service's — so the
+// next ring is judged against the same baseline, the hours before the
+// previous ring started, and its charts go on from where they were: the
+// evidence gathered in H2 is not thrown away at the promotion, and H3's
+// baseline does not take in H2's hours, in which the release was already
+// live (an incident that began in H2 would otherwise be part of what H3
+// expects). A CUSUM that goes on is the same statistic on the same counts,
+// so its false-alarm rate is the one the budget set (§3 of docs/judge.md).
+// Nothing is carried from an internal ring (its charts are not kept), from
+// a ring without a baseline, or from one whose baseline was short (a new
+// service: the next ring gets a longer one of its own).
+func (d *Detector) carryOver(prev, w *watch) {
+	if prev == nil || w == nil || prev.ring.Internal || w.ring.Internal || prev.base == nil || !prev.base.ok || prev.ev.Service != w.ev.Service {
+		return
+	}
+	if prev.base.minutes < d.cfg.Baseline.Minutes() {
+		return
+	}
+	b := *prev.base
+	w.base = &b
+	d.thresholds(w)
+	for i := range w.charts {
+		c := &w.charts[i]
+		p := &prev.charts[i]
+		c.s, c.from, c.x, c.e = p.s, p.from, p.x, p.e
+	}
+	// Buckets are counted exactly once: from where the previous ring's
+	// charts stopped.
+	if prev.next.Before(w.next) {
+		w.next = prev.next
+	}
+}
+
 // upper is the count the rates of the sparse signals (each category, the
 // complaints naming the release) are estimated with: about one standard
 // error above the k seen (k + 1 + √(k+1)). The thresholds assume a known
@@ -160,14 +200,18 @@ func (d *Detector) thresholds(w *watch) {
 	b := w.base
 	arlMinutes := d.cfg.FalseHaltEvery.Minutes() * float64(d.haltingCharts())
 	perBucket := d.cfg.Bucket.Minutes()
+	// A dispersion below 1 is one that was never estimated (a baseline
+	// restored from a snapshot written before it existed, a hand-built
+	// one): 1, not a threshold of NaN that never alarms.
+	phiC := max(b.phi, 1)
 	set := func(c *chart, rate, minX float64) {
-		c.h = b.phi * cusumThreshold(rate*arlMinutes/b.phi, rate*perBucket/b.phi)
-		c.hSoak = b.phi * cusumThreshold(soakStrictness*rate*arlMinutes/b.phi, rate*perBucket/b.phi)
+		c.h = phiC * cusumThreshold(rate*arlMinutes/phiC, rate*perBucket/phiC)
+		c.hSoak = phiC * cusumThreshold(soakStrictness*rate*arlMinutes/phiC, rate*perBucket/phiC)
 		c.minX = minX
 	}
 	set(&w.charts[chComplaints], b.negRate, minCountEvidence)
 	// The share chart with its own dispersion (complaints given posts).
-	phi := b.phiShare
+	phi := max(b.phiShare, 1)
 	sc := &w.charts[chShare]
 	sc.h = phi * cusumThreshold(b.negRate*arlMinutes/phi, b.negRate*perBucket/phi)
 	sc.hSoak = phi * cusumThreshold(soakStrictness*b.negRate*arlMinutes/phi, b.negRate*perBucket/phi)
@@ -201,7 +245,9 @@ func (d *Detector) haltingCharts() int {
 }
 
 // fold adds every bucket of the watch that is complete (and had Lateness
-// to take late posts) up to now to the watch's counts and charts.
+// to take late posts; 0 by default) up to now to the watch's counts and
+// charts, with the posts that came after their own bucket was folded
+// (countLate).
 func (d *Detector) fold(w *watch, now time.Time) {
 	s := d.services[w.ev.Service]
 	if s == nil || w.ring.Internal {
@@ -222,6 +268,8 @@ func (d *Detector) fold(w *watch, now time.Time) {
 		t := w.next
 		w.next = t.Add(bw)
 		b, _ := s.posts.sum(t, t.Add(bw))
+		b.add(&w.late)
+		w.late = bucket{}
 		w.total.add(&b)
 		if !w.base.ok {
 			continue
@@ -251,7 +299,7 @@ func (d *Detector) hourFactor(w *watch, s *service, t time.Time) float64 {
 	h := t.Truncate(time.Hour)
 	if w.factor == 0 || !h.Equal(w.factorHour) {
 		w.factorHour = h
-		w.factor, w.weeks = d.seasonalRatio(s, w.base.from, w.start, h, h.Add(time.Hour))
+		w.factor, w.weeks = d.seasonalRatio(s, w.base.from, w.base.to(), h, h.Add(time.Hour))
 	}
 	return w.factor
 }

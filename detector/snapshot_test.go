@@ -477,7 +477,7 @@ func TestRestartAfterLongOutageSaysWhatIsMissing(t *testing.T) {
 		!strings.Contains(notes[0], "metric samples between "+crash.Add(-cfg.Lateness).Format(time.RFC3339)+" and "+replayFrom.Format(time.RFC3339)) {
 		t.Fatalf("notes %q, want the hole named, of the posts and of the metric samples", notes)
 	}
-	if len(first.Verdicts) != 1 || !strings.Contains(strings.Join(first.Verdicts[0].Reasons, " "), "evidence between "+crash.Add(-time.Minute).Format(time.RFC3339)) {
+	if len(first.Verdicts) != 1 || !strings.Contains(strings.Join(first.Verdicts[0].Reasons, " "), "evidence between "+crash.Add(-cfg.Lateness).Format(time.RFC3339)) {
 		t.Fatalf("the restart does not say what is missing in a verdict:%s", describe(first.Verdicts))
 	}
 	var out Output
@@ -495,7 +495,7 @@ func TestSnapshotCoversWatchState(t *testing.T) {
 	saved := map[reflect.Type][]string{
 		reflect.TypeOf(watch{}): {"ev", "ring", "start", "minEnd", "end", "soaking", "minDone", "lastEval", "fails", "holds",
 			"flaggedOff", "decision", "action", "failed", "closed", "knownRing", "terms", "features", "negPosts", "base", "next",
-			"charts", "total",
+			"charts", "total", "late",
 			"factorHour", "factor", "weeks", // cache of hourFactor, recomputed from the restored hourly history
 			"re", "phase", "samples"},
 		reflect.TypeOf(watchSamples{}):   {"next", "by"},

@@ -473,3 +473,119 @@ func TestNormalVersion(t *testing.T) {
 		}
 	}
 }
+
+// An incident that began in H2 and had not yet reached the bar when the
+// release moved on to H3 is not forgotten at the promotion: H3 judges the
+// same posts against the same baseline (the hours before H2 started, not
+// hours that include the incident), and its charts go on from where H2's
+// stopped, so H3 halts about when H2 would have, not a whole detection
+// delay after the promotion.
+func TestPromotionCarriesEvidence(t *testing.T) {
+	s := newScenario(t, Config{})
+	start := t0.Add(6 * time.Hour)
+	s.emit(t0, start, calm)
+	s.release(start, "H2", signals.EventStarted)
+	s.emit(start, start.Add(45*time.Minute), calm)
+	onset := start.Add(45 * time.Minute)
+	bad := calm
+	bad.extra = 1 // complaints ×3
+	s.emit(onset, onset.Add(15*time.Minute), bad)
+	promo := onset.Add(15 * time.Minute)
+	h2 := s.d.watches[watchKey{"shop-4.2.0", "H2"}]
+	level := h2.charts[chShare].level()
+	if _, halted := s.firstHalt(); halted || level < 0.2 {
+		t.Fatalf("the test wants H2 short of its bar at the promotion (level %.2f, halted %v)", level, halted)
+	}
+	s.release(promo, "H3", signals.EventPromoted)
+	h3 := s.d.watches[watchKey{"shop-4.2.0", "H3"}]
+	if h3.base == nil || !h3.base.from.Equal(h2.base.from) || h3.charts[chShare].level() != level {
+		t.Fatalf("H3 did not take over H2's baseline and charts: base %+v, share level %.2f (H2 %.2f)", h3.base, h3.charts[chShare].level(), level)
+	}
+	s.emit(promo, promo.Add(time.Hour), bad)
+	v, ok := s.firstHalt()
+	if !ok || v.Ring != "H3" {
+		t.Fatalf("incident carried into H3 not halted there: %+v", s.last())
+	}
+	// Here H3 halts 18 minutes after the promotion; a fresh H3 (its own
+	// baseline, charts from zero) halted 33 minutes after it.
+	if d := v.Time.Sub(promo); d > 25*time.Minute {
+		t.Errorf("halted %s after the promotion (H2's share chart was at %.2f of its bar), want within 25m", d, level)
+	}
+	t.Logf("H2 at %.2f of its bar at the promotion; H3 halted %s after it, %s after onset: %v", level, v.Time.Sub(promo), v.Time.Sub(onset), v.Reasons)
+}
+
+// A post that comes after the charts took its minute (a crawler that polls
+// every few minutes) is counted with the next minute they take, not lost;
+// the charts take a minute as soon as it ends (lateness 0 by default).
+func TestLatePostsCountWhenTheyArrive(t *testing.T) {
+	s := newScenario(t, Config{})
+	start := t0.Add(6 * time.Hour)
+	s.emit(t0, start, calm)
+	s.release(start, "H3", signals.EventStarted)
+	s.emit(start, start.Add(10*time.Minute), calm)
+	w := s.d.watches[watchKey{"shop-4.2.0", "H3"}]
+	now := start.Add(10 * time.Minute)
+	if !w.next.Equal(now) {
+		t.Fatalf("charts have taken the minutes up to %s at %s, want every minute that ended", w.next, now)
+	}
+	before, negBefore := w.total.posts, w.charts[chShare].total
+	// Three complaints written two to five minutes ago arrive now.
+	for i, ago := range []time.Duration{2, 3, 5} {
+		e := signals.Enrichment{Lang: "en", Sentiment: -0.7}
+		s.d.Post(signals.Post{Time: now.Add(-ago * time.Minute), Source: "feed", ID: fmt.Sprint("late", i), Service: "shop", Text: fmt.Sprint("late complaint ", i), Enrichment: &e})
+	}
+	s.advance(now.Add(time.Minute))
+	if got := w.total.posts - before; got < 3 {
+		t.Errorf("posts counted in the next minute: %d more, want the 3 late ones (and that minute's own)", got)
+	}
+	if got := w.charts[chShare].total - negBefore; got < 3 {
+		t.Errorf("complaints counted in the share chart: %.0f more, want at least the 3 late ones", got)
+	}
+	if w.late != (bucket{}) {
+		t.Errorf("late counts left over after the fold: %+v", w.late)
+	}
+}
+
+// A store review's stars decide whether it is a complaint when they are
+// clear; otherwise the recogniser does.
+func TestStarsDecideStoreReviews(t *testing.T) {
+	yes, no := true, false
+	for _, tc := range []struct {
+		name      string
+		rating    float64
+		recognise *bool
+		want      bool
+	}{
+		{"1 star, text reads happy", 1, &no, true},
+		{"2 stars, no enrichment decision", 2, nil, true},
+		{"3 stars: the text decides (complaint)", 3, &yes, true},
+		{"3 stars: the text decides (none)", 3, &no, false},
+		{"4 stars, text reads like a complaint", 4, &yes, false},
+		{"5 stars", 5, &yes, false},
+		{"no rating: the text decides", 0, &yes, true},
+		{"no rating, not a complaint", 0, &no, false},
+	} {
+		e := &signals.Enrichment{Sentiment: 0.5, Complaint: tc.recognise}
+		if got := complaint(signals.Post{Rating: tc.rating, Enrichment: e}); got != tc.want {
+			t.Errorf("%s: complaint = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// A new service whose H2 had only a short baseline gives H3 a baseline of
+// its own (longer, with H2's hours) instead of carrying the short one.
+func TestPromotionAfterShortBaselineTakesItsOwn(t *testing.T) {
+	s := newScenario(t, Config{})
+	start := t0.Add(time.Hour) // one hour of history only
+	s.emit(t0, start, calm)
+	s.release(start, "H2", signals.EventStarted)
+	s.emit(start, start.Add(90*time.Minute), calm)
+	promo := start.Add(90 * time.Minute)
+	s.release(promo, "H3", signals.EventPromoted)
+	s.emit(promo, promo.Add(5*time.Minute), calm)
+	h2 := s.d.watches[watchKey{"shop-4.2.0", "H2"}]
+	h3 := s.d.watches[watchKey{"shop-4.2.0", "H3"}]
+	if h2.base == nil || h3.base == nil || !h3.base.ok || h3.base.minutes <= h2.base.minutes {
+		t.Fatalf("H3 baseline %+v, want its own, longer than H2's %+v", h3.base, h2.base)
+	}
+}

@@ -43,6 +43,16 @@ func TestTuneDelayDiagnosis(t *testing.T) {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "scenario\trise\tfirst post\tfirst counted\thalt\tinc recall\tbg cmpl recall\tbg other FP\tλ0/min\tλ1/min\tρ seen\tshare0\tshare1\tρ share\tLorden 90d\tLorden/bank")
+	// Lorden's floor (at a per-chart run length of 8 × the budget) of
+	// Bernoulli share charts over single cells of complaints: what a new
+	// critical chart over that cell could reach, conditioned on the posts.
+	var cells strings.Builder
+	cw := tabwriter.NewWriter(&cells, 0, 0, 2, ' ', 0)
+	fmt.Fprint(cw, "scenario\thalt")
+	for _, c := range shareCells {
+		fmt.Fprintf(cw, "\t%s", c.name)
+	}
+	fmt.Fprintln(cw)
 	for _, spec := range Corpus(Tune) {
 		k, _ := kindOf(spec.Kind)
 		if !k.Incident || strings.HasPrefix(spec.Kind, "metrics-") {
@@ -83,9 +93,17 @@ func TestTuneDelayDiagnosis(t *testing.T) {
 			fmtMin(lordenDelay(d.lambda0, d.lambda1/d.lambda0, 90*24*60)),
 			fmtMin(lordenDelay(d.lambda0, d.lambda1/d.lambda0, 90*24*60/11)),
 			iNeg, i2, iMarks, fmtMin(lorden(iMarks)), i3, fmtMin(lorden(iNeg)), fmtMin(lorden(i3)))
+		fmt.Fprintf(cw, "%s\t%s", spec.Name(), halt)
+		for _, c := range shareCells {
+			info, p0, p1 := d.shareInfo(c.in)
+			fmt.Fprintf(cw, "\t%s (%.3f→%.3f)", fmtMin(lordenAt(info, 8*90*24*60)), p0, p1)
+		}
+		fmt.Fprintln(cw)
 	}
 	tw.Flush()
 	t.Log("\n" + b.String())
+	cw.Flush()
+	t.Log("Bernoulli share charts over one cell (Lorden at 8 × the budget; share before → after):\n" + cells.String())
 	if os.Getenv("AFTERSHOCK_SCENARIOS_VERBOSE") != "" {
 		var ms []string
 		for m := range allInc {
@@ -188,6 +206,7 @@ func diagnose(t *testing.T, an *enrich.Analyzer, truth Truth, stream []byte, tag
 		var p struct {
 			Type, Source, ID, Service, Text, Lang string
 			Time                                  time.Time
+			Rating                                float64
 		}
 		if json.Unmarshal(sc.Bytes(), &p) != nil || p.Type != "post" || p.Service != truth.Service {
 			continue
@@ -201,7 +220,16 @@ func diagnose(t *testing.T, an *enrich.Analyzer, truth Truth, stream []byte, tag
 		at, ok := seen[key]
 		repeat := ok && p.Time.Sub(at) < time.Hour
 		seen[key] = p.Time
-		neg := e.Negative() && !repeat
+		// As the detector decides (detector.complaint): a store review's
+		// clear stars, else the recogniser.
+		cmpl := e.Negative()
+		switch {
+		case p.Rating >= 1 && p.Rating <= 2:
+			cmpl = true
+		case p.Rating >= 4:
+			cmpl = false
+		}
+		neg := cmpl && !repeat
 		mark := markOf(neg, e.Sentiment, len(e.Categories), e.MentionsUpdate || len(e.Versions) > 0)
 		if tag == tagIncident {
 			if !p.Time.Before(d.fullFrom) && p.Time.Before(d.fullTo) {
@@ -303,6 +331,63 @@ func (d diagnosis) infos() (negOnly, twoCells, marks, cells3 float64) {
 	b3, i3 := pool(three)
 	cells3 = infoPerMinute(b3, i3, func(m string) bool { return m != "no" })
 	return
+}
+
+// shareCells are cells of posts (by mark: complaint/band/category/release)
+// a Bernoulli share chart could count.
+var shareCells = []struct {
+	name string
+	in   func(neg bool, band string, cat, rel bool) bool
+}{
+	{"complaints", func(neg bool, band string, cat, rel bool) bool { return neg }},
+	{"vneg cmpl", func(neg bool, band string, cat, rel bool) bool { return neg && band == "vneg" }},
+	{"cat cmpl", func(neg bool, band string, cat, rel bool) bool { return neg && cat }},
+	{"nonpos cat cmpl", func(neg bool, band string, cat, rel bool) bool { return neg && cat && band != "pos" }},
+	{"vneg|cat cmpl", func(neg bool, band string, cat, rel bool) bool { return neg && (band == "vneg" || cat) }},
+	{"nonpos cmpl", func(neg bool, band string, cat, rel bool) bool { return neg && band != "pos" }},
+	{"release cmpl", func(neg bool, band string, cat, rel bool) bool { return neg && rel }},
+}
+
+// shareInfo is the Kullback–Leibler information per minute of a Bernoulli
+// share chart over one cell of posts: the cell's share of all posts before
+// (background marks at the pre-onset post rate) against after (with the
+// incident's posts at full level), times the posts per minute after.
+func (d diagnosis) shareInfo(in func(neg bool, band string, cat, rel bool) bool) (info, p0, p1 float64) {
+	bgRate := float64(d.prePosts) / 60
+	var c0, n0, ci, ni float64
+	for m, n := range d.bgMarks {
+		r := bgRate * float64(n) / float64(d.bgPosts)
+		n0 += r
+		if markIn(m, in) {
+			c0 += r
+		}
+	}
+	for m, n := range d.incMarks {
+		r := float64(n) / 60
+		ni += r
+		if markIn(m, in) {
+			ci += r
+		}
+	}
+	if n0 <= 0 || c0 <= 0 {
+		return 0, 0, 0
+	}
+	p0, p1 = c0/n0, (c0+ci)/(n0+ni)
+	kl := p1*math.Log(p1/p0) + (1-p1)*math.Log((1-p1)/(1-p0))
+	return (n0 + ni) * kl, p0, p1
+}
+
+func markIn(m string, in func(neg bool, band string, cat, rel bool) bool) bool {
+	f := strings.Split(m, "/")
+	return in(f[0] == "true", f[1], f[2] == "true", f[3] == "true")
+}
+
+// lordenAt is log(γ)/I for a run length of γ minutes.
+func lordenAt(info, gamma float64) time.Duration {
+	if info <= 0 {
+		return -1
+	}
+	return time.Duration(math.Log(gamma) / info * float64(time.Minute))
 }
 
 // lordenDelay is Lorden's (1971) asymptotic detection delay of a CUSUM

@@ -1,0 +1,189 @@
+package detector
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aftershock/aftershock/signals"
+	"github.com/aftershock/aftershock/signals/enrich"
+)
+
+// TestTraceStream is a diagnostic, not a check: it replays a generated
+// stream (AFTERSHOCK_TRACE=path.jsonl, e.g. a tune scenario kept with
+// AFTERSHOCK_SCENARIOS_DIR) straight into a detector, minute by minute,
+// and prints for the watch of AFTERSHOCK_TRACE_RING (default H3) every
+// chart's count, expectation and statistic over its threshold, so one can
+// see which chart would halt and where the time goes.
+func TestTraceStream(t *testing.T) {
+	path := os.Getenv("AFTERSHOCK_TRACE")
+	if path == "" {
+		t.Skip("set AFTERSHOCK_TRACE to a replay stream to trace its charts")
+	}
+	ring := os.Getenv("AFTERSHOCK_TRACE_RING")
+	if ring == "" {
+		ring = "H3"
+	}
+	release := os.Getenv("AFTERSHOCK_TRACE_RELEASE")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	an, err := enrich.New(enrich.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	d := New(cfg, func(string) Enricher { return an })
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var now time.Time
+	var prev [nCharts]chart
+	var prevPosts int32
+	var out strings.Builder
+	names := chartSignals()
+	// Summary mode (AFTERSHOCK_TRACE_SUMMARY=1, for a clean month): the
+	// highest level (statistic over threshold) each chart reached in any
+	// watch, where, and how many buckets it spent at or over its bar.
+	summary := os.Getenv("AFTERSHOCK_TRACE_SUMMARY") != ""
+	type peak struct {
+		level   float64
+		where   string
+		over    int
+		soaking bool
+	}
+	var peaks [nCharts]peak
+	var top []string
+	advance := func(to time.Time) {
+		for now.IsZero() || now.Before(to) {
+			if now.IsZero() {
+				now = to.Truncate(time.Minute)
+			} else {
+				now = now.Add(time.Minute)
+			}
+			o := d.Advance(now)
+			if summary {
+				for _, k := range d.order {
+					w := d.watches[k]
+					if w.closed || w.base == nil || !w.base.ok {
+						continue
+					}
+					for i := range w.charts {
+						c := &w.charts[i]
+						l := c.level()
+						if j := c.alarm(); j >= 0 {
+							peaks[i].over++
+							if len(top) < 200 {
+								top = append(top, fmt.Sprintf("%s %s %s soak=%v %s", now.Format("01-02 15:04"), k.release, k.ring, w.soaking, c.describe(names[i], j)))
+							}
+						}
+						if l > peaks[i].level {
+							peaks[i].level, peaks[i].soaking = l, w.soaking
+							peaks[i].where = fmt.Sprintf("%s %s %s", now.Format("01-02 15:04"), k.release, k.ring)
+						}
+					}
+				}
+				continue
+			}
+			for _, v := range o.Verdicts {
+				if v.Ring == ring && (release == "" || v.Release == release) {
+					fmt.Fprintf(&out, "%s verdict %s/%s %.0f %s\n", now.Format("15:04"), v.Decision, v.Action, v.Score, strings.Join(v.Reasons, " | "))
+				}
+			}
+			for _, k := range d.order {
+				w := d.watches[k]
+				if k.ring != ring || w.base == nil || !w.base.ok || w.closed || release != "" && k.release != release {
+					continue
+				}
+				line := fmt.Sprintf("%s n=%3d dn=%2d f=%.2f rateE=%.2f", now.Format("15:04"), w.total.posts, w.total.posts-prevPosts, w.factor, w.base.negRate*w.factor)
+				prevPosts = w.total.posts
+				for i := range w.charts {
+					c := &w.charts[i]
+					x, e := c.total-prev[i].total, c.expected-prev[i].expected
+					if i >= chCategory0 && c.total == 0 {
+						continue
+					}
+					line += fmt.Sprintf(" | %s %.0f/%.2f %.2f", short(names[i]), x, e, c.level())
+				}
+				prev = w.charts
+				out.WriteString(line + "\n")
+			}
+		}
+	}
+	for sc.Scan() {
+		var head struct {
+			Type string    `json:"type"`
+			Time time.Time `json:"time"`
+		}
+		if json.Unmarshal(sc.Bytes(), &head) != nil {
+			continue
+		}
+		if !head.Time.IsZero() {
+			advance(head.Time.Truncate(time.Minute))
+		}
+		switch head.Type {
+		case signals.TypePost:
+			var p signals.Post
+			if json.Unmarshal(sc.Bytes(), &p) == nil {
+				d.Post(p)
+			}
+		case signals.TypeMetric:
+			var m signals.MetricSample
+			if json.Unmarshal(sc.Bytes(), &m) == nil {
+				d.Metric(m)
+			}
+		case signals.TypeRelease:
+			var ev signals.ReleaseEvent
+			if json.Unmarshal(sc.Bytes(), &ev) == nil {
+				d.Release(ev)
+				if ev.Ring == ring && (release == "" || ev.Release == release) {
+					prev = [nCharts]chart{}
+					prevPosts = 0
+				}
+			}
+		}
+	}
+	if summary {
+		for i, p := range peaks {
+			fmt.Fprintf(&out, "%-18s peak level %.2f at %s (soak %v), buckets over the bar %d\n", names[i], p.level, p.where, p.soaking, p.over)
+		}
+		for _, l := range top {
+			out.WriteString(l + "\n")
+		}
+		t.Log("\n" + out.String())
+		return
+	}
+	for _, k := range d.order {
+		if w := d.watches[k]; k.ring == ring && w.base != nil {
+			b := w.base
+			fmt.Fprintf(&out, "baseline: %.0f min, %d posts, %d complaints, negRate %.3f negShare %.3f relRate %.3f φ %.2f φshare %.2f\n", b.minutes, b.posts, b.negative, b.negRate, b.negShare, b.relRate, b.phi, b.phiShare)
+			for i := range w.charts {
+				fmt.Fprintf(&out, "  %-18s h %.2f\n", names[i], w.charts[i].h)
+			}
+		}
+	}
+	t.Log("\n" + out.String())
+}
+
+func short(name string) string {
+	switch name {
+	case "complaint_volume":
+		return "vol"
+	case "negative_share":
+		return "shr"
+	case "release_complaints":
+		return "rel"
+	}
+	if len(name) > 4 {
+		return name[:4]
+	}
+	return name
+}
