@@ -269,7 +269,9 @@ func (c *Config) Validate(prefix string) error {
 	if c.Lateness < 0 || c.Lateness > time.Hour {
 		bad("lateness", "%s, want 0 to 1h", c.Lateness)
 	}
-	if c.FalseHaltEvery < 24*time.Hour {
+	if c.FalseHaltEvery < 0 {
+		bad("false_halt_every", "%s is negative: it is the time between false halts the budget allows (at least a day; 0 or absent: 2160h)", c.FalseHaltEvery)
+	} else if c.FalseHaltEvery < 24*time.Hour {
 		bad("false_halt_every", "%s is shorter than a day", c.FalseHaltEvery)
 	}
 	if c.SilenceGaps < 1 {

@@ -27,7 +27,7 @@ func TestBadDetectorConfig(t *testing.T) {
 		{"negative soak", "soak: -1h", "detector.soak: negative"},
 		{"negative service soak", "service_soak: {shop: -2h}", "detector.service_soak.shop: negative"},
 		{"service soak of no service", "service_soak: {shpo: 48h}", `detector.service_soak.shpo: "shpo" is not one of services[].name`},
-		{"negative budget", "false_halt_every: -2160h", "detector.false_halt_every: -2160h0m0s is shorter than a day"},
+		{"negative budget", "false_halt_every: -2160h", "detector.false_halt_every: -2160h0m0s is negative"},
 		{"budget under a day", "false_halt_every: 1h", "detector.false_halt_every: 1h0m0s is shorter than a day"},
 		{"consecutive below 1", "consecutive: -1", "detector.consecutive: must be at least 1"},
 		{"negative silence", "silence_after: -30m", "detector.silence_after: -30m0s is negative"},
@@ -79,5 +79,45 @@ detector:
 	in := `{"type":"metric","time":"2026-11-24T09:00:00Z","service":"shop","name":"error_rate","value":0.01}` + "\n"
 	if code := run(context.Background(), []string{"replay", "-c", path, "-"}, strings.NewReader(in), &out, &errb); code != 0 {
 		t.Errorf("replay -c good.yaml: exit %d, stderr %s", code, errb.String())
+	}
+}
+
+// TestREADMEBadConfig: the README's bad-config example is what `aftershock
+// serve` prints for that file, line by line.
+func TestREADMEBadConfig(t *testing.T) {
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	i := strings.Index(doc, "A bad config stops start-up")
+	if i < 0 {
+		t.Fatal("README.md has no bad-config example")
+	}
+	block := func(info string) string {
+		open := "```" + info + "\n"
+		j := strings.Index(doc[i:], open)
+		if j < 0 {
+			t.Fatalf("no ```%s block after the bad-config paragraph", info)
+		}
+		body := doc[i+j+len(open):]
+		return body[:strings.Index(body, "```")]
+	}
+	yaml, console := block("yaml"), block("console")
+	const prompt = "$ aftershock serve -c aftershock.yaml\n"
+	if !strings.HasPrefix(console, prompt) {
+		t.Fatalf("console block does not start with %q", prompt)
+	}
+	t.Chdir(t.TempDir()) // the file is named as given: aftershock.yaml
+	if err := os.WriteFile("aftershock.yaml", []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"serve", "-c", "aftershock.yaml"}, strings.NewReader(""), &out, &errb)
+	if code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	if want := strings.TrimPrefix(console, prompt); errb.String() != want {
+		t.Errorf("README bad-config output drifted.\nREADME:\n%s\nreal:\n%s", want, errb.String())
 	}
 }
