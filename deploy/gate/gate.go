@@ -217,9 +217,10 @@ func decide(rel releases.Release, ring string, v *signals.Verdict) Answer {
 	case signals.DecisionMarginal:
 		return set(ReviewRequired, fmt.Sprintf("verdict marginal (score %.1f): a person should look", v.Score))
 	case signals.DecisionWait:
-		for _, r := range v.Reasons {
+		for i, r := range reasons {
 			if strings.HasPrefix(r, "sources silent since") {
-				// The crawlers may be broken: say so first, never proceed.
+				// The crawlers may be broken: say so first (once), never proceed.
+				reasons = slices.Delete(reasons, i, i+1)
 				return set(Wait, silentPrefix+strings.TrimPrefix(r, "sources silent"))
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,7 @@ type gateAnswers struct {
 	rollout        int // Flagger rollout status
 	rollback       int // Flagger rollback status (2xx rolls back)
 	flaggerMessage string
+	raw            []string // the JSON and Argo bodies
 }
 
 func ask(t *testing.T, url, release, ring string) gateAnswers {
@@ -70,6 +72,7 @@ func ask(t *testing.T, url, release, ring string) gateAnswers {
 		if err := json.Unmarshal([]byte(body), v); err != nil {
 			t.Fatal(err)
 		}
+		g.raw = append(g.raw, body)
 	}
 	get(fmt.Sprintf("/v1/releases/%s/gate?ring=%s", release, ring), &g.json)
 	var argo ArgoResponse
@@ -179,6 +182,9 @@ func TestGateSilentSourcesFirst(t *testing.T) {
 		last = ask(t, url, "shop-4.2.0", "H2")
 		checkWaits(t, last, "verdict at "+v.Time.Format(time.RFC3339))
 	}
+	if os.Getenv("GATE_PRINT") != "" {
+		t.Logf("%s\nflagger confirm-promotion %d %s", strings.Join(last.raw, ""), last.confirmPromo, last.flaggerMessage)
+	}
 	const first = "not enough evidence: sources silent since 2026-11-24T11:09:30Z"
 	if len(last.json.Reasons) == 0 || !strings.HasPrefix(last.json.Reasons[0], first) {
 		t.Fatalf("JSON reasons %q, want the silent sources first (%q…)", last.json.Reasons, first)
@@ -187,6 +193,9 @@ func TestGateSilentSourcesFirst(t *testing.T) {
 		if !strings.Contains(last.json.Reasons[0], src) {
 			t.Errorf("first reason %q does not name %s", last.json.Reasons[0], src)
 		}
+	}
+	if n := strings.Count(strings.Join(last.json.Reasons, "; "), "sources silent since"); n != 1 {
+		t.Errorf("the silence is said %d times in %q, want once", n, last.json.Reasons)
 	}
 	if !strings.HasPrefix(last.argo.Reason, first) {
 		t.Errorf("Argo reason %q, want it to start with %q", last.argo.Reason, first)
