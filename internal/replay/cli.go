@@ -21,6 +21,7 @@ func RunCLI(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: aftershock replay [-c config.yaml] [--speed N] FILE|-")
 		fmt.Fprintln(stderr, "  replays JSON lines (post, metric, release) through the detector; prints verdict changes and a summary line")
+		fmt.Fprintln(stderr, "  (input and output: README.md, \"aftershock replay: input and output\")")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
