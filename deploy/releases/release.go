@@ -390,7 +390,11 @@ func (r *Release) apply(ev signals.ReleaseEvent, p Policy) (recorded signals.Rel
 			return r.full(old), true, nil
 		}
 	}
-	if r.Finished() {
+	// A completed release is still watched in its soak (docs/judge.md), and a
+	// soak can halt: the deploy system must be able to record the rollback
+	// (or the fix) that follows. Nothing else follows a finished release.
+	undo := r.Status == StatusCompleted && (ev.Event == signals.EventRolledBack || ev.Event == signals.EventFixedForward)
+	if r.Finished() && !undo {
 		return ev, false, fmt.Errorf("%w: release %s is %s and accepts no more events", ErrConflict, r.ID, r.Status)
 	}
 	if (ev.Event == signals.EventStarted || ev.Event == signals.EventPromoted) && ev.Ring == "" {
