@@ -297,6 +297,16 @@ func TestSoakAfterCompleted(t *testing.T) {
 	if last["time"] != ts(at(270)) || !strings.Contains(reasons(last), "soak watch of 20m0s after completion ended") {
 		t.Errorf("last verdict %v %v, want the soak's final verdict at %s", last["time"], last["reasons"], ts(at(270)))
 	}
+
+	// A rollback after the completion (docs/lifecycle.md allows it) closes
+	// the soak: the incident after it gives no verdict.
+	s.release(280, "rolled_back", "H3")
+	rolled := run(t, s.input(), Options{})
+	for _, v := range rolled.verdicts {
+		if v["time"].(string) > ts(at(280)) {
+			t.Errorf("verdict after the rollback: %v", v)
+		}
+	}
 }
 
 // Critical per signal and per category, from the config file: a failing
