@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -56,6 +57,28 @@ type Config struct {
 	Replicas int `yaml:"replicas"`
 	// Creds is an optional credentials file for an external server.
 	Creds string `yaml:"creds"`
+
+	// The embedded server's listener (nats.listen): a user and a file
+	// holding its password, or a file holding a token; optional TLS, with
+	// a client CA for mutual TLS. A listener on a non-loopback address
+	// must require one of user, token or client certificate.
+	ListenUser         string `yaml:"listen_user"`
+	ListenPasswordFile string `yaml:"listen_password_file"`
+	ListenTokenFile    string `yaml:"listen_token_file"`
+	ListenTLSCert      string `yaml:"listen_tls_cert"`
+	ListenTLSKey       string `yaml:"listen_tls_key"`
+	ListenTLSClientCA  string `yaml:"listen_tls_client_ca"`
+
+	// The client side, for an external server (nats.url), e.g. another
+	// Aftershock process's listener: a user and password file, or a token
+	// file (or Creds); the CA that signed the server's certificate; a
+	// client certificate for mutual TLS.
+	User         string `yaml:"user"`
+	PasswordFile string `yaml:"password_file"`
+	TokenFile    string `yaml:"token_file"`
+	TLSCA        string `yaml:"tls_ca"`
+	TLSCert      string `yaml:"tls_cert"`
+	TLSKey       string `yaml:"tls_key"`
 }
 
 // Validate applies defaults and checks the section.
@@ -76,6 +99,7 @@ func (c *Config) Validate() error {
 	if c.Replicas < 1 || c.Replicas > 5 {
 		errs = append(errs, fmt.Errorf("nats.replicas: %d, want 1 to 5", c.Replicas))
 	}
+	errs = append(errs, c.validateAuth()...)
 	return errors.Join(errs...)
 }
 
@@ -110,10 +134,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 			return nil, err
 		}
 	} else {
-		opts := []nats.Option{nats.Name("aftershock"), nats.MaxReconnects(-1)}
-		if cfg.Creds != "" {
-			opts = append(opts, nats.UserCredentials(cfg.Creds))
+		auth, err := clientAuth(cfg)
+		if err != nil {
+			return nil, err
 		}
+		opts := append([]nats.Option{nats.Name("aftershock"), nats.MaxReconnects(-1)}, auth...)
 		b.NC, err = nats.Connect(cfg.URL, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("connecting to nats at %s: %w", cfg.URL, err)
@@ -145,7 +170,14 @@ func startEmbedded(cfg Config) (*server.Server, *nats.Conn, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("nats.listen: %w", err)
 		}
+		if port == 0 {
+			port = server.RANDOM_PORT // host:0 is any free port, as in net.Listen
+		}
 		opts.Host, opts.Port = host, port
+	}
+	auth, err := listenAuth(cfg, opts)
+	if err != nil {
+		return nil, nil, err
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
@@ -156,7 +188,10 @@ func startEmbedded(cfg Config) (*server.Server, *nats.Conn, error) {
 		srv.Shutdown()
 		return nil, nil, errors.New("starting embedded nats: not ready after 10s")
 	}
-	nc, err := nats.Connect(srv.ClientURL(), nats.InProcessServer(srv), nats.Name("aftershock"))
+	// The in-process connection skips TLS (nats-server allows that for
+	// in-process clients) but passes the same authentication.
+	inProc := strings.Replace(srv.ClientURL(), "tls://", "nats://", 1)
+	nc, err := nats.Connect(inProc, append([]nats.Option{nats.InProcessServer(srv), nats.Name("aftershock")}, auth...)...)
 	if err != nil {
 		srv.Shutdown()
 		return nil, nil, fmt.Errorf("connecting to embedded nats: %w", err)
@@ -210,6 +245,16 @@ func (b *Bus) declare(ctx context.Context, cfg Config) error {
 		}
 	}
 	return nil
+}
+
+// ListenURL is the URL on which the embedded server accepts network
+// clients (nats.listen, with the port it chose for port 0), or "" when it
+// has no listener or the server is external.
+func (b *Bus) ListenURL() string {
+	if b.srv == nil || b.srv.Addr() == nil {
+		return ""
+	}
+	return b.srv.ClientURL()
 }
 
 // KV returns a declared bucket.

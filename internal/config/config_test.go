@@ -131,3 +131,38 @@ func TestClusterSharesWorkOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestNATSListenAuthConfig: the nats listener's keys parse from YAML, paths
+// may come from the environment, and a listener reachable from the network
+// without authentication is refused with an error naming nats.listen.
+func TestNATSListenAuthConfig(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		env        map[string]string
+		want       string // "" means accepted
+	}{
+		{"loopback, no auth", "nats: {data_dir: d, listen: \"127.0.0.1:4222\"}", nil, ""},
+		{"network, no auth", "nats: {data_dir: d, listen: \"0.0.0.0:4222\"}", nil, "nats.listen: \"0.0.0.0:4222\" is reachable from the network without authentication"},
+		{"network, user", "nats: {data_dir: d, listen: \":4222\", listen_user: a, listen_password_file: /run/secrets/pw}", nil, ""},
+		{"network, token from env path", "nats: {data_dir: d, listen: \":4222\", listen_token_file: \"${CREDENTIALS_DIRECTORY}/tok\"}", map[string]string{"CREDENTIALS_DIRECTORY": "/run/credentials/x"}, ""},
+		{"client, token", "nats: {url: \"tls://n:4222\", token_file: /run/secrets/tok, tls_ca: /etc/ca.pem}", nil, ""},
+		{"client keys on the embedded server", "nats: {data_dir: d, user: a, password_file: p}", nil, "nats.user: only for connecting to an external server"},
+		{"inline password refused", "nats: {data_dir: d, listen: \":4222\", listen_user: a, listen_password: x}", nil, "listen_password"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Parse([]byte("http: {insecure_no_auth: true}\n"+tc.yaml), env(tc.env))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && err == nil:
+				t.Fatalf("accepted %+v, want an error containing %q", cfg.NATS, tc.want)
+			case tc.want != "" && !strings.Contains(err.Error(), tc.want):
+				t.Fatalf("%v, want it to contain %q", err, tc.want)
+			}
+			if tc.env != nil && cfg.NATS.ListenTokenFile != "/run/credentials/x/tok" {
+				t.Errorf("listen_token_file %q, want the path from the environment", cfg.NATS.ListenTokenFile)
+			}
+		})
+	}
+}

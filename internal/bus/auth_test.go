@@ -1,0 +1,399 @@
+package bus
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"log/slog"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/aftershock/aftershock/signals"
+)
+
+// writeFile writes a test file (a secret or a PEM) under dir.
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// openListener starts an embedded server with a loopback listener on a
+// free port, configured by with.
+func openListener(t *testing.T, with func(*Config)) *Bus {
+	t.Helper()
+	cfg := Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Retention: time.Hour, Replicas: 1}
+	with(&cfg)
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	b, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("opening the embedded server: %v", err)
+	}
+	t.Cleanup(b.Close)
+	if b.ListenURL() == "" {
+		t.Fatal("no listen URL")
+	}
+	return b
+}
+
+// roundTrip publishes a post through remote and reads it back from the
+// POSTS stream through local (the embedded server's own connection).
+func roundTrip(t *testing.T, remote, local *Bus, id string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p := signals.Post{Time: time.Now(), Source: "mastodon", ID: id, Service: "shop", Text: "checkout broken"}
+	if _, err := (Publisher{JS: remote.JS}).Post(ctx, p); err != nil {
+		t.Fatalf("publishing over the listener: %v", err)
+	}
+	s, err := local.JS.Stream(ctx, StreamPosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := s.GetLastMsgForSubject(ctx, "posts.mastodon")
+	if err != nil {
+		t.Fatalf("reading the post back: %v", err)
+	}
+	if !strings.Contains(string(msg.Data), id) {
+		t.Fatalf("stored post %s, want id %s", msg.Data, id)
+	}
+	// And the other way: the remote side consumes what the server holds.
+	c, err := remote.JS.OrderedConsumer(ctx, StreamPosts, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"posts.mastodon"}})
+	if err != nil {
+		t.Fatalf("consuming over the listener: %v", err)
+	}
+	m, err := c.Next(jetstream.FetchMaxWait(5 * time.Second))
+	if err != nil {
+		t.Fatalf("consuming over the listener: %v", err)
+	}
+	if !strings.Contains(string(m.Data()), id) {
+		t.Fatalf("consumed %s, want id %s", m.Data(), id)
+	}
+}
+
+func dialRefused(t *testing.T, url string, opts ...nats.Option) {
+	t.Helper()
+	nc, err := nats.Connect(url, append([]nats.Option{nats.Timeout(5 * time.Second), nats.MaxReconnects(0)}, opts...)...)
+	if err == nil {
+		nc.Close()
+		t.Fatal("connected, want refused")
+	}
+}
+
+func TestListenAuth(t *testing.T) {
+	dir := t.TempDir()
+	pw := writeFile(t, dir, "pw", "s3cret-Pass_word\n")
+	wrongPW := writeFile(t, dir, "wrong-pw", "not-the-password\n")
+	tok := writeFile(t, dir, "token", "tok-0123456789abcdef\n")
+	wrongTok := writeFile(t, dir, "wrong-token", "tok-nope\n")
+	tests := []struct {
+		name   string
+		server func(*Config)
+		right  func(*Config)
+		wrong  []func(*Config)
+	}{
+		{
+			name:   "user and password",
+			server: func(c *Config) { c.ListenUser, c.ListenPasswordFile = "crawler", pw },
+			right:  func(c *Config) { c.User, c.PasswordFile = "crawler", pw },
+			wrong: []func(*Config){
+				func(c *Config) {},
+				func(c *Config) { c.User, c.PasswordFile = "crawler", wrongPW },
+				func(c *Config) { c.User, c.PasswordFile = "someone", pw },
+				func(c *Config) { c.TokenFile = tok },
+			},
+		},
+		{
+			name:   "token",
+			server: func(c *Config) { c.ListenTokenFile = tok },
+			right:  func(c *Config) { c.TokenFile = tok },
+			wrong: []func(*Config){
+				func(c *Config) {},
+				func(c *Config) { c.TokenFile = wrongTok },
+				func(c *Config) { c.User, c.PasswordFile = "crawler", pw },
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := openListener(t, tc.server)
+			url := srv.ListenURL()
+			for i, w := range tc.wrong {
+				cfg := Config{URL: url, Retention: time.Hour, Replicas: 1}
+				w(&cfg)
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				b, err := Open(ctx, cfg, slog.New(slog.DiscardHandler))
+				cancel()
+				if err == nil {
+					b.Close()
+					t.Fatalf("wrong credentials %d: connected, want refused", i)
+				}
+				if !errors.Is(err, nats.ErrAuthorization) {
+					t.Errorf("wrong credentials %d: %v, want an authorization violation", i, err)
+				}
+			}
+			// A client with the right credentials is a second Aftershock
+			// process: it declares the streams and publishes and consumes.
+			cfg := Config{URL: url, Retention: time.Hour, Replicas: 1}
+			tc.right(&cfg)
+			if err := cfg.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			remote, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatalf("right credentials: %v", err)
+			}
+			defer remote.Close()
+			roundTrip(t, remote, srv, "post-"+strings.ReplaceAll(tc.name, " ", "-"))
+		})
+	}
+}
+
+// testPKI is a CA with a server certificate for 127.0.0.1 and a client
+// certificate, written as PEM files.
+type testPKI struct {
+	caFile, serverCert, serverKey, clientCert, clientKey string
+	otherCA                                              string // a CA that signed none of them
+}
+
+func newTestPKI(t *testing.T) testPKI {
+	t.Helper()
+	dir := t.TempDir()
+	ca, caKey, caPEM := newCA(t, "aftershock test CA")
+	_, _, otherPEM := newCA(t, "someone else's CA")
+	p := testPKI{caFile: writeFile(t, dir, "ca.pem", caPEM), otherCA: writeFile(t, dir, "other-ca.pem", otherPEM)}
+	leaf := func(name string, usage x509.ExtKeyUsage, ips []net.IP) (string, string) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(time.Now().UnixNano()),
+			Subject:      pkix.Name{CommonName: name},
+			NotBefore:    time.Now().Add(-time.Hour),
+			NotAfter:     time.Now().Add(time.Hour),
+			KeyUsage:     x509.KeyUsageDigitalSignature,
+			ExtKeyUsage:  []x509.ExtKeyUsage{usage},
+			IPAddresses:  ips,
+			DNSNames:     []string{"localhost"},
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kder, err := x509.MarshalECPrivateKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return writeFile(t, dir, name+".pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))),
+			writeFile(t, dir, name+".key", string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})))
+	}
+	p.serverCert, p.serverKey = leaf("server", x509.ExtKeyUsageServerAuth, []net.IP{net.ParseIP("127.0.0.1")})
+	p.clientCert, p.clientKey = leaf("client", x509.ExtKeyUsageClientAuth, nil)
+	return p
+}
+
+func newCA(t *testing.T, name string) (*x509.Certificate, *ecdsa.PrivateKey, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: name},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert, key, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+func TestListenTLS(t *testing.T) {
+	pki := newTestPKI(t)
+	tok := writeFile(t, t.TempDir(), "token", "tok-0123456789abcdef")
+	srv := openListener(t, func(c *Config) {
+		c.ListenTokenFile = tok
+		c.ListenTLSCert, c.ListenTLSKey = pki.serverCert, pki.serverKey
+	})
+	url := srv.ListenURL()
+	if !strings.HasPrefix(url, "tls://") {
+		t.Fatalf("listen URL %s, want tls://", url)
+	}
+	plain := strings.Replace(url, "tls://", "nats://", 1)
+	t.Run("plain text refused", func(t *testing.T) { dialRefused(t, plain, nats.Token("tok-0123456789abcdef")) })
+	t.Run("unknown CA refused", func(t *testing.T) {
+		dialRefused(t, url, nats.Token("tok-0123456789abcdef"), nats.RootCAs(pki.otherCA))
+	})
+	t.Run("right CA, no token refused", func(t *testing.T) { dialRefused(t, url, nats.RootCAs(pki.caFile)) })
+	t.Run("right CA and token", func(t *testing.T) {
+		remote, err := Open(context.Background(), Config{URL: url, TokenFile: tok, TLSCA: pki.caFile, Retention: time.Hour, Replicas: 1}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer remote.Close()
+		if !remote.NC.TLSRequired() {
+			t.Error("connection is not TLS")
+		}
+		roundTrip(t, remote, srv, "post-tls")
+	})
+}
+
+func TestListenMutualTLS(t *testing.T) {
+	pki := newTestPKI(t)
+	// On every interface: a client certificate is authentication enough.
+	srv := openListener(t, func(c *Config) {
+		c.Listen = "0.0.0.0:0"
+		c.ListenTLSCert, c.ListenTLSKey, c.ListenTLSClientCA = pki.serverCert, pki.serverKey, pki.caFile
+	})
+	_, port, err := net.SplitHostPort(strings.TrimPrefix(srv.ListenURL(), "tls://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "tls://127.0.0.1:" + port
+	t.Run("no client certificate refused", func(t *testing.T) { dialRefused(t, url, nats.RootCAs(pki.caFile)) })
+	t.Run("client certificate", func(t *testing.T) {
+		remote, err := Open(context.Background(), Config{URL: url, TLSCA: pki.caFile, TLSCert: pki.clientCert, TLSKey: pki.clientKey, Retention: time.Hour, Replicas: 1}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer remote.Close()
+		roundTrip(t, remote, srv, "post-mtls")
+	})
+}
+
+// TestListenNetworkWithoutAuthRefused: a listener reachable from the
+// network that lets anyone in does not start, and the error names the key.
+func TestListenNetworkWithoutAuthRefused(t *testing.T) {
+	for _, listen := range []string{"0.0.0.0:0", ":0", "[::]:0"} {
+		_, err := Open(context.Background(), Config{DataDir: t.TempDir(), Listen: listen, Retention: time.Hour, Replicas: 1}, slog.New(slog.DiscardHandler))
+		if err == nil || !strings.Contains(err.Error(), "nats.listen") || !strings.Contains(err.Error(), "without authentication") {
+			t.Errorf("listen %s without auth: %v, want refused naming nats.listen", listen, err)
+		}
+	}
+	// Loopback without authentication stays allowed.
+	b := openListener(t, func(*Config) {})
+	nc, err := nats.Connect(b.ListenURL())
+	if err != nil {
+		t.Fatalf("loopback without auth: %v", err)
+	}
+	nc.Close()
+}
+
+func TestListenSecretFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, key string
+		with      func(*Config)
+	}{
+		{"missing password file", "nats.listen_password_file", func(c *Config) { c.ListenUser, c.ListenPasswordFile = "u", filepath.Join(dir, "absent") }},
+		{"empty token file", "nats.listen_token_file", func(c *Config) { c.ListenTokenFile = writeFile(t, dir, "empty", "\n") }},
+		{"bcrypt hash", "nats.listen_password_file", func(c *Config) {
+			c.ListenUser, c.ListenPasswordFile = "u", writeFile(t, dir, "hash", "$2a$11$abcdefghijklmnopqrstuv\n")
+		}},
+		{"bad certificate", "nats.listen_tls_cert", func(c *Config) {
+			c.ListenTokenFile = writeFile(t, dir, "tok", "x")
+			c.ListenTLSCert, c.ListenTLSKey = writeFile(t, dir, "c.pem", "junk"), writeFile(t, dir, "k.pem", "junk")
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Retention: time.Hour, Replicas: 1}
+			tc.with(&cfg)
+			b, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
+			if err == nil {
+				b.Close()
+				t.Fatal("started")
+			}
+			if !strings.Contains(err.Error(), tc.key) {
+				t.Errorf("%v, want it to name %s", err, tc.key)
+			}
+		})
+	}
+}
+
+func TestConfigValidateAuth(t *testing.T) {
+	embedded := func(with func(*Config)) Config {
+		c := Config{DataDir: "/tmp/x", Listen: "127.0.0.1:4222"}
+		with(&c)
+		return c
+	}
+	external := func(with func(*Config)) Config {
+		c := Config{URL: "nats://10.0.0.5:4222"}
+		with(&c)
+		return c
+	}
+	tests := []struct {
+		name string
+		cfg  Config
+		want string // "" means valid
+	}{
+		{"loopback without auth", embedded(func(*Config) {}), ""},
+		{"localhost without auth", embedded(func(c *Config) { c.Listen = "localhost:4222" }), ""},
+		{"ipv6 loopback without auth", embedded(func(c *Config) { c.Listen = "[::1]:4222" }), ""},
+		{"all interfaces without auth", embedded(func(c *Config) { c.Listen = "0.0.0.0:4222" }), "nats.listen"},
+		{"empty host without auth", embedded(func(c *Config) { c.Listen = ":4222" }), "nats.listen"},
+		{"address without auth", embedded(func(c *Config) { c.Listen = "10.0.0.5:4222" }), "nats.listen"},
+		{"TLS alone is not auth", embedded(func(c *Config) { c.Listen, c.ListenTLSCert, c.ListenTLSKey = "0.0.0.0:4222", "c", "k" }), "nats.listen"},
+		{"all interfaces with user", embedded(func(c *Config) { c.Listen, c.ListenUser, c.ListenPasswordFile = "0.0.0.0:4222", "u", "p" }), ""},
+		{"all interfaces with token", embedded(func(c *Config) { c.Listen, c.ListenTokenFile = "0.0.0.0:4222", "t" }), ""},
+		{"all interfaces with mTLS", embedded(func(c *Config) {
+			c.Listen, c.ListenTLSCert, c.ListenTLSKey, c.ListenTLSClientCA = "0.0.0.0:4222", "c", "k", "ca"
+		}), ""},
+		{"user without password", embedded(func(c *Config) { c.ListenUser = "u" }), "nats.listen_user: set without nats.listen_password_file"},
+		{"password without user", embedded(func(c *Config) { c.ListenPasswordFile = "p" }), "nats.listen_password_file: set without nats.listen_user"},
+		{"user and token", embedded(func(c *Config) { c.ListenUser, c.ListenPasswordFile, c.ListenTokenFile = "u", "p", "t" }), "not both"},
+		{"cert without key", embedded(func(c *Config) { c.ListenTLSCert = "c" }), "nats.listen_tls_cert: set without nats.listen_tls_key"},
+		{"client CA without cert", embedded(func(c *Config) { c.ListenUser, c.ListenPasswordFile, c.ListenTLSClientCA = "u", "p", "ca" }), "nats.listen_tls_client_ca"},
+		{"listen auth without listen", embedded(func(c *Config) { c.Listen, c.ListenTokenFile = "", "t" }), "nats.listen is empty"},
+		{"listen auth with external url", external(func(c *Config) { c.ListenTokenFile = "t" }), "nats.listen_token_file: only for the embedded"},
+		{"client auth on the embedded server", embedded(func(c *Config) { c.TokenFile = "t" }), "nats.token_file: only for connecting"},
+		{"external with user", external(func(c *Config) { c.User, c.PasswordFile, c.TLSCA = "u", "p", "ca" }), ""},
+		{"external user without password", external(func(c *Config) { c.User = "u" }), "nats.user: set without nats.password_file"},
+		{"external user and token", external(func(c *Config) { c.User, c.PasswordFile, c.TokenFile = "u", "p", "t" }), "choose one way"},
+		{"external creds and token", external(func(c *Config) { c.Creds, c.TokenFile = "x.creds", "t" }), "choose one way"},
+		{"client cert without key", external(func(c *Config) { c.TLSCert = "c" }), "nats.tls_cert: set without nats.tls_key"},
+		{"external without auth", external(func(*Config) {}), ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.cfg.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && err == nil:
+				t.Fatalf("accepted, want an error naming %q", tc.want)
+			case tc.want != "" && !strings.Contains(err.Error(), tc.want):
+				t.Fatalf("%v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
