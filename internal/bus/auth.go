@@ -57,6 +57,19 @@ func (c *Config) listenAuthOn() bool {
 	return c.ListenUser != "" || c.ListenTokenFile != "" || c.ListenTLSClientCA != ""
 }
 
+// listenAuthMode names how the listener authenticates clients, for the log.
+func (c *Config) listenAuthMode() string {
+	switch {
+	case c.ListenUser != "":
+		return "user"
+	case c.ListenTokenFile != "":
+		return "token"
+	case c.ListenTLSClientCA != "":
+		return "client certificate"
+	}
+	return "none (loopback only)"
+}
+
 // validateAuth checks the authentication and TLS keys of both sides: the
 // embedded server's listener (listen_*) and the client of an external
 // server (user, password_file, token_file, tls_*).

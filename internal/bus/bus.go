@@ -133,6 +133,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 			b.lock.unlock()
 			return nil, err
 		}
+		if cfg.Listen != "" {
+			log.Info("embedded nats accepts network clients", "url", b.ListenURL(), "auth", cfg.listenAuthMode(), "tls", cfg.ListenTLSCert != "")
+		}
 	} else {
 		auth, err := clientAuth(cfg)
 		if err != nil {
