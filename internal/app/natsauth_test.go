@@ -21,7 +21,8 @@ import (
 // password; a second process connects to it with nats.url and the same
 // credentials from a file. A release recorded through the second process's
 // API is seen by the first; the second process with a wrong password does
-// not start.
+// not start. Both share the work by leases (the broker takes part too): each
+// service is judged by exactly one of them, and both judge some.
 func TestTwoProcessesOnOneAuthenticatedListener(t *testing.T) {
 	dir := t.TempDir()
 	pw := filepath.Join(dir, "nats-password")
@@ -36,7 +37,8 @@ func TestTwoProcessesOnOneAuthenticatedListener(t *testing.T) {
 http:
   listen: 127.0.0.1:0
   tokens: [{name: t, token: "` + token + `", role: deploy-system}]
-services: [{name: shop}]
+services: [{name: shop}, {name: bank}, {name: maps}, {name: mail}, {name: news}, {name: pay}]
+cluster: {lease_ttl: 2s}
 `
 	broker := startWith(t, httpPart+`nats: {data_dir: "`+filepath.Join(dir, "data")+`", listen: "127.0.0.1:0", listen_user: aftershock, listen_password_file: "`+pw+`"}`)
 	url := broker.Bus().ListenURL()
@@ -45,8 +47,7 @@ services: [{name: shop}]
 	}
 
 	client := func(passwordFile string) string {
-		return httpPart + `nats: {url: "` + url + `", user: aftershock, password_file: "` + passwordFile + `"}
-cluster: {lease_ttl: 2s}`
+		return httpPart + `nats: {url: "` + url + `", user: aftershock, password_file: "` + passwordFile + `"}`
 	}
 	cfg, err := config.Parse([]byte(client(wrong)), func(string) (string, bool) { return "", false })
 	if err != nil {
@@ -81,5 +82,31 @@ cluster: {lease_ttl: 2s}`
 			t.Fatalf("the broker never saw the release: %d %s", code, body)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+
+	// Every service has one judge: the broker's process takes part in the
+	// leases (before, it judged every service whatever the other did).
+	services := []string{"shop", "bank", "maps", "mail", "news", "pay"}
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		var both, none, byBroker int
+		for _, s := range services {
+			b, c := broker.Owns(s), crawler.Owns(s)
+			switch {
+			case b && c:
+				both++
+			case !b && !c:
+				none++
+			case b:
+				byBroker++
+			}
+		}
+		if both == 0 && none == 0 && byBroker > 0 && byBroker < len(services) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("services judged by both processes %d, by neither %d, by the broker %d of %d: want each by exactly one, and both judging some", both, none, byBroker, len(services))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -85,9 +85,14 @@ type Cluster struct {
 	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
 
-// Leased reports whether ownership is by leases: a shared external NATS
-// and no static members/index override.
-func (c Cluster) Leased(natsURL string) bool { return natsURL != "" && c.Members <= 1 }
+// Leased reports whether ownership is by leases: no static members/index
+// override, and other processes may share the broker — an external NATS
+// (natsURL), or the embedded server exposed on a listener (listen) that
+// other processes connect to. A lone process that listens only for the
+// nats CLI wins every lease at its first round.
+func (c Cluster) Leased(natsURL, listen string) bool {
+	return (natsURL != "" || listen != "") && c.Members <= 1
+}
 
 // Owns reports whether this process handles key (a service or a source
 // name): a stable hash of the key picks one member.

@@ -113,12 +113,20 @@ func TestClusterSharesWorkOnce(t *testing.T) {
 		t.Error("a single process must own everything")
 	}
 	for _, c := range []struct {
-		cl   Cluster
-		url  string
-		want bool
-	}{{Cluster{}, "nats://n:4222", true}, {Cluster{}, "", false}, {Cluster{Members: 2}, "nats://n:4222", false}} {
-		if got := c.cl.Leased(c.url); got != c.want {
-			t.Errorf("%+v on %q: leased %v, want %v", c.cl, c.url, got, c.want)
+		cl     Cluster
+		url    string
+		listen string
+		want   bool
+	}{
+		{Cluster{}, "nats://n:4222", "", true},
+		{Cluster{}, "", "", false},
+		{Cluster{Members: 2}, "nats://n:4222", "", false},
+		// the embedded server on a listener: others may connect and share the work
+		{Cluster{}, "", "127.0.0.1:4222", true},
+		{Cluster{Members: 2}, "", "127.0.0.1:4222", false},
+	} {
+		if got := c.cl.Leased(c.url, c.listen); got != c.want {
+			t.Errorf("%+v on %q listening on %q: leased %v, want %v", c.cl, c.url, c.listen, got, c.want)
 		}
 	}
 	for _, bad := range []string{
