@@ -2,5 +2,8 @@
 // nats.yaml) and the test that checks them: every document decodes
 // strictly into its k8s.io/api type (an unknown or misplaced field is an
 // error), the embedded Aftershock configuration passes config.Parse and
-// the NATS configuration passes nats-server's own parser.
+// the NATS configuration passes nats-server's own parser. TestNATSLogin
+// checks that NATS requires a login from a Secret, that Aftershock logs in
+// with that Secret mounted as its password file, and that a real
+// nats-server with the parsed configuration refuses anyone else.
 package kubernetes

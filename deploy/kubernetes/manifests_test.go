@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nats-io/nats-server/v2/server"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
@@ -46,6 +46,8 @@ func documents(t *testing.T, file string) []any {
 			obj = &appsv1.StatefulSet{}
 		case "policy/v1 PodDisruptionBudget":
 			obj = &policyv1.PodDisruptionBudget{}
+		case "networking.k8s.io/v1 NetworkPolicy":
+			obj = &networkingv1.NetworkPolicy{}
 		default:
 			t.Fatalf("%s document %d: unexpected %s %s", file, i, meta.APIVersion, meta.Kind)
 		}
@@ -162,16 +164,7 @@ func TestNATSManifests(t *testing.T) {
 	if sts.Spec.Replicas == nil || *sts.Spec.Replicas != 3 {
 		t.Errorf("NATS runs %v nodes, want 3 (R3 streams)", sts.Spec.Replicas)
 	}
-	// nats-server's own parser reads the configuration.
-	t.Setenv("POD_NAME", "nats-0")
-	file := filepath.Join(t.TempDir(), "nats.conf")
-	if err := os.WriteFile(file, []byte(cm.Data["nats.conf"]), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	opts, err := server.ProcessConfigFile(file)
-	if err != nil {
-		t.Fatalf("nats.conf: %v", err)
-	}
+	opts, _ := natsOptions(t, cm, sts)
 	if !opts.JetStream || opts.Cluster.Name == "" || len(opts.Routes) != 3 || opts.ServerName != "nats-0" {
 		t.Errorf("nats.conf: jetstream %v, cluster %q, %d routes, server name %q; want JetStream on a named 3-node cluster", opts.JetStream, opts.Cluster.Name, len(opts.Routes), opts.ServerName)
 	}
