@@ -2,6 +2,8 @@ package compose
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net/url"
@@ -224,4 +226,37 @@ func loginWorks(t *testing.T, opts *server.Options, nc bus.Config, password stri
 		t.Fatalf("Aftershock's bus with the configured login: %v", err)
 	}
 	b.Close()
+}
+
+// TestNATSPasswordShapes checks the advice in examples/nats.compose.conf and
+// the docs: nats-server parses $NATS_PASSWORD like a config value, and every
+// password `openssl rand -base64 32` can print (these edge shapes and a few
+// hundred random ones) comes through unchanged, while a bare number or a
+// password with a space does not (which is why the docs warn about them).
+func TestNATSPasswordShapes(t *testing.T) {
+	const conf = "../../examples/nats.compose.conf"
+	parsed := func(pw string) (string, error) {
+		t.Setenv("NATS_PASSWORD", pw)
+		opts, err := server.ProcessConfigFile(conf)
+		if err != nil {
+			return "", err
+		}
+		return opts.Password, nil
+	}
+	good := []string{"/abc+def==", "//abc", "+abc=", "12/ab+cd=", "1e5", "0x12ab", "ab#cd"}
+	for range 300 {
+		b := make([]byte, 32)
+		rand.Read(b)
+		good = append(good, base64.StdEncoding.EncodeToString(b))
+	}
+	for _, pw := range good {
+		if got, err := parsed(pw); err != nil || got != pw {
+			t.Errorf("password %q: nats-server reads %q, %v", pw, got, err)
+		}
+	}
+	for _, pw := range []string{"1234", "true", "ab cd", "ab;cd"} {
+		if got, err := parsed(pw); err == nil && got == pw {
+			t.Errorf("password %q comes through; the docs warn against it needlessly", pw)
+		}
+	}
 }
