@@ -260,3 +260,24 @@ func TestNATSPasswordShapes(t *testing.T) {
 		}
 	}
 }
+
+// TestComposePortsOnLoopback: every port the compose file publishes is bound
+// to the host's loopback. InfluxDB's API, Grafana (anonymous viewers) and
+// Aftershock's plain-HTTP API would otherwise be open to the host's network.
+func TestComposePortsOnLoopback(t *testing.T) {
+	data, err := os.ReadFile("../../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cf composeFile
+	if err := yaml.Unmarshal(data, &cf); err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	for name, s := range cf.Services {
+		for _, p := range s.Ports {
+			if !strings.HasPrefix(p, "127.0.0.1:") {
+				t.Errorf("%s publishes %q on every interface of the host; bind it to 127.0.0.1", name, p)
+			}
+		}
+	}
+}
