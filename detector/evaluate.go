@@ -367,7 +367,7 @@ func (d *Detector) metricResult(w *watch, s *service, name string, from, until t
 	// The new version's cohort against everything else running at the
 	// same time (samples without a version, or older versions); over the
 	// whole watch from its bounded summary (watchsamples.go).
-	canary, baseline := d.metricSamples(w, s, name, from, until)
+	canary, baseline, nCanary, nBaseline := d.metricSamplesOf(w, s, name, from, until)
 	if len(canary) == 0 && len(baseline) == 0 {
 		return signals.SignalResult{}, false
 	}
@@ -387,7 +387,7 @@ func (d *Detector) metricResult(w *watch, s *service, name string, from, until t
 	material := effect >= 0.75 && (mb <= 0 && mc > 0 || mb > 0 && mc >= 1.5*mb)
 	if p < 0.01 && material {
 		r.Outcome = signals.OutcomeFail
-		r.Detail = fmt.Sprintf("%s: new version median %.4g vs baseline %.4g (P(new>old)=%.2f, %s)", name, mc, mb, effect, fmtP(p))
+		r.Detail = fmt.Sprintf("%s: new version median %.4g vs baseline %.4g (P(new>old)=%.2f, %s)%s", name, mc, mb, effect, fmtP(p), sampledNote(len(canary), len(baseline), nCanary, nBaseline))
 		// A critical metric fails the verdict outright only when it doubled.
 		r.Critical = r.Critical && (mb <= 0 || mc >= 2*mb)
 	} else {
@@ -395,6 +395,15 @@ func (d *Detector) metricResult(w *watch, s *service, name string, from, until t
 		r.Critical = false
 	}
 	return r, true
+}
+
+// sampledNote says when a whole-watch metric comparison was made on a
+// uniform sample of the watch's samples (watchsamples.go), and of how many.
+func sampledNote(kc, kb int, nc, nb int64) string {
+	if int64(kc) >= nc && int64(kb) >= nb {
+		return ""
+	}
+	return fmt.Sprintf("; on a uniform sample of %d of %d new-version and %d of %d baseline samples", kc, nc, kb, nb)
 }
 
 func anomalyOf(w *watch, r signals.SignalResult, now time.Time, keywords []string, s *service) signals.Anomaly {

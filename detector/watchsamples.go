@@ -249,6 +249,14 @@ func (d *Detector) watchMetricSample(service, name string, x sample, evicted boo
 // new version's cohort and of the other one. A range from the watch's
 // start is the whole watch: its summary and the samples after it.
 func (d *Detector) metricSamples(w *watch, s *service, name string, from, until time.Time) (canary, other []float64) {
+	canary, other, _, _ = d.metricSamplesOf(w, s, name, from, until)
+	return canary, other
+}
+
+// metricSamplesOf is metricSamples with how many samples of each cohort
+// there were: more than it returns when the whole-watch summary is a
+// sample of them (watchSamples' bound).
+func (d *Detector) metricSamplesOf(w *watch, s *service, name string, from, until time.Time) (canary, other []float64, nCanary, nOther int64) {
 	if from.After(w.start) {
 		xs := s.metrics[name]
 		for i := sampleIndex(xs, from); i < len(xs) && xs[i].t.Before(until); i++ {
@@ -258,7 +266,7 @@ func (d *Detector) metricSamples(w *watch, s *service, name string, from, until 
 				other = append(other, xs[i].value)
 			}
 		}
-		return canary, other
+		return canary, other, int64(len(canary)), int64(len(other))
 	}
 	d.foldSamples(w, s, until)
 	k := sampleCap(len(w.samples.by))
@@ -275,7 +283,7 @@ func (d *Detector) metricSamples(w *watch, s *service, name string, from, until 
 			o.offer(ks, k)
 		}
 	}
-	return c.values(), o.values()
+	return c.values(), o.values(), c.n, o.n
 }
 
 // firstSample is the time of the service's oldest recent metric sample

@@ -317,3 +317,39 @@ func BenchmarkEvaluateMetrics(b *testing.B) {
 		d.pending = Output{}
 	}
 }
+
+// TestSampledComparisonSaysSo: a whole-watch metric failure judged on the
+// bounded summary says it was a sample, and of how many samples; one judged
+// on every sample says nothing of the kind.
+func TestSampledComparisonSaysSo(t *testing.T) {
+	cfg := Config{}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		n       int
+		sampled bool
+	}{{200, false}, {3000, true}} {
+		rng := rand.New(rand.NewPCG(7, uint64(c.n)))
+		d := New(cfg, nil)
+		d.Release(signals.ReleaseEvent{Time: t0, Release: "shop-4.2.0", Service: "shop", Version: "4.2.0", Ring: "H3", Event: signals.EventStarted})
+		for i := 0; i < c.n; i++ {
+			at := t0.Add(time.Second + time.Duration(i)*15*time.Second)
+			d.Metric(signals.MetricSample{Time: at, Service: "shop", Name: "latency_p99", Value: 300 * math.Exp(0.3*rng.NormFloat64())})
+			d.Metric(signals.MetricSample{Time: at, Service: "shop", Name: "latency_p99", Version: "4.2.0", Value: 900 * math.Exp(0.3*rng.NormFloat64())})
+		}
+		until := t0.Add(time.Duration(c.n)*15*time.Second + time.Minute)
+		w, s := d.watches[watchKey{"shop-4.2.0", "H3"}], d.services["shop"]
+		r, ok := d.metricResult(w, s, "latency_p99", w.start, until)
+		if !ok || r.Outcome != signals.OutcomeFail {
+			t.Fatalf("%d samples a cohort: %+v, want a failure", c.n, r)
+		}
+		want := fmt.Sprintf("on a uniform sample of %d of %d new-version and %d of %d baseline samples", maxWatchSamples, c.n, maxWatchSamples, c.n)
+		if got := strings.Contains(r.Detail, want); got != c.sampled {
+			t.Errorf("%d samples a cohort: detail %q; want it to say %q: %v", c.n, r.Detail, want, c.sampled)
+		}
+		if !c.sampled && strings.Contains(r.Detail, "sample of") {
+			t.Errorf("%d samples a cohort, every one judged: detail %q", c.n, r.Detail)
+		}
+	}
+}
