@@ -10,10 +10,7 @@ import (
 )
 
 func benchDetector(b *testing.B) *Detector {
-	cfg := Config{}
-	if err := cfg.Validate("detector"); err != nil {
-		b.Fatal(err)
-	}
+	cfg := defaultConfig(b)
 	return New(cfg, nil)
 }
 

@@ -133,10 +133,7 @@ func TestShareChartBudget(t *testing.T) {
 // written before they existed, or built by hand) gets the thresholds of
 // φ = 1 — not NaN, with which a chart never alarms.
 func TestThresholdsWithoutDispersion(t *testing.T) {
-	cfg := Config{}
-	if err := cfg.Validate("detector"); err != nil {
-		t.Fatal(err)
-	}
+	cfg := defaultConfig(t)
 	d := New(cfg, nil)
 	w := &watch{base: &baseline{ok: true, negRate: 0.5, negShare: 0.15, relRate: 0.05}}
 	d.thresholds(w)

@@ -367,7 +367,7 @@ func (d *Detector) metricResult(w *watch, s *service, name string, from, until t
 	// The new version's cohort against everything else running at the
 	// same time (samples without a version, or older versions); over the
 	// whole watch from its bounded summary (watchsamples.go).
-	canary, baseline, nCanary, nBaseline := d.metricSamplesOf(w, s, name, from, until)
+	canary, baseline, nCanary, nBaseline := d.metricSamples(w, s, name, from, until)
 	if len(canary) == 0 && len(baseline) == 0 {
 		return signals.SignalResult{}, false
 	}

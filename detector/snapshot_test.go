@@ -287,10 +287,7 @@ func TestRestartKeepsWatching(t *testing.T) {
 // (3,840 a cohort by the restart) are beyond maxWatchSamples, so the
 // sampled summary is what must come back the same.
 func TestRestartKeepsJudgingMetrics(t *testing.T) {
-	cfg := Config{}
-	if err := cfg.Validate("detector"); err != nil {
-		t.Fatal(err)
-	}
+	cfg := defaultConfig(t)
 	h2, h3 := t0.Add(6*time.Hour), t0.Add(8*time.Hour)
 	restart := h3.Add(16 * time.Hour)
 	end := h3.Add(21 * time.Hour)
@@ -389,10 +386,7 @@ func stripWatches(t *testing.T, data []byte) []byte {
 // incident after the restart, never passes without evidence, and what the
 // replayed events "judged" (the H2 close at the promotion) is not given.
 func TestRestartWithoutSavedWatch(t *testing.T) {
-	cfg := Config{}
-	if err := cfg.Validate("detector"); err != nil {
-		t.Fatal(err)
-	}
+	cfg := defaultConfig(t)
 	h3 := t0.Add(8 * time.Hour)
 	restart := h3.Add(13 * time.Hour)
 	onset := restart.Add(90 * time.Minute)
@@ -450,10 +444,7 @@ func TestRestartWithoutSavedWatch(t *testing.T) {
 // A process down longer than the replay reaches back resumes its restored
 // watch after the hole and says which evidence is missing.
 func TestRestartAfterLongOutageSaysWhatIsMissing(t *testing.T) {
-	cfg := Config{}
-	if err := cfg.Validate("detector"); err != nil {
-		t.Fatal(err)
-	}
+	cfg := defaultConfig(t)
 	h3 := t0.Add(8 * time.Hour)
 	crash := h3.Add(3 * time.Hour)
 	restart := crash.Add(12 * time.Hour)
@@ -628,10 +619,7 @@ func BenchmarkSnapshotWatch(b *testing.B) {
 // replay reaches back — are still silent after it: the restored watch
 // waits instead of passing on the evidence from before.
 func TestRestartKeepsSourcesSilent(t *testing.T) {
-	cfg := Config{}
-	if err := cfg.Validate("detector"); err != nil {
-		t.Fatal(err)
-	}
+	cfg := defaultConfig(t)
 	h3 := t0.Add(8 * time.Hour)
 	silent := h3.Add(3 * time.Hour)
 	restart := silent.Add(10 * time.Hour)
@@ -666,10 +654,7 @@ func TestRestartKeepsSourcesSilent(t *testing.T) {
 // would have judged it: the same verdicts at the same minutes — the halt
 // late, but not lost.
 func TestRestartJudgesWhatHappenedWhileDown(t *testing.T) {
-	cfg := Config{}
-	if err := cfg.Validate("detector"); err != nil {
-		t.Fatal(err)
-	}
+	cfg := defaultConfig(t)
 	h3 := t0.Add(8 * time.Hour)
 	saved := h3.Add(10 * time.Hour)
 	restart := saved.Add(40 * time.Minute)

@@ -38,10 +38,7 @@ func TestTraceStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{}
-	if err := cfg.Validate("detector"); err != nil {
-		t.Fatal(err)
-	}
+	cfg := defaultConfig(t)
 	d := New(cfg, func(string) Enricher { return an })
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)

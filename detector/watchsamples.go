@@ -248,15 +248,11 @@ func (d *Detector) watchMetricSample(service, name string, x sample, evicted boo
 // metricSamples returns the values of metric name in [from, until) of the
 // new version's cohort and of the other one. A range from the watch's
 // start is the whole watch: its summary and the samples after it.
-func (d *Detector) metricSamples(w *watch, s *service, name string, from, until time.Time) (canary, other []float64) {
-	canary, other, _, _ = d.metricSamplesOf(w, s, name, from, until)
-	return canary, other
-}
-
-// metricSamplesOf is metricSamples with how many samples of each cohort
-// there were: more than it returns when the whole-watch summary is a
-// sample of them (watchSamples' bound).
-func (d *Detector) metricSamplesOf(w *watch, s *service, name string, from, until time.Time) (canary, other []float64, nCanary, nOther int64) {
+//
+// nCanary and nOther are how many samples each cohort had: more than it
+// returns when the whole-watch summary is a sample of them (watchSamples'
+// bound).
+func (d *Detector) metricSamples(w *watch, s *service, name string, from, until time.Time) (canary, other []float64, nCanary, nOther int64) {
 	if from.After(w.start) {
 		xs := s.metrics[name]
 		for i := sampleIndex(xs, from); i < len(xs) && xs[i].t.Before(until); i++ {

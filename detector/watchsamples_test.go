@@ -122,10 +122,7 @@ func TestWatchSampleBudget(t *testing.T) {
 // P(new > old) at 0.75), where the summary's estimates can tip it either
 // way. 4,000 samples a cohort, so the summary holds about a quarter.
 func TestWatchSampleFaithful(t *testing.T) {
-	cfg := Config{}
-	if err := cfg.Validate("detector"); err != nil {
-		t.Fatal(err)
-	}
+	cfg := defaultConfig(t)
 	var worst float64
 	near, nearDiffer := 0, 0
 	for _, mult := range []float64{1, 1.2, 1.4, 1.5, 1.6, 1.9, 2.5} {
@@ -146,9 +143,9 @@ func TestWatchSampleFaithful(t *testing.T) {
 			if c := w.samples.by["latency_p99"]; c == nil || len(c.canary.items) != maxWatchSamples || c.canary.n != 4000 {
 				t.Fatalf("the summary holds %+v", c)
 			}
-			ca, ba := d.metricSamples(w, s, "latency_p99", w.start, until)
+			ca, ba, _, _ := d.metricSamples(w, s, "latency_p99", w.start, until)
 			_, effS := mannWhitneyGreater(ca, ba)
-			ce, be := d.metricSamples(w, s, "latency_p99", w.start.Add(time.Nanosecond), until)
+			ce, be, _, _ := d.metricSamples(w, s, "latency_p99", w.start.Add(time.Nanosecond), until)
 			_, effE := mannWhitneyGreater(ce, be)
 			worst = max(worst, math.Abs(effS-effE))
 			if mult == 1.5 {
@@ -172,10 +169,7 @@ func TestWatchSampleFaithful(t *testing.T) {
 // A sample that comes in after the watch folded its time, and one the
 // service drops before the watch folded it, are each counted once.
 func TestWatchSamplesLateAndEvicted(t *testing.T) {
-	cfg := Config{}
-	if err := cfg.Validate("detector"); err != nil {
-		t.Fatal(err)
-	}
+	cfg := defaultConfig(t)
 	d := New(cfg, nil)
 	d.Release(signals.ReleaseEvent{Time: t0, Release: "shop-4.2.0", Service: "shop", Version: "4.2.0", Ring: "H3", Event: signals.EventStarted})
 	w, key := d.watches[watchKey{"shop-4.2.0", "H3"}], "error_rate"
@@ -210,10 +204,7 @@ func TestWatchSamplesLateAndEvicted(t *testing.T) {
 // a watch saved by the release before (no samples) is restored, folds the
 // replayed samples from its start and says which samples are missing.
 func TestSnapshotKeepsWatchSamples(t *testing.T) {
-	cfg := Config{}
-	if err := cfg.Validate("detector"); err != nil {
-		t.Fatal(err)
-	}
+	cfg := defaultConfig(t)
 	h3 := t0.Add(8 * time.Hour)
 	restart := h3.Add(10 * time.Hour)
 	rng := rand.New(rand.NewPCG(5, 6))
@@ -287,10 +278,7 @@ func TestSnapshotKeepsWatchSamples(t *testing.T) {
 // samples a metric): the whole-watch comparison reads the watch's bounded
 // sample and the samples after it instead of every sample.
 func BenchmarkEvaluateMetrics(b *testing.B) {
-	cfg := Config{}
-	if err := cfg.Validate("detector"); err != nil {
-		b.Fatal(err)
-	}
+	cfg := defaultConfig(b)
 	d := New(cfg, nil)
 	d.Release(signals.ReleaseEvent{Time: t0, Release: "r", Service: "shop", Version: "4.2.0", Ring: "H3", Event: signals.EventStarted})
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -322,10 +310,7 @@ func BenchmarkEvaluateMetrics(b *testing.B) {
 // bounded summary says it was a sample, and of how many samples; one judged
 // on every sample says nothing of the kind.
 func TestSampledComparisonSaysSo(t *testing.T) {
-	cfg := Config{}
-	if err := cfg.Validate("detector"); err != nil {
-		t.Fatal(err)
-	}
+	cfg := defaultConfig(t)
 	for _, c := range []struct {
 		n       int
 		sampled bool

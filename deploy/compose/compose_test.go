@@ -1,26 +1,20 @@
 package compose
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
-	"log/slog"
 	"net/url"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"gopkg.in/yaml.v3"
 
-	"github.com/aftershock/aftershock/internal/bus"
+	"github.com/aftershock/aftershock/internal/bus/bustest"
 	"github.com/aftershock/aftershock/internal/config"
 )
 
@@ -187,45 +181,7 @@ func TestComposeNATSLogin(t *testing.T) {
 		t.Errorf("%s: nats.url %q, want the nats service on port %d", cfgPath, cfg.NATS.URL, opts.Port)
 	}
 
-	loginWorks(t, opts, cfg.NATS, testPassword)
-}
-
-// loginWorks runs nats-server with the parsed options on a loopback port and
-// checks that a client without credentials is refused and that Aftershock's
-// own bus, with its configuration and the password in a file, connects.
-func loginWorks(t *testing.T, opts *server.Options, nc bus.Config, password string) {
-	t.Helper()
-	o := opts.Clone()
-	o.Host, o.Port, o.HTTPPort = "127.0.0.1", server.RANDOM_PORT, 0
-	o.StoreDir = t.TempDir()
-	o.NoLog, o.NoSigs = true, true
-	srv, err := server.NewServer(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	t.Cleanup(srv.Shutdown)
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	if c, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(0)); err == nil {
-		c.Close()
-		t.Fatal("a client without credentials connected")
-	} else if !errors.Is(err, nats.ErrAuthorization) {
-		t.Fatalf("a client without credentials: %v, want an authorization error", err)
-	}
-	pwFile := filepath.Join(t.TempDir(), path.Base(nc.PasswordFile))
-	if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o400); err != nil {
-		t.Fatal(err)
-	}
-	nc.URL, nc.PasswordFile = srv.ClientURL(), pwFile
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	b, err := bus.Open(ctx, nc, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatalf("Aftershock's bus with the configured login: %v", err)
-	}
-	b.Close()
+	bustest.LoginRequired(t, opts, cfg.NATS, testPassword)
 }
 
 // TestNATSPasswordShapes checks the advice in examples/nats.compose.conf and

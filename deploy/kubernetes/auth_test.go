@@ -1,25 +1,20 @@
 package kubernetes
 
 import (
-	"context"
-	"errors"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
-	"github.com/aftershock/aftershock/internal/bus"
+	"github.com/aftershock/aftershock/internal/bus/bustest"
 	"github.com/aftershock/aftershock/internal/config"
 )
 
@@ -229,37 +224,5 @@ func TestNATSLogin(t *testing.T) {
 	}
 
 	// A real nats-server with this configuration (one node, loopback).
-	o := opts.Clone()
-	o.Host, o.Port, o.HTTPPort = "127.0.0.1", server.RANDOM_PORT, 0
-	o.Cluster, o.Routes, o.ServerName = server.ClusterOpts{}, nil, ""
-	o.StoreDir = t.TempDir()
-	o.NoLog, o.NoSigs = true, true
-	srv, err := server.NewServer(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	t.Cleanup(srv.Shutdown)
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	if nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(0)); err == nil {
-		nc.Close()
-		t.Fatal("a client without a login connected to nats.yaml's server")
-	} else if !errors.Is(err, nats.ErrAuthorization) {
-		t.Fatalf("a client without a login: %v, want an authorization error", err)
-	}
-	pwFile := filepath.Join(t.TempDir(), "password")
-	if err := os.WriteFile(pwFile, []byte(testSecret(fileRef)), 0o400); err != nil {
-		t.Fatal(err)
-	}
-	bc := cfg.NATS
-	bc.URL, bc.PasswordFile, bc.Replicas = srv.ClientURL(), pwFile, 1
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	b, err := bus.Open(ctx, bc, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatalf("Aftershock's bus with the ConfigMap's login: %v", err)
-	}
-	b.Close()
+	bustest.LoginRequired(t, opts, cfg.NATS, testSecret(fileRef))
 }

@@ -41,13 +41,18 @@ func readSecret(key, path string) (string, error) {
 // bcryptPrefixes are how nats-server recognises a hashed password or token.
 var bcryptPrefixes = []string{"$2a$", "$2b$", "$2x$", "$2y$"}
 
-func isBcrypt(s string) bool {
-	for _, p := range bcryptPrefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
+// readPlainSecret is readSecret for the listener's password or token, which
+// the embedded server's own client must present: a bcrypt hash, which
+// nats-server would accept for others, is refused.
+func readPlainSecret(key, path string) (string, error) {
+	s, err := readSecret(key, path)
+	if err != nil {
+		return "", err
 	}
-	return false
+	if slices.ContainsFunc(bcryptPrefixes, func(p string) bool { return strings.HasPrefix(s, p) }) {
+		return "", fmt.Errorf("%s: holds a bcrypt hash; the embedded server's own client needs the secret itself", key)
+	}
+	return s, nil
 }
 
 // listenAuthOn reports whether the embedded server's listener requires
@@ -159,22 +164,16 @@ func listenAuth(cfg Config, opts *server.Options) ([]nats.Option, error) {
 	var client []nats.Option
 	switch {
 	case cfg.ListenUser != "":
-		pw, err := readSecret("nats.listen_password_file", cfg.ListenPasswordFile)
+		pw, err := readPlainSecret("nats.listen_password_file", cfg.ListenPasswordFile)
 		if err != nil {
 			return nil, err
-		}
-		if isBcrypt(pw) {
-			return nil, errors.New("nats.listen_password_file: holds a bcrypt hash; the embedded server's own client needs the password itself")
 		}
 		opts.Username, opts.Password = cfg.ListenUser, pw
 		client = append(client, nats.UserInfo(cfg.ListenUser, pw))
 	case cfg.ListenTokenFile != "":
-		tok, err := readSecret("nats.listen_token_file", cfg.ListenTokenFile)
+		tok, err := readPlainSecret("nats.listen_token_file", cfg.ListenTokenFile)
 		if err != nil {
 			return nil, err
-		}
-		if isBcrypt(tok) {
-			return nil, errors.New("nats.listen_token_file: holds a bcrypt hash; the embedded server's own client needs the token itself")
 		}
 		opts.Authorization = tok
 		client = append(client, nats.Token(tok))

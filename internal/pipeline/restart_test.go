@@ -360,15 +360,7 @@ func TestRestartKeepsWatching(t *testing.T) {
 			}
 			// Nothing counted twice or lost: the H3 watch holds exactly the
 			// posts published since the ring started, up to its last bucket.
-			var h3w *detector.WatchStatus
-			for _, ws := range p2.det.OpenWatches() {
-				if ws.Ring == "H3" {
-					h3w = &ws
-				}
-			}
-			if h3w == nil {
-				t.Fatalf("H3 is not watched after the restart: %+v", p2.det.OpenWatches())
-			}
+			h3w := openWatch(t, p2, "H3")
 			posts, complaints := 0, 0
 			for _, p := range w.posts {
 				if !p.Time.Before(h3) && p.Time.Before(h3w.Folded) {
@@ -458,15 +450,7 @@ func TestRestartKeepsJudgingMetrics(t *testing.T) {
 	if again := all[len(before):]; len(again) != 0 {
 		t.Fatalf("verdicts after the restart while the whole watch still fails on latency:%s\nbefore:%s", show(again), show(before))
 	}
-	var h3w *detector.WatchStatus
-	for _, ws := range p2.det.OpenWatches() {
-		if ws.Ring == "H3" {
-			h3w = &ws
-		}
-	}
-	if h3w == nil {
-		t.Fatalf("H3 is not watched after the restart: %+v", p2.det.OpenWatches())
-	}
+	h3w := openWatch(t, p2, "H3")
 	samples := 0
 	for _, m := range w.metrics {
 		if !m.Time.Before(h3) && m.Time.Before(h3w.SamplesFolded) {
@@ -569,4 +553,16 @@ func TestLostServiceIsNotPublished(t *testing.T) {
 	if len(got.Verdicts) != 1 || got.Verdicts[0].Service != "shop" || len(got.Anomalies) != 0 || len(got.Rollups) != 1 {
 		t.Fatalf("kept %+v", got)
 	}
+}
+
+// openWatch is the process's open watch of ring; the test fails without one.
+func openWatch(t *testing.T, p *process, ring string) detector.WatchStatus {
+	t.Helper()
+	for _, ws := range p.det.OpenWatches() {
+		if ws.Ring == ring {
+			return ws
+		}
+	}
+	t.Fatalf("%s is not watched after the restart: %+v", ring, p.det.OpenWatches())
+	return detector.WatchStatus{}
 }
