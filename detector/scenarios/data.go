@@ -29,16 +29,22 @@ const (
 	// clean replay 9007. Run once, by the coordinator, after the judge is
 	// frozen.
 	HeldOut3 = "heldout3"
+	// HeldOut4 is the next fresh held-out set, fixed on 2026-12-07 (session
+	// 5) before any tuning of that session, because heldout3 was spent: the
+	// held-out texts with new seeds, four scenarios of each kind (13001…),
+	// clean replay 13007. Run once, by the coordinator, after the judge is
+	// frozen.
+	HeldOut4 = "heldout4"
 )
 
 // HalfNames are the halves: the two text halves and the fresh held-out
 // set made of the held-out texts.
-var HalfNames = []string{Tune, HeldOut, HeldOut2, HeldOut3}
+var HalfNames = []string{Tune, HeldOut, HeldOut2, HeldOut3, HeldOut4}
 
-// Texts names the half whose texts a set is made of: HeldOut2 and HeldOut3
-// use the held-out texts.
+// Texts names the half whose texts a set is made of: HeldOut2, HeldOut3 and
+// HeldOut4 use the held-out texts.
 func Texts(half string) string {
-	if half == HeldOut2 || half == HeldOut3 {
+	if half == HeldOut2 || half == HeldOut3 || half == HeldOut4 {
 		return HeldOut
 	}
 	return half

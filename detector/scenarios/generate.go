@@ -105,18 +105,19 @@ var Kinds = []Kind{
 	{"buzz-incident-x5-h3", "launch buzz in H3 (volume ×4, positive) and, under it, complaints ×5 from 20–50 minutes into H3", true},
 }
 
-// SeedsPerKind is how many scenarios of each kind a half has (HeldOut3:
-// HeldOut3SeedsPerKind).
+// SeedsPerKind is how many scenarios of each kind a half has (HeldOut3 and
+// HeldOut4: HeldOut3SeedsPerKind).
 const SeedsPerKind = 2
 
-// HeldOut3SeedsPerKind is how many scenarios of each kind HeldOut3 has:
+// HeldOut3SeedsPerKind is how many scenarios of each kind HeldOut3 and
+// HeldOut4 have:
 // twice the others, so "every incident halted" is tried on 48 incidents.
 const HeldOut3SeedsPerKind = 4
 
 // Corpus lists the scenarios of one half: every kind SeedsPerKind times
-// (HeldOut3: HeldOut3SeedsPerKind times). Tune seeds start at 1, held-out
-// seeds at 1001, the fresh held-out sets' (held-out texts) at 5001
-// (HeldOut2) and 9001 (HeldOut3).
+// (HeldOut3, HeldOut4: HeldOut3SeedsPerKind times). Tune seeds start at 1,
+// held-out seeds at 1001, the fresh held-out sets' (held-out texts) at 5001
+// (HeldOut2), 9001 (HeldOut3) and 13001 (HeldOut4).
 func Corpus(half string) []Spec {
 	base, per := uint64(1), SeedsPerKind
 	switch half {
@@ -126,6 +127,8 @@ func Corpus(half string) []Spec {
 		base = 5001
 	case HeldOut3:
 		base, per = 9001, HeldOut3SeedsPerKind
+	case HeldOut4:
+		base, per = 13001, HeldOut3SeedsPerKind
 	}
 	var out []Spec
 	for i, k := range Kinds {

@@ -122,6 +122,41 @@ func TestHeldOut3Set(t *testing.T) {
 	}
 }
 
+// TestHeldOut4Set checks the third fresh held-out set is what was fixed
+// before session 5's tuning: the held-out texts, four scenarios of each kind
+// with seeds from 13001 (none shared with any other set), clean replay seed
+// 13007. It generates and replays nothing.
+func TestHeldOut4Set(t *testing.T) {
+	specs := Corpus(HeldOut4)
+	if len(specs) != len(Kinds)*4 || specs[0].Seed != 13001 || specs[len(specs)-1].Seed != 13000+uint64(len(specs)) {
+		t.Fatalf("heldout4 seeds: %d specs, first %d, last %d; want %d from 13001", len(specs), specs[0].Seed, specs[len(specs)-1].Seed, len(Kinds)*4)
+	}
+	seeds := map[uint64]string{}
+	for _, half := range []string{Tune, HeldOut, HeldOut2, HeldOut3} {
+		for _, s := range Corpus(half) {
+			seeds[s.Seed] = half
+		}
+	}
+	for _, s := range specs {
+		if s.Half != HeldOut4 {
+			t.Fatalf("%s: half %q", s.Name(), s.Half)
+		}
+		if h, ok := seeds[s.Seed]; ok {
+			t.Errorf("%s: seed also used by the %s set", s.Name(), h)
+		}
+	}
+	months := map[uint64]bool{}
+	for _, half := range HalfNames {
+		months[MonthSeed(half)] = true
+	}
+	if got := MonthSeed(HeldOut4); got != 13007 || len(months) != len(HalfNames) {
+		t.Errorf("heldout4 clean replay seed %d, want 13007, one per set (%d seeds for %d sets)", got, len(months), len(HalfNames))
+	}
+	if Texts(HeldOut4) != HeldOut {
+		t.Errorf("heldout4 must be made of the held-out texts")
+	}
+}
+
 // TestGenerate checks every kind of the tune half: the same seed gives the
 // same bytes, every line but the noisy source's garbled ones is valid
 // replay input in time order, the truth is consistent with the stream, and

@@ -31,8 +31,8 @@ const MaxCIMonthFalseHalts = 0
 //	AFTERSHOCK_SCENARIOS=tune go test ./detector/scenarios -run TestCleanReplay -v -timeout 30m
 //
 // (=heldout uses the held-out texts, seed 1007; =heldout2 the held-out
-// texts with the fresh seed 5007, =heldout3 with 9007: once, after
-// freezing the judge).
+// texts with the fresh seed 5007, =heldout3 with 9007, =heldout4 with
+// 13007: once, after freezing the judge).
 func TestCleanReplay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("replays days of clean traffic")
@@ -40,7 +40,7 @@ func TestCleanReplay(t *testing.T) {
 	half, days := Tune, CIMonthDays()
 	switch v := os.Getenv("AFTERSHOCK_SCENARIOS"); v {
 	case "":
-	case Tune, HeldOut, HeldOut2, HeldOut3:
+	case Tune, HeldOut, HeldOut2, HeldOut3, HeldOut4:
 		half, days = v, 30
 	default:
 		t.Fatalf("AFTERSHOCK_SCENARIOS=%q: want one of %v", v, HalfNames)

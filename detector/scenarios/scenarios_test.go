@@ -199,6 +199,20 @@ func TestHeldOut3Report(t *testing.T) {
 	report(t, HeldOut3)
 }
 
+// TestHeldOut4Report prints the report of the third fresh held-out set
+// (held-out texts, four seeds per kind from 13001; see HeldOut4), fixed
+// before session 5's tuning. Run it ONCE, after the judge is frozen, with
+// its 30-day clean replay (seed 13007):
+//
+//	AFTERSHOCK_SCENARIOS=heldout4 go test ./detector/scenarios -run 'TestHeldOut4Report|TestCleanReplay' -v -timeout 60m
+func TestHeldOut4Report(t *testing.T) {
+	if os.Getenv("AFTERSHOCK_SCENARIOS") != HeldOut4 {
+		t.Skip("set AFTERSHOCK_SCENARIOS=heldout4 (once, after freezing the judge) to print the fresh held-out report")
+	}
+	t.Log("fresh held-out run (heldout4): report these figures with the commit they ran at; a judge changed after this run has no held-out figure")
+	report(t, HeldOut4)
+}
+
 func report(t *testing.T, half string) {
 	specs := Corpus(half)
 	// AFTERSHOCK_SCENARIOS_RUN=regexp picks scenarios by name (tune half
