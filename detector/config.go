@@ -112,15 +112,34 @@ type Config struct {
 	// between posts) has "sources silent" and its rings wait.
 	SilenceAfter time.Duration `yaml:"silence_after"`
 	SilenceGaps  float64       `yaml:"silence_gaps"`
+	// ErrorCounts lists the count pairs judged with a sequential count
+	// test (errcounts.go): the errors among the requests of the new
+	// version. Absent: DefaultErrorCounts; [] judges none.
+	ErrorCounts []CountPair `yaml:"error_counts"`
 }
+
+// CountPair names an error-count signal and the two metric samples it is
+// made of: Errors and Requests are sample names whose value is a count
+// over the sample's interval (non-negative and finite).
+type CountPair struct {
+	// Name is the signal's name in verdicts, critical and must_have_data.
+	Name     string `yaml:"name"`
+	Errors   string `yaml:"errors"`
+	Requests string `yaml:"requests"`
+}
+
+// DefaultErrorCounts is the pair of the JSON push's count form
+// ({"requests":1200,"errors":17}, crawlers/push).
+var DefaultErrorCounts = []CountPair{{Name: "errors", Errors: "errors", Requests: "requests"}}
 
 // DefaultCritical are the signals that halt on their own by default: the
 // complaints that name the new version, the share of negative posts (the
 // one complaint test that needs no time-of-day baseline: a night-time
-// incident shows there first), the new version's error rates, and the
-// complaint categories that point at the product itself (outage and slow
-// are left to the score: another company's outage brings them too).
-var DefaultCritical = []string{"release_complaints", "negative_share", "error_rate", "http_5xx", "http_5xx_rate", "login", "payment", "crash", "data_loss", "update", "outage", "slow"}
+// incident shows there first), the new version's error rates and its
+// error counts among its requests (the default count
+// pair, "errors"), and the complaint categories that point at the product
+// itself.
+var DefaultCritical = []string{"release_complaints", "negative_share", "error_rate", "http_5xx", "http_5xx_rate", "errors", "login", "payment", "crash", "data_loss", "update", "outage", "slow"}
 
 // SoakFor is the soak watch of a service.
 func (c *Config) SoakFor(service string) time.Duration {
@@ -277,6 +296,10 @@ func (c *Config) Validate(prefix string) error {
 	if c.SilenceGaps < 1 {
 		bad("silence_gaps", "%g, want at least 1", c.SilenceGaps)
 	}
+	if c.ErrorCounts == nil {
+		c.ErrorCounts = slices.Clone(DefaultErrorCounts)
+	}
+	c.validateCounts(bad)
 	if c.Critical == nil {
 		c.Critical = slices.Clone(DefaultCritical)
 	}
@@ -291,6 +314,51 @@ func (c *Config) Validate(prefix string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateCounts checks error_counts: names that are metric names, a
+// signal name that is not a social signal's, errors and requests two
+// different samples, no name or sample used twice.
+func (c *Config) validateCounts(bad func(field, format string, args ...any)) {
+	used := map[string]string{}
+	for i, p := range c.ErrorCounts {
+		f := fmt.Sprintf("error_counts[%d]", i)
+		for _, x := range []struct{ field, v string }{{"name", p.Name}, {"errors", p.Errors}, {"requests", p.Requests}} {
+			switch {
+			case x.v == "":
+				bad(f+"."+x.field, "required")
+			case !metricName(x.v):
+				bad(f+"."+x.field, "%q is not a metric name (letters, digits, '_', '-', '.')", x.v)
+			case slices.Contains(SignalNames, x.v):
+				bad(f+"."+x.field, "%q is a social signal's name", x.v)
+			}
+		}
+		if p.Errors != "" && p.Errors == p.Requests {
+			bad(f+".requests", "%q is also the errors sample", p.Requests)
+		}
+		if prev, ok := used[p.Name]; ok && p.Name != "" {
+			bad(f+".name", "%q is already %s", p.Name, prev)
+		}
+		used[p.Name] = f + ".name"
+		for _, x := range []struct{ field, v string }{{"errors", p.Errors}, {"requests", p.Requests}} {
+			if prev, ok := used["sample:"+x.v]; ok && x.v != "" {
+				bad(f+"."+x.field, "sample %q is already counted as %s", x.v, prev)
+			}
+			used["sample:"+x.v] = f + "." + x.field
+		}
+	}
+}
+
+// countSample reports whether a metric sample name is one of a count
+// pair's (its samples are counts, judged by the count chart, not compared
+// as values).
+func (c *Config) countSample(name string) bool {
+	for _, p := range c.ErrorCounts {
+		if p.Errors == name || p.Requests == name {
+			return true
+		}
+	}
+	return false
 }
 
 // ring returns the configuration of the named ring, or false.

@@ -34,6 +34,7 @@ type Stats struct {
 	DroppedServices int // services beyond max_services
 	UnknownRings    int
 	RepeatedTexts   int // posts whose text was posted within the hour before: not counted again as complaints
+	BadCounts       int // samples of a count pair (error_counts) whose value is no count: negative, NaN or infinite
 }
 
 type watchKey struct{ release, ring string }
@@ -81,6 +82,7 @@ type watch struct {
 	re    *resume // set when the watch came back in a restart (rewatch.go)
 
 	samples watchSamples // metric samples over the whole watch (watchsamples.go)
+	counts  []countWatch // error-count charts, one per Config.ErrorCounts (errcounts.go)
 }
 
 // open reports whether t falls in the watch.
@@ -341,9 +343,18 @@ func (d *Detector) Metric(m signals.MetricSample) {
 	if s == nil {
 		return
 	}
+	count := d.cfg.countSample(m.Name)
+	if count && !validCount(m.Value) {
+		d.stats.BadCounts++
+		return
+	}
 	d.spikeMetric(m.Service, s, m)
 	x := sample{t: m.Time, version: m.Version, ring: m.Ring, value: m.Value}
-	d.watchMetricSample(m.Service, m.Name, x, false)
+	if count {
+		d.lateCount(m.Service, m.Name, x)
+	} else {
+		d.watchMetricSample(m.Service, m.Name, x, false)
+	}
 	xs := append(s.metrics[m.Name], x)
 	// Samples usually arrive in order; keep the slice sorted when they don't.
 	for i := len(xs) - 1; i > 0 && xs[i].t.Before(xs[i-1].t); i-- {
@@ -351,7 +362,9 @@ func (d *Detector) Metric(m signals.MetricSample) {
 	}
 	if len(xs) > maxSamplesPerMetric {
 		for _, old := range xs[:len(xs)-maxSamplesPerMetric] {
-			d.watchMetricSample(m.Service, m.Name, old, true)
+			if !count {
+				d.watchMetricSample(m.Service, m.Name, old, true)
+			}
 		}
 		xs = xs[len(xs)-maxSamplesPerMetric:]
 	}
@@ -388,6 +401,7 @@ func (d *Detector) Release(ev signals.ReleaseEvent) {
 		d.watches[k] = &watch{ev: ev, ring: rc, start: ev.Time, minEnd: ev.Time.Add(rc.Window),
 			end: ev.Time.Add(max(d.cfg.MaxWatch, rc.Window)), next: ev.Time.Truncate(d.cfg.Bucket),
 			failed: map[string]bool{}, knownRing: known}
+		d.carryCounts(prev, d.watches[k])
 		d.carryOver(prev, d.watches[k])
 		d.setExposure(d.watches[k], ev)
 	case signals.EventCompleted:
@@ -413,6 +427,7 @@ func (d *Detector) Release(ev signals.ReleaseEvent) {
 func (d *Detector) finish(w *watch, t time.Time, why string) {
 	if !t.Before(w.start.Add(d.cfg.Bucket)) {
 		d.fold(w, t)
+		d.foldCounts(w, t)
 		d.evaluateAt(w, t, why)
 	}
 	w.closed = true
@@ -452,6 +467,7 @@ func (d *Detector) advanceWatch(w *watch, now time.Time) {
 		return
 	}
 	d.fold(w, now)
+	d.foldCounts(w, now)
 	due := !w.minDone && !now.Before(w.minEnd) || !now.Before(w.end)
 	if !w.lastEval.IsZero() && now.Sub(w.lastEval) < d.cfg.Bucket && !due {
 		return

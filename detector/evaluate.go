@@ -46,6 +46,7 @@ func (d *Detector) evaluateAt(w *watch, now time.Time, closing string) {
 	}
 	if s != nil {
 		results = append(results, d.metricSignals(w, s, until)...)
+		results = append(results, d.countSignals(w)...)
 	}
 	for i := range results {
 		if slices.Contains(d.cfg.DryRun, results[i].Name) {
@@ -344,6 +345,9 @@ func (d *Detector) metricSignals(w *watch, s *service, until time.Time) []signal
 	recent := until.Add(-recentMetricWindow)
 	var out []signals.SignalResult
 	for _, name := range names {
+		if d.cfg.countSample(name) {
+			continue // judged by its count chart (countSignals)
+		}
 		r, ok := d.metricResult(w, s, name, w.start, until)
 		if !ok {
 			continue

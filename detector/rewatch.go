@@ -2,6 +2,7 @@ package detector
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -83,6 +84,68 @@ type watchSnapshot struct {
 	// watch's start.
 	SamplesNext time.Time
 	Samples     []samplesSnapshot
+	// Counts are the error-count charts (errcounts.go), by pair name. Nil
+	// in a snapshot of a release before them: the charts then start again
+	// from what the replay holds.
+	Counts []countSnapshot
+}
+
+// countSnapshot mirrors countWatch.
+type countSnapshot struct {
+	Name        string
+	Base        *countBaseSnapshot
+	Chart       chartSnapshot
+	N, Y, M     [nRises]float64
+	Next        time.Time
+	Late, Total [4]float64 // x, n, y, m
+	Minutes     int32
+	Share       float64
+}
+
+// countBaseSnapshot mirrors countBase.
+type countBaseSnapshot struct {
+	OK                                         bool
+	Detail                                     string
+	Minutes, Errors, Requests, P, ReqRate, Phi float64
+}
+
+func (c counts) array() [4]float64 { return [4]float64{c.x, c.n, c.y, c.m} }
+
+func countsOf(a [4]float64) counts { return counts{x: a[0], n: a[1], y: a[2], m: a[3]} }
+
+func (d *Detector) countSnapshots(w *watch) []countSnapshot {
+	var out []countSnapshot
+	for i := range w.counts {
+		cw := &w.counts[i]
+		cs := countSnapshot{Name: d.cfg.ErrorCounts[i].Name, Chart: cw.c.snapshot(), N: cw.n, Y: cw.y, M: cw.m, Next: cw.next,
+			Late: cw.late.array(), Total: cw.total.array(), Minutes: cw.minutes, Share: cw.share}
+		if b := cw.base; b != nil {
+			cs.Base = &countBaseSnapshot{OK: b.ok, Detail: b.detail, Minutes: b.minutes, Errors: b.errors, Requests: b.requests, P: b.p, ReqRate: b.reqRate, Phi: b.phi}
+		}
+		out = append(out, cs)
+	}
+	return out
+}
+
+// restoreCounts puts the saved error-count charts back by pair name; a
+// pair no longer configured is dropped, a new one starts empty.
+func (d *Detector) restoreCounts(w *watch, css []countSnapshot) {
+	if len(css) == 0 || len(d.cfg.ErrorCounts) == 0 {
+		return
+	}
+	w.counts = make([]countWatch, len(d.cfg.ErrorCounts))
+	for _, cs := range css {
+		i := slices.IndexFunc(d.cfg.ErrorCounts, func(p CountPair) bool { return p.Name == cs.Name })
+		if i < 0 {
+			continue
+		}
+		cw := &w.counts[i]
+		*cw = countWatch{c: cs.Chart.chart(), n: cs.N, y: cs.Y, m: cs.M, next: cs.Next, late: countsOf(cs.Late), total: countsOf(cs.Total),
+			minutes: cs.Minutes, share: cs.Share, asOf: cs.Next}
+		if b := cs.Base; b != nil {
+			cw.base = &countBase{ok: b.OK, detail: b.Detail, minutes: b.Minutes, errors: b.Errors, requests: b.Requests, p: b.P, reqRate: b.ReqRate, phi: b.Phi}
+		}
+	}
 }
 
 // phaseSnapshot mirrors phase (exposure.go).
@@ -241,6 +304,7 @@ func (d *Detector) restoreWatch(ws watchSnapshot, asOf time.Time) (*watch, error
 	for i := range w.charts {
 		w.charts[i] = ws.Charts[i].chart()
 	}
+	d.restoreCounts(w, ws.Counts)
 	return w, nil
 }
 
@@ -249,7 +313,9 @@ func (d *Detector) openWatches(service string) []watchSnapshot {
 	var out []watchSnapshot
 	for _, k := range d.order {
 		if w := d.watches[k]; !w.closed && w.ev.Service == service {
-			out = append(out, w.snapshot())
+			ws := w.snapshot()
+			ws.Counts = d.countSnapshots(w)
+			out = append(out, ws)
 		}
 	}
 	return out
@@ -398,6 +464,7 @@ func (d *Detector) Rebuilt(now time.Time) []string {
 			w.base = nil
 			w.total = bucket{}
 			w.samples = watchSamples{}
+			w.counts = nil
 			for i := range w.charts {
 				w.charts[i] = chart{}
 			}

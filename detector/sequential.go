@@ -74,6 +74,7 @@ func (d *Detector) carryOver(prev, w *watch) {
 	}
 	b := *prev.base
 	w.base = &b
+	d.countBaselines(w, d.services[w.ev.Service])
 	d.thresholds(w)
 	for i := range w.charts {
 		c := &w.charts[i]
@@ -198,7 +199,7 @@ func successiveDispersion(xs []float64, total float64) float64 {
 // is what cusumThreshold reads h for.
 func (d *Detector) thresholds(w *watch) {
 	b := w.base
-	arlMinutes := d.cfg.FalseHaltEvery.Minutes() * float64(d.haltingCharts())
+	arlMinutes := d.cfg.FalseHaltEvery.Minutes() * float64(d.budgetCharts(w))
 	perBucket := d.cfg.Bucket.Minutes()
 	// A dispersion below 1 is one that was never estimated (a baseline
 	// restored from a snapshot written before it existed, a hand-built
@@ -254,6 +255,7 @@ func (d *Detector) fold(w *watch, now time.Time) {
 		return
 	}
 	if w.base == nil {
+		d.countBaselines(w, s) // first: a critical count chart is one more halting chart
 		w.base = d.baselineFor(w, s)
 		if w.base.ok {
 			d.thresholds(w)

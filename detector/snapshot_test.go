@@ -488,7 +488,11 @@ func TestSnapshotCoversWatchState(t *testing.T) {
 			"flaggedOff", "decision", "action", "failed", "closed", "knownRing", "terms", "features", "negPosts", "base", "next",
 			"charts", "total", "late",
 			"factorHour", "factor", "weeks", // cache of hourFactor, recomputed from the restored hourly history
-			"re", "phase", "samples"},
+			"re", "phase", "samples", "counts"},
+		reflect.TypeOf(countWatch{}): {"base", "c", "n", "y", "m", "next", "late", "total", "minutes", "share",
+			"asOf"}, // the restored next: samples before it were counted before the snapshot
+		reflect.TypeOf(countBase{}):      {"ok", "detail", "minutes", "errors", "requests", "p", "reqRate", "phi"},
+		reflect.TypeOf(counts{}):         {"x", "n", "y", "m"},
 		reflect.TypeOf(watchSamples{}):   {"next", "by"},
 		reflect.TypeOf(cohortSamples{}):  {"canary", "other"},
 		reflect.TypeOf(bottomK{}):        {"n", "items"},

@@ -215,6 +215,9 @@ func (d *Detector) foldSamples(w *watch, s *service, until time.Time) {
 		return
 	}
 	for name, xs := range s.metrics {
+		if d.cfg.countSample(name) {
+			continue // counts go to the count charts (errcounts.go)
+		}
 		for i := sampleIndex(xs, w.samples.next); i < len(xs) && xs[i].t.Before(cut); i++ {
 			if !w.sampleCountedBefore(xs[i].t) {
 				w.addSample(name, xs[i])

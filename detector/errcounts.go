@@ -1,0 +1,435 @@
+package detector
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aftershock/aftershock/signals"
+)
+
+// Error counts (issue 11, item 3): the new version's errors among its
+// requests, judged with a Bernoulli CUSUM of the error odds — the chart of
+// negative_share (Steiner, Cook, Farewell & Treasure 2000, after Reynolds &
+// Stoumbos 1999) on a count pair (Config.ErrorCounts: two metric samples
+// whose values are counts over their interval, errors and requests).
+//
+// Per bucket (minute) the chart takes the new version's x errors among n
+// requests, and the other cohort's y errors among m requests (samples of
+// another version or none, running at the same time), and adds for each
+// design odds ratio ρ
+//
+//   - with a concurrent cohort (m > 0): x·ln ρ − (x+y)·ln(1 − π + π·ρ),
+//     π = n / (n + m). Given the bucket's x + y errors, the new version's
+//     share of them is Binomial(x + y, π) when both run at the same error
+//     ratio (Przyborowski & Wilenski 1940, the conditional test of two
+//     Poisson counts); an error ratio ρ times the old one's odds makes it
+//     Binomial(x + y, π·ρ / (1 − π + π·ρ)). Errors that hit both cohorts —
+//     a dependency's outage, a network blip — cancel, as in Kayenta's
+//     advice to compare the canary with a baseline running at the same
+//     time, not with the past.
+//   - without one (m = 0: the release is everywhere): x·ln ρ −
+//     n·ln(1 − p + p·ρ), p the old cohort's error ratio in the baseline
+//     hours (an upper estimate, like the sparse social signals). Only this
+//     form can be fooled by a dependency's outage: nothing runs beside
+//     the release to tell the two apart.
+//
+// Both are log-likelihood ratios of a Bernoulli model whose events are the
+// new version's errors, so the threshold comes from the same simulated
+// table as every chart (cusum_table.go), for the expected errors of the
+// new version per run length (see countThreshold), and with the
+// dispersion of the old cohort's errors in the baseline hours.
+
+// minErrorEvidence is the least number of the new version's errors in an
+// excursion before the chart may alarm.
+const minErrorEvidence = minCountEvidence
+
+// counts are one bucket's (or a span's) counts of a pair: the new
+// version's errors x among its requests n, the other cohort's errors y
+// among its requests m.
+type counts struct{ x, n, y, m float64 }
+
+func (c *counts) add(o counts) { c.x += o.x; c.n += o.n; c.y += o.y; c.m += o.m }
+
+// countBase is what an error-count chart expects, fixed at the ring start
+// from the other cohort's counts in the baseline hours before it.
+type countBase struct {
+	ok       bool
+	detail   string // why there is none
+	minutes  float64
+	errors   float64
+	requests float64
+	p        float64 // upper estimate of the error ratio
+	reqRate  float64 // requests per minute
+	phi      float64 // dispersion of the errors given the requests
+}
+
+// countWatch is the error-count chart of one pair in one watch.
+type countWatch struct {
+	base *countBase
+	c    chart
+	// In each ρ's current excursion: the new version's requests, the
+	// other cohort's errors and requests (c.x and c.e hold the new
+	// version's errors and their expectation).
+	n, y, m [nRises]float64
+	next    time.Time // the next bucket to fold
+	late    counts    // samples that came after their bucket was folded
+	total   counts    // since the watch started (or re-opened)
+	minutes int32     // buckets in which the new version had requests
+	share   float64   // the new version's share of the traffic h was set for
+	asOf    time.Time // restored: samples before it are counted already
+}
+
+// validCount reports whether v can be a count.
+func validCount(v float64) bool { return v >= 0 && !math.IsInf(v, 0) && !math.IsNaN(v) }
+
+// countsIn sums pair p's samples in [from, to) by cohort.
+func (d *Detector) countsIn(w *watch, s *service, p CountPair, from, to time.Time) (c counts) {
+	for _, name := range []string{p.Errors, p.Requests} {
+		xs := s.metrics[name]
+		for i := sampleIndex(xs, from); i < len(xs) && xs[i].t.Before(to); i++ {
+			canary := w.isCanary(xs[i])
+			switch {
+			case name == p.Errors && canary:
+				c.x += xs[i].value
+			case name == p.Errors:
+				c.y += xs[i].value
+			case canary:
+				c.n += xs[i].value
+			default:
+				c.m += xs[i].value
+			}
+		}
+	}
+	return c
+}
+
+// countBaselines fixes the baseline of each count pair of a watch the
+// first time it is asked (at the ring start), from the other cohort's
+// counts in the baseline hours before it.
+func (d *Detector) countBaselines(w *watch, s *service) {
+	if len(d.cfg.ErrorCounts) == 0 || s == nil {
+		return
+	}
+	if w.counts == nil {
+		w.counts = make([]countWatch, len(d.cfg.ErrorCounts))
+	}
+	for i := range w.counts {
+		if w.counts[i].base == nil {
+			w.counts[i].base = d.countBaseline(w, s, d.cfg.ErrorCounts[i])
+			if w.counts[i].base.ok {
+				d.countThreshold(w, &w.counts[i], w.ring.Exposure)
+			}
+		}
+	}
+}
+
+func (d *Detector) countBaseline(w *watch, s *service, p CountPair) *countBase {
+	b := &countBase{phi: 1}
+	from := w.start.Add(-d.cfg.Baseline)
+	xs := s.metrics[p.Requests]
+	first := time.Time{}
+	for i := sampleIndex(xs, from); i < len(xs) && xs[i].t.Before(w.start); i++ {
+		if !w.isCanary(xs[i]) {
+			first = xs[i].t
+			break
+		}
+	}
+	if first.IsZero() {
+		b.detail = fmt.Sprintf("no %s counts before the ring started: no baseline", p.Requests)
+		return b
+	}
+	from = maxTime(from, first.Truncate(d.cfg.Bucket))
+	minutes := w.start.Sub(from).Minutes()
+	if minutes < d.cfg.MinBaseline.Minutes() {
+		b.detail = fmt.Sprintf("baseline has %.0f min of %s counts, needs %s", minutes, p.Requests, d.cfg.MinBaseline)
+		return b
+	}
+	tot := d.countsIn(w, s, p, from, w.start)
+	if tot.m <= 0 {
+		b.detail = fmt.Sprintf("no %s of the old cohort before the ring started: no baseline", p.Requests)
+		return b
+	}
+	b.ok, b.minutes, b.errors, b.requests = true, minutes, tot.y, tot.m
+	b.p = min(upper(int32(min(tot.y, math.MaxInt32-2))), tot.m) / tot.m
+	b.p = min(b.p, 0.95)
+	b.reqRate = tot.m / minutes
+	b.phi = d.countDispersion(w, s, p, from, tot.y/tot.m)
+	return b
+}
+
+// countDispersion is the Pearson statistic of the old cohort's errors
+// given its requests over 5-minute blocks of the baseline, Σ(y − r·m)² /
+// Σ r·m (as the share chart's, Farrington et al. 1996): a lump of traffic
+// brings its share of errors and does not count; a burst of errors does.
+// Clamped to [1, 10]; 1 with fewer than 20 errors. A burst that hit every
+// cohort (a dependency) raises it too, though the concurrent form of the
+// chart cancels such bursts: that errs on the side of fewer false alarms.
+func (d *Detector) countDispersion(w *watch, s *service, p CountPair, from time.Time, ratio float64) float64 {
+	const block = 5 * time.Minute
+	var sq, expected, total float64
+	for t := from; !t.Add(block).After(w.start); t = t.Add(block) {
+		c := d.countsIn(w, s, p, t, t.Add(block))
+		mu := ratio * c.m
+		sq += (c.y - mu) * (c.y - mu)
+		expected += mu
+		total += c.y
+	}
+	if total < 20 || expected <= 0 {
+		return 1
+	}
+	return min(max(sq/expected, 1), 10)
+}
+
+// countThreshold sets the chart's h from the budget, like thresholds: an
+// in-control run length of k × false_halt_every (k the halting charts of
+// the watch, budgetCharts) in the new version's expected errors — the
+// baseline's error ratio × its requests per minute × the new version's
+// share of the traffic: the ring's configured exposure, or the share it
+// was seen to have when that is larger (h only rises: a canary that takes
+// more of the traffic than configured makes more errors per minute, and
+// its run length in errors must be longer for the same one in time).
+func (d *Detector) countThreshold(w *watch, cw *countWatch, share float64) {
+	b := cw.base
+	share = min(max(share, 1e-4), 1)
+	cw.share = share
+	lam := b.p * b.reqRate * share // expected errors of the new version per minute
+	arl := d.cfg.FalseHaltEvery.Minutes() * float64(d.budgetCharts(w))
+	per := d.cfg.Bucket.Minutes()
+	phi := max(b.phi, 1)
+	h := phi * cusumThreshold(lam*arl/phi, lam*per/phi)
+	hs := phi * cusumThreshold(soakStrictness*lam*arl/phi, lam*per/phi)
+	cw.c.h, cw.c.hSoak, cw.c.minX = max(cw.c.h, h), max(cw.c.hSoak, hs), minErrorEvidence
+}
+
+// budgetCharts is the number of charts that halt on their own for a
+// watch: the social ones (haltingCharts) and the critical error-count
+// charts of pairs its service reported in the baseline hours. A service
+// that sends no counts does not pay for a chart it cannot have.
+func (d *Detector) budgetCharts(w *watch) int {
+	n := d.haltingCharts()
+	for i, cw := range w.counts {
+		if cw.base != nil && cw.base.ok && d.cfg.critical(d.cfg.ErrorCounts[i].Name) {
+			n++
+		}
+	}
+	return n
+}
+
+// foldCounts folds every complete bucket up to now into the watch's
+// error-count charts.
+func (d *Detector) foldCounts(w *watch, now time.Time) {
+	s := d.services[w.ev.Service]
+	if len(d.cfg.ErrorCounts) == 0 || s == nil {
+		return
+	}
+	d.countBaselines(w, s)
+	limit := minTime(now.Add(-d.cfg.Lateness), w.end)
+	bw := d.cfg.Bucket
+	for i := range w.counts {
+		cw, p := &w.counts[i], d.cfg.ErrorCounts[i]
+		if cw.next.IsZero() {
+			cw.next = w.start.Truncate(bw)
+		}
+		for !cw.next.Add(bw).After(limit) {
+			t := cw.next
+			cw.next = t.Add(bw)
+			b := d.countsIn(w, s, p, t, t.Add(bw))
+			b.add(cw.late)
+			cw.late = counts{}
+			cw.total.add(b)
+			if b.n > 0 || b.x > 0 {
+				cw.minutes++
+			}
+			if cw.base.ok {
+				cw.addBucket(t, b, cw.base.p)
+			}
+		}
+		if cw.base.ok && cw.total.n+cw.total.m > 0 {
+			if seen := cw.total.n / (cw.total.n + cw.total.m); seen > 1.05*cw.share && cw.total.n > 0 {
+				d.countThreshold(w, cw, seen)
+			}
+		}
+	}
+}
+
+// addBucket folds one bucket's counts; p is the baseline error ratio,
+// used only when no other cohort ran in the bucket. Errors counted
+// without their requests (a sample of one kind in the bucket, not the
+// other) count as requests too.
+func (cw *countWatch) addBucket(t time.Time, b counts, p float64) {
+	x, n := b.x, max(b.n, b.x)
+	y, m := b.y, max(b.m, b.y)
+	if n <= 0 {
+		return // the new version did not run in this bucket
+	}
+	trials, pi := n, p
+	if m > 0 {
+		trials, pi = x+y, n/(n+m)
+	}
+	if trials <= 0 {
+		return // no errors anywhere: nothing to tell the cohorts apart
+	}
+	e := pi * trials
+	c := &cw.c
+	c.total += x
+	c.expected += e
+	for i := range c.s {
+		if c.s[i] == 0 {
+			c.from[i], c.x[i], c.e[i] = t, 0, 0
+			cw.n[i], cw.y[i], cw.m[i] = 0, 0, 0
+		}
+		v := c.s[i] + x*cusumLogRises[i] - trials*math.Log1p(pi*(CUSUMRises[i]-1))
+		if v <= 0 {
+			c.s[i], c.x[i], c.e[i] = 0, 0, 0
+			cw.n[i], cw.y[i], cw.m[i] = 0, 0, 0
+			continue
+		}
+		c.s[i] = v
+		c.x[i] += x
+		c.e[i] += e
+		cw.n[i] += n
+		cw.y[i] += y
+		cw.m[i] += m
+	}
+}
+
+// lateCount adds a count sample that came after its bucket was folded to
+// the open watches of its service, to be folded with the next bucket.
+func (d *Detector) lateCount(service, name string, x sample) {
+	for _, k := range d.order {
+		w := d.watches[k]
+		if w.closed || w.ev.Service != service || !w.open(x.t) {
+			continue
+		}
+		for i := range w.counts {
+			cw, p := &w.counts[i], d.cfg.ErrorCounts[i]
+			if cw.next.IsZero() || !x.t.Before(cw.next) || x.t.Before(cw.asOf) {
+				continue
+			}
+			canary := w.isCanary(x)
+			switch {
+			case name == p.Errors && canary:
+				cw.late.x += x.value
+			case name == p.Errors:
+				cw.late.y += x.value
+			case name == p.Requests && canary:
+				cw.late.n += x.value
+			case name == p.Requests:
+				cw.late.m += x.value
+			}
+		}
+	}
+}
+
+// countSignals judges the watch's error-count pairs. A pair the service
+// sent no count of during the watch is left out (like a metric nobody
+// sends); one without a baseline or without enough of the new version's
+// requests has no evidence.
+func (d *Detector) countSignals(w *watch) []signals.SignalResult {
+	var out []signals.SignalResult
+	for i := range w.counts {
+		cw, name := &w.counts[i], d.cfg.ErrorCounts[i].Name
+		if cw.base == nil || !cw.base.ok && cw.total.n+cw.total.m+cw.total.x+cw.total.y == 0 {
+			continue
+		}
+		r := signals.SignalResult{Name: name, Group: GroupInternal}
+		b := cw.base
+		if !b.ok {
+			r.Outcome = signals.OutcomeInsufficient
+			r.Detail = name + ": " + b.detail
+			out = append(out, r)
+			continue
+		}
+		r.Expected = b.errors / b.requests
+		if cw.total.n > 0 {
+			r.Observed = cw.total.x / cw.total.n
+		}
+		r.Strength = math.Min(1, cw.c.level())
+		expected := b.p * cw.total.n
+		switch j := cw.c.alarm(); {
+		case j >= 0:
+			r.Outcome = signals.OutcomeFail
+			r.Observed, r.Expected = cw.c.x[j], cw.c.e[j]
+			r.Detail = cw.describe(name, j)
+			r.Critical = d.cfg.critical(name) && (!w.soaking || cw.c.strong())
+		case cw.minutes < int32(d.cfg.MinSamples) || expected < 1:
+			r.Outcome = signals.OutcomeInsufficient
+			r.Detail = fmt.Sprintf("%s: the new version had %s requests in %d minutes, %.1f errors expected at the old cohort's %s: too few to judge",
+				name, thousands(cw.total.n), cw.minutes, expected, percent(b.errors/b.requests))
+		default:
+			r.Outcome = signals.OutcomePass
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// describe explains an alarm of chart i: "errors: 41 of 1,310 requests of
+// the new version (3.1 %) against 0.9 % in the old cohort since 10:04;
+// CUSUM 14.2 over threshold 12.7 (×4 chart)".
+func (cw *countWatch) describe(name string, i int) string {
+	c := &cw.c
+	against := fmt.Sprintf("%s in the old cohort", percent(cw.y[i]/max(cw.m[i], 1)))
+	switch {
+	case cw.m[i] == 0:
+		against = fmt.Sprintf("%s in the baseline hours (no other version running)", percent(cw.base.p))
+	case cw.m[i] < cw.n[i]:
+		against += fmt.Sprintf(" (%s requests)", thousands(cw.m[i]))
+	}
+	odds := ""
+	if cw.base.phi > 1 {
+		odds = fmt.Sprintf("; dispersion %.1f from the baseline", cw.base.phi)
+	}
+	return fmt.Sprintf("%s: %s of %s requests of the new version (%s) against %s since %s; CUSUM %.1f over threshold %.1f (×%g chart%s)",
+		name, thousands(c.x[i]), thousands(cw.n[i]), percent(c.x[i]/max(cw.n[i], 1)), against,
+		c.from[i].UTC().Format("15:04"), c.s[i], c.h, CUSUMRises[i], odds)
+}
+
+// thousands formats a count with thousands separators: 1,310.
+func thousands(v float64) string {
+	s := strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// carryCounts continues the error-count charts of a release's previous
+// ring in its next ring: the same new version's errors among its requests,
+// judged against the same baseline (the other cohort before the previous
+// ring started), every bucket counted once. The threshold is set again for
+// the next ring's share of the traffic (h only rises). Unlike the social
+// charts they are carried from an internal ring too: H1's counts are the
+// new version's as much as H2's.
+func (d *Detector) carryCounts(prev, w *watch) {
+	if prev == nil || w == nil || prev.ev.Service != w.ev.Service || prev.ev.Version != w.ev.Version || len(prev.counts) != len(d.cfg.ErrorCounts) {
+		return
+	}
+	for i := range prev.counts {
+		p := &prev.counts[i]
+		if p.base == nil || !p.base.ok {
+			continue
+		}
+		if w.counts == nil {
+			w.counts = make([]countWatch, len(d.cfg.ErrorCounts))
+		}
+		b := *p.base
+		cw := &w.counts[i]
+		*cw = countWatch{base: &b, n: p.n, y: p.y, m: p.m, next: p.next}
+		cw.c.s, cw.c.from, cw.c.x, cw.c.e = p.c.s, p.c.from, p.c.x, p.c.e
+		cw.c.h, cw.c.hSoak = p.c.h, p.c.hSoak
+		d.countThreshold(w, cw, max(w.ring.Exposure, p.share))
+	}
+}
