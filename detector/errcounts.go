@@ -64,6 +64,7 @@ type countBase struct {
 	p        float64 // upper estimate of the error ratio
 	reqRate  float64 // requests per minute
 	phi      float64 // dispersion of the errors given the requests
+	bursts   int32   // 5-minute blocks set aside as bursts (robustDispersion)
 }
 
 // countWatch is the error-count chart of one pair in one watch.
@@ -147,40 +148,76 @@ func (d *Detector) countBaseline(w *watch, s *service, p CountPair) *countBase {
 		b.detail = fmt.Sprintf("baseline has %.0f min of %s counts, needs %s", minutes, p.Requests, d.cfg.MinBaseline)
 		return b
 	}
-	tot := d.countsIn(w, s, p, from, w.start)
+	blocks := d.countBlocks(w, s, p, from)
+	var tot counts
+	for _, c := range blocks {
+		tot.add(c)
+	}
 	if tot.m <= 0 {
 		b.detail = fmt.Sprintf("no %s of the old cohort before the ring started: no baseline", p.Requests)
 		return b
 	}
-	b.ok, b.minutes, b.errors, b.requests = true, minutes, tot.y, tot.m
-	b.p = min(upper(int32(min(tot.y, math.MaxInt32-2))), tot.m) / tot.m
-	b.p = min(b.p, 0.95)
+	phi, bursts, kept := robustDispersion(blocks, tot)
+	b.ok, b.minutes, b.errors, b.requests, b.phi, b.bursts = true, minutes, kept.y, kept.m, phi, bursts
+	b.p = min(upper(int32(min(kept.y, math.MaxInt32-2)))/kept.m, 0.95)
 	b.reqRate = tot.m / minutes
-	b.phi = d.countDispersion(w, s, p, from, tot.y/tot.m)
 	return b
 }
 
-// countDispersion is the Pearson statistic of the old cohort's errors
-// given its requests over 5-minute blocks of the baseline, Σ(y − r·m)² /
-// Σ r·m (as the share chart's, Farrington et al. 1996): a lump of traffic
-// brings its share of errors and does not count; a burst of errors does.
-// Clamped to [1, 10]; 1 with fewer than 20 errors. A burst that hit every
-// cohort (a dependency) raises it too, though the concurrent form of the
-// chart cancels such bursts: that errs on the side of fewer false alarms.
-func (d *Detector) countDispersion(w *watch, s *service, p CountPair, from time.Time, ratio float64) float64 {
+// countBlocks are the other cohort's counts in the 5-minute blocks of the
+// baseline hours [from, ring start), the last one possibly shorter.
+func (d *Detector) countBlocks(w *watch, s *service, p CountPair, from time.Time) []counts {
 	const block = 5 * time.Minute
-	var sq, expected, total float64
-	for t := from; !t.Add(block).After(w.start); t = t.Add(block) {
-		c := d.countsIn(w, s, p, t, t.Add(block))
-		mu := ratio * c.m
-		sq += (c.y - mu) * (c.y - mu)
-		expected += mu
-		total += c.y
+	var out []counts
+	for t := from; t.Before(w.start); t = t.Add(block) {
+		out = append(out, d.countsIn(w, s, p, t, minTime(t.Add(block), w.start)))
 	}
-	if total < 20 || expected <= 0 {
-		return 1
+	return out
+}
+
+// robustDispersion estimates how much more the old cohort's errors vary,
+// given its requests, than binomial counts: the dispersion φ of the
+// quasi-likelihood model (Farrington et al. 1996 estimate it from the
+// Pearson statistic) — here from the median of the blocks' Pearson
+// residuals r² = (y − r·m)² / (r·m) over the median of χ²(1), 0.455, so
+// that a few bursts do not set it: the blocks whose excess is beyond the
+// 0.1 % tail of the model at that φ (r² > 10.83 φ) are set aside as bursts
+// and the error ratio is taken from the others. Bursts that hit every
+// cohort at once — a dependency's outage — are what the concurrent form of
+// the chart cancels, and a Pearson statistic over the whole baseline let
+// one such burst set φ to its ceiling (10: a chart that can no longer see
+// anything). Clamped to [1, 10]; 1 with fewer than 20 errors.
+func robustDispersion(blocks []counts, tot counts) (phi float64, bursts int32, kept counts) {
+	kept = tot
+	if tot.y < 20 || len(blocks) < 6 {
+		return 1, 0, kept
 	}
-	return min(max(sq/expected, 1), 10)
+	phiOf := func(ratio float64) float64 {
+		var r2 []float64
+		for _, c := range blocks {
+			if mu := ratio * c.m; mu > 0 {
+				r2 = append(r2, (c.y-mu)*(c.y-mu)/mu)
+			}
+		}
+		if len(r2) == 0 {
+			return 1
+		}
+		return min(max(median(r2)/0.455, 1), 10)
+	}
+	ratio := tot.y / tot.m
+	phi = phiOf(ratio)
+	kept = counts{}
+	for _, c := range blocks {
+		if mu := ratio * c.m; c.y > mu && (c.y-mu)*(c.y-mu) > 10.83*phi*mu {
+			bursts++
+			continue
+		}
+		kept.add(c)
+	}
+	if kept.m <= 0 || kept.y <= 0 {
+		return phi, bursts, tot
+	}
+	return phiOf(kept.y / kept.m), bursts, kept
 }
 
 // countThreshold sets the chart's h from the budget, like thresholds: an
@@ -198,10 +235,24 @@ func (d *Detector) countThreshold(w *watch, cw *countWatch, share float64) {
 	lam := b.p * b.reqRate * share // expected errors of the new version per minute
 	arl := d.cfg.FalseHaltEvery.Minutes() * float64(d.budgetCharts(w))
 	per := d.cfg.Bucket.Minutes()
-	phi := max(b.phi, 1)
+	phi := cw.dispersion()
 	h := phi * cusumThreshold(lam*arl/phi, lam*per/phi)
 	hs := phi * cusumThreshold(soakStrictness*lam*arl/phi, lam*per/phi)
 	cw.c.h, cw.c.hSoak, cw.c.minX = max(cw.c.h, h), max(cw.c.hSoak, hs), minErrorEvidence
+}
+
+// dispersion is the φ the chart's threshold is set with: the old cohort's
+// dispersion in the baseline hours, scaled to the new version's share of
+// the traffic. Error counts are overdispersed as a negative binomial's,
+// variance μ + μ²/κ (Lawless 1987: a gamma-distributed rate), so a cohort
+// with a share s of the requests — s times the old cohort's expected
+// errors — has dispersion 1 + (φ − 1)·s: a 2 % canary's few errors a
+// minute are nearly Poisson, however bursty the whole service's hundreds
+// are. Taking all of φ as the cohort's own (none of it shared with the
+// other cohort, which the concurrent form would cancel) errs on the side
+// of fewer false alarms.
+func (cw *countWatch) dispersion() float64 {
+	return 1 + (max(cw.base.phi, 1)-1)*min(max(cw.share, 0), 1)
 }
 
 // budgetCharts is the number of charts that halt on their own for a
@@ -380,8 +431,8 @@ func (cw *countWatch) describe(name string, i int) string {
 		against += fmt.Sprintf(" (%s requests)", thousands(cw.m[i]))
 	}
 	odds := ""
-	if cw.base.phi > 1 {
-		odds = fmt.Sprintf("; dispersion %.1f from the baseline", cw.base.phi)
+	if phi := cw.dispersion(); phi > 1.05 {
+		odds = fmt.Sprintf("; dispersion %.2f", phi)
 	}
 	return fmt.Sprintf("%s: %s of %s requests of the new version (%s) against %s since %s; CUSUM %.1f over threshold %.1f (×%g chart%s)",
 		name, thousands(c.x[i]), thousands(cw.n[i]), percent(c.x[i]/max(cw.n[i], 1)), against,

@@ -107,6 +107,7 @@ type countBaseSnapshot struct {
 	OK                                         bool
 	Detail                                     string
 	Minutes, Errors, Requests, P, ReqRate, Phi float64
+	Bursts                                     int32
 }
 
 func (c counts) array() [4]float64 { return [4]float64{c.x, c.n, c.y, c.m} }
@@ -120,7 +121,7 @@ func (d *Detector) countSnapshots(w *watch) []countSnapshot {
 		cs := countSnapshot{Name: d.cfg.ErrorCounts[i].Name, Chart: cw.c.snapshot(), N: cw.n, Y: cw.y, M: cw.m, Next: cw.next,
 			Late: cw.late.array(), Total: cw.total.array(), Minutes: cw.minutes, Share: cw.share}
 		if b := cw.base; b != nil {
-			cs.Base = &countBaseSnapshot{OK: b.ok, Detail: b.detail, Minutes: b.minutes, Errors: b.errors, Requests: b.requests, P: b.p, ReqRate: b.reqRate, Phi: b.phi}
+			cs.Base = &countBaseSnapshot{OK: b.ok, Detail: b.detail, Minutes: b.minutes, Errors: b.errors, Requests: b.requests, P: b.p, ReqRate: b.reqRate, Phi: b.phi, Bursts: b.bursts}
 		}
 		out = append(out, cs)
 	}
@@ -143,7 +144,7 @@ func (d *Detector) restoreCounts(w *watch, css []countSnapshot) {
 		*cw = countWatch{c: cs.Chart.chart(), n: cs.N, y: cs.Y, m: cs.M, next: cs.Next, late: countsOf(cs.Late), total: countsOf(cs.Total),
 			minutes: cs.Minutes, share: cs.Share, asOf: cs.Next}
 		if b := cs.Base; b != nil {
-			cw.base = &countBase{ok: b.OK, detail: b.Detail, minutes: b.Minutes, errors: b.Errors, requests: b.Requests, p: b.P, reqRate: b.ReqRate, phi: b.Phi}
+			cw.base = &countBase{ok: b.OK, detail: b.Detail, minutes: b.Minutes, errors: b.Errors, requests: b.Requests, p: b.P, reqRate: b.ReqRate, phi: b.Phi, bursts: b.Bursts}
 		}
 	}
 }

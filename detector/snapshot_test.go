@@ -491,7 +491,7 @@ func TestSnapshotCoversWatchState(t *testing.T) {
 			"re", "phase", "samples", "counts"},
 		reflect.TypeOf(countWatch{}): {"base", "c", "n", "y", "m", "next", "late", "total", "minutes", "share",
 			"asOf"}, // the restored next: samples before it were counted before the snapshot
-		reflect.TypeOf(countBase{}):      {"ok", "detail", "minutes", "errors", "requests", "p", "reqRate", "phi"},
+		reflect.TypeOf(countBase{}):      {"ok", "detail", "minutes", "errors", "requests", "p", "reqRate", "phi", "bursts"},
 		reflect.TypeOf(counts{}):         {"x", "n", "y", "m"},
 		reflect.TypeOf(watchSamples{}):   {"next", "by"},
 		reflect.TypeOf(cohortSamples{}):  {"canary", "other"},

@@ -58,6 +58,7 @@ func TestTraceStream(t *testing.T) {
 		soaking bool
 	}
 	var peaks [nCharts]peak
+	countPeaks := map[string]*peak{} // error-count charts, by pair name
 	var top []string
 	advance := func(to time.Time) {
 		for now.IsZero() || now.Before(to) {
@@ -70,7 +71,31 @@ func TestTraceStream(t *testing.T) {
 			if summary {
 				for _, k := range d.order {
 					w := d.watches[k]
-					if w.closed || w.base == nil || !w.base.ok {
+					if w.closed {
+						continue
+					}
+					for i := range w.counts {
+						cw, name := &w.counts[i], cfg.ErrorCounts[i].Name
+						if cw.base == nil || !cw.base.ok {
+							continue
+						}
+						p := countPeaks[name]
+						if p == nil {
+							p = &peak{}
+							countPeaks[name] = p
+						}
+						if j := cw.c.alarm(); j >= 0 {
+							p.over++
+							if len(top) < 200 {
+								top = append(top, fmt.Sprintf("%s %s %s soak=%v %s", now.Format("01-02 15:04"), k.release, k.ring, w.soaking, cw.describe(name, j)))
+							}
+						}
+						if l := cw.c.level(); l > p.level {
+							p.level, p.soaking = l, w.soaking
+							p.where = fmt.Sprintf("%s %s %s (h %.1f, φ %.2f, share %.3f)", now.Format("01-02 15:04"), k.release, k.ring, cw.c.h, cw.base.phi, cw.share)
+						}
+					}
+					if w.base == nil || !w.base.ok {
 						continue
 					}
 					for i := range w.charts {
@@ -97,7 +122,16 @@ func TestTraceStream(t *testing.T) {
 			}
 			for _, k := range d.order {
 				w := d.watches[k]
-				if k.ring != ring || w.base == nil || !w.base.ok || w.closed || release != "" && k.release != release {
+				if k.ring != ring || w.closed || release != "" && k.release != release {
+					continue
+				}
+				for i := range w.counts {
+					if cw := &w.counts[i]; cw.base != nil && cw.base.ok {
+						fmt.Fprintf(&out, "%s %s: total %.0f/%.0f new, %.0f/%.0f old; level %.2f (h %.1f, p %.4f, φ %.2f→%.2f, bursts %d)\n", now.Format("15:04"),
+							cfg.ErrorCounts[i].Name, cw.total.x, cw.total.n, cw.total.y, cw.total.m, cw.c.level(), cw.c.h, cw.base.p, cw.base.phi, cw.dispersion(), cw.base.bursts)
+					}
+				}
+				if w.base == nil || !w.base.ok {
 					continue
 				}
 				line := fmt.Sprintf("%s n=%3d dn=%2d f=%.2f rateE=%.2f", now.Format("15:04"), w.total.posts, w.total.posts-prevPosts, w.factor, w.base.negRate*w.factor)
@@ -151,6 +185,9 @@ func TestTraceStream(t *testing.T) {
 	if summary {
 		for i, p := range peaks {
 			fmt.Fprintf(&out, "%-18s peak level %.2f at %s (soak %v), buckets over the bar %d\n", names[i], p.level, p.where, p.soaking, p.over)
+		}
+		for name, p := range countPeaks {
+			fmt.Fprintf(&out, "%-18s peak level %.2f at %s (soak %v), buckets over the bar %d (error counts)\n", name, p.level, p.where, p.soaking, p.over)
 		}
 		for _, l := range top {
 			out.WriteString(l + "\n")

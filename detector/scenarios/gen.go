@@ -54,7 +54,11 @@ func (ro rollout) ringAt(t time.Time) string {
 }
 
 type gen struct {
-	rng   *rand.Rand
+	rng *rand.Rand
+	// crng draws the request and error counts (countMetrics): a generator
+	// of its own, so adding them left every other line of a stream as it
+	// was for the same seed.
+	crng  *rand.Rand
 	pools *Pools
 	loc   *time.Location
 	// typoRate is the chance that a word gets a typing mistake.
@@ -86,6 +90,7 @@ type line struct {
 func newGen(pools *Pools, seed uint64, salt uint64) *gen {
 	return &gen{
 		rng:      rand.New(rand.NewPCG(seed, salt)),
+		crng:     rand.New(rand.NewPCG(seed, salt^0xc0c0_e770)),
 		pools:    pools,
 		loc:      time.FixedZone("KST", 9*3600),
 		typoRate: 0.03,
@@ -278,17 +283,23 @@ func (g *gen) releaseEvents(svc string, ro rollout) {
 // cohortMetrics holds one service's internal metric levels.
 type cohortMetrics struct {
 	baseErr, baseLat float64
+	// reqPeak is the service's requests per minute at its busiest hour
+	// (1,000 to 20,000, log-uniform).
+	reqPeak float64
 }
 
 func (g *gen) newCohortMetrics() cohortMetrics {
-	return cohortMetrics{baseErr: 0.004 + 0.01*g.rng.Float64(), baseLat: 250 + 150*g.rng.Float64()}
+	return cohortMetrics{baseErr: 0.004 + 0.01*g.rng.Float64(), baseLat: 250 + 150*g.rng.Float64(),
+		reqPeak: 1000 * math.Pow(20, g.crng.Float64())}
 }
 
 // metrics adds error_rate and latency_p99 samples every step in [from, to):
 // the old version's cohort always, and ro's cohort in its current ring when
 // newCohort is set. errMult and latMult scale the new cohort.
 func (g *gen) metrics(svc string, m cohortMetrics, from, to time.Time, step time.Duration, ro *rollout, newCohort bool, errMult, latMult func(time.Time) float64) {
+	blips := g.blips(from, to)
 	for t := from; t.Before(to); t = t.Add(step) {
+		g.countMetrics(svc, m, t, step, ro, newCohort, errMult, blips)
 		at := t.Add(time.Duration(5+g.rng.IntN(20)) * time.Second)
 		g.metric(at, svc, "", "", "error_rate", m.baseErr*math.Exp(0.12*g.rng.NormFloat64()))
 		g.metric(at, svc, "", "", "latency_p99", m.baseLat*math.Exp(0.08*g.rng.NormFloat64()))
@@ -310,6 +321,139 @@ func (g *gen) metrics(svc string, m cohortMetrics, from, to time.Time, step time
 		}
 		g.metric(at, svc, ro.version, ring, "error_rate", m.baseErr*em*math.Exp(sd*g.rng.NormFloat64()))
 		g.metric(at, svc, ro.version, ring, "latency_p99", m.baseLat*lm*math.Exp(sd*g.rng.NormFloat64()))
+	}
+}
+
+// blip is a short burst of errors in every cohort at once: a dependency
+// (database, payment provider, network) failing for a few minutes. A judge
+// that halts the release on one is wrong: the old version failed as much.
+type blip struct {
+	from, to time.Time
+	mult     float64
+}
+
+// blips draws the common-mode error bursts of [from, to): one every three
+// hours on average, 2 to 8 minutes long, the error ratio ×4 to ×30.
+func (g *gen) blips(from, to time.Time) []blip {
+	var out []blip
+	for t := from; ; {
+		t = t.Add(time.Duration(g.crng.ExpFloat64() * float64(3*time.Hour)))
+		if !t.Before(to) {
+			return out
+		}
+		d := time.Duration(2+g.crng.IntN(7)) * time.Minute
+		out = append(out, blip{from: t, to: t.Add(d), mult: 4 * math.Pow(7.5, g.crng.Float64())})
+	}
+}
+
+// trafficShape is the relative request rate at t: the daily and weekly
+// rhythm of the posts (rate), without a service's own surges.
+func (g *gen) trafficShape(t time.Time) float64 {
+	lt := t.In(g.loc)
+	h := float64(lt.Hour()) + float64(lt.Minute())/60
+	i := int(h)
+	f := h - float64(i)
+	return (daily[i]*(1-f) + daily[(i+1)%24]*f) * weekly[lt.Weekday()]
+}
+
+// canaryShare is the new version's share of the requests in a ring: 1 % of
+// the staff's traffic in H1, 2 % in H2, and in H3 from 25 % to 95 % over
+// its first hour (the old version keeps serving the last few).
+func canaryShare(ro *rollout, ring string, t time.Time) float64 {
+	switch ring {
+	case "H1":
+		return 0.01
+	case "H2":
+		return 0.02
+	case "H3":
+		return 0.25 + 0.7*math.Min(1, t.Sub(ro.h3).Hours())
+	}
+	return 0
+}
+
+// countMetrics adds the request and error counts of the step starting at
+// t — the samples "requests" and "errors" of the JSON push's count form —
+// for the old cohort, and for the new version's cohort in its ring when
+// newCohort is set. The error ratios are the ones error_rate samples
+// (baseErr, ×errMult for the new cohort), and the counts are overdispersed
+// as real ones: requests follow the day with some lumpiness (gamma ×
+// Poisson); errors are Poisson around requests × ratio × a gamma factor
+// shared by both cohorts (load, one bad minute of a database) × one of
+// each cohort's own; and blips hit both cohorts at once.
+func (g *gen) countMetrics(svc string, m cohortMetrics, t time.Time, step time.Duration, ro *rollout, newCohort bool, errMult func(time.Time) float64, blips []blip) {
+	if m.reqPeak <= 0 {
+		return
+	}
+	at := t.Add(time.Duration(g.crng.IntN(50)) * time.Second)
+	reqs := m.reqPeak * g.trafficShape(t) * step.Minutes() * gammaDraw(g.crng, 50) / 50
+	common := gammaDraw(g.crng, 20) / 20
+	for _, b := range blips {
+		if !t.Before(b.from) && t.Before(b.to) {
+			common *= b.mult
+		}
+	}
+	share, ring := 0.0, ""
+	if ro != nil && newCohort {
+		if ring = ro.ringAt(t); ring != "" {
+			share = canaryShare(ro, ring, t)
+		}
+	}
+	draw := func(version, ring string, req, ratio float64) {
+		n := poissonDraw(g.crng, req)
+		x := poissonDraw(g.crng, float64(n)*min(ratio*common*gammaDraw(g.crng, 50)/50, 1))
+		g.countMetric(at, svc, version, ring, "requests", n)
+		g.countMetric(at, svc, version, ring, "errors", x)
+	}
+	draw("", "", reqs*(1-share), m.baseErr)
+	if share > 0 {
+		em := 1.0
+		if errMult != nil {
+			em = errMult(t)
+		}
+		draw(ro.version, ring, reqs*share, m.baseErr*em)
+	}
+}
+
+func (g *gen) countMetric(t time.Time, svc, version, ring, name string, n int) {
+	cohort := ""
+	if version != "" {
+		cohort = fmt.Sprintf(`,"version":%q,"ring":%q`, version, ring)
+	}
+	g.add(t, fmt.Sprintf(`{"type":"metric","time":%q,"service":%q%s,"name":%q,"value":%d}`, ts(t), svc, cohort, name, n))
+}
+
+// poissonDraw draws a Poisson count with mean lambda (normal beyond 50).
+func poissonDraw(rng *rand.Rand, lambda float64) int {
+	if lambda <= 0 {
+		return 0
+	}
+	if lambda > 50 {
+		return max(0, int(math.Round(lambda+math.Sqrt(lambda)*rng.NormFloat64())))
+	}
+	l, k, p := math.Exp(-lambda), 0, 1.0
+	for {
+		p *= rng.Float64()
+		if p <= l {
+			return k
+		}
+		k++
+	}
+}
+
+// gammaDraw draws Gamma(shape, 1) for shape >= 1 (Marsaglia and Tsang 2000).
+func gammaDraw(rng *rand.Rand, shape float64) float64 {
+	d := shape - 1.0/3
+	c := 1 / math.Sqrt(9*d)
+	for {
+		x := rng.NormFloat64()
+		v := 1 + c*x
+		if v <= 0 {
+			continue
+		}
+		v = v * v * v
+		if math.Log(rng.Float64()) < 0.5*x*x+d-d*v+d*math.Log(v) {
+			return d * v
+		}
 	}
 }
 
