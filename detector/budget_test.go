@@ -19,6 +19,11 @@ import (
 // derivation divided the budget among the charts instead of multiplying
 // it and halted eight times as often as allowed here), and not waste most
 // of it. The budget is one day here so a short run sees enough halts.
+// Since 2026-12-07 the error-count chart of the default pair (errors
+// among requests, errcounts.go) runs with them: requests of a 5 % canary
+// and the old cohort, errors overdispersed by a gamma factor shared by
+// both cohorts and one of each; it is one more halting chart, so every
+// threshold is set for k + 1 charts.
 func TestBudgetHoldsJointly(t *testing.T) {
 	cfg := Config{FalseHaltEvery: 24 * time.Hour}
 	if err := cfg.Validate("detector"); err != nil {
@@ -33,11 +38,21 @@ func TestBudgetHoldsJointly(t *testing.T) {
 	for i := range catShare {
 		w.base.catRate[i] = negRate * catShare[i]
 	}
+	// The error counts: 2,000 requests a minute, 1 % errors, a 5 % canary;
+	// the dispersion as its baseline would give it (shared gamma of shape
+	// 20 on 100 errors per 5-minute block: 1 + 20/20 + …, about 2).
+	const reqs, errRatio, canary = 2000.0, 0.01, 0.05
+	w.ring.Exposure = canary
+	w.counts = []countWatch{{base: &countBase{ok: true, p: errRatio, reqRate: reqs, phi: 2}}}
+	d.countThreshold(w, &w.counts[0], canary)
 	d.thresholds(w)
+	if got := d.budgetCharts(w); got != d.haltingCharts()+1 {
+		t.Fatalf("%d halting charts with the error counts, want %d", got, d.haltingCharts()+1)
+	}
 	halting := chartSignals()
 	r := rand.New(rand.NewPCG(11, 90))
 	const days = 200
-	halts := 0
+	halts, countHalts := 0, 0
 	var per [nCharts]int
 	for m := 0; m < days*24*60; m++ {
 		n := poisson(r, postRate)
@@ -59,6 +74,11 @@ func TestBudgetHoldsJointly(t *testing.T) {
 			}
 		}
 		tm := t0.Add(time.Duration(m) * time.Minute)
+		common := gammaVariate(r, 20) / 20
+		draw := func(n float64) float64 {
+			return float64(poissonLarge(r, n*errRatio*common*gammaVariate(r, 50)/50))
+		}
+		w.counts[0].addBucket(tm, counts{x: draw(reqs * canary), n: reqs * canary, y: draw(reqs * (1 - canary)), m: reqs * (1 - canary)}, errRatio)
 		w.charts[chComplaints].add(tm, float64(x), negRate)
 		w.charts[chShare].addShare(tm, float64(x), float64(n), negShare)
 		w.charts[chRelease].add(tm, rel[0], negRate*relShare)
@@ -74,18 +94,24 @@ func TestBudgetHoldsJointly(t *testing.T) {
 				per[i]++
 			}
 		}
+		if w.counts[0].c.alarm() >= 0 {
+			halted = true
+			countHalts++
+		}
 		if halted {
 			halts++
 			for i := range w.charts {
 				w.charts[i].reset()
 			}
+			w.counts[0].c.reset()
 		}
 	}
 	budget := float64(days) // one a day
 	for i := range w.charts {
 		t.Logf("%-18s h %.2f rate %.3f halts %d", halting[i], w.charts[i].h, []float64{negRate, negRate, negRate * relShare, w.base.catRate[0], w.base.catRate[1], w.base.catRate[2], w.base.catRate[3], w.base.catRate[4], w.base.catRate[5], w.base.catRate[6], w.base.catRate[7]}[i], per[i])
 	}
-	t.Logf("%d halts in %d days of in-control counts over %d halting charts; budget %.0f", halts, days, d.haltingCharts(), budget)
+	t.Logf("%-18s h %.2f rate %.3f halts %d", "errors", w.counts[0].c.h, errRatio*reqs*canary, countHalts)
+	t.Logf("%d halts in %d days of in-control counts over %d halting charts; budget %.0f", halts, days, d.budgetCharts(w), budget)
 	if float64(halts) > 1.2*budget {
 		t.Errorf("%d false halts in %d days, the budget allows %.0f", halts, days, budget)
 	}

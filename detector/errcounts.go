@@ -177,12 +177,13 @@ func (d *Detector) countBlocks(w *watch, s *service, p CountPair, from time.Time
 
 // robustDispersion estimates how much more the old cohort's errors vary,
 // given its requests, than binomial counts: the dispersion φ of the
-// quasi-likelihood model (Farrington et al. 1996 estimate it from the
-// Pearson statistic) — here from the median of the blocks' Pearson
-// residuals r² = (y − r·m)² / (r·m) over the median of χ²(1), 0.455, so
-// that a few bursts do not set it: the blocks whose excess is beyond the
-// 0.1 % tail of the model at that φ (r² > 10.83 φ) are set aside as bursts
-// and the error ratio is taken from the others. Bursts that hit every
+// quasi-likelihood model, from the Pearson statistic Σ(y − r·m)² / Σ r·m
+// over 5-minute blocks (as Farrington et al. 1996), but so that a few
+// bursts do not set it: a first, robust φ from the median of the blocks'
+// Pearson residuals r² over the median of χ²(1) (0.455) finds the blocks
+// whose excess is beyond the 0.1 % tail of the model (r² > 10.83 φ); they
+// are set aside as bursts, and the ratio and the Pearson statistic are
+// taken over the other blocks. Bursts that hit every
 // cohort at once — a dependency's outage — are what the concurrent form of
 // the chart cancels, and a Pearson statistic over the whole baseline let
 // one such burst set φ to its ceiling (10: a chart that can no longer see
@@ -192,32 +193,38 @@ func robustDispersion(blocks []counts, tot counts) (phi float64, bursts int32, k
 	if tot.y < 20 || len(blocks) < 6 {
 		return 1, 0, kept
 	}
-	phiOf := func(ratio float64) float64 {
-		var r2 []float64
-		for _, c := range blocks {
-			if mu := ratio * c.m; mu > 0 {
-				r2 = append(r2, (c.y-mu)*(c.y-mu)/mu)
-			}
-		}
-		if len(r2) == 0 {
-			return 1
-		}
-		return min(max(median(r2)/0.455, 1), 10)
-	}
 	ratio := tot.y / tot.m
-	phi = phiOf(ratio)
-	kept = counts{}
+	var r2 []float64
 	for _, c := range blocks {
-		if mu := ratio * c.m; c.y > mu && (c.y-mu)*(c.y-mu) > 10.83*phi*mu {
+		if mu := ratio * c.m; mu > 0 {
+			r2 = append(r2, (c.y-mu)*(c.y-mu)/mu)
+		}
+	}
+	if len(r2) == 0 {
+		return 1, 0, kept
+	}
+	robust := max(median(r2)/0.455, 1)
+	kept = counts{}
+	var keptBlocks []counts
+	for _, c := range blocks {
+		if mu := ratio * c.m; c.y > mu && (c.y-mu)*(c.y-mu) > 10.83*robust*mu {
 			bursts++
 			continue
 		}
 		kept.add(c)
+		keptBlocks = append(keptBlocks, c)
 	}
 	if kept.m <= 0 || kept.y <= 0 {
-		return phi, bursts, tot
+		return min(robust, 10), bursts, tot
 	}
-	return phiOf(kept.y / kept.m), bursts, kept
+	ratio = kept.y / kept.m
+	var sq, expected float64
+	for _, c := range keptBlocks {
+		mu := ratio * c.m
+		sq += (c.y - mu) * (c.y - mu)
+		expected += mu
+	}
+	return min(max(sq/expected, 1), 10), bursts, kept
 }
 
 // countThreshold sets the chart's h from the budget, like thresholds: an
