@@ -21,6 +21,9 @@ func TestBadDetectorConfig(t *testing.T) {
 		{"critical typo of a category", "critical: [release_complaints, logn]", `detector.critical[1]: "logn" is not a signal or complaint category; did you mean "login"?`},
 		{"critical typo of a signal", "critical: [release_complaint]", `detector.critical[0]: "release_complaint" is not a signal or complaint category; did you mean "release_complaints"?`},
 		{"critical wrong case", "critical: [Login]", `did you mean "login"?`},
+		{"critical typo of the error counts", "critical: [erors]", `detector.critical[0]: "erors" is not a signal or complaint category; did you mean "errors"?`},
+		{"must_have_data typo of a configured count pair", "error_counts: [{name: checkout_errors, errors: e, requests: r}]\n  must_have_data: [checkout_error]", `did you mean "checkout_errors"?`},
+		{"error_counts with one sample twice", "error_counts: [{name: errors, errors: errors, requests: errors}]", `detector.error_counts[0].requests: "errors" is also the errors sample`},
 		{"critical not a name", "critical: [\"error rate!\"]", `detector.critical[0]: unknown signal or category "error rate!"`},
 		{"must_have_data typo", "must_have_data: [negative_shares]", `detector.must_have_data[0]: "negative_shares" is not a signal; did you mean "negative_share"?`},
 		{"dry_run unknown", "dry_run: [\"emerging terms\"]", `detector.dry_run[0]: unknown signal "emerging terms"`},
@@ -71,6 +74,7 @@ detector:
   soak: 12h
   service_soak: {shop: 48h, cart: 0s}
   false_halt_every: 720h
+  error_counts: [{name: errors, errors: errors, requests: requests}, {name: checkout_errors, errors: checkout_5xx, requests: checkout_requests}]
 `
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

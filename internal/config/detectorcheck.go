@@ -27,13 +27,14 @@ func CheckDetector(prefix string, d detector.Config, services []string) []error 
 		names []string
 	}{{"critical", d.Critical}, {"must_have_data", d.MustHaveData}, {"dry_run", d.DryRun}} {
 		cats := list.key == "critical" // only critical takes complaint categories
-		what, known := "a signal", "signals: "+strings.Join(detector.SignalNames, ", ")
+		counted := countNames(d.ErrorCounts)
+		what, known := "a signal", "signals: "+strings.Join(append(slices.Clone(detector.SignalNames), counted...), ", ")
 		if cats {
 			what += " or complaint category"
 			known += "; categories: " + strings.Join(detector.Categories, ", ")
 		}
 		for i, n := range list.names {
-			if near, ok := misspelt(n, cats); ok {
+			if near, ok := misspelt(n, cats, counted); ok {
 				bad(fmt.Sprintf("%s[%d]", list.key, i), "%q is not %s; did you mean %q? (%s)", n, what, near, known)
 			}
 		}
@@ -65,11 +66,21 @@ func CheckDetector(prefix string, d detector.Config, services []string) []error 
 	return errs
 }
 
-// misspelt reports the social signal (or, with categories, complaint
-// category) that n is one or two edits away from, when n is none of them:
-// a metric name that close to a signal is almost surely a typo.
-func misspelt(n string, categories bool) (string, bool) {
-	known := slices.Clone(detector.SignalNames)
+// countNames are the signal names of the error-count pairs.
+func countNames(pairs []detector.CountPair) []string {
+	var out []string
+	for _, p := range pairs {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// misspelt reports the social signal, error-count signal (counted) or,
+// with categories, complaint category that n is one or two edits away
+// from, when n is none of them: a metric name that close to a signal is
+// almost surely a typo.
+func misspelt(n string, categories bool, counted []string) (string, bool) {
+	known := append(slices.Clone(detector.SignalNames), counted...)
 	if categories {
 		known = append(known, detector.Categories...)
 	}
