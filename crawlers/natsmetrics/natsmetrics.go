@@ -195,9 +195,13 @@ func (g *Ingestor) ingest(ctx context.Context, service, key string, data []byte)
 	}
 	now := g.now().UTC()
 	for i, raw := range raws {
-		m, err := decode(raw, service, now)
-		if err == nil {
-			err = g.pub.MetricWithID(ctx, m, push.MsgID(key, i))
+		ms, err := decode(raw, service, now)
+		for j := 0; err == nil && j < len(ms); j++ {
+			// A count object is two samples; each counts as accepted.
+			if err = g.pub.MetricWithID(ctx, ms[j], push.SampleID(key, i, j, len(ms))); err == nil && j < len(ms)-1 {
+				g.accepted.Add(1)
+				reply.Accepted++
+			}
 		}
 		switch {
 		case err == nil:
@@ -222,16 +226,17 @@ func (g *Ingestor) ingest(ctx context.Context, service, key string, data []byte)
 // refused by signals' own validation).
 var errInvalid = errors.New("invalid sample")
 
-// decode reads one sample of a message published for service: the sample
-// may leave "service" out, or must name the same.
-func decode(raw json.RawMessage, service string, now time.Time) (signals.MetricSample, error) {
+// decode reads one object of a message published for service — a sample,
+// or the two samples of a count (push.Sample) —: it may leave "service"
+// out, or must name the same.
+func decode(raw json.RawMessage, service string, now time.Time) ([]signals.MetricSample, error) {
 	s, err := push.ParseSample(raw)
 	if err != nil {
-		return signals.MetricSample{}, fmt.Errorf("%w: %v", errInvalid, err)
+		return nil, fmt.Errorf("%w: %v", errInvalid, err)
 	}
 	if s.Service != "" && s.Service != service {
-		return signals.MetricSample{}, fmt.Errorf("%w: service %q, but published on %s", errInvalid, s.Service, PushSubject(service))
+		return nil, fmt.Errorf("%w: service %q, but published on %s", errInvalid, s.Service, PushSubject(service))
 	}
 	s.Service = service
-	return s.Metric(now)
+	return s.Metrics(now)
 }

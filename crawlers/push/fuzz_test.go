@@ -16,6 +16,8 @@ func FuzzBody(f *testing.F) {
 		`[{"service":"shop","name":"error_rate","value":0.01},{"service":"shop","name":"latency_p99","value":180}]`,
 		"{\"service\":\"shop\",\"name\":\"a\",\"value\":1}\n{\"service\":\"shop\",\"name\":\"b\",\"value\":2}\n{bad",
 		`{"type":"post","value":1}`,
+		`{"service":"shop","version":"4.2.0","ring":"H2","ts":"2026-11-24T10:00:00Z","requests":1200,"errors":17}`,
+		`[{"service":"shop","requests":10,"errors":11},{"service":"shop","requests":5}]`,
 		``,
 	} {
 		f.Add([]byte(s))
@@ -27,15 +29,23 @@ func FuzzBody(f *testing.F) {
 			return
 		}
 		for _, raw := range raws {
-			m, err := decode(raw, now)
+			ms, err := decode(raw, now)
 			if err != nil {
 				continue
 			}
-			if err := m.Validate(); err != nil {
-				t.Fatalf("accepted sample %+v is invalid: %v", m, err)
+			if len(ms) != 1 && len(ms) != 2 {
+				t.Fatalf("%d samples from one object", len(ms))
 			}
-			if _, err := json.Marshal(m); err != nil {
-				t.Fatalf("accepted sample %+v cannot be sent: %v", m, err)
+			for _, m := range ms {
+				if err := m.Validate(); err != nil {
+					t.Fatalf("accepted sample %+v is invalid: %v", m, err)
+				}
+				if _, err := json.Marshal(m); err != nil {
+					t.Fatalf("accepted sample %+v cannot be sent: %v", m, err)
+				}
+				if (m.Name == RequestsName || m.Name == ErrorsName) && len(ms) == 2 && !validCount(m.Value) {
+					t.Fatalf("count sample %+v is no count", m)
+				}
 			}
 		}
 	})

@@ -3,10 +3,16 @@
 //
 //	{"type":"metric","time":"2026-11-24T09:30:00Z","service":"shop","version":"4.2.0","ring":"H2","name":"error_rate","value":0.012}
 //
-// The body is one sample, a JSON array of samples, or JSON lines. "type" may
-// be left out; a missing "time" means now. Valid samples are published to
-// the METRICS stream; each invalid one is reported by its index and the rest
-// are still accepted.
+// or, for request and error counts, in the count form (INTERFACES.md §8,
+// "Our own JSON push"), which is two samples, "requests" and "errors" (the
+// detector's default error-count pair, detector.DefaultErrorCounts):
+//
+//	{"service":"shop","version":"4.2.0","ring":"H2","ts":"2026-11-24T09:30:00Z","requests":1200,"errors":17}
+//
+// The body is one object, a JSON array of them, or JSON lines. "type" may
+// be left out; a missing "time" (or "ts") means now. Valid samples are
+// published to the METRICS stream; each invalid object is reported by its
+// index and the rest are still accepted.
 package push
 
 import (
@@ -17,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -122,22 +129,24 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp := Response{Rejected: []Rejection{}}
 	now := h.now().UTC()
 	for i, raw := range raws {
-		m, err := decode(raw, now)
+		ms, err := decode(raw, now)
 		if err != nil {
 			resp.Rejected = append(resp.Rejected, Rejection{Index: i, Error: err.Error()})
 			continue
 		}
-		if err := h.pub.MetricWithID(r.Context(), m, MsgID(key, i)); err != nil {
-			if errors.Is(err, signals.ErrInvalid) {
-				resp.Rejected = append(resp.Rejected, Rejection{Index: i, Error: err.Error()})
-				continue
+		for j, m := range ms {
+			if err := h.pub.MetricWithID(r.Context(), m, SampleID(key, i, j, len(ms))); err != nil {
+				if errors.Is(err, signals.ErrInvalid) {
+					resp.Rejected = append(resp.Rejected, Rejection{Index: i, Error: err.Error()})
+					continue
+				}
+				h.log.Error("publishing pushed metric sample", "err", err)
+				resp.Error = "publishing failed; retry later"
+				reply(w, http.StatusServiceUnavailable, resp)
+				return
 			}
-			h.log.Error("publishing pushed metric sample", "err", err)
-			resp.Error = "publishing failed; retry later"
-			reply(w, http.StatusServiceUnavailable, resp)
-			return
+			resp.Accepted++
 		}
-		resp.Accepted++
 	}
 	if resp.Accepted == 0 {
 		resp.Error = "no valid metric sample"
@@ -154,6 +163,17 @@ func MsgID(key string, i int) string {
 		return ""
 	}
 	return "push:" + key + ":" + strconv.Itoa(i)
+}
+
+// SampleID is the message id of sample j of the n that object i of a body
+// pushed with key stands for: MsgID for a single sample, and a suffix per
+// sample of a count, so a retry stores each once.
+func SampleID(key string, i, j, n int) string {
+	id := MsgID(key, i)
+	if id == "" || n <= 1 {
+		return id
+	}
+	return id + ":" + strconv.Itoa(j)
 }
 
 // ValidKey checks an Idempotency-Key: at most maxKeyBytes of printable
@@ -214,7 +234,25 @@ type Sample struct {
 	Ring    string    `json:"ring"`
 	Name    string    `json:"name"`
 	Value   *float64  `json:"value"`
+	// TS is "time" by its other name, as the count form is documented.
+	TS time.Time `json:"ts"`
+	// Requests and Errors make the count form: the requests served and the
+	// errors among them over the interval up to Time, published as the
+	// samples RequestsName and ErrorsName. Both, and no name or value.
+	Requests *float64 `json:"requests"`
+	Errors   *float64 `json:"errors"`
 }
+
+// The sample names of the count form: the detector's default error-count
+// pair (detector.DefaultErrorCounts). A pair with other names is pushed as
+// two samples of the sample form.
+const (
+	RequestsName = "requests"
+	ErrorsName   = "errors"
+)
+
+// counts reports whether s is in the count form.
+func (s Sample) counts() bool { return s.Requests != nil || s.Errors != nil }
 
 // ParseSample reads the raw JSON of one pushed sample: valid UTF-8, a JSON
 // object with no fields beyond Sample's (an unknown one is refused by
@@ -238,15 +276,65 @@ func ParseSample(raw json.RawMessage) (Sample, error) {
 	switch {
 	case s.Type != "" && s.Type != signals.TypeMetric:
 		return Sample{}, fmt.Errorf("type %q, want %q", s.Type, signals.TypeMetric)
+	case !s.TS.IsZero() && !s.Time.IsZero():
+		return Sample{}, errors.New(`both "time" and "ts": give one`)
+	case s.counts() && (s.Value != nil || s.Name != ""):
+		return Sample{}, errors.New(`counts ("requests", "errors") with "name" or "value": send a count object or a sample, not both`)
+	case s.counts() && s.Requests == nil:
+		return Sample{}, errors.New(`missing "requests" beside "errors"`)
+	case s.counts() && s.Errors == nil:
+		return Sample{}, errors.New(`missing "errors" beside "requests"`)
+	case s.counts():
+		r, e := *s.Requests, *s.Errors
+		if !validCount(r) || !validCount(e) {
+			return Sample{}, fmt.Errorf(`"requests" %g and "errors" %g must be counts: non-negative and finite`, r, e)
+		}
+		if e > r {
+			return Sample{}, fmt.Errorf(`"errors" %g exceed "requests" %g`, e, r)
+		}
 	case s.Value == nil:
 		return Sample{}, errors.New(`missing "value"`)
+	}
+	if !s.TS.IsZero() {
+		s.Time, s.TS = s.TS, time.Time{}
 	}
 	return s, nil
 }
 
+func validCount(v float64) bool { return v >= 0 && !math.IsInf(v, 0) && !math.IsNaN(v) }
+
+// Metrics returns the samples of s, validated: one, or for the count form
+// two (requests, then errors), at now when it names no time.
+func (s Sample) Metrics(now time.Time) ([]signals.MetricSample, error) {
+	if !s.counts() {
+		m, err := s.Metric(now)
+		if err != nil {
+			return nil, err
+		}
+		return []signals.MetricSample{m}, nil
+	}
+	out := make([]signals.MetricSample, 0, 2)
+	for _, c := range []struct {
+		name string
+		v    *float64
+	}{{RequestsName, s.Requests}, {ErrorsName, s.Errors}} {
+		one := s
+		one.Requests, one.Errors, one.Name, one.Value = nil, nil, c.name, c.v
+		m, err := one.Metric(now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
 // Metric returns the sample as a validated signals.MetricSample, at now
-// when it names no time.
+// when it names no time. A count form is two samples (Metrics).
 func (s Sample) Metric(now time.Time) (signals.MetricSample, error) {
+	if s.counts() || s.Value == nil {
+		return signals.MetricSample{}, errors.New(`a count ("requests", "errors") is two samples; this takes one sample a message`)
+	}
 	if s.Time.IsZero() {
 		s.Time = now
 	}
@@ -265,16 +353,17 @@ func (s Sample) Metric(now time.Time) (signals.MetricSample, error) {
 	return m, nil
 }
 
-// decode reads one sample pushed over HTTP, which names its service.
-func decode(raw json.RawMessage, now time.Time) (signals.MetricSample, error) {
+// decode reads one object pushed over HTTP, which names its service: one
+// sample, or the two of a count.
+func decode(raw json.RawMessage, now time.Time) ([]signals.MetricSample, error) {
 	s, err := ParseSample(raw)
 	if err != nil {
-		return signals.MetricSample{}, err
+		return nil, err
 	}
 	if s.Service != "" && !bus.ValidToken(s.Service) {
-		return signals.MetricSample{}, fmt.Errorf("service %q must be 1-128 letters, digits, '-' or '_'", s.Service)
+		return nil, fmt.Errorf("service %q must be 1-128 letters, digits, '-' or '_'", s.Service)
 	}
-	return s.Metric(now)
+	return s.Metrics(now)
 }
 
 func reply(w http.ResponseWriter, status int, resp Response) {

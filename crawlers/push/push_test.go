@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -219,5 +220,70 @@ func TestIdempotencyKey(t *testing.T) {
 		if n := crawlertest.Stored(t, b.JS, bus.StreamMetrics); n != step.stored {
 			t.Fatalf("step %d (key %q): METRICS holds %d, want %d", i, step.key, n, step.stored)
 		}
+	}
+}
+
+// TestCountForm: the JSON push's count form (INTERFACES.md §8) is two
+// samples, "requests" and "errors", the detector's default error-count
+// pair; "ts" is "time". A count that is no count, errors above requests,
+// one half of a pair or a count mixed with a sample's name or value is
+// refused by its line; the rest of the body is still accepted.
+// testdata/counts.jsonl.
+func TestCountForm(t *testing.T) {
+	body, err := os.ReadFile("testdata/counts.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := crawlertest.StartBus(t)
+	h := push.NewHandler(bus.Publisher{JS: b.JS}, nil, func() time.Time { return now }, nil)
+	req := httptest.NewRequest(http.MethodPost, "/v1/metrics", strings.NewReader(string(body)))
+	req.Header.Set(push.IdempotencyHeader, "counts-1")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	var resp push.Response
+	if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
+		t.Fatal(err)
+	}
+	wantRejected := map[int]string{
+		2: `"errors" 17 exceed "requests" 12`,
+		3: `with "name" or "value"`,
+		4: `missing "errors" beside "requests"`,
+		5: `must be counts: non-negative and finite`,
+		7: `both "time" and "ts"`,
+	}
+	if resp.Accepted != 5 || len(resp.Rejected) != len(wantRejected) {
+		t.Fatalf("accepted %d, rejected %+v; want 5 samples and lines %v refused", resp.Accepted, resp.Rejected, wantRejected)
+	}
+	for _, r := range resp.Rejected {
+		if !strings.Contains(r.Error, wantRejected[r.Index]) {
+			t.Errorf("line %d: %q, want it to say %q", r.Index, r.Error, wantRejected[r.Index])
+		}
+	}
+	at := time.Date(2026, 11, 24, 9, 30, 0, 0, time.UTC)
+	want := []signals.MetricSample{
+		{Type: "metric", Time: at, Service: "checkout", Version: "4.2.0", Ring: "H2", Name: "requests", Value: 1200},
+		{Type: "metric", Time: at, Service: "checkout", Version: "4.2.0", Ring: "H2", Name: "errors", Value: 17},
+		{Type: "metric", Time: at, Service: "checkout", Name: "requests", Value: 98000},
+		{Type: "metric", Time: at, Service: "checkout", Name: "errors", Value: 950},
+		{Type: "metric", Time: at, Service: "checkout", Version: "4.2.0", Ring: "H2", Name: "latency_p99", Value: 0.25},
+	}
+	got := crawlertest.CollectMetrics(t, b.JS, len(want), 5*time.Second)
+	for i := range got {
+		got[i].Time = got[i].Time.UTC()
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("published\n%+v\nwant\n%+v", got, want)
+	}
+	// A retry of the body with the same key stores nothing twice: each
+	// sample of a count has its own id.
+	rec = httptest.NewRecorder()
+	req = httptest.NewRequest(http.MethodPost, "/v1/metrics", strings.NewReader(string(body)))
+	req.Header.Set(push.IdempotencyHeader, "counts-1")
+	h.ServeHTTP(rec, req)
+	if n := crawlertest.Stored(t, b.JS, bus.StreamMetrics); n != len(want) {
+		t.Fatalf("after the retry METRICS holds %d, want %d", n, len(want))
 	}
 }
