@@ -128,6 +128,10 @@ type CountPair struct {
 	Requests string `yaml:"requests"`
 }
 
+// String is how the pair is written in the README's table: name:
+// errors/requests.
+func (p CountPair) String() string { return p.Name + ": " + p.Errors + "/" + p.Requests }
+
 // DefaultErrorCounts is the pair of the JSON push's count form
 // ({"requests":1200,"errors":17}, crawlers/push).
 var DefaultErrorCounts = []CountPair{{Name: "errors", Errors: "errors", Requests: "requests"}}
