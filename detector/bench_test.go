@@ -46,6 +46,50 @@ func BenchmarkMetric(b *testing.B) {
 	}
 }
 
+// BenchmarkMetricCounts is the cost per count sample (the push's count
+// form: requests and errors of each cohort once a minute) with an open H2
+// watch whose error-count chart folds and is judged every minute (Advance
+// once a simulated minute, its cost spread over the minute's four
+// samples), over the first 12 hours of the watch.
+func BenchmarkMetricCounts(b *testing.B) {
+	start := t0.Add(6 * time.Hour)
+	sample := func(i int) signals.MetricSample {
+		m := i / 4 // four samples a minute: requests and errors of two cohorts
+		v, name, value := "", "requests", 2000.0
+		if i%2 == 1 {
+			name, value = "errors", 20
+		}
+		if i%4 >= 2 {
+			v, value = "4.2.0", value/50
+		}
+		return signals.MetricSample{Time: t0.Add(time.Duration(m)*time.Minute + 30*time.Second), Service: "shop", Version: v, Ring: "H2", Name: name, Value: value}
+	}
+	const first, last = 6 * 60 * 4, 18 * 60 * 4
+	var d *Detector
+	i := last
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		if i == last {
+			b.StopTimer()
+			d = benchDetector(b)
+			for i = 0; i < first; i++ { // the baseline hours: the old cohort
+				if i%4 < 2 {
+					d.Metric(sample(i))
+				}
+			}
+			d.Release(signals.ReleaseEvent{Time: start, Release: "r", Service: "shop", Version: "4.2.0", Ring: "H2", Event: signals.EventStarted})
+			b.StartTimer()
+		}
+		x := sample(i)
+		d.Metric(x)
+		if i%4 == 3 {
+			d.Advance(x.Time.Truncate(time.Minute).Add(time.Minute))
+		}
+		i++
+	}
+}
+
 // BenchmarkEvaluate is one evaluation of an H3 watch over a busy baseline.
 func BenchmarkEvaluate(b *testing.B) {
 	d := benchDetector(b)
