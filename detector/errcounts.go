@@ -34,13 +34,25 @@ import (
 //     n·ln(1 − p + p·ρ), p the old cohort's error ratio in the baseline
 //     hours (an upper estimate, like the sparse social signals). Only this
 //     form can be fooled by a dependency's outage: nothing runs beside
-//     the release to tell the two apart.
+//     the release to tell the two apart. So an alarm with buckets of this
+//     form in its excursion halts on its own only once the excess has
+//     lasted (persists): a burst of a few minutes — the commonest
+//     dependency failure — is over by then, a regression is not.
 //
 // Both are log-likelihood ratios of a Bernoulli model whose events are the
 // new version's errors, so the threshold comes from the same simulated
 // table as every chart (cusum_table.go), for the expected errors of the
 // new version per run length (see countThreshold), and with the
 // dispersion of the old cohort's errors in the baseline hours.
+
+// recentBuckets is the span over which an excess judged against the
+// baseline hours must persist before it halts on its own (persists): the
+// metrics' recent window, 10 one-minute buckets.
+const recentBuckets = 10
+
+// persistBuckets of the last recentBuckets minutes must favour the risen
+// odds for an excess judged against the baseline hours to halt.
+const persistBuckets = 8
 
 // minErrorEvidence is the least number of the new version's errors in an
 // excursion before the chart may alarm.
@@ -75,6 +87,13 @@ type countWatch struct {
 	// other cohort's errors and requests (c.x and c.e hold the new
 	// version's errors and their expectation).
 	n, y, m [nRises]float64
+	// solo counts the buckets of each excursion judged against the
+	// baseline hours (no other cohort running): see persists.
+	solo [nRises]int32
+	// recent are the last recentBuckets buckets' counts (a ring, pos the
+	// next slot), for persists.
+	recent  [recentBuckets]counts
+	pos     int32
 	next    time.Time // the next bucket to fold
 	late    counts    // samples that came after their bucket was folded
 	total   counts    // since the watch started (or re-opened)
@@ -298,6 +317,8 @@ func (d *Detector) foldCounts(w *watch, now time.Time) {
 			b.add(cw.late)
 			cw.late = counts{}
 			cw.total.add(b)
+			cw.recent[cw.pos] = b
+			cw.pos = (cw.pos + 1) % recentBuckets
 			if b.n > 0 || b.x > 0 {
 				cw.minutes++
 			}
@@ -337,12 +358,12 @@ func (cw *countWatch) addBucket(t time.Time, b counts, p float64) {
 	for i := range c.s {
 		if c.s[i] == 0 {
 			c.from[i], c.x[i], c.e[i] = t, 0, 0
-			cw.n[i], cw.y[i], cw.m[i] = 0, 0, 0
+			cw.n[i], cw.y[i], cw.m[i], cw.solo[i] = 0, 0, 0, 0
 		}
 		v := c.s[i] + x*cusumLogRises[i] - trials*math.Log1p(pi*(CUSUMRises[i]-1))
 		if v <= 0 {
 			c.s[i], c.x[i], c.e[i] = 0, 0, 0
-			cw.n[i], cw.y[i], cw.m[i] = 0, 0, 0
+			cw.n[i], cw.y[i], cw.m[i], cw.solo[i] = 0, 0, 0, 0
 			continue
 		}
 		c.s[i] = v
@@ -351,7 +372,52 @@ func (cw *countWatch) addBucket(t time.Time, b counts, p float64) {
 		cw.n[i] += n
 		cw.y[i] += y
 		cw.m[i] += m
+		if m <= 0 {
+			cw.solo[i]++
+		}
 	}
+}
+
+// increment is chart i's log-likelihood ratio for one bucket's counts, in
+// the form addBucket uses (0 when the bucket says nothing).
+func increment(b counts, p float64, i int) float64 {
+	x, n := b.x, max(b.n, b.x)
+	y, m := b.y, max(b.m, b.y)
+	trials, pi := n, p
+	if m > 0 {
+		trials, pi = x+y, n/(n+m)
+	}
+	if n <= 0 || trials <= 0 {
+		return 0
+	}
+	return x*cusumLogRises[i] - trials*math.Log1p(pi*(CUSUMRises[i]-1))
+}
+
+// persists reports whether an alarm of chart i may halt on its own. An
+// excursion judged against the other cohort running beside the new
+// version may at once. One with buckets judged against the baseline hours
+// only (the release everywhere) may once the excess has lasted: the
+// excursion began at least recentBuckets minutes ago and at least
+// persistBuckets of the last recentBuckets minutes favour the risen error
+// odds on their own (a positive increment). A dependency failing for a few
+// minutes raises every request's errors alike, and at 100 % nothing tells
+// it from a regression but that it ends: a burst shorter than
+// persistBuckets minutes cannot halt, however large; a regression
+// persists.
+func (cw *countWatch) persists(i int) bool {
+	if cw.solo[i] == 0 {
+		return true
+	}
+	if cw.next.Sub(cw.c.from[i]) < recentBuckets*time.Minute {
+		return false
+	}
+	up := 0
+	for _, b := range cw.recent {
+		if increment(b, cw.base.p, i) > 0 {
+			up++
+		}
+	}
+	return up >= persistBuckets
 }
 
 // lateCount adds a count sample that came after its bucket was folded to
@@ -413,6 +479,10 @@ func (d *Detector) countSignals(w *watch) []signals.SignalResult {
 			r.Observed, r.Expected = cw.c.x[j], cw.c.e[j]
 			r.Detail = cw.describe(name, j)
 			r.Critical = d.cfg.critical(name) && (!w.soaking || cw.c.strong())
+			if r.Critical && !cw.persists(j) {
+				r.Critical = false
+				r.Detail += fmt.Sprintf("; halts once %d of the last %d minutes are over it (with no other version running, a dependency's burst looks the same)", persistBuckets, recentBuckets)
+			}
 		case cw.minutes < int32(d.cfg.MinSamples) || expected < 1:
 			r.Outcome = signals.OutcomeInsufficient
 			r.Detail = fmt.Sprintf("%s: the new version had %s requests in %d minutes, %.1f errors expected at the old cohort's %s: too few to judge",
@@ -485,7 +555,7 @@ func (d *Detector) carryCounts(prev, w *watch) {
 		}
 		b := *p.base
 		cw := &w.counts[i]
-		*cw = countWatch{base: &b, n: p.n, y: p.y, m: p.m, next: p.next}
+		*cw = countWatch{base: &b, n: p.n, y: p.y, m: p.m, solo: p.solo, recent: p.recent, pos: p.pos, next: p.next}
 		cw.c.s, cw.c.from, cw.c.x, cw.c.e = p.c.s, p.c.from, p.c.x, p.c.e
 		cw.c.h, cw.c.hSoak = p.c.h, p.c.hSoak
 		d.countThreshold(w, cw, max(w.ring.Exposure, p.share))

@@ -107,7 +107,9 @@ func step(at time.Time, from, to float64) func(time.Time) float64 {
 // time: a ×3 regression in H2 halts on the error counts alone, a burst of
 // errors in both cohorts (a dependency) does not, nor does normal traffic;
 // with no other version running the baseline hours' ratio is the
-// reference.
+// reference, and the excess halts on its own once it has lasted 10
+// minutes — a burst of a few minutes does not (the ring's other metrics
+// are normal there, so the score alone does not fail it).
 func TestErrorCountChart(t *testing.T) {
 	start := t0.Add(6 * time.Hour)
 	onset := start.Add(20 * time.Minute)
@@ -122,6 +124,7 @@ func TestErrorCountChart(t *testing.T) {
 		detail   string
 		outcome  string
 		duration time.Duration
+		metrics  bool // error_rate and latency_p99 of both cohorts, normal
 	}{
 		{name: "x3 regression in H2", ring: "H2", halt: true, within: 30 * time.Minute,
 			load:   countLoad{reqs: 5000, share: 0.02, ratio: 0.01, ring: h2, mult: step(onset, 1, 3)},
@@ -135,9 +138,16 @@ func TestErrorCountChart(t *testing.T) {
 			}}},
 		{name: "normal traffic", ring: "H2", outcome: signals.OutcomePass, duration: 6 * time.Hour,
 			load: countLoad{reqs: 3000, share: 0.05, ratio: 0.008, ring: h2}},
-		{name: "x4 with no other version running", ring: "H3", halt: true, within: 20 * time.Minute,
+		{name: "x4 with no other version running", ring: "H3", halt: true, within: 20 * time.Minute, metrics: true,
 			load:   countLoad{reqs: 800, share: 1, ratio: 0.005, ring: h3, mult: step(onset, 1, 4)},
 			detail: "in the baseline hours (no other version running)"},
+		{name: "burst with no other version running", ring: "H3", outcome: signals.OutcomePass, duration: 3 * time.Hour, metrics: true,
+			load: countLoad{reqs: 800, share: 1, ratio: 0.005, ring: h3, common: func(t time.Time) float64 {
+				if !t.Before(onset) && t.Before(onset.Add(5*time.Minute)) {
+					return 15
+				}
+				return 1
+			}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := defaultConfig(t)
@@ -146,6 +156,12 @@ func TestErrorCountChart(t *testing.T) {
 			tc.load.newFrom = start
 			end := onset.Add(max(tc.within, tc.duration))
 			tl.genCounts(rng, t0, end, tc.load)
+			if tc.metrics {
+				for _, m := range []string{"error_rate", "latency_p99"} {
+					tl.genMetrics(rng, t0, end, start, m, 0.01, tc.load.ring, func(time.Time) float64 { return 1 })
+				}
+				sort.SliceStable(tl.metrics, func(i, j int) bool { return tl.metrics[i].Time.Before(tl.metrics[j].Time) })
+			}
 			tl.event(start, tc.ring, signals.EventStarted)
 			d := New(cfg, nil)
 			var out Output
@@ -168,6 +184,12 @@ func TestErrorCountChart(t *testing.T) {
 			last := out.Verdicts[len(out.Verdicts)-1]
 			if r, ok := signalOf(last, "errors"); !ok || r.Outcome != tc.outcome {
 				t.Fatalf("errors: %+v, want %s:%s", r, tc.outcome, describe(out.Verdicts))
+			}
+			for _, v := range out.Verdicts {
+				if r, _ := signalOf(v, "errors"); r.Outcome == signals.OutcomeFail {
+					t.Logf("failing without halting: %s", r.Detail)
+					break
+				}
 			}
 			w := d.watches[watchKey{"shop-4.2.0", tc.ring}]
 			t.Logf("highest level %.2f of h %.1f (φ %.2f → %.2f)", w.counts[0].c.level(), w.counts[0].c.h, w.counts[0].base.phi, w.counts[0].dispersion())

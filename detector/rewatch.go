@@ -96,6 +96,9 @@ type countSnapshot struct {
 	Base        *countBaseSnapshot
 	Chart       chartSnapshot
 	N, Y, M     [nRises]float64
+	Solo        [nRises]int32
+	Recent      [recentBuckets][4]float64
+	Pos         int32
 	Next        time.Time
 	Late, Total [4]float64 // x, n, y, m
 	Minutes     int32
@@ -118,8 +121,11 @@ func (d *Detector) countSnapshots(w *watch) []countSnapshot {
 	var out []countSnapshot
 	for i := range w.counts {
 		cw := &w.counts[i]
-		cs := countSnapshot{Name: d.cfg.ErrorCounts[i].Name, Chart: cw.c.snapshot(), N: cw.n, Y: cw.y, M: cw.m, Next: cw.next,
+		cs := countSnapshot{Name: d.cfg.ErrorCounts[i].Name, Chart: cw.c.snapshot(), N: cw.n, Y: cw.y, M: cw.m, Solo: cw.solo, Pos: cw.pos, Next: cw.next,
 			Late: cw.late.array(), Total: cw.total.array(), Minutes: cw.minutes, Share: cw.share}
+		for j, b := range cw.recent {
+			cs.Recent[j] = b.array()
+		}
 		if b := cw.base; b != nil {
 			cs.Base = &countBaseSnapshot{OK: b.ok, Detail: b.detail, Minutes: b.minutes, Errors: b.errors, Requests: b.requests, P: b.p, ReqRate: b.reqRate, Phi: b.phi, Bursts: b.bursts}
 		}
@@ -141,8 +147,11 @@ func (d *Detector) restoreCounts(w *watch, css []countSnapshot) {
 			continue
 		}
 		cw := &w.counts[i]
-		*cw = countWatch{c: cs.Chart.chart(), n: cs.N, y: cs.Y, m: cs.M, next: cs.Next, late: countsOf(cs.Late), total: countsOf(cs.Total),
+		*cw = countWatch{c: cs.Chart.chart(), n: cs.N, y: cs.Y, m: cs.M, solo: cs.Solo, pos: cs.Pos % recentBuckets, next: cs.Next, late: countsOf(cs.Late), total: countsOf(cs.Total),
 			minutes: cs.Minutes, share: cs.Share, asOf: cs.Next}
+		for j, a := range cs.Recent {
+			cw.recent[j] = countsOf(a)
+		}
 		if b := cs.Base; b != nil {
 			cw.base = &countBase{ok: b.OK, detail: b.Detail, minutes: b.Minutes, errors: b.Errors, requests: b.Requests, p: b.P, reqRate: b.ReqRate, phi: b.Phi, bursts: b.Bursts}
 		}

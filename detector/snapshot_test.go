@@ -489,7 +489,7 @@ func TestSnapshotCoversWatchState(t *testing.T) {
 			"charts", "total", "late",
 			"factorHour", "factor", "weeks", // cache of hourFactor, recomputed from the restored hourly history
 			"re", "phase", "samples", "counts"},
-		reflect.TypeOf(countWatch{}): {"base", "c", "n", "y", "m", "next", "late", "total", "minutes", "share",
+		reflect.TypeOf(countWatch{}): {"base", "c", "n", "y", "m", "solo", "recent", "pos", "next", "late", "total", "minutes", "share",
 			"asOf"}, // the restored next: samples before it were counted before the snapshot
 		reflect.TypeOf(countBase{}):      {"ok", "detail", "minutes", "errors", "requests", "p", "reqRate", "phi", "bursts"},
 		reflect.TypeOf(counts{}):         {"x", "n", "y", "m"},
