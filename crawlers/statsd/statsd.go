@@ -17,7 +17,10 @@
 //     counter reads as "no errors", not as "no data";
 //   - ratios (configured) divide the rates of two counters of the same
 //     service, version and ring at each flush, e.g. errors / requests, the
-//     figure that compares a 1% canary with the 99%.
+//     figure that compares a 1% canary with the 99%;
+//   - counts (configured) publish a counter's sum over the interval as a
+//     count, the form the detector's error-count charts read (errors among
+//     requests of each cohort).
 //
 // Service, version and ring come from DogStatsD tags; a line without the
 // service tag is dropped and counted. Other tags are ignored (their series
@@ -66,6 +69,9 @@ const (
 //	  flush_interval: 10s
 //	  ratios:
 //	    - {name: error_rate, numerator: http.errors, denominator: http.requests}
+//	  counts:
+//	    - {name: errors, counter: http.errors}
+//	    - {name: requests, counter: http.requests}
 type Config struct {
 	// Listen is the UDP host:port to listen on (default 127.0.0.1:8125).
 	Listen string `yaml:"listen"`
@@ -86,6 +92,17 @@ type Config struct {
 	MaxKeys int `yaml:"max_keys"`
 	// Ratios are computed from counters at each flush.
 	Ratios []Ratio `yaml:"ratios"`
+	// Counts publish counters as counts per flush interval.
+	Counts []Count `yaml:"counts"`
+}
+
+// Count publishes Name = the sum of Counter's increments over each flush
+// interval (each divided by its sample rate), per service, version and
+// ring: a count, not a rate. A counter without increments in an interval
+// gives 0 while it is remembered (CounterTTL).
+type Count struct {
+	Name    string `yaml:"name"`
+	Counter string `yaml:"counter"`
 }
 
 // Ratio publishes Name = rate(Numerator) / rate(Denominator) per service,
@@ -157,6 +174,18 @@ func (c *Config) Validate() error {
 		}
 		if r.Denominator == "" {
 			bad(field+".denominator", "required")
+		}
+	}
+	for i, n := range c.Counts {
+		field := fmt.Sprintf("counts[%d]", i)
+		if n.Name == "" {
+			bad(field+".name", "required")
+		}
+		if n.Counter == "" {
+			bad(field+".counter", "required")
+		}
+		if n.Name == n.Counter && n.Name != "" {
+			bad(field+".name", "%q is the counter's own name, whose per-second rate is published too: choose another name", n.Name)
 		}
 	}
 	return problems.Err()
@@ -369,8 +398,8 @@ func (l *Listener) datagram(ctx context.Context, b []byte) {
 	}
 }
 
-// flush publishes each counter's rate over the interval, then the ratios,
-// and starts a new interval. Counters idle for CounterTTL are forgotten.
+// flush publishes each counter's rate over the interval, then the ratios
+// and the counts, and starts a new interval. Counters idle for CounterTTL are forgotten.
 func (l *Listener) flush(ctx context.Context) {
 	end := time.Now()
 	secs := end.Sub(l.since).Seconds()
@@ -406,6 +435,16 @@ func (l *Listener) flush(ctx context.Context) {
 			ratio.name = r.Name
 			// The ratio of the sums: the same as of the rates, without rounding.
 			l.publish(ctx, ratio, sums[num]/sums[k], at)
+		}
+	}
+	for _, n := range l.cfg.Counts {
+		for _, k := range keys {
+			if k.name != n.Counter {
+				continue
+			}
+			count := k
+			count.name = n.Name
+			l.publish(ctx, count, sums[k], at)
 		}
 	}
 }

@@ -156,6 +156,48 @@ func TestListener(t *testing.T) {
 	}
 }
 
+// TestCounts: a configured count publishes the counter's sum over the
+// interval (increments divided by their sample rate), not a per-second
+// rate, for each cohort; then 0 while the counter is quiet.
+func TestCounts(t *testing.T) {
+	b := crawlertest.StartBus(t)
+	l, _ := start(t, statsd.Config{
+		FlushInterval: 200 * time.Millisecond,
+		Counts:        []statsd.Count{{Name: "errors", Counter: "http.errors"}, {Name: "requests", Counter: "http.requests"}},
+	}, bus.Publisher{JS: b.JS})
+	send(t, l.Addr(), strings.Join([]string{
+		"http.requests:10|c|@0.5|#service:shop,version:4.2.0,ring:h2,host:a",
+		"http.requests:5|c|#service:shop,version:4.2.0,ring:h2,host:b",
+		"http.errors:3|c|#service:shop,version:4.2.0,ring:h2",
+		"http.requests:400|c|#service:shop",
+	}, "\n"))
+	// First flush: 3 rates, then the counts (errors of 4.2.0; requests of
+	// the old cohort and of 4.2.0); second flush: the same at 0.
+	got := crawlertest.CollectMetrics(t, b.JS, 12, 10*time.Second)
+	type row struct {
+		name, version string
+		value         float64
+	}
+	var counts []row
+	for _, m := range got {
+		if m.Name == "errors" || m.Name == "requests" {
+			counts = append(counts, row{m.Name, m.Version, m.Value})
+		}
+	}
+	want := []row{
+		{"errors", "4.2.0", 3}, {"requests", "", 400}, {"requests", "4.2.0", 25},
+		{"errors", "4.2.0", 0}, {"requests", "", 0}, {"requests", "4.2.0", 0},
+	}
+	if len(counts) != len(want) {
+		t.Fatalf("count samples %+v, want %+v", counts, want)
+	}
+	for i := range want {
+		if counts[i] != want[i] {
+			t.Errorf("count sample %d: %+v, want %+v", i, counts[i], want[i])
+		}
+	}
+}
+
 // TestLastInterval: counters of the last, partial interval are published
 // when the listener stops, and Run returns nil.
 func TestLastInterval(t *testing.T) {
@@ -213,6 +255,9 @@ func TestConfig(t *testing.T) {
 		{statsd.Config{FlushInterval: time.Millisecond}, "statsd.flush_interval: 1ms is shorter than 100ms"},
 		{statsd.Config{MaxDatagram: 70000}, "statsd.max_datagram: 70000, want 512 to 65507"},
 		{statsd.Config{Ratios: []statsd.Ratio{{Name: "error_rate", Numerator: "errors"}}}, "statsd.ratios[0].denominator: required"},
+		{statsd.Config{Counts: []statsd.Count{{Name: "errors"}}}, "statsd.counts[0].counter: required"},
+		{statsd.Config{Counts: []statsd.Count{{Counter: "http.errors"}}}, "statsd.counts[0].name: required"},
+		{statsd.Config{Counts: []statsd.Count{{Name: "http.errors", Counter: "http.errors"}}}, `statsd.counts[0].name: "http.errors" is the counter's own name`},
 	}
 	for _, tt := range tests {
 		if err := tt.cfg.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
