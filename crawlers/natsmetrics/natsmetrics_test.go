@@ -235,3 +235,29 @@ func TestIdempotencyKey(t *testing.T) {
 		}
 	}
 }
+
+// TestIngestCounts: the count form of the push (crawlers/push) is two
+// samples here too, "requests" and "errors"; half a pair is refused by its
+// index.
+func TestIngestCounts(t *testing.T) {
+	b := crawlertest.StartBus(t)
+	g := run(t, b.NC, bus.Publisher{JS: b.JS})
+	r := request(t, b.NC, "shop", `[{"version":"4.2.0","ring":"h2","requests":1200,"errors":17}, {"requests":5}]`)
+	if r.Accepted != 2 || len(r.Rejected) != 1 || r.Rejected[0].Index != 1 || !strings.Contains(r.Rejected[0].Error, `missing "errors"`) {
+		t.Fatalf("reply %+v, want 2 samples accepted and element 1 refused", r)
+	}
+	got := crawlertest.CollectMetrics(t, b.JS, 2, 5*time.Second)
+	want := []signals.MetricSample{
+		{Type: "metric", Time: now, Service: "shop", Version: "4.2.0", Ring: "h2", Name: "requests", Value: 1200},
+		{Type: "metric", Time: now, Service: "shop", Version: "4.2.0", Ring: "h2", Name: "errors", Value: 17},
+	}
+	for i := range got {
+		got[i].Time = got[i].Time.UTC()
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("published\n%+v\nwant\n%+v", got, want)
+	}
+	if s := g.Stats(); s.Accepted != 2 {
+		t.Errorf("stats %+v, want 2 accepted", s)
+	}
+}
