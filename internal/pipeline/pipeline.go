@@ -166,6 +166,10 @@ type metrics struct {
 	rebuild     prometheus.Gauge
 	pubFailures prometheus.Counter
 	unpublished prometheus.Gauge
+	// setAside counts what the detector read but did not count, by reason
+	// (detector.Stats); seen is how much of it is exported already.
+	setAside *prometheus.CounterVec
+	seen     detector.Stats
 }
 
 // New builds a pipeline. clock is event time "now" (the wall clock when
@@ -181,10 +185,33 @@ func New(js jetstream.JetStream, det *detector.Detector, clock func() time.Time,
 	p.m.rebuild = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aftershock_detector_rebuild_seconds", Help: "How long the last start-up rebuild (snapshots restored, streams replayed) took."})
 	p.m.pubFailures = prometheus.NewCounter(prometheus.CounterOpts{Name: "aftershock_detector_publish_failures_total", Help: "Attempts to publish the detector's output (verdicts, anomalies, rollups) that failed; retried with a backoff."})
 	p.m.unpublished = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aftershock_detector_unpublished", Help: "Detector output (verdicts, anomalies, rollups) waiting to be published again."})
+	p.m.setAside = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aftershock_detector_set_aside_total",
+		Help: "Inputs the detector read but did not count, by reason: late_post (older than the buckets kept), dropped_service (beyond max_services), unknown_ring, repeated_text (a copy within the hour: a post, not again a complaint), bad_count (an error_counts sample that is no count)."}, []string{"reason"})
 	if reg != nil {
-		reg.MustRegister(p.m.in, p.m.bad, p.m.verdicts, p.m.lag, p.m.rebuild, p.m.pubFailures, p.m.unpublished)
+		reg.MustRegister(p.m.in, p.m.bad, p.m.verdicts, p.m.lag, p.m.rebuild, p.m.pubFailures, p.m.unpublished, p.m.setAside)
 	}
 	return p
+}
+
+// exportStats adds what the detector set aside since the last call to the
+// set-aside counter. Called from Run's loop, the detector's goroutine.
+func (p *Pipeline) exportStats() {
+	now := p.det.Stats()
+	for _, c := range []struct {
+		reason   string
+		now, was int
+	}{
+		{"late_post", now.LatePosts, p.m.seen.LatePosts},
+		{"dropped_service", now.DroppedServices, p.m.seen.DroppedServices},
+		{"unknown_ring", now.UnknownRings, p.m.seen.UnknownRings},
+		{"repeated_text", now.RepeatedTexts, p.m.seen.RepeatedTexts},
+		{"bad_count", now.BadCounts, p.m.seen.BadCounts},
+	} {
+		if c.now > c.was {
+			p.m.setAside.WithLabelValues(c.reason).Add(float64(c.now - c.was))
+		}
+	}
+	p.m.seen = now
 }
 
 // Run consumes the streams until ctx ends: posts and metrics from since
@@ -260,6 +287,7 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 			continue
 		case <-t.C:
 			out := p.keepMine(p.det.Advance(p.clock()))
+			p.exportStats()
 			backlog.Rollups = append(backlog.Rollups, out.Rollups...)
 			backlog.Anomalies = append(backlog.Anomalies, out.Anomalies...)
 			backlog.Verdicts = append(backlog.Verdicts, out.Verdicts...)

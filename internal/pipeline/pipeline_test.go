@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/aftershock/aftershock/detector"
@@ -280,4 +282,31 @@ func postsRead(p *Pipeline) float64 {
 		return 0
 	}
 	return m.GetCounter().GetValue()
+}
+
+// TestSetAsideIsExported: what the detector reads but does not count shows
+// on /metrics by reason, added once however often it is exported.
+func TestSetAsideIsExported(t *testing.T) {
+	cfg := detector.Config{}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	p := New(nil, detector.New(cfg, nil), time.Now, time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	for i, in := range []string{
+		`{"type":"post","time":"2026-11-24T09:00:00Z","source":"x","id":"1","service":"shop","text":"login is broken again, cannot sign in at all"}`,
+		`{"type":"post","time":"2026-11-24T09:00:10Z","source":"x","id":"2","service":"shop","text":"login is broken again, cannot sign in at all"}`,
+		`{"type":"metric","time":"2026-11-24T09:00:00Z","service":"shop","name":"errors","value":-3}`,
+		`{"type":"metric","time":"2026-11-24T09:00:00Z","service":"shop","name":"errors","value":4}`,
+	} {
+		if got := p.Apply([]byte(in)); got.IsZero() {
+			t.Fatalf("message %d not applied", i)
+		}
+	}
+	p.exportStats()
+	p.exportStats()
+	for reason, want := range map[string]float64{"repeated_text": 1, "bad_count": 1, "late_post": 0} {
+		if got := testutil.ToFloat64(p.m.setAside.WithLabelValues(reason)); got != want {
+			t.Errorf("aftershock_detector_set_aside_total{reason=%q} = %v, want %v", reason, got, want)
+		}
+	}
 }
