@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // The low-level generator shared by the scenarios and the clean month:
@@ -422,39 +424,17 @@ func (g *gen) countMetric(t time.Time, svc, version, ring, name string, n int) {
 	g.add(t, fmt.Sprintf(`{"type":"metric","time":%q,"service":%q%s,"name":%q,"value":%d}`, ts(t), svc, cohort, name, n))
 }
 
-// poissonDraw draws a Poisson count with mean lambda (normal beyond 50).
+// poissonDraw draws a Poisson count with mean lambda.
 func poissonDraw(rng *rand.Rand, lambda float64) int {
 	if lambda <= 0 {
 		return 0
 	}
-	if lambda > 50 {
-		return max(0, int(math.Round(lambda+math.Sqrt(lambda)*rng.NormFloat64())))
-	}
-	l, k, p := math.Exp(-lambda), 0, 1.0
-	for {
-		p *= rng.Float64()
-		if p <= l {
-			return k
-		}
-		k++
-	}
+	return int(distuv.Poisson{Lambda: lambda, Src: rng}.Rand())
 }
 
-// gammaDraw draws Gamma(shape, 1) for shape >= 1 (Marsaglia and Tsang 2000).
+// gammaDraw draws Gamma(shape, 1).
 func gammaDraw(rng *rand.Rand, shape float64) float64 {
-	d := shape - 1.0/3
-	c := 1 / math.Sqrt(9*d)
-	for {
-		x := rng.NormFloat64()
-		v := 1 + c*x
-		if v <= 0 {
-			continue
-		}
-		v = v * v * v
-		if math.Log(rng.Float64()) < 0.5*x*x+d-d*v+d*math.Log(v) {
-			return d * v
-		}
-	}
+	return distuv.Gamma{Alpha: shape, Beta: 1, Src: rng}.Rand()
 }
 
 func (g *gen) metric(t time.Time, svc, version, ring, name string, v float64) {

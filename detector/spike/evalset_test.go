@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // The evaluation set is synthetic but shaped like real metric histories:
@@ -233,35 +235,14 @@ func generatePlan(seed int) (string, []evalPoint, []int, []anomalyKind) {
 	return fmt.Sprintf("%02d_%s", seed, fam), pts, starts, kinds
 }
 
+// poisson draws a Poisson count with mean lam.
 func poisson(rng *rand.Rand, lam float64) int {
-	if lam > 30 {
-		return max(0, int(math.Round(lam+rng.NormFloat64()*math.Sqrt(lam))))
-	}
-	l, k, p := math.Exp(-lam), 0, 1.0
-	for {
-		p *= rng.Float64()
-		if p <= l {
-			return k
-		}
-		k++
-	}
+	return int(distuv.Poisson{Lambda: lam, Src: rng}.Rand())
 }
 
-// gamma draws Gamma(shape, 1) for shape >= 1 (Marsaglia and Tsang).
+// gamma draws Gamma(shape, 1).
 func gamma(rng *rand.Rand, shape float64) float64 {
-	d := shape - 1.0/3
-	c := 1 / math.Sqrt(9*d)
-	for {
-		x := rng.NormFloat64()
-		v := 1 + c*x
-		if v <= 0 {
-			continue
-		}
-		v = v * v * v
-		if math.Log(rng.Float64()) < 0.5*x*x+d-d*v+d*math.Log(v) {
-			return d * v
-		}
-	}
+	return distuv.Gamma{Alpha: shape, Beta: 1, Src: rng}.Rand()
 }
 
 func abs(x int) int {
