@@ -103,8 +103,11 @@ type countWatch struct {
 	asOf    time.Time // restored: samples before it are counted already
 }
 
-// validCount reports whether v can be a count.
-func validCount(v float64) bool { return v >= 0 && !math.IsInf(v, 0) && !math.IsNaN(v) }
+// validCount reports whether v can be a count: non-negative, finite and
+// at most signals.MaxCount (one absurd sample summed into a bucket made
+// the statistic NaN, and the chart passed a regression for the rest of the
+// watch).
+func validCount(v float64) bool { return v >= 0 && v <= signals.MaxCount }
 
 // countsIn sums pair p's samples in [from, to) by cohort.
 func (d *Detector) countsIn(w *watch, s *service, p CountPair, from, to time.Time) (c counts) {

@@ -239,12 +239,12 @@ func TestErrorCountsWithoutBaseline(t *testing.T) {
 // Samples of a count pair that are no count are dropped and counted.
 func TestBadCountsAreCounted(t *testing.T) {
 	d := New(defaultConfig(t), nil)
-	for _, v := range []float64{-1, math.NaN(), math.Inf(1), 3} {
+	for _, v := range []float64{-1, math.NaN(), math.Inf(1), 1e300, 3} {
 		d.Metric(signals.MetricSample{Time: t0, Service: "shop", Name: "errors", Value: v})
 	}
 	d.Metric(signals.MetricSample{Time: t0, Service: "shop", Name: "latency_delta", Value: -1})
-	if got := d.Stats().BadCounts; got != 3 {
-		t.Fatalf("BadCounts %d, want 3", got)
+	if got := d.Stats().BadCounts; got != 4 {
+		t.Fatalf("BadCounts %d, want 4", got)
 	}
 	if n := len(d.services["shop"].metrics["errors"]); n != 1 {
 		t.Fatalf("%d errors samples kept, want 1", n)
@@ -644,5 +644,39 @@ func TestErrorCountsIngestShapes(t *testing.T) {
 				t.Fatalf("errors %+v, want a pass", r)
 			}
 		})
+	}
+}
+
+// One absurd count (two samples of 1e308 requests in a bucket) made the
+// chart's statistic NaN: it never alarmed again, and a ×5 regression
+// passed. Counts above signals.MaxCount are no counts: dropped and
+// counted, and the regression halts.
+func TestAbsurdCountDoesNotBlindTheChart(t *testing.T) {
+	start := t0.Add(6 * time.Hour)
+	onset := start.Add(20 * time.Minute)
+	rng := rand.New(rand.NewPCG(31, 7))
+	tl := &timeline{}
+	end := onset.Add(time.Hour)
+	tl.genCounts(rng, t0, end, countLoad{reqs: 5000, share: 0.02, ratio: 0.01, newFrom: start,
+		ring: func(time.Time) string { return "H2" }, mult: step(onset.Add(5*time.Minute), 1, 5)})
+	var ms []signals.MetricSample
+	for _, m := range tl.metrics {
+		ms = append(ms, m)
+		if m.Version != "" && m.Name == "requests" && m.Time.Truncate(time.Minute).Equal(onset) {
+			m.Value = 1e308
+			ms = append(ms, m, m)
+		}
+	}
+	tl.metrics = ms
+	tl.event(start, "H2", signals.EventStarted)
+	d := New(defaultConfig(t), nil)
+	var out Output
+	tl.run(d, t0, end, &out)
+	h, halted := firstHaltIn(out.Verdicts)
+	if r, _ := signalOf(h, "errors"); !halted || r.Outcome != signals.OutcomeFail || !r.Critical {
+		t.Fatalf("halted %v (errors %+v), want a halt on the error counts:%s", halted, r, describe(out.Verdicts))
+	}
+	if got := d.Stats().BadCounts; got != 2 {
+		t.Fatalf("BadCounts %d, want 2", got)
 	}
 }
