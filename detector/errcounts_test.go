@@ -263,6 +263,7 @@ func TestErrorCountsConfig(t *testing.T) {
 		{[]CountPair{{Name: "e", Errors: "e", Requests: "r"}, {Name: "e", Errors: "e2", Requests: "r2"}}, `error_counts[1].name: "e" is already error_counts[0].name`},
 		{[]CountPair{{Name: "a", Errors: "e", Requests: "r"}, {Name: "b", Errors: "e", Requests: "r2"}}, `error_counts[1].errors: sample "e" is already counted as error_counts[0].errors`},
 		{[]CountPair{{Name: "5xx count", Errors: "e", Requests: "r"}}, `error_counts[0].name: "5xx count" is not a metric name`},
+		{[]CountPair{{Name: "errors", Errors: "errors", Requests: "requests"}, {Name: "requests", Errors: "e2", Requests: "r2"}}, `error_counts[1].name: "requests" is a sample of error_counts[0]`},
 	} {
 		cfg := Config{ErrorCounts: tc.pairs}
 		if err := cfg.Validate("detector"); err == nil || !strings.Contains(err.Error(), "detector."+tc.want) {
