@@ -522,6 +522,24 @@ func (d *Detector) countSignals(w *watch) []signals.SignalResult {
 	return out
 }
 
+// heldCounts are the watch's critical error-count signals whose alarm may
+// not halt on its own yet: an excess against the baseline hours that has
+// not persisted, or in a soak one under the soak's stricter bar. The ring
+// does not halt on them through its score either (evaluateAt).
+func (d *Detector) heldCounts(w *watch) []string {
+	var out []string
+	for i := range w.counts {
+		cw, name := &w.counts[i], d.cfg.ErrorCounts[i].Name
+		if cw.base == nil || !cw.base.ok || !d.cfg.critical(name) {
+			continue
+		}
+		if j := cw.c.alarm(); j >= 0 && (!cw.persists(j) || w.soaking && !cw.c.strong()) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // describe explains an alarm of chart i: "errors: 41 of 1,310 requests of
 // the new version (3.1 %) against 0.9 % in the old cohort since 10:04;
 // CUSUM 14.2 over threshold 12.7 (×4 chart)".

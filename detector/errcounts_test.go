@@ -681,3 +681,66 @@ func TestAbsurdCountDoesNotBlindTheChart(t *testing.T) {
 		t.Fatalf("BadCounts %d, want 2", got)
 	}
 }
+
+// With no other version running and no other signal in evidence (a
+// service that sends counts and has no chatter), the error counts alone
+// make the score: a dependency's burst of 5 minutes, whose alarm says it
+// "halts once 8 of the last 10 minutes with counts are over it", halted
+// the release 2 minutes in through the score — at 100 % and in the soak.
+// It now asks for a review; a regression that persists still halts, on
+// the counts' own critical alarm.
+func TestCountsOnlyBurstDoesNotHalt(t *testing.T) {
+	start := t0.Add(6 * time.Hour)
+	onset := start.Add(20 * time.Minute)
+	burst := func(t time.Time) float64 {
+		if !t.Before(onset) && t.Before(onset.Add(5*time.Minute)) {
+			return 15
+		}
+		return 1
+	}
+	for _, tc := range []struct {
+		name       string
+		soak, halt bool
+		load       countLoad
+	}{
+		{name: "burst at 100 %", load: countLoad{common: burst}},
+		{name: "burst in the soak", soak: true, load: countLoad{common: burst}},
+		{name: "x4 at 100 %", halt: true, load: countLoad{mult: step(onset, 1, 4)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(31, 7))
+			tl := &timeline{}
+			end := onset.Add(2 * time.Hour)
+			l := tc.load
+			l.reqs, l.share, l.ratio, l.newFrom, l.ring = 800, 1, 0.005, start, func(time.Time) string { return "H3" }
+			tl.genCounts(rng, t0, end, l)
+			tl.event(start, "H3", signals.EventStarted)
+			if tc.soak {
+				tl.event(start.Add(time.Minute), "H3", signals.EventCompleted)
+			}
+			d := New(defaultConfig(t), nil)
+			var out Output
+			tl.run(d, t0, end, &out)
+			h, halted := firstHaltIn(out.Verdicts)
+			if halted != tc.halt {
+				t.Fatalf("halted %v, want %v:%s", halted, tc.halt, describe(out.Verdicts))
+			}
+			if tc.halt {
+				r, _ := signalOf(h, "errors")
+				if !r.Critical || h.Time.Sub(onset) < 10*time.Minute || h.Time.Sub(onset) > 20*time.Minute {
+					t.Fatalf("halted %s after the onset (errors critical %v), want 10–20 min on the counts' own alarm: %s", h.Time.Sub(onset), r.Critical, r.Detail)
+				}
+				return
+			}
+			review := false
+			for _, v := range out.Verdicts {
+				if v.Action == signals.ActionReviewRequired && strings.Contains(strings.Join(v.Reasons, "; "), "not halting on [errors] alone") {
+					review = true
+				}
+			}
+			if !review {
+				t.Fatalf("the burst did not ask for a review:%s", describe(out.Verdicts))
+			}
+		})
+	}
+}
