@@ -510,6 +510,16 @@ func (d *Detector) countSignals(w *watch) []signals.SignalResult {
 				r.Critical = false
 				r.Detail += fmt.Sprintf("; halts once %d of the last %d minutes with counts are over it (with no other version running, a dependency's burst looks the same)", persistBuckets, recentBuckets)
 			}
+		case cw.total.n <= 0:
+			// The commonest cause is a broken feed of the new version
+			// (its version label missing, its exporter down): say so.
+			r.Outcome = signals.OutcomeInsufficient
+			req := d.cfg.ErrorCounts[i].Requests
+			if cw.total.m > 0 {
+				r.Detail = fmt.Sprintf("%s: no %s counts of the new version since the ring started, while the old cohort's arrive: nothing to judge (are its samples labelled version %q?)", name, req, w.ev.Version)
+			} else {
+				r.Detail = fmt.Sprintf("%s: no %s counts of any version since the ring started: nothing to judge (the feed of counts is silent)", name, req)
+			}
 		case cw.minutes < int32(d.cfg.MinSamples) || expected < 1:
 			r.Outcome = signals.OutcomeInsufficient
 			r.Detail = fmt.Sprintf("%s: the new version had %s requests in %d minutes, %.1f errors expected at the old cohort's %s: too few to judge",

@@ -744,3 +744,39 @@ func TestCountsOnlyBurstDoesNotHalt(t *testing.T) {
 		})
 	}
 }
+
+// A new version whose counts never arrive (its samples lack the version
+// label, its exporter is down) while the old cohort's do: the error
+// counts have no evidence and say why, and with errors in must_have_data
+// the ring cannot pass.
+func TestErrorCountsOfTheNewVersionMissing(t *testing.T) {
+	start := t0.Add(6 * time.Hour)
+	end := start.Add(2 * time.Hour)
+	rng := rand.New(rand.NewPCG(5, 6))
+	tl := &timeline{}
+	tl.genCounts(rng, t0, end, countLoad{reqs: 5000, share: 0.05, ratio: 0.01, newFrom: start, ring: func(time.Time) string { return "H2" }})
+	var ms []signals.MetricSample
+	for _, m := range tl.metrics {
+		if m.Version == "" {
+			ms = append(ms, m)
+		}
+	}
+	tl.metrics = ms
+	tl.genPosts(rng, t0, end, 5, 0.1, 0, "")
+	tl.event(start, "H2", signals.EventStarted)
+	cfg := Config{MustHaveData: []string{"errors"}}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	d := New(cfg, nil)
+	var out Output
+	tl.run(d, t0, end, &out)
+	last := out.Verdicts[len(out.Verdicts)-1]
+	r, ok := signalOf(last, "errors")
+	if !ok || r.Outcome != signals.OutcomeInsufficient || !strings.Contains(r.Detail, `no requests counts of the new version since the ring started, while the old cohort's arrive`) {
+		t.Fatalf("errors %+v, want no evidence that says the new version's counts are missing", r)
+	}
+	if last.Decision == signals.DecisionPass {
+		t.Fatalf("passed without the new version's counts:%s", describe(out.Verdicts))
+	}
+}
