@@ -351,7 +351,30 @@ func (c *Config) validateCounts(bad func(field, format string, args ...any)) {
 			used["sample:"+x.v] = f + "." + x.field
 		}
 	}
+	// A pair's signal named like another pair's sample reads as that
+	// sample in critical, must_have_data and verdicts: which is meant?
+	for i, p := range c.ErrorCounts {
+		for j, o := range c.ErrorCounts {
+			if i != j && p.Name != "" && (p.Name == o.Errors || p.Name == o.Requests) {
+				bad(fmt.Sprintf("error_counts[%d].name", i), "%q is a sample of error_counts[%d]: name the signal apart from the samples of other pairs", p.Name, j)
+			}
+		}
+	}
 }
+
+// CountNames are the signal names of the error-count pairs.
+func (c *Config) CountNames() []string {
+	var out []string
+	for _, p := range c.ErrorCounts {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// CountSample reports whether a metric sample name is one of a count
+// pair's (its values are counts, judged by the pair's chart, not compared
+// as values by Mann–Whitney).
+func (c *Config) CountSample(name string) bool { return c.countSample(name) }
 
 // countSample reports whether a metric sample name is one of a count
 // pair's (its samples are counts, judged by the count chart, not compared

@@ -90,8 +90,9 @@ type countWatch struct {
 	// solo counts the buckets of each excursion judged against the
 	// baseline hours (no other cohort running): see persists.
 	solo [nRises]int32
-	// recent are the last recentBuckets buckets' counts (a ring, pos the
-	// next slot), for persists.
+	// recent are the counts of the last recentBuckets buckets in which
+	// the new version had requests (a ring, pos the next slot), for
+	// persists.
 	recent  [recentBuckets]counts
 	pos     int32
 	next    time.Time // the next bucket to fold
@@ -102,8 +103,11 @@ type countWatch struct {
 	asOf    time.Time // restored: samples before it are counted already
 }
 
-// validCount reports whether v can be a count.
-func validCount(v float64) bool { return v >= 0 && !math.IsInf(v, 0) && !math.IsNaN(v) }
+// validCount reports whether v can be a count: non-negative, finite and
+// at most signals.MaxCount (one absurd sample summed into a bucket made
+// the statistic NaN, and the chart passed a regression for the rest of the
+// watch).
+func validCount(v float64) bool { return v >= 0 && v <= signals.MaxCount }
 
 // countsIn sums pair p's samples in [from, to) by cohort.
 func (d *Detector) countsIn(w *watch, s *service, p CountPair, from, to time.Time) (c counts) {
@@ -317,9 +321,12 @@ func (d *Detector) foldCounts(w *watch, now time.Time) {
 			b.add(cw.late)
 			cw.late = counts{}
 			cw.total.add(b)
-			cw.recent[cw.pos] = b
-			cw.pos = (cw.pos + 1) % recentBuckets
-			if b.n > 0 || b.x > 0 {
+			if b.n > 0 {
+				// Only buckets with the new version's requests: with counts
+				// every 5 minutes, 8 of every 10 buckets are empty, and the
+				// last 10 buckets could never persist.
+				cw.recent[cw.pos] = b
+				cw.pos = (cw.pos + 1) % recentBuckets
 				cw.minutes++
 			}
 			if cw.base.ok {
@@ -334,13 +341,32 @@ func (d *Detector) foldCounts(w *watch, now time.Time) {
 	}
 }
 
+// judged is what a bucket's counts can be judged on. A cohort's errors
+// count only with its requests in the same bucket: errors whose requests
+// did not come (a failed scrape, a requests sample lost or late) say
+// nothing about its error ratio — taken as requests of their own they
+// made a canary's few errors "100 % of its requests" and halted a clean
+// release. The new version's errors without its requests are not judged;
+// the other cohort's leave the bucket to the baseline form. More errors
+// than requests in a bucket (two counters read at different instants,
+// increase() extrapolating) count as that many requests.
+func (b counts) judged() counts {
+	if b.n <= 0 {
+		return counts{}
+	}
+	j := counts{x: b.x, n: max(b.n, b.x)}
+	if b.m > 0 {
+		j.y, j.m = b.y, max(b.m, b.y)
+	}
+	return j
+}
+
 // addBucket folds one bucket's counts; p is the baseline error ratio,
-// used only when no other cohort ran in the bucket. Errors counted
-// without their requests (a sample of one kind in the bucket, not the
-// other) count as requests too.
+// used only when no other cohort ran in the bucket (see judged for a
+// bucket with errors but no requests).
 func (cw *countWatch) addBucket(t time.Time, b counts, p float64) {
-	x, n := b.x, max(b.n, b.x)
-	y, m := b.y, max(b.m, b.y)
+	b = b.judged()
+	x, n, y, m := b.x, b.n, b.y, b.m
 	if n <= 0 {
 		return // the new version did not run in this bucket
 	}
@@ -381,8 +407,8 @@ func (cw *countWatch) addBucket(t time.Time, b counts, p float64) {
 // increment is chart i's log-likelihood ratio for one bucket's counts, in
 // the form addBucket uses (0 when the bucket says nothing).
 func increment(b counts, p float64, i int) float64 {
-	x, n := b.x, max(b.n, b.x)
-	y, m := b.y, max(b.m, b.y)
+	b = b.judged()
+	x, n, y, m := b.x, b.n, b.y, b.m
 	trials, pi := n, p
 	if m > 0 {
 		trials, pi = x+y, n/(n+m)
@@ -398,7 +424,8 @@ func increment(b counts, p float64, i int) float64 {
 // version may at once. One with buckets judged against the baseline hours
 // only (the release everywhere) may once the excess has lasted: the
 // excursion began at least recentBuckets minutes ago and at least
-// persistBuckets of the last recentBuckets minutes favour the risen error
+// persistBuckets of the last recentBuckets buckets with the new version's
+// requests (minutes when counts come every minute) favour the risen error
 // odds on their own (a positive increment). A dependency failing for a few
 // minutes raises every request's errors alike, and at 100 % nothing tells
 // it from a regression but that it ends: a burst shorter than
@@ -481,7 +508,17 @@ func (d *Detector) countSignals(w *watch) []signals.SignalResult {
 			r.Critical = d.cfg.critical(name) && (!w.soaking || cw.c.strong())
 			if r.Critical && !cw.persists(j) {
 				r.Critical = false
-				r.Detail += fmt.Sprintf("; halts once %d of the last %d minutes are over it (with no other version running, a dependency's burst looks the same)", persistBuckets, recentBuckets)
+				r.Detail += fmt.Sprintf("; halts once %d of the last %d minutes with counts are over it (with no other version running, a dependency's burst looks the same)", persistBuckets, recentBuckets)
+			}
+		case cw.total.n <= 0:
+			// The commonest cause is a broken feed of the new version
+			// (its version label missing, its exporter down): say so.
+			r.Outcome = signals.OutcomeInsufficient
+			req := d.cfg.ErrorCounts[i].Requests
+			if cw.total.m > 0 {
+				r.Detail = fmt.Sprintf("%s: no %s counts of the new version since the ring started, while the old cohort's arrive: nothing to judge (are its samples labelled version %q?)", name, req, w.ev.Version)
+			} else {
+				r.Detail = fmt.Sprintf("%s: no %s counts of any version since the ring started: nothing to judge (the feed of counts is silent)", name, req)
 			}
 		case cw.minutes < int32(d.cfg.MinSamples) || expected < 1:
 			r.Outcome = signals.OutcomeInsufficient
@@ -491,6 +528,24 @@ func (d *Detector) countSignals(w *watch) []signals.SignalResult {
 			r.Outcome = signals.OutcomePass
 		}
 		out = append(out, r)
+	}
+	return out
+}
+
+// heldCounts are the watch's critical error-count signals whose alarm may
+// not halt on its own yet: an excess against the baseline hours that has
+// not persisted, or in a soak one under the soak's stricter bar. The ring
+// does not halt on them through its score either (evaluateAt).
+func (d *Detector) heldCounts(w *watch) []string {
+	var out []string
+	for i := range w.counts {
+		cw, name := &w.counts[i], d.cfg.ErrorCounts[i].Name
+		if cw.base == nil || !cw.base.ok || !d.cfg.critical(name) {
+			continue
+		}
+		if j := cw.c.alarm(); j >= 0 && (!cw.persists(j) || w.soaking && !cw.c.strong()) {
+			out = append(out, name)
+		}
 	}
 	return out
 }

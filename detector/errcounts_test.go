@@ -239,12 +239,12 @@ func TestErrorCountsWithoutBaseline(t *testing.T) {
 // Samples of a count pair that are no count are dropped and counted.
 func TestBadCountsAreCounted(t *testing.T) {
 	d := New(defaultConfig(t), nil)
-	for _, v := range []float64{-1, math.NaN(), math.Inf(1), 3} {
+	for _, v := range []float64{-1, math.NaN(), math.Inf(1), 1e300, 3} {
 		d.Metric(signals.MetricSample{Time: t0, Service: "shop", Name: "errors", Value: v})
 	}
 	d.Metric(signals.MetricSample{Time: t0, Service: "shop", Name: "latency_delta", Value: -1})
-	if got := d.Stats().BadCounts; got != 3 {
-		t.Fatalf("BadCounts %d, want 3", got)
+	if got := d.Stats().BadCounts; got != 4 {
+		t.Fatalf("BadCounts %d, want 4", got)
 	}
 	if n := len(d.services["shop"].metrics["errors"]); n != 1 {
 		t.Fatalf("%d errors samples kept, want 1", n)
@@ -263,6 +263,7 @@ func TestErrorCountsConfig(t *testing.T) {
 		{[]CountPair{{Name: "e", Errors: "e", Requests: "r"}, {Name: "e", Errors: "e2", Requests: "r2"}}, `error_counts[1].name: "e" is already error_counts[0].name`},
 		{[]CountPair{{Name: "a", Errors: "e", Requests: "r"}, {Name: "b", Errors: "e", Requests: "r2"}}, `error_counts[1].errors: sample "e" is already counted as error_counts[0].errors`},
 		{[]CountPair{{Name: "5xx count", Errors: "e", Requests: "r"}}, `error_counts[0].name: "5xx count" is not a metric name`},
+		{[]CountPair{{Name: "errors", Errors: "errors", Requests: "requests"}, {Name: "requests", Errors: "e2", Requests: "r2"}}, `error_counts[1].name: "requests" is a sample of error_counts[0]`},
 	} {
 		cfg := Config{ErrorCounts: tc.pairs}
 		if err := cfg.Validate("detector"); err == nil || !strings.Contains(err.Error(), "detector."+tc.want) {
@@ -292,7 +293,12 @@ func TestErrorCountIncrements(t *testing.T) {
 	}{
 		{"concurrent", counts{x: 6, n: 100, y: 10, m: 900}, 0.5, incs(6, 16, 0.1), 1.6},
 		{"no other cohort", counts{x: 3, n: 200}, 0.01, incs(3, 200, 0.01), 2},
-		{"errors without requests count as requests", counts{x: 4, n: 0, y: 5, m: 1000}, 0.01, incs(4, 9, 4.0/1004), 9 * 4.0 / 1004},
+		// A cohort's errors count only with its requests (judged): the
+		// new version's 4 errors without requests, judged as 4 of 4
+		// requests, halted a clean canary whose requests sample was lost.
+		{"the new version's errors without requests are not judged", counts{x: 4, n: 0, y: 5, m: 1000}, 0.01, [nRises]float64{}, 0},
+		{"the other cohort's errors without requests: against the baseline", counts{x: 3, n: 200, y: 50}, 0.01, incs(3, 200, 0.01), 2},
+		{"more errors than requests count as requests", counts{x: 5, n: 3, y: 10, m: 1000}, 0.01, incs(5, 15, 5.0/1005), 15 * 5.0 / 1005},
 		{"no errors anywhere", counts{n: 100, m: 900}, 0.01, [nRises]float64{}, 0},
 		{"new version not running", counts{y: 10, m: 1000}, 0.01, [nRises]float64{}, 0},
 	} {
@@ -509,5 +515,268 @@ func TestRestartKeepsErrorCounts(t *testing.T) {
 	d2, _, _ := tl.restart(t, cfg, buf.Bytes(), restart.Add(-8*time.Hour), restart)
 	if w := d2.watches[key]; w == nil || len(w.counts) != 1 || w.counts[0].base == nil {
 		t.Fatalf("a snapshot without count charts: watch %+v", w)
+	}
+}
+
+// Count samples as real feeds send them. Prometheus returns no series at
+// all for increase(errors[1m]) of a version that never had an error; a
+// requests sample can be lost (a failed scrape) while its errors arrive;
+// StatsD flushes every 10 s; a slow exporter sends a sample every 5
+// minutes; increase() extrapolates to fractions. A clean canary must not
+// fail on any of these, and a regression must still halt — at 100 % too,
+// where the excess must persist: with a sample every 5 minutes the last
+// 10 one-minute buckets held 2 with counts, and a ×4 regression failed
+// for hours without ever halting (fixed: the last 10 buckets with counts).
+func TestErrorCountsIngestShapes(t *testing.T) {
+	start := t0.Add(6 * time.Hour)
+	onset := start.Add(20 * time.Minute)
+	h2 := func(time.Time) string { return "H2" }
+	h3 := func(time.Time) string { return "H3" }
+	type shape func([]signals.MetricSample) []signals.MetricSample
+	noZeroErrors := func(ms []signals.MetricSample) (out []signals.MetricSample) {
+		for _, m := range ms {
+			if m.Name != "errors" || m.Value != 0 {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	lostRequests := func(ms []signals.MetricSample) (out []signals.MetricSample) {
+		for _, m := range ms {
+			if m.Name == "requests" && m.Version != "" && !m.Time.Before(onset) && m.Time.Before(onset.Add(5*time.Minute)) {
+				continue
+			}
+			out = append(out, m)
+		}
+		return out
+	}
+	every5m := func(ms []signals.MetricSample) (out []signals.MetricSample) {
+		at := map[string]int{}
+		for _, m := range ms {
+			block := m.Time.Truncate(5 * time.Minute)
+			k := m.Name + "|" + m.Version + "|" + block.String()
+			if i, ok := at[k]; ok {
+				out[i].Value += m.Value
+				continue
+			}
+			m.Time = block.Add(5*time.Minute - 10*time.Second)
+			at[k] = len(out)
+			out = append(out, m)
+		}
+		sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+		return out
+	}
+	statsd := func(ms []signals.MetricSample) (out []signals.MetricSample) {
+		for _, m := range ms {
+			for k := range 6 {
+				c := m
+				c.Value = m.Value / 6 * 1.03
+				c.Time = m.Time.Truncate(time.Minute).Add(time.Duration(10*k+5) * time.Second)
+				out = append(out, c)
+			}
+		}
+		sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+		return out
+	}
+	for _, tc := range []struct {
+		name    string
+		ring    string
+		load    countLoad
+		shape   shape
+		halt    bool
+		within  time.Duration
+		metrics bool // error_rate and latency_p99 of both cohorts, normal
+	}{
+		{name: "requests lost for 5 minutes, clean", ring: "H2", shape: lostRequests,
+			load: countLoad{reqs: 5000, share: 0.05, ratio: 0.01, ring: h2}},
+		{name: "no errors series while no error, clean", ring: "H2", shape: noZeroErrors,
+			load: countLoad{reqs: 5000, share: 0.02, ratio: 0.002, ring: h2}},
+		{name: "no errors series while no error, x5", ring: "H2", shape: noZeroErrors, halt: true, within: time.Hour,
+			load: countLoad{reqs: 5000, share: 0.02, ratio: 0.002, ring: h2, mult: step(onset, 1, 5)}},
+		{name: "StatsD every 10 s, fractional, clean", ring: "H2", shape: statsd,
+			load: countLoad{reqs: 5000, share: 0.02, ratio: 0.01, ring: h2}},
+		{name: "StatsD every 10 s, fractional, x3", ring: "H2", shape: statsd, halt: true, within: 30 * time.Minute,
+			load: countLoad{reqs: 5000, share: 0.02, ratio: 0.01, ring: h2, mult: step(onset, 1, 3)}},
+		{name: "every 5 minutes, clean", ring: "H2", shape: every5m,
+			load: countLoad{reqs: 5000, share: 0.02, ratio: 0.01, ring: h2}},
+		{name: "every 5 minutes, x3", ring: "H2", shape: every5m, halt: true, within: 30 * time.Minute,
+			load: countLoad{reqs: 5000, share: 0.02, ratio: 0.01, ring: h2, mult: step(onset, 1, 3)}},
+		{name: "every 5 minutes, x4 with no other version running", ring: "H3", shape: every5m, halt: true, within: time.Hour, metrics: true,
+			load: countLoad{reqs: 800, share: 1, ratio: 0.005, ring: h3, mult: step(onset, 1, 4)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(31, 7))
+			tl := &timeline{}
+			tc.load.newFrom = start
+			end := onset.Add(3 * time.Hour)
+			if tc.halt {
+				end = onset.Add(tc.within)
+			}
+			tl.genCounts(rng, t0, end, tc.load)
+			tl.metrics = tc.shape(tl.metrics)
+			if tc.metrics {
+				for _, m := range []string{"error_rate", "latency_p99"} {
+					tl.genMetrics(rng, t0, end, start, m, 0.01, tc.load.ring, func(time.Time) float64 { return 1 })
+				}
+				sort.SliceStable(tl.metrics, func(i, j int) bool { return tl.metrics[i].Time.Before(tl.metrics[j].Time) })
+			}
+			tl.event(start, tc.ring, signals.EventStarted)
+			d := New(defaultConfig(t), nil)
+			var out Output
+			tl.run(d, t0, end, &out)
+			h, halted := firstHaltIn(out.Verdicts)
+			if halted != tc.halt {
+				t.Fatalf("halted %v, want %v:%s", halted, tc.halt, describe(out.Verdicts))
+			}
+			if tc.halt {
+				r, _ := signalOf(h, "errors")
+				if r.Outcome != signals.OutcomeFail || !r.Critical {
+					t.Fatalf("the halt is not the error counts' (%+v):%s", r, describe(out.Verdicts))
+				}
+				t.Logf("halted %s after the onset: %s", h.Time.Sub(onset), r.Detail)
+				return
+			}
+			for _, v := range out.Verdicts {
+				if r, _ := signalOf(v, "errors"); r.Outcome == signals.OutcomeFail {
+					t.Fatalf("a clean canary's errors fail at %s: %s", v.Time.Format("15:04"), r.Detail)
+				}
+			}
+			if r, _ := signalOf(out.Verdicts[len(out.Verdicts)-1], "errors"); r.Outcome != signals.OutcomePass {
+				t.Fatalf("errors %+v, want a pass", r)
+			}
+		})
+	}
+}
+
+// One absurd count (two samples of 1e308 requests in a bucket) made the
+// chart's statistic NaN: it never alarmed again, and a ×5 regression
+// passed. Counts above signals.MaxCount are no counts: dropped and
+// counted, and the regression halts.
+func TestAbsurdCountDoesNotBlindTheChart(t *testing.T) {
+	start := t0.Add(6 * time.Hour)
+	onset := start.Add(20 * time.Minute)
+	rng := rand.New(rand.NewPCG(31, 7))
+	tl := &timeline{}
+	end := onset.Add(time.Hour)
+	tl.genCounts(rng, t0, end, countLoad{reqs: 5000, share: 0.02, ratio: 0.01, newFrom: start,
+		ring: func(time.Time) string { return "H2" }, mult: step(onset.Add(5*time.Minute), 1, 5)})
+	var ms []signals.MetricSample
+	for _, m := range tl.metrics {
+		ms = append(ms, m)
+		if m.Version != "" && m.Name == "requests" && m.Time.Truncate(time.Minute).Equal(onset) {
+			m.Value = 1e308
+			ms = append(ms, m, m)
+		}
+	}
+	tl.metrics = ms
+	tl.event(start, "H2", signals.EventStarted)
+	d := New(defaultConfig(t), nil)
+	var out Output
+	tl.run(d, t0, end, &out)
+	h, halted := firstHaltIn(out.Verdicts)
+	if r, _ := signalOf(h, "errors"); !halted || r.Outcome != signals.OutcomeFail || !r.Critical {
+		t.Fatalf("halted %v (errors %+v), want a halt on the error counts:%s", halted, r, describe(out.Verdicts))
+	}
+	if got := d.Stats().BadCounts; got != 2 {
+		t.Fatalf("BadCounts %d, want 2", got)
+	}
+}
+
+// With no other version running and no other signal in evidence (a
+// service that sends counts and has no chatter), the error counts alone
+// make the score: a dependency's burst of 5 minutes, whose alarm says it
+// "halts once 8 of the last 10 minutes with counts are over it", halted
+// the release 2 minutes in through the score — at 100 % and in the soak.
+// It now asks for a review; a regression that persists still halts, on
+// the counts' own critical alarm.
+func TestCountsOnlyBurstDoesNotHalt(t *testing.T) {
+	start := t0.Add(6 * time.Hour)
+	onset := start.Add(20 * time.Minute)
+	burst := func(t time.Time) float64 {
+		if !t.Before(onset) && t.Before(onset.Add(5*time.Minute)) {
+			return 15
+		}
+		return 1
+	}
+	for _, tc := range []struct {
+		name       string
+		soak, halt bool
+		load       countLoad
+	}{
+		{name: "burst at 100 %", load: countLoad{common: burst}},
+		{name: "burst in the soak", soak: true, load: countLoad{common: burst}},
+		{name: "x4 at 100 %", halt: true, load: countLoad{mult: step(onset, 1, 4)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(31, 7))
+			tl := &timeline{}
+			end := onset.Add(2 * time.Hour)
+			l := tc.load
+			l.reqs, l.share, l.ratio, l.newFrom, l.ring = 800, 1, 0.005, start, func(time.Time) string { return "H3" }
+			tl.genCounts(rng, t0, end, l)
+			tl.event(start, "H3", signals.EventStarted)
+			if tc.soak {
+				tl.event(start.Add(time.Minute), "H3", signals.EventCompleted)
+			}
+			d := New(defaultConfig(t), nil)
+			var out Output
+			tl.run(d, t0, end, &out)
+			h, halted := firstHaltIn(out.Verdicts)
+			if halted != tc.halt {
+				t.Fatalf("halted %v, want %v:%s", halted, tc.halt, describe(out.Verdicts))
+			}
+			if tc.halt {
+				r, _ := signalOf(h, "errors")
+				if !r.Critical || h.Time.Sub(onset) < 10*time.Minute || h.Time.Sub(onset) > 20*time.Minute {
+					t.Fatalf("halted %s after the onset (errors critical %v), want 10–20 min on the counts' own alarm: %s", h.Time.Sub(onset), r.Critical, r.Detail)
+				}
+				return
+			}
+			review := false
+			for _, v := range out.Verdicts {
+				if v.Action == signals.ActionReviewRequired && strings.Contains(strings.Join(v.Reasons, "; "), "not halting on [errors] alone") {
+					review = true
+				}
+			}
+			if !review {
+				t.Fatalf("the burst did not ask for a review:%s", describe(out.Verdicts))
+			}
+		})
+	}
+}
+
+// A new version whose counts never arrive (its samples lack the version
+// label, its exporter is down) while the old cohort's do: the error
+// counts have no evidence and say why, and with errors in must_have_data
+// the ring cannot pass.
+func TestErrorCountsOfTheNewVersionMissing(t *testing.T) {
+	start := t0.Add(6 * time.Hour)
+	end := start.Add(2 * time.Hour)
+	rng := rand.New(rand.NewPCG(5, 6))
+	tl := &timeline{}
+	tl.genCounts(rng, t0, end, countLoad{reqs: 5000, share: 0.05, ratio: 0.01, newFrom: start, ring: func(time.Time) string { return "H2" }})
+	var ms []signals.MetricSample
+	for _, m := range tl.metrics {
+		if m.Version == "" {
+			ms = append(ms, m)
+		}
+	}
+	tl.metrics = ms
+	tl.genPosts(rng, t0, end, 5, 0.1, 0, "")
+	tl.event(start, "H2", signals.EventStarted)
+	cfg := Config{MustHaveData: []string{"errors"}}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	d := New(cfg, nil)
+	var out Output
+	tl.run(d, t0, end, &out)
+	last := out.Verdicts[len(out.Verdicts)-1]
+	r, ok := signalOf(last, "errors")
+	if !ok || r.Outcome != signals.OutcomeInsufficient || !strings.Contains(r.Detail, `no requests counts of the new version since the ring started, while the old cohort's arrive`) {
+		t.Fatalf("errors %+v, want no evidence that says the new version's counts are missing", r)
+	}
+	if last.Decision == signals.DecisionPass {
+		t.Fatalf("passed without the new version's counts:%s", describe(out.Verdicts))
 	}
 }

@@ -89,9 +89,18 @@ func (d *Detector) evaluateAt(w *watch, now time.Time, closing string) {
 	case signals.DecisionFail:
 		w.fails++
 		w.holds++
-		if critical || w.fails >= d.cfg.Consecutive {
+		switch held := d.heldCounts(w); {
+		case !critical && w.fails >= d.cfg.Consecutive && onlyFailing(results, held):
+			// The error counts' alarm that may not halt on its own yet
+			// (persists; a soak's stricter bar) must not halt through the
+			// score either: with no other signal in evidence it alone
+			// makes the score 0, and a dependency's burst of a few
+			// minutes at 100 % halted the release.
+			action = signals.ActionReviewRequired
+			reasons = append(reasons, fmt.Sprintf("not halting on %v alone until it may halt on its own; asking for a review", held))
+		case critical || w.fails >= d.cfg.Consecutive:
 			action = signals.ActionHalt
-		} else {
+		default:
 			reasons = append(reasons, fmt.Sprintf("failing in %d of %d consecutive evaluations needed to halt", w.fails, d.cfg.Consecutive))
 		}
 	case signals.DecisionMarginal:
@@ -170,6 +179,22 @@ func (d *Detector) evaluateAt(w *watch, now time.Time, closing string) {
 	if action == signals.ActionFlagOff {
 		w.restartAfterFlag(feature, now)
 	}
+}
+
+// onlyFailing reports whether every failing signal that counts is one of
+// names (and one fails).
+func onlyFailing(results []signals.SignalResult, names []string) bool {
+	n := 0
+	for _, r := range results {
+		if r.Outcome != signals.OutcomeFail || r.DryRun {
+			continue
+		}
+		if !slices.Contains(names, r.Name) {
+			return false
+		}
+		n++
+	}
+	return n > 0
 }
 
 // mustHaveMissing lists the must-have-data signals without evidence.

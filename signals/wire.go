@@ -232,6 +232,13 @@ func (p *Post) Validate() error {
 	return checkTime("post", p.Time)
 }
 
+// MaxCount is the largest value a count sample (requests or errors of an
+// interval, the detector's error_counts) may have: 10¹² — a million times
+// the busiest service's requests a minute. A larger one is no count, and
+// summed it could overflow the chart's statistic to NaN (dead for the rest
+// of the watch).
+const MaxCount = 1e12
+
 // Validate checks the sample. It sets Type.
 func (m *MetricSample) Validate() error {
 	m.Type = TypeMetric

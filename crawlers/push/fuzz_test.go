@@ -18,6 +18,7 @@ func FuzzBody(f *testing.F) {
 		`{"type":"post","value":1}`,
 		`{"service":"shop","version":"4.2.0","ring":"H2","ts":"2026-11-24T10:00:00Z","requests":1200,"errors":17}`,
 		`[{"service":"shop","requests":10,"errors":11},{"service":"shop","requests":5}]`,
+		`[{"service":"shop","requests":1e300,"errors":1e300},{"service":"shop","requests":1e12,"errors":0.5},{"service":"shop","requests":1e400,"errors":1}]`,
 		``,
 	} {
 		f.Add([]byte(s))

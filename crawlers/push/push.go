@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -266,6 +265,10 @@ func ParseSample(raw json.RawMessage) (Sample, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
 		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			if f == `"release"` {
+				// INTERFACES.md §8 sketched the count form with a release id.
+				return Sample{}, errors.New(`unknown field "release": name the release's "version" (the detector tells the new version's cohort by it)`)
+			}
 			return Sample{}, fmt.Errorf("unknown field %s", f)
 		}
 		return Sample{}, fmt.Errorf("malformed JSON: %v", err)
@@ -287,7 +290,7 @@ func ParseSample(raw json.RawMessage) (Sample, error) {
 	case s.counts():
 		r, e := *s.Requests, *s.Errors
 		if !validCount(r) || !validCount(e) {
-			return Sample{}, fmt.Errorf(`"requests" %g and "errors" %g must be counts: non-negative and finite`, r, e)
+			return Sample{}, fmt.Errorf(`"requests" %g and "errors" %g must be counts: non-negative and finite, at most %g`, r, e, signals.MaxCount)
 		}
 		if e > r {
 			return Sample{}, fmt.Errorf(`"errors" %g exceed "requests" %g`, e, r)
@@ -301,7 +304,8 @@ func ParseSample(raw json.RawMessage) (Sample, error) {
 	return s, nil
 }
 
-func validCount(v float64) bool { return v >= 0 && !math.IsInf(v, 0) && !math.IsNaN(v) }
+// validCount: non-negative and at most signals.MaxCount (NaN fails both).
+func validCount(v float64) bool { return v >= 0 && v <= signals.MaxCount }
 
 // Metrics returns the samples of s, validated: one, or for the count form
 // two (requests, then errors), at now when it names no time.

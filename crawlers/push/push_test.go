@@ -287,3 +287,65 @@ func TestCountForm(t *testing.T) {
 		t.Fatalf("after the retry METRICS holds %d, want %d", n, len(want))
 	}
 }
+
+// A body mixing both forms with bad count objects: each bad one is refused
+// by its index with its reason, every good one is stored, nothing else.
+// A count above signals.MaxCount is no count (summed in the detector it
+// overflowed the chart to NaN); fractions are counts (increase()
+// extrapolates).
+func TestCountFormBadObjects(t *testing.T) {
+	b := crawlertest.StartBus(t)
+	h := push.NewHandler(bus.Publisher{JS: b.JS}, nil, func() time.Time { return now }, nil)
+	objects := []string{
+		`{"service":"shop","version":"4.2.0","ring":"H2","ts":"2026-11-24T09:30:00Z","requests":1200,"errors":17}`,
+		"{\"service\":\"shop\",\"version\":\"4.2.\xff\",\"requests\":10,\"errors\":1}",
+		`{"service":"shop","requests":1e400,"errors":1}`,
+		`{"service":"shop","requests":1e300,"errors":1e300}`,
+		`{"service":"shop","requests":10,"errors":-1}`,
+		`{"service":"shop","requests":"10","errors":1}`,
+		`{"service":"shop","requests":10.5,"errors":2.25}`,
+		`{"service":"shop","name":"error_rate","value":0.5}`,
+		`{"service":"shop","ring":"H2","release":"r123","requests":10,"errors":1}`,
+		`{"service":"shop","requests":1e12,"errors":0}`,
+	}
+	want := map[int]string{
+		1: "not valid UTF-8",
+		2: "cannot unmarshal number 1e400",
+		3: `"requests" 1e+300 and "errors" 1e+300 must be counts: non-negative and finite, at most 1e+12`,
+		4: `"errors" -1 must be counts`,
+		5: "cannot unmarshal string",
+		8: `unknown field "release": name the release's "version"`,
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/metrics", strings.NewReader("["+strings.Join(objects, ",")+"]")))
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	var resp push.Response
+	if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Rejected) != len(want) {
+		t.Fatalf("rejected %+v, want objects %v", resp.Rejected, want)
+	}
+	for _, r := range resp.Rejected {
+		if w, ok := want[r.Index]; !ok || !strings.Contains(r.Error, w) {
+			t.Errorf("object %d: %q, want it to say %q", r.Index, r.Error, w)
+		}
+	}
+	// Objects 0, 6 and 9 are two samples each, 7 one.
+	if resp.Accepted != 7 {
+		t.Fatalf("accepted %d samples, want 7", resp.Accepted)
+	}
+	got := crawlertest.CollectMetrics(t, b.JS, 7, 5*time.Second)
+	var values []float64
+	for _, m := range got {
+		values = append(values, m.Value)
+	}
+	if !reflect.DeepEqual(values, []float64{1200, 17, 10.5, 2.25, 0.5, 1e12, 0}) {
+		t.Fatalf("stored values %v", values)
+	}
+	if n := crawlertest.Stored(t, b.JS, bus.StreamMetrics); n != 7 {
+		t.Fatalf("METRICS holds %d samples, want 7", n)
+	}
+}

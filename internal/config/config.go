@@ -292,6 +292,7 @@ func (c *Config) Validate() error {
 		svc = append(svc, s.Name)
 	}
 	add(errors.Join(CheckDetector("detector", c.Detector, svc)...))
+	add(errors.Join(CheckCountSources(c.Detector, c.Sources, c.StatsD)...))
 	if c.Influx != nil {
 		add(c.Influx.Validate())
 	}

@@ -6,6 +6,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/aftershock/aftershock/crawlers"
+	"github.com/aftershock/aftershock/crawlers/prometheus"
+	"github.com/aftershock/aftershock/crawlers/statsd"
 	"github.com/aftershock/aftershock/detector"
 )
 
@@ -64,6 +67,59 @@ func CheckDetector(prefix string, d detector.Config, services []string) []error 
 		bad("max_services", "%d is negative", d.MaxServices)
 	}
 	return errs
+}
+
+// CheckCountSources checks the sources that publish metric samples against
+// the detector's error_counts: a name published as plain values (a
+// prometheus query, a StatsD ratio) that is a count pair's signal name
+// would be compared by Mann–Whitney under the name of the pair's chart —
+// two results of one name in every verdict, one critical setting for both;
+// and a StatsD count that is in no pair is counts compared as values
+// (counts of cohorts of different sizes: the bigger cohort always "higher").
+func CheckCountSources(d detector.Config, sources []crawlers.Spec, sd *statsd.Config) []error {
+	var errs []error
+	names := countNames(d.ErrorCounts)
+	plain := func(field, name string) {
+		if slices.Contains(names, name) && !d.CountSample(name) {
+			errs = append(errs, fmt.Errorf("%s: %q is also the signal of a detector.error_counts pair; its values would be compared by Mann–Whitney under the same name: rename one", field, name))
+		}
+	}
+	for i, s := range sources {
+		if s.Type != "prometheus" {
+			continue
+		}
+		var o prometheus.Options
+		if s.DecodeOptions(&o) != nil {
+			continue // reported by the source's own validation
+		}
+		for j, q := range o.Queries {
+			plain(fmt.Sprintf("sources[%d].options.queries[%d].name", i, j), q.Name)
+		}
+	}
+	if sd != nil {
+		for i, r := range sd.Ratios {
+			plain(fmt.Sprintf("statsd.ratios[%d].name", i), r.Name)
+		}
+		for i, c := range sd.Counts {
+			if c.Name != "" && !d.CountSample(c.Name) {
+				errs = append(errs, fmt.Errorf("statsd.counts[%d].name: %q is in no detector.error_counts pair (samples %s): its counts would be compared as values; add a pair {name, errors, requests} or make it a ratio",
+					i, c.Name, strings.Join(countSamples(d.ErrorCounts), ", ")))
+			}
+		}
+	}
+	return errs
+}
+
+// countSamples are the sample names of the error-count pairs.
+func countSamples(pairs []detector.CountPair) []string {
+	var out []string
+	for _, p := range pairs {
+		out = append(out, p.Errors, p.Requests)
+	}
+	if len(out) == 0 {
+		return []string{"none"}
+	}
+	return out
 }
 
 // countNames are the signal names of the error-count pairs.
