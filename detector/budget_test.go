@@ -1,7 +1,9 @@
 package detector
 
 import (
+	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 	"time"
 )
@@ -169,5 +171,118 @@ func TestThresholdsWithoutDispersion(t *testing.T) {
 		if h := w.charts[i].h; !(h > 0) || h != one.charts[i].h {
 			t.Errorf("%s: h %v without dispersions, %v with φ = 1", name, h, one.charts[i].h)
 		}
+	}
+}
+
+// TestBudgetHoldsWithEstimatedBaseline is TestBudgetHoldsJointly with the
+// baseline as the detector has it: not the true rates but estimates from
+// six hours of in-control posts before each ring (baseline.estimate), a
+// fresh draw for each week of watching. A chart set for a rate or share
+// that came out low by chance alarms far more often than its budget says
+// (Jones, Champ & Rigdon 2004, on the run length of a CUSUM with estimated
+// parameters), and the alarms gather in the unlucky baselines, so the
+// budget must hold with the estimates, not only with the truth.
+//
+// CI runs it with a one-week budget, where the whole set holds (255 halts
+// where 300 are allowed on 2026-12-07) although the share chart alone
+// takes 54 where its ninth allows 33. With a longer budget the estimates'
+// errors weigh more (the charts integrate longer): with
+//
+//	AFTERSHOCK_ESTIMATED_BUDGET=720h go test ./detector -run TestBudgetHoldsWithEstimatedBaseline -v
+//
+// it failed on 2026-12-07: 576 halts where 280 are allowed (every
+// category chart 1.4–2.8 times its share, the share chart 2.3 times), while
+// each chart alone with a known rate stays within its run length at every
+// budget up to 90 days. So the budget is not yet what it says for real,
+// estimated baselines: see docs/judge.md §3, "Estimated baselines".
+func TestBudgetHoldsWithEstimatedBaseline(t *testing.T) {
+	budgetEvery := week
+	if v := os.Getenv("AFTERSHOCK_ESTIMATED_BUDGET"); v != "" {
+		var err error
+		if budgetEvery, err = time.ParseDuration(v); err != nil || budgetEvery < 24*time.Hour {
+			t.Fatalf("AFTERSHOCK_ESTIMATED_BUDGET=%q: want a duration of at least 24h (%v)", v, err)
+		}
+	}
+	cfg := Config{FalseHaltEvery: budgetEvery}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	d := New(cfg, nil)
+	const postRate, negShare, relShare = 3.0, 1.0 / 6, 0.1
+	catShare := [8]float64{0.1, 0.05, 0.03, 0.06, 0.06, 0.15, 0.02, 0.08}
+	halting := chartSignals()
+	r := rand.New(rand.NewPCG(17, 4))
+	// minute draws one minute of in-control posts.
+	minute := func() (n, x int, rel float64, cats [8]float64) {
+		n = poisson(r, postRate)
+		for range n {
+			if r.Float64() < negShare {
+				x++
+			}
+		}
+		for range x {
+			if r.Float64() < relShare {
+				rel++
+			}
+			for i, p := range catShare {
+				if r.Float64() < p {
+					cats[i]++
+				}
+			}
+		}
+		return n, x, rel, cats
+	}
+	// About 300 false halts allowed, in one-week watches.
+	const baselineMinutes = 360
+	weeks := int(math.Round(300 * budgetEvery.Hours() / week.Hours()))
+	halts := 0
+	var per [nCharts]int
+	for wk := range weeks {
+		var sum bucket
+		for range baselineMinutes {
+			n, x, rel, cats := minute()
+			sum.posts += int32(n)
+			sum.negative += int32(x)
+			sum.releaseNeg += int32(rel)
+			for i := range cats {
+				sum.categories[i] += int32(cats[i])
+			}
+		}
+		w := &watch{base: &baseline{ok: true, phi: 1, phiShare: 1}}
+		w.base.estimate(sum, baselineMinutes)
+		d.thresholds(w)
+		for m := range week / time.Minute {
+			n, x, rel, cats := minute()
+			tm := t0.Add(time.Duration(wk)*week + m*time.Minute)
+			w.charts[chComplaints].add(tm, float64(x), w.base.negRate)
+			w.charts[chShare].addShare(tm, float64(x), float64(n), w.base.negShare)
+			w.charts[chRelease].add(tm, rel, w.base.relRate)
+			for i := range cats {
+				w.charts[chCategory0+i].add(tm, cats[i], w.base.catRate[i])
+			}
+			halted := false
+			for i := range w.charts {
+				crit := d.cfg.critical(halting[i]) || i >= chCategory0 && d.cfg.critical("complaint_categories")
+				if crit && w.charts[i].alarm() >= 0 {
+					halted = true
+					per[i]++
+				}
+			}
+			if halted {
+				halts++
+				for i := range w.charts {
+					w.charts[i].reset()
+				}
+			}
+		}
+	}
+	budget := float64(weeks) * week.Hours() / budgetEvery.Hours()
+	k := d.haltingCharts()
+	for i := range per {
+		t.Logf("%-18s halts %3d (its share of the budget %.0f)", halting[i], per[i], budget/float64(k))
+	}
+	t.Logf("%d halts in %d weeks, each judged against its own six estimated baseline hours, over %d halting charts; budget (one per %s) %.0f", halts, weeks, k, budgetEvery, budget)
+	if float64(halts) > 1.2*budget {
+		t.Errorf("%d false halts in %d weeks with estimated baselines, the budget allows %.0f", halts, weeks, budget)
 	}
 }

@@ -99,6 +99,23 @@ func upper(k int32) float64 {
 	return x + math.Sqrt(x)
 }
 
+// estimate sets the rates and shares a watch expects from the baseline
+// hours' counts (sum over minutes).
+func (b *baseline) estimate(sum bucket, minutes float64) {
+	b.minutes, b.posts, b.negative = minutes, sum.posts, sum.negative
+	n := float64(sum.posts) + 1
+	// Complaints in general are many (hundreds in a baseline): the plain
+	// estimate, with half a count so an empty baseline expects a little.
+	b.negRate = (float64(sum.negative) + 0.5) / minutes
+	b.negShare = min((float64(sum.negative)+0.5)/n, 0.95)
+	b.relRate = upper(sum.releaseNeg) / minutes
+	b.relShare = min(upper(sum.releaseNeg)/n, 0.95)
+	for i := range b.catRate {
+		b.catRate[i] = upper(sum.categories[i]) / minutes
+		b.catShare[i] = min(upper(sum.categories[i])/n, 0.95)
+	}
+}
+
 func (d *Detector) baselineFor(w *watch, s *service) *baseline {
 	b := &baseline{phi: 1, phiShare: 1}
 	if s.posts.first.IsZero() || !s.posts.first.Before(w.start) {
@@ -114,18 +131,8 @@ func (d *Detector) baselineFor(w *watch, s *service) *baseline {
 		b.detail = fmt.Sprintf("baseline has %.0f min of history, needs %s", minutes, d.cfg.MinBaseline)
 		return b
 	}
-	b.ok, b.from, b.minutes, b.posts, b.negative = true, from, minutes, sum.posts, sum.negative
-	n := float64(sum.posts) + 1
-	// Complaints in general are many (hundreds in a baseline): the plain
-	// estimate, with half a count so an empty baseline expects a little.
-	b.negRate = (float64(sum.negative) + 0.5) / minutes
-	b.negShare = min((float64(sum.negative)+0.5)/n, 0.95)
-	b.relRate = upper(sum.releaseNeg) / minutes
-	b.relShare = min(upper(sum.releaseNeg)/n, 0.95)
-	for i := range b.catRate {
-		b.catRate[i] = upper(sum.categories[i]) / minutes
-		b.catShare[i] = min(upper(sum.categories[i])/n, 0.95)
-	}
+	b.ok, b.from = true, from
+	b.estimate(sum, minutes)
 	b.phi = d.dispersion(s, from, w.start)
 	b.phiShare = d.shareDispersion(s, from, w.start, b.negShare)
 	return b
