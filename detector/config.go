@@ -214,7 +214,7 @@ func (c *Config) Validate(prefix string) error {
 			*d = v
 		}
 	}
-	def(&c.Baseline, 6*time.Hour)
+	def(&c.Baseline, 24*time.Hour)
 	def(&c.MinBaseline, 30*time.Minute)
 	def(&c.Bucket, time.Minute)
 	if c.Bucket < time.Second {

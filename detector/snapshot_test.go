@@ -201,7 +201,7 @@ func describe(vs []signals.Verdict) string {
 // the restart halted — although the replay reaches back only 8 hours,
 // not to the ring start.
 func TestRestartKeepsWatching(t *testing.T) {
-	cfg := Config{Soak: 24 * time.Hour}
+	cfg := Config{Soak: 24 * time.Hour, Baseline: sixHours}
 	if err := cfg.Validate("detector"); err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +287,7 @@ func TestRestartKeepsWatching(t *testing.T) {
 // (3,840 a cohort by the restart) are beyond maxWatchSamples, so the
 // sampled summary is what must come back the same.
 func TestRestartKeepsJudgingMetrics(t *testing.T) {
-	cfg := defaultConfig(t)
+	cfg := sixHourBaseline(t)
 	h2, h3 := t0.Add(6*time.Hour), t0.Add(8*time.Hour)
 	restart := h3.Add(16 * time.Hour)
 	end := h3.Add(21 * time.Hour)
@@ -386,7 +386,7 @@ func stripWatches(t *testing.T, data []byte) []byte {
 // incident after the restart, never passes without evidence, and what the
 // replayed events "judged" (the H2 close at the promotion) is not given.
 func TestRestartWithoutSavedWatch(t *testing.T) {
-	cfg := defaultConfig(t)
+	cfg := sixHourBaseline(t)
 	h3 := t0.Add(8 * time.Hour)
 	restart := h3.Add(13 * time.Hour)
 	onset := restart.Add(90 * time.Minute)

@@ -481,7 +481,7 @@ func TestNormalVersion(t *testing.T) {
 // stopped, so H3 halts about when H2 would have, not a whole detection
 // delay after the promotion.
 func TestPromotionCarriesEvidence(t *testing.T) {
-	s := newScenario(t, Config{})
+	s := newScenario(t, Config{Baseline: sixHours})
 	start := t0.Add(6 * time.Hour)
 	s.emit(t0, start, calm)
 	s.release(start, "H2", signals.EventStarted)

@@ -60,7 +60,10 @@ type gen struct {
 	// crng draws the request and error counts (countMetrics): a generator
 	// of its own, so adding them left every other line of a stream as it
 	// was for the same seed.
-	crng  *rand.Rand
+	crng *rand.Rand
+	// hrng draws the older history (olderHistory): a generator of its
+	// own, so adding it left every later line of a stream as it was.
+	hrng  *rand.Rand
 	pools *Pools
 	loc   *time.Location
 	// typoRate is the chance that a word gets a typing mistake.
@@ -93,6 +96,7 @@ func newGen(pools *Pools, seed uint64, salt uint64) *gen {
 	return &gen{
 		rng:      rand.New(rand.NewPCG(seed, salt)),
 		crng:     rand.New(rand.NewPCG(seed, salt^0xc0c0_e770)),
+		hrng:     rand.New(rand.NewPCG(seed, salt^0x01de_4157)),
 		pools:    pools,
 		loc:      time.FixedZone("KST", 9*3600),
 		typoRate: 0.03,
@@ -153,6 +157,16 @@ func (g *gen) minutes(from, to time.Time, f func(t time.Time, noise float64)) {
 		}
 		f(t, noise)
 	}
+}
+
+// olderHistory adds s's ordinary posts in [from, to), drawn from the
+// generator of the older history, so the lines from `to` on are the same
+// for a given seed whether it is added or not.
+func (g *gen) olderHistory(s *service, from, to time.Time) {
+	main := g.rng
+	g.rng = g.hrng
+	defer func() { g.rng = main }()
+	g.background(s, from, to)
 }
 
 // within picks a moment inside minute t.

@@ -301,6 +301,12 @@ func generate(pools *Pools, spec Spec, w io.Writer, tags map[string]string) (Tru
 	}
 
 	g.background(s, start, end)
+	// A day of history before H2 (the detector's baseline is 24 h): the
+	// hours before `start` come from a generator of their own, so adding
+	// them (2026-12-07) left every later line as it was for the seed.
+	if older := r.Add(-dayOfHistory); older.Before(start) {
+		g.olderHistory(s, older, start)
+	}
 	g.releaseEvents(s.prod.Service, ro)
 	// Internal metrics around the rollout: the old version's cohort and
 	// the new version's cohort in its current ring, once a minute.
@@ -313,6 +319,11 @@ func generate(pools *Pools, spec Spec, w io.Writer, tags map[string]string) (Tru
 	}
 	return truth, nil
 }
+
+// dayOfHistory is how far back before the release a scenario's posts go
+// (at least): a day for the detector's baseline before H2, and the
+// longest H1.
+const dayOfHistory = 25 * time.Hour
 
 // sudden is a rise to mult at onset.
 func sudden(onset time.Time, mult float64) func(time.Time) float64 {
