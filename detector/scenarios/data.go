@@ -35,16 +35,22 @@ const (
 	// clean replay 13007. Run once, by the coordinator, after the judge is
 	// frozen.
 	HeldOut4 = "heldout4"
+	// HeldOut5 is the next fresh held-out set, fixed on 2026-12-07 (session
+	// 5, after heldout4 was run) before the Korean lexicon change that
+	// followed: the held-out texts with new seeds, four scenarios of each
+	// kind (17001…), clean replay 17007. Run once, by the coordinator,
+	// after the judge is frozen.
+	HeldOut5 = "heldout5"
 )
 
 // HalfNames are the halves: the two text halves and the fresh held-out
 // set made of the held-out texts.
-var HalfNames = []string{Tune, HeldOut, HeldOut2, HeldOut3, HeldOut4}
+var HalfNames = []string{Tune, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5}
 
-// Texts names the half whose texts a set is made of: HeldOut2, HeldOut3 and
-// HeldOut4 use the held-out texts.
+// Texts names the half whose texts a set is made of: HeldOut2 to HeldOut5
+// use the held-out texts.
 func Texts(half string) string {
-	if half == HeldOut2 || half == HeldOut3 || half == HeldOut4 {
+	if half == HeldOut2 || half == HeldOut3 || half == HeldOut4 || half == HeldOut5 {
 		return HeldOut
 	}
 	return half

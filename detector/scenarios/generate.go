@@ -115,9 +115,9 @@ const SeedsPerKind = 2
 const HeldOut3SeedsPerKind = 4
 
 // Corpus lists the scenarios of one half: every kind SeedsPerKind times
-// (HeldOut3, HeldOut4: HeldOut3SeedsPerKind times). Tune seeds start at 1,
+// (HeldOut3 to HeldOut5: HeldOut3SeedsPerKind times). Tune seeds start at 1,
 // held-out seeds at 1001, the fresh held-out sets' (held-out texts) at 5001
-// (HeldOut2), 9001 (HeldOut3) and 13001 (HeldOut4).
+// (HeldOut2), 9001 (HeldOut3), 13001 (HeldOut4) and 17001 (HeldOut5).
 func Corpus(half string) []Spec {
 	base, per := uint64(1), SeedsPerKind
 	switch half {
@@ -129,6 +129,8 @@ func Corpus(half string) []Spec {
 		base, per = 9001, HeldOut3SeedsPerKind
 	case HeldOut4:
 		base, per = 13001, HeldOut3SeedsPerKind
+	case HeldOut5:
+		base, per = 17001, HeldOut3SeedsPerKind
 	}
 	var out []Spec
 	for i, k := range Kinds {

@@ -157,6 +157,41 @@ func TestHeldOut4Set(t *testing.T) {
 	}
 }
 
+// TestHeldOut5Set checks the fourth fresh held-out set is what was fixed
+// after heldout5 was run, before the Korean lexicon change: the held-out texts, four scenarios of each kind
+// with seeds from 17001 (none shared with any other set), clean replay seed
+// 17007. It generates and replays nothing.
+func TestHeldOut5Set(t *testing.T) {
+	specs := Corpus(HeldOut5)
+	if len(specs) != len(Kinds)*4 || specs[0].Seed != 17001 || specs[len(specs)-1].Seed != 17000+uint64(len(specs)) {
+		t.Fatalf("heldout5 seeds: %d specs, first %d, last %d; want %d from 17001", len(specs), specs[0].Seed, specs[len(specs)-1].Seed, len(Kinds)*4)
+	}
+	seeds := map[uint64]string{}
+	for _, half := range []string{Tune, HeldOut, HeldOut2, HeldOut3, HeldOut4} {
+		for _, s := range Corpus(half) {
+			seeds[s.Seed] = half
+		}
+	}
+	for _, s := range specs {
+		if s.Half != HeldOut5 {
+			t.Fatalf("%s: half %q", s.Name(), s.Half)
+		}
+		if h, ok := seeds[s.Seed]; ok {
+			t.Errorf("%s: seed also used by the %s set", s.Name(), h)
+		}
+	}
+	months := map[uint64]bool{}
+	for _, half := range HalfNames {
+		months[MonthSeed(half)] = true
+	}
+	if got := MonthSeed(HeldOut5); got != 17007 || len(months) != len(HalfNames) {
+		t.Errorf("heldout5 clean replay seed %d, want 17007, one per set (%d seeds for %d sets)", got, len(months), len(HalfNames))
+	}
+	if Texts(HeldOut5) != HeldOut {
+		t.Errorf("heldout5 must be made of the held-out texts")
+	}
+}
+
 // TestGenerate checks every kind of the tune half: the same seed gives the
 // same bytes, every line but the noisy source's garbled ones is valid
 // replay input in time order, the truth is consistent with the stream, and

@@ -28,7 +28,7 @@ type MonthSpec struct {
 
 // Name is the stream's file name stem.
 // MonthSeed is the clean replay's seed of a set: 7 (tune), 1007
-// (held-out), 5007, 9007 and 13007 (the fresh held-out sets).
+// (held-out), 5007, 9007, 13007 and 17007 (the fresh held-out sets).
 func MonthSeed(half string) uint64 {
 	switch half {
 	case HeldOut:
@@ -39,6 +39,8 @@ func MonthSeed(half string) uint64 {
 		return 9007
 	case HeldOut4:
 		return 13007
+	case HeldOut5:
+		return 17007
 	}
 	return 7
 }

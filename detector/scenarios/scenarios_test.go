@@ -213,6 +213,20 @@ func TestHeldOut4Report(t *testing.T) {
 	report(t, HeldOut4)
 }
 
+// TestHeldOut5Report prints the report of the fourth fresh held-out set
+// (held-out texts, four seeds per kind from 17001; see HeldOut5). Run it
+// ONCE, after the judge is frozen, with its 30-day clean replay (seed
+// 17007):
+//
+//	AFTERSHOCK_SCENARIOS=heldout5 go test ./detector/scenarios -run 'TestHeldOut5Report|TestCleanReplay' -v -timeout 60m
+func TestHeldOut5Report(t *testing.T) {
+	if os.Getenv("AFTERSHOCK_SCENARIOS") != HeldOut5 {
+		t.Skip("set AFTERSHOCK_SCENARIOS=heldout5 (once, after freezing the judge) to print the fresh held-out report")
+	}
+	t.Log("fresh held-out run (heldout5): report these figures with the commit they ran at; a judge changed after this run has no held-out figure")
+	report(t, HeldOut5)
+}
+
 func report(t *testing.T, half string) {
 	specs := Corpus(half)
 	// AFTERSHOCK_SCENARIOS_RUN=regexp picks scenarios by name (tune half
