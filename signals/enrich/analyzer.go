@@ -286,6 +286,18 @@ func isEmoticonKey(w string) bool {
 	return punct > 0 && letters <= 2
 }
 
+// koParticles are the Korean particles (조사) that may follow an exact
+// word ("=페이": "페이가", "페이로", but not "페이지" or "페이스북"): the
+// case and auxiliary particles of the Sejong tag set (JKS, JKC, JKG, JKO,
+// JKB, JX), the common ones.
+var koParticles = map[string]bool{
+	"이": true, "가": true, "은": true, "는": true, "을": true, "를": true, "의": true,
+	"에": true, "에서": true, "로": true, "으로": true, "도": true, "만": true, "와": true,
+	"과": true, "랑": true, "이랑": true, "까지": true, "부터": true, "한테": true, "에게": true,
+	"처럼": true, "보다": true, "이나": true, "나": true, "이요": true, "요": true, "이야": true,
+	"야": true, "에도": true, "로는": true, "으로는": true, "에서는": true, "는요": true,
+}
+
 // addPhrase tokenizes kw like a post and registers it.
 func (a *Analyzer) addPhrase(kw string, kind phraseKind, idx int) error {
 	exact := strings.HasPrefix(kw, "=")
@@ -878,7 +890,7 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 					}
 					for _, id := range ids {
 						ph := &a.phrases[id]
-						if ph.exact && (p != 0 || q != len(w)) {
+						if ph.exact && (p != 0 || (q != len(w) && !koParticles[w[q:]])) {
 							continue
 						}
 						if a.matchRest(s, str, i, ph) {

@@ -120,6 +120,13 @@ func TestEnrich(t *testing.T) {
 		{"ko not bad", "나쁘지 않네요 다크모드 굿", "", "ko", "pos", nil, nil, []string{"dark_mode"}, false},
 		{"ko crash", "계속 튕겨요 ㅠㅠ", "", "ko", "neg", []string{"crash"}, nil, nil, false},
 		{"ko download is no outage", "다운로드 했어요", "", "ko", "chatter", nil, nil, nil, false},
+		// "페이" (pay) is a word of its own, with a particle or ending a
+		// compound, not the start of "페이지" (page) or a name ("페이드").
+		{"ko page is no payment", "페이지가 안 열려요", "", "ko", "neg", []string{"outage"}, nil, nil, false},
+		{"ko name is no payment", "페이드 정말 좋아요", "", "ko", "pos", nil, nil, nil, false},
+		{"ko pay with particle", "페이가 안 돼요", "", "ko", "neg", []string{"payment"}, nil, nil, false},
+		{"ko pay compound", "삼성페이 오류", "", "ko", "neg", []string{"payment"}, nil, nil, false},
+		{"ko exact word with particle", "다운이 자꾸 돼서 짜증나요", "", "ko", "neg", []string{"outage"}, nil, nil, false},
 		{"ko version", "버전 4.3 업데이트 했어요", "", "ko", "chatter", nil, []string{"4.3"}, nil, true},
 		{"ko login no spaces", "로그인안됨", "", "ko", "neg", []string{"login"}, nil, nil, false},
 		{"ko login 안되요", "로그인 안되요", "", "ko", "neg", []string{"login"}, nil, nil, false},

@@ -193,7 +193,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 		topic: []string{"payment", "payments", "pay", "paying", "paid", "checkout", "check out", "checking out",
 			"card", "cards", "paypal", "apple pay", "google pay", "purchase", "transaction", "gift card",
 			"promo code", "coupon", "refund", "charged", "charge", "billing", "checkout's", "chekout", "paymnet", "payout", "payouts", "subscription", "subscribed", "transfer", "transfers", "withdrawal", "deposit",
-			"결제", "결재", "카드", "간편결제", "카카오페이", "네이버페이", "페이", "환불", "결제창", "송금", "이체", "출금", "입금", "구독"},
+			"결제", "결재", "카드", "간편결제", "카카오페이", "네이버페이", "삼성페이", "애플페이", "토스페이", "페이코", "페이팔", "=페이", "환불", "결제창", "송금", "이체", "출금", "입금", "구독"},
 	},
 	"crash": {
 		strong: []string{"crash", "crashes", "crashed", "crashing", "crashy", "crashs", "chrashing", "crushes",
