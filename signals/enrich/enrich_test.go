@@ -126,6 +126,10 @@ func TestEnrich(t *testing.T) {
 		{"ko name is no payment", "페이드 정말 좋아요", "", "ko", "pos", nil, nil, nil, false},
 		{"ko pay with particle", "페이가 안 돼요", "", "ko", "neg", []string{"payment"}, nil, nil, false},
 		{"ko pay compound", "삼성페이 오류", "", "ko", "neg", []string{"payment"}, nil, nil, false},
+		// naming the version is release talk: praise with a number and a
+		// word the movie-review model half dislikes is no update complaint
+		{"ko praise naming the version", "2.15 버전 단언컨데 비교불가임", "", "ko", "chatter", nil, []string{"2.15"}, nil, true},
+		{"ko version and a real problem", "4.2 버전 이후로 로그인 안 돼요", "", "ko", "neg", []string{"login", "update"}, []string{"4.2"}, nil, true},
 		{"ko exact word with particle", "다운이 자꾸 돼서 짜증나요", "", "ko", "neg", []string{"outage"}, nil, nil, false},
 		{"ko version", "버전 4.3 업데이트 했어요", "", "ko", "chatter", nil, []string{"4.3"}, nil, true},
 		{"ko login no spaces", "로그인안됨", "", "ko", "neg", []string{"login"}, nil, nil, false},

@@ -242,10 +242,14 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"=다 없어짐", "=싹 다 없어", "전부 없어"},
 	},
 	"update": {
-		topic: []string{"update", "updated", "updating", "updates", "upgrade", "upgraded", "new version", "version",
+		// A bare "version" / "버전" only labels a release ("v2.15", "2.15
+		// 버전": Versions and MentionsUpdate say so); it is the words of
+		// updating that make the topic, so release talk with some unhappy
+		// word elsewhere is not a complaint about the update.
+		topic: []string{"update", "updated", "updating", "updates", "upgrade", "upgraded", "new version",
 			"latest version", "this version", "new release", "release", "releases", "patch", "roll back", "rollback", "downgrade",
 			"updat", "udpate", "upate",
-			"업데이트", "업뎃", "업그레이드", "새 버전", "최신 버전", "새버전", "최신버전", "패치", "버전"},
+			"업데이트", "업뎃", "업그레이드", "새 버전", "최신 버전", "새버전", "최신버전", "이번 버전", "패치"},
 	},
 }
 
