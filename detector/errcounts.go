@@ -366,57 +366,55 @@ func (b counts) judged() counts {
 // bucket with errors but no requests).
 func (cw *countWatch) addBucket(t time.Time, b counts, p float64) {
 	b = b.judged()
-	x, n, y, m := b.x, b.n, b.y, b.m
-	if n <= 0 {
-		return // the new version did not run in this bucket
-	}
-	trials, pi := n, p
-	if m > 0 {
-		trials, pi = x+y, n/(n+m)
-	}
+	trials, pi := b.trials(p)
 	if trials <= 0 {
-		return // no errors anywhere: nothing to tell the cohorts apart
+		return
 	}
-	e := pi * trials
-	c := &cw.c
-	c.total += x
-	c.expected += e
-	for i := range c.s {
-		if c.s[i] == 0 {
-			c.from[i], c.x[i], c.e[i] = t, 0, 0
+	// The same odds chart as negative_share, over the bucket's trials;
+	// each ρ's excursion also keeps the new version's requests and the
+	// other cohort's counts, started and dropped with it.
+	before := cw.c.s
+	cw.c.addShare(t, b.x, trials, pi)
+	for i, s := range cw.c.s {
+		if s == 0 || before[i] == 0 {
 			cw.n[i], cw.y[i], cw.m[i], cw.solo[i] = 0, 0, 0, 0
 		}
-		v := c.s[i] + x*cusumLogRises[i] - trials*math.Log1p(pi*(CUSUMRises[i]-1))
-		if v <= 0 {
-			c.s[i], c.x[i], c.e[i] = 0, 0, 0
-			cw.n[i], cw.y[i], cw.m[i], cw.solo[i] = 0, 0, 0, 0
+		if s == 0 {
 			continue
 		}
-		c.s[i] = v
-		c.x[i] += x
-		c.e[i] += e
-		cw.n[i] += n
-		cw.y[i] += y
-		cw.m[i] += m
-		if m <= 0 {
+		cw.n[i] += b.n
+		cw.y[i] += b.y
+		cw.m[i] += b.m
+		if b.m <= 0 {
 			cw.solo[i]++
 		}
 	}
+}
+
+// trials are what a bucket's chart increment is taken over: with another
+// cohort running (m > 0), the bucket's errors, each the new version's
+// with probability π = n / (n + m); without one, the new version's
+// requests, each an error with the baseline ratio p. 0 when the new
+// version did not run or nothing tells the cohorts apart.
+func (b counts) trials(p float64) (trials, pi float64) {
+	if b.n <= 0 {
+		return 0, 0
+	}
+	if b.m > 0 {
+		return b.x + b.y, b.n / (b.n + b.m)
+	}
+	return b.n, p
 }
 
 // increment is chart i's log-likelihood ratio for one bucket's counts, in
 // the form addBucket uses (0 when the bucket says nothing).
 func increment(b counts, p float64, i int) float64 {
 	b = b.judged()
-	x, n, y, m := b.x, b.n, b.y, b.m
-	trials, pi := n, p
-	if m > 0 {
-		trials, pi = x+y, n/(n+m)
-	}
-	if n <= 0 || trials <= 0 {
+	trials, pi := b.trials(p)
+	if trials <= 0 {
 		return 0
 	}
-	return x*cusumLogRises[i] - trials*math.Log1p(pi*(CUSUMRises[i]-1))
+	return b.x*cusumLogRises[i] - trials*math.Log1p(pi*(CUSUMRises[i]-1))
 }
 
 // persists reports whether an alarm of chart i may halt on its own. An
