@@ -44,14 +44,36 @@ const (
 )
 
 // HalfNames are the halves: the two text halves and the fresh held-out
-// set made of the held-out texts.
+// sets made of the held-out texts.
 var HalfNames = []string{Tune, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5}
+
+// set is what defines a set of scenarios, fixed before it was used: its
+// texts, the seed of its first scenario, how many scenarios of each kind
+// it has and the seed of its clean month.
+type set struct {
+	texts   string
+	base    uint64
+	perKind int
+	month   uint64
+}
+
+// sets holds every set's definition. The fresh held-out sets from
+// HeldOut3 on have twice the scenarios of each kind, so "every incident
+// halted" is tried on 48 incidents.
+var sets = map[string]set{
+	Tune:     {Tune, 1, SeedsPerKind, 7},
+	HeldOut:  {HeldOut, 1001, SeedsPerKind, 1007},
+	HeldOut2: {HeldOut, 5001, SeedsPerKind, 5007},
+	HeldOut3: {HeldOut, 9001, HeldOut3SeedsPerKind, 9007},
+	HeldOut4: {HeldOut, 13001, HeldOut3SeedsPerKind, 13007},
+	HeldOut5: {HeldOut, 17001, HeldOut3SeedsPerKind, 17007},
+}
 
 // Texts names the half whose texts a set is made of: HeldOut2 to HeldOut5
 // use the held-out texts.
 func Texts(half string) string {
-	if half == HeldOut2 || half == HeldOut3 || half == HeldOut4 || half == HeldOut5 {
-		return HeldOut
+	if d, ok := sets[half]; ok {
+		return d.texts
 	}
 	return half
 }

@@ -105,37 +105,28 @@ var Kinds = []Kind{
 	{"buzz-incident-x5-h3", "launch buzz in H3 (volume ×4, positive) and, under it, complaints ×5 from 20–50 minutes into H3", true},
 }
 
-// SeedsPerKind is how many scenarios of each kind a half has (HeldOut3 and
-// HeldOut4: HeldOut3SeedsPerKind).
+// SeedsPerKind is how many scenarios of each kind a half has (HeldOut3 to
+// HeldOut5: HeldOut3SeedsPerKind).
 const SeedsPerKind = 2
 
-// HeldOut3SeedsPerKind is how many scenarios of each kind HeldOut3 and
-// HeldOut4 have:
-// twice the others, so "every incident halted" is tried on 48 incidents.
+// HeldOut3SeedsPerKind is how many scenarios of each kind HeldOut3 to
+// HeldOut5 have: twice the others, so "every incident halted" is tried on
+// 48 incidents.
 const HeldOut3SeedsPerKind = 4
 
-// Corpus lists the scenarios of one half: every kind SeedsPerKind times
-// (HeldOut3 to HeldOut5: HeldOut3SeedsPerKind times). Tune seeds start at 1,
-// held-out seeds at 1001, the fresh held-out sets' (held-out texts) at 5001
-// (HeldOut2), 9001 (HeldOut3), 13001 (HeldOut4) and 17001 (HeldOut5).
+// Corpus lists the scenarios of one set (sets): every kind its perKind
+// times, seeds counting up from its base — 1 for tune, 1001 for held-out,
+// 5001, 9001, 13001 and 17001 for the fresh held-out sets HeldOut2 to
+// HeldOut5 (held-out texts).
 func Corpus(half string) []Spec {
-	base, per := uint64(1), SeedsPerKind
-	switch half {
-	case HeldOut:
-		base = 1001
-	case HeldOut2:
-		base = 5001
-	case HeldOut3:
-		base, per = 9001, HeldOut3SeedsPerKind
-	case HeldOut4:
-		base, per = 13001, HeldOut3SeedsPerKind
-	case HeldOut5:
-		base, per = 17001, HeldOut3SeedsPerKind
+	d, ok := sets[half]
+	if !ok {
+		d = sets[Tune]
 	}
 	var out []Spec
 	for i, k := range Kinds {
-		for j := range per {
-			out = append(out, Spec{Kind: k.Name, Seed: base + uint64(i*per+j), Half: half})
+		for j := range d.perKind {
+			out = append(out, Spec{Kind: k.Name, Seed: d.base + uint64(i*d.perKind+j), Half: half})
 		}
 	}
 	return out

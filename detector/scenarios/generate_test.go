@@ -91,104 +91,56 @@ func TestHeldOut2Set(t *testing.T) {
 	}
 }
 
-// TestHeldOut3Set checks the second fresh held-out set is what was fixed
-// before session 4's tuning: the held-out texts, four scenarios of each kind
-// with seeds from 9001 (none shared with any other set), clean replay seed
-// 9007. It generates and replays nothing.
-func TestHeldOut3Set(t *testing.T) {
-	specs := Corpus(HeldOut3)
-	if len(specs) != len(Kinds)*4 || specs[0].Seed != 9001 || specs[len(specs)-1].Seed != 9000+uint64(len(specs)) {
-		t.Fatalf("heldout3 seeds: %d specs, first %d, last %d; want %d from 9001", len(specs), specs[0].Seed, specs[len(specs)-1].Seed, len(Kinds)*4)
-	}
-	seeds := map[uint64]string{}
-	for _, half := range []string{Tune, HeldOut, HeldOut2} {
-		for _, s := range Corpus(half) {
-			seeds[s.Seed] = half
-		}
-	}
-	for _, s := range specs {
-		if s.Half != HeldOut3 {
-			t.Fatalf("%s: half %q", s.Name(), s.Half)
-		}
-		if h, ok := seeds[s.Seed]; ok {
-			t.Errorf("%s: seed also used by the %s set", s.Name(), h)
-		}
-	}
-	if got := MonthSeed(HeldOut3); got != 9007 {
-		t.Errorf("heldout3 clean replay seed %d, want 9007", got)
-	}
-	if Texts(HeldOut3) != HeldOut {
-		t.Errorf("heldout3 must be made of the held-out texts")
-	}
-}
-
-// TestHeldOut4Set checks the third fresh held-out set is what was fixed
-// before session 5's tuning: the held-out texts, four scenarios of each kind
-// with seeds from 13001 (none shared with any other set), clean replay seed
-// 13007. It generates and replays nothing.
-func TestHeldOut4Set(t *testing.T) {
-	specs := Corpus(HeldOut4)
-	if len(specs) != len(Kinds)*4 || specs[0].Seed != 13001 || specs[len(specs)-1].Seed != 13000+uint64(len(specs)) {
-		t.Fatalf("heldout4 seeds: %d specs, first %d, last %d; want %d from 13001", len(specs), specs[0].Seed, specs[len(specs)-1].Seed, len(Kinds)*4)
-	}
-	seeds := map[uint64]string{}
-	for _, half := range []string{Tune, HeldOut, HeldOut2, HeldOut3} {
-		for _, s := range Corpus(half) {
-			seeds[s.Seed] = half
-		}
-	}
-	for _, s := range specs {
-		if s.Half != HeldOut4 {
-			t.Fatalf("%s: half %q", s.Name(), s.Half)
-		}
-		if h, ok := seeds[s.Seed]; ok {
-			t.Errorf("%s: seed also used by the %s set", s.Name(), h)
-		}
-	}
+// TestFreshHeldOutSets checks the fresh held-out sets are what was fixed
+// before the work they measured, each before any of it: heldout3 before
+// session 4's tuning, heldout4 before session 5's, heldout5 after heldout4
+// was run and before the Korean lexicon change that followed. Each is made
+// of the held-out texts, four scenarios of each kind with seeds from its
+// base (none shared with any set fixed before it) and its own clean replay
+// seed. It generates and replays nothing.
+func TestFreshHeldOutSets(t *testing.T) {
 	months := map[uint64]bool{}
 	for _, half := range HalfNames {
 		months[MonthSeed(half)] = true
 	}
-	if got := MonthSeed(HeldOut4); got != 13007 || len(months) != len(HalfNames) {
-		t.Errorf("heldout4 clean replay seed %d, want 13007, one per set (%d seeds for %d sets)", got, len(months), len(HalfNames))
+	if len(months) != len(HalfNames) {
+		t.Errorf("%d clean replay seeds for %d sets, want one each", len(months), len(HalfNames))
 	}
-	if Texts(HeldOut4) != HeldOut {
-		t.Errorf("heldout4 must be made of the held-out texts")
-	}
-}
-
-// TestHeldOut5Set checks the fourth fresh held-out set is what was fixed
-// after heldout5 was run, before the Korean lexicon change: the held-out texts, four scenarios of each kind
-// with seeds from 17001 (none shared with any other set), clean replay seed
-// 17007. It generates and replays nothing.
-func TestHeldOut5Set(t *testing.T) {
-	specs := Corpus(HeldOut5)
-	if len(specs) != len(Kinds)*4 || specs[0].Seed != 17001 || specs[len(specs)-1].Seed != 17000+uint64(len(specs)) {
-		t.Fatalf("heldout5 seeds: %d specs, first %d, last %d; want %d from 17001", len(specs), specs[0].Seed, specs[len(specs)-1].Seed, len(Kinds)*4)
-	}
-	seeds := map[uint64]string{}
-	for _, half := range []string{Tune, HeldOut, HeldOut2, HeldOut3, HeldOut4} {
-		for _, s := range Corpus(half) {
-			seeds[s.Seed] = half
-		}
-	}
-	for _, s := range specs {
-		if s.Half != HeldOut5 {
-			t.Fatalf("%s: half %q", s.Name(), s.Half)
-		}
-		if h, ok := seeds[s.Seed]; ok {
-			t.Errorf("%s: seed also used by the %s set", s.Name(), h)
-		}
-	}
-	months := map[uint64]bool{}
-	for _, half := range HalfNames {
-		months[MonthSeed(half)] = true
-	}
-	if got := MonthSeed(HeldOut5); got != 17007 || len(months) != len(HalfNames) {
-		t.Errorf("heldout5 clean replay seed %d, want 17007, one per set (%d seeds for %d sets)", got, len(months), len(HalfNames))
-	}
-	if Texts(HeldOut5) != HeldOut {
-		t.Errorf("heldout5 must be made of the held-out texts")
+	for _, tc := range []struct {
+		half        string
+		base, month uint64
+		before      []string // the sets fixed before it
+	}{
+		{HeldOut3, 9001, 9007, []string{Tune, HeldOut, HeldOut2}},
+		{HeldOut4, 13001, 13007, []string{Tune, HeldOut, HeldOut2, HeldOut3}},
+		{HeldOut5, 17001, 17007, []string{Tune, HeldOut, HeldOut2, HeldOut3, HeldOut4}},
+	} {
+		t.Run(tc.half, func(t *testing.T) {
+			specs := Corpus(tc.half)
+			if len(specs) != len(Kinds)*4 || specs[0].Seed != tc.base || specs[len(specs)-1].Seed != tc.base-1+uint64(len(specs)) {
+				t.Fatalf("seeds: %d specs, first %d, last %d; want %d from %d", len(specs), specs[0].Seed, specs[len(specs)-1].Seed, len(Kinds)*4, tc.base)
+			}
+			seeds := map[uint64]string{}
+			for _, half := range tc.before {
+				for _, s := range Corpus(half) {
+					seeds[s.Seed] = half
+				}
+			}
+			for _, s := range specs {
+				if s.Half != tc.half {
+					t.Fatalf("%s: half %q", s.Name(), s.Half)
+				}
+				if h, ok := seeds[s.Seed]; ok {
+					t.Errorf("%s: seed also used by the %s set", s.Name(), h)
+				}
+			}
+			if got := MonthSeed(tc.half); got != tc.month {
+				t.Errorf("clean replay seed %d, want %d", got, tc.month)
+			}
+			if Texts(tc.half) != HeldOut {
+				t.Errorf("must be made of the held-out texts")
+			}
+		})
 	}
 }
 

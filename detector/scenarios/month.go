@@ -26,25 +26,16 @@ type MonthSpec struct {
 	Half     string
 }
 
-// Name is the stream's file name stem.
-// MonthSeed is the clean replay's seed of a set: 7 (tune), 1007
+// MonthSeed is the clean replay's seed of a set (sets): 7 (tune), 1007
 // (held-out), 5007, 9007, 13007 and 17007 (the fresh held-out sets).
 func MonthSeed(half string) uint64 {
-	switch half {
-	case HeldOut:
-		return 1007
-	case HeldOut2:
-		return 5007
-	case HeldOut3:
-		return 9007
-	case HeldOut4:
-		return 13007
-	case HeldOut5:
-		return 17007
+	if d, ok := sets[half]; ok {
+		return d.month
 	}
-	return 7
+	return sets[Tune].month
 }
 
+// Name is the stream's file name stem.
 func (m MonthSpec) Name() string {
 	return fmt.Sprintf("clean-%dd-%dsvc-s%d", m.Days, m.Services, m.Seed)
 }
