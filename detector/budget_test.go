@@ -51,51 +51,21 @@ func TestBudgetHoldsJointly(t *testing.T) {
 	if got := d.budgetCharts(w); got != d.haltingCharts()+1 {
 		t.Fatalf("%d halting charts with the error counts, want %d", got, d.haltingCharts()+1)
 	}
-	halting := chartSignals()
 	r := rand.New(rand.NewPCG(11, 90))
 	const days = 200
 	halts, countHalts := 0, 0
 	var per [nCharts]int
+	posts := inControl{postRate: postRate, negShare: negShare, relShare: relShare, catShare: catShare}
 	for m := 0; m < days*24*60; m++ {
-		n := poisson(r, postRate)
-		x := 0
-		for range n {
-			if r.Float64() < negShare {
-				x++
-			}
-		}
-		var rel, cats [8]float64
-		for range x {
-			if r.Float64() < relShare {
-				rel[0]++
-			}
-			for i, p := range catShare {
-				if r.Float64() < p {
-					cats[i]++
-				}
-			}
-		}
+		n, x, rel, cats := posts.minute(r)
 		tm := t0.Add(time.Duration(m) * time.Minute)
 		common := gammaVariate(r, 20) / 20
 		draw := func(n float64) float64 {
 			return float64(poissonLarge(r, n*errRatio*common*gammaVariate(r, 50)/50))
 		}
 		w.counts[0].addBucket(tm, counts{x: draw(reqs * canary), n: reqs * canary, y: draw(reqs * (1 - canary)), m: reqs * (1 - canary)}, errRatio)
-		w.charts[chComplaints].add(tm, float64(x), negRate)
-		w.charts[chShare].addShare(tm, float64(x), float64(n), negShare)
-		w.charts[chRelease].add(tm, rel[0], negRate*relShare)
-		for i := range catShare {
-			w.charts[chCategory0+i].add(tm, cats[i], w.base.catRate[i])
-		}
-		halted := false
-		for i := range w.charts {
-			name := halting[i]
-			crit := d.cfg.critical(name) || i >= chCategory0 && d.cfg.critical("complaint_categories")
-			if crit && w.charts[i].alarm() >= 0 {
-				halted = true
-				per[i]++
-			}
-		}
+		foldSocial(w, tm, n, x, rel, cats)
+		halted := socialHalts(d, w, &per)
 		if w.counts[0].c.alarm() >= 0 {
 			halted = true
 			countHalts++
@@ -109,6 +79,7 @@ func TestBudgetHoldsJointly(t *testing.T) {
 		}
 	}
 	budget := float64(days) // one a day
+	halting := chartSignals()
 	for i := range w.charts {
 		t.Logf("%-18s h %.2f rate %.3f halts %d", halting[i], w.charts[i].h, []float64{negRate, negRate, negRate * relShare, w.base.catRate[0], w.base.catRate[1], w.base.catRate[2], w.base.catRate[3], w.base.catRate[4], w.base.catRate[5], w.base.catRate[6], w.base.catRate[7]}[i], per[i])
 	}
@@ -210,29 +181,8 @@ func TestBudgetHoldsWithEstimatedBaseline(t *testing.T) {
 	d := New(cfg, nil)
 	const postRate, negShare, relShare = 3.0, 1.0 / 6, 0.1
 	catShare := [8]float64{0.1, 0.05, 0.03, 0.06, 0.06, 0.15, 0.02, 0.08}
-	halting := chartSignals()
 	r := rand.New(rand.NewPCG(17, 4))
-	// minute draws one minute of in-control posts.
-	minute := func() (n, x int, rel float64, cats [8]float64) {
-		n = poisson(r, postRate)
-		for range n {
-			if r.Float64() < negShare {
-				x++
-			}
-		}
-		for range x {
-			if r.Float64() < relShare {
-				rel++
-			}
-			for i, p := range catShare {
-				if r.Float64() < p {
-					cats[i]++
-				}
-			}
-		}
-		return n, x, rel, cats
-	}
-	// About 300 false halts allowed, in one-week watches.
+	posts := inControl{postRate: postRate, negShare: negShare, relShare: relShare, catShare: catShare}
 	// AFTERSHOCK_ESTIMATED_BASELINE (a duration, default 6h: the
 	// detector's `baseline`) tries a longer one.
 	baselineMinutes := 360
@@ -249,7 +199,7 @@ func TestBudgetHoldsWithEstimatedBaseline(t *testing.T) {
 	for wk := range weeks {
 		var sum bucket
 		for range baselineMinutes {
-			n, x, rel, cats := minute()
+			n, x, rel, cats := posts.minute(r)
 			sum.posts += int32(n)
 			sum.negative += int32(x)
 			sum.releaseNeg += int32(rel)
@@ -261,22 +211,9 @@ func TestBudgetHoldsWithEstimatedBaseline(t *testing.T) {
 		w.base.estimate(sum, float64(baselineMinutes))
 		d.thresholds(w)
 		for m := range week / time.Minute {
-			n, x, rel, cats := minute()
-			tm := t0.Add(time.Duration(wk)*week + m*time.Minute)
-			w.charts[chComplaints].add(tm, float64(x), w.base.negRate)
-			w.charts[chShare].addShare(tm, float64(x), float64(n), w.base.negShare)
-			w.charts[chRelease].add(tm, rel, w.base.relRate)
-			for i := range cats {
-				w.charts[chCategory0+i].add(tm, cats[i], w.base.catRate[i])
-			}
-			halted := false
-			for i := range w.charts {
-				crit := d.cfg.critical(halting[i]) || i >= chCategory0 && d.cfg.critical("complaint_categories")
-				if crit && w.charts[i].alarm() >= 0 {
-					halted = true
-					per[i]++
-				}
-			}
+			n, x, rel, cats := posts.minute(r)
+			foldSocial(w, t0.Add(time.Duration(wk)*week+m*time.Minute), n, x, rel, cats)
+			halted := socialHalts(d, w, &per)
 			if halted {
 				halts++
 				for i := range w.charts {
@@ -287,6 +224,7 @@ func TestBudgetHoldsWithEstimatedBaseline(t *testing.T) {
 	}
 	budget := float64(weeks) * week.Hours() / budgetEvery.Hours()
 	k := d.haltingCharts()
+	halting := chartSignals()
 	for i := range per {
 		t.Logf("%-18s halts %3d (its share of the budget %.0f)", halting[i], per[i], budget/float64(k))
 	}
@@ -294,4 +232,58 @@ func TestBudgetHoldsWithEstimatedBaseline(t *testing.T) {
 	if float64(halts) > 1.2*budget {
 		t.Errorf("%d false halts in %d weeks with estimated baselines, the budget allows %.0f", halts, weeks, budget)
 	}
+}
+
+// inControl draws a minute of posts as a service has them normally: a
+// Poisson number, each a complaint with negShare, each complaint naming
+// the release with relShare and in each category with its share.
+type inControl struct {
+	postRate, negShare, relShare float64
+	catShare                     [8]float64
+}
+
+func (p inControl) minute(r *rand.Rand) (n, x int, rel float64, cats [8]float64) {
+	n = poisson(r, p.postRate)
+	for range n {
+		if r.Float64() < p.negShare {
+			x++
+		}
+	}
+	for range x {
+		if r.Float64() < p.relShare {
+			rel++
+		}
+		for i, s := range p.catShare {
+			if r.Float64() < s {
+				cats[i]++
+			}
+		}
+	}
+	return n, x, rel, cats
+}
+
+// foldSocial feeds one minute's counts to the social charts of w against
+// its baseline, as fold does without the seasonal and talk terms.
+func foldSocial(w *watch, tm time.Time, n, x int, rel float64, cats [8]float64) {
+	w.charts[chComplaints].add(tm, float64(x), w.base.negRate)
+	w.charts[chShare].addShare(tm, float64(x), float64(n), w.base.negShare)
+	w.charts[chRelease].add(tm, rel, w.base.relRate)
+	for i := range cats {
+		w.charts[chCategory0+i].add(tm, cats[i], w.base.catRate[i])
+	}
+}
+
+// socialHalts reports whether a chart that halts on its own (a critical
+// signal's) alarms, counting each in per.
+func socialHalts(d *Detector, w *watch, per *[nCharts]int) bool {
+	halting := chartSignals()
+	halted := false
+	for i := range w.charts {
+		crit := d.cfg.critical(halting[i]) || i >= chCategory0 && d.cfg.critical("complaint_categories")
+		if crit && w.charts[i].alarm() >= 0 {
+			halted = true
+			per[i]++
+		}
+	}
+	return halted
 }
