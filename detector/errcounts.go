@@ -65,6 +65,22 @@ type counts struct{ x, n, y, m float64 }
 
 func (c *counts) add(o counts) { c.x += o.x; c.n += o.n; c.y += o.y; c.m += o.m }
 
+// addSample counts one sample named name of pair p: errors or requests,
+// of the new version (canary) or of the other cohort. A sample of
+// neither of the pair's names is not counted.
+func (c *counts) addSample(p CountPair, name string, canary bool, v float64) {
+	switch {
+	case name == p.Errors && canary:
+		c.x += v
+	case name == p.Errors:
+		c.y += v
+	case name == p.Requests && canary:
+		c.n += v
+	case name == p.Requests:
+		c.m += v
+	}
+}
+
 // countBase is what an error-count chart expects, fixed at the ring start
 // from the other cohort's counts in the baseline hours before it.
 type countBase struct {
@@ -114,17 +130,7 @@ func (d *Detector) countsIn(w *watch, s *service, p CountPair, from, to time.Tim
 	for _, name := range []string{p.Errors, p.Requests} {
 		xs := s.metrics[name]
 		for i := sampleIndex(xs, from); i < len(xs) && xs[i].t.Before(to); i++ {
-			canary := w.isCanary(xs[i])
-			switch {
-			case name == p.Errors && canary:
-				c.x += xs[i].value
-			case name == p.Errors:
-				c.y += xs[i].value
-			case canary:
-				c.n += xs[i].value
-			default:
-				c.m += xs[i].value
-			}
+			c.addSample(p, name, w.isCanary(xs[i]), xs[i].value)
 		}
 	}
 	return c
@@ -458,17 +464,7 @@ func (d *Detector) lateCount(service, name string, x sample) {
 			if cw.next.IsZero() || !x.t.Before(cw.next) || x.t.Before(cw.asOf) {
 				continue
 			}
-			canary := w.isCanary(x)
-			switch {
-			case name == p.Errors && canary:
-				cw.late.x += x.value
-			case name == p.Errors:
-				cw.late.y += x.value
-			case name == p.Requests && canary:
-				cw.late.n += x.value
-			case name == p.Requests:
-				cw.late.m += x.value
-			}
+			cw.late.addSample(p, name, w.isCanary(x), x.value)
 		}
 	}
 }
