@@ -41,11 +41,17 @@ const (
 	// kind (17001…), clean replay 17007. Run once, by the coordinator,
 	// after the judge is frozen.
 	HeldOut5 = "heldout5"
+	// HeldOut6 is the next fresh held-out set, fixed on 2026-12-07 (session
+	// 6) before any tuning of that session, because heldout5 was spent: the
+	// held-out texts with new seeds, four scenarios of each kind (21001…),
+	// clean replay 21007. Run once, by the coordinator, after the judge is
+	// frozen.
+	HeldOut6 = "heldout6"
 )
 
 // HalfNames are the halves: the two text halves and the fresh held-out
 // sets made of the held-out texts.
-var HalfNames = []string{Tune, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5}
+var HalfNames = []string{Tune, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6}
 
 // set is what defines a set of scenarios, fixed before it was used: its
 // texts, the seed of its first scenario, how many scenarios of each kind
@@ -67,9 +73,10 @@ var sets = map[string]set{
 	HeldOut3: {HeldOut, 9001, HeldOut3SeedsPerKind, 9007},
 	HeldOut4: {HeldOut, 13001, HeldOut3SeedsPerKind, 13007},
 	HeldOut5: {HeldOut, 17001, HeldOut3SeedsPerKind, 17007},
+	HeldOut6: {HeldOut, 21001, HeldOut3SeedsPerKind, 21007},
 }
 
-// Texts names the half whose texts a set is made of: HeldOut2 to HeldOut5
+// Texts names the half whose texts a set is made of: HeldOut2 to HeldOut6
 // use the held-out texts.
 func Texts(half string) string {
 	if d, ok := sets[half]; ok {

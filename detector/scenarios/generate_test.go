@@ -94,7 +94,8 @@ func TestHeldOut2Set(t *testing.T) {
 // TestFreshHeldOutSets checks the fresh held-out sets are what was fixed
 // before the work they measured, each before any of it: heldout3 before
 // session 4's tuning, heldout4 before session 5's, heldout5 after heldout4
-// was run and before the Korean lexicon change that followed. Each is made
+// was run and before the Korean lexicon change that followed, heldout6
+// before session 6's tuning. Each is made
 // of the held-out texts, four scenarios of each kind with seeds from its
 // base (none shared with any set fixed before it) and its own clean replay
 // seed. It generates and replays nothing.
@@ -114,6 +115,7 @@ func TestFreshHeldOutSets(t *testing.T) {
 		{HeldOut3, 9001, 9007, []string{Tune, HeldOut, HeldOut2}},
 		{HeldOut4, 13001, 13007, []string{Tune, HeldOut, HeldOut2, HeldOut3}},
 		{HeldOut5, 17001, 17007, []string{Tune, HeldOut, HeldOut2, HeldOut3, HeldOut4}},
+		{HeldOut6, 21001, 21007, []string{Tune, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5}},
 	} {
 		t.Run(tc.half, func(t *testing.T) {
 			specs := Corpus(tc.half)

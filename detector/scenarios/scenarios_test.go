@@ -227,6 +227,20 @@ func TestHeldOut5Report(t *testing.T) {
 	report(t, HeldOut5)
 }
 
+// TestHeldOut6Report prints the report of the fifth fresh held-out set
+// (held-out texts, four seeds per kind from 21001; see HeldOut6), fixed
+// before session 6's tuning. Run it ONCE, after the judge is frozen, with
+// its 30-day clean replay (seed 21007):
+//
+//	AFTERSHOCK_SCENARIOS=heldout6 go test ./detector/scenarios -run 'TestHeldOut6Report|TestCleanReplay' -v -timeout 60m
+func TestHeldOut6Report(t *testing.T) {
+	if os.Getenv("AFTERSHOCK_SCENARIOS") != HeldOut6 {
+		t.Skip("set AFTERSHOCK_SCENARIOS=heldout6 (once, after freezing the judge) to print the fresh held-out report")
+	}
+	t.Log("fresh held-out run (heldout6): report these figures with the commit they ran at; a judge changed after this run has no held-out figure")
+	report(t, HeldOut6)
+}
+
 func report(t *testing.T, half string) {
 	specs := Corpus(half)
 	// AFTERSHOCK_SCENARIOS_RUN=regexp picks scenarios by name (tune half
