@@ -103,12 +103,18 @@ func NegativeRule(sentiment float64, categories int) bool {
 }
 
 // MetricSample is one value of an internal metric for one cohort of a service.
-// An empty Version and Ring mean the old (baseline) cohort.
+// An empty Version, Release and Ring mean the old (baseline) cohort.
 type MetricSample struct {
 	Type    string    `json:"type"`
 	Time    time.Time `json:"time"`
 	Service string    `json:"service"`
 	Version string    `json:"version,omitempty"`
+	// Release names the cohort by the release id of its release events
+	// (ReleaseEvent.Release) instead of, or beside, Version: the detector
+	// takes the version that release's events named (the new cohort of
+	// that release). A sample whose release it does not know, or whose
+	// Version disagrees with it, is set aside, not counted in a cohort.
+	Release string `json:"release,omitempty"`
 	Ring    string    `json:"ring,omitempty"`
 	Name    string    `json:"name"` // error_rate, http_5xx, latency_p99, ...
 	Value   float64   `json:"value"`

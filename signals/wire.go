@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -239,6 +240,9 @@ func (p *Post) Validate() error {
 // of the watch).
 const MaxCount = 1e12
 
+// MaxReleaseBytes bounds the release id a metric sample names.
+const MaxReleaseBytes = 256
+
 // Validate checks the sample. It sets Type.
 func (m *MetricSample) Validate() error {
 	m.Type = TypeMetric
@@ -249,8 +253,23 @@ func (m *MetricSample) Validate() error {
 		return invalid("metric", "missing \"name\"")
 	case m.Value != m.Value: // NaN
 		return invalid("metric", "value is NaN")
+	case len(m.Release) > MaxReleaseBytes:
+		return invalid("metric", "release id of %d bytes, more than %d", len(m.Release), MaxReleaseBytes)
+	case !printable(m.Release):
+		return invalid("metric", "release id %q has control characters", m.Release)
 	}
 	return checkTime("metric", m.Time)
+}
+
+// printable reports whether s has no control characters (UTF-8 is checked
+// before).
+func printable(s string) bool {
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // Validate checks the release event. It sets Type.

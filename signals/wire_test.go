@@ -33,6 +33,9 @@ func TestDecode(t *testing.T) {
 		{"oversized", `{"type":"post","text":"` + strings.Repeat("a", MaxMessageBytes) + `"}`, "", "bytes"},
 		{"rollup counts", `{"type":"rollup","time":"2026-11-24T09:30:00Z","service":"shop","source":"x","posts":1,"negative":2}`, "", "out of range"},
 		{"bad time", `{"type":"metric","time":"yesterday","service":"shop","name":"e","value":1}`, "", "invalid message"},
+		{"metric with release", `{"type":"metric","time":"2026-11-24T09:30:00Z","service":"shop","release":"r123","name":"errors","value":17}`, "*signals.MetricSample", ""},
+		{"metric release oversized", `{"type":"metric","time":"2026-11-24T09:30:00Z","service":"shop","release":"` + strings.Repeat("r", MaxReleaseBytes+1) + `","name":"errors","value":17}`, "", "release id of 257 bytes"},
+		{"metric release control", `{"type":"metric","time":"2026-11-24T09:30:00Z","service":"shop","release":"r1\n","name":"errors","value":17}`, "", "control characters"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
