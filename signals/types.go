@@ -114,10 +114,10 @@ type MetricSample struct {
 	// takes the version that release's events named (the new cohort of
 	// that release). A sample whose release it does not know, or whose
 	// Version disagrees with it, is set aside, not counted in a cohort.
-	Release string `json:"release,omitempty"`
-	Ring    string    `json:"ring,omitempty"`
-	Name    string    `json:"name"` // error_rate, http_5xx, latency_p99, ...
-	Value   float64   `json:"value"`
+	Release string  `json:"release,omitempty"`
+	Ring    string  `json:"ring,omitempty"`
+	Name    string  `json:"name"` // error_rate, http_5xx, latency_p99, ...
+	Value   float64 `json:"value"`
 	// Series names the series the sample belongs to by its other labels
 	// (instance, route, ...) in Prometheus notation, sorted by name:
 	// `{instance="10.0.3.17:8080",job="api"}`. Samples of several series of
