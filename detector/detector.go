@@ -35,6 +35,13 @@ type Stats struct {
 	UnknownRings    int
 	RepeatedTexts   int // posts whose text was posted within the hour before: not counted again as complaints
 	BadCounts       int // samples of a count pair (error_counts) whose value is no count: negative, NaN or infinite
+	// UnknownReleases: metric samples naming a release no release event of
+	// their service named within releaseGrace, or one whose events name no
+	// version (releasecohort.go).
+	UnknownReleases int
+	// ReleaseMismatches: metric samples whose version disagrees with the
+	// version of the release they name.
+	ReleaseMismatches int
 }
 
 type watchKey struct{ release, ring string }
@@ -102,6 +109,7 @@ type Detector struct {
 	span     time.Duration
 	flagged  func(service, feature string) bool
 	reviews  map[string]*series // store reviews per service (exposure.go)
+	cohorts  releaseCohorts     // releases by id, for samples that name one (releasecohort.go)
 }
 
 // SetFeatureFlags tells the detector which features of a service can be
@@ -337,8 +345,13 @@ func (d *Detector) watchNegative(p signals.Post) {
 	}
 }
 
-// Metric records one metric sample.
+// Metric records one metric sample. One naming a release is counted in
+// that release's version's cohort, held until its release event comes, or
+// set aside (releasecohort.go).
 func (d *Detector) Metric(m signals.MetricSample) {
+	if m.Release != "" && !d.resolveRelease(&m) {
+		return
+	}
 	s := d.service(m.Service)
 	if s == nil {
 		return
@@ -376,6 +389,7 @@ func (d *Detector) Metric(m signals.MetricSample) {
 // a final verdict; a completion turns the release's open watches into a
 // soak watch; a halt, rollback or fix-forward closes them.
 func (d *Detector) Release(ev signals.ReleaseEvent) {
+	defer d.learnRelease(ev) // after the watch is open: held samples of the release come in
 	switch ev.Event {
 	case signals.EventStarted, signals.EventPromoted:
 		k := watchKey{ev.Release, ev.Ring}
@@ -444,6 +458,7 @@ func maxTime(a, b time.Time) time.Time {
 // bucket), emits rollups of finished minutes, forgets closed watches, and
 // returns everything produced since the last call.
 func (d *Detector) Advance(now time.Time) Output {
+	d.expireHeld(now)
 	for _, k := range d.order {
 		d.advanceWatch(d.watches[k], now)
 	}

@@ -359,6 +359,7 @@ func (d *Detector) ReleaseAt(ev signals.ReleaseEvent, seq uint64) bool {
 	s := d.service(ev.Service)
 	if s != nil && seq > 0 {
 		if seq <= s.releaseSeq {
+			d.learnRelease(ev) // its version, for samples naming it (releasecohort.go)
 			return false
 		}
 		s.releaseSeq = seq

@@ -44,6 +44,10 @@ type serviceSnapshot struct {
 	SourceLast map[string]time.Time
 	SourceAny  time.Time
 	SourceGap  float64
+	// Releases are the service's releases by id with their version, for
+	// samples that name a release (releasecohort.go); added without a
+	// version change like Watches.
+	Releases []releaseSnapshot
 }
 
 const snapshotVersion = 1
@@ -67,7 +71,8 @@ func (d *Detector) MarshalService(name string) ([]byte, error) {
 	snap := serviceSnapshot{Version: snapshotVersion, AsOf: s.asOf, HourWidth: s.hours.width, HourFirst: s.hours.first,
 		Terms: s.terms.counts, TermTotal: s.terms.total, TermDecay: s.terms.lastDecay,
 		Watches: d.openWatches(name), ReleaseSeq: s.releaseSeq,
-		SourceLast: s.sources.last, SourceAny: s.sources.lastAny, SourceGap: s.sources.gap}
+		SourceLast: s.sources.last, SourceAny: s.sources.lastAny, SourceGap: s.sources.gap,
+		Releases: d.cohorts.snapshot(name)}
 	for _, b := range s.hours.buckets {
 		if b.slot != 0 {
 			snap.Hours = append(snap.Hours, snapshotBucket{Slot: b.slot, Posts: b.posts, Negative: b.negative, Rel: b.release, RelNeg: b.releaseNeg, Categories: b.categories})
@@ -121,5 +126,6 @@ func (d *Detector) RestoreService(name string, data []byte) error {
 	if err := d.restoreWatches(snap.Watches, snap.AsOf); err != nil {
 		return fmt.Errorf("restoring service %s: %w", name, err)
 	}
+	d.restoreReleases(name, snap.Releases, snap.Watches)
 	return nil
 }

@@ -7,6 +7,9 @@
 //
 //	{"time":"2026-11-24T09:30:00Z","version":"4.2.0","ring":"h2","name":"error_rate","value":0.012}
 //
+// or in the count form, {"release":"shop-4.2.0","ring":"h2","requests":1200,"errors":17}
+// (a cohort by its version or its release id: push.Sample).
+//
 // "type" may be left out (it must be "metric" if given); "service" may be
 // left out and is then the subject's last token (it must match if given);
 // a missing "time" means the time of receipt; "name" and "value" are

@@ -242,14 +242,21 @@ func TestIdempotencyKey(t *testing.T) {
 func TestIngestCounts(t *testing.T) {
 	b := crawlertest.StartBus(t)
 	g := run(t, b.NC, bus.Publisher{JS: b.JS})
-	r := request(t, b.NC, "shop", `[{"version":"4.2.0","ring":"h2","requests":1200,"errors":17}, {"requests":5}]`)
-	if r.Accepted != 2 || len(r.Rejected) != 1 || r.Rejected[0].Index != 1 || !strings.Contains(r.Rejected[0].Error, `missing "errors"`) {
-		t.Fatalf("reply %+v, want 2 samples accepted and element 1 refused", r)
+	// The count form may name the release instead of the version
+	// (INTERFACES.md §8); the release is carried to the detector, which
+	// resolves it. A release id with a control character is refused.
+	r := request(t, b.NC, "shop", `[{"version":"4.2.0","ring":"h2","requests":1200,"errors":17}, {"requests":5},
+		{"release":"r123","ring":"h2","requests":900,"errors":4}, {"release":"r\u0007","requests":1,"errors":0}]`)
+	if r.Accepted != 4 || len(r.Rejected) != 2 || r.Rejected[0].Index != 1 || !strings.Contains(r.Rejected[0].Error, `missing "errors"`) ||
+		r.Rejected[1].Index != 3 || !strings.Contains(r.Rejected[1].Error, "control characters") {
+		t.Fatalf("reply %+v, want 4 samples accepted and elements 1 and 3 refused", r)
 	}
-	got := crawlertest.CollectMetrics(t, b.JS, 2, 5*time.Second)
+	got := crawlertest.CollectMetrics(t, b.JS, 4, 5*time.Second)
 	want := []signals.MetricSample{
 		{Type: "metric", Time: now, Service: "shop", Version: "4.2.0", Ring: "h2", Name: "requests", Value: 1200},
 		{Type: "metric", Time: now, Service: "shop", Version: "4.2.0", Ring: "h2", Name: "errors", Value: 17},
+		{Type: "metric", Time: now, Service: "shop", Release: "r123", Ring: "h2", Name: "requests", Value: 900},
+		{Type: "metric", Time: now, Service: "shop", Release: "r123", Ring: "h2", Name: "errors", Value: 4},
 	}
 	for i := range got {
 		got[i].Time = got[i].Time.UTC()
@@ -257,7 +264,7 @@ func TestIngestCounts(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("published\n%+v\nwant\n%+v", got, want)
 	}
-	if s := g.Stats(); s.Accepted != 2 {
-		t.Errorf("stats %+v, want 2 accepted", s)
+	if s := g.Stats(); s.Accepted != 4 {
+		t.Errorf("stats %+v, want 4 accepted", s)
 	}
 }

@@ -9,6 +9,16 @@
 //
 //	{"service":"shop","version":"4.2.0","ring":"H2","ts":"2026-11-24T09:30:00Z","requests":1200,"errors":17}
 //
+// Either form may name its cohort by the release id instead of (or beside)
+// the version, as INTERFACES.md §8 sketches it:
+//
+//	{"service":"shop","ring":"H2","release":"r123","ts":"2026-11-24T09:30:00Z","requests":1200,"errors":17}
+//
+// The release is carried to the detector as it is; the detector knows the
+// release events and takes that release's version as the sample's cohort
+// (a release it does not know, or a version that disagrees with it, sets
+// the sample aside there: detector/releasecohort.go, README "POST /v1/metrics").
+//
 // The body is one object, a JSON array of them, or JSON lines. "type" may
 // be left out; a missing "time" (or "ts") means now. Valid samples are
 // published to the METRICS stream; each invalid object is reported by its
@@ -230,9 +240,12 @@ type Sample struct {
 	Time    time.Time `json:"time"`
 	Service string    `json:"service"`
 	Version string    `json:"version"`
-	Ring    string    `json:"ring"`
-	Name    string    `json:"name"`
-	Value   *float64  `json:"value"`
+	// Release names the cohort by its release id (a release event's
+	// "release"), instead of or beside Version: the detector resolves it.
+	Release string   `json:"release"`
+	Ring    string   `json:"ring"`
+	Name    string   `json:"name"`
+	Value   *float64 `json:"value"`
 	// TS is "time" by its other name, as the count form is documented.
 	TS time.Time `json:"ts"`
 	// Requests and Errors make the count form: the requests served and the
@@ -265,10 +278,6 @@ func ParseSample(raw json.RawMessage) (Sample, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
 		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			if f == `"release"` {
-				// INTERFACES.md §8 sketched the count form with a release id.
-				return Sample{}, errors.New(`unknown field "release": name the release's "version" (the detector tells the new version's cohort by it)`)
-			}
 			return Sample{}, fmt.Errorf("unknown field %s", f)
 		}
 		return Sample{}, fmt.Errorf("malformed JSON: %v", err)
@@ -347,6 +356,7 @@ func (s Sample) Metric(now time.Time) (signals.MetricSample, error) {
 		Time:    s.Time,
 		Service: s.Service,
 		Version: s.Version,
+		Release: s.Release,
 		Ring:    s.Ring,
 		Name:    s.Name,
 		Value:   *s.Value,

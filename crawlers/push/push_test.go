@@ -314,7 +314,6 @@ func TestCountFormBadObjects(t *testing.T) {
 		3: `"requests" 1e+300 and "errors" 1e+300 must be counts: non-negative and finite, at most 1e+12`,
 		4: `"errors" -1 must be counts`,
 		5: "cannot unmarshal string",
-		8: `unknown field "release": name the release's "version"`,
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/metrics", strings.NewReader("["+strings.Join(objects, ",")+"]")))
@@ -333,19 +332,102 @@ func TestCountFormBadObjects(t *testing.T) {
 			t.Errorf("object %d: %q, want it to say %q", r.Index, r.Error, w)
 		}
 	}
-	// Objects 0, 6 and 9 are two samples each, 7 one.
-	if resp.Accepted != 7 {
-		t.Fatalf("accepted %d samples, want 7", resp.Accepted)
+	// Objects 0, 6, 8 (a release instead of a version) and 9 are two
+	// samples each, 7 one.
+	if resp.Accepted != 9 {
+		t.Fatalf("accepted %d samples, want 9", resp.Accepted)
 	}
-	got := crawlertest.CollectMetrics(t, b.JS, 7, 5*time.Second)
+	got := crawlertest.CollectMetrics(t, b.JS, 9, 5*time.Second)
 	var values []float64
 	for _, m := range got {
 		values = append(values, m.Value)
 	}
-	if !reflect.DeepEqual(values, []float64{1200, 17, 10.5, 2.25, 0.5, 1e12, 0}) {
+	if !reflect.DeepEqual(values, []float64{1200, 17, 10.5, 2.25, 0.5, 10, 1, 1e12, 0}) {
 		t.Fatalf("stored values %v", values)
 	}
-	if n := crawlertest.Stored(t, b.JS, bus.StreamMetrics); n != 7 {
-		t.Fatalf("METRICS holds %d samples, want 7", n)
+	if got[5].Release != "r123" || got[6].Release != "r123" || got[5].Version != "" {
+		t.Fatalf("the count naming release r123 was stored as %+v and %+v", got[5], got[6])
+	}
+	if n := crawlertest.Stored(t, b.JS, bus.StreamMetrics); n != 9 {
+		t.Fatalf("METRICS holds %d samples, want 9", n)
+	}
+}
+
+// TestReleaseDecoding: a sample or a count may name its cohort by the
+// release id (INTERFACES.md §8), by the version, or by both; push carries
+// both as given (the detector resolves the release and refuses a version
+// that disagrees with it: detector TestSampleRelease). A release id that is
+// not valid UTF-8, too long, has control characters or is no string is
+// refused with its reason.
+func TestReleaseDecoding(t *testing.T) {
+	at := time.Date(2026, 11, 24, 9, 30, 0, 0, time.UTC)
+	counts := func(version, release string) []signals.MetricSample {
+		return []signals.MetricSample{
+			{Type: "metric", Time: at, Service: "checkout", Version: version, Release: release, Ring: "h2", Name: "requests", Value: 1200},
+			{Type: "metric", Time: at, Service: "checkout", Version: version, Release: release, Ring: "h2", Name: "errors", Value: 17},
+		}
+	}
+	tests := []struct {
+		name string
+		in   string
+		want []signals.MetricSample
+		err  string
+	}{
+		{"release only, as INTERFACES.md sketches it",
+			`{"service":"checkout","ring":"h2","release":"r123","ts":"2026-11-24T09:30:00Z","requests":1200,"errors":17}`,
+			counts("", "r123"), ""},
+		{"version only", `{"service":"checkout","ring":"h2","version":"4.2.0","ts":"2026-11-24T09:30:00Z","requests":1200,"errors":17}`,
+			counts("4.2.0", ""), ""},
+		{"both, agreeing or not: the detector judges",
+			`{"service":"checkout","ring":"h2","version":"4.2.0","release":"r123","ts":"2026-11-24T09:30:00Z","requests":1200,"errors":17}`,
+			counts("4.2.0", "r123"), ""},
+		{"unknown release: push does not know releases",
+			`{"service":"checkout","ring":"h2","release":"r-never-started","ts":"2026-11-24T09:30:00Z","requests":1200,"errors":17}`,
+			counts("", "r-never-started"), ""},
+		{"sample form with a release", `{"service":"checkout","release":"r123","time":"2026-11-24T09:30:00Z","name":"latency_p99","value":0.25}`,
+			[]signals.MetricSample{{Type: "metric", Time: at, Service: "checkout", Release: "r123", Name: "latency_p99", Value: 0.25}}, ""},
+		{"empty release is none", `{"service":"checkout","release":"","ts":"2026-11-24T09:30:00Z","requests":1,"errors":0}`,
+			[]signals.MetricSample{{Type: "metric", Time: at, Service: "checkout", Name: "requests", Value: 1}, {Type: "metric", Time: at, Service: "checkout", Name: "errors", Value: 0}}, ""},
+		{"invalid UTF-8", "{\"service\":\"checkout\",\"release\":\"r\xff\",\"requests\":1,\"errors\":0}", nil, "not valid UTF-8"},
+		{"oversized release", `{"service":"checkout","release":"` + strings.Repeat("r", signals.MaxReleaseBytes+1) + `","requests":1,"errors":0}`, nil, "release id of 257 bytes, more than 256"},
+		{"control character", `{"service":"checkout","release":"r1\t","requests":1,"errors":0}`, nil, "control characters"},
+		{"not a string", `{"service":"checkout","release":123,"requests":1,"errors":0}`, nil, "cannot unmarshal number"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []signals.MetricSample
+			s, err := push.ParseSample(json.RawMessage(tc.in))
+			if err == nil {
+				got, err = s.Metrics(now)
+			}
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want it to say %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range got {
+				got[i].Time = got[i].Time.UTC()
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got\n%+v\nwant\n%+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestReleaseOversizedBody: a body over MaxBodyBytes is refused whole
+// (413), release or not.
+func TestReleaseOversizedBody(t *testing.T) {
+	h := push.NewHandler(bus.Publisher{}, nil, func() time.Time { return now }, nil)
+	line := `{"service":"checkout","ring":"h2","release":"r123","requests":1200,"errors":17}` + "\n"
+	body := strings.Repeat(line, push.MaxBodyBytes/len(line)+1)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/metrics", strings.NewReader(body)))
+	if rec.Code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413: %s", rec.Code, rec.Body)
 	}
 }

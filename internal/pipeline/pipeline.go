@@ -186,7 +186,7 @@ func New(js jetstream.JetStream, det *detector.Detector, clock func() time.Time,
 	p.m.pubFailures = prometheus.NewCounter(prometheus.CounterOpts{Name: "aftershock_detector_publish_failures_total", Help: "Attempts to publish the detector's output (verdicts, anomalies, rollups) that failed; retried with a backoff."})
 	p.m.unpublished = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aftershock_detector_unpublished", Help: "Detector output (verdicts, anomalies, rollups) waiting to be published again."})
 	p.m.setAside = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aftershock_detector_set_aside_total",
-		Help: "Inputs the detector read but did not count, by reason: late_post (older than the buckets kept), dropped_service (beyond max_services), unknown_ring, repeated_text (a copy within the hour: a post, not again a complaint), bad_count (an error_counts sample that is no count)."}, []string{"reason"})
+		Help: "Inputs the detector read but did not count, by reason: late_post (older than the buckets kept), dropped_service (beyond max_services), unknown_ring, repeated_text (a copy within the hour: a post, not again a complaint), bad_count (an error_counts sample that is no count), unknown_release (a metric sample naming a release no release event of its service named within 5 minutes, or one without a version), release_mismatch (a metric sample whose version disagrees with its release's)."}, []string{"reason"})
 	if reg != nil {
 		reg.MustRegister(p.m.in, p.m.bad, p.m.verdicts, p.m.lag, p.m.rebuild, p.m.pubFailures, p.m.unpublished, p.m.setAside)
 	}
@@ -206,12 +206,17 @@ func (p *Pipeline) exportStats() {
 		{"unknown_ring", now.UnknownRings, p.m.seen.UnknownRings},
 		{"repeated_text", now.RepeatedTexts, p.m.seen.RepeatedTexts},
 		{"bad_count", now.BadCounts, p.m.seen.BadCounts},
+		{detector.ReasonUnknownRelease, now.UnknownReleases, p.m.seen.UnknownReleases},
+		{detector.ReasonReleaseMismatch, now.ReleaseMismatches, p.m.seen.ReleaseMismatches},
 	} {
 		if c.now > c.was {
 			p.m.setAside.WithLabelValues(c.reason).Add(float64(c.now - c.was))
 		}
 	}
 	p.m.seen = now
+	for _, note := range p.det.SetAsideNotes() {
+		p.log.Warn("metric samples set aside", "note", note)
+	}
 }
 
 // Run consumes the streams until ctx ends: posts and metrics from since

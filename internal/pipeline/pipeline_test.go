@@ -291,12 +291,15 @@ func TestSetAsideIsExported(t *testing.T) {
 	if err := cfg.Validate("detector"); err != nil {
 		t.Fatal(err)
 	}
-	p := New(nil, detector.New(cfg, nil), time.Now, time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	var logged strings.Builder
+	p := New(nil, detector.New(cfg, nil), time.Now, time.Second, slog.New(slog.NewTextHandler(&logged, nil)), prometheus.NewRegistry())
 	for i, in := range []string{
 		`{"type":"post","time":"2026-11-24T09:00:00Z","source":"x","id":"1","service":"shop","text":"login is broken again, cannot sign in at all"}`,
 		`{"type":"post","time":"2026-11-24T09:00:10Z","source":"x","id":"2","service":"shop","text":"login is broken again, cannot sign in at all"}`,
 		`{"type":"metric","time":"2026-11-24T09:00:00Z","service":"shop","name":"errors","value":-3}`,
 		`{"type":"metric","time":"2026-11-24T09:00:00Z","service":"shop","name":"errors","value":4}`,
+		`{"type":"release","time":"2026-11-24T08:00:00Z","release":"r1","service":"shop","version":"4.2.0","ring":"H2","event":"started"}`,
+		`{"type":"metric","time":"2026-11-24T09:00:00Z","service":"shop","version":"4.1.0","release":"r1","name":"errors","value":4}`,
 	} {
 		if got := p.Apply([]byte(in)); got.IsZero() {
 			t.Fatalf("message %d not applied", i)
@@ -304,9 +307,13 @@ func TestSetAsideIsExported(t *testing.T) {
 	}
 	p.exportStats()
 	p.exportStats()
-	for reason, want := range map[string]float64{"repeated_text": 1, "bad_count": 1, "late_post": 0} {
+	for reason, want := range map[string]float64{"repeated_text": 1, "bad_count": 1, "late_post": 0, "release_mismatch": 1, "unknown_release": 0} {
 		if got := testutil.ToFloat64(p.m.setAside.WithLabelValues(reason)); got != want {
 			t.Errorf("aftershock_detector_set_aside_total{reason=%q} = %v, want %v", reason, got, want)
 		}
+	}
+	// A sample set aside for its release is logged once, with why.
+	if n := strings.Count(logged.String(), `msg="metric samples set aside"`); n != 1 || !strings.Contains(logged.String(), `the sample says version \"4.1.0\", the release's events \"4.2.0\"`) {
+		t.Errorf("log %q, want one line saying why the sample of r1 was set aside", logged.String())
 	}
 }

@@ -1,0 +1,197 @@
+package detector
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aftershock/aftershock/signals"
+)
+
+// relEvent is a release event of shop (or another service) at t0+at.
+func relEvent(at time.Duration, service, release, version, event string) signals.ReleaseEvent {
+	return signals.ReleaseEvent{Type: signals.TypeRelease, Time: t0.Add(at), Release: release, Service: service, Version: version, Ring: "H2", Event: event}
+}
+
+// relSample is a "requests" sample of shop at t0+at.
+func relSample(at time.Duration, version, release string) signals.MetricSample {
+	return signals.MetricSample{Type: signals.TypeMetric, Time: t0.Add(at), Service: "shop", Version: version, Release: release, Ring: "H2", Name: "requests", Value: 100}
+}
+
+// storedVersions are the versions shop's "requests" samples were kept
+// under (the cohort: watch.isCanary), in time order.
+func storedVersions(d *Detector) []string {
+	out := []string{}
+	if s := d.services["shop"]; s != nil {
+		for _, x := range s.metrics["requests"] {
+			out = append(out, x.version)
+		}
+	}
+	return out
+}
+
+// A metric sample naming a release is counted in that release's version's
+// cohort (the version it is stored under decides: watch.isCanary), held a
+// while for a release event that comes after it, and otherwise set aside
+// with its reason — never counted in the old cohort for want of a release.
+func TestSampleRelease(t *testing.T) {
+	started := relEvent(0, "shop", "r123", "4.2.0", signals.EventStarted)
+	type step struct {
+		ev      *signals.ReleaseEvent
+		m       *signals.MetricSample
+		advance time.Duration // Advance(t0+advance) when > 0
+		held    int           // after an advance: the samples still waiting
+	}
+	ev := func(e signals.ReleaseEvent) step { return step{ev: &e} }
+	m := func(x signals.MetricSample) step { return step{m: &x} }
+	adv := func(at time.Duration, held int) step { return step{advance: at, held: held} }
+	tests := []struct {
+		name              string
+		steps             []step
+		versions          []string
+		unknown, mismatch int
+		note              string
+	}{
+		{name: "release only, as INTERFACES.md sketches it",
+			steps:    []step{ev(started), m(relSample(time.Minute, "", "r123")), adv(2*time.Minute, 0)},
+			versions: []string{"4.2.0"}},
+		{name: "version only, as before",
+			steps:    []step{ev(started), m(relSample(time.Minute, "4.2.0", "")), adv(2*time.Minute, 0)},
+			versions: []string{"4.2.0"}},
+		{name: "neither: the old cohort, as before",
+			steps:    []step{ev(started), m(relSample(time.Minute, "", "")), adv(2*time.Minute, 0)},
+			versions: []string{""}},
+		{name: "both, agreeing",
+			steps:    []step{ev(started), m(relSample(time.Minute, "4.2.0", "r123")), adv(2*time.Minute, 0)},
+			versions: []string{"4.2.0"}},
+		{name: "both, disagreeing: set aside",
+			steps:    []step{ev(started), m(relSample(time.Minute, "4.1.0", "r123")), m(relSample(time.Minute, "", "")), adv(2*time.Minute, 0)},
+			versions: []string{""}, mismatch: 1,
+			note: `service shop: 1 metric sample(s) naming release "r123" set aside (release_mismatch): the sample says version "4.1.0", the release's events "4.2.0"`},
+		{name: "unknown release: held for the grace, then set aside; the rest of the batch counts",
+			steps: []step{ev(started), adv(time.Minute, 0),
+				m(relSample(time.Minute, "", "r999")), m(relSample(time.Minute, "", "r999")), m(relSample(time.Minute, "", "r123")),
+				adv(5*time.Minute, 2), adv(6*time.Minute, 0)},
+			versions: []string{"4.2.0"}, unknown: 2,
+			note: `service shop: 2 metric sample(s) naming release "r999" set aside (unknown_release): no release event of service shop named it within 5m0s`},
+		{name: "unknown release with an agreeing-looking version: still set aside",
+			steps:    []step{adv(time.Minute, 0), m(relSample(time.Minute, "4.2.0", "r999")), adv(7*time.Minute, 0)},
+			versions: []string{}, unknown: 1, note: "(unknown_release)"},
+		{name: "a sample before its started event is held, then counted in the new cohort",
+			steps: []step{adv(-time.Minute, 0), m(relSample(-30*time.Second, "", "r123")), m(relSample(-20*time.Second, "", "r123")),
+				adv(0, 2), ev(started), adv(2*time.Minute, 0)},
+			versions: []string{"4.2.0", "4.2.0"}},
+		{name: "held before the first Advance (a replay): the grace runs from it",
+			steps:    []step{m(relSample(-time.Hour, "", "r123")), adv(time.Minute, 1), adv(5*time.Minute, 1), adv(6*time.Minute, 0)},
+			versions: []string{}, unknown: 1, note: "within 5m0s"},
+		{name: "a release of another service is unknown to this one",
+			steps:    []step{ev(relEvent(0, "cart", "r123", "4.2.0", signals.EventStarted)), adv(time.Minute, 0), m(relSample(time.Minute, "", "r123")), adv(10*time.Minute, 0)},
+			versions: []string{}, unknown: 1, note: "no release event of service shop named it"},
+		{name: "a release whose events name no version cannot be told from the old cohort",
+			steps:    []step{ev(relEvent(0, "shop", "r7", "", signals.EventStarted)), m(relSample(time.Minute, "", "r7")), adv(2*time.Minute, 0)},
+			versions: []string{}, unknown: 1, note: "its release events name no version"},
+		{name: "an older release still running is the old cohort",
+			steps: []step{ev(relEvent(-48*time.Hour, "shop", "r122", "4.1.0", signals.EventStarted)),
+				ev(relEvent(-47*time.Hour, "shop", "r122", "", signals.EventCompleted)), ev(started),
+				m(relSample(time.Minute, "", "r122")), m(relSample(time.Minute, "", "r123")), adv(2*time.Minute, 0)},
+			versions: []string{"4.1.0", "4.2.0"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := New(defaultConfig(t), nil)
+			for i, s := range tc.steps {
+				switch {
+				case s.ev != nil:
+					d.Release(*s.ev)
+				case s.m != nil:
+					d.Metric(*s.m)
+				default:
+					d.Advance(t0.Add(s.advance))
+					if got := len(d.cohorts.held); got != s.held {
+						t.Fatalf("step %d: %d samples held, want %d", i, got, s.held)
+					}
+				}
+			}
+			if got := storedVersions(d); fmt.Sprint(got) != fmt.Sprint(tc.versions) {
+				t.Errorf("samples counted under versions %q, want %q", got, tc.versions)
+			}
+			st := d.Stats()
+			if st.UnknownReleases != tc.unknown || st.ReleaseMismatches != tc.mismatch {
+				t.Errorf("set aside: %d unknown release, %d mismatch; want %d, %d", st.UnknownReleases, st.ReleaseMismatches, tc.unknown, tc.mismatch)
+			}
+			notes := d.SetAsideNotes()
+			if tc.note == "" && len(notes) > 0 || tc.note != "" && (len(notes) != 1 || !strings.Contains(notes[0], tc.note)) {
+				t.Errorf("notes %q, want one saying %q", notes, tc.note)
+			}
+			if again := d.SetAsideNotes(); again != nil {
+				t.Errorf("notes given twice: %q", again)
+			}
+		})
+	}
+}
+
+// The releases a detector knew are known after a restart: from the
+// service's snapshot (also a release whose watch is long closed), and
+// from the restored watches of a snapshot made before releases were saved.
+func TestSampleReleaseAfterRestart(t *testing.T) {
+	for _, old := range []bool{false, true} {
+		d := New(defaultConfig(t), nil)
+		d.Release(relEvent(-48*time.Hour, "shop", "r122", "4.1.0", signals.EventStarted))
+		d.Release(relEvent(-47*time.Hour, "shop", "r122", "", signals.EventCompleted))
+		d.Release(relEvent(0, "shop", "r123", "4.2.0", signals.EventStarted))
+		d.Metric(relSample(-time.Minute, "", ""))
+		d.Advance(t0.Add(time.Minute))
+		if old {
+			d.cohorts = releaseCohorts{} // a snapshot of the release before this one
+		}
+		data, err := d.MarshalService("shop")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d2 := New(defaultConfig(t), nil)
+		if err := d2.RestoreService("shop", data); err != nil {
+			t.Fatal(err)
+		}
+		d2.Advance(t0.Add(time.Minute))
+		d2.Metric(relSample(time.Minute, "", "r123"))
+		d2.Metric(relSample(time.Minute, "", "r122"))
+		d2.Advance(t0.Add(10 * time.Minute))
+		want, unknown := "[4.2.0 4.1.0]", 0
+		if old {
+			want, unknown = "[4.2.0]", 1 // r122 closed before: only the open watch's release is known
+		}
+		if got := fmt.Sprint(storedVersions(d2)); got != want || d2.Stats().UnknownReleases != unknown {
+			t.Errorf("old snapshot %v: after the restart counted under %s with %d unknown, want %s with %d", old, got, d2.Stats().UnknownReleases, want, unknown)
+		}
+	}
+}
+
+// What is held and remembered is bounded: beyond maxHeldSamples a sample
+// of an unknown release is set aside at once, and a service remembers its
+// last maxReleasesPerService releases.
+func TestSampleReleaseBounds(t *testing.T) {
+	d := New(defaultConfig(t), nil)
+	d.Advance(t0)
+	for i := range maxHeldSamples + 3 {
+		d.Metric(relSample(time.Duration(i)*time.Millisecond, "", fmt.Sprint("r", i%100)))
+	}
+	if len(d.cohorts.held) != maxHeldSamples || d.Stats().UnknownReleases != 3 {
+		t.Fatalf("%d held, %d set aside; want %d and 3", len(d.cohorts.held), d.Stats().UnknownReleases, maxHeldSamples)
+	}
+	if notes := d.SetAsideNotes(); len(notes) != 3 || !strings.Contains(notes[0], "samples already wait for theirs") {
+		t.Fatalf("notes %q", notes)
+	}
+	d.Advance(t0.Add(releaseGrace))
+	notes := d.SetAsideNotes()
+	if len(d.cohorts.held) != 0 || len(notes) != maxSetAsideNotes+1 || !strings.HasPrefix(notes[len(notes)-1], "and 10000 more metric sample(s)") {
+		t.Fatalf("%d held after the grace, %d notes (last %q)", len(d.cohorts.held), len(notes), notes[len(notes)-1])
+	}
+	for i := range maxReleasesPerService + 10 {
+		d.Release(relEvent(time.Duration(i)*time.Minute, "shop", fmt.Sprint("rel", i), fmt.Sprint("v", i), signals.EventStarted))
+	}
+	rv := d.cohorts.services["shop"]
+	if len(rv.by) != maxReleasesPerService || len(rv.order) != maxReleasesPerService || rv.order[0] != "rel10" {
+		t.Fatalf("remembers %d releases (order %d, oldest %s), want the last %d", len(rv.by), len(rv.order), rv.order[0], maxReleasesPerService)
+	}
+}

@@ -1,0 +1,169 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aftershock/aftershock/crawlers/push"
+	"github.com/aftershock/aftershock/detector"
+	"github.com/aftershock/aftershock/internal/bus"
+	"github.com/aftershock/aftershock/signals"
+)
+
+// TestPushedCountsNameTheRelease: request and error counts pushed over
+// HTTP in the form INTERFACES.md §8 sketches — the release id, no version —
+// go through a real embedded nats-server and JetStream to the detector,
+// which counts them in the release's version's cohort: a canary whose
+// errors quadruple 20 minutes into H2 halts on its error counts. The first
+// counts of the canary are pushed before its "started" event reaches the
+// stream (held, then counted). Counts naming a release nobody started,
+// pushed in the same bodies, are set aside with the reason
+// unknown_release, every one of them, and nothing else of those bodies is
+// lost.
+func TestPushedCountsNameTheRelease(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+	start := t0.Add(2 * time.Hour)
+	onset := start.Add(20 * time.Minute)
+	end := start.Add(time.Hour)
+	cfg := detector.Config{Baseline: 2 * time.Hour}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	clock := &simClock{now: t0}
+	pr := startProcess(t, t.TempDir(), cfg, clock, time.Time{})
+	defer pr.stop(t)
+	srv := httptest.NewServer(push.NewHandler(bus.Publisher{JS: pr.b.JS}, nil, clock.get, nil))
+	defer srv.Close()
+
+	rng := rand.New(rand.NewPCG(17, 4))
+	poisson := func(l float64) int {
+		if l > 50 {
+			return max(0, int(math.Round(l+math.Sqrt(l)*rng.NormFloat64())))
+		}
+		return poissonN(rng, l)
+	}
+	// lines are the count objects of minute m: the old cohort's (no
+	// release, no version), from the start the canary's (5 % of the
+	// requests, named by its release only) and a count naming release
+	// r999, which no release event names.
+	unknown := 0
+	lines := func(m time.Time) []string {
+		at := m.Add(20 * time.Second).Format(time.RFC3339)
+		share := 0.0
+		if !m.Before(start) {
+			share = 0.05
+		}
+		n := poisson(5000 * (1 - share))
+		out := []string{fmt.Sprintf(`{"service":"shop","ts":%q,"requests":%d,"errors":%d}`, at, n, poisson(float64(n)*0.01))}
+		if share > 0 {
+			mult := 1.0
+			if !m.Before(onset) {
+				mult = 4
+			}
+			n := poisson(5000 * share)
+			out = append(out, fmt.Sprintf(`{"service":"shop","ring":"h2","release":"shop-r123","ts":%q,"requests":%d,"errors":%d}`, at, n, poisson(float64(n)*0.01*mult)),
+				fmt.Sprintf(`{"service":"shop","ring":"h2","release":"r999","ts":%q,"requests":60,"errors":50}`, at))
+			unknown += 2
+		}
+		return out
+	}
+	started := signals.ReleaseEvent{Time: start, Release: "shop-r123", Service: "shop", Version: "4.2.0", Ring: "H2", Event: signals.EventStarted}
+	sentEvent := false
+	pub := bus.Publisher{JS: pr.b.JS}
+	step := 10 * time.Minute
+	for at := t0; at.Before(end.Add(2 * step)); at = at.Add(step) {
+		var body []string
+		for m := at; m.Before(at.Add(step)) && m.Before(end); m = m.Add(time.Minute) {
+			body = append(body, lines(m)...)
+		}
+		if len(body) > 0 {
+			pr.sent += pushBody(t, srv.URL, strings.Join(body, "\n"), 2*len(body))
+		}
+		// The release event comes after the canary's first counts.
+		if !sentEvent && start.Before(at.Add(step)) {
+			if err := pub.Release(context.Background(), started, ""); err != nil {
+				t.Fatal(err)
+			}
+			pr.sent++
+			sentEvent = true
+		}
+		pr.waitFor(t, "the samples to be consumed", func() bool {
+			return pr.gauge("aftershock_detector_messages_total") >= float64(pr.sent)
+		})
+		clock.set(at.Add(step))
+		time.Sleep(4 * testTick)
+	}
+	vs := verdicts(t, pr.b)
+	h, ok := firstHalt(vs)
+	if !ok {
+		t.Fatalf("the canary named by its release did not halt:%s", show(vs))
+	}
+	if h.Release != "shop-r123" || h.Ring != "H2" || h.Time.Before(onset) || h.Time.Sub(onset) > 30*time.Minute {
+		t.Fatalf("halt %s %s at %s, want H2 of shop-r123 within 30 minutes of %s:%s", h.Release, h.Ring, h.Time.Format("15:04"), onset.Format("15:04"), show(vs))
+	}
+	var errs signals.SignalResult
+	for _, s := range h.Signals {
+		if s.Name == "errors" {
+			errs = s
+		}
+	}
+	if errs.Outcome != signals.OutcomeFail || !strings.Contains(errs.Detail, "requests of the new version") {
+		t.Fatalf("the halt is not the error counts': %+v", errs)
+	}
+	// Before the onset the canary's counts were judged as the new
+	// version's: evidence, not "no requests counts of the new version".
+	for _, v := range vs {
+		for _, s := range v.Signals {
+			if s.Name == "errors" && strings.Contains(s.Detail, "no requests counts of the new version") {
+				t.Fatalf("at %s the canary's counts were not the new version's: %s", v.Time.Format("15:04"), s.Detail)
+			}
+		}
+	}
+	pr.waitFor(t, "the unknown release's samples to be set aside", func() bool {
+		return pr.gauge("aftershock_detector_set_aside_total") >= float64(unknown)
+	})
+	if got := pr.gauge("aftershock_detector_set_aside_total"); got != float64(unknown) {
+		t.Fatalf("%v samples set aside, want the %d naming r999", got, unknown)
+	}
+	mfs, err := pr.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "aftershock_detector_set_aside_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if r := m.GetLabel()[0].GetValue(); r != detector.ReasonUnknownRelease && m.GetCounter().GetValue() > 0 {
+				t.Errorf("set aside for %s: %v", r, m.GetCounter().GetValue())
+			}
+		}
+	}
+}
+
+// pushBody posts a body of count objects and checks all were accepted; it
+// returns the samples stored.
+func pushBody(t *testing.T, url, body string, want int) int {
+	t.Helper()
+	resp, err := http.Post(url+"/v1/metrics", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r push.Response
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusAccepted || r.Accepted != want || len(r.Rejected) != 0 {
+		t.Fatalf("push: %d %+v, want %d samples accepted", resp.StatusCode, r, want)
+	}
+	return r.Accepted
+}
