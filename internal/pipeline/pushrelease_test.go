@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -12,15 +13,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/aftershock/aftershock/crawlers/natsmetrics"
 	"github.com/aftershock/aftershock/crawlers/push"
 	"github.com/aftershock/aftershock/detector"
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/signals"
 )
 
-// TestPushedCountsNameTheRelease: request and error counts pushed over
-// HTTP in the form INTERFACES.md §8 sketches — the release id, no version —
-// go through a real embedded nats-server and JetStream to the detector,
+// TestPushedCountsNameTheRelease: request and error counts pushed in the
+// form INTERFACES.md §8 sketches — the release id, no version — over HTTP
+// (POST /v1/metrics) and over NATS (push.metrics.shop), every other ten
+// minutes, go through a real embedded nats-server and JetStream to the detector,
 // which counts them in the release's version's cohort: a canary whose
 // errors quadruple 20 minutes into H2 halts on its error counts. The first
 // counts of the canary are pushed before its "started" event reaches the
@@ -42,6 +47,15 @@ func TestPushedCountsNameTheRelease(t *testing.T) {
 	defer pr.stop(t)
 	srv := httptest.NewServer(push.NewHandler(bus.Publisher{JS: pr.b.JS}, nil, clock.get, nil))
 	defer srv.Close()
+	ictx, stopIngest := context.WithCancel(context.Background())
+	ingested := make(chan error, 1)
+	go func() { ingested <- natsmetrics.New(pr.b.NC, bus.Publisher{JS: pr.b.JS}, nil, clock.get).Run(ictx) }()
+	defer func() {
+		stopIngest()
+		if err := <-ingested; err != nil {
+			t.Errorf("natsmetrics: %v", err)
+		}
+	}()
 
 	rng := rand.New(rand.NewPCG(17, 4))
 	poisson := func(l float64) int {
@@ -79,13 +93,17 @@ func TestPushedCountsNameTheRelease(t *testing.T) {
 	sentEvent := false
 	pub := bus.Publisher{JS: pr.b.JS}
 	step := 10 * time.Minute
-	for at := t0; at.Before(end.Add(2 * step)); at = at.Add(step) {
+	for i, at := 0, t0; at.Before(end.Add(2 * step)); i, at = i+1, at.Add(step) {
 		var body []string
 		for m := at; m.Before(at.Add(step)) && m.Before(end); m = m.Add(time.Minute) {
 			body = append(body, lines(m)...)
 		}
-		if len(body) > 0 {
+		switch {
+		case len(body) == 0:
+		case i%2 == 0:
 			pr.sent += pushBody(t, srv.URL, strings.Join(body, "\n"), 2*len(body))
+		default:
+			pr.sent += pushNATS(t, pr.b.NC, strings.Join(body, "\n"), 2*len(body))
 		}
 		// The release event comes after the canary's first counts.
 		if !sentEvent && start.Before(at.Add(step)) {
@@ -146,6 +164,32 @@ func TestPushedCountsNameTheRelease(t *testing.T) {
 				t.Errorf("set aside for %s: %v", r, m.GetCounter().GetValue())
 			}
 		}
+	}
+}
+
+// pushNATS sends a message of count objects on push.metrics.shop as a
+// request (sent again while nobody has subscribed yet) and checks all were
+// accepted; it returns the samples stored.
+func pushNATS(t *testing.T, nc *nats.Conn, body string, want int) int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		msg, err := nc.Request(natsmetrics.PushSubject("shop"), []byte(body), 10*time.Second)
+		if errors.Is(err, nats.ErrNoResponders) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+			continue // not subscribed yet
+		}
+		if err != nil {
+			t.Fatalf("push.metrics.shop: %v", err)
+		}
+		var r natsmetrics.Reply
+		if err := json.Unmarshal(msg.Data, &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Accepted != want || len(r.Rejected) != 0 || r.Error != "" {
+			t.Fatalf("push.metrics.shop: %+v, want %d samples accepted", r, want)
+		}
+		return r.Accepted
 	}
 }
 
