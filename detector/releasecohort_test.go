@@ -195,3 +195,14 @@ func TestSampleReleaseBounds(t *testing.T) {
 		t.Fatalf("remembers %d releases (order %d, oldest %s), want the last %d", len(rv.by), len(rv.order), rv.order[0], maxReleasesPerService)
 	}
 }
+
+// BenchmarkMetricRelease is BenchmarkMetric for a sample naming its
+// release instead of its version (the lookup of the release's version).
+func BenchmarkMetricRelease(b *testing.B) {
+	d := benchDetector(b)
+	d.Release(signals.ReleaseEvent{Time: t0, Release: "shop-4.2.0", Service: "shop", Version: "4.2.0", Ring: "H2", Event: signals.EventStarted})
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		d.Metric(signals.MetricSample{Time: t0.Add(time.Duration(i) * time.Second), Service: "shop", Release: "shop-4.2.0", Name: "error_rate", Value: 0.01})
+	}
+}
