@@ -157,7 +157,7 @@ func (q queries) categoryTotals() string {
 }
 
 // metric is one family of service metrics (error or latency, told apart by
-// name) per name, version and ring.
+// name) per name, version, release and ring.
 func (q queries) metric(latency bool) string {
 	op := "!~"
 	if latency {
@@ -166,7 +166,7 @@ func (q queries) metric(latency bool) string {
 	return q.from() +
 		filter(is("_measurement", influx.MeasurementMetric), is("_field", influx.FieldValue), serviceIs(),
 			fmt.Sprintf("r.%s %s /latency|duration/", influx.TagName, op)) + `
-  |> group(columns: ["` + influx.TagName + `", "` + influx.TagVersion + `", "` + influx.TagRing + `"])
+  |> group(columns: ["` + influx.TagName + `", "` + influx.TagVersion + `", "` + influx.TagRelease + `", "` + influx.TagRing + `"])
   |> aggregateWindow(every: v.windowPeriod, fn: mean, createEmpty: false)`
 }
 

@@ -104,10 +104,10 @@ func releaseWatch(q queries) *dashboard.DashboardBuilder {
 		WithPanel(timeseries.NewPanelBuilder().Id(5).
 			Legend(legend()).Tooltip(tooltip()).
 			Title("Error rates per version and ring").
-			Description("Service metrics that are not latencies, per name, version (\"" + influx.BaselineVersion + "\" is the old cohort) and ring.").
+			Description("Service metrics that are not latencies, per name, version (\"" + influx.BaselineVersion + "\" is the old cohort; a sample pushed with only a release id shows its release instead) and ring.").
 			Datasource(datasource()).
 			WithTarget(target("A", q.metric(false))).
-			DisplayName(labels(influx.TagName, influx.TagVersion, influx.TagRing)).
+			DisplayName(labels(influx.TagName, influx.TagVersion, influx.TagRelease, influx.TagRing)).
 			Min(0).
 			Span(12).Height(8)).
 		WithPanel(timeseries.NewPanelBuilder().Id(6).
@@ -116,7 +116,7 @@ func releaseWatch(q queries) *dashboard.DashboardBuilder {
 			Description("Service metrics whose name says latency or duration, per name, version and ring.").
 			Datasource(datasource()).
 			WithTarget(target("A", q.metric(true))).
-			DisplayName(labels(influx.TagName, influx.TagVersion, influx.TagRing)).
+			DisplayName(labels(influx.TagName, influx.TagVersion, influx.TagRelease, influx.TagRing)).
 			Min(0).
 			Span(12).Height(8)).
 		WithPanel(timeseries.NewPanelBuilder().Id(7).

@@ -126,6 +126,19 @@ func TestPointsEdgeCases(t *testing.T) {
 			t.Errorf("version tag = %q, want %q", tg.Value, BaselineVersion)
 		}
 	}
+	// A sample naming its cohort by release only is tagged with the
+	// release and is not written as the baseline.
+	pts, _ = Points(&signals.MetricSample{Time: t0, Service: "s", Release: "r123", Name: "n", Value: 1})
+	tags := map[string]string{}
+	for _, tg := range pts[0].TagList() {
+		tags[tg.Key] = tg.Value
+	}
+	if v, ok := tags[TagVersion]; ok {
+		t.Errorf("release-only sample has version tag %q, want none", v)
+	}
+	if tags[TagRelease] != "r123" {
+		t.Errorf("release tag = %q, want r123", tags[TagRelease])
+	}
 }
 
 func newSink(t *testing.T, url, bucket string) *Sink {

@@ -71,8 +71,8 @@ func Points(v any) ([]*write.Point, error) {
 		return rollupPoints(m), nil
 	case *signals.MetricSample:
 		return one(point(MeasurementMetric, m.Time).
-			tag(TagService, m.Service).tag(TagVersion, orBaseline(m.Version)).
-			tag(TagRing, m.Ring).tag(TagName, m.Name).
+			tag(TagService, m.Service).tag(TagVersion, cohortVersion(m)).
+			tag(TagRelease, m.Release).tag(TagRing, m.Ring).tag(TagName, m.Name).
 			float(FieldValue, m.Value)), nil
 	case *signals.Anomaly:
 		return one(point(MeasurementAnomaly, m.Time).
@@ -154,11 +154,18 @@ func rollupPoints(r *signals.Rollup) []*write.Point {
 	return pts
 }
 
-func orBaseline(version string) string {
-	if version == "" {
-		return BaselineVersion
+// cohortVersion is a metric sample's version tag: its version, or
+// BaselineVersion for the old cohort. A sample that names its cohort only
+// by release (the detector resolves it) has no version tag: its release
+// tag says which cohort it is, and it is no baseline.
+func cohortVersion(m *signals.MetricSample) string {
+	switch {
+	case m.Version != "":
+		return m.Version
+	case m.Release != "":
+		return ""
 	}
-	return version
+	return BaselineVersion
 }
 
 // builder keeps the conversions above one readable chain per measurement.
