@@ -510,7 +510,7 @@ func (d *Detector) countSignals(w *watch) []signals.SignalResult {
 			r.Outcome = signals.OutcomeInsufficient
 			req := d.cfg.ErrorCounts[i].Requests
 			if cw.total.m > 0 {
-				r.Detail = fmt.Sprintf("%s: no %s counts of the new version since the ring started, while the old cohort's arrive: nothing to judge (are its samples labelled version %q?)", name, req, w.ev.Version)
+				r.Detail = fmt.Sprintf("%s: no %s counts of the new version since the ring started, while the old cohort's arrive: nothing to judge (are its samples labelled version %q or release %q?)", name, req, w.ev.Version, w.ev.Release)
 			} else {
 				r.Detail = fmt.Sprintf("%s: no %s counts of any version since the ring started: nothing to judge (the feed of counts is silent)", name, req)
 			}
