@@ -375,7 +375,11 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 			}
 		}
 	}
-	cue := a.classify(s, str, &out, rules)
+	// a Korean post the model reads as clearly happy ("재밌는데 평점
+	// 왜이래?") names no malfunction with a generic problem word or a
+	// topic: those need a strong term there
+	happy := korean && koSentiment(koLogit) >= koHappy
+	cue := a.classify(s, str, &out, rules, happy)
 	if n := min(len(out.Categories), 2); n > 0 {
 		rules = finish(s, raw+float64(n)*complaintValence)
 		if korean {
@@ -389,7 +393,7 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 	// model that is sure the post is negative. Chosen on the tune part of
 	// the English app reviews over Negative's sentiment rule, which it beat
 	// against both the complaint and the Bug labels.
-	complaint := len(out.Categories) > 0 || rules <= complaintSentiment || (korean && out.Sentiment <= koModelComplaint)
+	complaint := len(out.Categories) > 0 || (rules <= complaintSentiment && !(happy && koRulesVeto)) || (korean && out.Sentiment <= koModelComplaint)
 	if cue&cueNotMine != 0 {
 		// news, a status post, a fixed problem, the author's own wifi or
 		// a plain question: no malfunction of the service for the author
@@ -738,8 +742,14 @@ func (a *Analyzer) koreanValence(s *scan, str string, words []int32, k int) floa
 	v := float64(val)
 	prev, prevKo := tok(k - 1)
 	next, nextKo := tok(k + 1)
+	if v < 0 && koWorksWord(w) && koIdiomBefore("", prev) {
+		// "몇 안되는", "보면 안돼요": no failure
+		v = 0
+	}
 	if prevKo && a.koNeg[prev] {
-		if v != 0 {
+		if prev2, _ := tok(k - 2); koWorksWord(prev+w) && koIdiomBefore("", prev2) {
+			v = 0 // "몇 안 되는", "말도 안 돼", "판단하시면 안 돼요"
+		} else if v != 0 {
 			v *= nScalar
 		} else {
 			v = -1.5 // "안 돼요", "안 열려요", "못 쓰겠어요": doesn't work
@@ -773,7 +783,7 @@ func (a *Analyzer) koreanValence(s *scan, str string, words []int32, k int) floa
 // weak problem word or a strong category term, cueTopic for a topic term
 // other than an update word, cueNegated for a negated strong term ("no
 // crashes").
-func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules float64) (cue cueKind) {
+func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules float64, happy bool) (cue cueKind) {
 	var strong, topic [8]bool
 	var cueGeneric, cueWeak, update, anyNegStrong bool
 	var feats uint64
@@ -787,6 +797,9 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 	// and "it's back up but down again"
 	firstProblem, lastProblem, lastResolved, elseAt := -1, -1, -1, -1
 	report, firstPerson, appWord, elseLatin := false, false, false, false
+	// what ties a generic problem word in a happy post to the service: an
+	// error word, or a contrast before it ("최고 근데 오류 나요")
+	contrastAt, anchored := -1, false
 	at := 0 // token of the current hit
 	problemAt := func() {
 		if firstProblem < 0 {
@@ -810,11 +823,13 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 			if !negated {
 				cueGeneric = true
 				problemAt()
+				anchored = anchored || contrastAt >= 0 && at > contrastAt || koErrorWords[p.words[0]]
 			}
 		case pCueWeak:
 			if !negated {
 				cueWeak = true
 				problemAt()
+				anchored = anchored || contrastAt >= 0 && at > contrastAt
 			}
 		case pReport:
 			report = true
@@ -859,6 +874,9 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 			}
 			firstPerson = firstPerson || e.first
 			appWord = appWord || e.app
+			if e.word == "but" && contrastAt < 0 {
+				contrastAt = i
+			}
 			at = i
 			for _, id := range e.phrases {
 				p := &a.phrases[id]
@@ -878,6 +896,9 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 			if len(a.koStop) > 0 && a.koStop[w] {
 				continue
 			}
+			if contrastAt < 0 && koContrast[w] {
+				contrastAt = i
+			}
 			for p := 0; p < len(w); p += 3 {
 				// Hangul runes are three bytes: skip starts no fragment has
 				if r := rune(w[p]&0x0F)<<12 | rune(w[p+1]&0x3F)<<6 | rune(w[p+2]&0x3F); a.koFirst == nil || a.koFirst[r>>6]&(1<<(r&63)) == 0 {
@@ -891,6 +912,11 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 					for _, id := range ids {
 						ph := &a.phrases[id]
 						if ph.exact && (p != 0 || (q != len(w) && !koParticles[w[q:]])) {
+							continue
+						}
+						if ph.kind == pCueGeneric && koWorks(ph) && koIdiomBefore(w[:p], a.prevHangul(s, str, i)) {
+							// "몇 안 되는" (few), "말도 안 돼" (absurd), "보면
+							// 안 돼요" (must not): no failure
 							continue
 						}
 						if a.matchRest(s, str, i, ph) {
@@ -937,8 +963,14 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 		}
 		return cue
 	}
+	// a Korean post the model reads as happy uses a generic problem word
+	// or a topic in another sense ("재밌는데 평점 왜이래?", "몇 안 되는"),
+	// unless something ties it to the service
+	if happy && (anchored || slices.Contains(topic[:], true)) {
+		happy = false
+	}
 	// a clearly happy post that names a problem is about its fix
-	problem := (cueGeneric || cueWeak) && rules < 0.3 || anyStrong || rules <= -0.05
+	problem := !happy && ((cueGeneric || cueWeak) && rules < 0.3 || rules <= -0.05) || anyStrong
 	concrete := false // a category other than bug and update
 	for ci, name := range categoryNames {
 		if (strong[ci] || (topic[ci] && problem)) && name != "bug" && name != "update" {
@@ -955,7 +987,7 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 			out.Categories = append(out.Categories, name)
 		}
 	}
-	if cueGeneric && (len(out.Categories) == 0 || (len(out.Categories) == 1 && out.Categories[0] == "update")) {
+	if cueGeneric && !happy && (len(out.Categories) == 0 || (len(out.Categories) == 1 && out.Categories[0] == "update")) {
 		// "the update broke dark mode": a concrete symptom, with update on top
 		out.Categories = slices.Insert(out.Categories, 0, "bug")
 	}
@@ -976,6 +1008,59 @@ func (a *Analyzer) hypothetical(s *scan, i int) bool {
 		if e := s.ents[i-d]; e != nil && wishWords[e.word] {
 			return true
 		}
+	}
+	return false
+}
+
+// prevHangul returns the Hangul token before token i, or "".
+func (a *Analyzer) prevHangul(s *scan, str string, i int) string {
+	if i == 0 || s.toks[i-1].kind != kHangul {
+		return ""
+	}
+	t := s.toks[i-1]
+	return str[t.lo:t.hi]
+}
+
+// koContrast are the Korean words of contrast ("but"): VADER's "but" rule
+// (the clause after it carries the post) for a problem word after praise.
+var koContrast = map[string]bool{"근데": true, "그런데": true, "하지만": true, "그러나": true, "그치만": true,
+	"근대": true, "다만": true, "그렇지만": true, "허나": true, "단": true}
+
+// koErrorWords are generic problem words that name a software error
+// whatever the post's tone.
+var koErrorWords = map[string]bool{"오류": true, "에러": true}
+
+// koWorks reports whether a problem phrase is 안 되- ("doesn't work").
+func koWorks(p *phrase) bool {
+	w := p.words[0]
+	if w == "안" && len(p.words) > 1 {
+		w += p.words[1]
+	}
+	return koWorksWord(w)
+}
+
+// koWorksWord reports whether a Hangul word is 안 되- written as one.
+func koWorksWord(w string) bool {
+	return strings.HasPrefix(w, "안되") || strings.HasPrefix(w, "안돼") || strings.HasPrefix(w, "안됨") || strings.HasPrefix(w, "안됩")
+}
+
+// koIdiomBefore reports whether 안 되- after before (the same word's start,
+// "몇안되는") or after prev (the word before) is one of the Korean phrases
+// in which it means no failure: "-(으)면 안 되다" (must not: "보면 안 돼요",
+// "가면 안되나요?"), "몇 안 되는" (few), "말도 안 되다" (absurd), "이해가
+// 안 되다" (can't understand).
+func koIdiomBefore(before, prev string) bool {
+	if before == "" {
+		before = prev
+	}
+	switch {
+	case before == "":
+		return false
+	case strings.HasSuffix(before, "면"):
+		return !strings.HasSuffix(before, "화면") // 화면 is the screen
+	case strings.HasSuffix(before, "몇"), strings.HasSuffix(before, "말도"), strings.HasSuffix(before, "말이"),
+		strings.HasSuffix(before, "이해가"), strings.HasSuffix(before, "이해"):
+		return true
 	}
 	return false
 }
