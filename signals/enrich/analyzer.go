@@ -919,9 +919,18 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 							// 안 돼요" (must not): no failure
 							continue
 						}
+						if ex, ok := koSenseExcept[ph.words[0]]; ok && len(ph.words) == 1 && a.koOtherSense(s, str, i, w, p, q, ex.after, ex.before) {
+							continue
+						}
 						if a.matchRest(s, str, i, ph) {
 							at = i
-							hit(id, strings.Contains(w[q:], "없") || a.nextHas(s, str, i+len(ph.words)-1, "없"))
+							last := i + len(ph.words) - 1
+							rest := w[q:] // what follows the term in its last word
+							if last > i {
+								rest = str[int(s.toks[last].lo)+len(ph.words[len(ph.words)-1]) : s.toks[last].hi]
+							}
+							hit(id, strings.Contains(w[q:], "없") || a.nextHas(s, str, last, "없") ||
+								(ph.kind == pStrong && a.koLongNegated(s, str, last, rest, len(ph.words) == 1)))
 						}
 					}
 				}
@@ -1010,6 +1019,49 @@ func (a *Analyzer) hypothetical(s *scan, i int) bool {
 		}
 	}
 	return false
+}
+
+// koOtherSense reports whether the Hangul term at w[p:q] (token i) is part
+// of another word: followed in w (or by the next word) by one of after, or
+// preceded in w (or by the word before) by one of before.
+func (a *Analyzer) koOtherSense(s *scan, str string, i int, w string, p, q int, after, before []string) bool {
+	next := ""
+	if q == len(w) && i+1 < len(s.toks) && s.toks[i+1].kind == kHangul {
+		next = " " + str[s.toks[i+1].lo:s.toks[i+1].hi]
+	}
+	for _, x := range after {
+		if strings.HasPrefix(w[q:], x) || next != "" && strings.HasPrefix(next, x) {
+			return true
+		}
+	}
+	prev := w[:p]
+	if p == 0 {
+		prev = a.prevHangul(s, str, i)
+	}
+	for _, x := range before {
+		if strings.HasSuffix(prev, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// koLongNegated reports whether a Korean failure term ending token last is
+// negated by the long form -지 않- ("멈추지 않는", "튕기지 않아요",
+// "멈추질않았다"). rest is what follows the term in that token when the
+// term is one word (rest == "" for a term that ends with its own -지,
+// "켜지지 않아요", which is the failure itself).
+func (a *Analyzer) koLongNegated(s *scan, str string, last int, rest string, oneWord bool) bool {
+	if oneWord && rest == "" {
+		return false
+	}
+	if strings.Contains(rest, "지않") || strings.Contains(rest, "질않") || strings.Contains(rest, "지도않") {
+		return true
+	}
+	if !(strings.HasSuffix(rest, "지") || strings.HasSuffix(rest, "질") || strings.HasSuffix(rest, "지는") || strings.HasSuffix(rest, "지도")) {
+		return false
+	}
+	return a.nextHas(s, str, last, "않")
 }
 
 // prevHangul returns the Hangul token before token i, or "".

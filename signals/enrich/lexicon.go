@@ -209,7 +209,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"slowed down", "takes forever", "take forever", "taking forever", "forever to load", "takes ages", "take ages",
 			"takes so long", "take so long", "long to load", "loading forever", "still loading",
 			"loading loading", "snail", "🐌", "seconds to open", "minute to load", "minutes to load", "seconds to load", "slowed", "minutes to open", "waiting forever", "slooow",
-			"느려", "느림", "느리", "버벅", "렉", "오래 걸", "답답", "로딩이 너무",
+			"느려", "느림", "느리", "버벅", "=렉", "렉걸", "렉 걸", "렉이 심", "렉 심", "렉심", "렉때문", "렉 때문", "렉쩔", "렉 쩔", "개렉", "핵렉", "오래 걸", "답답", "로딩이 너무",
 			"오래걸", "무한로딩", "무한 로딩", "로딩만", "로딩 길", "로딩이 길", "로딩중만",
 			"buffering", "buffers", "rebuffering", "spinning wheel", "spinner", "keeps spinning", "timeout", "timeouts", "timed out",
 			"times out", "timing out", "🔄", "⏳", "⌛", "버퍼링", "끊김", "끊겨", "끊기"},
@@ -251,6 +251,17 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"updat", "udpate", "upate",
 			"업데이트", "업뎃", "업그레이드", "새 버전", "최신 버전", "새버전", "최신버전", "이번 버전", "패치"},
 	},
+}
+
+// koSenseExcept lists, for Hangul category terms that match inside words,
+// what makes them another word: after the term in the same word ("장애인"
+// is a disabled person, not an outage) or before it, in the same word or
+// as the word before ("빵 터졌다" is bursting out laughing, "매력 터졌음"
+// bursting with charm, not a server blowing up). "다운 받" is a download.
+var koSenseExcept = map[string]struct{ after, before []string }{
+	"장애": {after: []string{"인", "물", "우", "아", "자"}},
+	"터졌": {before: []string{"빵", "웃음", "눈물", "매력", "포텐", "울음", "감동", "대박", "빵빵"}},
+	"다운": {after: []string{"받", "로드", " 받", " 로드"}},
 }
 
 // problemCues mark a post as reporting a problem, so that topic terms
