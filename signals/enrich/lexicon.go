@@ -209,7 +209,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"slowed down", "takes forever", "take forever", "taking forever", "forever to load", "takes ages", "take ages",
 			"takes so long", "take so long", "long to load", "loading forever", "still loading",
 			"loading loading", "snail", "🐌", "seconds to open", "minute to load", "minutes to load", "seconds to load", "slowed", "minutes to open", "waiting forever", "slooow",
-			"느려", "느림", "느리", "버벅", "=렉", "렉걸", "렉 걸", "렉이 심", "렉 심", "렉심", "렉때문", "렉 때문", "렉쩔", "렉 쩔", "개렉", "핵렉", "오래 걸", "답답", "로딩이 너무",
+			"느려", "느림", "느리", "버벅", "=렉", "렉걸", "렉 걸", "렉이 심", "렉 심", "렉심", "렉때문", "렉 때문", "렉쩔", "렉 쩔", "개렉", "핵렉", "오래 걸", "로딩이 너무", "답답할 정도로 느", "로딩이 답답", "로딩 답답",
 			"오래걸", "무한로딩", "무한 로딩", "로딩만", "로딩 길", "로딩이 길", "로딩중만",
 			"buffering", "buffers", "rebuffering", "spinning wheel", "spinner", "keeps spinning", "timeout", "timeouts", "timed out",
 			"times out", "timing out", "🔄", "⏳", "⌛", "버퍼링", "끊김", "끊겨", "끊기"},
@@ -281,7 +281,7 @@ var problemCues = struct{ generic, weak []string }{
 		"doesn't arrive", "didn't arrive", "still says", "still shows",
 		"didn't get", "keeps", "why", "fix", "hangs", "spins", "ruined", "terrible", "awful", "worst",
 		"disaster", "step backwards", "step back", "drains", "worse", "timing out", "times out", "greyed out", "anymore",
-		"못", "문제", "불가", "풀려", "풀림", "잠겼", "이상", "안 눌", "안 떠", "고쳐", "광탈"},
+		"못", "문제", "불가", "답답", "풀려", "풀림", "잠겼", "이상", "안 눌", "안 떠", "고쳐", "광탈"},
 }
 
 // blockPhrases hold a keyword that means something else in them: the
