@@ -200,3 +200,28 @@ func TestKoHappySweep(t *testing.T) {
 		t.Logf("koHappy %.2f: rated 1–2 %.4f, rated 1–4 %.4f, rated 9–10 %.4f, I(×5) %.4f", th, inc, cmpl, r[2], koInformation(inc, cmpl, r[2]))
 	}
 }
+
+// TestPoolFlips (ENRICH_FLIP=scope|veto) prints the tune-pool posts whose
+// complaint decision one switch changes. Diagnostic only.
+func TestPoolFlips(t *testing.T) {
+	which := os.Getenv("ENRICH_FLIP")
+	if which == "" {
+		t.Skip("ENRICH_FLIP unset")
+	}
+	sw := map[string]*bool{"scope": &negScopePunct, "veto": &koRulesVeto}[which]
+	a := newTestAnalyzer(t, Config{})
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, p := range tunePools(t) {
+		ko := strings.HasPrefix(p.name, "ko")
+		for _, text := range p.texts {
+			post := asPost(rng, text, ko, p.complaint, 0)
+			*sw = false
+			e0 := a.Enrich(post, "")
+			*sw = true
+			e1 := a.Enrich(post, "")
+			if e0.Negative() != e1.Negative() {
+				t.Logf("%s: %v -> %v | %s", p.name, e0.Negative(), e1.Negative(), post)
+			}
+		}
+	}
+}
