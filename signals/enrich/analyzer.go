@@ -1168,12 +1168,38 @@ func (a *Analyzer) matchRest(s *scan, str string, i int, p *phrase) bool {
 			}
 		default:
 			e := s.ents[k]
-			if e == nil || e.word != want {
+			if (e == nil || e.word != want) && !a.typoOf(str[t.lo:t.hi], want) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// typoRest lets a later word of a keyword phrase match a typo of it: the
+// first word already matched, so a slip in the second ("doesn't wrok",
+// "won't laod", "not workign") is read as the keyword.
+var typoRest = true
+
+// typoOf reports whether w, a word no lexicon knows, is want (four letters
+// or more) with one letter dropped or added or two neighbours swapped, the
+// first letter kept. A substituted letter is left out: it makes real words
+// ("lead" for "load", "word" for "work") that the lexicons do not list.
+func (a *Analyzer) typoOf(w, want string) bool {
+	if !typoRest || len(want) < 4 || w == "" || w[0] != want[0] || len(w) < len(want)-1 || len(w) > len(want)+1 {
+		return false
+	}
+	if _, known := a.words[w]; known || !asciiLetters(w) {
+		return false
+	}
+	if len(w) == len(want) {
+		i := 0
+		for i < len(w) && w[i] == want[i] {
+			i++
+		}
+		return i+1 < len(w) && w[i] == want[i+1] && w[i+1] == want[i] && w[i+2:] == want[i+2:]
+	}
+	return oneEdit(w, want)
 }
 
 // latinNegated reports whether one of the three words before token i negates
