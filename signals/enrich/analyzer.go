@@ -435,6 +435,13 @@ func (a *Analyzer) lookup(s *scan, str string) (enHits, otherHits int) {
 			if e == nil && t.elong {
 				e = a.words[string(s.squeeze(w))]
 			}
+			if e == nil && t.kind == kWord && strings.IndexByte(w, '\'') > 0 {
+				// an apostrophe in the wrong place: "does'nt", "ca'nt";
+				// only for a negation or a keyword ("he'll" is not "hell")
+				if d := a.words[string(s.dropApostrophes(w))]; d != nil && (d.negator || len(d.phrases) > 0) {
+					e = d
+				}
+			}
 			if e == nil && t.kind == kWord {
 				e = a.fuzzyEntry(s, w)
 			}
@@ -467,6 +474,18 @@ func (a *Analyzer) isStop(s *scan, str string, i int) bool {
 		return len(a.koStop) > 0 && a.koStop[str[t.lo:t.hi]]
 	}
 	return false
+}
+
+// dropApostrophes returns w without its apostrophes, in scratch memory
+// that is valid until the next call.
+func (s *scan) dropApostrophes(w string) []byte {
+	b := s.squee[:0]
+	for i := 0; i < len(w) && len(b) < cap(b); i++ {
+		if w[i] != '\'' {
+			b = append(b, w[i])
+		}
+	}
+	return b
 }
 
 // squeeze returns w with every run of equal letters cut to one, in scratch
