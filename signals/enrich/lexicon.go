@@ -262,6 +262,10 @@ var koSenseExcept = map[string]struct{ after, before []string }{
 	"장애": {after: []string{"인", "물", "우", "아", "자"}},
 	"터졌": {before: []string{"빵", "웃음", "눈물", "매력", "포텐", "울음", "감동", "대박", "빵빵"}},
 	"다운": {after: []string{"받", "로드", " 받", " 로드"}},
+	// the adverb "이상하게" (strangely) qualifies another word: a generic
+	// problem word ("이상하게 작동해요"), not the bug category itself
+	// ("이상하게 끌린다" is praise); "이상해요", "이상함" stay
+	"이상하": {after: []string{"게"}},
 }
 
 // problemCues mark a post as reporting a problem, so that topic terms
@@ -273,7 +277,7 @@ var problemCues = struct{ generic, weak []string }{
 		"not work", "error", "errors", "doesnt work", "dosent work", "not workin",
 		"hasn't worked", "hasnt worked", "haven't worked", "havent worked", "no longer works", "corrupts", "corrupted",
 		"오류", "에러", "안돼", "안 돼", "안되", "안 되", "안됨", "실패",
-		"왜이래", "왜 이래", "왜이럼", "왜 이럼", "왜이러", "왜 이러", "안옴", "안 옴", "안와", "안 와"},
+		"이상하게", "왜이래", "왜 이래", "왜이럼", "왜 이럼", "왜이러", "왜 이러", "안옴", "안 옴", "안와", "안 와"},
 	weak: []string{"issue", "issues", "problem", "problems", "can't", "cant", "cannot", "unable", "won't",
 		"wont", "couldn't", "not able", "stuck", "invalid", "never arrives", "never comes", "not received",
 		"never came", "never showed", "never shows", "hasn't shown", "hasn't arrived", "haven't received",
