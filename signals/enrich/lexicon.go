@@ -266,6 +266,9 @@ var koSenseExcept = map[string]struct{ after, before []string }{
 	// problem word ("이상하게 작동해요"), not the bug category itself
 	// ("이상하게 끌린다" is praise); "이상해요", "이상함" stay
 	"이상하": {after: []string{"게"}},
+	// surnames and places in -berg: "스필버그", "저커버그", "블룸버그"
+	"버그": {before: []string{"스필", "월", "골드", "저커", "블룸", "게티즈", "하이젠", "아이젠", "와인", "그린",
+		"린드", "로젠", "잘츠", "함부르", "뉘른", "하이델", "요한네스", "스트라스"}},
 }
 
 // problemCues mark a post as reporting a problem, so that topic terms

@@ -86,6 +86,9 @@ func TestKoreanWordSenses(t *testing.T) {
 		{"down", "앱 다운됨", true, "outage"},
 		{"strangely, then a malfunction", "앱이 이상하게 작동해요", true, "bug"},
 		{"strangely, then praise", "이상하게 끌리는 영화 최고", false, ""},
+		{"a surname in -berg", "스필버그 감독의 명작", false, ""},
+		{"news in -berg", "블룸버그 기사 재밌네", false, ""},
+		{"bug", "업데이트 후 버그 생겼어요", true, "bug"},
 		{"frustrating is no slowness", "주인공이 너무 답답하지만 명작", false, ""},
 		{"slow loading", "로딩이 답답할 정도로 느려요", true, "slow"},
 	})
