@@ -670,6 +670,9 @@ func (a *Analyzer) sentiment(s *scan, str string, useEnglish bool) float64 {
 // negScopePunct ends a negation's scope over category terms at punctuation.
 var negScopePunct = true
 
+// updateNeedsCue makes the update topic need a problem word.
+var updateNeedsCue = true
+
 // blockAt reports whether a block phrase starts at token i.
 func (a *Analyzer) blockAt(s *scan, str string, i int) bool {
 	e := s.ents[i]
@@ -1041,8 +1044,13 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 			concrete = true
 		}
 	}
+	// an English update is a complaint when the author reports what it
+	// made worse (RULES.md: broken, slower, removed, battery): a problem
+	// word, not a mere dislike ("not a fan of the latest update"). The
+	// Korean lexicon knows too few symptoms for that ("업데이트 후 별로").
+	updateProblem := problem && (!updateNeedsCue || out.Lang == "ko" || cueGeneric || cueWeak || anyStrong)
 	for ci, name := range categoryNames {
-		if strong[ci] || (topic[ci] && problem) {
+		if strong[ci] || (topic[ci] && problem && (name != "update" || updateProblem)) {
 			if name == "bug" && concrete {
 				// bug is "any other wrong behaviour" (RULES.md of the
 				// blind set): "won't let me log in" is login

@@ -208,7 +208,7 @@ func TestPoolFlips(t *testing.T) {
 	if which == "" {
 		t.Skip("ENRICH_FLIP unset")
 	}
-	sw := map[string]*bool{"typo": &typoRest, "scope": &negScopePunct, "veto": &koRulesVeto}[which]
+	sw := map[string]*bool{"update": &updateNeedsCue, "typo": &typoRest, "scope": &negScopePunct, "veto": &koRulesVeto}[which]
 	a := newTestAnalyzer(t, Config{})
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, p := range tunePools(t) {

@@ -126,3 +126,15 @@ func TestTypoInPhrase(t *testing.T) {
 		{"he'll is not hell", "he'll love this app", false, ""},
 	})
 }
+
+// TestUpdateNeedsAProblem: an update is a complaint when the author reports
+// what it made worse, not for a dislike alone (RULES.md, "Bad update").
+func TestUpdateNeedsAProblem(t *testing.T) {
+	checkRecog(t, newTestAnalyzer(t, Config{}), []recogCase{
+		{"dislike", "Personally not a fan of the latest update.", false, ""},
+		{"broke", "the latest update broke sync on my phone", true, "update"},
+		{"slower", "hate the new update, everything is so slow now", true, "update"},
+		{"removed", "the update removed offline playlists, terrible", true, "update"},
+		{"ko broke", "업데이트 후 로그인이 안 돼요", true, "update"},
+	})
+}
