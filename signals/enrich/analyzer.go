@@ -805,7 +805,7 @@ func (a *Analyzer) koreanValence(s *scan, str string, words []int32, k int) floa
 		v = 0
 	}
 	if prevKo && a.koNeg[prev] {
-		if prev2, _ := tok(k - 2); koWorksWord(prev+w) && koIdiomBefore("", prev2) {
+		if prev2, _ := tok(k - 2); prev == "안" && koWorksStem(w) && koIdiomBefore("", prev2) {
 			v = 0 // "몇 안 되는", "말도 안 돼", "판단하시면 안 돼요"
 		} else if v != 0 {
 			v *= nScalar
@@ -1085,15 +1085,16 @@ func (a *Analyzer) hypothetical(s *scan, i int) bool {
 }
 
 // koOtherSense reports whether the Hangul term at w[p:q] (token i) is part
-// of another word: followed in w (or by the next word) by one of after, or
-// preceded in w (or by the word before) by one of before.
+// of another word: followed in w (or by the next word, when the term ends
+// w) by one of after, or preceded in w (or by the word before, when the
+// term starts w) by one of before.
 func (a *Analyzer) koOtherSense(s *scan, str string, i int, w string, p, q int, after, before []string) bool {
-	next := ""
-	if q == len(w) && i+1 < len(s.toks) && s.toks[i+1].kind == kHangul {
-		next = " " + str[s.toks[i+1].lo:s.toks[i+1].hi]
+	next := w[q:]
+	if next == "" && i+1 < len(s.toks) && s.toks[i+1].kind == kHangul {
+		next = str[s.toks[i+1].lo:s.toks[i+1].hi] // the term ends its word
 	}
 	for _, x := range after {
-		if strings.HasPrefix(w[q:], x) || next != "" && strings.HasPrefix(next, x) {
+		if strings.HasPrefix(next, x) {
 			return true
 		}
 	}
@@ -1147,16 +1148,21 @@ var koErrorWords = map[string]bool{"오류": true, "에러": true}
 
 // koWorks reports whether a problem phrase is 안 되- ("doesn't work").
 func koWorks(p *phrase) bool {
-	w := p.words[0]
-	if w == "안" && len(p.words) > 1 {
-		w += p.words[1]
+	if p.words[0] == "안" && len(p.words) > 1 {
+		return koWorksStem(p.words[1])
 	}
-	return koWorksWord(w)
+	return koWorksWord(p.words[0])
 }
 
 // koWorksWord reports whether a Hangul word is 안 되- written as one.
 func koWorksWord(w string) bool {
-	return strings.HasPrefix(w, "안되") || strings.HasPrefix(w, "안돼") || strings.HasPrefix(w, "안됨") || strings.HasPrefix(w, "안됩")
+	return strings.HasPrefix(w, "안") && koWorksStem(w[len("안"):])
+}
+
+// koWorksStem reports whether a Hangul word is a form of 되다 (되-, 돼-,
+// 됨, 됩-).
+func koWorksStem(w string) bool {
+	return strings.HasPrefix(w, "되") || strings.HasPrefix(w, "돼") || strings.HasPrefix(w, "됨") || strings.HasPrefix(w, "됩")
 }
 
 // koIdiomBefore reports whether 안 되- after before (the same word's start,

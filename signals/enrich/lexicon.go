@@ -261,7 +261,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 var koSenseExcept = map[string]struct{ after, before []string }{
 	"장애": {after: []string{"인", "물", "우", "아", "자"}},
 	"터졌": {before: []string{"빵", "웃음", "눈물", "매력", "포텐", "울음", "감동", "대박", "빵빵"}},
-	"다운": {after: []string{"받", "로드", " 받", " 로드"}},
+	"다운": {after: []string{"받", "로드"}},
 	// the adverb "이상하게" (strangely) qualifies another word: a generic
 	// problem word ("이상하게 작동해요"), not the bug category itself
 	// ("이상하게 끌린다" is praise); "이상해요", "이상함" stay
