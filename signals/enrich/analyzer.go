@@ -60,6 +60,7 @@ type phrase struct {
 	idx    int  // category or feature index
 	hangul bool // first word is Hangul: matches inside a word; later words match as prefixes
 	exact  bool // a Hangul word that must be the whole token
+	sense  bool // a one-word Hangul term with other senses in koSenseExcept
 }
 
 // Analyzer enriches posts. Build it once with New; it is safe for concurrent use.
@@ -316,6 +317,8 @@ func (a *Analyzer) addPhrase(kw string, kind phraseKind, idx int) error {
 	first := p.words[0]
 	if s.toks[0].kind == kHangul {
 		p.hangul = true
+		_, p.sense = koSenseExcept[first]
+		p.sense = p.sense && len(p.words) == 1
 		a.koWords[first] = append(a.koWords[first], id)
 		a.koMaxLen = max(a.koMaxLen, len(first))
 		if a.koFirst == nil {
@@ -954,7 +957,7 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 			if len(a.koStop) > 0 && a.koStop[w] {
 				continue
 			}
-			if contrastAt < 0 && koContrast[w] {
+			if contrastAt < 0 && len(w) <= 12 && koContrast[w] {
 				contrastAt = i
 			}
 			for p := 0; p < len(w); p += 3 {
@@ -977,8 +980,10 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 							// 안 돼요" (must not): no failure
 							continue
 						}
-						if ex, ok := koSenseExcept[ph.words[0]]; ok && len(ph.words) == 1 && a.koOtherSense(s, str, i, w, p, q, ex.after, ex.before) {
-							continue
+						if ph.sense {
+							if ex := koSenseExcept[ph.words[0]]; a.koOtherSense(s, str, i, w, p, q, ex.after, ex.before) {
+								continue
+							}
 						}
 						if a.matchRest(s, str, i, ph) {
 							at = i
@@ -1201,7 +1206,7 @@ func (a *Analyzer) matchRest(s *scan, str string, i int, p *phrase) bool {
 			}
 		default:
 			e := s.ents[k]
-			if (e == nil || e.word != want) && !a.typoOf(str[t.lo:t.hi], want) {
+			if e == nil && !a.typoOf(str[t.lo:t.hi], want) || e != nil && e.word != want {
 				return false
 			}
 		}
@@ -1214,15 +1219,13 @@ func (a *Analyzer) matchRest(s *scan, str string, i int, p *phrase) bool {
 // "won't laod", "not workign") is read as the keyword.
 var typoRest = true
 
-// typoOf reports whether w, a word no lexicon knows, is want (four letters
-// or more) with one letter dropped or added or two neighbours swapped, the
-// first letter kept. A substituted letter is left out: it makes real words
-// ("lead" for "load", "word" for "work") that the lexicons do not list.
+// typoOf reports whether w, a word no lexicon knows (its token has no
+// entry), is want (four letters or more) with one letter dropped or added
+// or two neighbours swapped, the first letter kept. A substituted letter is
+// left out: it makes real words ("lead" for "load", "word" for "work") that
+// the lexicons do not list.
 func (a *Analyzer) typoOf(w, want string) bool {
-	if !typoRest || len(want) < 4 || w == "" || w[0] != want[0] || len(w) < len(want)-1 || len(w) > len(want)+1 {
-		return false
-	}
-	if _, known := a.words[w]; known || !asciiLetters(w) {
+	if !typoRest || len(want) < 4 || w == "" || w[0] != want[0] || len(w) < len(want)-1 || len(w) > len(want)+1 || !asciiLetters(w) {
 		return false
 	}
 	if len(w) == len(want) {
