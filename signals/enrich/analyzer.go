@@ -1174,7 +1174,7 @@ func koWorksStem(w string) bool {
 // "몇안되는") or after prev (the word before) is one of the Korean phrases
 // in which it means no failure: "-(으)면 안 되다" (must not: "보면 안 돼요",
 // "가면 안되나요?"), "몇 안 되는" (few), "말도 안 되다" (absurd), "이해가
-// 안 되다" (can't understand).
+// 안 되다" (can't understand) and the like (koMindNouns).
 func koIdiomBefore(before, prev string) bool {
 	if before == "" {
 		before = prev
@@ -1184,12 +1184,27 @@ func koIdiomBefore(before, prev string) bool {
 		return false
 	case strings.HasSuffix(before, "면"):
 		return !strings.HasSuffix(before, "화면") // 화면 is the screen
-	case strings.HasSuffix(before, "몇"), strings.HasSuffix(before, "말도"), strings.HasSuffix(before, "말이"),
-		strings.HasSuffix(before, "이해가"), strings.HasSuffix(before, "이해"):
+	case strings.HasSuffix(before, "몇"):
 		return true
+	}
+	// a noun of the author's mind, with or without its particle: "말이 안
+	// 돼" (absurd), "이해가 안 돼", "공감이 안 되었다", "납득 안 되는",
+	// "집중은 안 되지만", "상상도 안 되는": the author cannot, not the service
+	for _, p := range []string{"이", "가", "은", "는", "도", "조차", ""} {
+		if n, ok := strings.CutSuffix(before, p); ok && n != "" {
+			for _, m := range koMindNouns {
+				if strings.HasSuffix(n, m) {
+					return true
+				}
+			}
+		}
 	}
 	return false
 }
+
+// koMindNouns are nouns of the author's mind that take 안 되- for "cannot":
+// "이해가 안 돼요" is no failure of the service.
+var koMindNouns = []string{"말", "이해", "공감", "납득", "집중", "몰입", "상상", "감정이입"}
 
 // matchRest checks that the words after a phrase's first follow token i.
 func (a *Analyzer) matchRest(s *scan, str string, i int, p *phrase) bool {
