@@ -60,6 +60,7 @@ type phrase struct {
 	idx    int  // category or feature index
 	hangul bool // first word is Hangul: matches inside a word; later words match as prefixes
 	exact  bool // a Hangul word that must be the whole token
+	sense  bool // a one-word Hangul term with other senses in koSenseExcept
 }
 
 // Analyzer enriches posts. Build it once with New; it is safe for concurrent use.
@@ -316,6 +317,8 @@ func (a *Analyzer) addPhrase(kw string, kind phraseKind, idx int) error {
 	first := p.words[0]
 	if s.toks[0].kind == kHangul {
 		p.hangul = true
+		_, p.sense = koSenseExcept[first]
+		p.sense = p.sense && len(p.words) == 1
 		a.koWords[first] = append(a.koWords[first], id)
 		a.koMaxLen = max(a.koMaxLen, len(first))
 		if a.koFirst == nil {
@@ -375,7 +378,11 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 			}
 		}
 	}
-	cue := a.classify(s, str, &out, rules)
+	// a Korean post the model reads as clearly happy ("재밌는데 평점
+	// 왜이래?") names no malfunction with a generic problem word or a
+	// topic: those need a strong term there
+	happy := korean && koSentiment(koLogit) >= koHappy
+	cue := a.classify(s, str, &out, rules, happy)
 	if n := min(len(out.Categories), 2); n > 0 {
 		rules = finish(s, raw+float64(n)*complaintValence)
 		if korean {
@@ -389,7 +396,7 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 	// model that is sure the post is negative. Chosen on the tune part of
 	// the English app reviews over Negative's sentiment rule, which it beat
 	// against both the complaint and the Bug labels.
-	complaint := len(out.Categories) > 0 || rules <= complaintSentiment || (korean && out.Sentiment <= koModelComplaint)
+	complaint := len(out.Categories) > 0 || (rules <= complaintSentiment && !(happy && koRulesVeto)) || (korean && out.Sentiment <= koModelComplaint)
 	if cue&cueNotMine != 0 {
 		// news, a status post, a fixed problem, the author's own wifi or
 		// a plain question: no malfunction of the service for the author
@@ -431,6 +438,13 @@ func (a *Analyzer) lookup(s *scan, str string) (enHits, otherHits int) {
 			if e == nil && t.elong {
 				e = a.words[string(s.squeeze(w))]
 			}
+			if e == nil && t.kind == kWord && strings.IndexByte(w, '\'') > 0 {
+				// an apostrophe in the wrong place: "does'nt", "ca'nt";
+				// only for a negation or a keyword ("he'll" is not "hell")
+				if d := a.words[string(s.dropApostrophes(w))]; d != nil && (d.negator || len(d.phrases) > 0) {
+					e = d
+				}
+			}
 			if e == nil && t.kind == kWord {
 				e = a.fuzzyEntry(s, w)
 			}
@@ -463,6 +477,18 @@ func (a *Analyzer) isStop(s *scan, str string, i int) bool {
 		return len(a.koStop) > 0 && a.koStop[str[t.lo:t.hi]]
 	}
 	return false
+}
+
+// dropApostrophes returns w without its apostrophes, in scratch memory
+// that is valid until the next call.
+func (s *scan) dropApostrophes(w string) []byte {
+	b := s.squee[:0]
+	for i := 0; i < len(w) && len(b) < cap(b); i++ {
+		if w[i] != '\'' {
+			b = append(b, w[i])
+		}
+	}
+	return b
 }
 
 // squeeze returns w with every run of equal letters cut to one, in scratch
@@ -568,10 +594,23 @@ func (a *Analyzer) sentiment(s *scan, str string, useEnglish bool) float64 {
 				break
 			}
 			v = float64(e.val)
-			if e.word == "no" && k+1 < len(words) && inLex(k+1) {
+			// a negation reaches back over at most three words, and
+			// not over punctuation (Councill et al. 2010): "never
+			// crashes, love it" does not negate "love"
+			scope := 3
+			for d := 1; d <= 3 && k-d >= 0; d++ {
+				if negScopePunct && s.toks[words[k-d+1]].brk {
+					scope = d - 1
+					break
+				}
+			}
+			if e.word == "no" && k+1 < len(words) && (inLex(k+1) || a.blockAt(s, str, int(words[k]))) {
+				// VADER zeroes "no" before a lexicon word ("no good");
+				// an absence that is praise ("no ads", "no in-app
+				// purchases", the block phrases) carries none either
 				v = 0
 			}
-			if word(k-1) == "no" || word(k-2) == "no" || (word(k-3) == "no" && (word(k-1) == "or" || word(k-1) == "nor")) {
+			if scope >= 1 && word(k-1) == "no" || scope >= 2 && word(k-2) == "no" || scope >= 3 && (word(k-3) == "no" && (word(k-1) == "or" || word(k-1) == "nor")) {
 				v = float64(e.val) * nScalar
 			}
 			if t.caps && capDiff {
@@ -605,7 +644,9 @@ func (a *Analyzer) sentiment(s *scan, str string, useEnglish bool) float64 {
 					}
 					v += sc
 				}
-				v = a.negationCheck(v, d, word(k-1), word(k-2), word(k-3), word(k-d+1))
+				if d <= scope {
+					v = a.negationCheck(v, d, word(k-1), word(k-2), word(k-3), word(k-d+1))
+				}
 			}
 			if word(k-1) == "least" && !inLex(k-1) {
 				if k < 2 || (word(k-2) != "at" && word(k-2) != "very") {
@@ -627,6 +668,30 @@ func (a *Analyzer) sentiment(s *scan, str string, useEnglish bool) float64 {
 		sum += v
 	}
 	return sum
+}
+
+// negScopePunct ends a negation's scope over category terms at punctuation.
+var negScopePunct = true
+
+// updateNeedsCue makes the update topic need a problem word.
+var updateNeedsCue = true
+
+// blockAt reports whether a block phrase starts at token i.
+func (a *Analyzer) blockAt(s *scan, str string, i int) bool {
+	e := s.ents[i]
+	if e == nil {
+		return false
+	}
+	for _, id := range e.phrases {
+		p := &a.phrases[id]
+		if p.kind != pBlock {
+			break // block phrases come first
+		}
+		if a.matchRest(s, str, i, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // finish adds "!!!" and "??" emphasis to a valence sum and normalises it
@@ -738,8 +803,14 @@ func (a *Analyzer) koreanValence(s *scan, str string, words []int32, k int) floa
 	v := float64(val)
 	prev, prevKo := tok(k - 1)
 	next, nextKo := tok(k + 1)
+	if v < 0 && koWorksWord(w) && koIdiomBefore("", prev) {
+		// "몇 안되는", "보면 안돼요": no failure
+		v = 0
+	}
 	if prevKo && a.koNeg[prev] {
-		if v != 0 {
+		if prev2, _ := tok(k - 2); prev == "안" && koWorksStem(w) && koIdiomBefore("", prev2) {
+			v = 0 // "몇 안 되는", "말도 안 돼", "판단하시면 안 돼요"
+		} else if v != 0 {
 			v *= nScalar
 		} else {
 			v = -1.5 // "안 돼요", "안 열려요", "못 쓰겠어요": doesn't work
@@ -773,7 +844,7 @@ func (a *Analyzer) koreanValence(s *scan, str string, words []int32, k int) floa
 // weak problem word or a strong category term, cueTopic for a topic term
 // other than an update word, cueNegated for a negated strong term ("no
 // crashes").
-func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules float64) (cue cueKind) {
+func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules float64, happy bool) (cue cueKind) {
 	var strong, topic [8]bool
 	var cueGeneric, cueWeak, update, anyNegStrong bool
 	var feats uint64
@@ -787,6 +858,9 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 	// and "it's back up but down again"
 	firstProblem, lastProblem, lastResolved, elseAt := -1, -1, -1, -1
 	report, firstPerson, appWord, elseLatin := false, false, false, false
+	// what ties a generic problem word in a happy post to the service: an
+	// error word, or a contrast before it ("최고 근데 오류 나요")
+	contrastAt, anchored := -1, false
 	at := 0 // token of the current hit
 	problemAt := func() {
 		if firstProblem < 0 {
@@ -810,11 +884,13 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 			if !negated {
 				cueGeneric = true
 				problemAt()
+				anchored = anchored || contrastAt >= 0 && at > contrastAt || koErrorWords[p.words[0]]
 			}
 		case pCueWeak:
 			if !negated {
 				cueWeak = true
 				problemAt()
+				anchored = anchored || contrastAt >= 0 && at > contrastAt
 			}
 		case pReport:
 			report = true
@@ -859,6 +935,9 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 			}
 			firstPerson = firstPerson || e.first
 			appWord = appWord || e.app
+			if e.word == "but" && contrastAt < 0 {
+				contrastAt = i
+			}
 			at = i
 			for _, id := range e.phrases {
 				p := &a.phrases[id]
@@ -878,6 +957,9 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 			if len(a.koStop) > 0 && a.koStop[w] {
 				continue
 			}
+			if contrastAt < 0 && len(w) <= 12 && koContrast[w] {
+				contrastAt = i
+			}
 			for p := 0; p < len(w); p += 3 {
 				// Hangul runes are three bytes: skip starts no fragment has
 				if r := rune(w[p]&0x0F)<<12 | rune(w[p+1]&0x3F)<<6 | rune(w[p+2]&0x3F); a.koFirst == nil || a.koFirst[r>>6]&(1<<(r&63)) == 0 {
@@ -893,9 +975,25 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 						if ph.exact && (p != 0 || (q != len(w) && !koParticles[w[q:]])) {
 							continue
 						}
+						if ph.kind == pCueGeneric && koWorks(ph) && koIdiomBefore(w[:p], a.prevHangul(s, str, i)) {
+							// "몇 안 되는" (few), "말도 안 돼" (absurd), "보면
+							// 안 돼요" (must not): no failure
+							continue
+						}
+						if ph.sense {
+							if ex := koSenseExcept[ph.words[0]]; a.koOtherSense(s, str, i, w, p, q, ex.after, ex.before) {
+								continue
+							}
+						}
 						if a.matchRest(s, str, i, ph) {
 							at = i
-							hit(id, strings.Contains(w[q:], "없") || a.nextHas(s, str, i+len(ph.words)-1, "없"))
+							last := i + len(ph.words) - 1
+							rest := w[q:] // what follows the term in its last word
+							if last > i {
+								rest = str[int(s.toks[last].lo)+len(ph.words[len(ph.words)-1]) : s.toks[last].hi]
+							}
+							hit(id, strings.Contains(w[q:], "없") || a.nextHas(s, str, last, "없") ||
+								(ph.kind == pStrong && a.koLongNegated(s, str, last, rest, len(ph.words) == 1)))
 						}
 					}
 				}
@@ -937,16 +1035,27 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 		}
 		return cue
 	}
+	// a Korean post the model reads as happy uses a generic problem word
+	// or a topic in another sense ("재밌는데 평점 왜이래?", "몇 안 되는"),
+	// unless something ties it to the service
+	if happy && (anchored || slices.Contains(topic[:], true)) {
+		happy = false
+	}
 	// a clearly happy post that names a problem is about its fix
-	problem := (cueGeneric || cueWeak) && rules < 0.3 || anyStrong || rules <= -0.05
+	problem := !happy && ((cueGeneric || cueWeak) && rules < 0.3 || rules <= -0.05) || anyStrong
 	concrete := false // a category other than bug and update
 	for ci, name := range categoryNames {
 		if (strong[ci] || (topic[ci] && problem)) && name != "bug" && name != "update" {
 			concrete = true
 		}
 	}
+	// an English update is a complaint when the author reports what it
+	// made worse (RULES.md: broken, slower, removed, battery): a problem
+	// word, not a mere dislike ("not a fan of the latest update"). The
+	// Korean lexicon knows too few symptoms for that ("업데이트 후 별로").
+	updateProblem := problem && (!updateNeedsCue || out.Lang == "ko" || cueGeneric || cueWeak || anyStrong)
 	for ci, name := range categoryNames {
-		if strong[ci] || (topic[ci] && problem) {
+		if strong[ci] || (topic[ci] && problem && (name != "update" || updateProblem)) {
 			if name == "bug" && concrete {
 				// bug is "any other wrong behaviour" (RULES.md of the
 				// blind set): "won't let me log in" is login
@@ -955,7 +1064,7 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 			out.Categories = append(out.Categories, name)
 		}
 	}
-	if cueGeneric && (len(out.Categories) == 0 || (len(out.Categories) == 1 && out.Categories[0] == "update")) {
+	if cueGeneric && !happy && (len(out.Categories) == 0 || (len(out.Categories) == 1 && out.Categories[0] == "update")) {
 		// "the update broke dark mode": a concrete symptom, with update on top
 		out.Categories = slices.Insert(out.Categories, 0, "bug")
 	}
@@ -980,6 +1089,123 @@ func (a *Analyzer) hypothetical(s *scan, i int) bool {
 	return false
 }
 
+// koOtherSense reports whether the Hangul term at w[p:q] (token i) is part
+// of another word: followed in w (or by the next word, when the term ends
+// w) by one of after, or preceded in w (or by the word before, when the
+// term starts w) by one of before.
+func (a *Analyzer) koOtherSense(s *scan, str string, i int, w string, p, q int, after, before []string) bool {
+	next := w[q:]
+	if next == "" && i+1 < len(s.toks) && s.toks[i+1].kind == kHangul {
+		next = str[s.toks[i+1].lo:s.toks[i+1].hi] // the term ends its word
+	}
+	for _, x := range after {
+		if strings.HasPrefix(next, x) {
+			return true
+		}
+	}
+	prev := w[:p]
+	if p == 0 {
+		prev = a.prevHangul(s, str, i)
+	}
+	for _, x := range before {
+		if strings.HasSuffix(prev, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// koLongNegated reports whether a Korean failure term ending token last is
+// negated by the long form -지 않- ("멈추지 않는", "튕기지 않아요",
+// "멈추질않았다"). rest is what follows the term in that token when the
+// term is one word (rest == "" for a term that ends with its own -지,
+// "켜지지 않아요", which is the failure itself).
+func (a *Analyzer) koLongNegated(s *scan, str string, last int, rest string, oneWord bool) bool {
+	if oneWord && rest == "" {
+		return false
+	}
+	if strings.Contains(rest, "지않") || strings.Contains(rest, "질않") || strings.Contains(rest, "지도않") {
+		return true
+	}
+	if !(strings.HasSuffix(rest, "지") || strings.HasSuffix(rest, "질") || strings.HasSuffix(rest, "지는") || strings.HasSuffix(rest, "지도")) {
+		return false
+	}
+	return a.nextHas(s, str, last, "않")
+}
+
+// prevHangul returns the Hangul token before token i, or "".
+func (a *Analyzer) prevHangul(s *scan, str string, i int) string {
+	if i == 0 || s.toks[i-1].kind != kHangul {
+		return ""
+	}
+	t := s.toks[i-1]
+	return str[t.lo:t.hi]
+}
+
+// koContrast are the Korean words of contrast ("but"): VADER's "but" rule
+// (the clause after it carries the post) for a problem word after praise.
+var koContrast = map[string]bool{"근데": true, "그런데": true, "하지만": true, "그러나": true, "그치만": true,
+	"근대": true, "다만": true, "그렇지만": true, "허나": true, "단": true}
+
+// koErrorWords are generic problem words that name a software error
+// whatever the post's tone.
+var koErrorWords = map[string]bool{"오류": true, "에러": true}
+
+// koWorks reports whether a problem phrase is 안 되- ("doesn't work").
+func koWorks(p *phrase) bool {
+	if p.words[0] == "안" && len(p.words) > 1 {
+		return koWorksStem(p.words[1])
+	}
+	return koWorksWord(p.words[0])
+}
+
+// koWorksWord reports whether a Hangul word is 안 되- written as one.
+func koWorksWord(w string) bool {
+	return strings.HasPrefix(w, "안") && koWorksStem(w[len("안"):])
+}
+
+// koWorksStem reports whether a Hangul word is a form of 되다 (되-, 돼-,
+// 됨, 됩-).
+func koWorksStem(w string) bool {
+	return strings.HasPrefix(w, "되") || strings.HasPrefix(w, "돼") || strings.HasPrefix(w, "됨") || strings.HasPrefix(w, "됩")
+}
+
+// koIdiomBefore reports whether 안 되- after before (the same word's start,
+// "몇안되는") or after prev (the word before) is one of the Korean phrases
+// in which it means no failure: "-(으)면 안 되다" (must not: "보면 안 돼요",
+// "가면 안되나요?"), "몇 안 되는" (few), "말도 안 되다" (absurd), "이해가
+// 안 되다" (can't understand) and the like (koMindNouns).
+func koIdiomBefore(before, prev string) bool {
+	if before == "" {
+		before = prev
+	}
+	switch {
+	case before == "":
+		return false
+	case strings.HasSuffix(before, "면"):
+		return !strings.HasSuffix(before, "화면") // 화면 is the screen
+	case strings.HasSuffix(before, "몇"):
+		return true
+	}
+	// a noun of the author's mind, with or without its particle: "말이 안
+	// 돼" (absurd), "이해가 안 돼", "공감이 안 되었다", "납득 안 되는",
+	// "집중은 안 되지만", "상상도 안 되는": the author cannot, not the service
+	for _, p := range []string{"이", "가", "은", "는", "도", "조차", ""} {
+		if n, ok := strings.CutSuffix(before, p); ok && n != "" {
+			for _, m := range koMindNouns {
+				if strings.HasSuffix(n, m) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// koMindNouns are nouns of the author's mind that take 안 되- for "cannot":
+// "이해가 안 돼요" is no failure of the service.
+var koMindNouns = []string{"말", "이해", "공감", "납득", "집중", "몰입", "상상", "감정이입"}
+
 // matchRest checks that the words after a phrase's first follow token i.
 func (a *Analyzer) matchRest(s *scan, str string, i int, p *phrase) bool {
 	if i+len(p.words) > len(s.toks) {
@@ -995,7 +1221,7 @@ func (a *Analyzer) matchRest(s *scan, str string, i int, p *phrase) bool {
 			}
 		default:
 			e := s.ents[k]
-			if e == nil || e.word != want {
+			if e == nil && !a.typoOf(str[t.lo:t.hi], want) || e != nil && e.word != want {
 				return false
 			}
 		}
@@ -1003,9 +1229,39 @@ func (a *Analyzer) matchRest(s *scan, str string, i int, p *phrase) bool {
 	return true
 }
 
-// latinNegated reports whether one of the three words before token i negates it.
+// typoRest lets a later word of a keyword phrase match a typo of it: the
+// first word already matched, so a slip in the second ("doesn't wrok",
+// "won't laod", "not workign") is read as the keyword.
+var typoRest = true
+
+// typoOf reports whether w, a word no lexicon knows (its token has no
+// entry), is want (four letters or more) with one letter dropped or added
+// or two neighbours swapped, the first letter kept. A substituted letter is
+// left out: it makes real words ("lead" for "load", "word" for "work") that
+// the lexicons do not list.
+func (a *Analyzer) typoOf(w, want string) bool {
+	if !typoRest || len(want) < 4 || w == "" || w[0] != want[0] || len(w) < len(want)-1 || len(w) > len(want)+1 || !asciiLetters(w) {
+		return false
+	}
+	if len(w) == len(want) {
+		i := 0
+		for i < len(w) && w[i] == want[i] {
+			i++
+		}
+		return i+1 < len(w) && w[i] == want[i+1] && w[i+1] == want[i] && w[i+2:] == want[i+2:]
+	}
+	return oneEdit(w, want)
+}
+
+// latinNegated reports whether one of the three words before token i negates
+// it. A negation's scope ends at punctuation (Councill, McDonald and
+// Velikovich 2010): "no, it crashes" and "still not fixed, crashes on
+// launch" are failures.
 func (a *Analyzer) latinNegated(s *scan, i int) bool {
 	for d := 1; d <= 3 && i-d >= 0; d++ {
+		if negScopePunct && s.toks[i-d+1].brk {
+			return false
+		}
 		e := s.ents[i-d]
 		if e == nil {
 			continue

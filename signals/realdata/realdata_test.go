@@ -25,7 +25,7 @@ func TestReadKoReviews(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []KoReview{{"최고의 영화", true}, {"시간 아까움", false}}
+	want := []KoReview{{"최고의 영화", true, 10}, {"시간 아까움", false, 1}}
 	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("got %v, want %v", got, want)
 	}

@@ -1,0 +1,143 @@
+package enrich
+
+import (
+	"slices"
+	"testing"
+)
+
+// recogCase is a post, whether it is a complaint, and a category it must
+// carry ("" for none required; with complaint false, no category at all).
+type recogCase struct {
+	name, text string
+	complaint  bool
+	category   string
+}
+
+func checkRecog(t *testing.T, a *Analyzer, cases []recogCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := a.Enrich(c.text, "")
+			if e.Negative() != c.complaint {
+				t.Errorf("%q: complaint %v (sentiment %.2f, categories %q), want %v", c.text, e.Negative(), e.Sentiment, e.Categories, c.complaint)
+			}
+			if !c.complaint && len(e.Categories) > 0 {
+				t.Errorf("%q: categories %q, want none", c.text, e.Categories)
+			}
+			if c.category != "" && !slices.Contains(e.Categories, c.category) {
+				t.Errorf("%q: categories %q, want %s", c.text, e.Categories, c.category)
+			}
+		})
+	}
+}
+
+// TestKoreanHappyPosts: a Korean post the model reads as happy gets no
+// category from a generic problem word or a topic with nothing tying it to
+// the service, and no complaint from the lexicon alone; a mixed post with
+// a strong term, an error word or the problem after "근데" stays one.
+func TestKoreanHappyPosts(t *testing.T) {
+	checkRecog(t, newTestAnalyzer(t, Config{}), []recogCase{
+		{"rating talk is praise", "완전 재밌게 봤는데 평점은 왜이래", false, ""},
+		{"strangely good", "이상하게 자꾸 생각나는 작품, 최고예요", false, ""},
+		{"regret not seeing it sooner", "왜 이제야 봤는지 후회될 정도로 좋았어요", false, ""},
+		{"sad ending is praise", "끝나서 너무 아쉬워요 ㅠㅠ 최고의 드라마", false, ""},
+		{"mixed: strong term", "앱 너무 좋아요 근데 요즘 자꾸 튕겨요 ㅠㅠ", true, "crash"},
+		{"mixed: error word", "너무 좋아요 최고 근데 오류 나요", true, "bug"},
+		{"mixed: after contrast", "정말 좋아요 근데 가끔 안 돼요", true, "bug"},
+		{"mixed: topic", "최고의 앱인데 업데이트 후 왜이래요", true, "update"},
+		{"plain failure", "좋은데 가끔 안 돼요", true, "bug"},
+		{"login failure", "디자인 예쁘고 좋은데 로그인이 안 돼요", true, "login"},
+	})
+}
+
+// TestKoreanIdiomsNoFailure: 안 되- in "몇 안 되는" (few), "말도 안 돼"
+// (absurd), "-면 안 돼" (must not) and 이해가 안 돼 is no failure.
+func TestKoreanIdiomsNoFailure(t *testing.T) {
+	checkRecog(t, newTestAnalyzer(t, Config{}), []recogCase{
+		{"few", "기억에 남는 몇 안 되는 작품이다", false, ""},
+		{"few, one word", "몇안되는 명작", false, ""},
+		{"absurd", "말도 안 돼 이렇게 재밌다니", false, ""},
+		{"must not", "제목만 보고 판단하시면 안 돼요", false, ""},
+		{"must not, question", "두 편씩 하면 안되나요?", false, ""},
+		{"cannot relate", "공감이 안 되었다 그래도 배우는 좋았다", false, ""},
+		{"cannot accept", "납득 안되는 결말이지만 명작", false, ""},
+		{"cannot understand, then a failure", "이해가 안 돼요 왜 결제가 안 되는지", true, "payment"},
+		{"screen is no conditional", "화면 안 돼요 계속 까매요", true, ""},
+		{"failure", "결제가 안 돼요", true, "payment"},
+		{"failure, one word", "앱 실행 안됨", true, ""},
+	})
+}
+
+// TestKoreanWordSenses: category terms inside other words or negated by
+// -지 않- are no failure.
+func TestKoreanWordSenses(t *testing.T) {
+	checkRecog(t, newTestAnalyzer(t, Config{}), []recogCase{
+		{"long negation", "눈물이 멈추지 않는 영화", false, ""},
+		{"long negation, one word", "웃음이 멈추질않았다 최고", false, ""},
+		{"long negation of crash", "업데이트 후 튕기지 않아요 좋아요", false, ""},
+		{"failure that ends in -지", "앱이 켜지지 않아요", true, "crash"},
+		{"crash", "앱이 자꾸 멈춰요", true, "crash"},
+		{"lag inside a name", "슈렉 다시 봐도 재밌다", false, ""},
+		{"lag inside a name 2", "알렉스 연기 최고", false, ""},
+		{"lag", "렉 걸려서 못 쓰겠어요", true, "slow"},
+		{"lag with particle", "렉이 너무 심해요", true, "slow"},
+		{"disabled person", "장애인 가족 이야기가 감동적이에요", false, ""},
+		{"outage", "서비스 장애 발생했나요? 접속이 안 돼요", true, "outage"},
+		{"burst out laughing", "중간에 빵 터졌다 ㅋㅋ", false, ""},
+		{"server blew up", "서버 터졌네 아무것도 안 돼", true, "outage"},
+		{"download", "다운 받아서 봤는데 좋네요", false, ""},
+		{"down", "앱 다운됨", true, "outage"},
+		{"strangely, then a malfunction", "앱이 이상하게 작동해요", true, "bug"},
+		{"strangely, then praise", "이상하게 끌리는 영화 최고", false, ""},
+		{"a surname in -berg", "스필버그 감독의 명작", false, ""},
+		{"news in -berg", "블룸버그 기사 재밌네", false, ""},
+		{"bug", "업데이트 후 버그 생겼어요", true, "bug"},
+		{"frustrating is no slowness", "주인공이 너무 답답하지만 명작", false, ""},
+		{"slow loading", "로딩이 답답할 정도로 느려요", true, "slow"},
+	})
+}
+
+// TestNegationScope: a negation's scope ends at punctuation (Councill et al.
+// 2010), and "no" opening an absence that is praise carries no valence.
+func TestNegationScope(t *testing.T) {
+	checkRecog(t, newTestAnalyzer(t, Config{}), []recogCase{
+		{"no, then a failure", "no, it crashes every time", true, "crash"},
+		{"not fixed, then a failure", "still not fixed, crashes on launch", true, "crash"},
+		{"negated failure", "no crashes at all since the update", false, ""},
+		{"negation does not reach past a comma", "never crashes, love it", false, ""},
+		{"absences that are praise", "no ads and no in-app purchases", false, ""},
+		{"an absence that is praise", "No ads! Love it", false, ""},
+	})
+	a := newTestAnalyzer(t, Config{})
+	if e := a.Enrich("never crashes, love it", ""); e.Sentiment <= 0 {
+		t.Errorf("never crashes, love it: sentiment %.2f, want positive", e.Sentiment)
+	}
+}
+
+// TestTypoInPhrase: a slip in a later word of a failure phrase, or a
+// misplaced apostrophe, still reads as the failure; a real word does not.
+func TestTypoInPhrase(t *testing.T) {
+	checkRecog(t, newTestAnalyzer(t, Config{}), []recogCase{
+		{"swapped", "the app doesn't wrok since yesterday", true, ""},
+		{"doubled", "it doesn't woork on my tablet", true, ""},
+		{"dropped", "app doesn't wrk", true, ""},
+		{"swapped, outage", "the app wont laod at all", true, "outage"},
+		{"swapped, later word", "sync is not workign at all", true, ""},
+		{"apostrophe", "app does'nt work after the update", true, ""},
+		{"apostrophe, login", "ca'nt log in since this morning", true, "login"},
+		{"real word, not a typo", "the new layout doesn't word things well", false, ""},
+		{"he'll is not hell", "he'll love this app", false, ""},
+	})
+}
+
+// TestUpdateNeedsAProblem: an update is a complaint when the author reports
+// what it made worse, not for a dislike alone (RULES.md, "Bad update").
+func TestUpdateNeedsAProblem(t *testing.T) {
+	checkRecog(t, newTestAnalyzer(t, Config{}), []recogCase{
+		{"dislike", "Personally not a fan of the latest update.", false, ""},
+		{"broke", "the latest update broke sync on my phone", true, "update"},
+		{"slower", "hate the new update, everything is so slow now", true, "update"},
+		{"removed", "the update removed offline playlists, terrible", true, "update"},
+		{"ko broke", "업데이트 후 로그인이 안 돼요", true, "update"},
+	})
+}
