@@ -594,23 +594,10 @@ func (a *Analyzer) sentiment(s *scan, str string, useEnglish bool) float64 {
 				break
 			}
 			v = float64(e.val)
-			// a negation reaches back over at most three words, and
-			// not over punctuation (Councill et al. 2010): "never
-			// crashes, love it" does not negate "love"
-			scope := 3
-			for d := 1; d <= 3 && k-d >= 0; d++ {
-				if negScopePunct && s.toks[words[k-d+1]].brk {
-					scope = d - 1
-					break
-				}
-			}
-			if e.word == "no" && k+1 < len(words) && (inLex(k+1) || a.blockAt(s, str, int(words[k]))) {
-				// VADER zeroes "no" before a lexicon word ("no good");
-				// an absence that is praise ("no ads", "no in-app
-				// purchases", the block phrases) carries none either
+			if e.word == "no" && k+1 < len(words) && inLex(k+1) {
 				v = 0
 			}
-			if scope >= 1 && word(k-1) == "no" || scope >= 2 && word(k-2) == "no" || scope >= 3 && (word(k-3) == "no" && (word(k-1) == "or" || word(k-1) == "nor")) {
+			if word(k-1) == "no" || word(k-2) == "no" || (word(k-3) == "no" && (word(k-1) == "or" || word(k-1) == "nor")) {
 				v = float64(e.val) * nScalar
 			}
 			if t.caps && capDiff {
@@ -644,9 +631,7 @@ func (a *Analyzer) sentiment(s *scan, str string, useEnglish bool) float64 {
 					}
 					v += sc
 				}
-				if d <= scope {
-					v = a.negationCheck(v, d, word(k-1), word(k-2), word(k-3), word(k-d+1))
-				}
+				v = a.negationCheck(v, d, word(k-1), word(k-2), word(k-3), word(k-d+1))
 			}
 			if word(k-1) == "least" && !inLex(k-1) {
 				if k < 2 || (word(k-2) != "at" && word(k-2) != "very") {
@@ -670,29 +655,8 @@ func (a *Analyzer) sentiment(s *scan, str string, useEnglish bool) float64 {
 	return sum
 }
 
-// negScopePunct ends a negation's scope over category terms at punctuation.
-var negScopePunct = true
-
 // updateNeedsCue makes the update topic need a problem word.
 var updateNeedsCue = true
-
-// blockAt reports whether a block phrase starts at token i.
-func (a *Analyzer) blockAt(s *scan, str string, i int) bool {
-	e := s.ents[i]
-	if e == nil {
-		return false
-	}
-	for _, id := range e.phrases {
-		p := &a.phrases[id]
-		if p.kind != pBlock {
-			break // block phrases come first
-		}
-		if a.matchRest(s, str, i, p) {
-			return true
-		}
-	}
-	return false
-}
 
 // finish adds "!!!" and "??" emphasis to a valence sum and normalises it
 // into [-1, 1] as VADER's compound score.
@@ -1253,15 +1217,9 @@ func (a *Analyzer) typoOf(w, want string) bool {
 	return oneEdit(w, want)
 }
 
-// latinNegated reports whether one of the three words before token i negates
-// it. A negation's scope ends at punctuation (Councill, McDonald and
-// Velikovich 2010): "no, it crashes" and "still not fixed, crashes on
-// launch" are failures.
+// latinNegated reports whether one of the three words before token i negates it.
 func (a *Analyzer) latinNegated(s *scan, i int) bool {
 	for d := 1; d <= 3 && i-d >= 0; d++ {
-		if negScopePunct && s.toks[i-d+1].brk {
-			return false
-		}
 		e := s.ents[i-d]
 		if e == nil {
 			continue

@@ -28,8 +28,8 @@
 // 뻔". Korean idioms with 안 되- that name no failure ("몇 안 되는", "말도
 // 안 돼", "-면 안 돼"), failure terms negated by -지 않-, and terms inside
 // other words ("슈렉", "장애인", "빵 터졌다", "스필버그") are no category. A
-// negation's scope ends at punctuation (Councill et al. 2010); a typo in a
-// later word of a failure phrase ("doesn't wrok") still matches it. An
+// typo in a later word of a failure phrase ("doesn't wrok") still matches
+// it. An
 // English update is a complaint category only with a problem word (the blind
 // set's "bad update"), not for a dislike.
 // That model is a logistic regression over hashed words, bigrams and

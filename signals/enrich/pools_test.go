@@ -201,14 +201,14 @@ func TestKoHappySweep(t *testing.T) {
 	}
 }
 
-// TestPoolFlips (ENRICH_FLIP=typo|scope|veto) prints the tune-pool posts whose
+// TestPoolFlips (ENRICH_FLIP=update|typo|veto) prints the tune-pool posts whose
 // complaint decision one switch changes. Diagnostic only.
 func TestPoolFlips(t *testing.T) {
 	which := os.Getenv("ENRICH_FLIP")
 	if which == "" {
 		t.Skip("ENRICH_FLIP unset")
 	}
-	sw := map[string]*bool{"update": &updateNeedsCue, "typo": &typoRest, "scope": &negScopePunct, "veto": &koRulesVeto}[which]
+	sw := map[string]*bool{"update": &updateNeedsCue, "typo": &typoRest, "veto": &koRulesVeto}[which]
 	a := newTestAnalyzer(t, Config{})
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, p := range tunePools(t) {

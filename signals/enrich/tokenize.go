@@ -25,7 +25,6 @@ type token struct {
 	kind   kind
 	caps   bool    // written in capitals ("AMAZING"), at least two letters
 	elong  bool    // had a letter repeated three times or more ("sooooo"), squeezed to two
-	brk    bool    // punctuation stands between it and the token before ("no. just")
 	val    float32 // valence of an emoji or emoticon
 }
 
@@ -46,7 +45,6 @@ type scan struct {
 	sent  []float64
 	seq   []int32
 	squee [64]byte // scratch for the squeezed form of an elongated word
-	gap   bool     // punctuation skipped since the last token
 }
 
 func (s *scan) reset() {
@@ -58,7 +56,6 @@ func (s *scan) reset() {
 	s.ents = s.ents[:0]
 	s.sent = s.sent[:0]
 	s.seq = s.seq[:0]
-	s.gap = false
 }
 
 func isHangul(r rune) bool {
@@ -169,7 +166,6 @@ func (a *Analyzer) tokenize(s *scan, text string) {
 				i = s.scanWord(text, i)
 			} else {
 				i++
-				s.gap = true
 			}
 			atStart = false
 			continue
@@ -191,7 +187,6 @@ func (a *Analyzer) tokenize(s *scan, text string) {
 			i = s.scanWord(text, i)
 		default:
 			i += size // punctuation, symbols, joiners, variation selectors
-			s.gap = s.gap || unicode.IsPunct(r)
 		}
 		atStart = false
 	}
@@ -205,7 +200,6 @@ func (s *scan) push(t token, raw string) {
 	t.lo = int32(len(s.buf))
 	s.buf = append(s.buf, raw...)
 	t.hi = int32(len(s.buf))
-	t.brk, s.gap = s.gap, false
 	s.toks = append(s.toks, t)
 }
 
@@ -241,7 +235,6 @@ func (a *Analyzer) scanTag(s *scan, text string, i int) int {
 		s.buf = utf8.AppendRune(s.buf, unicode.ToLower(r))
 	}
 	t.hi = int32(len(s.buf))
-	t.brk, s.gap = s.gap, false
 	s.toks = append(s.toks, t)
 	return j
 }
@@ -353,7 +346,6 @@ func (s *scan) scanWord(text string, i int) int {
 		t.kind = kOther
 	}
 	t.hi = int32(len(s.buf))
-	t.brk, s.gap = s.gap, false
 	s.toks = append(s.toks, t)
 	return j
 }
