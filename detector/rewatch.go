@@ -590,3 +590,61 @@ func (d *Detector) OpenWatches() []WatchStatus {
 	}
 	return out
 }
+
+// ChartLevel is a read-only view of one count chart of an open watch: its
+// highest statistic over its threshold (1 is the bar) and over the soak's
+// halting bar. For diagnostics (the tune months' harness in
+// detector/scenarios), not for judging.
+type ChartLevel struct {
+	Release, Service, Ring, Signal string
+	Soaking                        bool
+	// Level is the highest chart of the bank over h; SoakLevel over the
+	// soak's stricter bar (0 without one).
+	Level, SoakLevel float64
+	// Rise is the design rise of the highest chart, Observed and Expected
+	// the counts in its current excursion, From its start.
+	Rise               float64
+	Observed, Expected float64
+	From               time.Time
+}
+
+// ChartLevels lists the count charts (social charts and error-count
+// charts) of every open watch with a baseline, in opening order.
+func (d *Detector) ChartLevels() []ChartLevel {
+	var out []ChartLevel
+	names := chartSignals()
+	add := func(w *watch, name string, c *chart) {
+		l := ChartLevel{Release: w.ev.Release, Service: w.ev.Service, Ring: w.ring.Name, Signal: name, Soaking: w.soaking}
+		best := -1
+		for i := range c.s {
+			if c.h > 0 && c.s[i]/c.h > l.Level || best < 0 {
+				best = i
+				if c.h > 0 {
+					l.Level = c.s[i] / c.h
+				}
+			}
+		}
+		if c.hSoak > 0 {
+			l.SoakLevel = c.s[best] / c.hSoak
+		}
+		l.Rise, l.Observed, l.Expected, l.From = CUSUMRises[best], c.x[best], c.e[best], c.from[best]
+		out = append(out, l)
+	}
+	for _, k := range d.order {
+		w := d.watches[k]
+		if w.closed {
+			continue
+		}
+		if w.base != nil && w.base.ok {
+			for i := range w.charts {
+				add(w, names[i], &w.charts[i])
+			}
+		}
+		for i := range w.counts {
+			if cw := &w.counts[i]; cw.base != nil && cw.base.ok {
+				add(w, d.cfg.ErrorCounts[i].Name, &cw.c)
+			}
+		}
+	}
+	return out
+}
