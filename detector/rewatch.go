@@ -38,6 +38,23 @@ type chartSnapshot struct {
 	From            [nRises]time.Time
 	Total, Expected float64
 	H, MinX, HSoak  float64
+	// Window is the soak's window (nil in a snapshot written before it
+	// existed: the window then starts from the charts' excursions).
+	Window *windowSnapshot `json:",omitempty"`
+}
+
+// windowSnapshot mirrors window, its blocks oldest first.
+type windowSnapshot struct {
+	L      [nRises]float64
+	Last   time.Time
+	Blocks []winPointSnapshot
+}
+
+type winPointSnapshot struct {
+	Block time.Time
+	L     [nRises]float64
+	X, E  [nRises]float64
+	At    [nRises]time.Time
 }
 
 // baselineSnapshot mirrors baseline.
@@ -231,11 +248,33 @@ func topTerms(counts map[string]int32, n int) map[string]int32 {
 }
 
 func (c *chart) snapshot() chartSnapshot {
-	return chartSnapshot{S: c.s, X: c.x, E: c.e, From: c.from, Total: c.total, Expected: c.expected, H: c.h, MinX: c.minX, HSoak: c.hSoak}
+	cs := chartSnapshot{S: c.s, X: c.x, E: c.e, From: c.from, Total: c.total, Expected: c.expected, H: c.h, MinX: c.minX, HSoak: c.hSoak}
+	w := &c.win
+	ws := &windowSnapshot{L: w.l, Last: w.last}
+	for k := w.n - 1; k >= 0; k-- {
+		p := &w.blocks[(w.head-k+winBlocks)%winBlocks]
+		ws.Blocks = append(ws.Blocks, winPointSnapshot{Block: p.block, L: p.l, X: p.x, E: p.e, At: p.at})
+	}
+	cs.Window = ws
+	return cs
 }
 
 func (c chartSnapshot) chart() chart {
-	return chart{s: c.S, x: c.X, e: c.E, from: c.From, total: c.Total, expected: c.Expected, h: c.H, minX: c.MinX, hSoak: c.HSoak}
+	ch := chart{s: c.S, x: c.X, e: c.E, from: c.From, total: c.Total, expected: c.Expected, h: c.H, minX: c.MinX, hSoak: c.HSoak}
+	if c.Window == nil || len(c.Window.Blocks) > winBlocks {
+		// Written before the window existed: it starts again from the
+		// charts' excursions (see window.seed).
+		ch.win.seed(&ch)
+		return ch
+	}
+	w := &ch.win
+	w.l, w.last = c.Window.L, c.Window.Last
+	for _, p := range c.Window.Blocks {
+		w.head = (w.head + 1) % winBlocks
+		w.n++
+		w.blocks[w.head] = winPoint{block: p.Block, l: p.L, x: p.X, e: p.E, at: p.At}
+	}
+	return ch
 }
 
 func setKeys(m map[string]bool) []string {

@@ -77,9 +77,7 @@ func (d *Detector) carryOver(prev, w *watch) {
 	d.countBaselines(w, d.services[w.ev.Service])
 	d.thresholds(w)
 	for i := range w.charts {
-		c := &w.charts[i]
-		p := &prev.charts[i]
-		c.s, c.from, c.x, c.e = p.s, p.from, p.x, p.e
+		w.charts[i].carry(&prev.charts[i])
 	}
 	// Buckets are counted exactly once: from where the previous ring's
 	// charts stopped.

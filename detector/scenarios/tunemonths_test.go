@@ -170,6 +170,9 @@ type chartPeak struct {
 type monthPeaks struct {
 	live, soak map[string]*chartPeak
 	halts      int // halts of the direct replay (no broker)
+	// days holds each service's posts and complaints per UTC day (from
+	// the detector's rollups).
+	days map[string]map[time.Time][2]float64
 }
 
 // traceMonth feeds a month's stream straight into a detector (posts
@@ -177,7 +180,7 @@ type monthPeaks struct {
 // and records for each chart the highest level over its bar while live
 // and over the soak's bar in a soak.
 func traceMonth(path string) (monthPeaks, error) {
-	p := monthPeaks{live: map[string]*chartPeak{}, soak: map[string]*chartPeak{}}
+	p := monthPeaks{live: map[string]*chartPeak{}, soak: map[string]*chartPeak{}, days: map[string]map[time.Time][2]float64{}}
 	f, err := os.Open(path)
 	if err != nil {
 		return p, err
@@ -218,6 +221,18 @@ func traceMonth(path string) (monthPeaks, error) {
 				if v.Action == signals.ActionHalt {
 					p.halts++
 				}
+			}
+			for _, r := range o.Rollups {
+				m := p.days[r.Service]
+				if m == nil {
+					m = map[time.Time][2]float64{}
+					p.days[r.Service] = m
+				}
+				day := r.Time.UTC().Truncate(24 * time.Hour)
+				c := m[day]
+				c[0] += float64(r.Posts)
+				c[1] += float64(r.Negative)
+				m[day] = c
 			}
 			for _, l := range d.ChartLevels() {
 				if l.Soaking {
@@ -265,6 +280,14 @@ func traceMonth(path string) (monthPeaks, error) {
 
 func writePeaks(out *strings.Builder, p monthPeaks) {
 	fmt.Fprintf(out, "  direct replay (no broker): %d halts\n", p.halts)
+	var svcs []string
+	for s := range p.days {
+		svcs = append(svcs, s)
+	}
+	sort.Strings(svcs)
+	for _, s := range svcs {
+		writeDays(out, s, p.days[s])
+	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  chart\tpeak live (of h)\twhere\tpeak in soak (of the soak's bar)\twhere")
 	names := map[string]bool{}
@@ -290,4 +313,45 @@ func writePeaks(out *strings.Builder, p monthPeaks) {
 		fmt.Fprintf(tw, "  %s\t%.2f\t%s\t%.2f\t%s\n", n, l.level, l.where, s.level, s.where)
 	}
 	tw.Flush()
+}
+
+// writeDays prints how a service's complaint share varies from day to
+// day: the range of the daily shares, the largest ratio between
+// consecutive days, and the between-day dispersion (Pearson χ² of the
+// daily complaints against the pooled share, over its degrees of freedom:
+// 1 when the days differ only by binomial noise).
+func writeDays(out *strings.Builder, svc string, m map[time.Time][2]float64) {
+	var days []time.Time
+	var n, x float64
+	for d, c := range m {
+		if c[0] < 200 { // a partial first or last day
+			continue
+		}
+		days = append(days, d)
+		n += c[0]
+		x += c[1]
+	}
+	if len(days) < 3 {
+		return
+	}
+	sort.Slice(days, func(i, j int) bool { return days[i].Before(days[j]) })
+	s := x / n
+	var chi, lo, hi, worst float64
+	lo = 1
+	var shares []string
+	for i, d := range days {
+		c := m[d]
+		sh := c[1] / c[0]
+		lo, hi = min(lo, sh), max(hi, sh)
+		mu := s * c[0]
+		chi += (c[1] - mu) * (c[1] - mu) / (mu * (1 - s))
+		if i > 0 {
+			p := m[days[i-1]]
+			r := sh / (p[1] / p[0])
+			worst = max(worst, r, 1/r)
+		}
+		shares = append(shares, fmt.Sprintf("%.3f", sh))
+	}
+	fmt.Fprintf(out, "  %s: share %.3f over %d days (%.0f posts a day), daily %.3f–%.3f, largest day-to-day ratio ×%.2f, between-day dispersion %.2f\n    %s\n",
+		svc, s, len(days), n/float64(len(days)), lo, hi, worst, chi/float64(len(days)-1), strings.Join(shares, " "))
 }
