@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
-
 )
 
 // The soak's window-limited statistic (soakWindow; Lai 1998).
@@ -174,4 +173,3 @@ func TestWindowSavedAndCarried(t *testing.T) {
 		}
 	}
 }
-
