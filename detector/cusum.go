@@ -100,6 +100,10 @@ type chart struct {
 	// hSoak is the halting bar during a soak: the threshold for a budget
 	// soakStrictness times stricter.
 	hSoak float64
+	// drift is the between-day excess dispersion per expected event, over
+	// the chart's own φ: in a soak, an excursion of e expected events
+	// halts over hSoak × (1 + drift·e) (baseline.dayExcess).
+	drift float64
 	// win holds what the window-limited statistic of the soak needs (see
 	// soakWindow): the running log-likelihood ratio of each chart and
 	// its lowest points in the last hours.
@@ -247,12 +251,22 @@ func (c *chart) strongest() int {
 		if c.hSoak <= 0 {
 			continue
 		}
-		s, x, _, _ := c.windowed(i)
-		if s >= c.hSoak && x >= c.minX && s/c.hSoak > bestR {
-			best, bestR = i, s/c.hSoak
+		s, x, e, _ := c.windowed(i)
+		if bar := c.soakBar(e); s >= bar && x >= c.minX && s/bar > bestR {
+			best, bestR = i, s/bar
 		}
 	}
 	return best
+}
+
+// soakBar is the soak's halting bar for an excursion of e expected
+// events: hSoak, raised by the between-day variance of a long excursion.
+// Counts that vary more than the model says are read as φ-fold events (the
+// quasi-likelihood of Farrington et al. 1996, as for φ itself): the
+// log-likelihood ratio shrinks by the excursion's dispersion relative to
+// the one the threshold has, 1 + drift·e.
+func (c *chart) soakBar(e float64) float64 {
+	return c.hSoak * (1 + c.drift*max(e, 0))
 }
 
 // windowed is chart i's window-limited statistic and its excursion's
@@ -360,7 +374,7 @@ func (c *chart) soakNote() string {
 	}
 	s, x, e, from := c.windowed(i)
 	return fmt.Sprintf("; in the soak: %.0f observed vs %.1f expected since %s within the last %s (×%.1f; window-limited CUSUM %.1f ≥ soak bar %.1f)",
-		x, e, from.UTC().Format("15:04"), soakWindow, x/max(e, 1e-9), s, c.hSoak)
+		x, e, from.UTC().Format("15:04"), soakWindow, x/max(e, 1e-9), s, c.soakBar(e))
 }
 
 // carry continues p's excursions in c (a promotion, docs/judge.md §3):
@@ -380,6 +394,6 @@ func (c *chart) carry(p *chart) {
 }
 
 func (c *chart) reset() {
-	h, minX, hSoak := c.h, c.minX, c.hSoak
-	*c = chart{h: h, minX: minX, hSoak: hSoak}
+	h, minX, hSoak, drift := c.h, c.minX, c.hSoak, c.drift
+	*c = chart{h: h, minX: minX, hSoak: hSoak, drift: drift}
 }

@@ -38,6 +38,7 @@ type chartSnapshot struct {
 	From            [nRises]time.Time
 	Total, Expected float64
 	H, MinX, HSoak  float64
+	Drift           float64 `json:",omitempty"`
 	// Window is the soak's window (nil in a snapshot written before it
 	// existed: the window then starts from the charts' excursions).
 	Window *windowSnapshot `json:",omitempty"`
@@ -68,6 +69,7 @@ type baselineSnapshot struct {
 	CatRate, CatShare  [8]float64
 	NegShare, RelShare float64
 	Phi, PhiShare      float64
+	DayExcess          float64 `json:",omitempty"`
 }
 
 // watchSnapshot mirrors watch: everything but caches.
@@ -248,7 +250,7 @@ func topTerms(counts map[string]int32, n int) map[string]int32 {
 }
 
 func (c *chart) snapshot() chartSnapshot {
-	cs := chartSnapshot{S: c.s, X: c.x, E: c.e, From: c.from, Total: c.total, Expected: c.expected, H: c.h, MinX: c.minX, HSoak: c.hSoak}
+	cs := chartSnapshot{S: c.s, X: c.x, E: c.e, From: c.from, Total: c.total, Expected: c.expected, H: c.h, MinX: c.minX, HSoak: c.hSoak, Drift: c.drift}
 	w := &c.win
 	ws := &windowSnapshot{L: w.l, Last: w.last}
 	for k := w.n - 1; k >= 0; k-- {
@@ -260,7 +262,7 @@ func (c *chart) snapshot() chartSnapshot {
 }
 
 func (c chartSnapshot) chart() chart {
-	ch := chart{s: c.S, x: c.X, e: c.E, from: c.From, total: c.Total, expected: c.Expected, h: c.H, minX: c.MinX, hSoak: c.HSoak}
+	ch := chart{s: c.S, x: c.X, e: c.E, from: c.From, total: c.Total, expected: c.Expected, h: c.H, minX: c.MinX, hSoak: c.HSoak, drift: c.Drift}
 	if c.Window == nil || len(c.Window.Blocks) > winBlocks {
 		// Written before the window existed: it starts again from the
 		// charts' excursions (see window.seed).
@@ -316,7 +318,7 @@ func (w *watch) snapshot() watchSnapshot {
 	}
 	if b := w.base; b != nil {
 		ws.Base = &baselineSnapshot{OK: b.ok, Detail: b.detail, From: b.from, Minutes: b.minutes, Posts: b.posts, Negative: b.negative,
-			NegRate: b.negRate, RelRate: b.relRate, CatRate: b.catRate, CatShare: b.catShare, NegShare: b.negShare, RelShare: b.relShare, Phi: b.phi, PhiShare: b.phiShare}
+			NegRate: b.negRate, RelRate: b.relRate, CatRate: b.catRate, CatShare: b.catShare, NegShare: b.negShare, RelShare: b.relShare, Phi: b.phi, PhiShare: b.phiShare, DayExcess: b.dayExcess}
 	}
 	for i := range w.charts {
 		ws.Charts[i] = w.charts[i].snapshot()
@@ -348,7 +350,7 @@ func (d *Detector) restoreWatch(ws watchSnapshot, asOf time.Time) (*watch, error
 	}
 	if b := ws.Base; b != nil {
 		w.base = &baseline{ok: b.OK, detail: b.Detail, from: b.From, minutes: b.Minutes, posts: b.Posts, negative: b.Negative,
-			negRate: b.NegRate, relRate: b.RelRate, catRate: b.CatRate, catShare: b.CatShare, negShare: b.NegShare, relShare: b.RelShare, phi: b.Phi, phiShare: b.PhiShare}
+			negRate: b.NegRate, relRate: b.RelRate, catRate: b.CatRate, catShare: b.CatShare, negShare: b.NegShare, relShare: b.RelShare, phi: b.Phi, phiShare: b.PhiShare, dayExcess: b.DayExcess}
 	}
 	for i := range w.charts {
 		w.charts[i] = ws.Charts[i].chart()

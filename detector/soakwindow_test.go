@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/aftershock/aftershock/signals"
 )
 
 // The soak's window-limited statistic (soakWindow; Lai 1998).
@@ -172,4 +175,79 @@ func TestWindowSavedAndCarried(t *testing.T) {
 			t.Errorf("chart %d after restore: %.3f (%.1f) vs %.3f (%.1f)", i, b, bx, a, ax)
 		}
 	}
+}
+
+// soakTimeline lays out five days of history whose complaint share
+// differs from day to day as the tune months' does (×1.5 between days,
+// without any incident; the last day, the baseline, at 10 %), H3 for three
+// hours and its completion, and returns the scenario and the completion
+// time.
+func soakTimeline(t *testing.T) (*scenario, time.Time) {
+	s := newScenario(t, Config{})
+	calm := stream{rate: 2, negShare: 0.1}
+	day := t0
+	for _, share := range []float64{0.09, 0.12, 0.08, 0.11, 0.10} {
+		s.emit(day, day.Add(24*time.Hour), stream{rate: 2, negShare: share})
+		day = day.Add(24 * time.Hour)
+	}
+	start := day
+	s.release(start, "H3", signals.EventStarted)
+	done := start.Add(3 * time.Hour)
+	s.emit(start, done, calm)
+	s.release(done, "H3", signals.EventCompleted)
+	return s, done
+}
+
+// A slow drift of the complaint share in the soak — up to ×1.6 over six
+// hours and held for twelve more, as the share drifts from one day to the
+// next without any incident — does not halt: the CUSUM alone would have
+// added it up over the soak's bar, the window-limited statistic does not
+// reach it. A clear ×5 rise ten hours into a soak still halts.
+func TestSoakDriftDoesNotHaltLateRiseDoes(t *testing.T) {
+	s, done := soakTimeline(t)
+	w := s.d.watches[watchKey{"shop-4.2.0", "H3"}]
+	if w == nil || !w.soaking {
+		t.Fatal("H3 is not soaking after its completion")
+	}
+	sc := &w.charts[chShare]
+	peak := 0.0
+	for h := range 18 {
+		share := 0.16
+		if h < 6 {
+			share = 0.1 + 0.06*float64(h+1)/6
+		}
+		s.emit(done.Add(time.Duration(h)*time.Hour), done.Add(time.Duration(h+1)*time.Hour), stream{rate: 2, negShare: share})
+		for i := range sc.s {
+			peak = max(peak, sc.s[i])
+		}
+	}
+	if peak < sc.hSoak {
+		t.Fatalf("the drift's CUSUM peaked at %.1f, under the soak's bar %.1f: the test shows nothing", peak, sc.hSoak)
+	}
+	if v, ok := s.firstHalt(); ok {
+		t.Fatalf("halted on a drift of the share: %v", v.Reasons)
+	}
+	if w.base.dayExcess <= 0 {
+		t.Errorf("no between-day dispersion estimated from five days whose share differs by ×1.5")
+	}
+	t.Logf("×1.6 drift: CUSUM peak %.1f over the soak's bar %.1f, no halt (between-day excess %.4f per expected complaint)", peak, sc.hSoak, w.base.dayExcess)
+
+	s, done = soakTimeline(t)
+	onset := done.Add(10 * time.Hour)
+	s.emit(done, onset, stream{rate: 2, negShare: 0.1})
+	if v, ok := s.firstHalt(); ok {
+		t.Fatalf("halted a calm soak: %v", v.Reasons)
+	}
+	s.emit(onset, onset.Add(90*time.Minute), stream{rate: 2, negShare: 0.1, extra: 0.8}) // ×5 complaints
+	v, ok := s.firstHalt()
+	if !ok {
+		t.Fatalf("×5 ten hours into the soak not halted: %v", s.last().Reasons)
+	}
+	if d := v.Time.Sub(onset); d > 45*time.Minute {
+		t.Errorf("×5 in the soak halted %s after onset, want within 45m", d)
+	}
+	if r := strings.Join(v.Reasons, " "); !strings.Contains(r, "window-limited CUSUM") {
+		t.Errorf("the soak's halt does not say it is over the window's bar: %s", r)
+	}
+	t.Logf("×5 in the soak halted %s after onset: %v", v.Time.Sub(onset), v.Reasons)
 }
