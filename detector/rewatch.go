@@ -639,8 +639,10 @@ func (d *Detector) OpenWatches() []WatchStatus {
 type ChartLevel struct {
 	Release, Service, Ring, Signal string
 	Soaking                        bool
-	// Level is the highest chart of the bank over h; SoakLevel over the
-	// soak's stricter bar (0 without one).
+	// Level is the highest chart of the bank over h; SoakLevel, in a
+	// soak, the highest window-limited statistic over the soak's bar (what
+	// halts in a soak; 0 outside one). The excursion is SoakLevel's in a
+	// soak.
 	Level, SoakLevel float64
 	// Rise is the design rise of the highest chart, Observed and Expected
 	// the counts in its current excursion, From its start.
@@ -665,10 +667,19 @@ func (d *Detector) ChartLevels() []ChartLevel {
 				}
 			}
 		}
-		if c.hSoak > 0 {
-			l.SoakLevel = c.s[best] / c.hSoak
-		}
 		l.Rise, l.Observed, l.Expected, l.From = CUSUMRises[best], c.x[best], c.e[best], c.from[best]
+		if w.soaking && c.hSoak > 0 {
+			// In a soak: the window-limited statistic over the soak's bar,
+			// what halts (chart.strongest), and its excursion.
+			l.SoakLevel = 0
+			for i := range c.s {
+				s, x, e, from := c.windowed(i)
+				if r := s / c.soakBar(e); r > l.SoakLevel {
+					l.SoakLevel = r
+					l.Rise, l.Observed, l.Expected, l.From = CUSUMRises[i], x, e, from
+				}
+			}
+		}
 		out = append(out, l)
 	}
 	for _, k := range d.order {
