@@ -178,8 +178,9 @@ func TestWindowSavedAndCarried(t *testing.T) {
 }
 
 // soakTimeline lays out five days of history whose complaint share
-// differs from day to day as the tune months' does (×1.5 between days,
-// without any incident; the last day, the baseline, at 10 %), H3 for three
+// differs from day to day by up to ×1.5 without any incident (at 2,880
+// posts a day, far more than binomial noise; the last day, the baseline,
+// at 10 %), H3 for three
 // hours and its completion, and returns the scenario and the completion
 // time.
 func soakTimeline(t *testing.T) (*scenario, time.Time) {
