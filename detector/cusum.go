@@ -130,7 +130,7 @@ const soakWindow = 6 * time.Hour
 // winBlock is the granularity of the window: the lowest point of each
 // chart's running sum is kept per block, so a window is a whole number of
 // blocks (between soakWindow − winBlock and soakWindow of data).
-const winBlock = 15 * time.Minute
+const winBlock = 30 * time.Minute
 
 const winBlocks = int(soakWindow / winBlock)
 
@@ -152,7 +152,13 @@ type winPoint struct {
 	block time.Time
 	l     [nRises]float64
 	x, e  [nRises]float64 // the chart's counts (total, expected) up to it
-	at    [nRises]time.Time
+	at    [nRises]int32 // the start of the excursion: seconds after block
+}
+
+func (p *winPoint) from(i int) time.Time { return p.block.Add(time.Duration(p.at[i]) * time.Second) }
+
+func (p *winPoint) set(i int, l, x, e float64, t time.Time) {
+	p.l[i], p.x[i], p.e[i], p.at[i] = l, x, e, int32(t.Sub(p.block)/time.Second)
 }
 
 // note records the point before the bucket starting at t (running sums
@@ -165,7 +171,7 @@ func (w *window) note(t time.Time, x, e float64) {
 		p := &w.blocks[w.head]
 		p.block = b
 		for i := range p.l {
-			p.l[i], p.x[i], p.e[i], p.at[i] = w.l[i], x, e, t
+			p.set(i, w.l[i], x, e, t)
 		}
 		w.last = t
 		return
@@ -173,7 +179,7 @@ func (w *window) note(t time.Time, x, e float64) {
 	p := &w.blocks[w.head]
 	for i := range p.l {
 		if w.l[i] < p.l[i] {
-			p.l[i], p.x[i], p.e[i], p.at[i] = w.l[i], x, e, t
+			p.set(i, w.l[i], x, e, t)
 		}
 	}
 	w.last = t
@@ -193,7 +199,7 @@ func (w *window) stat(i int, total, expected float64) (s, x, e float64, from tim
 			break
 		}
 		if p.l[i] < low {
-			low, x0, e0, from = p.l[i], p.x[i], p.e[i], p.at[i]
+			low, x0, e0, from = p.l[i], p.x[i], p.e[i], p.from(i)
 		}
 	}
 	return w.l[i] - low, total - x0, expected - e0, from
@@ -223,9 +229,9 @@ func (w *window) seed(c *chart) {
 	for i := range c.s {
 		// Lowest point: 0 at the start of an excursion (its from), or
 		// the current value for a chart at 0.
-		p.l[i], p.x[i], p.e[i], p.at[i] = 0, c.total-c.x[i], c.expected-c.e[i], c.from[i]
+		p.set(i, 0, c.total-c.x[i], c.expected-c.e[i], c.from[i])
 		if c.s[i] == 0 {
-			p.l[i], p.x[i], p.e[i] = 0, c.total, c.expected
+			p.set(i, 0, c.total, c.expected, oldest)
 		}
 	}
 	w.last = oldest

@@ -255,7 +255,11 @@ func (c *chart) snapshot() chartSnapshot {
 	ws := &windowSnapshot{L: w.l, Last: w.last}
 	for k := w.n - 1; k >= 0; k-- {
 		p := &w.blocks[(w.head-k+winBlocks)%winBlocks]
-		ws.Blocks = append(ws.Blocks, winPointSnapshot{Block: p.block, L: p.l, X: p.x, E: p.e, At: p.at})
+		ps := winPointSnapshot{Block: p.block, L: p.l, X: p.x, E: p.e}
+		for i := range ps.At {
+			ps.At[i] = p.from(i)
+		}
+		ws.Blocks = append(ws.Blocks, ps)
 	}
 	cs.Window = ws
 	return cs
@@ -274,7 +278,11 @@ func (c chartSnapshot) chart() chart {
 	for _, p := range c.Window.Blocks {
 		w.head = (w.head + 1) % winBlocks
 		w.n++
-		w.blocks[w.head] = winPoint{block: p.Block, l: p.L, x: p.X, e: p.E, at: p.At}
+		b := &w.blocks[w.head]
+		b.block = p.Block
+		for i := range p.L {
+			b.set(i, p.L[i], p.X[i], p.E[i], p.At[i])
+		}
 	}
 	return ch
 }
