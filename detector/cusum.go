@@ -152,7 +152,7 @@ type winPoint struct {
 	block time.Time
 	l     [nRises]float64
 	x, e  [nRises]float64 // the chart's counts (total, expected) up to it
-	at    [nRises]int32 // the start of the excursion: seconds after block
+	at    [nRises]int32   // the start of the excursion: seconds after block
 }
 
 func (p *winPoint) from(i int) time.Time { return p.block.Add(time.Duration(p.at[i]) * time.Second) }
