@@ -500,6 +500,9 @@ func (d *Detector) countSignals(w *watch) []signals.SignalResult {
 			r.Observed, r.Expected = cw.c.x[j], cw.c.e[j]
 			r.Detail = cw.describe(name, j)
 			r.Critical = d.cfg.critical(name) && (!w.soaking || cw.c.strong())
+			if r.Critical && w.soaking {
+				r.Detail += cw.c.soakNote()
+			}
 			if r.Critical && !cw.persists(j) {
 				r.Critical = false
 				r.Detail += fmt.Sprintf("; halts once %d of the last %d minutes with counts are over it (with no other version running, a dependency's burst looks the same)", persistBuckets, recentBuckets)
@@ -605,7 +608,7 @@ func (d *Detector) carryCounts(prev, w *watch) {
 		b := *p.base
 		cw := &w.counts[i]
 		*cw = countWatch{base: &b, n: p.n, y: p.y, m: p.m, solo: p.solo, recent: p.recent, pos: p.pos, next: p.next}
-		cw.c.s, cw.c.from, cw.c.x, cw.c.e = p.c.s, p.c.from, p.c.x, p.c.e
+		cw.c.carry(&p.c)
 		cw.c.h, cw.c.hSoak = p.c.h, p.c.hSoak
 		d.countThreshold(w, cw, max(w.ring.Exposure, p.share))
 	}

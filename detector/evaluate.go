@@ -301,6 +301,16 @@ func (d *Detector) socialSignals(w *watch, s *service, until time.Time) ([]signa
 	complaints.Critical = d.cfg.critical("complaint_volume") && complaints.Outcome == signals.OutcomeFail && halts(&w.charts[chComplaints])
 	share.Critical = d.cfg.critical("negative_share") && share.Outcome == signals.OutcomeFail && halts(&w.charts[chShare])
 	release.Critical = d.cfg.critical("release_complaints") && release.Outcome == signals.OutcomeFail && halts(&w.charts[chRelease])
+	if w.soaking {
+		for _, r := range []struct {
+			res *signals.SignalResult
+			c   *chart
+		}{{&complaints, &w.charts[chComplaints]}, {&share, &w.charts[chShare]}, {&release, &w.charts[chRelease]}} {
+			if r.res.Critical {
+				r.res.Detail += r.c.soakNote()
+			}
+		}
+	}
 
 	cats := signals.SignalResult{Name: "complaint_categories", Group: GroupSocial, Outcome: signals.OutcomePass}
 	if !evidence {
@@ -320,7 +330,11 @@ func (d *Detector) socialSignals(w *watch, s *service, until time.Time) ([]signa
 		c := &w.charts[chCategory0+i]
 		cats.Strength = max(cats.Strength, min(1, c.level()))
 		if j := c.alarm(); j >= 0 {
-			failing = append(failing, c.describe(name, j))
+			desc := c.describe(name, j)
+			if w.soaking && d.cfg.critical(name) && halts(c) {
+				desc += c.soakNote()
+			}
+			failing = append(failing, desc)
 			cats.Observed += c.x[j]
 			cats.Expected += c.e[j]
 			if d.cfg.critical(name) && halts(c) {

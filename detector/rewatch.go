@@ -38,6 +38,24 @@ type chartSnapshot struct {
 	From            [nRises]time.Time
 	Total, Expected float64
 	H, MinX, HSoak  float64
+	Drift           float64 `json:",omitempty"`
+	// Window is the soak's window (nil in a snapshot written before it
+	// existed: the window then starts from the charts' excursions).
+	Window *windowSnapshot `json:",omitempty"`
+}
+
+// windowSnapshot mirrors window, its blocks oldest first.
+type windowSnapshot struct {
+	L      [nRises]float64
+	Last   time.Time
+	Blocks []winPointSnapshot
+}
+
+type winPointSnapshot struct {
+	Block time.Time
+	L     [nRises]float64
+	X, E  [nRises]float64
+	At    [nRises]time.Time
 }
 
 // baselineSnapshot mirrors baseline.
@@ -51,6 +69,7 @@ type baselineSnapshot struct {
 	CatRate, CatShare  [8]float64
 	NegShare, RelShare float64
 	Phi, PhiShare      float64
+	DayExcess          float64 `json:",omitempty"`
 }
 
 // watchSnapshot mirrors watch: everything but caches.
@@ -231,11 +250,41 @@ func topTerms(counts map[string]int32, n int) map[string]int32 {
 }
 
 func (c *chart) snapshot() chartSnapshot {
-	return chartSnapshot{S: c.s, X: c.x, E: c.e, From: c.from, Total: c.total, Expected: c.expected, H: c.h, MinX: c.minX, HSoak: c.hSoak}
+	cs := chartSnapshot{S: c.s, X: c.x, E: c.e, From: c.from, Total: c.total, Expected: c.expected, H: c.h, MinX: c.minX, HSoak: c.hSoak, Drift: c.drift}
+	w := &c.win
+	ws := &windowSnapshot{L: w.l, Last: w.last}
+	for k := w.n - 1; k >= 0; k-- {
+		p := &w.blocks[(w.head-k+winBlocks)%winBlocks]
+		ps := winPointSnapshot{Block: p.block, L: p.l, X: p.x, E: p.e}
+		for i := range ps.At {
+			ps.At[i] = p.from(i)
+		}
+		ws.Blocks = append(ws.Blocks, ps)
+	}
+	cs.Window = ws
+	return cs
 }
 
 func (c chartSnapshot) chart() chart {
-	return chart{s: c.S, x: c.X, e: c.E, from: c.From, total: c.Total, expected: c.Expected, h: c.H, minX: c.MinX, hSoak: c.HSoak}
+	ch := chart{s: c.S, x: c.X, e: c.E, from: c.From, total: c.Total, expected: c.Expected, h: c.H, minX: c.MinX, hSoak: c.HSoak, drift: c.Drift}
+	if c.Window == nil || len(c.Window.Blocks) > winBlocks {
+		// Written before the window existed: it starts again from the
+		// charts' excursions (see window.seed).
+		ch.win.seed(&ch)
+		return ch
+	}
+	w := &ch.win
+	w.l, w.last = c.Window.L, c.Window.Last
+	for _, p := range c.Window.Blocks {
+		w.head = (w.head + 1) % winBlocks
+		w.n++
+		b := &w.blocks[w.head]
+		b.block = p.Block
+		for i := range p.L {
+			b.set(i, p.L[i], p.X[i], p.E[i], p.At[i])
+		}
+	}
+	return ch
 }
 
 func setKeys(m map[string]bool) []string {
@@ -277,7 +326,7 @@ func (w *watch) snapshot() watchSnapshot {
 	}
 	if b := w.base; b != nil {
 		ws.Base = &baselineSnapshot{OK: b.ok, Detail: b.detail, From: b.from, Minutes: b.minutes, Posts: b.posts, Negative: b.negative,
-			NegRate: b.negRate, RelRate: b.relRate, CatRate: b.catRate, CatShare: b.catShare, NegShare: b.negShare, RelShare: b.relShare, Phi: b.phi, PhiShare: b.phiShare}
+			NegRate: b.negRate, RelRate: b.relRate, CatRate: b.catRate, CatShare: b.catShare, NegShare: b.negShare, RelShare: b.relShare, Phi: b.phi, PhiShare: b.phiShare, DayExcess: b.dayExcess}
 	}
 	for i := range w.charts {
 		ws.Charts[i] = w.charts[i].snapshot()
@@ -309,7 +358,7 @@ func (d *Detector) restoreWatch(ws watchSnapshot, asOf time.Time) (*watch, error
 	}
 	if b := ws.Base; b != nil {
 		w.base = &baseline{ok: b.OK, detail: b.Detail, from: b.From, minutes: b.Minutes, posts: b.Posts, negative: b.Negative,
-			negRate: b.NegRate, relRate: b.RelRate, catRate: b.CatRate, catShare: b.CatShare, negShare: b.NegShare, relShare: b.RelShare, phi: b.Phi, phiShare: b.PhiShare}
+			negRate: b.NegRate, relRate: b.RelRate, catRate: b.CatRate, catShare: b.CatShare, negShare: b.NegShare, relShare: b.RelShare, phi: b.Phi, phiShare: b.PhiShare, dayExcess: b.DayExcess}
 	}
 	for i := range w.charts {
 		w.charts[i] = ws.Charts[i].chart()
@@ -588,6 +637,75 @@ func (d *Detector) OpenWatches() []WatchStatus {
 			st.Samples += int(c.canary.n + c.other.n)
 		}
 		out = append(out, st)
+	}
+	return out
+}
+
+// ChartLevel is a read-only view of one count chart of an open watch: its
+// highest statistic over its threshold (1 is the bar) and over the soak's
+// halting bar. For diagnostics (the tune months' harness in
+// detector/scenarios), not for judging.
+type ChartLevel struct {
+	Release, Service, Ring, Signal string
+	Soaking                        bool
+	// Level is the highest chart of the bank over h; SoakLevel, in a
+	// soak, the highest window-limited statistic over the soak's bar (what
+	// halts in a soak; 0 outside one). The excursion is SoakLevel's in a
+	// soak.
+	Level, SoakLevel float64
+	// Rise is the design rise of the highest chart, Observed and Expected
+	// the counts in its current excursion, From its start.
+	Rise               float64
+	Observed, Expected float64
+	From               time.Time
+}
+
+// ChartLevels lists the count charts (social charts and error-count
+// charts) of every open watch with a baseline, in opening order.
+func (d *Detector) ChartLevels() []ChartLevel {
+	var out []ChartLevel
+	names := chartSignals()
+	add := func(w *watch, name string, c *chart) {
+		l := ChartLevel{Release: w.ev.Release, Service: w.ev.Service, Ring: w.ring.Name, Signal: name, Soaking: w.soaking}
+		best := -1
+		for i := range c.s {
+			if c.h > 0 && c.s[i]/c.h > l.Level || best < 0 {
+				best = i
+				if c.h > 0 {
+					l.Level = c.s[i] / c.h
+				}
+			}
+		}
+		l.Rise, l.Observed, l.Expected, l.From = CUSUMRises[best], c.x[best], c.e[best], c.from[best]
+		if w.soaking && c.hSoak > 0 {
+			// In a soak: the window-limited statistic over the soak's bar,
+			// what halts (chart.strongest), and its excursion.
+			l.SoakLevel = 0
+			for i := range c.s {
+				s, x, e, from := c.windowed(i)
+				if r := s / c.soakBar(e); r > l.SoakLevel {
+					l.SoakLevel = r
+					l.Rise, l.Observed, l.Expected, l.From = CUSUMRises[i], x, e, from
+				}
+			}
+		}
+		out = append(out, l)
+	}
+	for _, k := range d.order {
+		w := d.watches[k]
+		if w.closed {
+			continue
+		}
+		if w.base != nil && w.base.ok {
+			for i := range w.charts {
+				add(w, names[i], &w.charts[i])
+			}
+		}
+		for i := range w.counts {
+			if cw := &w.counts[i]; cw.base != nil && cw.base.ok {
+				add(w, d.cfg.ErrorCounts[i].Name, &cw.c)
+			}
+		}
 	}
 	return out
 }

@@ -45,6 +45,10 @@ type baseline struct {
 	// phiShare is the dispersion of complaints given the posts (the share
 	// chart's own model): lumps of traffic cancel in it.
 	phiShare float64
+	// dayExcess is how much more the share varies from one day to the
+	// next than within the baseline hours, per expected complaint (see
+	// dayDispersion); 0 without three whole days of history.
+	dayExcess float64
 }
 
 // to is the end of the baseline hours.
@@ -77,9 +81,7 @@ func (d *Detector) carryOver(prev, w *watch) {
 	d.countBaselines(w, d.services[w.ev.Service])
 	d.thresholds(w)
 	for i := range w.charts {
-		c := &w.charts[i]
-		p := &prev.charts[i]
-		c.s, c.from, c.x, c.e = p.s, p.from, p.x, p.e
+		w.charts[i].carry(&prev.charts[i])
 	}
 	// Buckets are counted exactly once: from where the previous ring's
 	// charts stopped.
@@ -135,7 +137,57 @@ func (d *Detector) baselineFor(w *watch, s *service) *baseline {
 	b.estimate(sum, minutes)
 	b.phi = d.dispersion(s, from, w.start)
 	b.phiShare = d.shareDispersion(s, from, w.start, b.negShare)
+	b.dayExcess = d.dayDispersion(s, w.start, b.phiShare)
 	return b
+}
+
+// dayDispersion is the between-day part of the complaint share's variance,
+// per expected complaint, from the whole days of hourly history before
+// end (up to `weeks` of them, at least three): the share of one day differs
+// from the next by more than its posts' binomial noise (news, a launch's
+// buzz, a weekday's public), which a baseline of one day cannot know. As in
+// a random-effects model, a day's complaints x among n posts vary as
+// φ_day·s(1−s)·n, and φ_day − φ (φ the within-day dispersion of the
+// baseline, which the share chart already allows for) grows with the
+// day's size: the excess per expected complaint is (φ_day − φ)/(s·n̄).
+// φ_day is estimated robustly, as the error counts' φ₀: the median of the
+// days' Pearson residuals² over the median of χ²₁ (0.455), so one day of
+// an incident or a launch does not make every later soak deaf. It only
+// ever raises the soak's halting bar (chart.strongest), so the budget
+// stays valid whatever it is.
+func (d *Detector) dayDispersion(s *service, end time.Time, phi float64) float64 {
+	const day = 24 * time.Hour
+	end = end.Truncate(time.Hour)
+	first := s.hours.first.Truncate(time.Hour)
+	if first.IsZero() {
+		return 0
+	}
+	var xs, ns []float64
+	var x, n float64
+	for k := 1; k <= 7*d.cfg.Weeks; k++ {
+		from := end.Add(-time.Duration(k) * day)
+		if from.Before(first) {
+			break
+		}
+		b, _ := s.hours.sum(from, from.Add(day))
+		if b.posts == 0 {
+			continue
+		}
+		xs, ns = append(xs, float64(b.negative)), append(ns, float64(b.posts))
+		x += float64(b.negative)
+		n += float64(b.posts)
+	}
+	if len(xs) < 3 || x <= 0 || x >= n {
+		return 0
+	}
+	share := x / n
+	r2 := make([]float64, len(xs))
+	for i := range xs {
+		mu := share * ns[i]
+		r2[i] = (xs[i] - mu) * (xs[i] - mu) / (mu * (1 - share))
+	}
+	phiDay := median(r2) / 0.455
+	return max(phiDay-max(phi, 1), 0) / (x / float64(len(xs)))
 }
 
 // dispersion estimates how much more complaint counts vary than a Poisson
@@ -224,6 +276,9 @@ func (d *Detector) thresholds(w *watch) {
 	sc.h = phi * cusumThreshold(b.negRate*arlMinutes/phi, b.negRate*perBucket/phi)
 	sc.hSoak = phi * cusumThreshold(soakStrictness*b.negRate*arlMinutes/phi, b.negRate*perBucket/phi)
 	sc.minX = minCountEvidence
+	// In a soak, the share's drift from day to day raises the bar of a
+	// long excursion (chart.strongest), in units of the chart's φ.
+	sc.drift = b.dayExcess / phi
 	set(&w.charts[chRelease], b.relRate, minReleaseEvidence)
 	for i := range Categories {
 		set(&w.charts[chCategory0+i], b.catRate[i], minCountEvidence)

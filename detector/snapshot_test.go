@@ -499,8 +499,10 @@ func TestSnapshotCoversWatchState(t *testing.T) {
 		reflect.TypeOf(keyedSample{}):    {"key", "value"},
 		reflect.TypeOf(phase{}):          {"changes", "base", "tuned"},
 		reflect.TypeOf(reviewBaseline{}): {"ok", "negRate", "negOdds"},
-		reflect.TypeOf(chart{}):          {"s", "from", "x", "e", "total", "expected", "h", "minX", "hSoak"},
-		reflect.TypeOf(baseline{}):       {"ok", "detail", "from", "minutes", "posts", "negative", "negRate", "relRate", "catRate", "negShare", "relShare", "catShare", "phi", "phiShare"},
+		reflect.TypeOf(chart{}):          {"s", "from", "x", "e", "total", "expected", "h", "minX", "hSoak", "drift", "win"},
+		reflect.TypeOf(window{}):         {"l", "blocks", "head", "n", "last"},
+		reflect.TypeOf(winPoint{}):       {"block", "l", "x", "e", "at"},
+		reflect.TypeOf(baseline{}):       {"ok", "detail", "from", "minutes", "posts", "negative", "negRate", "relRate", "catRate", "negShare", "relShare", "catShare", "phi", "phiShare", "dayExcess"},
 		reflect.TypeOf(bucket{}):         {"slot", "posts", "negative", "categories", "release", "releaseNeg"},
 	}
 	for typ, names := range saved {

@@ -195,6 +195,8 @@ type MonthResult struct {
 	Decisions     map[string]int
 	Summary       replay.Summary
 	Took          time.Duration
+	// Halting are the verdict lines of the halts, with their reasons.
+	Halting []replay.Line
 }
 
 // ScoreMonth generates a clean month into dir and replays it.
@@ -220,6 +222,9 @@ func ScoreMonth(ctx context.Context, pools *Pools, spec MonthSpec, dir string, o
 	passed := map[[2]string]bool{}
 	for _, v := range verdicts {
 		res.Decisions[v.Decision]++
+		if v.Action == signals.ActionHalt {
+			res.Halting = append(res.Halting, v)
+		}
 		if v.Decision == signals.DecisionPass {
 			passed[[2]string{v.Release, v.Ring}] = true
 		}
