@@ -31,6 +31,10 @@ import (
 //     version. Nothing is ever counted in the old cohort for want of a
 //     release.
 //
+// At most maxHeldSamples wait; beyond, the one that waited longest is set
+// aside. Samples held before the first Advance (those a start-up rebuild
+// replays) wait from their own time, not from the end of the rebuild.
+//
 // The releases seen are remembered per service (the last
 // maxReleasesPerService), saved in the service's snapshot and learnt again
 // from restored watches, so samples naming a release that started before a
@@ -149,12 +153,19 @@ func (d *Detector) resolveRelease(m *signals.MetricSample) bool {
 		version, known = rv.by[m.Release]
 	}
 	switch {
-	case !known && len(c.held) < maxHeldSamples:
-		c.held = append(c.held, heldSample{m: *m, since: c.now})
-		return false
 	case !known:
-		d.stats.UnknownReleases++
-		c.note(m.Service, m.Release, ReasonUnknownRelease, fmt.Sprintf("no release event of service %s named it, and %d samples already wait for theirs", m.Service, maxHeldSamples))
+		if len(c.held) >= maxHeldSamples {
+			// Full: the sample that waited longest goes, the least likely
+			// to see its release event (a flood of samples naming no
+			// release, or a rebuild replaying a day of them, would
+			// otherwise turn away a new release's first samples).
+			o := c.held[0]
+			c.held[0] = heldSample{}
+			c.held = c.held[1:]
+			d.stats.UnknownReleases++
+			c.note(o.m.Service, o.m.Release, ReasonUnknownRelease, fmt.Sprintf("no release event of service %s named it while it was the oldest of the %d samples waiting for theirs", o.m.Service, maxHeldSamples))
+		}
+		c.held = append(c.held, heldSample{m: *m, since: c.now})
 		return false
 	case version == "":
 		d.stats.UnknownReleases++
@@ -177,7 +188,11 @@ func (d *Detector) expireHeld(now time.Time) {
 	kept := c.held[:0]
 	for _, h := range c.held {
 		if h.since.IsZero() {
-			h.since = now // held before the first Advance (a replay): wait from now
+			// Held before the first Advance (a start-up rebuild, a replay):
+			// the grace runs from the sample's time. A release event stored
+			// within the grace after it was replayed too, so one older
+			// than the grace waits for nothing.
+			h.since = minTime(h.m.Time, now)
 		}
 		if now.Sub(h.since) < releaseGrace {
 			kept = append(kept, h)
