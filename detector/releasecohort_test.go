@@ -111,7 +111,7 @@ func TestSampleRelease(t *testing.T) {
 					d.Metric(*s.m)
 				default:
 					d.Advance(t0.Add(s.advance))
-					if got := len(d.cohorts.held); got != s.held {
+					if got := d.cohorts.n; got != s.held {
 						t.Fatalf("step %d: %d samples held, want %d", i, got, s.held)
 					}
 				}
@@ -179,19 +179,19 @@ func TestSampleReleaseBounds(t *testing.T) {
 	for i := range maxHeldSamples + 3 {
 		d.Metric(relSample(time.Duration(i)*time.Millisecond, "", fmt.Sprint("r", i%100)))
 	}
-	if len(d.cohorts.held) != maxHeldSamples || d.Stats().UnknownReleases != 3 {
-		t.Fatalf("%d held, %d set aside; want %d and 3", len(d.cohorts.held), d.Stats().UnknownReleases, maxHeldSamples)
+	if d.cohorts.n != maxHeldSamples || d.Stats().UnknownReleases != 3 {
+		t.Fatalf("%d held, %d set aside; want %d and 3", d.cohorts.n, d.Stats().UnknownReleases, maxHeldSamples)
 	}
-	if h := d.cohorts.held; h[0].m.Time != t0.Add(3*time.Millisecond) || h[len(h)-1].m.Time != t0.Add((maxHeldSamples+2)*time.Millisecond) {
+	if h := d.cohorts.held["shop"]; len(h) != maxHeldSamples || h[0].m.Time != t0.Add(3*time.Millisecond) || h[len(h)-1].m.Time != t0.Add((maxHeldSamples+2)*time.Millisecond) {
 		t.Fatalf("held from %s to %s, want the newest %d", h[0].m.Time, h[len(h)-1].m.Time, maxHeldSamples)
 	}
-	if notes := d.SetAsideNotes(); len(notes) != 3 || !strings.Contains(notes[0], `"r0"`) || !strings.Contains(notes[0], "the oldest of the 20000 samples waiting") {
+	if notes := d.SetAsideNotes(); len(notes) != 3 || !strings.Contains(notes[0], `"r0"`) || !strings.Contains(notes[0], "its oldest of the 20000 samples waiting") {
 		t.Fatalf("notes %q", notes)
 	}
 	d.Advance(t0.Add(releaseGrace))
 	notes := d.SetAsideNotes()
-	if len(d.cohorts.held) != 0 || len(notes) != maxSetAsideNotes+1 || !strings.HasPrefix(notes[len(notes)-1], "and 10000 more metric sample(s)") {
-		t.Fatalf("%d held after the grace, %d notes (last %q)", len(d.cohorts.held), len(notes), notes[len(notes)-1])
+	if d.cohorts.n != 0 || len(d.cohorts.held) != 0 || len(notes) != maxSetAsideNotes+1 || !strings.HasPrefix(notes[len(notes)-1], "and 10000 more metric sample(s)") {
+		t.Fatalf("%d held after the grace, %d notes (last %q)", d.cohorts.n, len(notes), notes[len(notes)-1])
 	}
 	for i := range maxReleasesPerService + 10 {
 		d.Release(relEvent(time.Duration(i)*time.Minute, "shop", fmt.Sprint("rel", i), fmt.Sprint("v", i), signals.EventStarted))
@@ -240,8 +240,8 @@ func TestSampleReleaseRebuild(t *testing.T) {
 	if got := d.Stats().UnknownReleases; got != old {
 		t.Errorf("first Advance after the rebuild: %d set aside as unknown, want the %d stale ones", got, old)
 	}
-	if len(d.cohorts.held) != 1 {
-		t.Errorf("%d samples held after the first Advance, want r125's one", len(d.cohorts.held))
+	if d.cohorts.n != 1 || len(d.cohorts.held["shop"]) != 1 {
+		t.Errorf("%d samples held after the first Advance, want r125's one", d.cohorts.n)
 	}
 	d.Metric(relSample(24*time.Hour+10*time.Second, "", "r125"))
 	d.Release(signals.ReleaseEvent{Type: signals.TypeRelease, Time: now.Add(time.Minute), Release: "r125", Service: "shop", Version: "4.3.1", Ring: "H1", Event: signals.EventStarted})
@@ -253,5 +253,31 @@ func TestSampleReleaseRebuild(t *testing.T) {
 	}
 	if fmt.Sprint(counted) != "[4.3.0 4.3.1 4.3.1]" {
 		t.Errorf("counted under %q, want r124's sample and r125's two", counted)
+	}
+}
+
+// One service's producer naming releases nobody started fills the queue
+// with its own samples only: when it is full, the service holding the most
+// gives up its oldest, so another service's sample, held a moment before
+// its started event, still waits for it.
+func TestSampleReleaseHeldPerService(t *testing.T) {
+	d := New(defaultConfig(t), nil)
+	d.Advance(t0)
+	cart := signals.MetricSample{Type: signals.TypeMetric, Time: t0, Service: "cart", Release: "c9", Ring: "H2", Name: "requests", Value: 100}
+	d.Metric(cart)
+	for i := range 2 * maxHeldSamples {
+		d.Metric(relSample(time.Duration(i)*time.Millisecond, "", "bogus"))
+	}
+	if n := d.cohorts.n; n != maxHeldSamples {
+		t.Fatalf("%d held, want %d", n, maxHeldSamples)
+	}
+	d.Release(signals.ReleaseEvent{Type: signals.TypeRelease, Time: t0.Add(time.Minute), Release: "c9", Service: "cart", Version: "2.0.0", Ring: "H2", Event: signals.EventStarted})
+	if s := d.services["cart"]; s == nil || len(s.metrics["requests"]) != 1 || s.metrics["requests"][0].version != "2.0.0" {
+		t.Errorf("cart's held sample was not counted under 2.0.0 when its release started")
+	}
+	// 2×maxHeldSamples of shop and one of cart came; shop's newest
+	// maxHeldSamples-1 still wait.
+	if got, want := d.Stats().UnknownReleases, maxHeldSamples+1; got != want || d.cohorts.n != maxHeldSamples-1 {
+		t.Errorf("%d set aside, %d held; want shop's %d oldest set aside", got, d.cohorts.n, want)
 	}
 }
