@@ -281,3 +281,18 @@ func TestSampleReleaseHeldPerService(t *testing.T) {
 		t.Errorf("%d set aside, %d held; want shop's %d oldest set aside", got, d.cohorts.n, want)
 	}
 }
+
+// BenchmarkMetricUnknownRelease is a flood of samples naming a release
+// nobody started, the queue full: each one sets aside the oldest held.
+func BenchmarkMetricUnknownRelease(b *testing.B) {
+	d := benchDetector(b)
+	d.Advance(t0)
+	for i := range maxHeldSamples {
+		d.Metric(signals.MetricSample{Time: t0.Add(time.Duration(i) * time.Millisecond), Service: fmt.Sprint("svc", i%20), Release: "nope", Name: "requests", Value: 1})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d.Metric(signals.MetricSample{Time: t0.Add(time.Duration(i) * time.Millisecond), Service: "shop", Release: "nope", Name: "requests", Value: 1})
+	}
+}
