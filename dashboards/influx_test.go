@@ -54,6 +54,8 @@ func sample() []any {
 			&signals.MetricSample{Type: signals.TypeMetric, Time: at, Service: service, Version: version, Ring: "H2", Name: "error_rate", Value: 0.03},
 			&signals.MetricSample{Type: signals.TypeMetric, Time: at, Service: service, Version: version, Ring: "H2", Name: "latency_p99", Value: 0.8},
 			&signals.MetricSample{Type: signals.TypeMetric, Time: at, Service: otherSvc, Version: version, Ring: "H2", Name: "error_rate", Value: 99},
+			// Pushed with only its release id (INTERFACES.md §8): no version tag.
+			&signals.MetricSample{Type: signals.TypeMetric, Time: at, Service: service, Release: release, Ring: "H3", Name: "error_rate", Value: 0.05},
 		)
 	}
 	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
@@ -182,9 +184,18 @@ func TestQueriesOnInfluxDB(t *testing.T) {
 			wantByTag(t, rows, influx.TagCategory, map[string]float64{"crash": crashPerM * minutes, "login": loginPerM * minutes})
 		},
 		ReleaseFile + " / Error rates per version and ring / A": func(t *testing.T, rows []influxtest.Row) {
-			wantTables(t, rows, 2)
-			wantLen(t, rows, 2*minutes)
-			wantByTag(t, rows, influx.TagVersion, map[string]float64{influx.BaselineVersion: 0.004, version: 0.03})
+			wantTables(t, rows, 3)
+			wantLen(t, rows, 3*minutes)
+			// One series each: the old cohort (baseline), the version
+			// pushed with its version, the release pushed with its id only.
+			wantByTag(t, rows, influx.TagRing, map[string]float64{"<nil>": 0.004, "H2": 0.03, "H3": 0.05})
+			for _, r := range rows {
+				got := fmt.Sprint(r[influx.TagVersion], "/", r[influx.TagRelease])
+				want := map[any]string{nil: influx.BaselineVersion + "/<nil>", "H2": version + "/<nil>", "H3": "<nil>/" + release}[r[influx.TagRing]]
+				if got != want {
+					t.Fatalf("ring %v: version/release %s, want %s", r[influx.TagRing], got, want)
+				}
+			}
 		},
 		ReleaseFile + " / Latency per version and ring / A": func(t *testing.T, rows []influxtest.Row) {
 			wantTables(t, rows, 1)

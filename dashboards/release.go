@@ -113,7 +113,7 @@ func releaseWatch(q queries) *dashboard.DashboardBuilder {
 		WithPanel(timeseries.NewPanelBuilder().Id(6).
 			Legend(legend()).Tooltip(tooltip()).
 			Title("Latency per version and ring").
-			Description("Service metrics whose name says latency or duration, per name, version and ring.").
+			Description("Service metrics whose name says latency or duration, per name, version (a sample pushed with only a release id shows its release instead) and ring.").
 			Datasource(datasource()).
 			WithTarget(target("A", q.metric(true))).
 			DisplayName(labels(influx.TagName, influx.TagVersion, influx.TagRelease, influx.TagRing)).

@@ -31,6 +31,10 @@ import (
 //     version. Nothing is ever counted in the old cohort for want of a
 //     release.
 //
+// At most maxHeldSamples wait; beyond, the service holding the most sets
+// aside the one of its that waited longest (makeRoom). Samples held before the first Advance (those a start-up rebuild
+// replays) wait from their own time, not from the end of the rebuild.
+//
 // The releases seen are remembered per service (the last
 // maxReleasesPerService), saved in the service's snapshot and learnt again
 // from restored watches, so samples naming a release that started before a
@@ -58,8 +62,9 @@ const (
 // samples, and the samples waiting for theirs.
 type releaseCohorts struct {
 	services map[string]*releaseVersions
-	held     []heldSample
-	now      time.Time // the last Advance
+	held     map[string][]heldSample // by service, in the order they came
+	n        int                     // samples held over all services
+	now      time.Time               // the last Advance
 	notes    map[noteKey]*setAsideNote
 	dropped  int // notes beyond maxSetAsideNotes
 }
@@ -94,21 +99,24 @@ func (d *Detector) learnRelease(ev signals.ReleaseEvent) {
 	if ev.Release == "" || ev.Service == "" {
 		return
 	}
-	d.cohorts.learn(ev.Service, ev.Release, ev.Version, d.cfg.MaxServices)
-	if len(d.cohorts.held) == 0 {
+	c := &d.cohorts
+	c.learn(ev.Service, ev.Release, ev.Version, d.cfg.MaxServices)
+	hs := c.held[ev.Service]
+	if len(hs) == 0 {
 		return
 	}
 	var ready []signals.MetricSample
-	kept := d.cohorts.held[:0]
-	for _, h := range d.cohorts.held {
-		if h.m.Service == ev.Service && h.m.Release == ev.Release {
+	kept := hs[:0]
+	for _, h := range hs {
+		if h.m.Release == ev.Release {
 			ready = append(ready, h.m)
 			continue
 		}
 		kept = append(kept, h)
 	}
-	clear(d.cohorts.held[len(kept):])
-	d.cohorts.held = kept
+	clear(hs[len(kept):])
+	c.setHeld(ev.Service, kept)
+	c.n -= len(ready)
 	for _, m := range ready {
 		d.Metric(m)
 	}
@@ -149,12 +157,15 @@ func (d *Detector) resolveRelease(m *signals.MetricSample) bool {
 		version, known = rv.by[m.Release]
 	}
 	switch {
-	case !known && len(c.held) < maxHeldSamples:
-		c.held = append(c.held, heldSample{m: *m, since: c.now})
-		return false
 	case !known:
-		d.stats.UnknownReleases++
-		c.note(m.Service, m.Release, ReasonUnknownRelease, fmt.Sprintf("no release event of service %s named it, and %d samples already wait for theirs", m.Service, maxHeldSamples))
+		if c.n >= maxHeldSamples {
+			d.makeRoom(m.Service)
+		}
+		if c.held == nil {
+			c.held = map[string][]heldSample{}
+		}
+		c.held[m.Service] = append(c.held[m.Service], heldSample{m: *m, since: c.now})
+		c.n++
 		return false
 	case version == "":
 		d.stats.UnknownReleases++
@@ -169,25 +180,82 @@ func (d *Detector) resolveRelease(m *signals.MetricSample) bool {
 	return true
 }
 
+// makeRoom sets aside one held sample when the queue is full: the oldest of
+// the service holding the most (service, the one whose sample comes, when
+// it holds as many). So a producer flooding the queue with samples naming
+// no release, or a rebuild replaying a day of them, pushes out its own
+// oldest — the least likely to see their release event — not a new
+// release's first samples, nor another service's.
+func (d *Detector) makeRoom(service string) {
+	c := &d.cohorts
+	most, size := service, len(c.held[service])
+	for s, hs := range c.held {
+		// On a tie the coming sample's service gives, else the first by name.
+		if len(hs) > size || len(hs) == size && most != service && s < most {
+			most, size = s, len(hs)
+		}
+	}
+	hs := c.held[most]
+	if len(hs) == 0 {
+		return
+	}
+	o := hs[0]
+	hs[0] = heldSample{}
+	c.setHeld(most, hs[1:])
+	c.n--
+	d.stats.UnknownReleases++
+	c.note(o.m.Service, o.m.Release, ReasonUnknownRelease, fmt.Sprintf("no release event of service %s named it while it was its oldest of the %d samples waiting for theirs", o.m.Service, maxHeldSamples))
+}
+
+// setHeld sets a service's held samples, forgetting it when none is left.
+func (c *releaseCohorts) setHeld(service string, hs []heldSample) {
+	if len(hs) == 0 {
+		delete(c.held, service)
+		return
+	}
+	c.held[service] = hs
+}
+
 // expireHeld sets aside the held samples whose release was not announced
 // within releaseGrace; Advance calls it first.
 func (d *Detector) expireHeld(now time.Time) {
 	c := &d.cohorts
 	c.now = now
-	kept := c.held[:0]
-	for _, h := range c.held {
+	if c.n == 0 {
+		return
+	}
+	services := make([]string, 0, len(c.held))
+	for s := range c.held {
+		services = append(services, s)
+	}
+	sort.Strings(services) // the same notes kept, run after run
+	for _, s := range services {
+		d.expireService(s, now)
+	}
+}
+
+func (d *Detector) expireService(service string, now time.Time) {
+	c := &d.cohorts
+	hs := c.held[service]
+	kept := hs[:0]
+	for _, h := range hs {
 		if h.since.IsZero() {
-			h.since = now // held before the first Advance (a replay): wait from now
+			// Held before the first Advance (a start-up rebuild, a replay):
+			// the grace runs from the sample's time. A release event stored
+			// within the grace after it was replayed too, so one older
+			// than the grace waits for nothing.
+			h.since = minTime(h.m.Time, now)
 		}
 		if now.Sub(h.since) < releaseGrace {
 			kept = append(kept, h)
 			continue
 		}
 		d.stats.UnknownReleases++
+		c.n--
 		c.note(h.m.Service, h.m.Release, ReasonUnknownRelease, fmt.Sprintf("no release event of service %s named it within %s", h.m.Service, releaseGrace))
 	}
-	clear(c.held[len(kept):])
-	c.held = kept
+	clear(hs[len(kept):])
+	c.setHeld(service, kept)
 }
 
 func (c *releaseCohorts) note(service, release, reason, detail string) {

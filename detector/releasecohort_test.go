@@ -82,8 +82,11 @@ func TestSampleRelease(t *testing.T) {
 			steps: []step{adv(-time.Minute, 0), m(relSample(-30*time.Second, "", "r123")), m(relSample(-20*time.Second, "", "r123")),
 				adv(0, 2), ev(started), adv(2*time.Minute, 0)},
 			versions: []string{"4.2.0", "4.2.0"}},
-		{name: "held before the first Advance (a replay): the grace runs from it",
-			steps:    []step{m(relSample(-time.Hour, "", "r123")), adv(time.Minute, 1), adv(5*time.Minute, 1), adv(6*time.Minute, 0)},
+		{name: "held before the first Advance (a replay): the grace runs from the sample's time",
+			steps:    []step{m(relSample(-30*time.Second, "", "r123")), adv(time.Minute, 1), adv(4*time.Minute, 1), adv(5*time.Minute, 0)},
+			versions: []string{}, unknown: 1, note: "within 5m0s"},
+		{name: "held before the first Advance, older than the grace: set aside at the first",
+			steps:    []step{m(relSample(-time.Hour, "", "r123")), adv(time.Minute, 0)},
 			versions: []string{}, unknown: 1, note: "within 5m0s"},
 		{name: "a release of another service is unknown to this one",
 			steps:    []step{ev(relEvent(0, "cart", "r123", "4.2.0", signals.EventStarted)), adv(time.Minute, 0), m(relSample(time.Minute, "", "r123")), adv(10*time.Minute, 0)},
@@ -108,7 +111,7 @@ func TestSampleRelease(t *testing.T) {
 					d.Metric(*s.m)
 				default:
 					d.Advance(t0.Add(s.advance))
-					if got := len(d.cohorts.held); got != s.held {
+					if got := d.cohorts.n; got != s.held {
 						t.Fatalf("step %d: %d samples held, want %d", i, got, s.held)
 					}
 				}
@@ -167,8 +170,8 @@ func TestSampleReleaseAfterRestart(t *testing.T) {
 	}
 }
 
-// What is held and remembered is bounded: beyond maxHeldSamples a sample
-// of an unknown release is set aside at once, and a service remembers its
+// What is held and remembered is bounded: beyond maxHeldSamples the
+// sample that waited longest is set aside, and a service remembers its
 // last maxReleasesPerService releases.
 func TestSampleReleaseBounds(t *testing.T) {
 	d := New(defaultConfig(t), nil)
@@ -176,16 +179,19 @@ func TestSampleReleaseBounds(t *testing.T) {
 	for i := range maxHeldSamples + 3 {
 		d.Metric(relSample(time.Duration(i)*time.Millisecond, "", fmt.Sprint("r", i%100)))
 	}
-	if len(d.cohorts.held) != maxHeldSamples || d.Stats().UnknownReleases != 3 {
-		t.Fatalf("%d held, %d set aside; want %d and 3", len(d.cohorts.held), d.Stats().UnknownReleases, maxHeldSamples)
+	if d.cohorts.n != maxHeldSamples || d.Stats().UnknownReleases != 3 {
+		t.Fatalf("%d held, %d set aside; want %d and 3", d.cohorts.n, d.Stats().UnknownReleases, maxHeldSamples)
 	}
-	if notes := d.SetAsideNotes(); len(notes) != 3 || !strings.Contains(notes[0], "samples already wait for theirs") {
+	if h := d.cohorts.held["shop"]; len(h) != maxHeldSamples || h[0].m.Time != t0.Add(3*time.Millisecond) || h[len(h)-1].m.Time != t0.Add((maxHeldSamples+2)*time.Millisecond) {
+		t.Fatalf("held from %s to %s, want the newest %d", h[0].m.Time, h[len(h)-1].m.Time, maxHeldSamples)
+	}
+	if notes := d.SetAsideNotes(); len(notes) != 3 || !strings.Contains(notes[0], `"r0"`) || !strings.Contains(notes[0], "its oldest of the 20000 samples waiting") {
 		t.Fatalf("notes %q", notes)
 	}
 	d.Advance(t0.Add(releaseGrace))
 	notes := d.SetAsideNotes()
-	if len(d.cohorts.held) != 0 || len(notes) != maxSetAsideNotes+1 || !strings.HasPrefix(notes[len(notes)-1], "and 10000 more metric sample(s)") {
-		t.Fatalf("%d held after the grace, %d notes (last %q)", len(d.cohorts.held), len(notes), notes[len(notes)-1])
+	if d.cohorts.n != 0 || len(d.cohorts.held) != 0 || len(notes) != maxSetAsideNotes+1 || !strings.HasPrefix(notes[len(notes)-1], "and 10000 more metric sample(s)") {
+		t.Fatalf("%d held after the grace, %d notes (last %q)", d.cohorts.n, len(notes), notes[len(notes)-1])
 	}
 	for i := range maxReleasesPerService + 10 {
 		d.Release(relEvent(time.Duration(i)*time.Minute, "shop", fmt.Sprint("rel", i), fmt.Sprint("v", i), signals.EventStarted))
@@ -204,5 +210,89 @@ func BenchmarkMetricRelease(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		d.Metric(signals.MetricSample{Time: t0.Add(time.Duration(i) * time.Second), Service: "shop", Release: "shop-4.2.0", Name: "error_rate", Value: 0.01})
+	}
+}
+
+// A start-up rebuild replays a day of samples before the first Advance.
+// Those naming a release no replayed event named, and older than the
+// grace, could not have been waiting for an event still to come (it would
+// have been stored within the grace, and replayed): they are set aside at
+// the first Advance, not held five more minutes — holding them filled the
+// queue, and a new release's first samples replayed after them, or pushed
+// in the five minutes after the restart, were set aside at once. The
+// replayed samples of the last minutes still wait their grace.
+func TestSampleReleaseRebuild(t *testing.T) {
+	now := t0.Add(24 * time.Hour)
+	d := New(defaultConfig(t), nil)
+	// A producer naming a release nobody started, all day: more than the
+	// queue holds.
+	old := maxHeldSamples + 100
+	for i := range old {
+		d.Metric(relSample(time.Duration(i)*(20*time.Hour)/time.Duration(old), "", "bogus"))
+	}
+	// Then, minutes before the restart, the first samples of r124, whose
+	// started event was stored just after them (replayed too), and of r125,
+	// whose started event comes after the restart.
+	d.Metric(relSample(24*time.Hour-3*time.Minute, "", "r124"))
+	d.Release(relEvent(24*time.Hour-2*time.Minute, "shop", "r124", "4.3.0", signals.EventStarted))
+	d.Metric(relSample(24*time.Hour-time.Minute, "", "r125"))
+	d.Advance(now)
+	if got := d.Stats().UnknownReleases; got != old {
+		t.Errorf("first Advance after the rebuild: %d set aside as unknown, want the %d stale ones", got, old)
+	}
+	if d.cohorts.n != 1 || len(d.cohorts.held["shop"]) != 1 {
+		t.Errorf("%d samples held after the first Advance, want r125's one", d.cohorts.n)
+	}
+	d.Metric(relSample(24*time.Hour+10*time.Second, "", "r125"))
+	d.Release(signals.ReleaseEvent{Type: signals.TypeRelease, Time: now.Add(time.Minute), Release: "r125", Service: "shop", Version: "4.3.1", Ring: "H1", Event: signals.EventStarted})
+	var counted []string
+	for _, v := range storedVersions(d) {
+		if v != "" {
+			counted = append(counted, v)
+		}
+	}
+	if fmt.Sprint(counted) != "[4.3.0 4.3.1 4.3.1]" {
+		t.Errorf("counted under %q, want r124's sample and r125's two", counted)
+	}
+}
+
+// One service's producer naming releases nobody started fills the queue
+// with its own samples only: when it is full, the service holding the most
+// gives up its oldest, so another service's sample, held a moment before
+// its started event, still waits for it.
+func TestSampleReleaseHeldPerService(t *testing.T) {
+	d := New(defaultConfig(t), nil)
+	d.Advance(t0)
+	cart := signals.MetricSample{Type: signals.TypeMetric, Time: t0, Service: "cart", Release: "c9", Ring: "H2", Name: "requests", Value: 100}
+	d.Metric(cart)
+	for i := range 2 * maxHeldSamples {
+		d.Metric(relSample(time.Duration(i)*time.Millisecond, "", "bogus"))
+	}
+	if n := d.cohorts.n; n != maxHeldSamples {
+		t.Fatalf("%d held, want %d", n, maxHeldSamples)
+	}
+	d.Release(signals.ReleaseEvent{Type: signals.TypeRelease, Time: t0.Add(time.Minute), Release: "c9", Service: "cart", Version: "2.0.0", Ring: "H2", Event: signals.EventStarted})
+	if s := d.services["cart"]; s == nil || len(s.metrics["requests"]) != 1 || s.metrics["requests"][0].version != "2.0.0" {
+		t.Errorf("cart's held sample was not counted under 2.0.0 when its release started")
+	}
+	// 2×maxHeldSamples of shop and one of cart came; shop's newest
+	// maxHeldSamples-1 still wait.
+	if got, want := d.Stats().UnknownReleases, maxHeldSamples+1; got != want || d.cohorts.n != maxHeldSamples-1 {
+		t.Errorf("%d set aside, %d held; want shop's %d oldest set aside", got, d.cohorts.n, want)
+	}
+}
+
+// BenchmarkMetricUnknownRelease is a flood of samples naming a release
+// nobody started, the queue full: each one sets aside the oldest held.
+func BenchmarkMetricUnknownRelease(b *testing.B) {
+	d := benchDetector(b)
+	d.Advance(t0)
+	for i := range maxHeldSamples {
+		d.Metric(signals.MetricSample{Time: t0.Add(time.Duration(i) * time.Millisecond), Service: fmt.Sprint("svc", i%20), Release: "nope", Name: "requests", Value: 1})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d.Metric(signals.MetricSample{Time: t0.Add(time.Duration(i) * time.Millisecond), Service: "shop", Release: "nope", Name: "requests", Value: 1})
 	}
 }

@@ -46,6 +46,8 @@ type Pipeline struct {
 	// dirty are the services to save after the next tick: a verdict of
 	// theirs went out, or a release event (a ring transition) was applied.
 	dirty map[string]bool
+	// notesLogged is when the detector's set-aside notes were last logged.
+	notesLogged time.Time
 }
 
 // WithOwner restricts the pipeline to the services owns accepts (this
@@ -214,10 +216,23 @@ func (p *Pipeline) exportStats() {
 		}
 	}
 	p.m.seen = now
-	for _, note := range p.det.SetAsideNotes() {
-		p.log.Warn("metric samples set aside", "note", note)
+	// The notes (one line per service, release and reason, at most 51)
+	// are logged at most once per setAsideLogEvery, with what came in
+	// between summed: a producer naming a wrong release would otherwise
+	// log a line every tick for as long as it pushes.
+	if t := p.clock(); p.notesLogged.IsZero() || t.Sub(p.notesLogged) >= setAsideLogEvery {
+		notes := p.det.SetAsideNotes()
+		for _, note := range notes {
+			p.log.Warn("metric samples set aside", "note", note)
+		}
+		if len(notes) > 0 {
+			p.notesLogged = t
+		}
 	}
 }
+
+// setAsideLogEvery is how often the set-aside notes are logged at most.
+const setAsideLogEvery = time.Minute
 
 // Run consumes the streams until ctx ends: posts and metrics from since
 // (zero: from the start), release events from far enough before since to

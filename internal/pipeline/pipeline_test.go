@@ -292,7 +292,8 @@ func TestSetAsideIsExported(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logged strings.Builder
-	p := New(nil, detector.New(cfg, nil), time.Now, time.Second, slog.New(slog.NewTextHandler(&logged, nil)), prometheus.NewRegistry())
+	clock := &simClock{now: time.Date(2026, 11, 24, 9, 1, 0, 0, time.UTC)}
+	p := New(nil, detector.New(cfg, nil), clock.get, time.Second, slog.New(slog.NewTextHandler(&logged, nil)), prometheus.NewRegistry())
 	for i, in := range []string{
 		`{"type":"post","time":"2026-11-24T09:00:00Z","source":"x","id":"1","service":"shop","text":"login is broken again, cannot sign in at all"}`,
 		`{"type":"post","time":"2026-11-24T09:00:10Z","source":"x","id":"2","service":"shop","text":"login is broken again, cannot sign in at all"}`,
@@ -315,5 +316,20 @@ func TestSetAsideIsExported(t *testing.T) {
 	// A sample set aside for its release is logged once, with why.
 	if n := strings.Count(logged.String(), `msg="metric samples set aside"`); n != 1 || !strings.Contains(logged.String(), `the sample says version \"4.1.0\", the release's events \"4.2.0\"`) {
 		t.Errorf("log %q, want one line saying why the sample of r1 was set aside", logged.String())
+	}
+	// A producer that goes on naming the wrong version: counted at each
+	// export, logged at most once a minute with the samples summed.
+	mismatch := `{"type":"metric","time":"2026-11-24T09:01:00Z","service":"shop","version":"4.1.0","release":"r1","name":"errors","value":4}`
+	for range 12 {
+		clock.set(clock.get().Add(5 * time.Second))
+		p.Apply([]byte(mismatch))
+		p.exportStats()
+	}
+	if got := testutil.ToFloat64(p.m.setAside.WithLabelValues("release_mismatch")); got != 13 {
+		t.Errorf("release_mismatch = %v, want 13", got)
+	}
+	lines := strings.Split(strings.TrimSpace(logged.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], "12 metric sample(s)") {
+		t.Errorf("a minute of exports logged %d lines, want 2, the second summing 12 samples: %q", len(lines), lines)
 	}
 }

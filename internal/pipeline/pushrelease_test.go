@@ -211,3 +211,57 @@ func pushBody(t *testing.T, url, body string, want int) int {
 	}
 	return r.Accepted
 }
+
+// TestHeldSampleSurvivesRestart: a sample naming a release whose started
+// event has not come yet is held in memory only (not in the snapshot);
+// stopped and started again, the daemon replays it from the METRICS stream
+// and holds it again, so the started event that comes after the restart
+// still lets it through. Without the event it is set aside once its grace
+// (from its own time) is over. (The sample names a version beside the
+// release that disagrees with it, so that its resolving shows: set aside
+// as release_mismatch, which only a sample that was held through the
+// restart and met its release event can be.)
+func TestHeldSampleSurvivesRestart(t *testing.T) {
+	for _, started := range []bool{true, false} {
+		t0 := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+		cfg := detector.Config{Baseline: 2 * time.Hour}
+		if err := cfg.Validate("detector"); err != nil {
+			t.Fatal(err)
+		}
+		dir, clock := t.TempDir(), &simClock{now: t0}
+		ctx := context.Background()
+		pr := startProcess(t, dir, cfg, clock, time.Time{})
+		m := signals.MetricSample{Type: signals.TypeMetric, Time: t0, Service: "shop", Version: "4.1.0", Release: "r7", Ring: "H2", Name: "requests", Value: 100}
+		if err := (bus.Publisher{JS: pr.b.JS}).Metric(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		pr.sent++
+		pr.waitFor(t, "the sample", func() bool { return pr.gauge("aftershock_detector_messages_total") >= float64(pr.sent) })
+		clock.set(t0.Add(time.Minute))
+		time.Sleep(4 * testTick)
+		pr.stop(t)
+
+		clock.set(t0.Add(2 * time.Minute))
+		pr = startProcess(t, dir, cfg, clock, time.Time{})
+		if started {
+			ev := signals.ReleaseEvent{Time: t0.Add(2 * time.Minute), Release: "r7", Service: "shop", Version: "4.2.0", Ring: "H2", Event: signals.EventStarted}
+			if err := (bus.Publisher{JS: pr.b.JS}).Release(ctx, ev, ""); err != nil {
+				t.Fatal(err)
+			}
+			pr.sent++
+			pr.waitFor(t, "the release event", func() bool { return pr.gauge("aftershock_detector_messages_total") >= float64(pr.sent) })
+		}
+		for at := 3; at <= 10; at++ {
+			clock.set(t0.Add(time.Duration(at) * time.Minute))
+			time.Sleep(4 * testTick)
+		}
+		pr.stop(t)
+		unknown, mismatch := 1, 0
+		if started {
+			unknown, mismatch = 0, 1
+		}
+		if st := pr.det.Stats(); st.UnknownReleases != unknown || st.ReleaseMismatches != mismatch {
+			t.Errorf("started event after the restart %v: set aside %d unknown_release, %d release_mismatch; want %d, %d", started, st.UnknownReleases, st.ReleaseMismatches, unknown, mismatch)
+		}
+	}
+}
