@@ -137,8 +137,107 @@ func (d *Detector) baselineFor(w *watch, s *service) *baseline {
 	b.estimate(sum, minutes)
 	b.phi = d.dispersion(s, from, w.start)
 	b.phiShare = d.shareDispersion(s, from, w.start, b.negShare)
+	if minutes >= d.cfg.Baseline.Minutes() && d.cfg.Baseline >= 24*time.Hour {
+		b.negShare = d.pooledShare(s, from, sum, b.negShare)
+	}
 	b.dayExcess = d.dayDispersion(s, w.start, b.phiShare)
 	return b
+}
+
+// shareHistoryDays is how many whole days before a ring (the baseline's
+// own and earlier ones, from the hourly history) the complaint share is
+// pooled over (pooledShare). 1 turns pooling off.
+var shareHistoryDays = 7
+
+// pooledShare is the complaint share a watch expects, from the baseline
+// hours from `from` on (at least a day; x complaints among n posts in sum, one-day share s1) and up to
+// shareHistoryDays−1 whole days before it from the hourly history. One
+// day of a few hundred complaints estimates the share to ±7–10 %, and a
+// CUSUM tuned for a known share alarms more often on a share that came out
+// low (Jones, Champ & Rigdon 2001); more days estimate it better. The days
+// are pooled as in a random-effects model (empirical Bayes, the same
+// between-day dispersion as dayDispersion; Farrington et al. 1996): the
+// baseline day's share is shrunk toward the pooled share by 1/φ_day, so
+// days that differ by no more than their binomial noise (φ_day ≈ 1) are
+// pooled, and a share that moves from day to day beyond noise
+// (φ_day ≫ 1) keeps mostly its own, most recent, day. Earlier days whose
+// share lies more than 3 robust standard deviations (1.4826·MAD of the
+// days' Pearson residuals, at least the binomial one) from the median
+// day's (an earlier release's incident, a day of buzz) are set aside, as
+// the error counts set aside bursts; the baseline day itself is always kept. Whole days
+// keep every hour of the day in the same proportion as the one-day
+// baseline, so the share stays what the chart expects at every hour.
+// Without three days it is s1.
+func (d *Detector) pooledShare(s *service, from time.Time, sum bucket, s1 float64) float64 {
+	const day = 24 * time.Hour
+	if shareHistoryDays < 3 || sum.posts <= 0 {
+		return s1
+	}
+	end := from.Truncate(time.Hour).Add(day) // day k (k ≥ 2) ends (k−1) days before the baseline's start
+	first := s.hours.first.Truncate(time.Hour)
+	xs, ns := []float64{float64(sum.negative)}, []float64{float64(sum.posts)}
+	for k := 2; k <= min(shareHistoryDays, 7*d.cfg.Weeks); k++ {
+		from := end.Add(-time.Duration(k) * day)
+		if first.IsZero() || from.Before(first) {
+			break
+		}
+		b, _ := s.hours.sum(from, from.Add(day))
+		if b.posts == 0 {
+			continue
+		}
+		xs, ns = append(xs, float64(b.negative)), append(ns, float64(b.posts))
+	}
+	if len(xs) < 3 {
+		return s1
+	}
+	shares := make([]float64, len(xs))
+	for i := range xs {
+		shares[i] = xs[i] / ns[i]
+	}
+	m := median(shares)
+	if m <= 0 || m >= 1 {
+		return s1
+	}
+	// Pearson residuals from the median day's share, and their robust
+	// spread (1.4826·MAD, at least the binomial 1): a day beyond 3 of it
+	// is set aside.
+	r := make([]float64, len(xs))
+	for i := range xs {
+		r[i] = (xs[i] - m*ns[i]) / math.Sqrt(m*(1-m)*ns[i])
+	}
+	mr := median(r)
+	dev := make([]float64, len(r))
+	for i := range r {
+		dev[i] = math.Abs(r[i] - mr)
+	}
+	sigma := max(1.4826*median(dev), 1)
+	var x, n float64
+	var kx, kn []float64
+	for i := range xs {
+		if i > 0 && math.Abs(r[i]-mr) > 3*sigma {
+			continue // set aside
+		}
+		kx, kn = append(kx, xs[i]), append(kn, ns[i])
+		x += xs[i]
+		n += ns[i]
+	}
+	if len(kx) < 3 || x <= 0 || x >= n {
+		return s1
+	}
+	pooled := x / n
+	r2 := make([]float64, len(kx))
+	for i := range kx {
+		mu := pooled * kn[i]
+		r2[i] = (kx[i] - mu) * (kx[i] - mu) / (mu * (1 - pooled))
+	}
+	phiDay := max(median(r2)/0.455, 1)
+	// Shrinkage weight of the baseline day: τ²/(τ² + v₁) with
+	// τ² = (φ_day − 1)·s(1−s)/n̄ and v₁ = s(1−s)/n₁.
+	tau := (phiDay - 1) / (n / float64(len(kn)))
+	v1 := 1 / ns[0]
+	wt := tau / (tau + v1)
+	pooledPlus := (x + 0.5) / (n + 1)
+	return min(wt*s1+(1-wt)*pooledPlus, 0.95)
 }
 
 // dayDispersion is the between-day part of the complaint share's variance,
