@@ -74,12 +74,36 @@ func TestTuneMonths(t *testing.T) {
 		}
 		nSoak := writeHaltCharts(&out, res)
 		writePeaks(&out, peaks)
+		if path := os.Getenv("AFTERSHOCK_TUNE_RING_PEAKS"); path != "" {
+			if err := appendRingPeaks(path, seed, peaks); err != nil {
+				t.Fatal(err)
+			}
+		}
 		t.Log("\n" + out.String())
 		total += len(res.Halts)
 		soak += nSoak
 		fmt.Fprintf(&summary, "seed %d: %d false halts (%d in a soak)\n", seed, len(res.Halts), nSoak)
 	}
 	t.Logf("\n%s%d tune months of %d days: %d false halts, %d of them in a soak", summary.String(), len(seeds), days, total, soak)
+}
+
+// appendRingPeaks appends each ring's live negative_share peak (seed,
+// release and ring, level of h), one a line, to path: two builds' files
+// compare ring by ring (AFTERSHOCK_TUNE_RING_PEAKS).
+func appendRingPeaks(path string, seed uint64, p monthPeaks) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("ring peaks: %w", err)
+	}
+	var keys []string
+	for k := range p.shareRings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(f, "%d %s %.4f\n", seed, k, p.shareRings[k])
+	}
+	return f.Close()
 }
 
 // tuneMonthSeeds parses a list of seeds and refuses any that belongs to a
