@@ -74,12 +74,36 @@ func TestTuneMonths(t *testing.T) {
 		}
 		nSoak := writeHaltCharts(&out, res)
 		writePeaks(&out, peaks)
+		if path := os.Getenv("AFTERSHOCK_TUNE_RING_PEAKS"); path != "" {
+			if err := appendRingPeaks(path, seed, peaks); err != nil {
+				t.Fatal(err)
+			}
+		}
 		t.Log("\n" + out.String())
 		total += len(res.Halts)
 		soak += nSoak
 		fmt.Fprintf(&summary, "seed %d: %d false halts (%d in a soak)\n", seed, len(res.Halts), nSoak)
 	}
 	t.Logf("\n%s%d tune months of %d days: %d false halts, %d of them in a soak", summary.String(), len(seeds), days, total, soak)
+}
+
+// appendRingPeaks appends each ring's live negative_share peak (seed,
+// release and ring, level of h), one a line, to path: two builds' files
+// compare ring by ring (AFTERSHOCK_TUNE_RING_PEAKS).
+func appendRingPeaks(path string, seed uint64, p monthPeaks) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("ring peaks: %w", err)
+	}
+	var keys []string
+	for k := range p.shareRings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(f, "%d %s %.4f\n", seed, k, p.shareRings[k])
+	}
+	return f.Close()
 }
 
 // tuneMonthSeeds parses a list of seeds and refuses any that belongs to a
@@ -170,6 +194,9 @@ type chartPeak struct {
 type monthPeaks struct {
 	live, soak map[string]*chartPeak
 	halts      int // halts of the direct replay (no broker)
+	// shareRings is the highest live level of each ring's negative_share
+	// chart (release and ring), for the distribution of near misses.
+	shareRings map[string]float64
 	// days holds each service's posts and complaints per UTC day (from
 	// the detector's rollups).
 	days map[string]map[time.Time][2]float64
@@ -180,7 +207,7 @@ type monthPeaks struct {
 // and records for each chart the highest level over its bar while live
 // and over the soak's bar in a soak.
 func traceMonth(path string) (monthPeaks, error) {
-	p := monthPeaks{live: map[string]*chartPeak{}, soak: map[string]*chartPeak{}, days: map[string]map[time.Time][2]float64{}}
+	p := monthPeaks{live: map[string]*chartPeak{}, soak: map[string]*chartPeak{}, days: map[string]map[time.Time][2]float64{}, shareRings: map[string]float64{}}
 	f, err := os.Open(path)
 	if err != nil {
 		return p, err
@@ -239,6 +266,10 @@ func traceMonth(path string) (monthPeaks, error) {
 					note(p.soak, l, l.SoakLevel)
 				} else {
 					note(p.live, l, l.Level)
+					if l.Signal == "negative_share" {
+						k := l.Release + " " + l.Ring
+						p.shareRings[k] = max(p.shareRings[k], l.Level)
+					}
 				}
 			}
 		}
@@ -280,6 +311,22 @@ func traceMonth(path string) (monthPeaks, error) {
 
 func writePeaks(out *strings.Builder, p monthPeaks) {
 	fmt.Fprintf(out, "  direct replay (no broker): %d halts\n", p.halts)
+	var lv []float64
+	sum := 0.0
+	for _, v := range p.shareRings {
+		lv = append(lv, v)
+		sum += v
+	}
+	sort.Sort(sort.Reverse(sort.Float64Slice(lv)))
+	over := 0
+	for _, v := range lv {
+		if v >= 0.5 {
+			over++
+		}
+	}
+	if len(lv) > 0 {
+		fmt.Fprintf(out, "  negative_share live peaks of %d rings: mean %.3f, %d ≥ 0.5 of h, highest %.2f\n", len(lv), sum/float64(len(lv)), over, lv[:min(5, len(lv))])
+	}
 	var svcs []string
 	for s := range p.days {
 		svcs = append(svcs, s)
