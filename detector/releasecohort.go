@@ -2,6 +2,7 @@ package detector
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -36,7 +37,7 @@ import (
 // replays) wait from their own time, not from the end of the rebuild.
 //
 // The releases seen are remembered per service (the last
-// maxReleasesPerService), saved in the service's snapshot and learnt again
+// maxReleasesPerService by their latest event), saved in the service's snapshot and learnt again
 // from restored watches, so samples naming a release that started before a
 // restart — or an older release whose version still serves as the old
 // cohort — are resolved after it.
@@ -70,7 +71,7 @@ type releaseCohorts struct {
 }
 
 // releaseVersions are one service's releases: id → version ("" when its
-// events named none), oldest first in order.
+// events named none), in order of their latest event, oldest first.
 type releaseVersions struct {
 	by    map[string]string
 	order []string
@@ -137,6 +138,10 @@ func (c *releaseCohorts) learn(service, release, version string, maxServices int
 	if old, ok := rv.by[release]; ok {
 		if version != "" && version != old {
 			rv.by[release] = version // the latest event's word
+		}
+		// the newest event's release is forgotten last
+		if i := slices.Index(rv.order, release); i >= 0 && i < len(rv.order)-1 {
+			rv.order = append(slices.Delete(rv.order, i, i+1), release)
 		}
 		return
 	}

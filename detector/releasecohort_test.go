@@ -200,6 +200,16 @@ func TestSampleReleaseBounds(t *testing.T) {
 	if len(rv.by) != maxReleasesPerService || len(rv.order) != maxReleasesPerService || rv.order[0] != "rel10" {
 		t.Fatalf("remembers %d releases (order %d, oldest %s), want the last %d", len(rv.by), len(rv.order), rv.order[0], maxReleasesPerService)
 	}
+	// A release that has a new event (promoted, completed) is forgotten
+	// after the ones that started since: rel10 goes on, rel11 goes first.
+	d.Release(relEvent(300*time.Minute, "shop", "rel10", "v10", signals.EventPromoted))
+	d.Release(relEvent(301*time.Minute, "shop", "rel-new", "vnew", signals.EventStarted))
+	if _, ok := rv.by["rel10"]; !ok {
+		t.Errorf("rel10, promoted after %d newer releases started, was forgotten", maxReleasesPerService-1)
+	}
+	if _, ok := rv.by["rel11"]; ok || len(rv.by) != maxReleasesPerService || len(rv.order) != maxReleasesPerService {
+		t.Errorf("after one more release: rel11 kept or %d/%d remembered, want rel11 forgotten and %d", len(rv.by), len(rv.order), maxReleasesPerService)
+	}
 }
 
 // BenchmarkMetricRelease is BenchmarkMetric for a sample naming its
