@@ -116,8 +116,8 @@ const HeldOut3SeedsPerKind = 4
 
 // Corpus lists the scenarios of one set (sets): every kind its perKind
 // times, seeds counting up from its base — 1 for tune, 1001 for held-out,
-// 5001, 9001, 13001, 17001 and 21001 for the fresh held-out sets HeldOut2 to
-// HeldOut6 (held-out texts).
+// 5001, 9001, 13001, 17001, 21001 and 25001 for the fresh held-out sets
+// HeldOut2 to HeldOut7 (held-out texts).
 func Corpus(half string) []Spec {
 	d, ok := sets[half]
 	if !ok {

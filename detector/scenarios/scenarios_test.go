@@ -241,6 +241,20 @@ func TestHeldOut6Report(t *testing.T) {
 	report(t, HeldOut6)
 }
 
+// TestHeldOut7Report prints the report of the sixth fresh held-out set
+// (held-out texts, four seeds per kind from 25001; see HeldOut7), fixed
+// after heldout6 was run. Run it ONCE, after the judge is frozen, with its
+// 30-day clean replay (seed 25007):
+//
+//	AFTERSHOCK_SCENARIOS=heldout7 go test ./detector/scenarios -run 'TestHeldOut7Report|TestCleanReplay' -v -timeout 60m
+func TestHeldOut7Report(t *testing.T) {
+	if os.Getenv("AFTERSHOCK_SCENARIOS") != HeldOut7 {
+		t.Skip("set AFTERSHOCK_SCENARIOS=heldout7 (once, after freezing the judge) to print the fresh held-out report")
+	}
+	t.Log("fresh held-out run (heldout7): report these figures with the commit they ran at; a judge changed after this run has no held-out figure")
+	report(t, HeldOut7)
+}
+
 func report(t *testing.T, half string) {
 	specs := Corpus(half)
 	// AFTERSHOCK_SCENARIOS_RUN=regexp picks scenarios by name (tune half
