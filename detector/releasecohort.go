@@ -326,3 +326,22 @@ func (d *Detector) restoreReleases(service string, rs []releaseSnapshot, ws []wa
 		}
 	}
 }
+
+// HeldNotes returns, one line per service and release, the metric samples
+// still held for a release event that has not come, sorted: what a replay
+// whose input ends within their grace would otherwise drop without a word.
+func (d *Detector) HeldNotes() []string {
+	type key struct{ service, release string }
+	n := map[key]int{}
+	for service, hs := range d.cohorts.held {
+		for _, h := range hs {
+			n[key{service, h.m.Release}]++
+		}
+	}
+	out := make([]string, 0, len(n))
+	for k, c := range n {
+		out = append(out, fmt.Sprintf("service %s: %d metric sample(s) naming release %q still waited for its release event; not counted", k.service, c, k.release))
+	}
+	sort.Strings(out)
+	return out
+}

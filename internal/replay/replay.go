@@ -177,6 +177,12 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if err := r.play(ctx, b.JS); err != nil {
 		return sum, err
 	}
+	// samples naming a release the input never started (or disagreeing
+	// with it) are said, not dropped silently: those set aside, and those
+	// still waiting for their release event when the input ended
+	for _, note := range append(det.SetAsideNotes(), det.HeldNotes()...) {
+		fmt.Fprintf(errOut, "aftershock replay: %s\n", note)
+	}
 	if err := writeJSON(out, sum); err != nil {
 		return sum, err
 	}

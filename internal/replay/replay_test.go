@@ -561,3 +561,23 @@ func TestReportsKeepInputOrder(t *testing.T) {
 		t.Errorf("posts %d, duplicates %d, bad lines %d; want %d, 7, 7", r.sum.Posts, r.sum.Duplicates, r.sum.BadLines, 3*loadInFlight)
 	}
 }
+
+// A metric line naming a release the input never starts is not counted and
+// not dropped without a word: at the end it is said on stderr, whether it
+// still waited for its release event or was set aside after its grace.
+func TestUnresolvedReleaseSaid(t *testing.T) {
+	metric := func(at time.Time, release string) string {
+		return fmt.Sprintf(`{"type":"metric","time":%q,"service":"shop","release":%q,"name":"error_rate","value":0.02}`, ts(at), release)
+	}
+	// Alone: the input ends within the grace.
+	r := run(t, metric(t0, "r9")+"\n", Options{})
+	if !strings.Contains(r.stderr, `naming release "r9" still waited for its release event`) {
+		t.Errorf("stderr %q, want the held sample said", r.stderr)
+	}
+	// Before an hour of an incident's replay: set aside after the grace,
+	// and logged as such.
+	r = run(t, metric(t0, "r9")+"\n"+incident.input(), Options{})
+	if !strings.Contains(r.stderr, `naming release "r9" set aside (unknown_release)`) {
+		t.Errorf("stderr %q, want the set-aside sample said", r.stderr)
+	}
+}
