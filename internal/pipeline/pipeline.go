@@ -168,6 +168,7 @@ type metrics struct {
 	rebuild     prometheus.Gauge
 	pubFailures prometheus.Counter
 	unpublished prometheus.Gauge
+	dropped     *prometheus.CounterVec
 	// setAside counts what the detector read but did not count, by reason
 	// (detector.Stats); seen is how much of it is exported already.
 	setAside *prometheus.CounterVec
@@ -187,10 +188,11 @@ func New(js jetstream.JetStream, det *detector.Detector, clock func() time.Time,
 	p.m.rebuild = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aftershock_detector_rebuild_seconds", Help: "How long the last start-up rebuild (snapshots restored, streams replayed) took."})
 	p.m.pubFailures = prometheus.NewCounter(prometheus.CounterOpts{Name: "aftershock_detector_publish_failures_total", Help: "Attempts to publish the detector's output (verdicts, anomalies, rollups) that failed; retried with a backoff."})
 	p.m.unpublished = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aftershock_detector_unpublished", Help: "Detector output (verdicts, anomalies, rollups) waiting to be published again."})
+	p.m.dropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aftershock_detector_output_dropped_total", Help: "Detector output dropped unpublished, oldest first, because publishing failed for so long that more than the backlog's bound waited (200,000 rollups, 20,000 anomalies; verdicts are never dropped), by kind."}, []string{"kind"})
 	p.m.setAside = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aftershock_detector_set_aside_total",
 		Help: "Inputs the detector read but did not count, by reason: late_post (older than the buckets kept), dropped_service (beyond max_services), unknown_ring, repeated_text (a copy within the hour: a post, not again a complaint), bad_count (an error_counts sample that is no count), unknown_release (a metric sample naming a release no release event of its service named within 5 minutes, or one without a version), release_mismatch (a metric sample whose version disagrees with its release's)."}, []string{"reason"})
 	if reg != nil {
-		reg.MustRegister(p.m.in, p.m.bad, p.m.verdicts, p.m.lag, p.m.rebuild, p.m.pubFailures, p.m.unpublished, p.m.setAside)
+		reg.MustRegister(p.m.in, p.m.bad, p.m.verdicts, p.m.lag, p.m.rebuild, p.m.pubFailures, p.m.unpublished, p.m.dropped, p.m.setAside)
 	}
 	return p
 }
@@ -311,6 +313,11 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 			backlog.Rollups = append(backlog.Rollups, out.Rollups...)
 			backlog.Anomalies = append(backlog.Anomalies, out.Anomalies...)
 			backlog.Verdicts = append(backlog.Verdicts, out.Verdicts...)
+			if r, a := trimBacklog(&backlog); r+a > 0 {
+				p.m.dropped.WithLabelValues("rollup").Add(float64(r))
+				p.m.dropped.WithLabelValues("anomaly").Add(float64(a))
+				p.log.Warn("publishing has failed for long: oldest unpublished output dropped (verdicts are kept)", "rollups", r, "anomalies", a)
+			}
 			// What could not be published is kept and tried again, in
 			// order, so a broker hiccup loses no verdict. While the broker
 			// refuses, the attempts back off (each one can hold the loop
@@ -401,6 +408,30 @@ func (b *backoff) failed(now time.Time) time.Duration {
 func (b *backoff) succeeded() { *b = backoff{} }
 
 func outputSize(o detector.Output) int { return len(o.Verdicts) + len(o.Anomalies) + len(o.Rollups) }
+
+// Bounds on the output kept while the broker refuses it. Verdicts are
+// never dropped (a halt must go out, and they are few: one per change of
+// a ring's decision); rollups (one per service and minute) and anomalies
+// are for dashboards, so in an outage of days the oldest go first rather
+// than the process's memory.
+const (
+	maxBacklogRollups   = 200_000 // ~1 day of 140 services' minutes
+	maxBacklogAnomalies = 20_000
+)
+
+// trimBacklog drops the oldest rollups and anomalies over their bounds and
+// reports how many it dropped.
+func trimBacklog(o *detector.Output) (rollups, anomalies int) {
+	if n := len(o.Rollups) - maxBacklogRollups; n > 0 {
+		o.Rollups = append(o.Rollups[:0], o.Rollups[n:]...)
+		rollups = n
+	}
+	if n := len(o.Anomalies) - maxBacklogAnomalies; n > 0 {
+		o.Anomalies = append(o.Anomalies[:0], o.Anomalies[n:]...)
+		anomalies = n
+	}
+	return rollups, anomalies
+}
 
 // keepMine drops what the detector said about services this process no
 // longer owns: their new owner judges them (from the snapshot this one

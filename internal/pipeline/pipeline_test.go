@@ -333,3 +333,44 @@ func TestSetAsideIsExported(t *testing.T) {
 		t.Errorf("a minute of exports logged %d lines, want 2, the second summing 12 samples: %q", len(lines), lines)
 	}
 }
+
+// While the broker refuses, verdicts are all kept; rollups and anomalies
+// beyond their bounds go, oldest first.
+func TestTrimBacklog(t *testing.T) {
+	for _, tc := range []struct {
+		name                         string
+		verdicts, rollups, anomalies int
+		wantR, wantA                 int
+	}{
+		{"under the bounds", 3, 10, 2, 0, 0},
+		{"at the bounds", 1, maxBacklogRollups, maxBacklogAnomalies, 0, 0},
+		{"rollups over", 0, maxBacklogRollups + 5, 1, 5, 0},
+		{"both over, many verdicts", 50_000, maxBacklogRollups + 1, maxBacklogAnomalies + 7, 1, 7},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var o detector.Output
+			for i := range tc.verdicts {
+				o.Verdicts = append(o.Verdicts, signals.Verdict{Score: float64(i)})
+			}
+			for i := range tc.rollups {
+				o.Rollups = append(o.Rollups, signals.Rollup{Posts: i})
+			}
+			for i := range tc.anomalies {
+				o.Anomalies = append(o.Anomalies, signals.Anomaly{Observed: float64(i)})
+			}
+			r, a := trimBacklog(&o)
+			if r != tc.wantR || a != tc.wantA {
+				t.Fatalf("dropped %d rollups, %d anomalies; want %d, %d", r, a, tc.wantR, tc.wantA)
+			}
+			if len(o.Verdicts) != tc.verdicts {
+				t.Errorf("%d verdicts kept of %d", len(o.Verdicts), tc.verdicts)
+			}
+			if len(o.Rollups) != tc.rollups-r || len(o.Rollups) > 0 && o.Rollups[0].Posts != r {
+				t.Errorf("rollups: %d kept; want the newest %d (from %d)", len(o.Rollups), tc.rollups-r, r)
+			}
+			if len(o.Anomalies) != tc.anomalies-a || len(o.Anomalies) > 0 && o.Anomalies[0].Observed != float64(a) {
+				t.Errorf("anomalies: %d kept; want the newest %d", len(o.Anomalies), tc.anomalies-a)
+			}
+		})
+	}
+}
