@@ -646,9 +646,19 @@ func (p *Pipeline) ApplyDecoded(v any) time.Time {
 
 // Publish sends the detector's output to the streams, in order, and
 // returns what it could not send (from the first failure of each kind on).
+// Verdicts go first: after an outage a long backlog of rollups, cut short
+// by the caller's deadline, must not hold a halt back.
 func (p *Pipeline) Publish(ctx context.Context, out detector.Output) (detector.Output, error) {
 	var left detector.Output
 	var errs []error
+	for i, v := range out.Verdicts {
+		if err := p.pub.Verdict(ctx, v); err != nil {
+			left.Verdicts, errs = out.Verdicts[i:], append(errs, err)
+			break
+		}
+		p.m.verdicts.WithLabelValues(v.Decision, v.Action).Inc()
+		p.log.Info("verdict", "release", v.Release, "ring", v.Ring, "score", v.Score, "decision", v.Decision, "action", v.Action)
+	}
 	for i, r := range out.Rollups {
 		if err := p.pub.Rollup(ctx, r); err != nil {
 			left.Rollups, errs = out.Rollups[i:], append(errs, err)
@@ -660,14 +670,6 @@ func (p *Pipeline) Publish(ctx context.Context, out detector.Output) (detector.O
 			left.Anomalies, errs = out.Anomalies[i:], append(errs, err)
 			break
 		}
-	}
-	for i, v := range out.Verdicts {
-		if err := p.pub.Verdict(ctx, v); err != nil {
-			left.Verdicts, errs = out.Verdicts[i:], append(errs, err)
-			break
-		}
-		p.m.verdicts.WithLabelValues(v.Decision, v.Action).Inc()
-		p.log.Info("verdict", "release", v.Release, "ring", v.Ring, "score", v.Score, "decision", v.Decision, "action", v.Action)
 	}
 	return left, errors.Join(errs...)
 }
