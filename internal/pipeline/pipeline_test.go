@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -372,5 +373,41 @@ func TestTrimBacklog(t *testing.T) {
 				t.Errorf("anomalies: %d kept; want the newest %d", len(o.Anomalies), tc.anomalies-a)
 			}
 		})
+	}
+}
+
+// TestPublishVerdictsFirst: when the publish deadline ends in the middle
+// of a long rollup backlog (after an outage), the halt has gone out
+// already. The context is cancelled as soon as the first rollup reaches
+// the broker.
+func TestPublishVerdictsFirst(t *testing.T) {
+	ctx := context.Background()
+	b, err := bus.Open(ctx, bus.Config{DataDir: t.TempDir(), Retention: time.Hour, Replicas: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	cfg := detector.Config{}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	p := New(b.JS, detector.New(cfg, nil), time.Now, time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	sub, err := b.NC.Subscribe(bus.RollupSubject("shop"), func(*nats.Msg) { cancel() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	out := detector.Output{Verdicts: []signals.Verdict{{Time: time.Now(), Release: "r1", Service: "shop", Ring: "H3", Decision: "fail", Action: "halt", Reasons: []string{"x"}}}}
+	for i := range 2000 {
+		out.Rollups = append(out.Rollups, signals.Rollup{Time: time.Now().Add(time.Duration(i) * time.Minute), Service: "shop", Source: "x", Posts: 1})
+	}
+	left, err := p.Publish(pctx, out)
+	if err == nil || len(left.Rollups) == 0 {
+		t.Fatalf("err=%v, %d rollups left: the deadline did not cut the backlog short", err, len(left.Rollups))
+	}
+	if len(left.Verdicts) != 0 {
+		t.Fatalf("the halt is still unpublished behind %d rollups", len(left.Rollups))
 	}
 }
