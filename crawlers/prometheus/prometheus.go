@@ -75,6 +75,11 @@ type Query struct {
 	VersionLabel string `yaml:"version_label"`
 	// RingLabel holds the rollout ring (default "ring").
 	RingLabel string `yaml:"ring_label"`
+	// ReleaseLabel, when set, holds the release id of the series' cohort
+	// (the detector resolves it to the release's version: README, "Samples
+	// that name a release"). No default: Helm's "release" label names a
+	// Helm release, not a rollout.
+	ReleaseLabel string `yaml:"release_label"`
 	// BaselineVersions, when set, are the versions of the old cohort: their
 	// samples get an empty Version, which the detector reads as the
 	// baseline. Otherwise every sample keeps its version.
@@ -125,6 +130,9 @@ func (o *Options) Validate() error {
 		}
 		if q.VersionLabel == q.RingLabel {
 			bad(field+".ring_label", "%q is also the version_label", q.RingLabel)
+		}
+		if q.ReleaseLabel != "" && (q.ReleaseLabel == q.VersionLabel || q.ReleaseLabel == q.RingLabel) {
+			bad(field+".release_label", "%q is also the version_label or the ring_label", q.ReleaseLabel)
 		}
 	}
 	if o.Step == 0 {
@@ -292,22 +300,32 @@ func (s *Source) samples(q Query, res result) ([]signals.MetricSample, crawlers.
 		if slices.Contains(q.BaselineVersions, version) {
 			version = ""
 		}
+		release := ""
+		if q.ReleaseLabel != "" {
+			release = sr.labels[q.ReleaseLabel]
+		}
 		series := seriesName(sr.labels, q)
 		for _, p := range sr.points {
 			if math.IsNaN(p.value) || math.IsInf(p.value, 0) {
 				skipped.Add(crawlers.SkipBadValue, 1)
 				continue
 			}
-			out = append(out, signals.MetricSample{
+			m := signals.MetricSample{
 				Type:    signals.TypeMetric,
 				Time:    p.time,
 				Service: s.spec.Service,
 				Version: version,
+				Release: release,
 				Ring:    sr.labels[q.RingLabel],
 				Name:    q.Name,
 				Value:   p.value,
 				Series:  series,
-			})
+			}
+			if release != "" && m.Validate() != nil {
+				skipped.Add(crawlers.SkipInvalid, 1) // a release id no sample may carry
+				continue
+			}
+			out = append(out, m)
 		}
 	}
 	return out, skipped
@@ -335,14 +353,14 @@ func formatCursor(t time.Time) string {
 	return string(data)
 }
 
-// seriesName is a series' labels but the cohort ones (version, ring) in
-// Prometheus notation, sorted: {instance="10.0.3.17:8080",job="api"}, so
-// the samples of a query returning several series (per instance, per
-// route) stay apart. "" for a series with no other label.
+// seriesName is a series' labels but the cohort ones (version, ring,
+// release) in Prometheus notation, sorted: {instance="10.0.3.17:8080",
+// job="api"}, so the samples of a query returning several series (per
+// instance, per route) stay apart. "" for a series with no other label.
 func seriesName(labels map[string]string, q Query) string {
 	var names []string
 	for k := range labels {
-		if k != q.VersionLabel && k != q.RingLabel {
+		if k != q.VersionLabel && k != q.RingLabel && (q.ReleaseLabel == "" || k != q.ReleaseLabel) {
 			names = append(names, k)
 		}
 	}
