@@ -80,6 +80,10 @@ type Config struct {
 	ServiceTag string `yaml:"service_tag"`
 	VersionTag string `yaml:"version_tag"`
 	RingTag    string `yaml:"ring_tag"`
+	// ReleaseTag, when set, names the tag holding the release id of the
+	// line's cohort, which the detector resolves to the release's version
+	// (README, "Samples that name a release"). No default.
+	ReleaseTag string `yaml:"release_tag"`
 	// FlushInterval is the period counters are summed over (default 10s).
 	FlushInterval time.Duration `yaml:"flush_interval"`
 	// CounterTTL is how long a counter without increments keeps being
@@ -139,6 +143,13 @@ func (c *Config) Validate() error {
 	}
 	if c.ServiceTag == c.VersionTag || c.ServiceTag == c.RingTag || c.VersionTag == c.RingTag {
 		bad("service_tag", "the service, version and ring tags must differ")
+	}
+	if c.ReleaseTag != "" {
+		if bytes.ContainsAny([]byte(c.ReleaseTag), ":,|# ") {
+			bad("release_tag", "%q must not contain ':', ',', '|', '#' or spaces", c.ReleaseTag)
+		} else if c.ReleaseTag == c.ServiceTag || c.ReleaseTag == c.VersionTag || c.ReleaseTag == c.RingTag {
+			bad("release_tag", "%q is also the service, version or ring tag", c.ReleaseTag)
+		}
 	}
 	if c.FlushInterval == 0 {
 		c.FlushInterval = DefaultFlushInterval
@@ -212,7 +223,7 @@ type Stats struct {
 
 // key names one series.
 type key struct {
-	service, version, ring, name string
+	service, version, release, ring, name string
 }
 
 // counter is a counter's state between flushes.
@@ -356,6 +367,9 @@ func (l *Listener) datagram(ctx context.Context, b []byte) {
 			continue
 		}
 		k := key{service: service, version: ln.tags[l.cfg.VersionTag], ring: ln.tags[l.cfg.RingTag], name: ln.name}
+		if l.cfg.ReleaseTag != "" {
+			k.release = ln.tags[l.cfg.ReleaseTag]
+		}
 		at := now
 		if !ln.time.IsZero() {
 			at = ln.time
@@ -450,7 +464,7 @@ func (l *Listener) flush(ctx context.Context) {
 }
 
 func compareKeys(a, b key) int {
-	for _, p := range [][2]string{{a.service, b.service}, {a.name, b.name}, {a.version, b.version}, {a.ring, b.ring}} {
+	for _, p := range [][2]string{{a.service, b.service}, {a.name, b.name}, {a.version, b.version}, {a.release, b.release}, {a.ring, b.ring}} {
 		if p[0] != p[1] {
 			if p[0] < p[1] {
 				return -1
@@ -462,7 +476,7 @@ func compareKeys(a, b key) int {
 }
 
 func (l *Listener) publish(ctx context.Context, k key, v float64, at time.Time) {
-	m := signals.MetricSample{Type: signals.TypeMetric, Time: at, Service: k.service, Version: k.version, Ring: k.ring, Name: k.name, Value: v}
+	m := signals.MetricSample{Type: signals.TypeMetric, Time: at, Service: k.service, Version: k.version, Release: k.release, Ring: k.ring, Name: k.name, Value: v}
 	if err := l.pub.Metric(ctx, m); err != nil {
 		l.publishErrors.Add(1)
 		l.warn.Warn("publishing statsd sample", "name", k.name, "service", k.service, "err", err)

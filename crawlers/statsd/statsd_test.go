@@ -198,6 +198,36 @@ func TestCounts(t *testing.T) {
 	}
 }
 
+// TestReleaseTag: with release_tag set, a line's release id names its
+// cohort, and counts of two releases stay apart.
+func TestReleaseTag(t *testing.T) {
+	b := crawlertest.StartBus(t)
+	l, _ := start(t, statsd.Config{
+		FlushInterval: 200 * time.Millisecond,
+		ReleaseTag:    "rollout",
+		Counts:        []statsd.Count{{Name: "errors", Counter: "http.errors"}},
+	}, bus.Publisher{JS: b.JS})
+	send(t, l.Addr(), strings.Join([]string{
+		"http.errors:3|c|#service:shop,rollout:r123,ring:h2",
+		"http.errors:2|c|#service:shop,rollout:r123,ring:h2",
+		"http.errors:7|c|#service:shop,rollout:r122,ring:h3",
+	}, "\n"))
+	// The first flush: the two releases' rates, then their counts.
+	got := crawlertest.CollectMetrics(t, b.JS, 4, 10*time.Second)
+	sum := map[string]float64{}
+	for _, m := range got {
+		if m.Version != "" || m.Release == "" {
+			t.Fatalf("sample %+v, want a release and no version", m)
+		}
+		if m.Name == "errors" {
+			sum[m.Release] += m.Value
+		}
+	}
+	if sum["r123"] != 5 || sum["r122"] != 7 || len(sum) != 2 {
+		t.Errorf("errors per release %v, want r123 5 and r122 7", sum)
+	}
+}
+
 // TestLastInterval: counters of the last, partial interval are published
 // when the listener stops, and Run returns nil.
 func TestLastInterval(t *testing.T) {
@@ -252,6 +282,8 @@ func TestConfig(t *testing.T) {
 		{statsd.Config{Listen: "127.0.0.1:99999"}, `statsd.listen: "127.0.0.1:99999" has no valid port`},
 		{statsd.Config{VersionTag: "service"}, "statsd.service_tag: the service, version and ring tags must differ"},
 		{statsd.Config{RingTag: "ring:x"}, "statsd.ring_tag"},
+		{statsd.Config{ReleaseTag: "version"}, "statsd.release_tag"},
+		{statsd.Config{ReleaseTag: "rollout id"}, "statsd.release_tag"},
 		{statsd.Config{FlushInterval: time.Millisecond}, "statsd.flush_interval: 1ms is shorter than 100ms"},
 		{statsd.Config{MaxDatagram: 70000}, "statsd.max_datagram: 70000, want 512 to 65507"},
 		{statsd.Config{Ratios: []statsd.Ratio{{Name: "error_rate", Numerator: "errors"}}}, "statsd.ratios[0].denominator: required"},
