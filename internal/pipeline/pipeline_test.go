@@ -21,21 +21,28 @@ import (
 	"github.com/aftershock/aftershock/signals"
 )
 
+// publishing starts a broker of its own and a pipeline over it with the
+// default detector, for tests of Publish.
+func publishing(t *testing.T) (*bus.Bus, *Pipeline) {
+	t.Helper()
+	b, err := bus.Open(context.Background(), bus.Config{DataDir: t.TempDir(), Retention: time.Hour, Replicas: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	cfg := detector.Config{}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	return b, New(b.JS, detector.New(cfg, nil), time.Now, time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+}
+
 // TestPublishKeepsWhatFailed stops the broker's VERDICTS stream and checks
 // that unpublished verdicts come back to be retried, then go out once the
 // stream is back.
 func TestPublishKeepsWhatFailed(t *testing.T) {
 	ctx := context.Background()
-	b, err := bus.Open(ctx, bus.Config{DataDir: t.TempDir(), Retention: time.Hour, Replicas: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	cfg := detector.Config{}
-	if err := cfg.Validate("detector"); err != nil {
-		t.Fatal(err)
-	}
-	p := New(b.JS, detector.New(cfg, nil), time.Now, time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	b, p := publishing(t)
 	v := signals.Verdict{Time: time.Now(), Release: "r1", Service: "shop", Ring: "H3", Decision: "fail", Action: "halt", Reasons: []string{"x"}}
 	if err := b.JS.DeleteStream(ctx, bus.StreamVerdicts); err != nil {
 		t.Fatal(err)
@@ -47,12 +54,7 @@ func TestPublishKeepsWhatFailed(t *testing.T) {
 		t.Fatalf("with the stream gone: err=%v, %d verdicts kept, want an error and 2", err, len(left.Verdicts))
 	}
 	b.Close()
-	b2, err := bus.Open(ctx, bus.Config{DataDir: t.TempDir(), Retention: time.Hour, Replicas: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b2.Close()
-	p = New(b2.JS, detector.New(cfg, nil), time.Now, time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	b2, p := publishing(t)
 	if left, err = p.Publish(ctx, left); err != nil || len(left.Verdicts) != 0 {
 		t.Fatalf("retry: err=%v left=%d", err, len(left.Verdicts))
 	}
@@ -382,16 +384,7 @@ func TestTrimBacklog(t *testing.T) {
 // the broker.
 func TestPublishVerdictsFirst(t *testing.T) {
 	ctx := context.Background()
-	b, err := bus.Open(ctx, bus.Config{DataDir: t.TempDir(), Retention: time.Hour, Replicas: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	cfg := detector.Config{}
-	if err := cfg.Validate("detector"); err != nil {
-		t.Fatal(err)
-	}
-	p := New(b.JS, detector.New(cfg, nil), time.Now, time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	b, p := publishing(t)
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	sub, err := b.NC.Subscribe(bus.RollupSubject("shop"), func(*nats.Msg) { cancel() })
