@@ -28,6 +28,19 @@ type countLoad struct {
 
 // genCounts adds a "requests" and an "errors" sample a minute per cohort
 // in [from, to).
+// judge runs the timeline from t0 to end through d and checks that it
+// halted or not, as wanted; it returns the first halt and the whole output.
+func (tl *timeline) judge(t *testing.T, d *Detector, end time.Time, wantHalt bool) (signals.Verdict, Output) {
+	t.Helper()
+	var out Output
+	tl.run(d, t0, end, &out)
+	h, halted := firstHaltIn(out.Verdicts)
+	if halted != wantHalt {
+		t.Fatalf("halted %v, want %v:%s", halted, wantHalt, describe(out.Verdicts))
+	}
+	return h, out
+}
+
 func (tl *timeline) genCounts(rng *rand.Rand, from, to time.Time, l countLoad) {
 	one := func(time.Time) float64 { return 1 }
 	if l.mult == nil {
@@ -164,12 +177,7 @@ func TestErrorCountChart(t *testing.T) {
 			}
 			tl.event(start, tc.ring, signals.EventStarted)
 			d := New(cfg, nil)
-			var out Output
-			tl.run(d, t0, end, &out)
-			h, halted := firstHaltIn(out.Verdicts)
-			if halted != tc.halt {
-				t.Fatalf("halted %v, want %v:%s", halted, tc.halt, describe(out.Verdicts))
-			}
+			h, out := tl.judge(t, d, end, tc.halt)
 			if tc.halt {
 				r, ok := signalOf(h, "errors")
 				if !ok || r.Outcome != signals.OutcomeFail || !r.Critical || !strings.Contains(r.Detail, tc.detail) {
@@ -622,12 +630,7 @@ func TestErrorCountsIngestShapes(t *testing.T) {
 			}
 			tl.event(start, tc.ring, signals.EventStarted)
 			d := New(defaultConfig(t), nil)
-			var out Output
-			tl.run(d, t0, end, &out)
-			h, halted := firstHaltIn(out.Verdicts)
-			if halted != tc.halt {
-				t.Fatalf("halted %v, want %v:%s", halted, tc.halt, describe(out.Verdicts))
-			}
+			h, out := tl.judge(t, d, end, tc.halt)
 			if tc.halt {
 				r, _ := signalOf(h, "errors")
 				if r.Outcome != signals.OutcomeFail || !r.Critical {
@@ -719,12 +722,7 @@ func TestCountsOnlyBurstDoesNotHalt(t *testing.T) {
 				tl.event(start.Add(time.Minute), "H3", signals.EventCompleted)
 			}
 			d := New(defaultConfig(t), nil)
-			var out Output
-			tl.run(d, t0, end, &out)
-			h, halted := firstHaltIn(out.Verdicts)
-			if halted != tc.halt {
-				t.Fatalf("halted %v, want %v:%s", halted, tc.halt, describe(out.Verdicts))
-			}
+			h, out := tl.judge(t, d, end, tc.halt)
 			if tc.halt {
 				r, _ := signalOf(h, "errors")
 				if !r.Critical || h.Time.Sub(onset) < 10*time.Minute || h.Time.Sub(onset) > 20*time.Minute {
