@@ -164,26 +164,14 @@ func TestTuneReport(t *testing.T) {
 // after the judge is frozen, and report that run with its commit:
 //
 //	AFTERSHOCK_SCENARIOS=heldout go test ./detector/scenarios -run 'TestHeldOutReport|TestCleanReplay' -v -timeout 60m
-func TestHeldOutReport(t *testing.T) {
-	if os.Getenv("AFTERSHOCK_SCENARIOS") != HeldOut {
-		t.Skip("set AFTERSHOCK_SCENARIOS=heldout (once, after freezing the judge) to print the held-out report")
-	}
-	t.Log("held-out run: report these figures with the commit they ran at; a judge changed after this run has no held-out figure")
-	report(t, HeldOut)
-}
+func TestHeldOutReport(t *testing.T) { heldOutReport(t, HeldOut) }
 
 // TestHeldOut2Report prints the report of the fresh held-out set (the
 // held-out texts with new seeds, 5001…; see HeldOut2). Run it ONCE, after
 // the judge is frozen, with the fresh 30-day clean replay (seed 5007):
 //
 //	AFTERSHOCK_SCENARIOS=heldout2 go test ./detector/scenarios -run 'TestHeldOut2Report|TestCleanReplay' -v -timeout 60m
-func TestHeldOut2Report(t *testing.T) {
-	if os.Getenv("AFTERSHOCK_SCENARIOS") != HeldOut2 {
-		t.Skip("set AFTERSHOCK_SCENARIOS=heldout2 (once, after freezing the judge) to print the fresh held-out report")
-	}
-	t.Log("fresh held-out run (heldout2): report these figures with the commit they ran at; a judge changed after this run has no held-out figure")
-	report(t, HeldOut2)
-}
+func TestHeldOut2Report(t *testing.T) { heldOutReport(t, HeldOut2) }
 
 // TestHeldOut3Report prints the report of the second fresh held-out set
 // (held-out texts, four seeds per kind from 9001; see HeldOut3), fixed
@@ -191,13 +179,7 @@ func TestHeldOut2Report(t *testing.T) {
 // its 30-day clean replay (seed 9007):
 //
 //	AFTERSHOCK_SCENARIOS=heldout3 go test ./detector/scenarios -run 'TestHeldOut3Report|TestCleanReplay' -v -timeout 60m
-func TestHeldOut3Report(t *testing.T) {
-	if os.Getenv("AFTERSHOCK_SCENARIOS") != HeldOut3 {
-		t.Skip("set AFTERSHOCK_SCENARIOS=heldout3 (once, after freezing the judge) to print the fresh held-out report")
-	}
-	t.Log("fresh held-out run (heldout3): report these figures with the commit they ran at; a judge changed after this run has no held-out figure")
-	report(t, HeldOut3)
-}
+func TestHeldOut3Report(t *testing.T) { heldOutReport(t, HeldOut3) }
 
 // TestHeldOut4Report prints the report of the third fresh held-out set
 // (held-out texts, four seeds per kind from 13001; see HeldOut4), fixed
@@ -205,13 +187,7 @@ func TestHeldOut3Report(t *testing.T) {
 // its 30-day clean replay (seed 13007):
 //
 //	AFTERSHOCK_SCENARIOS=heldout4 go test ./detector/scenarios -run 'TestHeldOut4Report|TestCleanReplay' -v -timeout 60m
-func TestHeldOut4Report(t *testing.T) {
-	if os.Getenv("AFTERSHOCK_SCENARIOS") != HeldOut4 {
-		t.Skip("set AFTERSHOCK_SCENARIOS=heldout4 (once, after freezing the judge) to print the fresh held-out report")
-	}
-	t.Log("fresh held-out run (heldout4): report these figures with the commit they ran at; a judge changed after this run has no held-out figure")
-	report(t, HeldOut4)
-}
+func TestHeldOut4Report(t *testing.T) { heldOutReport(t, HeldOut4) }
 
 // TestHeldOut5Report prints the report of the fourth fresh held-out set
 // (held-out texts, four seeds per kind from 17001; see HeldOut5). Run it
@@ -219,13 +195,7 @@ func TestHeldOut4Report(t *testing.T) {
 // 17007):
 //
 //	AFTERSHOCK_SCENARIOS=heldout5 go test ./detector/scenarios -run 'TestHeldOut5Report|TestCleanReplay' -v -timeout 60m
-func TestHeldOut5Report(t *testing.T) {
-	if os.Getenv("AFTERSHOCK_SCENARIOS") != HeldOut5 {
-		t.Skip("set AFTERSHOCK_SCENARIOS=heldout5 (once, after freezing the judge) to print the fresh held-out report")
-	}
-	t.Log("fresh held-out run (heldout5): report these figures with the commit they ran at; a judge changed after this run has no held-out figure")
-	report(t, HeldOut5)
-}
+func TestHeldOut5Report(t *testing.T) { heldOutReport(t, HeldOut5) }
 
 // TestHeldOut6Report prints the report of the fifth fresh held-out set
 // (held-out texts, four seeds per kind from 21001; see HeldOut6), fixed
@@ -233,13 +203,7 @@ func TestHeldOut5Report(t *testing.T) {
 // its 30-day clean replay (seed 21007):
 //
 //	AFTERSHOCK_SCENARIOS=heldout6 go test ./detector/scenarios -run 'TestHeldOut6Report|TestCleanReplay' -v -timeout 60m
-func TestHeldOut6Report(t *testing.T) {
-	if os.Getenv("AFTERSHOCK_SCENARIOS") != HeldOut6 {
-		t.Skip("set AFTERSHOCK_SCENARIOS=heldout6 (once, after freezing the judge) to print the fresh held-out report")
-	}
-	t.Log("fresh held-out run (heldout6): report these figures with the commit they ran at; a judge changed after this run has no held-out figure")
-	report(t, HeldOut6)
-}
+func TestHeldOut6Report(t *testing.T) { heldOutReport(t, HeldOut6) }
 
 // TestHeldOut7Report prints the report of the sixth fresh held-out set
 // (held-out texts, four seeds per kind from 25001; see HeldOut7), fixed
@@ -247,12 +211,17 @@ func TestHeldOut6Report(t *testing.T) {
 // 30-day clean replay (seed 25007):
 //
 //	AFTERSHOCK_SCENARIOS=heldout7 go test ./detector/scenarios -run 'TestHeldOut7Report|TestCleanReplay' -v -timeout 60m
-func TestHeldOut7Report(t *testing.T) {
-	if os.Getenv("AFTERSHOCK_SCENARIOS") != HeldOut7 {
-		t.Skip("set AFTERSHOCK_SCENARIOS=heldout7 (once, after freezing the judge) to print the fresh held-out report")
+func TestHeldOut7Report(t *testing.T) { heldOutReport(t, HeldOut7) }
+
+// heldOutReport prints the report of a held-out set when
+// AFTERSHOCK_SCENARIOS names it, and skips otherwise: each set is run once,
+// after the judge is frozen, and its figures are reported with the commit.
+func heldOutReport(t *testing.T, half string) {
+	if os.Getenv("AFTERSHOCK_SCENARIOS") != half {
+		t.Skipf("set AFTERSHOCK_SCENARIOS=%s (once, after freezing the judge) to print the held-out report", half)
 	}
-	t.Log("fresh held-out run (heldout7): report these figures with the commit they ran at; a judge changed after this run has no held-out figure")
-	report(t, HeldOut7)
+	t.Logf("held-out run (%s): report these figures with the commit they ran at; a judge changed after this run has no held-out figure", half)
+	report(t, half)
 }
 
 func report(t *testing.T, half string) {
