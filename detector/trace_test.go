@@ -1,8 +1,6 @@
 package detector
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -40,9 +38,6 @@ func TestTraceStream(t *testing.T) {
 	}
 	cfg := defaultConfig(t)
 	d := New(cfg, func(string) Enricher { return an })
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var now time.Time
 	var prev [nCharts]chart
 	var prevPosts int32
 	var out strings.Builder
@@ -60,127 +55,96 @@ func TestTraceStream(t *testing.T) {
 	var peaks [nCharts]peak
 	countPeaks := map[string]*peak{} // error-count charts, by pair name
 	var top []string
-	advance := func(to time.Time) {
-		for now.IsZero() || now.Before(to) {
-			if now.IsZero() {
-				now = to.Truncate(time.Minute)
-			} else {
-				now = now.Add(time.Minute)
-			}
-			o := d.Advance(now)
-			if summary {
-				for _, k := range d.order {
-					w := d.watches[k]
-					if w.closed {
-						continue
-					}
-					for i := range w.counts {
-						cw, name := &w.counts[i], cfg.ErrorCounts[i].Name
-						if cw.base == nil || !cw.base.ok {
-							continue
-						}
-						p := countPeaks[name]
-						if p == nil {
-							p = &peak{}
-							countPeaks[name] = p
-						}
-						if j := cw.c.alarm(); j >= 0 {
-							p.over++
-							if len(top) < 200 {
-								top = append(top, fmt.Sprintf("%s %s %s soak=%v %s", now.Format("01-02 15:04"), k.release, k.ring, w.soaking, cw.describe(name, j)))
-							}
-						}
-						if l := cw.c.level(); l > p.level {
-							p.level, p.soaking = l, w.soaking
-							p.where = fmt.Sprintf("%s %s %s (h %.1f, φ %.2f, share %.3f)", now.Format("01-02 15:04"), k.release, k.ring, cw.c.h, cw.base.phi, cw.share)
-						}
-					}
-					if w.base == nil || !w.base.ok {
-						continue
-					}
-					for i := range w.charts {
-						c := &w.charts[i]
-						l := c.level()
-						if j := c.alarm(); j >= 0 {
-							peaks[i].over++
-							if len(top) < 200 {
-								top = append(top, fmt.Sprintf("%s %s %s soak=%v %s", now.Format("01-02 15:04"), k.release, k.ring, w.soaking, c.describe(names[i], j)))
-							}
-						}
-						if l > peaks[i].level {
-							peaks[i].level, peaks[i].soaking = l, w.soaking
-							peaks[i].where = fmt.Sprintf("%s %s %s", now.Format("01-02 15:04"), k.release, k.ring)
-						}
-					}
-				}
-				continue
-			}
-			for _, v := range o.Verdicts {
-				if v.Ring == ring && (release == "" || v.Release == release) {
-					fmt.Fprintf(&out, "%s verdict %s/%s %.0f %s\n", now.Format("15:04"), v.Decision, v.Action, v.Score, strings.Join(v.Reasons, " | "))
-				}
-			}
+	tick := func(now time.Time, o Output) {
+		if summary {
 			for _, k := range d.order {
 				w := d.watches[k]
-				if k.ring != ring || w.closed || release != "" && k.release != release {
+				if w.closed {
 					continue
 				}
 				for i := range w.counts {
-					if cw := &w.counts[i]; cw.base != nil && cw.base.ok {
-						fmt.Fprintf(&out, "%s %s: total %.0f/%.0f new, %.0f/%.0f old; level %.2f (h %.1f, p %.4f, φ %.2f→%.2f, bursts %d)\n", now.Format("15:04"),
-							cfg.ErrorCounts[i].Name, cw.total.x, cw.total.n, cw.total.y, cw.total.m, cw.c.level(), cw.c.h, cw.base.p, cw.base.phi, cw.dispersion(), cw.base.bursts)
+					cw, name := &w.counts[i], cfg.ErrorCounts[i].Name
+					if cw.base == nil || !cw.base.ok {
+						continue
+					}
+					p := countPeaks[name]
+					if p == nil {
+						p = &peak{}
+						countPeaks[name] = p
+					}
+					if j := cw.c.alarm(); j >= 0 {
+						p.over++
+						if len(top) < 200 {
+							top = append(top, fmt.Sprintf("%s %s %s soak=%v %s", now.Format("01-02 15:04"), k.release, k.ring, w.soaking, cw.describe(name, j)))
+						}
+					}
+					if l := cw.c.level(); l > p.level {
+						p.level, p.soaking = l, w.soaking
+						p.where = fmt.Sprintf("%s %s %s (h %.1f, φ %.2f, share %.3f)", now.Format("01-02 15:04"), k.release, k.ring, cw.c.h, cw.base.phi, cw.share)
 					}
 				}
 				if w.base == nil || !w.base.ok {
 					continue
 				}
-				line := fmt.Sprintf("%s n=%3d dn=%2d f=%.2f rateE=%.2f", now.Format("15:04"), w.total.posts, w.total.posts-prevPosts, w.factor, w.base.negRate*w.factor)
-				prevPosts = w.total.posts
 				for i := range w.charts {
 					c := &w.charts[i]
-					x, e := c.total-prev[i].total, c.expected-prev[i].expected
-					if i >= chCategory0 && c.total == 0 {
-						continue
+					l := c.level()
+					if j := c.alarm(); j >= 0 {
+						peaks[i].over++
+						if len(top) < 200 {
+							top = append(top, fmt.Sprintf("%s %s %s soak=%v %s", now.Format("01-02 15:04"), k.release, k.ring, w.soaking, c.describe(names[i], j)))
+						}
 					}
-					line += fmt.Sprintf(" | %s %.0f/%.2f %.2f", short(names[i]), x, e, c.level())
+					if l > peaks[i].level {
+						peaks[i].level, peaks[i].soaking = l, w.soaking
+						peaks[i].where = fmt.Sprintf("%s %s %s", now.Format("01-02 15:04"), k.release, k.ring)
+					}
 				}
-				prev = w.charts
-				out.WriteString(line + "\n")
 			}
+			return
+		}
+		for _, v := range o.Verdicts {
+			if v.Ring == ring && (release == "" || v.Release == release) {
+				fmt.Fprintf(&out, "%s verdict %s/%s %.0f %s\n", now.Format("15:04"), v.Decision, v.Action, v.Score, strings.Join(v.Reasons, " | "))
+			}
+		}
+		for _, k := range d.order {
+			w := d.watches[k]
+			if k.ring != ring || w.closed || release != "" && k.release != release {
+				continue
+			}
+			for i := range w.counts {
+				if cw := &w.counts[i]; cw.base != nil && cw.base.ok {
+					fmt.Fprintf(&out, "%s %s: total %.0f/%.0f new, %.0f/%.0f old; level %.2f (h %.1f, p %.4f, φ %.2f→%.2f, bursts %d)\n", now.Format("15:04"),
+						cfg.ErrorCounts[i].Name, cw.total.x, cw.total.n, cw.total.y, cw.total.m, cw.c.level(), cw.c.h, cw.base.p, cw.base.phi, cw.dispersion(), cw.base.bursts)
+				}
+			}
+			if w.base == nil || !w.base.ok {
+				continue
+			}
+			line := fmt.Sprintf("%s n=%3d dn=%2d f=%.2f rateE=%.2f", now.Format("15:04"), w.total.posts, w.total.posts-prevPosts, w.factor, w.base.negRate*w.factor)
+			prevPosts = w.total.posts
+			for i := range w.charts {
+				c := &w.charts[i]
+				x, e := c.total-prev[i].total, c.expected-prev[i].expected
+				if i >= chCategory0 && c.total == 0 {
+					continue
+				}
+				line += fmt.Sprintf(" | %s %.0f/%.2f %.2f", short(names[i]), x, e, c.level())
+			}
+			prev = w.charts
+			out.WriteString(line + "\n")
 		}
 	}
-	for sc.Scan() {
-		var head struct {
-			Type string    `json:"type"`
-			Time time.Time `json:"time"`
+	// a release event of the watched ring starts its per-minute differences again
+	applied := func(v any) {
+		if ev, ok := v.(*signals.ReleaseEvent); ok && ev.Ring == ring && (release == "" || ev.Release == release) {
+			prev = [nCharts]chart{}
+			prevPosts = 0
 		}
-		if json.Unmarshal(sc.Bytes(), &head) != nil {
-			continue
-		}
-		if !head.Time.IsZero() {
-			advance(head.Time.Truncate(time.Minute))
-		}
-		switch head.Type {
-		case signals.TypePost:
-			var p signals.Post
-			if json.Unmarshal(sc.Bytes(), &p) == nil {
-				d.Post(p)
-			}
-		case signals.TypeMetric:
-			var m signals.MetricSample
-			if json.Unmarshal(sc.Bytes(), &m) == nil {
-				d.Metric(m)
-			}
-		case signals.TypeRelease:
-			var ev signals.ReleaseEvent
-			if json.Unmarshal(sc.Bytes(), &ev) == nil {
-				d.Release(ev)
-				if ev.Ring == ring && (release == "" || ev.Release == release) {
-					prev = [nCharts]chart{}
-					prevPosts = 0
-				}
-			}
-		}
+	}
+	if err := Play(f, d, tick, applied); err != nil {
+		t.Fatal(err)
 	}
 	if summary {
 		for i, p := range peaks {

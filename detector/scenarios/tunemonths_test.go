@@ -1,9 +1,7 @@
 package scenarios
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -202,8 +200,8 @@ type monthPeaks struct {
 	days map[string]map[time.Time][2]float64
 }
 
-// traceMonth feeds a month's stream straight into a detector (posts
-// de-duplicated by source and id, as the broker does), minute by minute,
+// traceMonth feeds a month's stream straight into a detector
+// (detector.Play: posts de-duplicated as the broker does), minute by minute,
 // and records for each chart the highest level over its bar while live
 // and over the soak's bar in a soak.
 func traceMonth(path string) (monthPeaks, error) {
@@ -222,7 +220,6 @@ func traceMonth(path string) (monthPeaks, error) {
 		return p, err
 	}
 	d := detector.New(cfg, func(string) detector.Enricher { return an })
-	seen := map[string]bool{}
 	var now time.Time
 	note := func(m map[string]*chartPeak, l detector.ChartLevel, level float64) {
 		c := m[l.Signal]
@@ -236,77 +233,38 @@ func traceMonth(path string) (monthPeaks, error) {
 				l.Observed, l.Expected, l.From.Format("01-02 15:04"), l.Observed/max(l.Expected, 1e-9), l.Rise)
 		}
 	}
-	advance := func(to time.Time) {
-		for now.IsZero() || now.Before(to) {
-			if now.IsZero() {
-				now = to
+	tick := func(at time.Time, o detector.Output) {
+		now = at
+		for _, v := range o.Verdicts {
+			if v.Action == signals.ActionHalt {
+				p.halts++
+			}
+		}
+		for _, r := range o.Rollups {
+			m := p.days[r.Service]
+			if m == nil {
+				m = map[time.Time][2]float64{}
+				p.days[r.Service] = m
+			}
+			day := r.Time.UTC().Truncate(24 * time.Hour)
+			c := m[day]
+			c[0] += float64(r.Posts)
+			c[1] += float64(r.Negative)
+			m[day] = c
+		}
+		for _, l := range d.ChartLevels() {
+			if l.Soaking {
+				note(p.soak, l, l.SoakLevel)
 			} else {
-				now = now.Add(time.Minute)
-			}
-			o := d.Advance(now)
-			for _, v := range o.Verdicts {
-				if v.Action == signals.ActionHalt {
-					p.halts++
-				}
-			}
-			for _, r := range o.Rollups {
-				m := p.days[r.Service]
-				if m == nil {
-					m = map[time.Time][2]float64{}
-					p.days[r.Service] = m
-				}
-				day := r.Time.UTC().Truncate(24 * time.Hour)
-				c := m[day]
-				c[0] += float64(r.Posts)
-				c[1] += float64(r.Negative)
-				m[day] = c
-			}
-			for _, l := range d.ChartLevels() {
-				if l.Soaking {
-					note(p.soak, l, l.SoakLevel)
-				} else {
-					note(p.live, l, l.Level)
-					if l.Signal == "negative_share" {
-						k := l.Release + " " + l.Ring
-						p.shareRings[k] = max(p.shareRings[k], l.Level)
-					}
+				note(p.live, l, l.Level)
+				if l.Signal == "negative_share" {
+					k := l.Release + " " + l.Ring
+					p.shareRings[k] = max(p.shareRings[k], l.Level)
 				}
 			}
 		}
 	}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var head struct {
-			Type string    `json:"type"`
-			Time time.Time `json:"time"`
-		}
-		if json.Unmarshal(sc.Bytes(), &head) != nil {
-			continue
-		}
-		if !head.Time.IsZero() {
-			advance(head.Time.Truncate(time.Minute))
-		}
-		switch head.Type {
-		case signals.TypePost:
-			var m signals.Post
-			if json.Unmarshal(sc.Bytes(), &m) == nil && !seen[m.MsgID()] {
-				seen[m.MsgID()] = true
-				d.Post(m)
-			}
-		case signals.TypeMetric:
-			var m signals.MetricSample
-			if json.Unmarshal(sc.Bytes(), &m) == nil {
-				d.Metric(m)
-			}
-		case signals.TypeRelease:
-			var ev signals.ReleaseEvent
-			if json.Unmarshal(sc.Bytes(), &ev) == nil {
-				d.Release(ev)
-			}
-		}
-	}
-	return p, sc.Err()
+	return p, detector.Play(f, d, tick, nil)
 }
 
 func writePeaks(out *strings.Builder, p monthPeaks) {
