@@ -25,7 +25,8 @@ import (
 // post the recogniser counts as a complaint → the halt; the complaint
 // rates before and after the onset (as the recogniser sees them), the
 // rise they make, and Lorden's floor for that rise (docs/judge.md,
-// "Where the delay goes"). Tune half only:
+// "Where the delay goes"), and the same floor for a perfect recogniser
+// (diagnosis.oracle). Tune half only:
 //
 //	AFTERSHOCK_SCENARIOS=tune go test ./detector/scenarios -run TestTuneDelayDiagnosis -v
 func TestTuneDelayDiagnosis(t *testing.T) {
@@ -53,6 +54,11 @@ func TestTuneDelayDiagnosis(t *testing.T) {
 		fmt.Fprintf(cw, "\t%s", c.name)
 	}
 	fmt.Fprintln(cw)
+	var ob strings.Builder
+	ow := tabwriter.NewWriter(&ob, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(ow, "scenario\trise\thalt\ttrue λ0/min\ttrue λ1/min\tρ true\tfloor, rate known\tfloor, share")
+	var big, big2 []float64 // oracle floors (minutes) of ×5 and larger: rate, share
+	var x2in45, x2n int
 	for _, spec := range Corpus(Tune) {
 		k, _ := kindOf(spec.Kind)
 		if !k.Incident || strings.HasPrefix(spec.Kind, "metrics-") {
@@ -93,6 +99,17 @@ func TestTuneDelayDiagnosis(t *testing.T) {
 			fmtMin(lordenDelay(d.lambda0, d.lambda1/d.lambda0, 90*24*60)),
 			fmtMin(lordenDelay(d.lambda0, d.lambda1/d.lambda0, 90*24*60/11)),
 			iNeg, i2, iMarks, fmtMin(lorden(iMarks)), i3, fmtMin(lorden(iNeg)), fmtMin(lorden(i3)))
+		oRate, oShare, l0, l1 := d.oracle()
+		fmt.Fprintf(ow, "%s\t×%.0f %s\t%s\t%.2f\t%.2f\t%.1f\t%s\t%s\n", spec.Name(), d.rise, d.shape, halt, l0, l1, l1/l0, fmtMin(oRate), fmtMin(oShare))
+		if d.rise >= 5 {
+			big = append(big, oRate.Minutes())
+			big2 = append(big2, oShare.Minutes())
+		} else {
+			x2n++
+			if oRate >= 0 && oRate <= 45*time.Minute {
+				x2in45++
+			}
+		}
 		fmt.Fprintf(cw, "%s\t%s", spec.Name(), halt)
 		for _, c := range shareCells {
 			info, p0, p1 := d.shareInfo(c.in)
@@ -102,6 +119,9 @@ func TestTuneDelayDiagnosis(t *testing.T) {
 	}
 	tw.Flush()
 	t.Log("\n" + b.String())
+	ow.Flush()
+	t.Logf("A perfect recogniser (every complaint and incident post counted, nothing else), Lorden's floor at one false alarm per 90 days for one chart:\n%s×5 and larger: median floor %s (rate known), %s (share); ×2: %d of %d with a floor (rate known) within 45 minutes",
+		ob.String(), fmtMin(time.Duration(median(big)*float64(time.Minute))), fmtMin(time.Duration(median(big2)*float64(time.Minute))), x2in45, x2n)
 	cw.Flush()
 	t.Log("Bernoulli share charts over one cell (Lorden at 8 × the budget; share before → after):\n" + cells.String())
 	if os.Getenv("AFTERSHOCK_SCENARIOS_VERBOSE") != "" {
@@ -135,6 +155,10 @@ type diagnosis struct {
 	otherPosts, otherCounted    int
 	preNeg, prePosts            int
 	postNeg, postPosts          int
+	// preTrue, postTrue: what a perfect recogniser would count (the
+	// generator's background complaints and incident posts), before the
+	// onset and at full level; not de-duplicated, an upper bound.
+	preTrue, postTrue int
 	preMinutes, postMinutes     float64
 	firstPostAt, firstCountedAt time.Time
 	// marks counts posts by mark (see markOf): background over the whole
@@ -262,16 +286,23 @@ func diagnose(t *testing.T, an *enrich.Analyzer, truth Truth, stream []byte, tag
 				d.otherCounted++
 			}
 		}
+		isTrue := tag == tagIncident || tag == tagComplaint
 		switch {
 		case !p.Time.Before(pre) && p.Time.Before(d.onset):
 			d.prePosts++
 			if neg {
 				d.preNeg++
 			}
+			if isTrue {
+				d.preTrue++
+			}
 		case !p.Time.Before(d.fullFrom) && p.Time.Before(d.fullTo):
 			d.postPosts++
 			if neg {
 				d.postNeg++
+			}
+			if isTrue {
+				d.postTrue++
 			}
 		}
 	}
@@ -285,6 +316,26 @@ func diagnose(t *testing.T, an *enrich.Analyzer, truth Truth, stream []byte, tag
 	d.share0 = (float64(d.preNeg) + 0.5) / float64(max(d.prePosts, 1))
 	d.share1 = float64(d.postNeg) / float64(max(d.postPosts, 1))
 	return d
+}
+
+// oracle is Lorden's floor at the default budget (one chart with the whole
+// of it, 90 days) for a perfect recogniser — every background complaint
+// and every incident post counted, nothing else: for a Poisson count of
+// known rate, and for a Bernoulli share of the posts (the test that needs
+// no rate, as negative_share). No recogniser can be faster; what is left
+// between this floor and the judge is recognition, the unknown rise and
+// the share of the budget.
+func (d diagnosis) oracle() (rate, share time.Duration, l0, l1 float64) {
+	l0 = (float64(d.preTrue) + 0.5) / 60
+	l1 = float64(d.postTrue) / 60
+	rate = lordenDelay(l0, l1/l0, 90*24*60)
+	n0, n1 := float64(max(d.prePosts, 1))/60, float64(max(d.postPosts, 1))/60
+	p0, p1 := min(l0/n0, 0.999), min(l1/n1, 0.999)
+	if p1 <= p0 {
+		return rate, -1, l0, l1
+	}
+	kl := p1*math.Log(p1/p0) + (1-p1)*math.Log((1-p1)/(1-p0))
+	return rate, lordenAt(n1*kl, 90*24*60), l0, l1
 }
 
 // infos are the information per minute of the incident in: the complaint
@@ -433,4 +484,23 @@ func normText(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// median of xs (negative values, "no floor", count as infinite).
+func median(xs []float64) float64 {
+	ys := make([]float64, len(xs))
+	for i, x := range xs {
+		ys[i] = x
+		if x < 0 {
+			ys[i] = math.Inf(1)
+		}
+	}
+	slices.Sort(ys)
+	if len(ys) == 0 {
+		return -1
+	}
+	if len(ys)%2 == 1 {
+		return ys[len(ys)/2]
+	}
+	return (ys[len(ys)/2-1] + ys[len(ys)/2]) / 2
 }
