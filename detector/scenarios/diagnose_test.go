@@ -142,23 +142,23 @@ func TestTuneDelayDiagnosis(t *testing.T) {
 }
 
 type diagnosis struct {
-	rise                        float64
-	shape                       string
-	firstPost, firstCounted     time.Duration
-	incRecall, cmplRecall       float64
-	otherFP                     float64
-	lambda0, lambda1            float64 // recognised complaints per minute before / after
-	share0, share1              float64 // negative share before / after
-	onset, fullFrom, fullTo     time.Time
-	incPosts, incCounted        int
-	cmplPosts, cmplCounted      int
-	otherPosts, otherCounted    int
-	preNeg, prePosts            int
-	postNeg, postPosts          int
+	rise                     float64
+	shape                    string
+	firstPost, firstCounted  time.Duration
+	incRecall, cmplRecall    float64
+	otherFP                  float64
+	lambda0, lambda1         float64 // recognised complaints per minute before / after
+	share0, share1           float64 // negative share before / after
+	onset, fullFrom, fullTo  time.Time
+	incPosts, incCounted     int
+	cmplPosts, cmplCounted   int
+	otherPosts, otherCounted int
+	preNeg, prePosts         int
+	postNeg, postPosts       int
 	// preTrue, postTrue: what a perfect recogniser would count (the
 	// generator's background complaints and incident posts), before the
 	// onset and at full level; not de-duplicated, an upper bound.
-	preTrue, postTrue int
+	preTrue, postTrue           int
 	preMinutes, postMinutes     float64
 	firstPostAt, firstCountedAt time.Time
 	// marks counts posts by mark (see markOf): background over the whole
