@@ -320,6 +320,14 @@ func (c *chart) add(t time.Time, x, e float64) {
 // in-control run length in expected events follows the Poisson table's
 // (both are likelihood-ratio charts, log ARL ≈ h + c; TestShareChartBudget).
 func (c *chart) addShare(t time.Time, x, n, s float64) {
+	c.addShareWeighted(t, x, n, s, 1)
+}
+
+// addShareWeighted is addShare with each log-likelihood ratio taken at
+// weight wt in (0, 1]: a bucket whose counts are more dispersed than the
+// chart's threshold allows for (a quasi-likelihood with the bucket's own
+// dispersion, φ/φ_t). The counts are kept as they are.
+func (c *chart) addShareWeighted(t time.Time, x, n, s, wt float64) {
 	e := s * n
 	c.win.note(t, c.total, c.expected)
 	c.total += x
@@ -328,7 +336,7 @@ func (c *chart) addShare(t time.Time, x, n, s float64) {
 		if c.s[i] == 0 {
 			c.from[i], c.x[i], c.e[i] = t, 0, 0
 		}
-		inc := x*cusumLogRises[i] - n*math.Log1p(s*(CUSUMRises[i]-1))
+		inc := wt * (x*cusumLogRises[i] - n*math.Log1p(s*(CUSUMRises[i]-1)))
 		c.win.l[i] += inc
 		v := c.s[i] + inc
 		if v <= 0 {

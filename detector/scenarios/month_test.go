@@ -41,7 +41,7 @@ func TestCleanReplay(t *testing.T) {
 	half, days := Tune, CIMonthDays()
 	switch v := os.Getenv("AFTERSHOCK_SCENARIOS"); v {
 	case "":
-	case Tune, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6, HeldOut7:
+	case Tune, Tune2, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6, HeldOut7:
 		half, days = v, 30
 	default:
 		t.Fatalf("AFTERSHOCK_SCENARIOS=%q: want one of %v", v, HalfNames)

@@ -126,8 +126,8 @@ func tuneMonthSeeds(v string) ([]uint64, error) {
 // after it).
 func tuneSeedFree(seed uint64) error {
 	for name, d := range sets {
-		if name == Tune {
-			continue
+		if d.texts == Tune {
+			continue // a tune set: its seeds may be a tune month's too
 		}
 		if seed == d.month {
 			return fmt.Errorf("seed %d is the clean month of %s: not a tune month", seed, name)
