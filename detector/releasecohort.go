@@ -22,6 +22,20 @@ import (
 //     release's: set aside (Stats.ReleaseMismatches, reason
 //     release_mismatch) — which of the two is wrong cannot be told, and
 //     counted in either cohort it could be in the wrong one;
+//   - a release id reused for another version (an event naming the id
+//     with a version other than its current one starts a new generation,
+//     releaseInfo): a sample naming the id and a version the id ever
+//     stood for is counted in that version — the version is what the pod
+//     runs, so an old pod's sample is the old cohort's; one naming only
+//     the id, from the new generation's first event until it completes,
+//     is set aside (Stats.ReusedReleases, reason reused_release): the old
+//     version's pods still name the id, and a canary judge compares
+//     cohorts that are each one version (Kayenta's canary and baseline
+//     are separate server groups) — counting the old pods' samples in the
+//     new version would dilute the canary with the baseline. Before the
+//     new generation began (a late sample), the id stood for the old
+//     version only. A new version's first samples that come before its
+//     event are counted in the old version: nothing tells them apart yet;
 //   - a release not known yet: held, because the release events and the
 //     samples come over separate streams and a new version's first samples
 //     may come a little before its "started" event. A release event naming
@@ -57,6 +71,7 @@ const (
 const (
 	ReasonUnknownRelease  = "unknown_release"
 	ReasonReleaseMismatch = "release_mismatch"
+	ReasonReusedRelease   = "reused_release"
 )
 
 // releaseCohorts is what the detector knows of releases for resolving
@@ -70,11 +85,95 @@ type releaseCohorts struct {
 	dropped  int // notes beyond maxSetAsideNotes
 }
 
-// releaseVersions are one service's releases: id → version ("" when its
-// events named none), in order of their latest event, oldest first.
+// releaseVersions are one service's releases: id → what its events
+// said, in order of their latest event, oldest first.
 type releaseVersions struct {
-	by    map[string]string
+	by    map[string]*releaseInfo
 	order []string
+}
+
+// releaseInfo is one release id's versions. A deploy system may reuse an
+// id for another version (a re-deploy after a rollback, an id per
+// environment): an event naming a version other than the id's current one,
+// at or after the current generation began, starts a new generation. The
+// old version's pods may still name the id, so from then on a sample
+// naming only the id is ambiguous (reused_release) until the new version
+// has completed its rollout (every pod then runs it); one that names its
+// version too is counted in that version when the id ever had it.
+type releaseInfo struct {
+	gens []releaseGen // oldest first; the last is the current one
+}
+
+// releaseGen is one version a release id stood for.
+type releaseGen struct {
+	version string    // "" while its events named none
+	from    time.Time // its first event (zero for the id's first generation)
+	// settled is the generation's completed event: from then on every pod
+	// naming the id runs its version (zero: not completed, or rolled
+	// back or fixed forward since).
+	settled time.Time
+}
+
+// maxGenerations bounds the versions remembered per release id.
+const maxGenerations = 8
+
+// current is the version the release id's latest generation stands for.
+func (r *releaseInfo) current() string { return r.gens[len(r.gens)-1].version }
+
+// apply folds one event of the release into its generations.
+func (r *releaseInfo) apply(ev signals.ReleaseEvent) {
+	cur := &r.gens[len(r.gens)-1]
+	switch {
+	case ev.Version == "" || ev.Version == cur.version:
+	case cur.version == "":
+		cur.version = ev.Version // the first version its events name
+	case !ev.Time.Before(cur.from):
+		// Another version under the same id: a new generation.
+		r.gens = append(r.gens, releaseGen{version: ev.Version, from: ev.Time})
+		if len(r.gens) > maxGenerations {
+			r.gens = slices.Delete(r.gens, 0, len(r.gens)-maxGenerations)
+		}
+		return
+	default:
+		return // an event of an earlier generation, come late
+	}
+	switch ev.Event {
+	case signals.EventCompleted:
+		if cur.settled.IsZero() && !ev.Time.Before(cur.from) {
+			cur.settled = ev.Time
+		}
+	case signals.EventRolledBack, signals.EventFixedForward:
+		if !ev.Time.Before(cur.from) {
+			cur.settled = time.Time{} // the old version's pods may be back
+		}
+	}
+}
+
+// resolve gives the version a sample naming the release (and maybe a
+// version) is counted in, or the reason it is set aside and why.
+func (r *releaseInfo) resolve(m *signals.MetricSample) (version, reason, detail string) {
+	cur := r.current()
+	if len(r.gens) == 1 && cur == "" {
+		return "", ReasonUnknownRelease, "its release events name no version, so its samples cannot be told from the old cohort's"
+	}
+	if m.Version != "" {
+		for _, g := range r.gens {
+			if g.version == m.Version {
+				return m.Version, "", ""
+			}
+		}
+		return "", ReasonReleaseMismatch, fmt.Sprintf("the sample says version %q, the release's events %q", m.Version, cur)
+	}
+	i := len(r.gens) - 1
+	for i > 0 && m.Time.Before(r.gens[i].from) {
+		i--
+	}
+	g := r.gens[i]
+	if i == 0 || !g.settled.IsZero() && !m.Time.Before(g.settled) {
+		return g.version, "", ""
+	}
+	return "", ReasonReusedRelease, fmt.Sprintf("the release id was reused for version %q (was %q) at %s: the old version's pods and the new one's cannot be told apart until it completes; name the version beside the release",
+		g.version, r.gens[i-1].version, g.from.UTC().Format(time.RFC3339))
 }
 
 type heldSample struct {
@@ -89,9 +188,21 @@ type setAsideNote struct {
 	detail string
 }
 
-// releaseSnapshot is one remembered release in a service's snapshot.
+// releaseSnapshot is one remembered release in a service's snapshot:
+// its current version, and (when the id was reused for another version)
+// when that generation began and completed, and the earlier ones. A
+// snapshot written before ids were told apart by generation has Release
+// and Version only, and a process of that release reads these as such.
 type releaseSnapshot struct {
 	Release, Version string
+	From, Settled    time.Time
+	Earlier          []genSnapshot
+}
+
+// genSnapshot is an earlier generation of a reused release id.
+type genSnapshot struct {
+	Version       string
+	From, Settled time.Time
 }
 
 // learnRelease remembers the version of ev's release and lets the samples
@@ -101,7 +212,7 @@ func (d *Detector) learnRelease(ev signals.ReleaseEvent) {
 		return
 	}
 	c := &d.cohorts
-	c.learn(ev.Service, ev.Release, ev.Version, d.cfg.MaxServices)
+	c.learn(ev, d.cfg.MaxServices)
 	hs := c.held[ev.Service]
 	if len(hs) == 0 {
 		return
@@ -123,29 +234,44 @@ func (d *Detector) learnRelease(ev signals.ReleaseEvent) {
 	}
 }
 
-func (c *releaseCohorts) learn(service, release, version string, maxServices int) {
+// learn folds a release event into what its service's releases stand for.
+func (c *releaseCohorts) learn(ev signals.ReleaseEvent, maxServices int) {
+	rv := c.releases(ev.Service, maxServices)
+	if rv == nil {
+		return
+	}
+	if r := rv.by[ev.Release]; r != nil {
+		r.apply(ev)
+		// the newest event's release is forgotten last
+		if i := slices.Index(rv.order, ev.Release); i >= 0 && i < len(rv.order)-1 {
+			rv.order = append(slices.Delete(rv.order, i, i+1), ev.Release)
+		}
+		return
+	}
+	rv.add(ev.Release, &releaseInfo{gens: []releaseGen{{version: ev.Version}}})
+}
+
+// releases are a service's remembered releases, made on first use (nil
+// beyond maxServices).
+func (c *releaseCohorts) releases(service string, maxServices int) *releaseVersions {
 	rv := c.services[service]
 	if rv == nil {
 		if c.services == nil {
 			c.services = map[string]*releaseVersions{}
 		}
 		if maxServices > 0 && len(c.services) >= maxServices {
-			return
+			return nil
 		}
-		rv = &releaseVersions{by: map[string]string{}}
+		rv = &releaseVersions{by: map[string]*releaseInfo{}}
 		c.services[service] = rv
 	}
-	if old, ok := rv.by[release]; ok {
-		if version != "" && version != old {
-			rv.by[release] = version // the latest event's word
-		}
-		// the newest event's release is forgotten last
-		if i := slices.Index(rv.order, release); i >= 0 && i < len(rv.order)-1 {
-			rv.order = append(slices.Delete(rv.order, i, i+1), release)
-		}
-		return
-	}
-	rv.by[release] = version
+	return rv
+}
+
+// add remembers a release not known yet, forgetting the oldest beyond
+// maxReleasesPerService.
+func (rv *releaseVersions) add(release string, r *releaseInfo) {
+	rv.by[release] = r
 	rv.order = append(rv.order, release)
 	if len(rv.order) > maxReleasesPerService {
 		delete(rv.by, rv.order[0])
@@ -157,12 +283,11 @@ func (c *releaseCohorts) learn(service, release, version string, maxServices int
 // reports false when the sample is held or set aside instead.
 func (d *Detector) resolveRelease(m *signals.MetricSample) bool {
 	c := &d.cohorts
-	version, known := "", false
+	var r *releaseInfo
 	if rv := c.services[m.Service]; rv != nil {
-		version, known = rv.by[m.Release]
+		r = rv.by[m.Release]
 	}
-	switch {
-	case !known:
+	if r == nil {
 		if c.n >= maxHeldSamples {
 			d.makeRoom(m.Service)
 		}
@@ -172,17 +297,21 @@ func (d *Detector) resolveRelease(m *signals.MetricSample) bool {
 		c.held[m.Service] = append(c.held[m.Service], heldSample{m: *m, since: c.now})
 		c.n++
 		return false
-	case version == "":
-		d.stats.UnknownReleases++
-		c.note(m.Service, m.Release, ReasonUnknownRelease, "its release events name no version, so its samples cannot be told from the old cohort's")
-		return false
-	case m.Version != "" && m.Version != version:
-		d.stats.ReleaseMismatches++
-		c.note(m.Service, m.Release, ReasonReleaseMismatch, fmt.Sprintf("the sample says version %q, the release's events %q", m.Version, version))
-		return false
 	}
-	m.Version = version
-	return true
+	version, reason, detail := r.resolve(m)
+	switch reason {
+	case "":
+		m.Version = version
+		return true
+	case ReasonUnknownRelease:
+		d.stats.UnknownReleases++
+	case ReasonReleaseMismatch:
+		d.stats.ReleaseMismatches++
+	case ReasonReusedRelease:
+		d.stats.ReusedReleases++
+	}
+	c.note(m.Service, m.Release, reason, detail)
+	return false
 }
 
 // makeRoom sets aside one held sample when the queue is full: the oldest of
@@ -300,15 +429,21 @@ func (d *Detector) SetAsideNotes() []string {
 	return out
 }
 
-// releaseSnapshots are a service's remembered releases, oldest first.
+// snapshot is a service's remembered releases, oldest first.
 func (c *releaseCohorts) snapshot(service string) []releaseSnapshot {
 	rv := c.services[service]
 	if rv == nil {
 		return nil
 	}
 	out := make([]releaseSnapshot, 0, len(rv.order))
-	for _, r := range rv.order {
-		out = append(out, releaseSnapshot{Release: r, Version: rv.by[r]})
+	for _, id := range rv.order {
+		gens := rv.by[id].gens
+		cur := gens[len(gens)-1]
+		rs := releaseSnapshot{Release: id, Version: cur.version, From: cur.from, Settled: cur.settled}
+		for _, g := range gens[:len(gens)-1] {
+			rs.Earlier = append(rs.Earlier, genSnapshot{Version: g.version, From: g.from, Settled: g.settled})
+		}
+		out = append(out, rs)
 	}
 	return out
 }
@@ -317,12 +452,28 @@ func (c *releaseCohorts) snapshot(service string) []releaseSnapshot {
 // remembered ones, then those of its restored watches (a snapshot made
 // before releases were remembered has only these).
 func (d *Detector) restoreReleases(service string, rs []releaseSnapshot, ws []watchSnapshot) {
+	c := &d.cohorts
 	for _, r := range rs {
-		d.cohorts.learn(service, r.Release, r.Version, d.cfg.MaxServices)
+		rv := c.releases(service, d.cfg.MaxServices)
+		if rv == nil {
+			return
+		}
+		info := &releaseInfo{}
+		for _, g := range r.Earlier {
+			info.gens = append(info.gens, releaseGen{version: g.Version, from: g.From, settled: g.Settled})
+		}
+		info.gens = append(info.gens, releaseGen{version: r.Version, from: r.From, settled: r.Settled})
+		if len(info.gens) > maxGenerations {
+			info.gens = info.gens[len(info.gens)-maxGenerations:]
+		}
+		if _, ok := rv.by[r.Release]; ok {
+			continue // listed twice: the first word stands
+		}
+		rv.add(r.Release, info)
 	}
 	for _, w := range ws {
 		if w.Event.Service == service && w.Event.Release != "" {
-			d.cohorts.learn(service, w.Event.Release, w.Event.Version, d.cfg.MaxServices)
+			c.learn(w.Event, d.cfg.MaxServices)
 		}
 	}
 }

@@ -190,7 +190,7 @@ func New(js jetstream.JetStream, det *detector.Detector, clock func() time.Time,
 	p.m.unpublished = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aftershock_detector_unpublished", Help: "Detector output (verdicts, anomalies, rollups) waiting to be published again."})
 	p.m.dropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aftershock_detector_output_dropped_total", Help: "Detector output dropped unpublished, oldest first, because publishing failed for so long that more than the backlog's bound waited (200,000 rollups, 20,000 anomalies; verdicts are never dropped), by kind."}, []string{"kind"})
 	p.m.setAside = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aftershock_detector_set_aside_total",
-		Help: "Inputs the detector read but did not count, by reason: late_post (older than the buckets kept), dropped_service (beyond max_services), unknown_ring, repeated_text (a copy within the hour: a post, not again a complaint), bad_count (an error_counts sample that is no count), unknown_release (a metric sample naming a release no release event of its service named within 5 minutes, or one without a version), release_mismatch (a metric sample whose version disagrees with its release's)."}, []string{"reason"})
+		Help: "Inputs the detector read but did not count, by reason: late_post (older than the buckets kept), dropped_service (beyond max_services), unknown_ring, repeated_text (a copy within the hour: a post, not again a complaint), bad_count (an error_counts sample that is no count), unknown_release (a metric sample naming a release no release event of its service named within 5 minutes, or one without a version), release_mismatch (a metric sample whose version disagrees with its release's), reused_release (a metric sample naming only a release id its events reused for another version, while the old version's pods may still name it)."}, []string{"reason"})
 	if reg != nil {
 		reg.MustRegister(p.m.in, p.m.bad, p.m.verdicts, p.m.lag, p.m.rebuild, p.m.pubFailures, p.m.unpublished, p.m.dropped, p.m.setAside)
 	}
@@ -212,6 +212,7 @@ func (p *Pipeline) exportStats() {
 		{"bad_count", now.BadCounts, p.m.seen.BadCounts},
 		{detector.ReasonUnknownRelease, now.UnknownReleases, p.m.seen.UnknownReleases},
 		{detector.ReasonReleaseMismatch, now.ReleaseMismatches, p.m.seen.ReleaseMismatches},
+		{detector.ReasonReusedRelease, now.ReusedReleases, p.m.seen.ReusedReleases},
 	} {
 		if c.now > c.was {
 			p.m.setAside.WithLabelValues(c.reason).Add(float64(c.now - c.was))
