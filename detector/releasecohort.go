@@ -47,8 +47,12 @@ import (
 //     release.
 //
 // At most maxHeldSamples wait; beyond, the service holding the most sets
-// aside the one of its that waited longest (makeRoom). Samples held before the first Advance (those a start-up rebuild
-// replays) wait from their own time, not from the end of the rebuild.
+// aside the one of its that waited longest (makeRoom). Samples held before
+// the first Advance (those a start-up rebuild replays) wait from when the
+// broker stored them (StoredAt; from their own time when not known), not
+// from the end of the rebuild; and the rebuild does not count again what
+// the process before the restart had set aside when it saved the
+// service's snapshot (setAside, serviceSnapshot.SetAsideAsOf).
 //
 // The releases seen are remembered per service (the last
 // maxReleasesPerService by their latest event), saved in the service's snapshot and learnt again
@@ -78,11 +82,16 @@ const (
 // samples, and the samples waiting for theirs.
 type releaseCohorts struct {
 	services map[string]*releaseVersions
-	held     map[string][]heldSample // by service, in the order they came
-	n        int                     // samples held over all services
-	now      time.Time               // the last Advance
-	notes    map[noteKey]*setAsideNote
-	dropped  int // notes beyond maxSetAsideNotes
+	// stored is when the broker stored the message being applied
+	// (StoredAt); counted, by service, the clock of its restored snapshot:
+	// a start-up rebuild does not count again what was set aside by then.
+	stored  time.Time
+	counted map[string]time.Time
+	held    map[string][]heldSample // by service, in the order they came
+	n       int                     // samples held over all services
+	now     time.Time               // the last Advance
+	notes   map[noteKey]*setAsideNote
+	dropped int // notes beyond maxSetAsideNotes
 }
 
 // releaseVersions are one service's releases: id → what its events
@@ -179,6 +188,9 @@ func (r *releaseInfo) resolve(m *signals.MetricSample) (version, reason, detail 
 type heldSample struct {
 	m     signals.MetricSample
 	since time.Time // the detector's clock when it was held (zero: not advanced yet)
+	// arrived is when the broker stored it, for one held before the first
+	// Advance (a start-up rebuild, StoredAt); zero when not known.
+	arrived time.Time
 }
 
 type noteKey struct{ service, release, reason string }
@@ -294,15 +306,39 @@ func (d *Detector) resolveRelease(m *signals.MetricSample) bool {
 		if c.held == nil {
 			c.held = map[string][]heldSample{}
 		}
-		c.held[m.Service] = append(c.held[m.Service], heldSample{m: *m, since: c.now})
+		h := heldSample{m: *m, since: c.now}
+		if c.now.IsZero() {
+			h.arrived = c.stored
+		}
+		c.held[m.Service] = append(c.held[m.Service], h)
 		c.n++
 		return false
 	}
 	version, reason, detail := r.resolve(m)
-	switch reason {
-	case "":
+	if reason == "" {
 		m.Version = version
 		return true
+	}
+	var decided time.Time // live: now, counted
+	if c.now.IsZero() {
+		decided = c.stored // a rebuild: when the process before decided it
+	}
+	d.setAside(m.Service, m.Release, reason, detail, decided)
+	return false
+}
+
+// setAside counts a sample set aside for the release it names, and notes
+// why — unless a start-up rebuild replays one the process before the
+// restart had set aside (and exported, and logged) by the time its
+// snapshot was saved: decided is when that process set it aside (zero:
+// not known, or live), and its snapshot's clock (setAsideAsOf) says up to
+// when it had.
+func (d *Detector) setAside(service, release, reason, detail string, decided time.Time) {
+	c := &d.cohorts
+	if asOf := c.counted[service]; !decided.IsZero() && !asOf.IsZero() && !decided.After(asOf) {
+		return
+	}
+	switch reason {
 	case ReasonUnknownRelease:
 		d.stats.UnknownReleases++
 	case ReasonReleaseMismatch:
@@ -310,9 +346,29 @@ func (d *Detector) resolveRelease(m *signals.MetricSample) bool {
 	case ReasonReusedRelease:
 		d.stats.ReusedReleases++
 	}
-	c.note(m.Service, m.Release, reason, detail)
-	return false
+	c.note(service, release, reason, detail)
 }
+
+// expired is when the process before a restart set aside a held sample
+// the rebuild replayed, had it waited its whole grace there (zero: not
+// known, or held live).
+func (h heldSample) expired() time.Time {
+	if h.arrived.IsZero() {
+		return time.Time{}
+	}
+	return h.arrived.Add(releaseGrace)
+}
+
+// StoredAt tells the detector when the broker stored the stream message
+// it is given next, on the detector's clock; the pipeline calls it before
+// each message. Before the first Advance (a start-up rebuild, and what
+// comes before its first tick) it matters twice: a sample held for its
+// release event waits its grace from when it arrived, not from its own
+// time (a client clock minutes behind would otherwise have it set aside
+// at the first Advance, where live it would have waited), and what the
+// process before the restart had set aside by the time its snapshot was
+// saved is not counted, noted or logged again. After, it changes nothing.
+func (d *Detector) StoredAt(t time.Time) { d.cohorts.stored = t }
 
 // makeRoom sets aside one held sample when the queue is full: the oldest of
 // the service holding the most (service, the one whose sample comes, when
@@ -337,8 +393,7 @@ func (d *Detector) makeRoom(service string) {
 	hs[0] = heldSample{}
 	c.setHeld(most, hs[1:])
 	c.n--
-	d.stats.UnknownReleases++
-	c.note(o.m.Service, o.m.Release, ReasonUnknownRelease, fmt.Sprintf("no release event of service %s named it while it was its oldest of the %d samples waiting for theirs", o.m.Service, maxHeldSamples))
+	d.setAside(o.m.Service, o.m.Release, ReasonUnknownRelease, fmt.Sprintf("no release event of service %s named it while it was its oldest of the %d samples waiting for theirs", o.m.Service, maxHeldSamples), o.expired())
 }
 
 // setHeld sets a service's held samples, forgetting it when none is left.
@@ -375,18 +430,22 @@ func (d *Detector) expireService(service string, now time.Time) {
 	for _, h := range hs {
 		if h.since.IsZero() {
 			// Held before the first Advance (a start-up rebuild, a replay):
-			// the grace runs from the sample's time. A release event stored
-			// within the grace after it was replayed too, so one older
-			// than the grace waits for nothing.
-			h.since = minTime(h.m.Time, now)
+			// the grace runs from when the broker stored it (StoredAt),
+			// else from the sample's time. A release event stored within
+			// the grace after it was replayed too, so one that arrived
+			// longer than the grace ago waits for nothing.
+			from := h.arrived
+			if from.IsZero() {
+				from = h.m.Time
+			}
+			h.since = minTime(from, now)
 		}
 		if now.Sub(h.since) < releaseGrace {
 			kept = append(kept, h)
 			continue
 		}
-		d.stats.UnknownReleases++
 		c.n--
-		c.note(h.m.Service, h.m.Release, ReasonUnknownRelease, fmt.Sprintf("no release event of service %s named it within %s", h.m.Service, releaseGrace))
+		d.setAside(h.m.Service, h.m.Release, ReasonUnknownRelease, fmt.Sprintf("no release event of service %s named it within %s", h.m.Service, releaseGrace), h.expired())
 	}
 	clear(hs[len(kept):])
 	c.setHeld(service, kept)
@@ -476,6 +535,18 @@ func (d *Detector) restoreReleases(service string, rs []releaseSnapshot, ws []wa
 			c.learn(w.Event, d.cfg.MaxServices)
 		}
 	}
+}
+
+// restoreCounted remembers up to when a restored service's set-aside
+// samples were counted by the process that saved it.
+func (c *releaseCohorts) restoreCounted(service string, asOf time.Time) {
+	if asOf.IsZero() {
+		return
+	}
+	if c.counted == nil {
+		c.counted = map[string]time.Time{}
+	}
+	c.counted[service] = asOf
 }
 
 // HeldNotes returns, one line per service and release, the metric samples

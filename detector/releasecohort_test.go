@@ -469,3 +469,81 @@ func TestSampleReleaseReusedAfterRestart(t *testing.T) {
 		t.Errorf("the previous release reads releases %v (%v), want [{r1 4.2.0}]", back.Releases, err)
 	}
 }
+
+// After a restart the rebuild replays the samples the process before had
+// already set aside: they are not counted (nor noted) again. Samples held
+// when it stopped, and those stored while it was down, are counted once.
+// A held sample waits its grace from when the broker stored it, not from
+// its own time: one from a client clock six minutes behind still meets its
+// release event that comes after the restart, as it would have without
+// the restart.
+func TestSampleReleaseCountedOnceOverRestart(t *testing.T) {
+	behind := func(at time.Duration, release string) signals.MetricSample {
+		return relSample(at-6*time.Minute, "", release) // the client's clock is 6 minutes behind
+	}
+	started := relEvent(0, "shop", "r1", "4.2.0", signals.EventStarted)
+	type in struct {
+		stored time.Duration // when the broker stored it
+		m      signals.MetricSample
+	}
+	before := []in{ // what the first process read
+		{10 * time.Second, relSample(10*time.Second, "4.1.0", "r1")},                           // mismatch, set aside at once
+		{20 * time.Second, relSample(20*time.Second, "", "bogus")},                             // unknown, set aside at 5m20s
+		{6*time.Minute + 30*time.Second, relSample(6*time.Minute+30*time.Second, "", "bogus")}, // held when it stopped
+	}
+	down := []in{ // stored while no process ran
+		{8 * time.Minute, relSample(8*time.Minute, "4.1.0", "r1")},
+		{8*time.Minute + 10*time.Second, behind(8*time.Minute+10*time.Second, "r9")},
+	}
+
+	d1 := New(defaultConfig(t), nil)
+	d1.Release(started)
+	d1.Metric(relSample(0, "", "")) // the old cohort
+	d1.Advance(t0)
+	for i, x := range before {
+		d1.Metric(x.m)
+		d1.Advance(t0.Add(x.stored + time.Second))
+		if i == 1 {
+			d1.Advance(t0.Add(6 * time.Minute))
+		}
+	}
+	d1.Advance(t0.Add(7 * time.Minute)) // the last tick; then saved and stopped
+	if st := d1.Stats(); st.ReleaseMismatches != 1 || st.UnknownReleases != 1 || d1.cohorts.n != 1 {
+		t.Fatalf("before the restart: %d mismatch, %d unknown, %d held; want 1, 1, 1", st.ReleaseMismatches, st.UnknownReleases, d1.cohorts.n)
+	}
+	data, err := d1.MarshalService("shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	d2 := New(defaultConfig(t), nil)
+	if err := d2.RestoreService("shop", data); err != nil {
+		t.Fatal(err)
+	}
+	d2.StoredAt(t0)
+	d2.ReleaseAt(started, 1)
+	for _, x := range append(before, down...) {
+		d2.StoredAt(t0.Add(x.stored))
+		d2.Metric(x.m)
+	}
+	d2.Advance(t0.Add(9 * time.Minute)) // the first tick after the restart
+	d2.Release(relEvent(9*time.Minute+30*time.Second, "shop", "r9", "4.3.0", signals.EventStarted))
+	d2.Advance(t0.Add(12 * time.Minute))
+	st := d2.Stats()
+	if st.ReleaseMismatches != 1 || st.UnknownReleases != 1 {
+		t.Errorf("after the restart: %d mismatch, %d unknown set aside; want 1 (stored while down) and 1 (held when it stopped)", st.ReleaseMismatches, st.UnknownReleases)
+	}
+	notes := d2.SetAsideNotes()
+	if len(notes) != 2 || !strings.Contains(notes[0], `1 metric sample(s) naming release "bogus"`) || !strings.Contains(notes[1], `1 metric sample(s) naming release "r1"`) {
+		t.Errorf("notes after the restart %q, want one of each", notes)
+	}
+	var counted []string
+	for _, v := range storedVersions(d2) {
+		if v == "4.3.0" {
+			counted = append(counted, v)
+		}
+	}
+	if len(counted) != 1 {
+		t.Errorf("the sample from a clock 6 minutes behind, stored a minute before the restart, was not counted when its release started after it")
+	}
+}

@@ -48,6 +48,9 @@ type Pipeline struct {
 	dirty map[string]bool
 	// notesLogged is when the detector's set-aside notes were last logged.
 	notesLogged time.Time
+	// storedOff turns the broker's times into the clock's (zero on the
+	// wall clock).
+	storedOff time.Duration
 }
 
 // WithOwner restricts the pipeline to the services owns accepts (this
@@ -275,6 +278,9 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 	}
 	defer p.ready.Store(false) // runs first: not judging any more
 	began := time.Now()
+	// The broker's times on the detector's clock: the same when the clock
+	// is the wall clock; the demo's and tests' simulated clocks are offset.
+	p.storedOff = p.clock().Sub(began)
 	in, stop, err := p.consume(ctx, since)
 	if err != nil {
 		return err
@@ -584,6 +590,13 @@ func stopAll(fs []func()) {
 // with its stream sequence (so a rebuild skips what the snapshot holds). It
 // returns the service of a release event applied, "" otherwise.
 func (p *Pipeline) apply(m inMsg) string {
+	if !m.at.IsZero() {
+		// When it arrived: a sample the rebuild holds for its release
+		// waits from then, and what the process before the restart set
+		// aside is not counted again (detector.StoredAt; also for what
+		// comes before the first tick, live).
+		p.det.StoredAt(m.at.Add(p.storedOff))
+	}
 	v, err := signals.Decode(m.data)
 	if err != nil {
 		p.m.bad.Inc()

@@ -265,3 +265,52 @@ func TestHeldSampleSurvivesRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestSetAsideCountedOnceOverRestart: what the detector set aside before a
+// restart is counted (aftershock_detector_set_aside_total) by the process
+// that read it, not again by the next one when its rebuild replays the
+// METRICS stream; what comes after is counted as usual. On the wall clock,
+// as the daemon runs (the broker's times are the detector's).
+func TestSetAsideCountedOnceOverRestart(t *testing.T) {
+	cfg := detector.Config{Baseline: 2 * time.Hour}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	dir, clock := t.TempDir(), &simClock{now: time.Now()}
+	ctx := context.Background()
+	mismatch := func(pr *process) {
+		m := signals.MetricSample{Type: signals.TypeMetric, Time: time.Now(), Service: "shop", Version: "4.1.0", Release: "r1", Ring: "H2", Name: "requests", Value: 100}
+		if err := (bus.Publisher{JS: pr.b.JS}).Metric(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		pr.sent++
+	}
+	settle := func(pr *process, what string, setAside float64) {
+		pr.waitFor(t, what, func() bool { return pr.gauge("aftershock_detector_messages_total") >= float64(pr.sent) })
+		clock.set(time.Now())
+		pr.waitFor(t, what+" set aside", func() bool { return pr.gauge("aftershock_detector_set_aside_total") >= setAside })
+		time.Sleep(4 * testTick)
+	}
+	pr := startProcess(t, dir, cfg, clock, time.Time{})
+	ev := signals.ReleaseEvent{Time: time.Now(), Release: "r1", Service: "shop", Version: "4.2.0", Ring: "H2", Event: signals.EventStarted}
+	if err := (bus.Publisher{JS: pr.b.JS}).Release(ctx, ev, ""); err != nil {
+		t.Fatal(err)
+	}
+	pr.sent++
+	for range 3 {
+		mismatch(pr)
+	}
+	settle(pr, "the first samples", 3)
+	pr.stop(t)
+
+	clock.set(time.Now())
+	pr = startProcess(t, dir, cfg, clock, time.Time{})
+	mismatch(pr)
+	settle(pr, "a sample after the restart", 1)
+	time.Sleep(10 * testTick)
+	got := pr.gauge("aftershock_detector_set_aside_total")
+	pr.stop(t)
+	if st := pr.det.Stats(); got != 1 || st.ReleaseMismatches != 1 {
+		t.Errorf("after the restart: set aside %v (%d release_mismatch), want 1: the 3 before it were counted again", got, st.ReleaseMismatches)
+	}
+}
