@@ -227,14 +227,21 @@ func (p *Pipeline) exportStats() {
 	// between summed: a producer naming a wrong release would otherwise
 	// log a line every tick for as long as it pushes.
 	if t := p.clock(); p.notesLogged.IsZero() || t.Sub(p.notesLogged) >= setAsideLogEvery {
-		notes := p.det.SetAsideNotes()
-		for _, note := range notes {
-			p.log.Warn("metric samples set aside", "note", note)
-		}
-		if len(notes) > 0 {
+		if p.logSetAside() {
 			p.notesLogged = t
 		}
 	}
+}
+
+// logSetAside logs the detector's set-aside notes and reports whether
+// there were any. Run logs what is left on the way out too: the next
+// process does not count or log again what this one set aside.
+func (p *Pipeline) logSetAside() bool {
+	notes := p.det.SetAsideNotes()
+	for _, note := range notes {
+		p.log.Warn("metric samples set aside", "note", note)
+	}
+	return len(notes) > 0
 }
 
 // setAsideLogEvery is how often the set-aside notes are logged at most.
@@ -263,6 +270,7 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 		if !p.caughtUp {
 			return
 		}
+		p.logSetAside()
 		// Save on the way out with a fresh context: ctx is already done.
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

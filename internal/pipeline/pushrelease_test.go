@@ -267,10 +267,11 @@ func TestHeldSampleSurvivesRestart(t *testing.T) {
 }
 
 // TestSetAsideCountedOnceOverRestart: what the detector set aside before a
-// restart is counted (aftershock_detector_set_aside_total) by the process
-// that read it, not again by the next one when its rebuild replays the
-// METRICS stream; what comes after is counted as usual. On the wall clock,
-// as the daemon runs (the broker's times are the detector's).
+// restart is counted (aftershock_detector_set_aside_total) and logged by
+// the process that read it — what it had not logged yet (at most once a
+// minute) on its way out — not again by the next one when its rebuild
+// replays the METRICS stream; what comes after is counted as usual. On the
+// wall clock, as the daemon runs (the broker's times are the detector's).
 func TestSetAsideCountedOnceOverRestart(t *testing.T) {
 	cfg := detector.Config{Baseline: 2 * time.Hour}
 	if err := cfg.Validate("detector"); err != nil {
@@ -297,11 +298,16 @@ func TestSetAsideCountedOnceOverRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	pr.sent++
-	for range 3 {
-		mismatch(pr)
-	}
-	settle(pr, "the first samples", 3)
+	mismatch(pr)
+	settle(pr, "the first sample", 1)
+	pr.waitFor(t, "the first note", func() bool { return loggedSetAside(pr.logs.String()) == 1 })
+	mismatch(pr)
+	mismatch(pr)
+	settle(pr, "two more", 3) // logged within the minute: not yet
 	pr.stop(t)
+	if n := loggedSetAside(pr.logs.String()); n != 3 {
+		t.Errorf("the first process logged %d samples set aside, want 3: %s", n, pr.logs)
+	}
 
 	clock.set(time.Now())
 	pr = startProcess(t, dir, cfg, clock, time.Time{})
@@ -313,4 +319,24 @@ func TestSetAsideCountedOnceOverRestart(t *testing.T) {
 	if st := pr.det.Stats(); got != 1 || st.ReleaseMismatches != 1 {
 		t.Errorf("after the restart: set aside %v (%d release_mismatch), want 1: the 3 before it were counted again", got, st.ReleaseMismatches)
 	}
+	if n := loggedSetAside(pr.logs.String()); n != 1 {
+		t.Errorf("the process after the restart logged %d samples set aside, want 1: %s", n, pr.logs)
+	}
+}
+
+// loggedSetAside sums the samples the set-aside notes in a log count.
+func loggedSetAside(log string) int {
+	n := 0
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, `msg="metric samples set aside"`) {
+			continue
+		}
+		var k int
+		if i := strings.Index(line, ": "); i >= 0 {
+			if _, err := fmt.Sscanf(line[i+2:], "%d metric sample(s)", &k); err == nil {
+				n += k
+			}
+		}
+	}
+	return n
 }
