@@ -340,3 +340,48 @@ func loggedSetAside(log string) int {
 	}
 	return n
 }
+
+// TestSkewedSampleSurvivesRestart: a sample from a client whose clock is
+// six minutes behind, naming a release whose started event has not come,
+// is held through a restart and met by the event that comes right after
+// it, as it would have been without the restart: its grace runs from when
+// the broker stored it, not from its own time. (Its version disagrees with
+// the release's, so that being met shows: release_mismatch, not
+// unknown_release.) On the wall clock, as the daemon runs.
+func TestSkewedSampleSurvivesRestart(t *testing.T) {
+	cfg := detector.Config{Baseline: 2 * time.Hour}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	dir, clock := t.TempDir(), &simClock{now: time.Now()}
+	ctx := context.Background()
+	pr := startProcess(t, dir, cfg, clock, time.Time{})
+	m := signals.MetricSample{Type: signals.TypeMetric, Time: time.Now().Add(-6 * time.Minute), Service: "shop", Version: "4.1.0", Release: "r8", Ring: "H2", Name: "requests", Value: 100}
+	if err := (bus.Publisher{JS: pr.b.JS}).Metric(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	pr.sent++
+	pr.waitFor(t, "the sample", func() bool { return pr.gauge("aftershock_detector_messages_total") >= float64(pr.sent) })
+	clock.set(time.Now())
+	time.Sleep(4 * testTick)
+	pr.stop(t)
+
+	clock.set(time.Now())
+	pr = startProcess(t, dir, cfg, clock, time.Time{})
+	for range 4 { // ticks after the restart
+		clock.set(time.Now())
+		time.Sleep(4 * testTick)
+	}
+	ev := signals.ReleaseEvent{Time: time.Now(), Release: "r8", Service: "shop", Version: "4.2.0", Ring: "H2", Event: signals.EventStarted}
+	if err := (bus.Publisher{JS: pr.b.JS}).Release(ctx, ev, ""); err != nil {
+		t.Fatal(err)
+	}
+	pr.sent++
+	pr.waitFor(t, "the release event", func() bool { return pr.gauge("aftershock_detector_messages_total") >= float64(pr.sent) })
+	clock.set(time.Now())
+	time.Sleep(4 * testTick)
+	pr.stop(t)
+	if st := pr.det.Stats(); st.UnknownReleases != 0 || st.ReleaseMismatches != 1 {
+		t.Errorf("set aside %d unknown_release, %d release_mismatch; want 0, 1: the sample waited for its release event through the restart", st.UnknownReleases, st.ReleaseMismatches)
+	}
+}
