@@ -509,7 +509,10 @@ func (c *releaseCohorts) snapshot(service string) []releaseSnapshot {
 
 // restoreReleases remembers a service's releases from its snapshot: the
 // remembered ones, then those of its restored watches (a snapshot made
-// before releases were remembered has only these).
+// before releases were remembered has only these: the releases of the
+// events the start-up replays are learnt again, ReleaseAt, but a closed
+// release whose last event is older than that replay stays unknown; its
+// samples are set aside, never miscounted — README).
 func (d *Detector) restoreReleases(service string, rs []releaseSnapshot, ws []watchSnapshot) {
 	c := &d.cohorts
 	for _, r := range rs {
