@@ -42,6 +42,10 @@ type Stats struct {
 	// ReleaseMismatches: metric samples whose version disagrees with the
 	// version of the release they name.
 	ReleaseMismatches int
+	// ReusedReleases: metric samples naming only a release id that was
+	// reused for another version while the old version's pods may still
+	// name it (releasecohort.go).
+	ReusedReleases int
 }
 
 type watchKey struct{ release, ring string }

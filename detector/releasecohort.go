@@ -22,6 +22,20 @@ import (
 //     release's: set aside (Stats.ReleaseMismatches, reason
 //     release_mismatch) — which of the two is wrong cannot be told, and
 //     counted in either cohort it could be in the wrong one;
+//   - a release id reused for another version (an event naming the id
+//     with a version other than its current one starts a new generation,
+//     releaseInfo): a sample naming the id and a version the id ever
+//     stood for is counted in that version — the version is what the pod
+//     runs, so an old pod's sample is the old cohort's; one naming only
+//     the id, from the new generation's first event until it completes,
+//     is set aside (Stats.ReusedReleases, reason reused_release): the old
+//     version's pods still name the id, and a canary judge compares
+//     cohorts that are each one version (Kayenta's canary and baseline
+//     are separate server groups) — counting the old pods' samples in the
+//     new version would dilute the canary with the baseline. Before the
+//     new generation began (a late sample), the id stood for the old
+//     version only. A new version's first samples that come before its
+//     event are counted in the old version: nothing tells them apart yet;
 //   - a release not known yet: held, because the release events and the
 //     samples come over separate streams and a new version's first samples
 //     may come a little before its "started" event. A release event naming
@@ -33,8 +47,12 @@ import (
 //     release.
 //
 // At most maxHeldSamples wait; beyond, the service holding the most sets
-// aside the one of its that waited longest (makeRoom). Samples held before the first Advance (those a start-up rebuild
-// replays) wait from their own time, not from the end of the rebuild.
+// aside the one of its that waited longest (makeRoom). Samples held before
+// the first Advance (those a start-up rebuild replays) wait from when the
+// broker stored them (StoredAt; from their own time when not known), not
+// from the end of the rebuild; and the rebuild does not count again what
+// the process before the restart had set aside when it saved the
+// service's snapshot (setAside, serviceSnapshot.SetAsideAsOf).
 //
 // The releases seen are remembered per service (the last
 // maxReleasesPerService by their latest event), saved in the service's snapshot and learnt again
@@ -57,29 +75,122 @@ const (
 const (
 	ReasonUnknownRelease  = "unknown_release"
 	ReasonReleaseMismatch = "release_mismatch"
+	ReasonReusedRelease   = "reused_release"
 )
 
 // releaseCohorts is what the detector knows of releases for resolving
 // samples, and the samples waiting for theirs.
 type releaseCohorts struct {
 	services map[string]*releaseVersions
-	held     map[string][]heldSample // by service, in the order they came
-	n        int                     // samples held over all services
-	now      time.Time               // the last Advance
-	notes    map[noteKey]*setAsideNote
-	dropped  int // notes beyond maxSetAsideNotes
+	// stored is when the broker stored the message being applied
+	// (StoredAt); counted, by service, the clock of its restored snapshot:
+	// a start-up rebuild does not count again what was set aside by then.
+	stored  time.Time
+	counted map[string]time.Time
+	held    map[string][]heldSample // by service, in the order they came
+	n       int                     // samples held over all services
+	now     time.Time               // the last Advance
+	notes   map[noteKey]*setAsideNote
+	dropped int // notes beyond maxSetAsideNotes
 }
 
-// releaseVersions are one service's releases: id → version ("" when its
-// events named none), in order of their latest event, oldest first.
+// releaseVersions are one service's releases: id → what its events
+// said, in order of their latest event, oldest first.
 type releaseVersions struct {
-	by    map[string]string
+	by    map[string]*releaseInfo
 	order []string
+}
+
+// releaseInfo is one release id's versions. A deploy system may reuse an
+// id for another version (a re-deploy after a rollback, an id per
+// environment): an event naming a version other than the id's current one,
+// at or after the current generation began, starts a new generation. The
+// old version's pods may still name the id, so from then on a sample
+// naming only the id is ambiguous (reused_release) until the new version
+// has completed its rollout (every pod then runs it); one that names its
+// version too is counted in that version when the id ever had it.
+type releaseInfo struct {
+	gens []releaseGen // oldest first; the last is the current one
+}
+
+// releaseGen is one version a release id stood for.
+type releaseGen struct {
+	version string    // "" while its events named none
+	from    time.Time // its first event (zero for the id's first generation)
+	// settled is the generation's completed event: from then on every pod
+	// naming the id runs its version (zero: not completed, or rolled
+	// back or fixed forward since).
+	settled time.Time
+}
+
+// maxGenerations bounds the versions remembered per release id.
+const maxGenerations = 8
+
+// current is the version the release id's latest generation stands for.
+func (r *releaseInfo) current() string { return r.gens[len(r.gens)-1].version }
+
+// apply folds one event of the release into its generations.
+func (r *releaseInfo) apply(ev signals.ReleaseEvent) {
+	cur := &r.gens[len(r.gens)-1]
+	switch {
+	case ev.Version == "" || ev.Version == cur.version:
+	case cur.version == "":
+		cur.version = ev.Version // the first version its events name
+	case !ev.Time.Before(cur.from):
+		// Another version under the same id: a new generation.
+		r.gens = append(r.gens, releaseGen{version: ev.Version, from: ev.Time})
+		if len(r.gens) > maxGenerations {
+			r.gens = slices.Delete(r.gens, 0, len(r.gens)-maxGenerations)
+		}
+		return
+	default:
+		return // an event of an earlier generation, come late
+	}
+	switch ev.Event {
+	case signals.EventCompleted:
+		if cur.settled.IsZero() && !ev.Time.Before(cur.from) {
+			cur.settled = ev.Time
+		}
+	case signals.EventRolledBack, signals.EventFixedForward:
+		if !ev.Time.Before(cur.from) {
+			cur.settled = time.Time{} // the old version's pods may be back
+		}
+	}
+}
+
+// resolve gives the version a sample naming the release (and maybe a
+// version) is counted in, or the reason it is set aside and why.
+func (r *releaseInfo) resolve(m *signals.MetricSample) (version, reason, detail string) {
+	cur := r.current()
+	if len(r.gens) == 1 && cur == "" {
+		return "", ReasonUnknownRelease, "its release events name no version, so its samples cannot be told from the old cohort's"
+	}
+	if m.Version != "" {
+		for _, g := range r.gens {
+			if g.version == m.Version {
+				return m.Version, "", ""
+			}
+		}
+		return "", ReasonReleaseMismatch, fmt.Sprintf("the sample says version %q, the release's events %q", m.Version, cur)
+	}
+	i := len(r.gens) - 1
+	for i > 0 && m.Time.Before(r.gens[i].from) {
+		i--
+	}
+	g := r.gens[i]
+	if i == 0 || !g.settled.IsZero() && !m.Time.Before(g.settled) {
+		return g.version, "", ""
+	}
+	return "", ReasonReusedRelease, fmt.Sprintf("the release id was reused for version %q (was %q) at %s: the old version's pods and the new one's cannot be told apart until it completes; name the version beside the release",
+		g.version, r.gens[i-1].version, g.from.UTC().Format(time.RFC3339))
 }
 
 type heldSample struct {
 	m     signals.MetricSample
 	since time.Time // the detector's clock when it was held (zero: not advanced yet)
+	// arrived is when the broker stored it, for one held before the first
+	// Advance (a start-up rebuild, StoredAt); zero when not known.
+	arrived time.Time
 }
 
 type noteKey struct{ service, release, reason string }
@@ -89,9 +200,21 @@ type setAsideNote struct {
 	detail string
 }
 
-// releaseSnapshot is one remembered release in a service's snapshot.
+// releaseSnapshot is one remembered release in a service's snapshot:
+// its current version, and (when the id was reused for another version)
+// when that generation began and completed, and the earlier ones. A
+// snapshot written before ids were told apart by generation has Release
+// and Version only, and a process of that release reads these as such.
 type releaseSnapshot struct {
 	Release, Version string
+	From, Settled    time.Time
+	Earlier          []genSnapshot
+}
+
+// genSnapshot is an earlier generation of a reused release id.
+type genSnapshot struct {
+	Version       string
+	From, Settled time.Time
 }
 
 // learnRelease remembers the version of ev's release and lets the samples
@@ -101,7 +224,7 @@ func (d *Detector) learnRelease(ev signals.ReleaseEvent) {
 		return
 	}
 	c := &d.cohorts
-	c.learn(ev.Service, ev.Release, ev.Version, d.cfg.MaxServices)
+	c.learn(ev, d.cfg.MaxServices)
 	hs := c.held[ev.Service]
 	if len(hs) == 0 {
 		return
@@ -123,29 +246,44 @@ func (d *Detector) learnRelease(ev signals.ReleaseEvent) {
 	}
 }
 
-func (c *releaseCohorts) learn(service, release, version string, maxServices int) {
+// learn folds a release event into what its service's releases stand for.
+func (c *releaseCohorts) learn(ev signals.ReleaseEvent, maxServices int) {
+	rv := c.releases(ev.Service, maxServices)
+	if rv == nil {
+		return
+	}
+	if r := rv.by[ev.Release]; r != nil {
+		r.apply(ev)
+		// the newest event's release is forgotten last
+		if i := slices.Index(rv.order, ev.Release); i >= 0 && i < len(rv.order)-1 {
+			rv.order = append(slices.Delete(rv.order, i, i+1), ev.Release)
+		}
+		return
+	}
+	rv.add(ev.Release, &releaseInfo{gens: []releaseGen{{version: ev.Version}}})
+}
+
+// releases are a service's remembered releases, made on first use (nil
+// beyond maxServices).
+func (c *releaseCohorts) releases(service string, maxServices int) *releaseVersions {
 	rv := c.services[service]
 	if rv == nil {
 		if c.services == nil {
 			c.services = map[string]*releaseVersions{}
 		}
 		if maxServices > 0 && len(c.services) >= maxServices {
-			return
+			return nil
 		}
-		rv = &releaseVersions{by: map[string]string{}}
+		rv = &releaseVersions{by: map[string]*releaseInfo{}}
 		c.services[service] = rv
 	}
-	if old, ok := rv.by[release]; ok {
-		if version != "" && version != old {
-			rv.by[release] = version // the latest event's word
-		}
-		// the newest event's release is forgotten last
-		if i := slices.Index(rv.order, release); i >= 0 && i < len(rv.order)-1 {
-			rv.order = append(slices.Delete(rv.order, i, i+1), release)
-		}
-		return
-	}
-	rv.by[release] = version
+	return rv
+}
+
+// add remembers a release not known yet, forgetting the oldest beyond
+// maxReleasesPerService.
+func (rv *releaseVersions) add(release string, r *releaseInfo) {
+	rv.by[release] = r
 	rv.order = append(rv.order, release)
 	if len(rv.order) > maxReleasesPerService {
 		delete(rv.by, rv.order[0])
@@ -157,33 +295,80 @@ func (c *releaseCohorts) learn(service, release, version string, maxServices int
 // reports false when the sample is held or set aside instead.
 func (d *Detector) resolveRelease(m *signals.MetricSample) bool {
 	c := &d.cohorts
-	version, known := "", false
+	var r *releaseInfo
 	if rv := c.services[m.Service]; rv != nil {
-		version, known = rv.by[m.Release]
+		r = rv.by[m.Release]
 	}
-	switch {
-	case !known:
+	if r == nil {
 		if c.n >= maxHeldSamples {
 			d.makeRoom(m.Service)
 		}
 		if c.held == nil {
 			c.held = map[string][]heldSample{}
 		}
-		c.held[m.Service] = append(c.held[m.Service], heldSample{m: *m, since: c.now})
+		h := heldSample{m: *m, since: c.now}
+		if c.now.IsZero() {
+			h.arrived = c.stored
+		}
+		c.held[m.Service] = append(c.held[m.Service], h)
 		c.n++
 		return false
-	case version == "":
-		d.stats.UnknownReleases++
-		c.note(m.Service, m.Release, ReasonUnknownRelease, "its release events name no version, so its samples cannot be told from the old cohort's")
-		return false
-	case m.Version != "" && m.Version != version:
-		d.stats.ReleaseMismatches++
-		c.note(m.Service, m.Release, ReasonReleaseMismatch, fmt.Sprintf("the sample says version %q, the release's events %q", m.Version, version))
-		return false
 	}
-	m.Version = version
-	return true
+	version, reason, detail := r.resolve(m)
+	if reason == "" {
+		m.Version = version
+		return true
+	}
+	var decided time.Time // live: now, counted
+	if c.now.IsZero() {
+		decided = c.stored // a rebuild: when the process before decided it
+	}
+	d.setAside(m.Service, m.Release, reason, detail, decided)
+	return false
 }
+
+// setAside counts a sample set aside for the release it names, and notes
+// why — unless a start-up rebuild replays one the process before the
+// restart had set aside (and exported, and logged) by the time its
+// snapshot was saved: decided is when that process set it aside (zero:
+// not known, or live), and its snapshot's clock (setAsideAsOf) says up to
+// when it had.
+func (d *Detector) setAside(service, release, reason, detail string, decided time.Time) {
+	c := &d.cohorts
+	if asOf := c.counted[service]; !decided.IsZero() && !asOf.IsZero() && !decided.After(asOf) {
+		return
+	}
+	switch reason {
+	case ReasonUnknownRelease:
+		d.stats.UnknownReleases++
+	case ReasonReleaseMismatch:
+		d.stats.ReleaseMismatches++
+	case ReasonReusedRelease:
+		d.stats.ReusedReleases++
+	}
+	c.note(service, release, reason, detail)
+}
+
+// expired is when the process before a restart set aside a held sample
+// the rebuild replayed, had it waited its whole grace there (zero: not
+// known, or held live).
+func (h heldSample) expired() time.Time {
+	if h.arrived.IsZero() {
+		return time.Time{}
+	}
+	return h.arrived.Add(releaseGrace)
+}
+
+// StoredAt tells the detector when the broker stored the stream message
+// it is given next, on the detector's clock; the pipeline calls it before
+// each message. Before the first Advance (a start-up rebuild, and what
+// comes before its first tick) it matters twice: a sample held for its
+// release event waits its grace from when it arrived, not from its own
+// time (a client clock minutes behind would otherwise have it set aside
+// at the first Advance, where live it would have waited), and what the
+// process before the restart had set aside by the time its snapshot was
+// saved is not counted, noted or logged again. After, it changes nothing.
+func (d *Detector) StoredAt(t time.Time) { d.cohorts.stored = t }
 
 // makeRoom sets aside one held sample when the queue is full: the oldest of
 // the service holding the most (service, the one whose sample comes, when
@@ -208,8 +393,7 @@ func (d *Detector) makeRoom(service string) {
 	hs[0] = heldSample{}
 	c.setHeld(most, hs[1:])
 	c.n--
-	d.stats.UnknownReleases++
-	c.note(o.m.Service, o.m.Release, ReasonUnknownRelease, fmt.Sprintf("no release event of service %s named it while it was its oldest of the %d samples waiting for theirs", o.m.Service, maxHeldSamples))
+	d.setAside(o.m.Service, o.m.Release, ReasonUnknownRelease, fmt.Sprintf("no release event of service %s named it while it was its oldest of the %d samples waiting for theirs", o.m.Service, maxHeldSamples), o.expired())
 }
 
 // setHeld sets a service's held samples, forgetting it when none is left.
@@ -246,18 +430,22 @@ func (d *Detector) expireService(service string, now time.Time) {
 	for _, h := range hs {
 		if h.since.IsZero() {
 			// Held before the first Advance (a start-up rebuild, a replay):
-			// the grace runs from the sample's time. A release event stored
-			// within the grace after it was replayed too, so one older
-			// than the grace waits for nothing.
-			h.since = minTime(h.m.Time, now)
+			// the grace runs from when the broker stored it (StoredAt),
+			// else from the sample's time. A release event stored within
+			// the grace after it was replayed too, so one that arrived
+			// longer than the grace ago waits for nothing.
+			from := h.arrived
+			if from.IsZero() {
+				from = h.m.Time
+			}
+			h.since = minTime(from, now)
 		}
 		if now.Sub(h.since) < releaseGrace {
 			kept = append(kept, h)
 			continue
 		}
-		d.stats.UnknownReleases++
 		c.n--
-		c.note(h.m.Service, h.m.Release, ReasonUnknownRelease, fmt.Sprintf("no release event of service %s named it within %s", h.m.Service, releaseGrace))
+		d.setAside(h.m.Service, h.m.Release, ReasonUnknownRelease, fmt.Sprintf("no release event of service %s named it within %s", h.m.Service, releaseGrace), h.expired())
 	}
 	clear(hs[len(kept):])
 	c.setHeld(service, kept)
@@ -300,31 +488,68 @@ func (d *Detector) SetAsideNotes() []string {
 	return out
 }
 
-// releaseSnapshots are a service's remembered releases, oldest first.
+// snapshot is a service's remembered releases, oldest first.
 func (c *releaseCohorts) snapshot(service string) []releaseSnapshot {
 	rv := c.services[service]
 	if rv == nil {
 		return nil
 	}
 	out := make([]releaseSnapshot, 0, len(rv.order))
-	for _, r := range rv.order {
-		out = append(out, releaseSnapshot{Release: r, Version: rv.by[r]})
+	for _, id := range rv.order {
+		gens := rv.by[id].gens
+		cur := gens[len(gens)-1]
+		rs := releaseSnapshot{Release: id, Version: cur.version, From: cur.from, Settled: cur.settled}
+		for _, g := range gens[:len(gens)-1] {
+			rs.Earlier = append(rs.Earlier, genSnapshot{Version: g.version, From: g.from, Settled: g.settled})
+		}
+		out = append(out, rs)
 	}
 	return out
 }
 
 // restoreReleases remembers a service's releases from its snapshot: the
 // remembered ones, then those of its restored watches (a snapshot made
-// before releases were remembered has only these).
+// before releases were remembered has only these: the releases of the
+// events the start-up replays are learnt again, ReleaseAt, but a closed
+// release whose last event is older than that replay stays unknown; its
+// samples are set aside, never miscounted — README).
 func (d *Detector) restoreReleases(service string, rs []releaseSnapshot, ws []watchSnapshot) {
+	c := &d.cohorts
 	for _, r := range rs {
-		d.cohorts.learn(service, r.Release, r.Version, d.cfg.MaxServices)
+		rv := c.releases(service, d.cfg.MaxServices)
+		if rv == nil {
+			return
+		}
+		info := &releaseInfo{}
+		for _, g := range r.Earlier {
+			info.gens = append(info.gens, releaseGen{version: g.Version, from: g.From, settled: g.Settled})
+		}
+		info.gens = append(info.gens, releaseGen{version: r.Version, from: r.From, settled: r.Settled})
+		if len(info.gens) > maxGenerations {
+			info.gens = info.gens[len(info.gens)-maxGenerations:]
+		}
+		if _, ok := rv.by[r.Release]; ok {
+			continue // listed twice: the first word stands
+		}
+		rv.add(r.Release, info)
 	}
 	for _, w := range ws {
 		if w.Event.Service == service && w.Event.Release != "" {
-			d.cohorts.learn(service, w.Event.Release, w.Event.Version, d.cfg.MaxServices)
+			c.learn(w.Event, d.cfg.MaxServices)
 		}
 	}
+}
+
+// restoreCounted remembers up to when a restored service's set-aside
+// samples were counted by the process that saved it.
+func (c *releaseCohorts) restoreCounted(service string, asOf time.Time) {
+	if asOf.IsZero() {
+		return
+	}
+	if c.counted == nil {
+		c.counted = map[string]time.Time{}
+	}
+	c.counted[service] = asOf
 }
 
 // HeldNotes returns, one line per service and release, the metric samples

@@ -1,6 +1,8 @@
 package detector
 
 import (
+	"bytes"
+	"encoding/gob"
 	"fmt"
 	"strings"
 	"testing"
@@ -304,5 +306,244 @@ func BenchmarkMetricUnknownRelease(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		d.Metric(signals.MetricSample{Time: t0.Add(time.Duration(i) * time.Millisecond), Service: "shop", Release: "nope", Name: "requests", Value: 1})
+	}
+}
+
+// A release id a deploy system reuses for another version (re-deployed
+// after a rollback, an id per environment) still names the old version's
+// pods: a sample naming only the id is not counted in the new version
+// while both may run, one naming its version too is counted in it, and a
+// late sample from before the reuse is the old version's.
+func TestSampleReleaseReused(t *testing.T) {
+	// r1 was 4.1.0 (rolled out two days ago), reused for 4.2.0 at t0.
+	history := []signals.ReleaseEvent{
+		relEvent(-48*time.Hour, "shop", "r1", "4.1.0", signals.EventStarted),
+		relEvent(-47*time.Hour, "shop", "r1", "4.1.0", signals.EventCompleted),
+		relEvent(0, "shop", "r1", "4.2.0", signals.EventStarted),
+	}
+	type step struct {
+		ev *signals.ReleaseEvent
+		m  *signals.MetricSample
+	}
+	ev := func(e signals.ReleaseEvent) step { return step{ev: &e} }
+	m := func(x signals.MetricSample) step { return step{m: &x} }
+	tests := []struct {
+		name                      string
+		steps                     []step
+		versions                  []string
+		reused, mismatch, unknown int
+		note                      string
+	}{
+		{name: "only the reused id: set aside while both versions may name it",
+			steps:    []step{m(relSample(time.Minute, "", "r1")), m(relSample(2*time.Minute, "", "r1"))},
+			versions: []string{}, reused: 2,
+			note: `service shop: 2 metric sample(s) naming release "r1" set aside (reused_release): the release id was reused for version "4.2.0" (was "4.1.0") at 2026-`},
+		{name: "the id and the new version",
+			steps:    []step{m(relSample(time.Minute, "4.2.0", "r1"))},
+			versions: []string{"4.2.0"}},
+		{name: "the id and the old version: an old pod, the old cohort",
+			steps:    []step{m(relSample(time.Minute, "4.1.0", "r1"))},
+			versions: []string{"4.1.0"}},
+		{name: "the id and a version it never stood for",
+			steps:    []step{m(relSample(time.Minute, "3.9.0", "r1"))},
+			versions: []string{}, mismatch: 1, note: `the sample says version "3.9.0", the release's events "4.2.0"`},
+		{name: "a late sample from before the reuse: the old version's",
+			steps:    []step{m(relSample(-time.Hour, "", "r1"))},
+			versions: []string{"4.1.0"}},
+		{name: "once the new version completed, every pod runs it",
+			steps: []step{ev(relEvent(2*time.Hour, "shop", "r1", "4.2.0", signals.EventCompleted)),
+				m(relSample(time.Hour, "", "r1")), m(relSample(3*time.Hour, "", "r1"))},
+			versions: []string{"4.2.0"}, reused: 1, note: "(reused_release)"},
+		{name: "rolled back after it completed: ambiguous again",
+			steps: []step{ev(relEvent(2*time.Hour, "shop", "r1", "4.2.0", signals.EventCompleted)),
+				ev(relEvent(4*time.Hour, "shop", "r1", "4.2.0", signals.EventRolledBack)),
+				m(relSample(5*time.Hour, "", "r1"))},
+			versions: []string{}, reused: 1, note: "(reused_release)"},
+		{name: "a late event of the old generation does not bring it back",
+			steps: []step{ev(relEvent(-47*time.Hour, "shop", "r1", "4.1.0", signals.EventCompleted)),
+				m(relSample(time.Minute, "4.2.0", "r1")), m(relSample(time.Minute, "", "r1"))},
+			versions: []string{"4.2.0"}, reused: 1, note: "(reused_release)"},
+		{name: "the old version deployed again under the id: a third generation",
+			steps: []step{ev(relEvent(3*time.Hour, "shop", "r1", "4.1.0", signals.EventStarted)),
+				m(relSample(2*time.Hour, "4.2.0", "r1")), m(relSample(4*time.Hour, "", "r1"))},
+			versions: []string{"4.2.0"}, reused: 1, note: `reused for version "4.1.0" (was "4.2.0")`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := New(defaultConfig(t), nil)
+			for _, e := range history {
+				d.Release(e)
+			}
+			for _, s := range tc.steps {
+				if s.ev != nil {
+					d.Release(*s.ev)
+				} else {
+					d.Metric(*s.m)
+				}
+			}
+			d.Advance(t0.Add(6 * time.Hour))
+			if got := storedVersions(d); fmt.Sprint(got) != fmt.Sprint(tc.versions) {
+				t.Errorf("samples counted under versions %q, want %q", got, tc.versions)
+			}
+			st := d.Stats()
+			if st.ReusedReleases != tc.reused || st.ReleaseMismatches != tc.mismatch || st.UnknownReleases != tc.unknown {
+				t.Errorf("set aside: %d reused, %d mismatch, %d unknown; want %d, %d, %d", st.ReusedReleases, st.ReleaseMismatches, st.UnknownReleases, tc.reused, tc.mismatch, tc.unknown)
+			}
+			notes := d.SetAsideNotes()
+			if tc.note == "" && len(notes) > 0 || tc.note != "" && (len(notes) != 1 || !strings.Contains(notes[0], tc.note)) {
+				t.Errorf("notes %q, want one saying %q", notes, tc.note)
+			}
+		})
+	}
+	// Re-deploying the same id with the same version is no reuse: its
+	// samples are that version's whichever pod sends them.
+	d := New(defaultConfig(t), nil)
+	d.Release(relEvent(0, "shop", "r2", "4.2.0", signals.EventStarted))
+	d.Release(relEvent(time.Hour, "shop", "r2", "4.2.0", signals.EventRolledBack))
+	d.Release(relEvent(3*time.Hour, "shop", "r2", "4.2.0", signals.EventStarted))
+	d.Metric(relSample(4*time.Hour, "", "r2"))
+	if got := fmt.Sprint(storedVersions(d)); got != "[4.2.0]" || d.Stats().ReusedReleases != 0 {
+		t.Errorf("same id, same version re-deployed: counted under %s, %d set aside; want [4.2.0], none", got, d.Stats().ReusedReleases)
+	}
+	// An id is remembered with its last maxGenerations versions.
+	for i := range 10 { // 4.2.0, then 5.0 … 5.9
+		d.Release(relEvent(time.Duration(10+i)*time.Hour, "shop", "r2", fmt.Sprint("5.", i), signals.EventStarted))
+	}
+	if g := d.cohorts.services["shop"].by["r2"].gens; len(g) != maxGenerations || g[0].version != "5.2" || g[len(g)-1].version != "5.9" {
+		t.Errorf("generations %+v, want the last %d", g, maxGenerations)
+	}
+}
+
+// A reused id's generations survive a restart; a snapshot written before
+// ids had generations (Release and Version only: main's format until
+// now) still loads, the id standing for its saved version.
+func TestSampleReleaseReusedAfterRestart(t *testing.T) {
+	d := New(defaultConfig(t), nil)
+	d.Release(relEvent(-48*time.Hour, "shop", "r1", "4.1.0", signals.EventStarted))
+	d.Release(relEvent(-47*time.Hour, "shop", "r1", "4.1.0", signals.EventCompleted))
+	d.Release(relEvent(0, "shop", "r1", "4.2.0", signals.EventStarted))
+	d.Metric(relSample(-time.Minute, "", ""))
+	d.Advance(t0.Add(time.Minute))
+	data, err := d.MarshalService("shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2 := New(defaultConfig(t), nil)
+	if err := d2.RestoreService("shop", data); err != nil {
+		t.Fatal(err)
+	}
+	d2.Advance(t0.Add(time.Minute))
+	d2.Metric(relSample(2*time.Minute, "", "r1"))
+	d2.Metric(relSample(2*time.Minute, "4.1.0", "r1"))
+	d2.Metric(relSample(-time.Hour, "", "r1"))
+	if got := fmt.Sprint(storedVersions(d2)); got != "[4.1.0 4.1.0]" || d2.Stats().ReusedReleases != 1 {
+		t.Errorf("after the restart counted under %q with %d reused set aside; want [4.1.0 4.1.0] and 1", got, d2.Stats().ReusedReleases)
+	}
+
+	// The snapshot as main wrote it: releases by id and version only.
+	type previousRelease struct{ Release, Version string }
+	type previous struct {
+		Version   int
+		AsOf      time.Time
+		HourWidth time.Duration
+		Releases  []previousRelease
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(previous{Version: snapshotVersion, AsOf: t0, HourWidth: time.Hour,
+		Releases: []previousRelease{{"r0", "4.0.0"}, {"r1", "4.2.0"}}}); err != nil {
+		t.Fatal(err)
+	}
+	d3 := New(defaultConfig(t), nil)
+	if err := d3.RestoreService("shop", buf.Bytes()); err != nil {
+		t.Fatalf("a snapshot of the previous format: %v", err)
+	}
+	d3.Metric(relSample(time.Minute, "", "r1"))
+	d3.Metric(relSample(time.Minute, "", "r0"))
+	d3.Metric(relSample(time.Minute, "4.1.0", "r1"))
+	if got := fmt.Sprint(storedVersions(d3)); got != "[4.2.0 4.0.0]" || d3.Stats().ReleaseMismatches != 1 {
+		t.Errorf("from the previous format: counted under %q, %d mismatches; want [4.2.0 4.0.0], 1", got, d3.Stats().ReleaseMismatches)
+	}
+	// And the previous release reads this one's snapshot as its own.
+	var back previous
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&back); err != nil || fmt.Sprint(back.Releases) != "[{r1 4.2.0}]" {
+		t.Errorf("the previous release reads releases %v (%v), want [{r1 4.2.0}]", back.Releases, err)
+	}
+}
+
+// After a restart the rebuild replays the samples the process before had
+// already set aside: they are not counted (nor noted) again. Samples held
+// when it stopped, and those stored while it was down, are counted once.
+// A held sample waits its grace from when the broker stored it, not from
+// its own time: one from a client clock six minutes behind still meets its
+// release event that comes after the restart, as it would have without
+// the restart.
+func TestSampleReleaseCountedOnceOverRestart(t *testing.T) {
+	behind := func(at time.Duration, release string) signals.MetricSample {
+		return relSample(at-6*time.Minute, "", release) // the client's clock is 6 minutes behind
+	}
+	started := relEvent(0, "shop", "r1", "4.2.0", signals.EventStarted)
+	type in struct {
+		stored time.Duration // when the broker stored it
+		m      signals.MetricSample
+	}
+	before := []in{ // what the first process read
+		{10 * time.Second, relSample(10*time.Second, "4.1.0", "r1")},                           // mismatch, set aside at once
+		{20 * time.Second, relSample(20*time.Second, "", "bogus")},                             // unknown, set aside at 5m20s
+		{6*time.Minute + 30*time.Second, relSample(6*time.Minute+30*time.Second, "", "bogus")}, // held when it stopped
+	}
+	down := []in{ // stored while no process ran
+		{8 * time.Minute, relSample(8*time.Minute, "4.1.0", "r1")},
+		{8*time.Minute + 10*time.Second, behind(8*time.Minute+10*time.Second, "r9")},
+	}
+
+	d1 := New(defaultConfig(t), nil)
+	d1.Release(started)
+	d1.Metric(relSample(0, "", "")) // the old cohort
+	d1.Advance(t0)
+	for i, x := range before {
+		d1.Metric(x.m)
+		d1.Advance(t0.Add(x.stored + time.Second))
+		if i == 1 {
+			d1.Advance(t0.Add(6 * time.Minute))
+		}
+	}
+	d1.Advance(t0.Add(7 * time.Minute)) // the last tick; then saved and stopped
+	if st := d1.Stats(); st.ReleaseMismatches != 1 || st.UnknownReleases != 1 || d1.cohorts.n != 1 {
+		t.Fatalf("before the restart: %d mismatch, %d unknown, %d held; want 1, 1, 1", st.ReleaseMismatches, st.UnknownReleases, d1.cohorts.n)
+	}
+	data, err := d1.MarshalService("shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	d2 := New(defaultConfig(t), nil)
+	if err := d2.RestoreService("shop", data); err != nil {
+		t.Fatal(err)
+	}
+	d2.StoredAt(t0)
+	d2.ReleaseAt(started, 1)
+	for _, x := range append(before, down...) {
+		d2.StoredAt(t0.Add(x.stored))
+		d2.Metric(x.m)
+	}
+	d2.Advance(t0.Add(9 * time.Minute)) // the first tick after the restart
+	d2.Release(relEvent(9*time.Minute+30*time.Second, "shop", "r9", "4.3.0", signals.EventStarted))
+	d2.Advance(t0.Add(12 * time.Minute))
+	st := d2.Stats()
+	if st.ReleaseMismatches != 1 || st.UnknownReleases != 1 {
+		t.Errorf("after the restart: %d mismatch, %d unknown set aside; want 1 (stored while down) and 1 (held when it stopped)", st.ReleaseMismatches, st.UnknownReleases)
+	}
+	notes := d2.SetAsideNotes()
+	if len(notes) != 2 || !strings.Contains(notes[0], `1 metric sample(s) naming release "bogus"`) || !strings.Contains(notes[1], `1 metric sample(s) naming release "r1"`) {
+		t.Errorf("notes after the restart %q, want one of each", notes)
+	}
+	var counted []string
+	for _, v := range storedVersions(d2) {
+		if v == "4.3.0" {
+			counted = append(counted, v)
+		}
+	}
+	if len(counted) != 1 {
+		t.Errorf("the sample from a clock 6 minutes behind, stored a minute before the restart, was not counted when its release started after it")
 	}
 }

@@ -48,6 +48,13 @@ type serviceSnapshot struct {
 	// samples that name a release (releasecohort.go); added without a
 	// version change like Watches.
 	Releases []releaseSnapshot
+	// SetAsideAsOf is the detector's clock (its last Advance) when saved:
+	// the samples naming a release it set aside among those stored before
+	// are counted and logged already, so a start-up rebuild replaying them
+	// does not count them again (releasecohort.go, StoredAt). Zero in a
+	// snapshot written before: they are counted once more after the
+	// upgrade.
+	SetAsideAsOf time.Time
 }
 
 const snapshotVersion = 1
@@ -72,7 +79,7 @@ func (d *Detector) MarshalService(name string) ([]byte, error) {
 		Terms: s.terms.counts, TermTotal: s.terms.total, TermDecay: s.terms.lastDecay,
 		Watches: d.openWatches(name), ReleaseSeq: s.releaseSeq,
 		SourceLast: s.sources.last, SourceAny: s.sources.lastAny, SourceGap: s.sources.gap,
-		Releases: d.cohorts.snapshot(name)}
+		Releases: d.cohorts.snapshot(name), SetAsideAsOf: d.cohorts.now}
 	for _, b := range s.hours.buckets {
 		if b.slot != 0 {
 			snap.Hours = append(snap.Hours, snapshotBucket{Slot: b.slot, Posts: b.posts, Negative: b.negative, Rel: b.release, RelNeg: b.releaseNeg, Categories: b.categories})
@@ -127,5 +134,6 @@ func (d *Detector) RestoreService(name string, data []byte) error {
 		return fmt.Errorf("restoring service %s: %w", name, err)
 	}
 	d.restoreReleases(name, snap.Releases, snap.Watches)
+	d.cohorts.restoreCounted(name, snap.SetAsideAsOf)
 	return nil
 }

@@ -48,6 +48,9 @@ type Pipeline struct {
 	dirty map[string]bool
 	// notesLogged is when the detector's set-aside notes were last logged.
 	notesLogged time.Time
+	// storedOff turns the broker's times into the clock's (zero on the
+	// wall clock).
+	storedOff time.Duration
 }
 
 // WithOwner restricts the pipeline to the services owns accepts (this
@@ -190,7 +193,7 @@ func New(js jetstream.JetStream, det *detector.Detector, clock func() time.Time,
 	p.m.unpublished = prometheus.NewGauge(prometheus.GaugeOpts{Name: "aftershock_detector_unpublished", Help: "Detector output (verdicts, anomalies, rollups) waiting to be published again."})
 	p.m.dropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aftershock_detector_output_dropped_total", Help: "Detector output dropped unpublished, oldest first, because publishing failed for so long that more than the backlog's bound waited (200,000 rollups, 20,000 anomalies; verdicts are never dropped), by kind."}, []string{"kind"})
 	p.m.setAside = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aftershock_detector_set_aside_total",
-		Help: "Inputs the detector read but did not count, by reason: late_post (older than the buckets kept), dropped_service (beyond max_services), unknown_ring, repeated_text (a copy within the hour: a post, not again a complaint), bad_count (an error_counts sample that is no count), unknown_release (a metric sample naming a release no release event of its service named within 5 minutes, or one without a version), release_mismatch (a metric sample whose version disagrees with its release's)."}, []string{"reason"})
+		Help: "Inputs the detector read but did not count, by reason: late_post (older than the buckets kept), dropped_service (beyond max_services), unknown_ring, repeated_text (a copy within the hour: a post, not again a complaint), bad_count (an error_counts sample that is no count), unknown_release (a metric sample naming a release no release event of its service named within 5 minutes, or one without a version), release_mismatch (a metric sample whose version disagrees with its release's), reused_release (a metric sample naming only a release id its events reused for another version, while the old version's pods may still name it)."}, []string{"reason"})
 	if reg != nil {
 		reg.MustRegister(p.m.in, p.m.bad, p.m.verdicts, p.m.lag, p.m.rebuild, p.m.pubFailures, p.m.unpublished, p.m.dropped, p.m.setAside)
 	}
@@ -212,6 +215,7 @@ func (p *Pipeline) exportStats() {
 		{"bad_count", now.BadCounts, p.m.seen.BadCounts},
 		{detector.ReasonUnknownRelease, now.UnknownReleases, p.m.seen.UnknownReleases},
 		{detector.ReasonReleaseMismatch, now.ReleaseMismatches, p.m.seen.ReleaseMismatches},
+		{detector.ReasonReusedRelease, now.ReusedReleases, p.m.seen.ReusedReleases},
 	} {
 		if c.now > c.was {
 			p.m.setAside.WithLabelValues(c.reason).Add(float64(c.now - c.was))
@@ -223,14 +227,21 @@ func (p *Pipeline) exportStats() {
 	// between summed: a producer naming a wrong release would otherwise
 	// log a line every tick for as long as it pushes.
 	if t := p.clock(); p.notesLogged.IsZero() || t.Sub(p.notesLogged) >= setAsideLogEvery {
-		notes := p.det.SetAsideNotes()
-		for _, note := range notes {
-			p.log.Warn("metric samples set aside", "note", note)
-		}
-		if len(notes) > 0 {
+		if p.logSetAside() {
 			p.notesLogged = t
 		}
 	}
+}
+
+// logSetAside logs the detector's set-aside notes and reports whether
+// there were any. Run logs what is left on the way out too: the next
+// process does not count or log again what this one set aside.
+func (p *Pipeline) logSetAside() bool {
+	notes := p.det.SetAsideNotes()
+	for _, note := range notes {
+		p.log.Warn("metric samples set aside", "note", note)
+	}
+	return len(notes) > 0
 }
 
 // setAsideLogEvery is how often the set-aside notes are logged at most.
@@ -259,6 +270,7 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 		if !p.caughtUp {
 			return
 		}
+		p.logSetAside()
 		// Save on the way out with a fresh context: ctx is already done.
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -274,6 +286,9 @@ func (p *Pipeline) Run(ctx context.Context, since time.Time) error {
 	}
 	defer p.ready.Store(false) // runs first: not judging any more
 	began := time.Now()
+	// The broker's times on the detector's clock: the same when the clock
+	// is the wall clock; the demo's and tests' simulated clocks are offset.
+	p.storedOff = p.clock().Sub(began)
 	in, stop, err := p.consume(ctx, since)
 	if err != nil {
 		return err
@@ -583,6 +598,13 @@ func stopAll(fs []func()) {
 // with its stream sequence (so a rebuild skips what the snapshot holds). It
 // returns the service of a release event applied, "" otherwise.
 func (p *Pipeline) apply(m inMsg) string {
+	if !m.at.IsZero() {
+		// When it arrived: a sample the rebuild holds for its release
+		// waits from then, and what the process before the restart set
+		// aside is not counted again (detector.StoredAt; also for what
+		// comes before the first tick, live).
+		p.det.StoredAt(m.at.Add(p.storedOff))
+	}
 	v, err := signals.Decode(m.data)
 	if err != nil {
 		p.m.bad.Inc()

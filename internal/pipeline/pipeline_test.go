@@ -335,6 +335,19 @@ func TestSetAsideIsExported(t *testing.T) {
 	if len(lines) != 2 || !strings.Contains(lines[1], "12 metric sample(s)") {
 		t.Errorf("a minute of exports logged %d lines, want 2, the second summing 12 samples: %q", len(lines), lines)
 	}
+	// A release id reused for another version: a sample naming only the id
+	// is set aside as reused_release.
+	for _, in := range []string{
+		`{"type":"release","time":"2026-11-24T07:00:00Z","release":"r2","service":"shop","version":"4.1.0","ring":"H3","event":"started"}`,
+		`{"type":"release","time":"2026-11-24T08:30:00Z","release":"r2","service":"shop","version":"4.2.0","ring":"H2","event":"started"}`,
+		`{"type":"metric","time":"2026-11-24T09:02:00Z","service":"shop","release":"r2","name":"errors","value":4}`,
+	} {
+		p.Apply([]byte(in))
+	}
+	p.exportStats()
+	if got := testutil.ToFloat64(p.m.setAside.WithLabelValues("reused_release")); got != 1 {
+		t.Errorf("reused_release = %v, want 1", got)
+	}
 }
 
 // While the broker refuses, verdicts are all kept; rollups and anomalies

@@ -265,3 +265,123 @@ func TestHeldSampleSurvivesRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestSetAsideCountedOnceOverRestart: what the detector set aside before a
+// restart is counted (aftershock_detector_set_aside_total) and logged by
+// the process that read it — what it had not logged yet (at most once a
+// minute) on its way out — not again by the next one when its rebuild
+// replays the METRICS stream; what comes after is counted as usual. On the
+// wall clock, as the daemon runs (the broker's times are the detector's).
+func TestSetAsideCountedOnceOverRestart(t *testing.T) {
+	cfg := detector.Config{Baseline: 2 * time.Hour}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	dir, clock := t.TempDir(), &simClock{now: time.Now()}
+	ctx := context.Background()
+	mismatch := func(pr *process) {
+		m := signals.MetricSample{Type: signals.TypeMetric, Time: time.Now(), Service: "shop", Version: "4.1.0", Release: "r1", Ring: "H2", Name: "requests", Value: 100}
+		if err := (bus.Publisher{JS: pr.b.JS}).Metric(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		pr.sent++
+	}
+	settle := func(pr *process, what string, setAside float64) {
+		pr.waitFor(t, what, func() bool { return pr.gauge("aftershock_detector_messages_total") >= float64(pr.sent) })
+		clock.set(time.Now())
+		pr.waitFor(t, what+" set aside", func() bool { return pr.gauge("aftershock_detector_set_aside_total") >= setAside })
+		time.Sleep(4 * testTick)
+	}
+	pr := startProcess(t, dir, cfg, clock, time.Time{})
+	ev := signals.ReleaseEvent{Time: time.Now(), Release: "r1", Service: "shop", Version: "4.2.0", Ring: "H2", Event: signals.EventStarted}
+	if err := (bus.Publisher{JS: pr.b.JS}).Release(ctx, ev, ""); err != nil {
+		t.Fatal(err)
+	}
+	pr.sent++
+	mismatch(pr)
+	settle(pr, "the first sample", 1)
+	pr.waitFor(t, "the first note", func() bool { return loggedSetAside(pr.logs.String()) == 1 })
+	mismatch(pr)
+	mismatch(pr)
+	settle(pr, "two more", 3) // logged within the minute: not yet
+	pr.stop(t)
+	if n := loggedSetAside(pr.logs.String()); n != 3 {
+		t.Errorf("the first process logged %d samples set aside, want 3: %s", n, pr.logs)
+	}
+
+	clock.set(time.Now())
+	pr = startProcess(t, dir, cfg, clock, time.Time{})
+	mismatch(pr)
+	settle(pr, "a sample after the restart", 1)
+	time.Sleep(10 * testTick)
+	got := pr.gauge("aftershock_detector_set_aside_total")
+	pr.stop(t)
+	if st := pr.det.Stats(); got != 1 || st.ReleaseMismatches != 1 {
+		t.Errorf("after the restart: set aside %v (%d release_mismatch), want 1: the 3 before it were counted again", got, st.ReleaseMismatches)
+	}
+	if n := loggedSetAside(pr.logs.String()); n != 1 {
+		t.Errorf("the process after the restart logged %d samples set aside, want 1: %s", n, pr.logs)
+	}
+}
+
+// loggedSetAside sums the samples the set-aside notes in a log count.
+func loggedSetAside(log string) int {
+	n := 0
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, `msg="metric samples set aside"`) {
+			continue
+		}
+		var k int
+		if i := strings.Index(line, ": "); i >= 0 {
+			if _, err := fmt.Sscanf(line[i+2:], "%d metric sample(s)", &k); err == nil {
+				n += k
+			}
+		}
+	}
+	return n
+}
+
+// TestSkewedSampleSurvivesRestart: a sample from a client whose clock is
+// six minutes behind, naming a release whose started event has not come,
+// is held through a restart and met by the event that comes right after
+// it, as it would have been without the restart: its grace runs from when
+// the broker stored it, not from its own time. (Its version disagrees with
+// the release's, so that being met shows: release_mismatch, not
+// unknown_release.) On the wall clock, as the daemon runs.
+func TestSkewedSampleSurvivesRestart(t *testing.T) {
+	cfg := detector.Config{Baseline: 2 * time.Hour}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	dir, clock := t.TempDir(), &simClock{now: time.Now()}
+	ctx := context.Background()
+	pr := startProcess(t, dir, cfg, clock, time.Time{})
+	m := signals.MetricSample{Type: signals.TypeMetric, Time: time.Now().Add(-6 * time.Minute), Service: "shop", Version: "4.1.0", Release: "r8", Ring: "H2", Name: "requests", Value: 100}
+	if err := (bus.Publisher{JS: pr.b.JS}).Metric(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	pr.sent++
+	pr.waitFor(t, "the sample", func() bool { return pr.gauge("aftershock_detector_messages_total") >= float64(pr.sent) })
+	clock.set(time.Now())
+	time.Sleep(4 * testTick)
+	pr.stop(t)
+
+	clock.set(time.Now())
+	pr = startProcess(t, dir, cfg, clock, time.Time{})
+	for range 4 { // ticks after the restart
+		clock.set(time.Now())
+		time.Sleep(4 * testTick)
+	}
+	ev := signals.ReleaseEvent{Time: time.Now(), Release: "r8", Service: "shop", Version: "4.2.0", Ring: "H2", Event: signals.EventStarted}
+	if err := (bus.Publisher{JS: pr.b.JS}).Release(ctx, ev, ""); err != nil {
+		t.Fatal(err)
+	}
+	pr.sent++
+	pr.waitFor(t, "the release event", func() bool { return pr.gauge("aftershock_detector_messages_total") >= float64(pr.sent) })
+	clock.set(time.Now())
+	time.Sleep(4 * testTick)
+	pr.stop(t)
+	if st := pr.det.Stats(); st.UnknownReleases != 0 || st.ReleaseMismatches != 1 {
+		t.Errorf("set aside %d unknown_release, %d release_mismatch; want 0, 1: the sample waited for its release event through the restart", st.UnknownReleases, st.ReleaseMismatches)
+	}
+}

@@ -47,7 +47,26 @@ type process struct {
 	reg    *prometheus.Registry
 	cancel context.CancelFunc
 	done   chan error
-	sent   int // messages replayed and published while it ran
+	sent   int        // messages replayed and published while it ran
+	logs   *lockedLog // what it logged
+}
+
+// lockedLog is a log output read while the process writes it.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 const testTick = 5 * time.Millisecond
@@ -55,8 +74,9 @@ const testTick = 5 * time.Millisecond
 func startProcess(t *testing.T, dir string, cfg detector.Config, clock *simClock, since time.Time) *process {
 	t.Helper()
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	b, err := bus.Open(ctx, bus.Config{DataDir: dir, Retention: 30 * 24 * time.Hour, Replicas: 1}, log)
+	logs := &lockedLog{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	b, err := bus.Open(ctx, bus.Config{DataDir: dir, Retention: 30 * 24 * time.Hour, Replicas: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +84,7 @@ func startProcess(t *testing.T, dir string, cfg detector.Config, clock *simClock
 	if err != nil {
 		t.Fatal(err)
 	}
-	pr := &process{b: b, det: detector.New(cfg, nil), reg: prometheus.NewRegistry(), done: make(chan error, 1)}
+	pr := &process{b: b, det: detector.New(cfg, nil), reg: prometheus.NewRegistry(), done: make(chan error, 1), logs: logs}
 	p := New(b.JS, pr.det, clock.get, testTick, log, pr.reg).WithSnapshots(kv, time.Hour)
 	rctx, cancel := context.WithCancel(ctx)
 	pr.cancel = cancel
