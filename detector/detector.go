@@ -91,6 +91,10 @@ type watch struct {
 
 	phase phase   // reported exposure of a store rollout (exposure.go)
 	re    *resume // set when the watch came back in a restart (rewatch.go)
+	// replacedBy is the version its release id named when a release
+	// event replaced the version it judges (replace): its final verdict
+	// takes no action.
+	replacedBy string
 
 	samples watchSamples // metric samples over the whole watch (watchsamples.go)
 	counts  []countWatch // error-count charts, one per Config.ErrorCounts (errcounts.go)
@@ -392,8 +396,21 @@ func (d *Detector) Metric(m signals.MetricSample) {
 // while the ring is live. A promotion closes the previous ring's watch with
 // a final verdict; a completion turns the release's open watches into a
 // soak watch; a halt, rollback or fix-forward closes them.
+//
+// An event naming the release's id with another version than the one its
+// watches judge (a reused id, releaseInfo) first closes those watches with
+// a final verdict that takes no action (replace); a start then opens a
+// fresh watch of the new version, with its own baseline. A late event of
+// an earlier version changes no watch.
 func (d *Detector) Release(ev signals.ReleaseEvent) {
 	defer d.learnRelease(ev) // after the watch is open: held samples of the release come in
+	earlier := d.cohorts.otherVersions(ev)
+	switch d.generation(ev) {
+	case genLate:
+		return
+	case genNew:
+		earlier = append(earlier, d.replace(ev)...)
+	}
 	switch ev.Event {
 	case signals.EventStarted, signals.EventPromoted:
 		k := watchKey{ev.Release, ev.Ring}
@@ -422,6 +439,9 @@ func (d *Detector) Release(ev signals.ReleaseEvent) {
 		d.carryCounts(prev, d.watches[k])
 		d.carryOver(prev, d.watches[k])
 		d.setExposure(d.watches[k], ev)
+		if len(earlier) > 0 {
+			d.opening(d.watches[k], earlier)
+		}
 	case signals.EventCompleted:
 		soak := d.cfg.SoakFor(ev.Service)
 		for _, k := range d.order {

@@ -136,6 +136,12 @@ func (d *Detector) evaluateAt(w *watch, now time.Time, closing string) {
 		action = signals.ActionFlagOff
 		reasons = append(reasons, fmt.Sprintf("switching the feature %q off instead of halting the ring", feature))
 	}
+	if w.replacedBy != "" && action != signals.ActionNone {
+		// Its release id names another version now (reusedwatch.go): an
+		// action would stop that version's rollout.
+		reasons = append(reasons, fmt.Sprintf("no %s: the release id now names version %s, not the version judged here", action, w.replacedBy))
+		action = signals.ActionNone
+	}
 	final := !now.Before(w.end)
 	checkpoint := !w.minDone && !now.Before(w.minEnd)
 	ending := final || closing != "" || action == signals.ActionHalt

@@ -132,19 +132,19 @@ func (r *releaseInfo) current() string { return r.gens[len(r.gens)-1].version }
 // apply folds one event of the release into its generations.
 func (r *releaseInfo) apply(ev signals.ReleaseEvent) {
 	cur := &r.gens[len(r.gens)-1]
-	switch {
-	case ev.Version == "" || ev.Version == cur.version:
-	case cur.version == "":
-		cur.version = ev.Version // the first version its events name
-	case !ev.Time.Before(cur.from):
+	switch r.generation(ev) { // reusedwatch.go: the watches follow the same rule
+	case genNew:
 		// Another version under the same id: a new generation.
 		r.gens = append(r.gens, releaseGen{version: ev.Version, from: ev.Time})
 		if len(r.gens) > maxGenerations {
 			r.gens = slices.Delete(r.gens, 0, len(r.gens)-maxGenerations)
 		}
 		return
-	default:
+	case genLate:
 		return // an event of an earlier generation, come late
+	}
+	if cur.version == "" {
+		cur.version = ev.Version // the first version its events name
 	}
 	switch ev.Event {
 	case signals.EventCompleted:

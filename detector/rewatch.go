@@ -457,11 +457,19 @@ func (w *watch) countedBefore(t time.Time) bool {
 func (d *Detector) Rebuilt(now time.Time) []string {
 	var notes []string
 	var step []*watch // watches to judge bucket by bucket up to now
-	reopened := map[watchKey]bool{}
+	// By version too: a restored watch replaced during the replay by
+	// another version under its id (reusedwatch.go) gave its final verdict.
+	type versionKey struct {
+		watchKey
+		version string
+	}
+	reopened := map[versionKey]bool{}
+	reopenedRing := map[watchKey]bool{} // anomalies name no version
 	for _, k := range d.order {
 		w := d.watches[k]
 		if w.re == nil || !w.re.restored {
-			reopened[k] = true
+			reopened[versionKey{k, w.ev.Version}] = true
+			reopenedRing[k] = true
 		}
 		if w.closed {
 			continue
@@ -536,14 +544,14 @@ func (d *Detector) Rebuilt(now time.Time) []string {
 	// What re-opened watches said during the replay judged no evidence.
 	keep := d.pending.Verdicts[:0]
 	for _, v := range d.pending.Verdicts {
-		if !reopened[watchKey{v.Release, v.Ring}] {
+		if !reopened[versionKey{watchKey{v.Release, v.Ring}, v.Version}] {
 			keep = append(keep, v)
 		}
 	}
 	d.pending.Verdicts = keep
 	keepA := d.pending.Anomalies[:0]
 	for _, a := range d.pending.Anomalies {
-		if a.Release == "" || !reopened[watchKey{a.Release, a.Ring}] {
+		if a.Release == "" || !reopenedRing[watchKey{a.Release, a.Ring}] {
 			keepA = append(keepA, a)
 		}
 	}
@@ -576,7 +584,7 @@ func (d *Detector) catchUp(w *watch, now time.Time) {
 func (d *Detector) annotate(out *Output) {
 	for i := range out.Verdicts {
 		v := &out.Verdicts[i]
-		if w := d.watches[watchKey{v.Release, v.Ring}]; w != nil && w.re != nil && w.re.note != "" {
+		if w := d.watches[watchKey{v.Release, v.Ring}]; w != nil && w.ev.Version == v.Version && w.re != nil && w.re.note != "" {
 			v.Reasons = append(v.Reasons, w.re.note)
 		}
 	}
@@ -606,6 +614,7 @@ func (d *Detector) ReplaySpans() (posts, releases time.Duration) {
 // WatchStatus is a read-only view of one open watch.
 type WatchStatus struct {
 	Release, Service, Ring string
+	Version                string    // the version judged (reusedwatch.go)
 	Start, End             time.Time // evidence start; end of the watch (max_watch or the soak)
 	Soaking                bool
 	Folded                 time.Time // the watch's counts hold the buckets before this
@@ -626,7 +635,7 @@ func (d *Detector) OpenWatches() []WatchStatus {
 		if w.closed {
 			continue
 		}
-		st := WatchStatus{Release: w.ev.Release, Service: w.ev.Service, Ring: w.ring.Name, Start: w.start, End: w.end,
+		st := WatchStatus{Release: w.ev.Release, Service: w.ev.Service, Version: w.ev.Version, Ring: w.ring.Name, Start: w.start, End: w.end,
 			Soaking: w.soaking, Folded: w.next, Posts: int(w.total.posts), Complaints: int(w.total.negative),
 			Decision: w.decision, Action: w.action}
 		if w.re != nil {

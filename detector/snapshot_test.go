@@ -488,7 +488,8 @@ func TestSnapshotCoversWatchState(t *testing.T) {
 			"flaggedOff", "decision", "action", "failed", "closed", "knownRing", "terms", "features", "negPosts", "base", "next",
 			"charts", "total", "late",
 			"factorHour", "factor", "weeks", // cache of hourFactor, recomputed from the restored hourly history
-			"re", "phase", "samples", "counts"},
+			"re", "phase", "samples", "counts",
+			"replacedBy"}, // set only while a replaced watch gives its final verdict and closes: never in a snapshot (reusedwatch.go)
 		reflect.TypeOf(countWatch{}): {"base", "c", "n", "y", "m", "solo", "recent", "pos", "next", "late", "total", "minutes", "share",
 			"asOf"}, // the restored next: samples before it were counted before the snapshot
 		reflect.TypeOf(countBase{}):      {"ok", "detail", "minutes", "errors", "requests", "p", "reqRate", "phi", "bursts"},
