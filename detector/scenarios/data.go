@@ -58,11 +58,17 @@ const (
 	// scenarios of each kind (25001…), clean replay 25007. Run once, by
 	// the coordinator, after the judge is frozen.
 	HeldOut7 = "heldout7"
+	// HeldOut8 is the next fresh held-out set, fixed on 2026-12-07 in
+	// session 7, after heldout7 was run and before any later change to
+	// the judge: the held-out texts with new seeds, four scenarios of
+	// each kind (29001…), clean replay 29007. Run once, by the
+	// coordinator, after the judge is frozen.
+	HeldOut8 = "heldout8"
 )
 
 // HalfNames are the halves: the two text halves and the fresh held-out
 // sets made of the held-out texts.
-var HalfNames = []string{Tune, Tune2, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6, HeldOut7}
+var HalfNames = []string{Tune, Tune2, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6, HeldOut7, HeldOut8}
 
 // set is what defines a set of scenarios, fixed before it was used: its
 // texts, the seed of its first scenario, how many scenarios of each kind
@@ -87,9 +93,10 @@ var sets = map[string]set{
 	HeldOut5: {HeldOut, 17001, HeldOut3SeedsPerKind, 17007},
 	HeldOut6: {HeldOut, 21001, HeldOut3SeedsPerKind, 21007},
 	HeldOut7: {HeldOut, 25001, HeldOut3SeedsPerKind, 25007},
+	HeldOut8: {HeldOut, 29001, HeldOut3SeedsPerKind, 29007},
 }
 
-// Texts names the half whose texts a set is made of: HeldOut2 to HeldOut7
+// Texts names the half whose texts a set is made of: HeldOut2 to HeldOut8
 // use the held-out texts.
 func Texts(half string) string {
 	if d, ok := sets[half]; ok {

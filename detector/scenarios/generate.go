@@ -116,8 +116,9 @@ const HeldOut3SeedsPerKind = 4
 
 // Corpus lists the scenarios of one set (sets): every kind its perKind
 // times, seeds counting up from its base — 1 for tune, 1001 for held-out,
-// 5001, 9001, 13001, 17001, 21001 and 25001 for the fresh held-out sets
-// HeldOut2 to HeldOut7 (held-out texts).
+// 5001, 9001, 13001, 17001, 21001, 25001 and 29001 for the fresh held-out
+// sets HeldOut2 to HeldOut8 (held-out texts), 101 for the wider tune set
+// Tune2.
 func Corpus(half string) []Spec {
 	d, ok := sets[half]
 	if !ok {

@@ -95,7 +95,8 @@ func TestHeldOut2Set(t *testing.T) {
 // before the work they measured, each before any of it: heldout3 before
 // session 4's tuning, heldout4 before session 5's, heldout5 after heldout4
 // was run and before the Korean lexicon change that followed, heldout6
-// before session 6's tuning, heldout7 after heldout6 was run. Each is made
+// before session 6's tuning, heldout7 after heldout6 was run, heldout8
+// after heldout7 was run (session 7). Each is made
 // of the held-out texts, four scenarios of each kind with seeds from its
 // base (none shared with any set fixed before it) and its own clean replay
 // seed. It generates and replays nothing.
@@ -117,6 +118,7 @@ func TestFreshHeldOutSets(t *testing.T) {
 		{HeldOut5, 17001, 17007, []string{Tune, HeldOut, HeldOut2, HeldOut3, HeldOut4}},
 		{HeldOut6, 21001, 21007, []string{Tune, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5}},
 		{HeldOut7, 25001, 25007, []string{Tune, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6}},
+		{HeldOut8, 29001, 29007, []string{Tune, Tune2, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6, HeldOut7}},
 	} {
 		t.Run(tc.half, func(t *testing.T) {
 			specs := Corpus(tc.half)

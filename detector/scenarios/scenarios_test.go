@@ -216,6 +216,14 @@ func TestHeldOut6Report(t *testing.T) { heldOutReport(t, HeldOut6) }
 //	AFTERSHOCK_SCENARIOS=heldout7 go test ./detector/scenarios -run 'TestHeldOut7Report|TestCleanReplay' -v -timeout 60m
 func TestHeldOut7Report(t *testing.T) { heldOutReport(t, HeldOut7) }
 
+// TestHeldOut8Report prints the report of the seventh fresh held-out set
+// (held-out texts, four seeds per kind from 29001; see HeldOut8), fixed
+// after heldout7 was run. Run it ONCE, after the judge is frozen, with its
+// 30-day clean replay (seed 29007):
+//
+//	AFTERSHOCK_SCENARIOS=heldout8 go test ./detector/scenarios -run 'TestHeldOut8Report|TestCleanReplay' -v -timeout 60m
+func TestHeldOut8Report(t *testing.T) { heldOutReport(t, HeldOut8) }
+
 // heldOutReport prints the report of a held-out set when
 // AFTERSHOCK_SCENARIOS names it, and skips otherwise: each set is run once,
 // after the judge is frozen, and its figures are reported with the commit.
