@@ -166,7 +166,7 @@ func (d *Detector) evaluateAt(w *watch, now time.Time, closing string) {
 			reasons = append(reasons, fmt.Sprintf("watch ended after max_watch %s", d.cfg.MaxWatch))
 		}
 	}
-	if w.soaking && !final {
+	if w.soaking && !final && closing == "" {
 		reasons = append(reasons, "soak: the release completed; still watched")
 	}
 	v := signals.Verdict{
