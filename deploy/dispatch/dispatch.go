@@ -6,6 +6,7 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -159,15 +160,17 @@ func (d *Dispatcher) Handle(ctx context.Context, v signals.Verdict) error {
 			return nil
 		}
 		key = claimKey(key, rearmed.Generation)
-		first, err := delivery.Once(ctx, d.halts, key)
+		notice := generationKey(NoticeKey(event, v.Release, v.Ring, v.Feature), rearmed.Generation)
+		var first bool
+		first, key, notice, err = claimVersion(ctx, d.halts, key, notice, v.Version)
 		if err != nil {
 			return err
 		}
 		if !first {
-			d.log.Info("already sent", "event", event, "release", v.Release, "ring", v.Ring)
+			d.log.Info("already sent", "event", event, "release", v.Release, "ring", v.Ring, "version", v.Version)
 			return nil
 		}
-		if err := d.enqueue(ctx, targets, generationKey(NoticeKey(event, v.Release, v.Ring, v.Feature), rearmed.Generation), v); err != nil {
+		if err := d.enqueue(ctx, targets, notice, v); err != nil {
 			// Release the claim so the redelivered verdict queues again;
 			// notices already queued are dropped as duplicates by their msg id.
 			if ferr := delivery.Forget(ctx, d.halts, key); ferr != nil {
@@ -181,6 +184,41 @@ func (d *Dispatcher) Handle(ctx context.Context, v signals.Verdict) error {
 		return d.enqueue(ctx, targets, fmt.Sprintf("%s:%d", NoticeKey(event, v.Release, v.Ring, ""), v.Time.UnixNano()), v)
 	}
 }
+
+// claimVersion claims key for a halt (or flag switch) of version, keeping
+// the version as the claim's value. A release id reused for another
+// version (detector/reusedwatch.go) is a new rollout under the same id:
+// when key is held by another version's claim, the halt claims its own
+// key, key.v.<version>, and its notice key ends ":version-<version>" (a new
+// webhook-id and Nats-Msg-Id), so the new version's halt goes out once
+// instead of being dropped as the old version's, already sent. A claim
+// made before claims kept their version ("1"), or a verdict naming none,
+// counts as the same version. It returns the key and notice key used.
+func claimVersion(ctx context.Context, halts jetstream.KeyValue, key, notice, version string) (first bool, claimed, noticeKey string, err error) {
+	value := "1"
+	if version != "" {
+		value = versionClaim + version
+	}
+	if _, err := halts.Create(ctx, key, []byte(value)); err == nil {
+		return true, key, notice, nil
+	} else if !errors.Is(err, jetstream.ErrKeyExists) {
+		return false, key, notice, fmt.Errorf("claiming halt %s: %w", key, err)
+	}
+	e, err := halts.Get(ctx, key)
+	if err != nil {
+		return false, key, notice, fmt.Errorf("reading halt claim %s: %w", key, err)
+	}
+	was, ok := strings.CutPrefix(string(e.Value()), versionClaim)
+	if version == "" || !ok || was == version {
+		return false, key, notice, nil
+	}
+	key, notice = key+".v."+bus.KeyToken(version), notice+":version-"+version
+	first, err = delivery.Once(ctx, halts, key)
+	return first, key, notice, err
+}
+
+// versionClaim prefixes the version kept as a halt claim's value.
+const versionClaim = "version:"
 
 // NoticeKey is the readable, stable idempotency key of a notice, sent as
 // webhook-id and Idempotency-Key: "halt:shop-4.2.0:H2", and for a feature

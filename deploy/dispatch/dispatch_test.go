@@ -331,3 +331,64 @@ func TestRearmConcurrent(t *testing.T) {
 		t.Fatalf("generations %v, want 1..%d once each", seen, n)
 	}
 }
+
+// A release id reused for another version (detector/reusedwatch.go): the
+// new version's halt on a ring where the old version halted goes out once,
+// with its own notice key, instead of being dropped as already sent; a
+// verdict naming no version, or the old version again, is the old claim's.
+// A claim made before claims kept their version counts as that version's.
+func TestHaltOfAReusedReleaseIDGoesOut(t *testing.T) {
+	ctx := context.Background()
+	b, err := bus.Open(ctx, bus.Config{DataDir: t.TempDir(), Retention: time.Hour, Replicas: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	halts, _ := b.KV(ctx, bus.BucketHalts)
+	at := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	d := New(b.JS, halts, []Target{{"hook", []string{EventHalt}}}, "", func() time.Time { return at }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	halt := func(min int, release, version, ring string) signals.Verdict {
+		return signals.Verdict{Time: at.Add(time.Duration(min) * time.Minute), Release: release, Service: "shop", Version: version, Ring: ring, Decision: "fail", Action: "halt"}
+	}
+	keys := func() []string {
+		t.Helper()
+		s, err := b.JS.Stream(ctx, bus.StreamDeliveries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for seq := uint64(1); seq <= s.CachedInfo().State.LastSeq; seq++ {
+			m, err := s.GetMsg(ctx, seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n deploy.Notice
+			if err := json.Unmarshal(m.Data, &n); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, n.Key)
+		}
+		return out
+	}
+	// A claim from before claims kept their version.
+	if _, err := halts.Create(ctx, delivery.HaltKey("shop-old", "H2"), []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []signals.Verdict{
+		halt(1, "shop-4.2.0", "4.2.0", "H2"),
+		halt(2, "shop-4.2.0", "4.2.0", "H2"), // the same incident
+		halt(3, "shop-4.2.0", "", "H2"),      // naming no version: the same claim
+		halt(60, "shop-4.2.0", "4.3.0", "H2"),
+		halt(61, "shop-4.2.0", "4.3.0", "H2"),
+		halt(62, "shop-4.2.0", "4.2.0", "H2"),
+		halt(63, "shop-old", "4.3.0", "H2"),
+	} {
+		if err := d.Handle(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := "[halt:shop-4.2.0:H2 halt:shop-4.2.0:H2:version-4.3.0]"
+	if got := fmt.Sprint(keys()); got != want {
+		t.Fatalf("notices %s, want %s", got, want)
+	}
+}
