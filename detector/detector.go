@@ -397,11 +397,11 @@ func (d *Detector) Metric(m signals.MetricSample) {
 // a final verdict; a completion turns the release's open watches into a
 // soak watch; a halt, rollback or fix-forward closes them.
 //
-// An event naming the release's id with another version than the one its
+// A start naming the release's id with another version than the one its
 // watches judge (a reused id, releaseInfo) first closes those watches with
-// a final verdict that takes no action (replace); a start then opens a
-// fresh watch of the new version, with its own baseline. A late event of
-// an earlier version changes no watch.
+// a final verdict that takes no action (replace), then opens a fresh watch
+// of the new version, with its own baseline. A late event of an earlier
+// version changes no watch (reusedwatch.go).
 func (d *Detector) Release(ev signals.ReleaseEvent) {
 	defer d.learnRelease(ev) // after the watch is open: held samples of the release come in
 	earlier := d.cohorts.otherVersions(ev)
@@ -409,7 +409,9 @@ func (d *Detector) Release(ev signals.ReleaseEvent) {
 	case genLate:
 		return
 	case genNew:
-		earlier = append(earlier, d.replace(ev)...)
+		if ev.Event == signals.EventStarted || ev.Event == signals.EventPromoted {
+			earlier = append(earlier, d.replace(ev)...)
+		}
 	}
 	switch ev.Event {
 	case signals.EventStarted, signals.EventPromoted:

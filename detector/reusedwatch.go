@@ -14,7 +14,8 @@ import (
 // after a rollback, an id per environment; releaseInfo). A release event
 // naming the id with a version other than the one the id stands for, at or
 // after that version's first event, is a new generation of the id (the
-// same rule the samples that name the id follow, releasecohort.go):
+// same rule the samples that name the id follow, releasecohort.go). When
+// it is a start (started or promoted: a reused id's rollout starts so):
 //
 //   - the open watches of the old version end at the event with a final
 //     verdict that says so ("replaced by version 4.3.0 under the same
@@ -37,7 +38,10 @@ import (
 //     first event) changes no watch: a late rolled_back of the old version
 //     does not close the new version's watches.
 //
-// An event that names no version belongs to the id's current version.
+// Another event naming another version (a completed, an exposure) acts on
+// the open watches as any event of the release does: a version spelt
+// differently ("v4.2.0") must not end a watch with none to follow. An
+// event that names no version belongs to the id's current version.
 
 // Generations of a release event against its release id (releaseInfo).
 const (

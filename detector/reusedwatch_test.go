@@ -326,3 +326,24 @@ func TestReusedReleaseIDAfterRestart(t *testing.T) {
 		t.Fatalf("restored: %+v", ws)
 	}
 }
+
+// Only a start replaces: a completion naming the version spelt otherwise
+// turns the watch into its soak as any completion does; it does not end
+// the release's watch with none to follow.
+func TestOtherVersionOnlyReplacesOnAStart(t *testing.T) {
+	s := newScenario(t, Config{})
+	start := t0.Add(6 * time.Hour)
+	s.emit(t0, start, calm)
+	s.releaseVersion(start, "4.2.0", "H3", signals.EventStarted)
+	s.emit(start, start.Add(3*time.Hour), calm)
+	s.releaseVersion(start.Add(3*time.Hour), "v4.2.0", "H3", signals.EventCompleted)
+	s.emit(start.Add(3*time.Hour), start.Add(4*time.Hour), calm)
+	if w := s.openWatch(t, "H3"); w.Version != "4.2.0" || !w.Soaking {
+		t.Fatalf("after a completion naming v4.2.0: %+v, want 4.2.0 soaking", w)
+	}
+	for _, v := range s.out.Verdicts {
+		if strings.Contains(strings.Join(v.Reasons, " "), "replaced by") {
+			t.Fatalf("a completion replaced the watch: %v", v.Reasons)
+		}
+	}
+}
