@@ -50,6 +50,13 @@ type Stats struct {
 
 type watchKey struct{ release, ring string }
 
+// versionKey is a watch's key and the version it judges (a reused
+// release id's versions share the key, reusedwatch.go).
+type versionKey struct {
+	watchKey
+	version string
+}
+
 const week = 7 * 24 * time.Hour
 
 type watch struct {
@@ -118,6 +125,10 @@ type Detector struct {
 	flagged  func(service, feature string) bool
 	reviews  map[string]*series // store reviews per service (exposure.go)
 	cohorts  releaseCohorts     // releases by id, for samples that name one (releasecohort.go)
+	// replacedReopened: watches re-opened by the start-up replay (not
+	// restored) and replaced in it by another version under their id;
+	// what they said judged nothing (Rebuilt).
+	replacedReopened map[versionKey]bool
 }
 
 // SetFeatureFlags tells the detector which features of a service can be

@@ -121,6 +121,14 @@ func (d *Detector) replace(ev signals.ReleaseEvent) []string {
 			continue
 		}
 		w.replacedBy = ev.Version
+		if d.cohorts.now.IsZero() && (w.re == nil || !w.re.restored) {
+			// In a start-up replay (no Advance yet): Rebuilt drops what
+			// this re-opened watch says, as it does for those still open.
+			if d.replacedReopened == nil {
+				d.replacedReopened = map[versionKey]bool{}
+			}
+			d.replacedReopened[versionKey{k, w.ev.Version}] = true
+		}
 		what := "watch"
 		if w.soaking {
 			what = "soak watch"

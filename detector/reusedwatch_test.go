@@ -347,3 +347,40 @@ func TestOtherVersionOnlyReplacesOnAStart(t *testing.T) {
 		}
 	}
 }
+
+// A start-up replay without saved watches that holds the old version's
+// start and the reuse: the old watch, re-opened by the replay, judged
+// nothing, so its final verdict is dropped like the rest of what it said;
+// the new version is watched.
+func TestReusedReleaseIDInAReplayWithoutSnapshot(t *testing.T) {
+	cfg := Config{}
+	if err := cfg.Validate("detector"); err != nil {
+		t.Fatal(err)
+	}
+	d := New(cfg, nil)
+	s := &scenario{d: d}
+	start := t0.Add(6 * time.Hour)
+	reuse := start.Add(3 * time.Hour)
+	n := 0
+	replay := func(from, to time.Time) {
+		for m := from; m.Before(to); m = m.Add(10 * time.Second) {
+			n++
+			e := signals.Enrichment{Lang: "en", Sentiment: 0.4}
+			d.Post(signals.Post{Time: m, Source: "test", ID: fmt.Sprint("r", n), Service: "shop", Text: fmt.Sprint("replayed ", n), Enrichment: &e})
+		}
+	}
+	replay(t0, start)
+	d.ReleaseAt(signals.ReleaseEvent{Time: start, Release: reusedID, Service: "shop", Version: "4.2.0", Ring: "H3", Event: signals.EventStarted}, 1)
+	replay(start, reuse)
+	d.ReleaseAt(signals.ReleaseEvent{Time: reuse, Release: reusedID, Service: "shop", Version: "4.3.0", Ring: "H3", Event: signals.EventStarted}, 2)
+	now := reuse.Add(20 * time.Minute)
+	replay(reuse, now)
+	d.Rebuilt(now)
+	s.advance(now)
+	if vs := s.versionVerdicts("H3", "4.2.0"); len(vs) != 0 {
+		t.Fatalf("the re-opened old watch judged nothing, yet said %+v", vs)
+	}
+	if w := s.openWatch(t, "H3"); w.Version != "4.3.0" || !w.Start.Equal(reuse) {
+		t.Fatalf("after the replay: %+v, want 4.3.0 watched from %s", w, reuse)
+	}
+}

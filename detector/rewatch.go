@@ -458,13 +458,17 @@ func (d *Detector) Rebuilt(now time.Time) []string {
 	var notes []string
 	var step []*watch // watches to judge bucket by bucket up to now
 	// By version too: a restored watch replaced during the replay by
-	// another version under its id (reusedwatch.go) gave its final verdict.
-	type versionKey struct {
-		watchKey
-		version string
+	// another version under its id (reusedwatch.go) gave its final verdict;
+	// a re-opened one replaced so judged nothing.
+	reopened := d.replacedReopened
+	if reopened == nil {
+		reopened = map[versionKey]bool{}
 	}
-	reopened := map[versionKey]bool{}
+	d.replacedReopened = nil
 	reopenedRing := map[watchKey]bool{} // anomalies name no version
+	for k := range reopened {
+		reopenedRing[k.watchKey] = true
+	}
 	for _, k := range d.order {
 		w := d.watches[k]
 		if w.re == nil || !w.re.restored {
