@@ -41,16 +41,17 @@ func readSecret(key, path string) (string, error) {
 // bcryptPrefixes are how nats-server recognises a hashed password or token.
 var bcryptPrefixes = []string{"$2a$", "$2b$", "$2x$", "$2y$"}
 
-// readPlainSecret is readSecret for the listener's password or token, which
-// the embedded server's own client must present: a bcrypt hash, which
-// nats-server would accept for others, is refused.
+// readPlainSecret is readSecret for a password or token the embedded
+// server must present itself (its own client to its listener, its routes
+// to the other nodes): a bcrypt hash, which nats-server would accept for
+// others, is refused.
 func readPlainSecret(key, path string) (string, error) {
 	s, err := readSecret(key, path)
 	if err != nil {
 		return "", err
 	}
 	if slices.ContainsFunc(bcryptPrefixes, func(p string) bool { return strings.HasPrefix(s, p) }) {
-		return "", fmt.Errorf("%s: holds a bcrypt hash; the embedded server's own client needs the secret itself", key)
+		return "", fmt.Errorf("%s: holds a bcrypt hash; the embedded server logs in with it, so it needs the secret itself", key)
 	}
 	return s, nil
 }
