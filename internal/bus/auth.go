@@ -1,8 +1,11 @@
 package bus
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"slices"
@@ -158,7 +161,7 @@ func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m
 // server's options and returns the options its own in-process client needs
 // to pass the same check (nats-server authenticates in-process clients too;
 // it only skips TLS for them).
-func listenAuth(cfg Config, opts *server.Options) ([]nats.Option, error) {
+func listenAuth(cfg Config, opts *server.Options, log *slog.Logger, o Options) ([]nats.Option, error) {
 	if err := cfg.checkListenExposure(); err != nil {
 		return nil, err
 	}
@@ -180,14 +183,24 @@ func listenAuth(cfg Config, opts *server.Options) ([]nats.Option, error) {
 		client = append(client, nats.Token(tok))
 	}
 	if cfg.ListenTLSCert != "" {
-		tc, err := server.GenTLSConfig(&server.TLSConfigOpts{
-			CertFile: cfg.ListenTLSCert,
-			KeyFile:  cfg.ListenTLSKey,
-			CaFile:   cfg.ListenTLSClientCA,
-			Verify:   cfg.ListenTLSClientCA != "",
-		})
+		// The certificate is re-read when its files change (cert-manager,
+		// certbot), as for the HTTP API; the client CA is read once.
+		r, err := httptls.New(httptls.Config{CertFile: cfg.ListenTLSCert, KeyFile: cfg.ListenTLSKey}, log.With("part", "nats-tls"),
+			httptls.Options{Listener: "nats", Metrics: o.TLSMetrics, Every: o.TLSCheckEvery})
 		if err != nil {
 			return nil, fmt.Errorf("nats.listen_tls_cert: loading the listener's certificate: %w", err)
+		}
+		tc := r.TLSConfig()
+		if cfg.ListenTLSClientCA != "" {
+			pem, err := os.ReadFile(cfg.ListenTLSClientCA)
+			if err != nil {
+				return nil, fmt.Errorf("nats.listen_tls_client_ca: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("nats.listen_tls_client_ca: %s holds no PEM certificate", cfg.ListenTLSClientCA)
+			}
+			tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
 		}
 		opts.TLS, opts.TLSConfig = true, tc
 		opts.TLSVerify = cfg.ListenTLSClientCA != ""

@@ -15,6 +15,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/aftershock/aftershock/internal/httptls"
 )
 
 // Stream names and their subjects.
@@ -138,16 +140,30 @@ var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 // (service and source names must be).
 func ValidToken(s string) bool { return tokenRE.MatchString(s) }
 
+// Options are what Open needs besides the configuration.
+type Options struct {
+	// TLSMetrics, if set, counts reloads of the listener's certificate.
+	TLSMetrics *httptls.Metrics
+	// TLSCheckEvery is how often at most the listener's certificate files
+	// are looked at (default httptls.DefaultEvery).
+	TLSCheckEvery time.Duration
+}
+
 // Open starts the embedded server or dials the external one, then declares
 // streams and buckets.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
+	return OpenWith(ctx, cfg, log, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, cfg Config, log *slog.Logger, o Options) (*Bus, error) {
 	b := &Bus{log: log}
 	var err error
 	if cfg.URL == "" {
 		if b.lock, err = lockDataDir(cfg.DataDir); err != nil {
 			return nil, err
 		}
-		b.srv, b.NC, err = startEmbedded(cfg)
+		b.srv, b.NC, err = startEmbedded(cfg, log, o)
 		if err != nil {
 			b.lock.unlock()
 			return nil, err
@@ -224,7 +240,7 @@ func (b *Bus) retrying(ctx context.Context, f func(context.Context) error) error
 	}
 }
 
-func startEmbedded(cfg Config) (*server.Server, *nats.Conn, error) {
+func startEmbedded(cfg Config, log *slog.Logger, o Options) (*server.Server, *nats.Conn, error) {
 	opts := &server.Options{
 		ServerName: "aftershock",
 		JetStream:  true,
@@ -243,7 +259,7 @@ func startEmbedded(cfg Config) (*server.Server, *nats.Conn, error) {
 		}
 		opts.Host, opts.Port = host, port
 	}
-	auth, err := listenAuth(cfg, opts)
+	auth, err := listenAuth(cfg, opts, log, o)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -109,7 +109,7 @@ func joiner(t *testing.T, port int, ports []int, name string, with func(*Config)
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("%s config: %v", name, err)
 	}
-	srv, nc, err := startEmbedded(cfg)
+	srv, nc, err := startEmbedded(cfg, slog.New(slog.DiscardHandler), Options{})
 	if err != nil {
 		t.Fatalf("starting %s: %v", name, err)
 	}
