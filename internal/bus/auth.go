@@ -89,6 +89,9 @@ func (c *Config) validateAuth() []error {
 		"nats.listen_token_file": c.ListenTokenFile, "nats.listen_tls_cert": c.ListenTLSCert,
 		"nats.listen_tls_key": c.ListenTLSKey, "nats.listen_tls_client_ca": c.ListenTLSClientCA,
 	}
+	if len(c.ListenUsers) > 0 {
+		listenKeys["nats.listen_users"] = "set"
+	}
 	clientKeys := map[string]string{
 		"nats.user": c.User, "nats.password_file": c.PasswordFile, "nats.token_file": c.TokenFile,
 		"nats.tls_ca": c.TLSCA, "nats.tls_cert": c.TLSCert, "nats.tls_key": c.TLSKey, "nats.creds": c.Creds,
@@ -130,7 +133,7 @@ func (c *Config) validateAuth() []error {
 	if err := c.checkListenExposure(); err != nil {
 		errs = append(errs, err)
 	}
-	return errs
+	return append(errs, c.validateListenUsers()...)
 }
 
 // checkListenExposure refuses a listener reachable from the network that
@@ -172,7 +175,11 @@ func listenAuth(cfg Config, opts *server.Options, log *slog.Logger, o Options) (
 		if err != nil {
 			return nil, err
 		}
-		opts.Username, opts.Password = cfg.ListenUser, pw
+		if len(cfg.ListenUsers) == 0 {
+			opts.Username, opts.Password = cfg.ListenUser, pw
+		} else if opts.Users, err = listenUsers(cfg, pw); err != nil {
+			return nil, err
+		}
 		client = append(client, nats.UserInfo(cfg.ListenUser, pw))
 	case cfg.ListenTokenFile != "":
 		tok, err := readPlainSecret("nats.listen_token_file", cfg.ListenTokenFile)

@@ -70,6 +70,11 @@ type Config struct {
 	ListenTLSCert      string `yaml:"listen_tls_cert"`
 	ListenTLSKey       string `yaml:"listen_tls_key"`
 	ListenTLSClientCA  string `yaml:"listen_tls_client_ca"`
+	// ListenUsers are more users of the listener, each limited to the
+	// subjects it may publish and subscribe to (a CI job that publishes
+	// release events, an app that pushes its samples), beside ListenUser,
+	// which keeps every right (permissions.go).
+	ListenUsers []ListenUser `yaml:"listen_users"`
 
 	// The client side, for an external server (nats.url), e.g. another
 	// Aftershock process's listener: a user and password file, or a token
