@@ -99,6 +99,12 @@ type Config struct {
 	ServerName          string   `yaml:"server_name"`
 	ClusterUser         string   `yaml:"cluster_user"`
 	ClusterPasswordFile string   `yaml:"cluster_password_file"`
+	// Mutual TLS on the routes: this node's certificate and key (shown to
+	// the nodes it dials and to those dialling it; re-read when the files
+	// change) and the CA that signed every node's.
+	ClusterTLSCert string `yaml:"cluster_tls_cert"`
+	ClusterTLSKey  string `yaml:"cluster_tls_key"`
+	ClusterTLSCA   string `yaml:"cluster_tls_ca"`
 }
 
 // Validate applies defaults and checks the section.
@@ -268,7 +274,7 @@ func startEmbedded(cfg Config, log *slog.Logger, o Options) (*server.Server, *na
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := clusterOptions(cfg, opts); err != nil {
+	if err := clusterOptions(cfg, opts, log, o); err != nil {
 		return nil, nil, err
 	}
 	srv, err := server.NewServer(opts)

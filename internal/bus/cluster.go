@@ -1,8 +1,11 @@
 package bus
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"strings"
@@ -18,19 +21,23 @@ import (
 // processes, and the broker survives the loss of one of them. Routes carry
 // every message, so whoever opens a route to cluster_listen reads and
 // publishes everything: a route listener reachable from the network must
-// require a login (nats.cluster_user with nats.cluster_password_file).
+// require a login (nats.cluster_user with nats.cluster_password_file) or
+// mutual TLS (nats.cluster_tls_*), which also keeps the traffic and the
+// login off the wire in clear text.
 
 // clusterOn reports whether the embedded server joins a cluster.
 func (c *Config) clusterOn() bool { return c.ClusterListen != "" }
 
-// clusterAuthOn reports whether routes must prove who they are.
-func (c *Config) clusterAuthOn() bool { return c.ClusterUser != "" }
+// clusterAuthOn reports whether routes must prove who they are: a login,
+// or a certificate signed by cluster_tls_ca (mutual TLS).
+func (c *Config) clusterAuthOn() bool { return c.ClusterUser != "" || c.ClusterTLSCA != "" }
 
 // validateCluster checks the cluster keys.
 func (c *Config) validateCluster() []error {
 	keys := map[string]string{
 		"nats.cluster_name": c.ClusterName, "nats.cluster_user": c.ClusterUser,
 		"nats.cluster_password_file": c.ClusterPasswordFile, "nats.server_name": c.ServerName,
+		"nats.cluster_tls_cert": c.ClusterTLSCert, "nats.cluster_tls_key": c.ClusterTLSKey, "nats.cluster_tls_ca": c.ClusterTLSCA,
 	}
 	if len(c.ClusterRoutes) > 0 {
 		keys["nats.cluster_routes"] = "set"
@@ -71,6 +78,13 @@ func (c *Config) validateCluster() []error {
 		}
 	}
 	errs = append(errs, pairErrs("nats.cluster_user", c.ClusterUser, "nats.cluster_password_file", c.ClusterPasswordFile)...)
+	errs = append(errs, pairErrs("nats.cluster_tls_cert", c.ClusterTLSCert, "nats.cluster_tls_key", c.ClusterTLSKey)...)
+	if c.ClusterTLSCert != "" && c.ClusterTLSCA == "" {
+		errs = append(errs, errors.New("nats.cluster_tls_cert: set without nats.cluster_tls_ca (the nodes check each other's certificates both ways: mutual TLS needs the CA)"))
+	}
+	if c.ClusterTLSCA != "" && c.ClusterTLSCert == "" {
+		errs = append(errs, errors.New("nats.cluster_tls_ca: set without nats.cluster_tls_cert and nats.cluster_tls_key (each node shows its own certificate to the others)"))
+	}
 	if err := c.checkClusterExposure(); err != nil {
 		errs = append(errs, err)
 	}
@@ -91,7 +105,7 @@ func (c *Config) checkClusterExposure() error {
 		return nil
 	}
 	return fmt.Errorf("nats.cluster_listen: %q is reachable from the network and routes need no login, so any server that reaches it joins the cluster and reads and publishes every message; "+
-		"set nats.cluster_user with nats.cluster_password_file, or listen on 127.0.0.1", c.ClusterListen)
+		"set nats.cluster_user with nats.cluster_password_file, or nats.cluster_tls_cert, nats.cluster_tls_key and nats.cluster_tls_ca (mutual TLS), or listen on 127.0.0.1", c.ClusterListen)
 }
 
 // routeURL parses one nats.cluster_routes entry: host:port or
@@ -125,7 +139,7 @@ func routeURL(s string) (*url.URL, error) {
 // same login in the URLs of the routes this server opens (nats-server
 // sends only what a route URL carries; routes it learns from its peers get
 // Cluster.Username/Password).
-func clusterOptions(cfg Config, opts *server.Options) error {
+func clusterOptions(cfg Config, opts *server.Options, log *slog.Logger, o Options) error {
 	if !cfg.clusterOn() {
 		return nil
 	}
@@ -165,6 +179,13 @@ func clusterOptions(cfg Config, opts *server.Options) error {
 		opts.Cluster.Username, opts.Cluster.Password = cfg.ClusterUser, pw
 		login = url.UserPassword(cfg.ClusterUser, pw)
 	}
+	if cfg.ClusterTLSCert != "" {
+		tc, err := routeTLS(cfg, log, o)
+		if err != nil {
+			return err
+		}
+		opts.Cluster.TLSConfig, opts.Cluster.TLSTimeout = tc, 2
+	}
 	for i, r := range cfg.ClusterRoutes {
 		u, err := routeURL(r)
 		if err != nil {
@@ -174,4 +195,27 @@ func clusterOptions(cfg Config, opts *server.Options) error {
 		opts.Routes = append(opts.Routes, u)
 	}
 	return nil
+}
+
+// routeTLS is the routes' mutual TLS: each node shows its certificate
+// (re-read when its files change) whether it dials or is dialled, and
+// accepts only peers whose certificate cluster_tls_ca signed.
+func routeTLS(cfg Config, log *slog.Logger, o Options) (*tls.Config, error) {
+	r, err := httptls.New(httptls.Config{CertFile: cfg.ClusterTLSCert, KeyFile: cfg.ClusterTLSKey}, log.With("part", "nats-cluster-tls"),
+		httptls.Options{Listener: "nats-cluster", Metrics: o.TLSMetrics, Every: o.TLSCheckEvery})
+	if err != nil {
+		return nil, fmt.Errorf("nats.cluster_tls_cert: loading the node's certificate: %w", err)
+	}
+	pem, err := os.ReadFile(cfg.ClusterTLSCA)
+	if err != nil {
+		return nil, fmt.Errorf("nats.cluster_tls_ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("nats.cluster_tls_ca: %s holds no PEM certificate", cfg.ClusterTLSCA)
+	}
+	tc := r.TLSConfig()
+	tc.GetClientCertificate = r.GetClientCertificate
+	tc.RootCAs, tc.ClientCAs, tc.ClientAuth = pool, pool, tls.RequireAndVerifyClientCert
+	return tc, nil
 }

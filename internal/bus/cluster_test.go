@@ -2,8 +2,15 @@ package bus
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net"
 	"slices"
 	"strings"
@@ -148,6 +155,7 @@ func TestClusterRouteLogin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("three-node cluster: -short")
 	}
+	t.Parallel() // mostly waiting for elections, like TestClusterRouteTLS
 	dir := t.TempDir()
 	pw := writeFile(t, dir, "route-pw", "route-Pass_0123456789\n")
 	wrongPW := writeFile(t, dir, "wrong-pw", "not-the-route-password\n")
@@ -262,6 +270,12 @@ func TestConfigValidateCluster(t *testing.T) {
 			c.ClusterRoutes = []string{"nats-route://aftershock-0.aftershock:6222", "nats://10.0.0.7:6222", "[::1]:6222"}
 		}), ""},
 		{"names", node(func(c *Config) { c.ClusterName, c.ServerName = "prod-eu", "aftershock-0" }), ""},
+		{"all interfaces with mutual TLS", node(func(c *Config) {
+			c.ClusterListen, c.ClusterTLSCert, c.ClusterTLSKey, c.ClusterTLSCA = "0.0.0.0:6222", "c", "k", "ca"
+		}), ""},
+		{"TLS cert without key", node(func(c *Config) { c.ClusterTLSCert, c.ClusterTLSCA = "c", "ca" }), "nats.cluster_tls_cert: set without nats.cluster_tls_key"},
+		{"TLS without CA", node(func(c *Config) { c.ClusterTLSCert, c.ClusterTLSKey = "c", "k" }), "nats.cluster_tls_cert: set without nats.cluster_tls_ca"},
+		{"CA without cert", node(func(c *Config) { c.ClusterTLSCA = "ca" }), "nats.cluster_tls_ca: set without nats.cluster_tls_cert"},
 		{"all interfaces without login", node(func(c *Config) { c.ClusterListen = "0.0.0.0:6222" }), "nats.cluster_listen"},
 		{"address without login", node(func(c *Config) { c.ClusterListen = "10.0.0.5:6222" }), "routes need no login"},
 		{"user without password", node(func(c *Config) { c.ClusterUser = "route" }), "nats.cluster_user: set without nats.cluster_password_file"},
@@ -295,4 +309,90 @@ func TestConfigValidateCluster(t *testing.T) {
 			}
 		})
 	}
+}
+
+// nodeCert makes a CA and one certificate it signs for 127.0.0.1 that
+// serves as both ends of a route (server and client use), as PEM files.
+func nodeCert(t *testing.T) (caFile, certFile, keyFile string) {
+	t.Helper()
+	dir := t.TempDir()
+	ca, caKey, caPEM := newCA(t, "route CA")
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "node"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, dir, "ca.pem", caPEM),
+		writeFile(t, dir, "node.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))),
+		writeFile(t, dir, "node.key", string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})))
+}
+
+// TestClusterRouteTLS: three embedded servers whose routes use mutual TLS
+// (no password) form a JetStream cluster; a server without TLS, or with a
+// certificate from another CA, is refused; one with a certificate from
+// the cluster's CA joins.
+func TestClusterRouteTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three-node cluster: -short")
+	}
+	t.Parallel()
+	ca, cert, key := nodeCert(t)
+	otherCA, otherCert, otherKey := nodeCert(t)
+	ports := freePorts(t, 3+3)
+	mtls := func(c *Config) { c.ClusterTLSCert, c.ClusterTLSKey, c.ClusterTLSCA = cert, key, ca }
+	bs := openCluster(t, ports[:3], mtls)
+	roundTrip(t, bs[0], bs[2], "post-cluster-tls")
+
+	sub, err := bs[1].NC.SubscribeSync("probe.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bs[1].NC.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	refused := []struct {
+		name string
+		with func(*Config)
+	}{
+		{"no-tls", func(*Config) {}},
+		{"other-ca", func(c *Config) { c.ClusterTLSCert, c.ClusterTLSKey, c.ClusterTLSCA = otherCert, otherKey, otherCA }},
+	}
+	for i, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, nc := joiner(t, ports[3+i], ports[:3], tc.name, tc.with)
+			if reaches(t, nc, sub, "probe."+tc.name, 2500*time.Millisecond) {
+				t.Fatalf("a message published on %s reached the cluster", tc.name)
+			}
+			for j, b := range bs {
+				if slices.Contains(peers(t, b.srv), tc.name) {
+					t.Errorf("node%d routes to %s", j, tc.name)
+				}
+			}
+			if p := peers(t, srv); len(p) > 0 {
+				t.Errorf("%s routes to %v", tc.name, p)
+			}
+		})
+	}
+	t.Run("cluster-ca", func(t *testing.T) {
+		srv, nc := joiner(t, ports[5], ports[:3], "late-node", mtls)
+		if !reaches(t, nc, sub, "probe.late", 10*time.Second) {
+			t.Fatalf("a message published on a node with the cluster's certificate did not arrive (routes %v)", peers(t, srv))
+		}
+	})
 }

@@ -203,6 +203,14 @@ func (r *Reloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error
 	return r.cert.Load(), nil
 }
 
+// GetClientCertificate is tls.Config.GetClientCertificate, for a
+// connection this side dials (a NATS route): the same pair as
+// GetCertificate.
+func (r *Reloader) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	r.check()
+	return r.cert.Load(), nil
+}
+
 // check looks at the files if it is time to, unless another handshake is
 // already looking.
 func (r *Reloader) check() {
