@@ -153,10 +153,11 @@ func ValidToken(s string) bool { return tokenRE.MatchString(s) }
 
 // Options are what Open needs besides the configuration.
 type Options struct {
-	// TLSMetrics, if set, counts reloads of the listener's certificate.
+	// TLSMetrics, if set, counts reloads of the listener's and the
+	// routes' certificates.
 	TLSMetrics *httptls.Metrics
-	// TLSCheckEvery is how often at most the listener's certificate files
-	// are looked at (default httptls.DefaultEvery).
+	// TLSCheckEvery is how often at most their certificate files are
+	// looked at (default httptls.DefaultEvery).
 	TLSCheckEvery time.Duration
 }
 
@@ -180,7 +181,7 @@ func OpenWith(ctx context.Context, cfg Config, log *slog.Logger, o Options) (*Bu
 			return nil, err
 		}
 		if cfg.clusterOn() {
-			log.Info("embedded nats joins a cluster", "cluster", b.srv.ClusterName(), "server_name", b.srv.Name(), "routes_from", b.ClusterAddr(), "routes_to", len(cfg.ClusterRoutes), "route_login", cfg.ClusterUser != "")
+			log.Info("embedded nats joins a cluster", "cluster", b.srv.ClusterName(), "server_name", b.srv.Name(), "routes_from", b.ClusterAddr(), "routes_to", len(cfg.ClusterRoutes), "route_login", cfg.ClusterUser != "", "route_tls", cfg.ClusterTLSCert != "")
 		}
 		if cfg.Listen != "" {
 			log.Info("embedded nats accepts network clients", "url", b.ListenURL(), "auth", cfg.listenAuthMode(), "tls", cfg.ListenTLSCert != "")
