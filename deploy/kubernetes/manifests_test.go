@@ -133,7 +133,7 @@ func TestAftershockManifests(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the ConfigMap's aftershock.yaml: %v", err)
 	}
-	if !cfg.Cluster.Leased(cfg.NATS.URL, cfg.NATS.Listen) || cfg.NATS.Replicas != 3 {
+	if !cfg.Cluster.Leased(cfg.NATS) || cfg.NATS.Replicas != 3 {
 		t.Errorf("config shares work by %+v on %q with %d replicas, want leases on the NATS cluster, R3", cfg.Cluster, cfg.NATS.URL, cfg.NATS.Replicas)
 	}
 	if !strings.HasSuffix(cfg.HTTP.Listen, ":8080") || c.Ports[0].ContainerPort != 8080 {

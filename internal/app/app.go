@@ -64,6 +64,9 @@ type Options struct {
 	Sources *crawlers.Registry
 	// HTTPClient, when set, is used by sources (tests route it locally).
 	HTTPClient func(timeout time.Duration) *http.Client
+	// TLSCheckEvery is how often at most the HTTP and NATS listeners look
+	// at their certificate files (default httptls.DefaultEvery).
+	TLSCheckEvery time.Duration
 }
 
 // App is one running Aftershock process.
@@ -78,6 +81,8 @@ type App struct {
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 	errs chan error
+	// tlsMetrics counts certificate reloads of the HTTP and NATS listeners.
+	tlsMetrics *httptls.Metrics
 	// closers release what notifiers hold (an IRC connection).
 	closers []func() error
 	// crawlers runs the sources; its Health feeds /healthz details.
@@ -133,7 +138,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}()
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.health = newHealth(a.reg, time.Now)
-	a.bus, err = bus.Open(ctx, a.cfg.NATS, a.log.With("part", "bus"))
+	a.tlsMetrics = httptls.NewMetrics(a.reg)
+	a.bus, err = bus.OpenWith(ctx, a.cfg.NATS, a.log.With("part", "bus"), bus.Options{TLSMetrics: a.tlsMetrics, TLSCheckEvery: a.opt.TLSCheckEvery})
 	if err != nil {
 		return err
 	}
@@ -510,7 +516,7 @@ func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledg
 		return fmt.Errorf("http.listen: %w", err)
 	}
 	if c := a.cfg.HTTP.TLS; c != nil {
-		r, err := httptls.New(*c, a.log.With("part", "tls"))
+		r, err := httptls.New(*c, a.log.With("part", "tls"), httptls.Options{Listener: "http", Metrics: a.tlsMetrics, Every: a.opt.TLSCheckEvery})
 		if err != nil {
 			_ = ln.Close()
 			return err

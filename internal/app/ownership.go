@@ -20,7 +20,7 @@ const sourceLease = "source:"
 // NATS cluster with others (nil: the static split or a lone process),
 // after its first round so the detector starts with its share.
 func (a *App) openOwnership(ctx context.Context) (*ownership.Manager, error) {
-	if !a.cfg.Cluster.Leased(a.cfg.NATS.URL, a.cfg.NATS.Listen) {
+	if !a.cfg.Cluster.Leased(a.cfg.NATS) {
 		return nil, nil
 	}
 	var names []string

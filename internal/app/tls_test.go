@@ -34,7 +34,7 @@ services: [{name: shop}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	a, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TLSCheckEvery: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,15 +63,35 @@ services: [{name: shop}]
 		}
 	}
 
+	// The replaced pair is served once the next check (every 20ms here)
+	// has seen the files change; until then the client, trusting only the
+	// new certificate, fails its handshake.
 	certB, keyB := tlstest.SelfSigned(t, "second")
 	writePair(t, certFile, certB, keyFile, keyB, 2)
-	res, err = tlstest.Client(t, certB).Get(base + "/healthz")
-	if err != nil {
-		t.Fatalf("after replacing the certificate: %v", err)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res, err = tlstest.Client(t, certB).Get(base + "/healthz")
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after replacing the certificate: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	res.Body.Close()
 	if cn := res.TLS.PeerCertificates[0].Subject.CommonName; cn != "second" {
 		t.Fatalf("after replacing the certificate the app serves %q", cn)
+	}
+	// The reload is counted on /metrics.
+	res, err = tlstest.Client(t, certB).Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(body), `aftershock_tls_reloads_total{listener="http"} 1`) {
+		t.Errorf("/metrics has no reload of the http listener's certificate")
 	}
 }
 

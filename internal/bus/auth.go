@@ -1,8 +1,11 @@
 package bus
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"slices"
@@ -41,16 +44,17 @@ func readSecret(key, path string) (string, error) {
 // bcryptPrefixes are how nats-server recognises a hashed password or token.
 var bcryptPrefixes = []string{"$2a$", "$2b$", "$2x$", "$2y$"}
 
-// readPlainSecret is readSecret for the listener's password or token, which
-// the embedded server's own client must present: a bcrypt hash, which
-// nats-server would accept for others, is refused.
+// readPlainSecret is readSecret for a password or token the embedded
+// server must present itself (its own client to its listener, its routes
+// to the other nodes): a bcrypt hash, which nats-server would accept for
+// others, is refused.
 func readPlainSecret(key, path string) (string, error) {
 	s, err := readSecret(key, path)
 	if err != nil {
 		return "", err
 	}
 	if slices.ContainsFunc(bcryptPrefixes, func(p string) bool { return strings.HasPrefix(s, p) }) {
-		return "", fmt.Errorf("%s: holds a bcrypt hash; the embedded server's own client needs the secret itself", key)
+		return "", fmt.Errorf("%s: holds a bcrypt hash; the embedded server logs in with it, so it needs the secret itself", key)
 	}
 	return s, nil
 }
@@ -84,6 +88,9 @@ func (c *Config) validateAuth() []error {
 		"nats.listen_user": c.ListenUser, "nats.listen_password_file": c.ListenPasswordFile,
 		"nats.listen_token_file": c.ListenTokenFile, "nats.listen_tls_cert": c.ListenTLSCert,
 		"nats.listen_tls_key": c.ListenTLSKey, "nats.listen_tls_client_ca": c.ListenTLSClientCA,
+	}
+	if len(c.ListenUsers) > 0 {
+		listenKeys["nats.listen_users"] = "set"
 	}
 	clientKeys := map[string]string{
 		"nats.user": c.User, "nats.password_file": c.PasswordFile, "nats.token_file": c.TokenFile,
@@ -126,7 +133,7 @@ func (c *Config) validateAuth() []error {
 	if err := c.checkListenExposure(); err != nil {
 		errs = append(errs, err)
 	}
-	return errs
+	return append(errs, c.validateListenUsers()...)
 }
 
 // checkListenExposure refuses a listener reachable from the network that
@@ -157,7 +164,7 @@ func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m
 // server's options and returns the options its own in-process client needs
 // to pass the same check (nats-server authenticates in-process clients too;
 // it only skips TLS for them).
-func listenAuth(cfg Config, opts *server.Options) ([]nats.Option, error) {
+func listenAuth(cfg Config, opts *server.Options, log *slog.Logger, o Options) ([]nats.Option, error) {
 	if err := cfg.checkListenExposure(); err != nil {
 		return nil, err
 	}
@@ -168,7 +175,11 @@ func listenAuth(cfg Config, opts *server.Options) ([]nats.Option, error) {
 		if err != nil {
 			return nil, err
 		}
-		opts.Username, opts.Password = cfg.ListenUser, pw
+		if len(cfg.ListenUsers) == 0 {
+			opts.Username, opts.Password = cfg.ListenUser, pw
+		} else if opts.Users, err = listenUsers(cfg, pw); err != nil {
+			return nil, err
+		}
 		client = append(client, nats.UserInfo(cfg.ListenUser, pw))
 	case cfg.ListenTokenFile != "":
 		tok, err := readPlainSecret("nats.listen_token_file", cfg.ListenTokenFile)
@@ -179,14 +190,24 @@ func listenAuth(cfg Config, opts *server.Options) ([]nats.Option, error) {
 		client = append(client, nats.Token(tok))
 	}
 	if cfg.ListenTLSCert != "" {
-		tc, err := server.GenTLSConfig(&server.TLSConfigOpts{
-			CertFile: cfg.ListenTLSCert,
-			KeyFile:  cfg.ListenTLSKey,
-			CaFile:   cfg.ListenTLSClientCA,
-			Verify:   cfg.ListenTLSClientCA != "",
-		})
+		// The certificate is re-read when its files change (cert-manager,
+		// certbot), as for the HTTP API; the client CA is read once.
+		r, err := httptls.New(httptls.Config{CertFile: cfg.ListenTLSCert, KeyFile: cfg.ListenTLSKey}, log.With("part", "nats-tls"),
+			httptls.Options{Listener: "nats", Metrics: o.TLSMetrics, Every: o.TLSCheckEvery})
 		if err != nil {
 			return nil, fmt.Errorf("nats.listen_tls_cert: loading the listener's certificate: %w", err)
+		}
+		tc := r.TLSConfig()
+		if cfg.ListenTLSClientCA != "" {
+			pem, err := os.ReadFile(cfg.ListenTLSClientCA)
+			if err != nil {
+				return nil, fmt.Errorf("nats.listen_tls_client_ca: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("nats.listen_tls_client_ca: %s holds no PEM certificate", cfg.ListenTLSClientCA)
+			}
+			tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
 		}
 		opts.TLS, opts.TLSConfig = true, tc
 		opts.TLSVerify = cfg.ListenTLSClientCA != ""

@@ -20,7 +20,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/aftershock/aftershock/internal/httptls"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -265,6 +267,110 @@ func TestListenTLS(t *testing.T) {
 		}
 		roundTrip(t, remote, srv, "post-tls")
 	})
+}
+
+// TestListenTLSReload: the listener serves a certificate put in place of
+// its files while it runs; garbage in the files leaves the previous one in
+// service and is counted.
+func TestListenTLSReload(t *testing.T) {
+	first, second := newTestPKI(t), newTestPKI(t)
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "nats.crt"), filepath.Join(dir, "nats.key")
+	put := func(path, from string, step int) {
+		t.Helper()
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		putBytes(t, path, b, step)
+	}
+	put(certFile, first.serverCert, 0)
+	put(keyFile, first.serverKey, 0)
+	tok := writeFile(t, dir, "token", "tok-0123456789abcdef")
+	cfg := Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Retention: time.Hour, Replicas: 1,
+		ListenTokenFile: tok, ListenTLSCert: certFile, ListenTLSKey: keyFile}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	m := httptls.NewMetrics(nil)
+	b, err := OpenWith(context.Background(), cfg, slog.New(slog.DiscardHandler), Options{TLSMetrics: m, TLSCheckEvery: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	// servedSerial connects afresh (trusting both CAs) and returns the
+	// serial of the certificate the listener showed.
+	servedSerial := func() string {
+		t.Helper()
+		nc, err := nats.Connect(b.ListenURL(), nats.Token("tok-0123456789abcdef"), nats.RootCAs(first.caFile, second.caFile), nats.MaxReconnects(0))
+		if err != nil {
+			t.Fatalf("connecting over TLS: %v", err)
+		}
+		defer nc.Close()
+		st, err := nc.TLSConnectionState()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.PeerCertificates[0].SerialNumber.String()
+	}
+	errs := func() float64 { return testutil.ToFloat64(m.Errors("nats")) }
+	if got, want := servedSerial(), fileSerial(t, first.serverCert); got != want {
+		t.Fatalf("served serial %s, want %s", got, want)
+	}
+	put(certFile, second.serverCert, 1)
+	put(keyFile, second.serverKey, 1)
+	want := fileSerial(t, second.serverCert)
+	deadline := time.Now().Add(5 * time.Second)
+	for servedSerial() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("still serving the first certificate 5s after the files changed")
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	putBytes(t, certFile, []byte("garbage"), 2)
+	for errs() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("garbage in the certificate file not counted")
+		}
+		if got := servedSerial(); got != want {
+			t.Fatalf("garbage: served serial %s, want the previous %s", got, want)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	if got := servedSerial(); got != want {
+		t.Fatalf("after garbage: served serial %s, want the previous %s", got, want)
+	}
+	if errs() != 1 {
+		t.Errorf("reload errors %v, want 1", errs())
+	}
+}
+
+// putBytes replaces a file and moves its modification time on by step
+// seconds, so a change is seen on file systems with coarse timestamps.
+func putBytes(t *testing.T, path string, b []byte, step int) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mt := time.Now().Add(time.Duration(step) * time.Second)
+	if err := os.Chtimes(path, mt, mt); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fileSerial is the serial number of the certificate in a PEM file.
+func fileSerial(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(b)
+	c, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.SerialNumber.String()
 }
 
 func TestListenMutualTLS(t *testing.T) {

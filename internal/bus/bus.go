@@ -15,6 +15,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/aftershock/aftershock/internal/httptls"
 )
 
 // Stream names and their subjects.
@@ -68,6 +70,11 @@ type Config struct {
 	ListenTLSCert      string `yaml:"listen_tls_cert"`
 	ListenTLSKey       string `yaml:"listen_tls_key"`
 	ListenTLSClientCA  string `yaml:"listen_tls_client_ca"`
+	// ListenUsers are more users of the listener, each limited to the
+	// subjects it may publish and subscribe to (a CI job that publishes
+	// release events, an app that pushes its samples), beside ListenUser,
+	// which keeps every right (permissions.go).
+	ListenUsers []ListenUser `yaml:"listen_users"`
 
 	// The client side, for an external server (nats.url), e.g. another
 	// Aftershock process's listener: a user and password file, or a token
@@ -79,6 +86,25 @@ type Config struct {
 	TLSCA        string `yaml:"tls_ca"`
 	TLSCert      string `yaml:"tls_cert"`
 	TLSKey       string `yaml:"tls_key"`
+
+	// The embedded server as one node of a NATS cluster of Aftershock
+	// processes (cluster.go): the host:port routes from the other nodes
+	// arrive on, the other nodes' route addresses, the cluster's name
+	// (default aftershock) and this node's (default the host name), and
+	// the login every route presents: a user and a file holding its
+	// password.
+	ClusterListen       string   `yaml:"cluster_listen"`
+	ClusterRoutes       []string `yaml:"cluster_routes"`
+	ClusterName         string   `yaml:"cluster_name"`
+	ServerName          string   `yaml:"server_name"`
+	ClusterUser         string   `yaml:"cluster_user"`
+	ClusterPasswordFile string   `yaml:"cluster_password_file"`
+	// Mutual TLS on the routes: this node's certificate and key (shown to
+	// the nodes it dials and to those dialling it; re-read when the files
+	// change) and the CA that signed every node's.
+	ClusterTLSCert string `yaml:"cluster_tls_cert"`
+	ClusterTLSKey  string `yaml:"cluster_tls_key"`
+	ClusterTLSCA   string `yaml:"cluster_tls_ca"`
 }
 
 // Validate applies defaults and checks the section.
@@ -100,8 +126,14 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("nats.replicas: %d, want 1 to 5", c.Replicas))
 	}
 	errs = append(errs, c.validateAuth()...)
+	errs = append(errs, c.validateCluster()...)
 	return errors.Join(errs...)
 }
+
+// Shared reports whether other processes may use the same broker: an
+// external server, the embedded one's network listener, or the embedded
+// one as a node of a cluster.
+func (c Config) Shared() bool { return c.URL != "" || c.Listen != "" || c.ClusterListen != "" }
 
 // Bus is a live connection to JetStream with Aftershock's streams declared.
 type Bus struct {
@@ -119,19 +151,37 @@ var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 // (service and source names must be).
 func ValidToken(s string) bool { return tokenRE.MatchString(s) }
 
+// Options are what Open needs besides the configuration.
+type Options struct {
+	// TLSMetrics, if set, counts reloads of the listener's and the
+	// routes' certificates.
+	TLSMetrics *httptls.Metrics
+	// TLSCheckEvery is how often at most their certificate files are
+	// looked at (default httptls.DefaultEvery).
+	TLSCheckEvery time.Duration
+}
+
 // Open starts the embedded server or dials the external one, then declares
 // streams and buckets.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
+	return OpenWith(ctx, cfg, log, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, cfg Config, log *slog.Logger, o Options) (*Bus, error) {
 	b := &Bus{log: log}
 	var err error
 	if cfg.URL == "" {
 		if b.lock, err = lockDataDir(cfg.DataDir); err != nil {
 			return nil, err
 		}
-		b.srv, b.NC, err = startEmbedded(cfg)
+		b.srv, b.NC, err = startEmbedded(cfg, log, o)
 		if err != nil {
 			b.lock.unlock()
 			return nil, err
+		}
+		if cfg.clusterOn() {
+			log.Info("embedded nats joins a cluster", "cluster", b.srv.ClusterName(), "server_name", b.srv.Name(), "routes_from", b.ClusterAddr(), "routes_to", len(cfg.ClusterRoutes), "route_login", cfg.ClusterUser != "", "route_tls", cfg.ClusterTLSCert != "")
 		}
 		if cfg.Listen != "" {
 			log.Info("embedded nats accepts network clients", "url", b.ListenURL(), "auth", cfg.listenAuthMode(), "tls", cfg.ListenTLSCert != "")
@@ -152,14 +202,57 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 		b.Close()
 		return nil, fmt.Errorf("opening jetstream: %w", err)
 	}
-	if err := b.declare(ctx, cfg); err != nil {
+	if err := b.declareWhenReady(ctx, cfg); err != nil {
 		b.Close()
 		return nil, err
 	}
 	return b, nil
 }
 
-func startEmbedded(cfg Config) (*server.Server, *nats.Conn, error) {
+// declareWhenReady declares the streams and buckets; as a node of a
+// cluster it first waits (until ctx ends) for JetStream to elect a meta
+// leader, which needs a majority of the nodes up and routed to each other,
+// and retries a declaration whose request got no answer (one sent while
+// the leader changes or a stream's replicas elect theirs).
+func (b *Bus) declareWhenReady(ctx context.Context, cfg Config) error {
+	if b.srv == nil || !cfg.clusterOn() {
+		return b.declare(ctx, cfg, func(ctx context.Context, f func(context.Context) error) error { return f(ctx) })
+	}
+	logged := false
+	for !b.srv.JetStreamIsCurrent() {
+		if !logged {
+			b.log.Info("waiting for the nats cluster: JetStream needs a majority of nodes routed to each other", "routes", b.srv.NumRoutes())
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the nats cluster to elect a JetStream leader (%d routes up): %w", b.srv.NumRoutes(), ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return b.declare(ctx, cfg, b.retrying)
+}
+
+// retrying calls f with a deadline of its own per try until it succeeds
+// or ctx ends.
+func (b *Bus) retrying(ctx context.Context, f func(context.Context) error) error {
+	for {
+		try, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err := f(try)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		b.log.Warn("declaring streams on the nats cluster: retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func startEmbedded(cfg Config, log *slog.Logger, o Options) (*server.Server, *nats.Conn, error) {
 	opts := &server.Options{
 		ServerName: "aftershock",
 		JetStream:  true,
@@ -178,8 +271,11 @@ func startEmbedded(cfg Config) (*server.Server, *nats.Conn, error) {
 		}
 		opts.Host, opts.Port = host, port
 	}
-	auth, err := listenAuth(cfg, opts)
+	auth, err := listenAuth(cfg, opts, log, o)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := clusterOptions(cfg, opts, log, o); err != nil {
 		return nil, nil, err
 	}
 	srv, err := server.NewServer(opts)
@@ -206,7 +302,9 @@ func startEmbedded(cfg Config) (*server.Server, *nats.Conn, error) {
 // sample's message id (a pushed body's Idempotency-Key and index).
 const MetricsDuplicateWindow = 10 * time.Minute
 
-func (b *Bus) declare(ctx context.Context, cfg Config) error {
+// declare declares every stream and bucket, each through call (which may
+// retry).
+func (b *Bus) declare(ctx context.Context, cfg Config, call func(context.Context, func(context.Context) error) error) error {
 	streams := []jetstream.StreamConfig{
 		{Name: StreamPosts, Subjects: []string{"posts.>"}, Duplicates: 2 * time.Hour},
 		// A pushed body retried with the same Idempotency-Key within the
@@ -226,7 +324,7 @@ func (b *Bus) declare(ctx context.Context, cfg Config) error {
 		if sc.Duplicates > sc.MaxAge {
 			sc.Duplicates = sc.MaxAge
 		}
-		if _, err := b.JS.CreateOrUpdateStream(ctx, sc); err != nil {
+		if err := call(ctx, func(ctx context.Context) error { _, err := b.JS.CreateOrUpdateStream(ctx, sc); return err }); err != nil {
 			return fmt.Errorf("declaring stream %s: %w", sc.Name, err)
 		}
 	}
@@ -243,7 +341,7 @@ func (b *Bus) declare(ctx context.Context, cfg Config) error {
 	for _, kc := range buckets {
 		kc.Storage = jetstream.FileStorage
 		kc.Replicas = cfg.Replicas
-		if _, err := b.JS.CreateOrUpdateKeyValue(ctx, kc); err != nil {
+		if err := call(ctx, func(ctx context.Context) error { _, err := b.JS.CreateOrUpdateKeyValue(ctx, kc); return err }); err != nil {
 			return fmt.Errorf("declaring kv bucket %s: %w", kc.Bucket, err)
 		}
 	}
@@ -258,6 +356,16 @@ func (b *Bus) ListenURL() string {
 		return ""
 	}
 	return b.srv.ClientURL()
+}
+
+// ClusterAddr is the host:port on which the embedded server accepts routes
+// from the other nodes (nats.cluster_listen, with the port it chose for
+// port 0), or "" outside a cluster.
+func (b *Bus) ClusterAddr() string {
+	if b.srv == nil || b.srv.ClusterAddr() == nil {
+		return ""
+	}
+	return b.srv.ClusterAddr().String()
 }
 
 // KV returns a declared bucket.

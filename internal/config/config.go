@@ -86,12 +86,12 @@ type Cluster struct {
 }
 
 // Leased reports whether ownership is by leases: no static members/index
-// override, and other processes may share the broker — an external NATS
-// (natsURL), or the embedded server exposed on a listener (listen) that
-// other processes connect to. A lone process that listens only for the
-// nats CLI wins every lease at its first round.
-func (c Cluster) Leased(natsURL, listen string) bool {
-	return (natsURL != "" || listen != "") && c.Members <= 1
+// override, and other processes may share the broker (bus.Config.Shared:
+// an external NATS, the embedded server exposed on a listener, or the
+// embedded server in a cluster of Aftershock processes). A lone process
+// that listens only for the nats CLI wins every lease at its first round.
+func (c Cluster) Leased(n bus.Config) bool {
+	return n.Shared() && c.Members <= 1
 }
 
 // Owns reports whether this process handles key (a service or a source

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aftershock/aftershock/internal/bus"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -113,20 +115,21 @@ func TestClusterSharesWorkOnce(t *testing.T) {
 		t.Error("a single process must own everything")
 	}
 	for _, c := range []struct {
-		cl     Cluster
-		url    string
-		listen string
-		want   bool
+		cl   Cluster
+		nats bus.Config
+		want bool
 	}{
-		{Cluster{}, "nats://n:4222", "", true},
-		{Cluster{}, "", "", false},
-		{Cluster{Members: 2}, "nats://n:4222", "", false},
+		{Cluster{}, bus.Config{URL: "nats://n:4222"}, true},
+		{Cluster{}, bus.Config{}, false},
+		{Cluster{Members: 2}, bus.Config{URL: "nats://n:4222"}, false},
 		// the embedded server on a listener: others may connect and share the work
-		{Cluster{}, "", "127.0.0.1:4222", true},
-		{Cluster{Members: 2}, "", "127.0.0.1:4222", false},
+		{Cluster{}, bus.Config{Listen: "127.0.0.1:4222"}, true},
+		{Cluster{Members: 2}, bus.Config{Listen: "127.0.0.1:4222"}, false},
+		// the embedded server as one node of a cluster of Aftershock processes
+		{Cluster{}, bus.Config{ClusterListen: "127.0.0.1:6222"}, true},
 	} {
-		if got := c.cl.Leased(c.url, c.listen); got != c.want {
-			t.Errorf("%+v on %q listening on %q: leased %v, want %v", c.cl, c.url, c.listen, got, c.want)
+		if got := c.cl.Leased(c.nats); got != c.want {
+			t.Errorf("%+v on %+v: leased %v, want %v", c.cl, c.nats, got, c.want)
 		}
 	}
 	for _, bad := range []string{

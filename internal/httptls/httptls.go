@@ -1,9 +1,11 @@
 // Package httptls serves the HTTP API over TLS from a certificate and key
 // file that may be replaced while the daemon runs (cert-manager, certbot,
-// a mounted secret): every handshake checks the files' modification times
-// and sizes and re-reads the pair when they changed. A pair that does not
-// load (say the certificate was replaced but the key not yet) keeps the
-// previous one in service and is tried again on the next handshake.
+// a mounted secret): a handshake checks the files' modification times and
+// sizes (at most every few seconds) and re-reads the pair when they
+// changed. A pair that does not load (say the certificate was replaced but
+// the key not yet, or a file is half written) keeps the previous one in
+// service, is logged and counted once, and is tried again when the files
+// change again. The same Reloader serves the embedded NATS listener.
 //
 // It also holds the rule that bearer tokens never cross a network in clear
 // text by accident: see CheckPlaintext.
@@ -17,7 +19,10 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config is the http.tls section.
@@ -72,18 +77,84 @@ func Loopback(listen string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// DefaultEvery is how often a Reloader looks at the files at most.
+const DefaultEvery = 5 * time.Second
+
+// Metrics counts certificate reloads per listener ("http", "nats"):
+// aftershock_tls_reloads_total, aftershock_tls_reload_errors_total (a new
+// pair that did not load, or files that cannot be read: the previous pair
+// stays in service) and aftershock_tls_certificate_not_after_seconds (the
+// served certificate's expiry, for an alert well before it).
+type Metrics struct {
+	reloads, errors *prometheus.CounterVec
+	notAfter        *prometheus.GaugeVec
+}
+
+// NewMetrics makes the metrics and registers them on reg (nil: not
+// registered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aftershock_tls_reloads_total", Help: "Certificate pairs loaded after a change of the files, per listener.",
+		}, []string{"listener"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aftershock_tls_reload_errors_total", Help: "Changed certificate files that did not load (or could not be read); the previous pair stays in service.",
+		}, []string{"listener"}),
+		notAfter: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "aftershock_tls_certificate_not_after_seconds", Help: "Expiry (unix seconds) of the certificate a listener serves.",
+		}, []string{"listener"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.reloads, m.errors, m.notAfter)
+	}
+	return m
+}
+
+// Errors is the reload error counter of one listener.
+func (m *Metrics) Errors(listener string) prometheus.Counter {
+	return m.errors.WithLabelValues(listener)
+}
+
+// Reloads is the reload counter of one listener.
+func (m *Metrics) Reloads(listener string) prometheus.Counter {
+	return m.reloads.WithLabelValues(listener)
+}
+
+// Options tune a Reloader.
+type Options struct {
+	// Listener names it in logs and metrics ("http", "nats").
+	Listener string
+	// Every is how often at most a handshake looks at the files (default
+	// DefaultEvery); the handshakes in between serve the loaded pair
+	// without touching the disk.
+	Every time.Duration
+	// Metrics, if set, count reloads and errors.
+	Metrics *Metrics
+	// Now is the clock (default time.Now); tests move it on.
+	Now func() time.Time
+}
+
 // Reloader hands out the current certificate, re-reading the files when
 // they change.
 type Reloader struct {
 	cfg Config
 	log *slog.Logger
+	opt Options
 
-	mu   sync.Mutex
-	cert *tls.Certificate
-	seen stamp
-	// failed is the version of the files that last failed to load, so a
-	// bad pair is reported once, not on every handshake.
-	failed stamp
+	// cert is the pair in service; a reload swaps it whole, so a handshake
+	// sees the old pair or the new one, never half of each.
+	cert atomic.Pointer[tls.Certificate]
+
+	// mu is held by the one handshake checking the files; the others
+	// serve cert meanwhile.
+	mu      sync.Mutex
+	checked time.Time // last look at the files
+	seen    stamp     // the version of the files cert came from
+	// failed is the version of the files that last failed to load, and
+	// unreadable is set while the files cannot be read, so a bad pair is
+	// reported once, not at every check.
+	failed     stamp
+	unreadable bool
 }
 
 // stamp is what identifies one version of the two files.
@@ -93,8 +164,17 @@ type stamp struct {
 }
 
 // New loads the pair once; an error names the files.
-func New(cfg Config, log *slog.Logger) (*Reloader, error) {
-	r := &Reloader{cfg: cfg, log: log}
+func New(cfg Config, log *slog.Logger, opt Options) (*Reloader, error) {
+	if opt.Every <= 0 {
+		opt.Every = DefaultEvery
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Listener == "" {
+		opt.Listener = "http"
+	}
+	r := &Reloader{cfg: cfg, log: log, opt: opt}
 	st, err := r.stat()
 	if err != nil {
 		return nil, err
@@ -102,6 +182,7 @@ func New(cfg Config, log *slog.Logger) (*Reloader, error) {
 	if err := r.load(st); err != nil {
 		return nil, err
 	}
+	r.checked = opt.Now()
 	return r, nil
 }
 
@@ -110,25 +191,66 @@ func (r *Reloader) TLSConfig() *tls.Config {
 	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: r.GetCertificate}
 }
 
-// GetCertificate is tls.Config.GetCertificate: the cached pair, re-read
-// first when either file changed since it was loaded.
+// Certificate is the pair in service.
+func (r *Reloader) Certificate() *tls.Certificate { return r.cert.Load() }
+
+// GetCertificate is tls.Config.GetCertificate: the loaded pair, re-read
+// first when the last look at the files is Every ago and either file
+// changed since. A pair that does not load leaves the loaded one in
+// service.
 func (r *Reloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-	r.mu.Lock()
+	r.check()
+	return r.cert.Load(), nil
+}
+
+// GetClientCertificate is tls.Config.GetClientCertificate, for a
+// connection this side dials (a NATS route): the same pair as
+// GetCertificate.
+func (r *Reloader) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	r.check()
+	return r.cert.Load(), nil
+}
+
+// check looks at the files if it is time to, unless another handshake is
+// already looking.
+func (r *Reloader) check() {
+	if !r.mu.TryLock() {
+		return
+	}
 	defer r.mu.Unlock()
+	now := r.opt.Now()
+	if now.Sub(r.checked) < r.opt.Every {
+		return
+	}
+	r.checked = now
 	st, err := r.stat()
 	if err != nil {
-		r.log.Warn("tls: checking certificate files; serving the loaded certificate", "err", err)
-		return r.cert, nil
-	}
-	if st != r.seen && st != r.failed {
-		if err := r.load(st); err != nil {
-			r.failed = st
-			r.log.Warn("tls: reloading certificate failed; serving the previous one", "err", err)
-		} else {
-			r.log.Info("tls: certificate reloaded", "cert_file", r.cfg.CertFile, "not_after", r.cert.Leaf.NotAfter)
+		if !r.unreadable {
+			r.unreadable = true
+			r.fail("tls: reading the certificate files failed; serving the loaded certificate", err)
 		}
+		return
 	}
-	return r.cert, nil
+	r.unreadable = false
+	if st == r.seen || st == r.failed {
+		return
+	}
+	if err := r.load(st); err != nil {
+		r.failed = st
+		r.fail("tls: reloading the certificate failed; serving the previous one", err)
+		return
+	}
+	if r.opt.Metrics != nil {
+		r.opt.Metrics.reloads.WithLabelValues(r.opt.Listener).Inc()
+	}
+	r.log.Info("tls: certificate reloaded", "listener", r.opt.Listener, "cert_file", r.cfg.CertFile, "serial", r.cert.Load().Leaf.SerialNumber.String(), "not_after", r.cert.Load().Leaf.NotAfter)
+}
+
+func (r *Reloader) fail(msg string, err error) {
+	if r.opt.Metrics != nil {
+		r.opt.Metrics.errors.WithLabelValues(r.opt.Listener).Inc()
+	}
+	r.log.Error(msg, "listener", r.opt.Listener, "cert_file", r.cfg.CertFile, "key_file", r.cfg.KeyFile, "err", err)
 }
 
 func (r *Reloader) stat() (stamp, error) {
@@ -143,12 +265,17 @@ func (r *Reloader) stat() (stamp, error) {
 	return stamp{certMod: c.ModTime(), keyMod: k.ModTime(), certSize: c.Size(), keySize: k.Size()}, nil
 }
 
-// load reads the pair; on success it becomes current and st is remembered.
+// load reads the pair; on success it goes into service and st is
+// remembered.
 func (r *Reloader) load(st stamp) error {
 	cert, err := tls.LoadX509KeyPair(r.cfg.CertFile, r.cfg.KeyFile)
 	if err != nil {
 		return fmt.Errorf("tls: loading %s and %s: %w", r.cfg.CertFile, r.cfg.KeyFile, err)
 	}
-	r.cert, r.seen = &cert, st
+	r.cert.Store(&cert)
+	r.seen = st
+	if r.opt.Metrics != nil {
+		r.opt.Metrics.notAfter.WithLabelValues(r.opt.Listener).Set(float64(cert.Leaf.NotAfter.Unix()))
+	}
 	return nil
 }

@@ -2,6 +2,8 @@ package httptls
 
 import (
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"io"
 	"log/slog"
 	"net"
@@ -9,8 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/aftershock/aftershock/internal/httptls/tlstest"
 )
@@ -41,9 +47,9 @@ func serve(t *testing.T, r *Reloader) string {
 	return ln.Addr().String()
 }
 
-// servedCN connects with a fresh connection, trusting exactly trust, and
-// returns the common name the server presented.
-func servedCN(t *testing.T, addr string, trust []byte) string {
+// served connects with a fresh connection, trusting exactly trust, and
+// returns the certificate the server presented.
+func served(t *testing.T, addr string, trust []byte) *x509.Certificate {
 	t.Helper()
 	res, err := tlstest.Client(t, trust).Get("https://" + addr + "/")
 	if err != nil {
@@ -53,44 +59,105 @@ func servedCN(t *testing.T, addr string, trust []byte) string {
 	if b, _ := io.ReadAll(res.Body); string(b) != "ok" {
 		t.Fatalf("body %q", b)
 	}
-	return res.TLS.PeerCertificates[0].Subject.CommonName
+	return res.TLS.PeerCertificates[0]
 }
 
+// serial is the serial number of the first certificate in a PEM block.
+func serial(t *testing.T, certPEM []byte) string {
+	t.Helper()
+	b, _ := pem.Decode(certPEM)
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.SerialNumber.String()
+}
+
+// clock is a test clock moved on by hand.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// TestReloadsChangedCertificate: a real HTTPS listener serves a new pair
+// once the files change and the check interval has passed, keeps the
+// previous pair (logged and counted once) while the files are a mismatched
+// pair, garbage or gone, and serves the next good pair after that.
 func TestReloadsChangedCertificate(t *testing.T) {
 	dir := t.TempDir()
 	cfg := Config{CertFile: filepath.Join(dir, "tls.crt"), KeyFile: filepath.Join(dir, "tls.key")}
 	certA, keyA := tlstest.SelfSigned(t, "first")
 	certB, keyB := tlstest.SelfSigned(t, "second")
+	certC, keyC := tlstest.SelfSigned(t, "third")
 	write(t, cfg.CertFile, certA, 0)
 	write(t, cfg.KeyFile, keyA, 0)
 	if err := cfg.ValidateAt("http.tls"); err != nil {
 		t.Fatal(err)
 	}
-	r, err := New(cfg, slog.New(slog.DiscardHandler))
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	clk := &clock{t: time.Now()}
+	r, err := New(cfg, slog.New(slog.DiscardHandler), Options{Listener: "http", Every: 5 * time.Second, Metrics: m, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := serve(t, r)
-	if cn := servedCN(t, addr, certA); cn != "first" {
-		t.Fatalf("served %q, want first", cn)
+	errs := func() float64 { return testutil.ToFloat64(m.Errors("http")) }
+	reloads := func() float64 { return testutil.ToFloat64(m.Reloads("http")) }
+	want := func(step string, trust, cert []byte, nErrs, nReloads float64) {
+		t.Helper()
+		if got := served(t, addr, trust).SerialNumber.String(); got != serial(t, cert) {
+			t.Fatalf("%s: served serial %s, want %s", step, got, serial(t, cert))
+		}
+		if errs() != nErrs || reloads() != nReloads {
+			t.Fatalf("%s: %v reload errors and %v reloads counted, want %v and %v", step, errs(), reloads(), nErrs, nReloads)
+		}
 	}
+	want("start", certA, certA, 0, 0)
 
-	// Half a rotation (new certificate, old key) keeps the old pair.
+	// A new pair within the interval is not looked at yet.
 	write(t, cfg.CertFile, certB, 1)
-	if cn := servedCN(t, addr, certA); cn != "first" {
-		t.Fatalf("mismatched pair: served %q, want the previous certificate", cn)
-	}
-	// The key arrives: the new pair is served without a restart.
-	write(t, cfg.KeyFile, keyB, 2)
-	if cn := servedCN(t, addr, certB); cn != "second" {
-		t.Fatalf("after rotation served %q, want second", cn)
-	}
-	// Files gone: keep serving what is loaded.
+	write(t, cfg.KeyFile, keyB, 1)
+	clk.add(4 * time.Second)
+	want("within the interval", certA, certA, 0, 0)
+	// Once the interval has passed it is served without a restart.
+	clk.add(time.Second)
+	want("after rotation", certB, certB, 0, 1)
+
+	// Half a rotation (new certificate, old key): the old pair stays.
+	write(t, cfg.CertFile, certC, 2)
+	clk.add(5 * time.Second)
+	want("mismatched pair", certB, certB, 1, 1)
+	// Garbage (a half-written file): the old pair stays, counted once
+	// however many checks see it.
+	write(t, cfg.CertFile, []byte("-----BEGIN CERTIFICATE-----\nnot base64"), 3)
+	write(t, cfg.KeyFile, keyC, 3)
+	clk.add(5 * time.Second)
+	want("garbage", certB, certB, 2, 1)
+	clk.add(5 * time.Second)
+	want("garbage, checked again", certB, certB, 2, 1)
+	// Files gone: the loaded pair stays.
 	if err := os.Remove(cfg.CertFile); err != nil {
 		t.Fatal(err)
 	}
-	if cn := servedCN(t, addr, certB); cn != "second" {
-		t.Fatalf("after removal served %q, want second", cn)
+	clk.add(5 * time.Second)
+	want("removed", certB, certB, 3, 1)
+	// The complete new pair arrives.
+	write(t, cfg.CertFile, certC, 4)
+	clk.add(5 * time.Second)
+	want("third pair", certC, certC, 3, 2)
+	if got := testutil.ToFloat64(m.notAfter.WithLabelValues("http")); got != float64(r.Certificate().Leaf.NotAfter.Unix()) {
+		t.Errorf("not_after gauge %v, want the served certificate's %v", got, r.Certificate().Leaf.NotAfter.Unix())
+	}
+	if n, err := testutil.GatherAndCount(reg, "aftershock_tls_reload_errors_total", "aftershock_tls_reloads_total"); err != nil || n != 2 {
+		t.Errorf("registered series %d (%v), want 2", n, err)
 	}
 }
 

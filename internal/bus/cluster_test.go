@@ -1,0 +1,398 @@
+package bus
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// freePorts reserves n loopback ports and frees them again, so servers
+// can be told each other's route addresses before any of them starts.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ls []net.Listener
+	var out []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		out = append(out, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return out
+}
+
+// peers is the sorted names of the servers srv has a route to.
+func peers(t *testing.T, srv *server.Server) []string {
+	t.Helper()
+	rz, err := srv.Routez(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range rz.Routes {
+		if !slices.Contains(names, r.RemoteName) {
+			names = append(names, r.RemoteName)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// openCluster opens three embedded servers as one cluster on loopback,
+// each configured by with, and waits until each routes to the other two.
+func openCluster(t *testing.T, ports []int, with func(*Config)) []*Bus {
+	t.Helper()
+	var routes []string
+	for _, p := range ports {
+		routes = append(routes, fmt.Sprintf("127.0.0.1:%d", p))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	bs := make([]*Bus, len(ports))
+	errs := make([]error, len(ports))
+	var wg sync.WaitGroup
+	for i, p := range ports {
+		cfg := Config{
+			DataDir: t.TempDir(), Listen: "127.0.0.1:0", Retention: time.Hour, Replicas: 3,
+			ClusterListen: fmt.Sprintf("127.0.0.1:%d", p), ClusterRoutes: routes, ServerName: fmt.Sprintf("node%d", i),
+		}
+		with(&cfg)
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("node%d config: %v", i, err)
+		}
+		// Every node waits in Open for a majority of the cluster.
+		wg.Go(func() { bs[i], errs[i] = Open(ctx, cfg, slog.New(slog.DiscardHandler)) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("opening node%d: %v", i, err)
+		}
+		t.Cleanup(bs[i].Close)
+	}
+	for i, b := range bs {
+		want := slices.DeleteFunc([]string{"node0", "node1", "node2"}, func(n string) bool { return n == fmt.Sprintf("node%d", i) })
+		deadline := time.Now().Add(10 * time.Second)
+		for !slices.Equal(peers(t, b.srv), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("node%d routes to %v, want %v", i, peers(t, b.srv), want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return bs
+}
+
+// joiner starts one more embedded server that tries to route to the
+// cluster at ports, without waiting for JetStream (it may never get in).
+func joiner(t *testing.T, port int, ports []int, name string, with func(*Config)) (*server.Server, *nats.Conn) {
+	t.Helper()
+	cfg := Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Retention: time.Hour, Replicas: 3, ClusterListen: fmt.Sprintf("127.0.0.1:%d", port), ServerName: name}
+	for _, p := range ports {
+		cfg.ClusterRoutes = append(cfg.ClusterRoutes, fmt.Sprintf("nats-route://127.0.0.1:%d", p))
+	}
+	with(&cfg)
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("%s config: %v", name, err)
+	}
+	srv, nc, err := startEmbedded(cfg, slog.New(slog.DiscardHandler), Options{})
+	if err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		nc.Close()
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	})
+	return srv, nc
+}
+
+// reaches publishes on subject from nc and reports whether sub (on another
+// node) receives it within wait; it publishes again every 100ms, so a
+// route that comes up late still counts.
+func reaches(t *testing.T, nc *nats.Conn, sub *nats.Subscription, subject string, wait time.Duration) bool {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		if err := nc.Publish(subject, []byte("hello")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sub.NextMsg(100 * time.Millisecond); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// TestClusterRouteLogin: three embedded servers whose routes log in form a
+// JetStream cluster (R3 streams, a post published on one node read on
+// another); a fourth server with no login, a wrong password or a wrong
+// user is refused by every node: no node routes to it and what is
+// published on it reaches nobody. One with the right login joins and its
+// messages arrive (so the refusal is the login's doing).
+func TestClusterRouteLogin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three-node cluster: -short")
+	}
+	t.Parallel() // mostly waiting for elections, like TestClusterRouteTLS
+	dir := t.TempDir()
+	pw := writeFile(t, dir, "route-pw", "route-Pass_0123456789\n")
+	wrongPW := writeFile(t, dir, "wrong-pw", "not-the-route-password\n")
+	ports := freePorts(t, 4+4)
+	login := func(c *Config) { c.ClusterUser, c.ClusterPasswordFile = "route", pw }
+	bs := openCluster(t, ports[:3], login)
+	roundTrip(t, bs[0], bs[2], "post-cluster")
+
+	sub, err := bs[1].NC.SubscribeSync("probe.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bs[1].NC.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	refused := []struct {
+		name string
+		with func(*Config)
+	}{
+		{"no-login", func(*Config) {}},
+		{"wrong-password", func(c *Config) { c.ClusterUser, c.ClusterPasswordFile = "route", wrongPW }},
+		{"wrong-user", func(c *Config) { c.ClusterUser, c.ClusterPasswordFile = "someone", pw }},
+	}
+	for i, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, nc := joiner(t, ports[3+i], ports[:3], tc.name, tc.with)
+			// Routes are retried every second: 2.5s covers several tries.
+			if reaches(t, nc, sub, "probe."+tc.name, 2500*time.Millisecond) {
+				t.Fatalf("a message published on %s reached the cluster", tc.name)
+			}
+			for j, b := range bs {
+				if slices.Contains(peers(t, b.srv), tc.name) {
+					t.Errorf("node%d routes to %s", j, tc.name)
+				}
+			}
+			if p := peers(t, srv); len(p) > 0 {
+				t.Errorf("%s routes to %v", tc.name, p)
+			}
+		})
+	}
+	t.Run("right-login", func(t *testing.T) {
+		srv, nc := joiner(t, ports[6], ports[:3], "late-node", login)
+		if !reaches(t, nc, sub, "probe.late", 10*time.Second) {
+			t.Fatalf("a message published on a node with the right login did not arrive (routes %v)", peers(t, srv))
+		}
+		if got := peers(t, bs[1].srv); !slices.Contains(got, "late-node") {
+			t.Errorf("node1 routes to %v, want late-node among them", got)
+		}
+	})
+}
+
+// TestClusterNetworkWithoutLoginRefused: a route listener reachable from
+// the network without a login does not start, and the error names the key.
+func TestClusterNetworkWithoutLoginRefused(t *testing.T) {
+	for _, listen := range []string{"0.0.0.0:0", ":0", "[::]:0"} {
+		cfg := Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", ClusterListen: listen, ServerName: "n0", Retention: time.Hour, Replicas: 1}
+		err := cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), "nats.cluster_listen") || !strings.Contains(err.Error(), "routes need no login") {
+			t.Errorf("validate cluster_listen %s without login: %v, want refused naming nats.cluster_listen", listen, err)
+		}
+		// Open checks the same without Validate.
+		if b, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler)); err == nil {
+			b.Close()
+			t.Errorf("opened cluster_listen %s without a login", listen)
+		} else if !strings.Contains(err.Error(), "nats.cluster_listen") {
+			t.Errorf("open cluster_listen %s without login: %v, want it to name nats.cluster_listen", listen, err)
+		}
+	}
+}
+
+func TestClusterSecretFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, file, want string
+	}{
+		{"missing", "absent", "no such file"},
+		{"empty", writeFile(t, dir, "empty", "\n"), "is empty"},
+		{"bcrypt hash", writeFile(t, dir, "hash", "$2a$11$abcdefghijklmnopqrstuv\n"), "bcrypt"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", ClusterListen: "127.0.0.1:0", ServerName: "n0", ClusterUser: "route", ClusterPasswordFile: tc.file, Retention: time.Hour, Replicas: 1}
+			if tc.file == "absent" {
+				cfg.ClusterPasswordFile = dir + "/absent"
+			}
+			b, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
+			if err == nil {
+				b.Close()
+				t.Fatal("started")
+			}
+			if !strings.Contains(err.Error(), "nats.cluster_password_file") || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%v, want it to name nats.cluster_password_file and say %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestConfigValidateCluster(t *testing.T) {
+	node := func(with func(*Config)) Config {
+		c := Config{DataDir: "/tmp/x", Listen: "127.0.0.1:4222", ClusterListen: "127.0.0.1:6222", ClusterRoutes: []string{"127.0.0.1:6223"}}
+		with(&c)
+		return c
+	}
+	tests := []struct {
+		name string
+		cfg  Config
+		want string // "" means valid
+	}{
+		{"loopback without login", node(func(*Config) {}), ""},
+		{"all interfaces with login", node(func(c *Config) { c.ClusterListen, c.ClusterUser, c.ClusterPasswordFile = "0.0.0.0:6222", "route", "p" }), ""},
+		{"route URLs", node(func(c *Config) {
+			c.ClusterRoutes = []string{"nats-route://aftershock-0.aftershock:6222", "nats://10.0.0.7:6222", "[::1]:6222"}
+		}), ""},
+		{"names", node(func(c *Config) { c.ClusterName, c.ServerName = "prod-eu", "aftershock-0" }), ""},
+		{"all interfaces with mutual TLS", node(func(c *Config) {
+			c.ClusterListen, c.ClusterTLSCert, c.ClusterTLSKey, c.ClusterTLSCA = "0.0.0.0:6222", "c", "k", "ca"
+		}), ""},
+		{"TLS cert without key", node(func(c *Config) { c.ClusterTLSCert, c.ClusterTLSCA = "c", "ca" }), "nats.cluster_tls_cert: set without nats.cluster_tls_key"},
+		{"TLS without CA", node(func(c *Config) { c.ClusterTLSCert, c.ClusterTLSKey = "c", "k" }), "nats.cluster_tls_cert: set without nats.cluster_tls_ca"},
+		{"CA without cert", node(func(c *Config) { c.ClusterTLSCA = "ca" }), "nats.cluster_tls_ca: set without nats.cluster_tls_cert"},
+		{"all interfaces without login", node(func(c *Config) { c.ClusterListen = "0.0.0.0:6222" }), "nats.cluster_listen"},
+		{"address without login", node(func(c *Config) { c.ClusterListen = "10.0.0.5:6222" }), "routes need no login"},
+		{"user without password", node(func(c *Config) { c.ClusterUser = "route" }), "nats.cluster_user: set without nats.cluster_password_file"},
+		{"password without user", node(func(c *Config) { c.ClusterPasswordFile = "p" }), "nats.cluster_password_file: set without nats.cluster_user"},
+		{"password in a route URL", node(func(c *Config) {
+			c.ClusterUser, c.ClusterPasswordFile = "route", "p"
+			c.ClusterRoutes = []string{"nats-route://route:s3cret@10.0.0.7:6222"}
+		}), "nats.cluster_routes[0]: holds a login"},
+		{"route without port", node(func(c *Config) { c.ClusterRoutes = []string{"nats-route://10.0.0.7"} }), "nats.cluster_routes[0]"},
+		{"route with another scheme", node(func(c *Config) { c.ClusterRoutes = []string{"http://10.0.0.7:6222"} }), "nats.cluster_routes[0]: scheme"},
+		{"no client listener", node(func(c *Config) { c.Listen = "" }), "nats.cluster_listen: needs nats.listen"},
+		{"bad cluster listen", node(func(c *Config) { c.ClusterListen = "6222" }), "nats.cluster_listen"},
+		{"bad cluster name", node(func(c *Config) { c.ClusterName = "prod eu" }), "nats.cluster_name"},
+		{"bad server name", node(func(c *Config) { c.ServerName = "a.b" }), "nats.server_name"},
+		{"routes without cluster listen", node(func(c *Config) { c.ClusterListen = "" }), "nats.cluster_routes: set, but nats.cluster_listen is empty"},
+		{"login without cluster listen", node(func(c *Config) {
+			c.ClusterListen, c.ClusterRoutes, c.ClusterUser, c.ClusterPasswordFile = "", nil, "route", "p"
+		}), "nats.cluster_user: set, but nats.cluster_listen is empty"},
+		{"cluster with external url", Config{URL: "nats://10.0.0.5:4222", ClusterListen: "127.0.0.1:6222"}, "nats.cluster_listen: only for the embedded server"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.cfg.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && err == nil:
+				t.Fatalf("accepted, want an error naming %q", tc.want)
+			case tc.want != "" && !strings.Contains(err.Error(), tc.want):
+				t.Fatalf("%v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// nodeCert makes a CA and one certificate it signs for 127.0.0.1 that
+// serves as both ends of a route (server and client use), as PEM files.
+func nodeCert(t *testing.T) (caFile, certFile, keyFile string) {
+	t.Helper()
+	dir := t.TempDir()
+	ca, caKey, caPEM := newCA(t, "route CA")
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "node"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, dir, "ca.pem", caPEM),
+		writeFile(t, dir, "node.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))),
+		writeFile(t, dir, "node.key", string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})))
+}
+
+// TestClusterRouteTLS: three embedded servers whose routes use mutual TLS
+// (no password) form a JetStream cluster; a server without TLS, or with a
+// certificate from another CA, is refused; one with a certificate from
+// the cluster's CA joins.
+func TestClusterRouteTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three-node cluster: -short")
+	}
+	t.Parallel()
+	ca, cert, key := nodeCert(t)
+	otherCA, otherCert, otherKey := nodeCert(t)
+	ports := freePorts(t, 3+3)
+	mtls := func(c *Config) { c.ClusterTLSCert, c.ClusterTLSKey, c.ClusterTLSCA = cert, key, ca }
+	bs := openCluster(t, ports[:3], mtls)
+	roundTrip(t, bs[0], bs[2], "post-cluster-tls")
+
+	sub, err := bs[1].NC.SubscribeSync("probe.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bs[1].NC.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	refused := []struct {
+		name string
+		with func(*Config)
+	}{
+		{"no-tls", func(*Config) {}},
+		{"other-ca", func(c *Config) { c.ClusterTLSCert, c.ClusterTLSKey, c.ClusterTLSCA = otherCert, otherKey, otherCA }},
+	}
+	for i, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, nc := joiner(t, ports[3+i], ports[:3], tc.name, tc.with)
+			if reaches(t, nc, sub, "probe."+tc.name, 2500*time.Millisecond) {
+				t.Fatalf("a message published on %s reached the cluster", tc.name)
+			}
+			for j, b := range bs {
+				if slices.Contains(peers(t, b.srv), tc.name) {
+					t.Errorf("node%d routes to %s", j, tc.name)
+				}
+			}
+			if p := peers(t, srv); len(p) > 0 {
+				t.Errorf("%s routes to %v", tc.name, p)
+			}
+		})
+	}
+	t.Run("cluster-ca", func(t *testing.T) {
+		srv, nc := joiner(t, ports[5], ports[:3], "late-node", mtls)
+		if !reaches(t, nc, sub, "probe.late", 10*time.Second) {
+			t.Fatalf("a message published on a node with the cluster's certificate did not arrive (routes %v)", peers(t, srv))
+		}
+	})
+}
