@@ -244,26 +244,7 @@ func TestRearmAfterResume(t *testing.T) {
 	halt := func(min int, ring string) signals.Verdict {
 		return signals.Verdict{Time: at.Add(time.Duration(min) * time.Minute), Release: "shop-ios-4.2.0", Service: "shop-ios", Ring: ring, Decision: "fail", Action: "halt"}
 	}
-	keys := func() []string {
-		t.Helper()
-		s, err := b.JS.Stream(ctx, bus.StreamDeliveries)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for seq := uint64(1); seq <= s.CachedInfo().State.LastSeq; seq++ {
-			m, err := s.GetMsg(ctx, seq)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var n deploy.Notice
-			if err := json.Unmarshal(m.Data, &n); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, n.Key)
-		}
-		return out
-	}
+	keys := func() []string { t.Helper(); return noticeKeys(t, ctx, b) }
 	handle := func(vs ...signals.Verdict) {
 		t.Helper()
 		for _, v := range vs {
@@ -350,26 +331,7 @@ func TestHaltOfAReusedReleaseIDGoesOut(t *testing.T) {
 	halt := func(min int, release, version, ring string) signals.Verdict {
 		return signals.Verdict{Time: at.Add(time.Duration(min) * time.Minute), Release: release, Service: "shop", Version: version, Ring: ring, Decision: "fail", Action: "halt"}
 	}
-	keys := func() []string {
-		t.Helper()
-		s, err := b.JS.Stream(ctx, bus.StreamDeliveries)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for seq := uint64(1); seq <= s.CachedInfo().State.LastSeq; seq++ {
-			m, err := s.GetMsg(ctx, seq)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var n deploy.Notice
-			if err := json.Unmarshal(m.Data, &n); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, n.Key)
-		}
-		return out
-	}
+	keys := func() []string { t.Helper(); return noticeKeys(t, ctx, b) }
 	// A claim from before claims kept their version.
 	if _, err := halts.Create(ctx, delivery.HaltKey("shop-old", "H2"), []byte("1")); err != nil {
 		t.Fatal(err)
@@ -391,4 +353,27 @@ func TestHaltOfAReusedReleaseIDGoesOut(t *testing.T) {
 	if got := fmt.Sprint(keys()); got != want {
 		t.Fatalf("notices %s, want %s", got, want)
 	}
+}
+
+// noticeKeys are the keys of the notices queued on b's deliveries stream,
+// in order.
+func noticeKeys(t *testing.T, ctx context.Context, b *bus.Bus) []string {
+	t.Helper()
+	s, err := b.JS.Stream(ctx, bus.StreamDeliveries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for seq := uint64(1); seq <= s.CachedInfo().State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n deploy.Notice
+		if err := json.Unmarshal(m.Data, &n); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, n.Key)
+	}
+	return out
 }

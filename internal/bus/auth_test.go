@@ -490,16 +490,21 @@ func TestConfigValidateAuth(t *testing.T) {
 		{"external without auth", external(func(*Config) {}), ""},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			err := tc.cfg.Validate()
-			switch {
-			case tc.want == "" && err != nil:
-				t.Fatalf("refused: %v", err)
-			case tc.want != "" && err == nil:
-				t.Fatalf("accepted, want an error naming %q", tc.want)
-			case tc.want != "" && !strings.Contains(err.Error(), tc.want):
-				t.Fatalf("%v, want it to contain %q", err, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { wantValidate(t, tc.cfg, tc.want) })
+	}
+}
+
+// wantValidate checks cfg.Validate: accepted when want is empty, else
+// refused with an error that contains want.
+func wantValidate(t *testing.T, cfg Config, want string) {
+	t.Helper()
+	err := cfg.Validate()
+	switch {
+	case want == "" && err != nil:
+		t.Fatalf("refused: %v", err)
+	case want != "" && err == nil:
+		t.Fatalf("accepted, want an error naming %q", want)
+	case want != "" && !strings.Contains(err.Error(), want):
+		t.Fatalf("%v, want it to contain %q", err, want)
 	}
 }

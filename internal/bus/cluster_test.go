@@ -128,6 +128,38 @@ func joiner(t *testing.T, port int, ports []int, name string, with func(*Config)
 	return srv, nc
 }
 
+// probes subscribes on b to the probe messages the tests publish.
+func probes(t *testing.T, b *Bus) *nats.Subscription {
+	t.Helper()
+	sub, err := b.NC.SubscribeSync("probe.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.NC.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return sub
+}
+
+// refusedJoiner checks that the node name, which tried to join the
+// cluster bs, got no route: a message published on it does not reach sub,
+// no node routes to it and it routes to none.
+func refusedJoiner(t *testing.T, bs []*Bus, sub *nats.Subscription, srv *server.Server, nc *nats.Conn, name string) {
+	t.Helper()
+	// Routes are retried every second: 2.5s covers several tries.
+	if reaches(t, nc, sub, "probe."+name, 2500*time.Millisecond) {
+		t.Fatalf("a message published on %s reached the cluster", name)
+	}
+	for j, b := range bs {
+		if slices.Contains(peers(t, b.srv), name) {
+			t.Errorf("node%d routes to %s", j, name)
+		}
+	}
+	if p := peers(t, srv); len(p) > 0 {
+		t.Errorf("%s routes to %v", name, p)
+	}
+}
+
 // reaches publishes on subject from nc and reports whether sub (on another
 // node) receives it within wait; it publishes again every 100ms, so a
 // route that comes up late still counts.
@@ -164,13 +196,7 @@ func TestClusterRouteLogin(t *testing.T) {
 	bs := openCluster(t, ports[:3], login)
 	roundTrip(t, bs[0], bs[2], "post-cluster")
 
-	sub, err := bs[1].NC.SubscribeSync("probe.>")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bs[1].NC.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	sub := probes(t, bs[1])
 	refused := []struct {
 		name string
 		with func(*Config)
@@ -182,18 +208,7 @@ func TestClusterRouteLogin(t *testing.T) {
 	for i, tc := range refused {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, nc := joiner(t, ports[3+i], ports[:3], tc.name, tc.with)
-			// Routes are retried every second: 2.5s covers several tries.
-			if reaches(t, nc, sub, "probe."+tc.name, 2500*time.Millisecond) {
-				t.Fatalf("a message published on %s reached the cluster", tc.name)
-			}
-			for j, b := range bs {
-				if slices.Contains(peers(t, b.srv), tc.name) {
-					t.Errorf("node%d routes to %s", j, tc.name)
-				}
-			}
-			if p := peers(t, srv); len(p) > 0 {
-				t.Errorf("%s routes to %v", tc.name, p)
-			}
+			refusedJoiner(t, bs, sub, srv, nc, tc.name)
 		})
 	}
 	t.Run("right-login", func(t *testing.T) {
@@ -297,17 +312,7 @@ func TestConfigValidateCluster(t *testing.T) {
 		{"cluster with external url", Config{URL: "nats://10.0.0.5:4222", ClusterListen: "127.0.0.1:6222"}, "nats.cluster_listen: only for the embedded server"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			err := tc.cfg.Validate()
-			switch {
-			case tc.want == "" && err != nil:
-				t.Fatalf("refused: %v", err)
-			case tc.want != "" && err == nil:
-				t.Fatalf("accepted, want an error naming %q", tc.want)
-			case tc.want != "" && !strings.Contains(err.Error(), tc.want):
-				t.Fatalf("%v, want it to contain %q", err, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { wantValidate(t, tc.cfg, tc.want) })
 	}
 }
 
@@ -359,13 +364,7 @@ func TestClusterRouteTLS(t *testing.T) {
 	bs := openCluster(t, ports[:3], mtls)
 	roundTrip(t, bs[0], bs[2], "post-cluster-tls")
 
-	sub, err := bs[1].NC.SubscribeSync("probe.>")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bs[1].NC.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	sub := probes(t, bs[1])
 	refused := []struct {
 		name string
 		with func(*Config)
@@ -376,17 +375,7 @@ func TestClusterRouteTLS(t *testing.T) {
 	for i, tc := range refused {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, nc := joiner(t, ports[3+i], ports[:3], tc.name, tc.with)
-			if reaches(t, nc, sub, "probe."+tc.name, 2500*time.Millisecond) {
-				t.Fatalf("a message published on %s reached the cluster", tc.name)
-			}
-			for j, b := range bs {
-				if slices.Contains(peers(t, b.srv), tc.name) {
-					t.Errorf("node%d routes to %s", j, tc.name)
-				}
-			}
-			if p := peers(t, srv); len(p) > 0 {
-				t.Errorf("%s routes to %v", tc.name, p)
-			}
+			refusedJoiner(t, bs, sub, srv, nc, tc.name)
 		})
 	}
 	t.Run("cluster-ca", func(t *testing.T) {
