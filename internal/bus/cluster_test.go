@@ -18,29 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aftershock/aftershock/internal/testnet"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 )
-
-// freePorts reserves n loopback ports and frees them again, so servers
-// can be told each other's route addresses before any of them starts.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ls []net.Listener
-	var out []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return out
-}
 
 // peers is the sorted names of the servers srv has a route to.
 func peers(t *testing.T, srv *server.Server) []string {
@@ -191,7 +172,7 @@ func TestClusterRouteLogin(t *testing.T) {
 	dir := t.TempDir()
 	pw := writeFile(t, dir, "route-pw", "route-Pass_0123456789\n")
 	wrongPW := writeFile(t, dir, "wrong-pw", "not-the-route-password\n")
-	ports := freePorts(t, 4+4)
+	ports := testnet.FreePorts(t, 4+4)
 	login := func(c *Config) { c.ClusterUser, c.ClusterPasswordFile = "route", pw }
 	bs := openCluster(t, ports[:3], login)
 	roundTrip(t, bs[0], bs[2], "post-cluster")
@@ -359,7 +340,7 @@ func TestClusterRouteTLS(t *testing.T) {
 	t.Parallel()
 	ca, cert, key := nodeCert(t)
 	otherCA, otherCert, otherKey := nodeCert(t)
-	ports := freePorts(t, 3+3)
+	ports := testnet.FreePorts(t, 3+3)
 	mtls := func(c *Config) { c.ClusterTLSCert, c.ClusterTLSKey, c.ClusterTLSCA = cert, key, ca }
 	bs := openCluster(t, ports[:3], mtls)
 	roundTrip(t, bs[0], bs[2], "post-cluster-tls")

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aftershock/aftershock/internal/testnet"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -61,29 +62,11 @@ func (c *simClock) Now() time.Time {
 
 func (c *simClock) run() { c.real0.Store(time.Now().UnixNano()) }
 
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ls []net.Listener
-	var out []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return out
-}
-
 // natsCluster starts three clustered JetStream nodes on loopback and waits
 // until an R3 stream can be created.
 func natsCluster(t *testing.T) ([]*server.Server, string) {
 	t.Helper()
-	ports := freePorts(t, 6)
+	ports := testnet.FreePorts(t, 6)
 	var routes []string
 	for i := range 3 {
 		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", ports[3+i]))
