@@ -150,14 +150,7 @@ func TestSampleReleaseAfterRestart(t *testing.T) {
 		if old {
 			d.cohorts = releaseCohorts{} // a snapshot of the release before this one
 		}
-		data, err := d.MarshalService("shop")
-		if err != nil {
-			t.Fatal(err)
-		}
-		d2 := New(defaultConfig(t), nil)
-		if err := d2.RestoreService("shop", data); err != nil {
-			t.Fatal(err)
-		}
+		d2 := restarted(t, d, defaultConfig(t))
 		d2.Advance(t0.Add(time.Minute))
 		d2.Metric(relSample(time.Minute, "", "r123"))
 		d2.Metric(relSample(time.Minute, "", "r122"))
@@ -511,15 +504,7 @@ func TestSampleReleaseCountedOnceOverRestart(t *testing.T) {
 	if st := d1.Stats(); st.ReleaseMismatches != 1 || st.UnknownReleases != 1 || d1.cohorts.n != 1 {
 		t.Fatalf("before the restart: %d mismatch, %d unknown, %d held; want 1, 1, 1", st.ReleaseMismatches, st.UnknownReleases, d1.cohorts.n)
 	}
-	data, err := d1.MarshalService("shop")
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	d2 := New(defaultConfig(t), nil)
-	if err := d2.RestoreService("shop", data); err != nil {
-		t.Fatal(err)
-	}
+	d2 := restarted(t, d1, defaultConfig(t))
 	d2.StoredAt(t0)
 	d2.ReleaseAt(started, 1)
 	for _, x := range append(before, down...) {

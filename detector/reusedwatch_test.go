@@ -278,15 +278,7 @@ func TestReusedReleaseIDAfterRestart(t *testing.T) {
 	s.d.ReleaseAt(signals.ReleaseEvent{Time: start.Add(3 * time.Hour), Release: reusedID, Service: "shop", Version: "4.2.0", Ring: "H3", Event: signals.EventCompleted}, 2)
 	saved := start.Add(4 * time.Hour)
 	s.emit(start.Add(3*time.Hour), saved, calm)
-	snap, err := s.d.MarshalService("shop")
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	d2 := New(s.d.cfg, nil)
-	if err := d2.RestoreService("shop", snap); err != nil {
-		t.Fatal(err)
-	}
+	d2 := restarted(t, s.d, s.d.cfg)
 	// The replay: the posts of the last hours, and the release events
 	// after the snapshot's position.
 	reuse := saved.Add(10 * time.Minute)
@@ -314,14 +306,7 @@ func TestReusedReleaseIDAfterRestart(t *testing.T) {
 		t.Fatal("no verdict of 4.3.0 after the rebuild")
 	}
 	// And the new watch is saved and restored as such.
-	snap2, err := d2.MarshalService("shop")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d3 := New(s.d.cfg, nil)
-	if err := d3.RestoreService("shop", snap2); err != nil {
-		t.Fatal(err)
-	}
+	d3 := restarted(t, d2, s.d.cfg)
 	if ws := d3.OpenWatches(); len(ws) != 1 || ws[0].Version != "4.3.0" || !ws[0].Start.Equal(reuse) {
 		t.Fatalf("restored: %+v", ws)
 	}
@@ -383,4 +368,19 @@ func TestReusedReleaseIDInAReplayWithoutSnapshot(t *testing.T) {
 	if w := s.openWatch(t, "H3"); w.Version != "4.3.0" || !w.Start.Equal(reuse) {
 		t.Fatalf("after the replay: %+v, want 4.3.0 watched from %s", w, reuse)
 	}
+}
+
+// restarted is a new detector with cfg that restored d's snapshot of the
+// service "shop", as a process does after a restart.
+func restarted(t *testing.T, d *Detector, cfg Config) *Detector {
+	t.Helper()
+	data, err := d.MarshalService("shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New(cfg, nil)
+	if err := r.RestoreService("shop", data); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
