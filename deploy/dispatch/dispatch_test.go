@@ -232,15 +232,7 @@ func TestDeadLetterAnnounced(t *testing.T) {
 // is queued exactly once more, with a new key; repeats before the resume,
 // and verdicts computed before it, are not.
 func TestRearmAfterResume(t *testing.T) {
-	ctx := context.Background()
-	b, err := bus.Open(ctx, bus.Config{DataDir: t.TempDir(), Retention: time.Hour, Replicas: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	halts, _ := b.KV(ctx, bus.BucketHalts)
-	at := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
-	d := New(b.JS, halts, []Target{{"store", []string{EventHalt}}}, "", func() time.Time { return at }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, b, halts, d, at := haltDispatcher(t, "store")
 	halt := func(min int, ring string) signals.Verdict {
 		return signals.Verdict{Time: at.Add(time.Duration(min) * time.Minute), Release: "shop-ios-4.2.0", Service: "shop-ios", Ring: ring, Decision: "fail", Action: "halt"}
 	}
@@ -319,15 +311,7 @@ func TestRearmConcurrent(t *testing.T) {
 // verdict naming no version, or the old version again, is the old claim's.
 // A claim made before claims kept their version counts as that version's.
 func TestHaltOfAReusedReleaseIDGoesOut(t *testing.T) {
-	ctx := context.Background()
-	b, err := bus.Open(ctx, bus.Config{DataDir: t.TempDir(), Retention: time.Hour, Replicas: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	halts, _ := b.KV(ctx, bus.BucketHalts)
-	at := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
-	d := New(b.JS, halts, []Target{{"hook", []string{EventHalt}}}, "", func() time.Time { return at }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, b, halts, d, at := haltDispatcher(t, "hook")
 	halt := func(min int, release, version, ring string) signals.Verdict {
 		return signals.Verdict{Time: at.Add(time.Duration(min) * time.Minute), Release: release, Service: "shop", Version: version, Ring: ring, Decision: "fail", Action: "halt"}
 	}
@@ -376,4 +360,23 @@ func noticeKeys(t *testing.T, ctx context.Context, b *bus.Bus) []string {
 		out = append(out, n.Key)
 	}
 	return out
+}
+
+// haltDispatcher is a dispatcher on a fresh broker that sends halts to one
+// target, with its clock fixed at the time it returns.
+func haltDispatcher(t *testing.T, target string) (context.Context, *bus.Bus, jetstream.KeyValue, *Dispatcher, time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	b, err := bus.Open(ctx, bus.Config{DataDir: t.TempDir(), Retention: time.Hour, Replicas: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	halts, err := b.KV(ctx, bus.BucketHalts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	d := New(b.JS, halts, []Target{{target, []string{EventHalt}}}, "", func() time.Time { return at }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return ctx, b, halts, d, at
 }
