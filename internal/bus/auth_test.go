@@ -60,26 +60,31 @@ func openListener(t *testing.T, with func(*Config)) *Bus {
 // POSTS stream through local (the embedded server's own connection).
 func roundTrip(t *testing.T, remote, local *Bus, id string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	p := signals.Post{Time: time.Now(), Source: "mastodon", ID: id, Service: "shop", Text: "checkout broken"}
 	if _, err := (Publisher{JS: remote.JS}).Post(ctx, p); err != nil {
 		t.Fatalf("publishing over the listener: %v", err)
 	}
-	s, err := local.JS.Stream(ctx, StreamPosts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, err := s.GetLastMsgForSubject(ctx, "posts.mastodon")
-	if err != nil {
+	var msg *jetstream.RawStreamMsg
+	if err := settled(ctx, func() (err error) {
+		s, err := local.JS.Stream(ctx, StreamPosts)
+		if err == nil {
+			msg, err = s.GetLastMsgForSubject(ctx, "posts.mastodon")
+		}
+		return err
+	}); err != nil {
 		t.Fatalf("reading the post back: %v", err)
 	}
 	if !strings.Contains(string(msg.Data), id) {
 		t.Fatalf("stored post %s, want id %s", msg.Data, id)
 	}
 	// And the other way: the remote side consumes what the server holds.
-	c, err := remote.JS.OrderedConsumer(ctx, StreamPosts, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"posts.mastodon"}})
-	if err != nil {
+	var c jetstream.Consumer
+	if err := settled(ctx, func() (err error) {
+		c, err = remote.JS.OrderedConsumer(ctx, StreamPosts, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"posts.mastodon"}})
+		return err
+	}); err != nil {
 		t.Fatalf("consuming over the listener: %v", err)
 	}
 	m, err := c.Next(jetstream.FetchMaxWait(5 * time.Second))
@@ -88,6 +93,19 @@ func roundTrip(t *testing.T, remote, local *Bus, id string) {
 	}
 	if !strings.Contains(string(m.Data()), id) {
 		t.Fatalf("consumed %s, want id %s", m.Data(), id)
+	}
+}
+
+// settled runs f until it does not fail with "no responders" or ctx ends:
+// in a cluster just formed the JetStream API can have no responder for a
+// moment while its leaders settle, and a client asks again.
+func settled(ctx context.Context, f func() error) error {
+	for {
+		err := f()
+		if err == nil || !errors.Is(err, nats.ErrNoResponders) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
