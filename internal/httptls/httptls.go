@@ -152,9 +152,12 @@ type Reloader struct {
 	seen    stamp     // the version of the files cert came from
 	// failed is the version of the files that last failed to load, and
 	// unreadable is set while the files cannot be read, so a bad pair is
-	// reported once, not at every check.
-	failed     stamp
-	unreadable bool
+	// reported once, not at every check. pending is a version that failed
+	// once and is reported only if the next look finds it unchanged: a
+	// rotation writes the certificate and the key one after the other,
+	// and a look between the two is no error.
+	failed, pending stamp
+	unreadable      bool
 }
 
 // stamp is what identifies one version of the two files.
@@ -236,10 +239,15 @@ func (r *Reloader) check() {
 		return
 	}
 	if err := r.load(st); err != nil {
+		if st != r.pending {
+			r.pending = st // perhaps half a rotation: look again next time
+			return
+		}
 		r.failed = st
 		r.fail("tls: reloading the certificate failed; serving the previous one", err)
 		return
 	}
+	r.pending = stamp{}
 	if r.opt.Metrics != nil {
 		r.opt.Metrics.reloads.WithLabelValues(r.opt.Listener).Inc()
 	}

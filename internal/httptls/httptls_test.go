@@ -131,28 +131,40 @@ func TestReloadsChangedCertificate(t *testing.T) {
 	clk.add(time.Second)
 	want("after rotation", certB, certB, 0, 1)
 
-	// Half a rotation (new certificate, old key): the old pair stays.
+	// Half a rotation (new certificate, old key): the old pair stays, and
+	// it is no error while the key follows before the next look.
 	write(t, cfg.CertFile, certC, 2)
 	clk.add(5 * time.Second)
-	want("mismatched pair", certB, certB, 1, 1)
-	// Garbage (a half-written file): the old pair stays, counted once
-	// however many checks see it.
-	write(t, cfg.CertFile, []byte("-----BEGIN CERTIFICATE-----\nnot base64"), 3)
-	write(t, cfg.KeyFile, keyC, 3)
+	want("half a rotation", certB, certB, 0, 1)
+	write(t, cfg.KeyFile, keyC, 2)
 	clk.add(5 * time.Second)
-	want("garbage", certB, certB, 2, 1)
+	want("rotation completed", certC, certC, 0, 2)
+	// A pair that stays mismatched is reported at the next look, once.
+	write(t, cfg.CertFile, certA, 3)
 	clk.add(5 * time.Second)
-	want("garbage, checked again", certB, certB, 2, 1)
+	want("mismatched pair, first look", certC, certC, 0, 2)
+	clk.add(5 * time.Second)
+	want("mismatched pair", certC, certC, 1, 2)
+	// Garbage (a half-written file that stays so): the old pair stays,
+	// counted once however many checks see it.
+	write(t, cfg.CertFile, []byte("-----BEGIN CERTIFICATE-----\nnot base64"), 4)
+	clk.add(5 * time.Second)
+	want("garbage, first look", certC, certC, 1, 2)
+	clk.add(5 * time.Second)
+	want("garbage", certC, certC, 2, 2)
+	clk.add(5 * time.Second)
+	want("garbage, checked again", certC, certC, 2, 2)
 	// Files gone: the loaded pair stays.
 	if err := os.Remove(cfg.CertFile); err != nil {
 		t.Fatal(err)
 	}
 	clk.add(5 * time.Second)
-	want("removed", certB, certB, 3, 1)
-	// The complete new pair arrives.
-	write(t, cfg.CertFile, certC, 4)
+	want("removed", certC, certC, 3, 2)
+	// A complete new pair arrives.
+	write(t, cfg.CertFile, certB, 5)
+	write(t, cfg.KeyFile, keyB, 5)
 	clk.add(5 * time.Second)
-	want("third pair", certC, certC, 3, 2)
+	want("new pair", certB, certB, 3, 3)
 	if got := testutil.ToFloat64(m.notAfter.WithLabelValues("http")); got != float64(r.Certificate().Leaf.NotAfter.Unix()) {
 		t.Errorf("not_after gauge %v, want the served certificate's %v", got, r.Certificate().Leaf.NotAfter.Unix())
 	}
