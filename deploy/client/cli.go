@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aftershock/aftershock/deploy/releases"
+	"github.com/aftershock/aftershock/internal/httptls"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -248,13 +248,9 @@ func newFlags(name string, stderr io.Writer, server, token, ca *string) *flag.Fl
 // httpsClient trusts the certificates of the PEM file path (a private CA
 // the server's certificate is signed by), besides none other.
 func httpsClient(path string) (*http.Client, error) {
-	pem, err := os.ReadFile(path)
+	pool, err := httptls.CAPool(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the CA file: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("reading the CA file %s: no PEM certificate in it", path)
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}

@@ -2,7 +2,6 @@ package bus
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -199,13 +198,9 @@ func listenAuth(cfg Config, opts *server.Options, log *slog.Logger, o Options) (
 		}
 		tc := r.TLSConfig()
 		if cfg.ListenTLSClientCA != "" {
-			pem, err := os.ReadFile(cfg.ListenTLSClientCA)
+			pool, err := httptls.CAPool(cfg.ListenTLSClientCA)
 			if err != nil {
 				return nil, fmt.Errorf("nats.listen_tls_client_ca: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("nats.listen_tls_client_ca: %s holds no PEM certificate", cfg.ListenTLSClientCA)
 			}
 			tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
 		}

@@ -2,7 +2,6 @@ package bus
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -206,13 +205,9 @@ func routeTLS(cfg Config, log *slog.Logger, o Options) (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nats.cluster_tls_cert: loading the node's certificate: %w", err)
 	}
-	pem, err := os.ReadFile(cfg.ClusterTLSCA)
+	pool, err := httptls.CAPool(cfg.ClusterTLSCA)
 	if err != nil {
 		return nil, fmt.Errorf("nats.cluster_tls_ca: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("nats.cluster_tls_ca: %s holds no PEM certificate", cfg.ClusterTLSCA)
 	}
 	tc := r.TLSConfig()
 	tc.GetClientCertificate = r.GetClientCertificate

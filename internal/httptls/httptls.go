@@ -13,6 +13,7 @@ package httptls
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -286,4 +287,19 @@ func (r *Reloader) load(st stamp) error {
 		r.opt.Metrics.notAfter.WithLabelValues(r.opt.Listener).Set(float64(cert.Leaf.NotAfter.Unix()))
 	}
 	return nil
+}
+
+// CAPool reads the PEM certificates of the file path into a pool (a
+// private CA to trust, or to require of clients); an error when the file
+// cannot be read or holds no certificate.
+func CAPool(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
 }

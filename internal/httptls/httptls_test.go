@@ -234,3 +234,27 @@ func TestCheckPlaintext(t *testing.T) {
 		}
 	}
 }
+
+func TestCAPool(t *testing.T) {
+	dir := t.TempDir()
+	cert, _ := tlstest.SelfSigned(t, "ca")
+	write(t, filepath.Join(dir, "ca.pem"), cert, 0)
+	write(t, filepath.Join(dir, "junk"), []byte("not a certificate"), 0)
+	for _, tc := range []struct {
+		name, path, want string
+	}{
+		{"a certificate", filepath.Join(dir, "ca.pem"), ""},
+		{"no certificate", filepath.Join(dir, "junk"), "holds no PEM certificate"},
+		{"missing", filepath.Join(dir, "absent"), "no such file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pool, err := CAPool(tc.path)
+			switch {
+			case tc.want == "" && (err != nil || pool == nil):
+				t.Fatalf("CAPool: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("CAPool error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
