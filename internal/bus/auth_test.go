@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/aftershock/aftershock/internal/httptls"
+	"github.com/aftershock/aftershock/internal/httptls/tlstest"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -300,7 +301,7 @@ func TestListenTLSReload(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		putBytes(t, path, b, step)
+		tlstest.Rotate(t, path, b, step)
 	}
 	put(certFile, first.serverCert, 0)
 	put(keyFile, first.serverKey, 0)
@@ -345,7 +346,7 @@ func TestListenTLSReload(t *testing.T) {
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	putBytes(t, certFile, []byte("garbage"), 2)
+	tlstest.Rotate(t, certFile, []byte("garbage"), 2)
 	for errs() == 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("garbage in the certificate file not counted")
@@ -360,19 +361,6 @@ func TestListenTLSReload(t *testing.T) {
 	}
 	if errs() != 1 {
 		t.Errorf("reload errors %v, want 1", errs())
-	}
-}
-
-// putBytes replaces a file and moves its modification time on by step
-// seconds, so a change is seen on file systems with coarse timestamps.
-func putBytes(t *testing.T, path string, b []byte, step int) {
-	t.Helper()
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	mt := time.Now().Add(time.Duration(step) * time.Second)
-	if err := os.Chtimes(path, mt, mt); err != nil {
-		t.Fatal(err)
 	}
 }
 

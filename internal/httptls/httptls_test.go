@@ -21,19 +21,6 @@ import (
 	"github.com/aftershock/aftershock/internal/httptls/tlstest"
 )
 
-// write replaces a file and moves its modification time on by step, so a
-// change is seen even on file systems with coarse timestamps.
-func write(t *testing.T, path string, data []byte, step int) {
-	t.Helper()
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	mt := time.Now().Add(time.Duration(step) * time.Second)
-	if err := os.Chtimes(path, mt, mt); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // serve runs an HTTPS server with the reloader and returns its address.
 func serve(t *testing.T, r *Reloader) string {
 	t.Helper()
@@ -96,8 +83,8 @@ func TestReloadsChangedCertificate(t *testing.T) {
 	certA, keyA := tlstest.SelfSigned(t, "first")
 	certB, keyB := tlstest.SelfSigned(t, "second")
 	certC, keyC := tlstest.SelfSigned(t, "third")
-	write(t, cfg.CertFile, certA, 0)
-	write(t, cfg.KeyFile, keyA, 0)
+	tlstest.Rotate(t, cfg.CertFile, certA, 0)
+	tlstest.Rotate(t, cfg.KeyFile, keyA, 0)
 	if err := cfg.ValidateAt("http.tls"); err != nil {
 		t.Fatal(err)
 	}
@@ -123,8 +110,8 @@ func TestReloadsChangedCertificate(t *testing.T) {
 	want("start", certA, certA, 0, 0)
 
 	// A new pair within the interval is not looked at yet.
-	write(t, cfg.CertFile, certB, 1)
-	write(t, cfg.KeyFile, keyB, 1)
+	tlstest.Rotate(t, cfg.CertFile, certB, 1)
+	tlstest.Rotate(t, cfg.KeyFile, keyB, 1)
 	clk.add(4 * time.Second)
 	want("within the interval", certA, certA, 0, 0)
 	// Once the interval has passed it is served without a restart.
@@ -133,21 +120,21 @@ func TestReloadsChangedCertificate(t *testing.T) {
 
 	// Half a rotation (new certificate, old key): the old pair stays, and
 	// it is no error while the key follows before the next look.
-	write(t, cfg.CertFile, certC, 2)
+	tlstest.Rotate(t, cfg.CertFile, certC, 2)
 	clk.add(5 * time.Second)
 	want("half a rotation", certB, certB, 0, 1)
-	write(t, cfg.KeyFile, keyC, 2)
+	tlstest.Rotate(t, cfg.KeyFile, keyC, 2)
 	clk.add(5 * time.Second)
 	want("rotation completed", certC, certC, 0, 2)
 	// A pair that stays mismatched is reported at the next look, once.
-	write(t, cfg.CertFile, certA, 3)
+	tlstest.Rotate(t, cfg.CertFile, certA, 3)
 	clk.add(5 * time.Second)
 	want("mismatched pair, first look", certC, certC, 0, 2)
 	clk.add(5 * time.Second)
 	want("mismatched pair", certC, certC, 1, 2)
 	// Garbage (a half-written file that stays so): the old pair stays,
 	// counted once however many checks see it.
-	write(t, cfg.CertFile, []byte("-----BEGIN CERTIFICATE-----\nnot base64"), 4)
+	tlstest.Rotate(t, cfg.CertFile, []byte("-----BEGIN CERTIFICATE-----\nnot base64"), 4)
 	clk.add(5 * time.Second)
 	want("garbage, first look", certC, certC, 1, 2)
 	clk.add(5 * time.Second)
@@ -161,8 +148,8 @@ func TestReloadsChangedCertificate(t *testing.T) {
 	clk.add(5 * time.Second)
 	want("removed", certC, certC, 3, 2)
 	// A complete new pair arrives.
-	write(t, cfg.CertFile, certB, 5)
-	write(t, cfg.KeyFile, keyB, 5)
+	tlstest.Rotate(t, cfg.CertFile, certB, 5)
+	tlstest.Rotate(t, cfg.KeyFile, keyB, 5)
 	clk.add(5 * time.Second)
 	want("new pair", certB, certB, 3, 3)
 	if got := testutil.ToFloat64(m.notAfter.WithLabelValues("http")); got != float64(r.Certificate().Leaf.NotAfter.Unix()) {
@@ -177,9 +164,9 @@ func TestValidateAt(t *testing.T) {
 	dir := t.TempDir()
 	cert, key := tlstest.SelfSigned(t, "x")
 	_, otherKey := tlstest.SelfSigned(t, "y")
-	write(t, filepath.Join(dir, "c"), cert, 0)
-	write(t, filepath.Join(dir, "k"), key, 0)
-	write(t, filepath.Join(dir, "other"), otherKey, 0)
+	tlstest.Rotate(t, filepath.Join(dir, "c"), cert, 0)
+	tlstest.Rotate(t, filepath.Join(dir, "k"), key, 0)
+	tlstest.Rotate(t, filepath.Join(dir, "other"), otherKey, 0)
 	tests := []struct {
 		name string
 		cfg  Config
@@ -238,8 +225,8 @@ func TestCheckPlaintext(t *testing.T) {
 func TestCAPool(t *testing.T) {
 	dir := t.TempDir()
 	cert, _ := tlstest.SelfSigned(t, "ca")
-	write(t, filepath.Join(dir, "ca.pem"), cert, 0)
-	write(t, filepath.Join(dir, "junk"), []byte("not a certificate"), 0)
+	tlstest.Rotate(t, filepath.Join(dir, "ca.pem"), cert, 0)
+	tlstest.Rotate(t, filepath.Join(dir, "junk"), []byte("not a certificate"), 0)
 	for _, tc := range []struct {
 		name, path, want string
 	}{

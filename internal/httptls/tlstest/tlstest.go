@@ -1,4 +1,5 @@
-// Package tlstest makes self-signed certificates for tests of the HTTPS API.
+// Package tlstest makes self-signed certificates for tests of the HTTPS API
+// and the NATS listener, and rotates their files.
 package tlstest
 
 import (
@@ -12,6 +13,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 )
@@ -62,4 +64,18 @@ func Client(t testing.TB, trust []byte) *http.Client {
 	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pool}, DisableKeepAlives: true,
 	}}
+}
+
+// Rotate replaces a certificate or key file and moves its modification
+// time on by step seconds, so a reloader sees the change even on file
+// systems with coarse timestamps.
+func Rotate(t testing.TB, path string, data []byte, step int) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mt := time.Now().Add(time.Duration(step) * time.Second)
+	if err := os.Chtimes(path, mt, mt); err != nil {
+		t.Fatal(err)
+	}
 }
