@@ -196,7 +196,12 @@ func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(expanded))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && err.Error() != "EOF" {
-		return nil, fmt.Errorf("decoding config: %w", err)
+		// name keys and the file's own lines (see decodeErrors)
+		var re, orig yaml.Node
+		if yaml.Unmarshal(expanded, &re) != nil || yaml.Unmarshal(data, &orig) != nil {
+			return nil, fmt.Errorf("decoding config: %w", err)
+		}
+		return nil, decodeErrors(err, &re, &orig)
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err

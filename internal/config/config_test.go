@@ -68,7 +68,7 @@ func TestBadConfigsNameTheField(t *testing.T) {
 		want []string
 	}{
 		{"bad-fields.yaml", []string{"log.level", "http.tokens[0].role", "http.tokens[0].token", "detector.rings[0].exposure", "notifiers[0].type: unknown notifier type", "sources[0].service"}},
-		{"bad-unknown-key.yaml", []string{"field colour not found"}},
+		{"bad-unknown-key.yaml", []string{"colour: unknown key (line 3)"}},
 		{"bad-env.yaml", []string{"http.tokens[0].token: environment variable MISSING_TOKEN is not set"}},
 		{"bad-no-auth.yaml", []string{"http.tokens: at least one API token is required"}},
 		{"bad-yaml.yaml", []string{"parsing yaml"}},

@@ -1,0 +1,43 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDecodeErrorsNameKeyAndLine: a value of the wrong type or an unknown key
+// is reported by its dotted key and the line of the file the user wrote —
+// not of the document as re-encoded after ${VAR} expansion, which drops
+// blank lines and so moved every line number below the first blank one.
+func TestDecodeErrorsNameKeyAndLine(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "bad-decode.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Parse(data, env(map[string]string{"TOK": "token-0123456789abcdef"}))
+	if err == nil {
+		t.Fatal("bad config accepted")
+	}
+	for _, want := range []string{
+		"colour: unknown key (line 3)",
+		"detector.pass_score: `ninety` is not a number (line 12)",
+		"detector.baseline: `24x` is not a duration (e.g. 90s, 30m, 24h) (line 14)",
+		"detector.rings[1].windw: unknown key (line 17)",
+		"detector.rings[1].exposure: `lots` is not a number (line 17)",
+		"delivery.deadline: `${TOK}` (expanded) is not a duration (e.g. 90s, 30m, 24h) (line 21)",
+		"services[0].enrich.keywords: a list where a mapping was expected (line 24)",
+		"notifiers[0].webhook.timeout: `10 s` is not a duration (e.g. 90s, 30m, 24h) (line 27)",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "config.Config") || strings.Contains(err.Error(), "time.Duration") {
+		t.Errorf("error names Go types, not the user's keys:\n%v", err)
+	}
+	if strings.Contains(err.Error(), "token-0") {
+		t.Errorf("error shows part of a value read from the environment (a secret, maybe):\n%v", err)
+	}
+}
