@@ -201,7 +201,7 @@ func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 		if yaml.Unmarshal(expanded, &re) != nil || yaml.Unmarshal(data, &orig) != nil {
 			return nil, fmt.Errorf("decoding config: %w", err)
 		}
-		return nil, decodeErrors(err, &re, &orig)
+		return nil, decodeErrors(err, &re, &orig, "")
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err

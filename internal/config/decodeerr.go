@@ -1,8 +1,10 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -35,16 +37,45 @@ type nodeAt struct {
 	orig     string // scalar value as written
 }
 
+// DecodeStrict decodes n, the node at key path of a parsed file, into v,
+// refusing unknown keys; errors name the dotted keys under path and the
+// lines of the file n was parsed from. (aftershock replay -c reads two
+// sections of the daemon's file this way.)
+func DecodeStrict(n *yaml.Node, path string, v any) error {
+	if n.Kind == 0 {
+		return nil
+	}
+	data, err := yaml.Marshal(n)
+	if err != nil {
+		return fmt.Errorf("re-encoding %s: %w", pathOrTop(path), err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		var re yaml.Node
+		if yaml.Unmarshal(data, &re) != nil {
+			return fmt.Errorf("decoding %s: %w", pathOrTop(path), err)
+		}
+		return decodeErrors(err, &re, n, path)
+	}
+	return nil
+}
+
 // decodeErrors rewrites a yaml.TypeError from decoding the re-encoded
 // document re (parsed from the re-encoding) of orig (parsed from the file,
-// before expansion); any other error is returned wrapped.
-func decodeErrors(err error, re, orig *yaml.Node) error {
+// before expansion), at key path; any other error is returned wrapped.
+func decodeErrors(err error, re, orig *yaml.Node, path string) error {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
-		return fmt.Errorf("decoding config: %w", err)
+		return fmt.Errorf("decoding %s: %w", pathOrTop(path), err)
+	}
+	for _, n := range []**yaml.Node{&re, &orig} {
+		if (*n).Kind == yaml.DocumentNode && len((*n).Content) == 1 {
+			*n = (*n).Content[0]
+		}
 	}
 	var nodes []nodeAt
-	indexNodes(re, orig, "", &nodes)
+	indexNodes(re, orig, path, &nodes)
 	var errs []error
 	for _, msg := range te.Errors {
 		errs = append(errs, errors.New(rewriteDecodeError(msg, nodes)))

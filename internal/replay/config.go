@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -40,11 +39,11 @@ func parseConfig(data []byte) (*config.Config, error) {
 	}
 	sections.Detector, sections.Services = doc["detector"], doc["services"]
 	cfg := &config.Config{}
-	if err := decodeStrict(&sections.Detector, &cfg.Detector); err != nil {
-		return nil, fmt.Errorf("decoding detector: %w", err)
-	}
-	if err := decodeStrict(&sections.Services, &cfg.Services); err != nil {
-		return nil, fmt.Errorf("decoding services: %w", err)
+	// both sections' keys are checked before anything is validated, and
+	// every problem is said at once, named by its key and line
+	if err := errors.Join(config.DecodeStrict(&sections.Detector, "detector", &cfg.Detector),
+		config.DecodeStrict(&sections.Services, "services", &cfg.Services)); err != nil {
+		return nil, err
 	}
 	var errs []error
 	errs = append(errs, cfg.Detector.Validate("detector"))
@@ -65,19 +64,4 @@ func parseConfig(data []byte) (*config.Config, error) {
 		return nil, err
 	}
 	return cfg, nil
-}
-
-// decodeStrict decodes one section, refusing unknown fields so a typo in a
-// threshold is an error rather than a silent default.
-func decodeStrict(n *yaml.Node, v any) error {
-	if n.Kind == 0 {
-		return nil
-	}
-	data, err := yaml.Marshal(n)
-	if err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	return dec.Decode(v)
 }

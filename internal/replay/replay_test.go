@@ -432,6 +432,9 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"typo", "detector:\n  buckett: 1m\n", "buckett"},
 		{"bad enrich", "services:\n  - name: shop\n    enrich:\n      keywords:\n        nope: [x]\n", "services[0].enrich.keywords.nope"},
 		{"not yaml", "detector: [", "parsing yaml"},
+		// the key and the line of the file, in both sections at once
+		{"wrong type", "# replay\n\ndetector:\n\n  pass_score: ninety\nservices:\n  - {name: shop, colour: red}\n",
+			"detector.pass_score: `ninety` is not a number (line 5)\nservices[0].colour: unknown key (line 7)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "c.yaml")
