@@ -28,6 +28,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -75,9 +77,15 @@ type Summary struct {
 	// Duplicates is how many posts the broker dropped as already seen
 	// (same source and id).
 	Duplicates int
-	Verdicts   int // verdict changes printed
-	Halts      int
-	FirstHalt  *Halt
+	// OutOfOrder is how many lines had a time before an earlier line's of
+	// the same type: each was applied late, when the replay had passed its
+	// time (the input must be in event-time order).
+	OutOfOrder int
+	// FirstOutOfOrder is the first such line's number.
+	FirstOutOfOrder int
+	Verdicts        int // verdict changes printed
+	Halts           int
+	FirstHalt       *Halt
 	// Simulated is the event time covered, from the first message to the
 	// last evaluation.
 	Simulated time.Duration
@@ -99,7 +107,8 @@ func (s Summary) MarshalJSON() ([]byte, error) {
 		FirstHalt  *Halt  `json:"first_halt"`
 		Simulated  string `json:"duration_simulated"`
 		Duplicates int    `json:"duplicates"`
-	}{"summary", s.Lines, s.BadLines, s.Posts, s.Metrics, s.Releases, s.Verdicts, s.Halts, s.FirstHalt, s.Simulated.String(), s.Duplicates})
+		OutOfOrder int    `json:"out_of_order"`
+	}{"summary", s.Lines, s.BadLines, s.Posts, s.Metrics, s.Releases, s.Verdicts, s.Halts, s.FirstHalt, s.Simulated.String(), s.Duplicates, s.OutOfOrder})
 }
 
 // Line is one verdict line of the output.
@@ -159,7 +168,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if err != nil {
 		return sum, err
 	}
-	if err := load(ctx, in, errOut, pub.Batch(), cfg.Detector.Rings, &sum); err != nil {
+	if err := load(ctx, in, errOut, pub.Batch(), cfg.Detector.Rings, cfg.Detector.Bucket, &sum); err != nil {
 		return sum, err
 	}
 
@@ -182,6 +191,11 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	// still waiting for their release event when the input ended
 	for _, note := range append(det.SetAsideNotes(), det.HeldNotes()...) {
 		fmt.Fprintf(errOut, "aftershock replay: %s\n", note)
+	}
+	if sum.OutOfOrder > 0 {
+		fmt.Fprintf(errOut, "aftershock replay: %d line(s) out of event-time order (first: line %d): each was applied late, "+
+			"when the replay had passed its time, so the verdicts may differ from the sorted input's; sort the input by time\n",
+			sum.OutOfOrder, sum.FirstOutOfOrder)
 	}
 	if err := writeJSON(out, sum); err != nil {
 		return sum, err
@@ -225,7 +239,7 @@ func (e *lineError) Unwrap() error { return e.err }
 // load reads the input and publishes every valid line to its stream,
 // asynchronously (acks awaited in order, at most loadInFlight pending), and
 // waits for every ack. What it reports on errOut keeps the input's order.
-func load(ctx context.Context, in io.Reader, errOut io.Writer, batch *bus.Batch, rings []detector.RingConfig, sum *Summary) error {
+func load(ctx context.Context, in io.Reader, errOut io.Writer, batch *bus.Batch, rings []detector.RingConfig, bucket time.Duration, sum *Summary) error {
 	br := bufio.NewReaderSize(in, 64<<10)
 	say := func(n int, msg string) error {
 		return batch.Then(ctx, func() { fmt.Fprintf(errOut, "line %d: %s\n", n, msg) })
@@ -234,6 +248,7 @@ func load(ctx context.Context, in io.Reader, errOut io.Writer, batch *bus.Batch,
 		sum.BadLines++
 		return say(n, fmt.Sprintf(format, args...))
 	}
+	order := orderCheck{sum: sum, bucket: bucket, last: map[string]orderMark{}}
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("reading replay input: %w", err)
@@ -258,7 +273,7 @@ func load(ctx context.Context, in io.Reader, errOut io.Writer, batch *bus.Batch,
 			err = bad(n, "not valid UTF-8; skipped")
 		default:
 			var msg string
-			msg, err = publishLine(ctx, batch, n, errOut, line, rings, sum)
+			msg, err = publishLine(ctx, batch, n, errOut, line, rings, sum, &order)
 			switch {
 			case errors.Is(err, signals.ErrInvalid):
 				err = bad(n, "%v; skipped", err)
@@ -308,11 +323,19 @@ func readLine(br *bufio.Reader) (line []byte, tooLong bool, err error) {
 // publishLine validates line n and publishes it. It returns a warning to
 // show (the line is still used), or an error wrapping signals.ErrInvalid for
 // a bad line. A duplicate post is counted and reported once its ack says so.
-func publishLine(ctx context.Context, batch *bus.Batch, n int, errOut io.Writer, line []byte, rings []detector.RingConfig, sum *Summary) (string, error) {
+func publishLine(ctx context.Context, batch *bus.Batch, n int, errOut io.Writer, line []byte, rings []detector.RingConfig, sum *Summary, order *orderCheck) (msg string, err error) {
 	v, err := signals.Decode(line)
 	if err != nil {
 		return "", err
 	}
+	// a line is checked for its order once it is accepted
+	defer func() {
+		if t, ok := timeOf(v); ok && err == nil {
+			if late := order.check(typeOf(v), t, n); late != "" {
+				msg = strings.Join(slices.DeleteFunc([]string{late, msg}, func(s string) bool { return s == "" }), "; ")
+			}
+		}
+	}()
 	failed := func(_ bool, err error) error {
 		if err != nil {
 			return &lineError{n, err}
@@ -355,8 +378,57 @@ func knownRing(rings []detector.RingConfig, name string) bool {
 	return false
 }
 
+// maxOrderNotes is how many out-of-order lines are named one by one.
+const maxOrderNotes = 10
+
+// orderCheck finds lines whose time is in an earlier bucket than an
+// earlier line's of the same type. The replay reads each stream (posts,
+// metrics, releases) in input order and merges the streams by time, so
+// only disorder within a type changes what the detector sees, and only
+// across a bucket boundary: the detector judges a bucket when the replay
+// passes its end, and a line of a bucket it has passed is applied late.
+// Disorder within a bucket (recorded posts arrive seconds apart) is
+// harmless.
+type orderCheck struct {
+	sum    *Summary
+	bucket time.Duration
+	last   map[string]orderMark // the latest time of each type so far
+}
+
+type orderMark struct {
+	t    time.Time
+	line int
+}
+
+// check notes line n, of type kind at t, and returns what to say about it
+// ("" when in order, or past the first maxOrderNotes).
+func (o *orderCheck) check(kind string, t time.Time, n int) string {
+	m, seen := o.last[kind]
+	if !seen || !t.Truncate(o.bucket).Before(m.t.Truncate(o.bucket)) {
+		if !seen || t.After(m.t) {
+			o.last[kind] = orderMark{t, n}
+		}
+		return ""
+	}
+	o.sum.OutOfOrder++
+	if o.sum.FirstOutOfOrder == 0 {
+		o.sum.FirstOutOfOrder = n
+	}
+	if o.sum.OutOfOrder > maxOrderNotes {
+		return ""
+	}
+	return fmt.Sprintf("%s at %s is before the %s at %s on line %d, in an earlier %s bucket: out of event-time order; applied late",
+		kind, t.UTC().Format(time.RFC3339), kind, m.t.UTC().Format(time.RFC3339), m.line, o.bucket)
+}
+
 func typeOf(v any) string {
 	switch v.(type) {
+	case *signals.Post:
+		return signals.TypePost
+	case *signals.MetricSample:
+		return signals.TypeMetric
+	case *signals.ReleaseEvent:
+		return signals.TypeRelease
 	case *signals.Anomaly:
 		return signals.TypeAnomaly
 	case *signals.Verdict:

@@ -170,7 +170,7 @@ func TestVerdictLineShape(t *testing.T) {
 			t.Fatalf("keys %v, want %v in line %s", got, want, l)
 		}
 	}
-	sumKeys := []string{"type", "lines", "bad_lines", "posts", "metrics", "releases", "verdicts", "halts", "first_halt", "duration_simulated", "duplicates"}
+	sumKeys := []string{"type", "lines", "bad_lines", "posts", "metrics", "releases", "verdicts", "halts", "first_halt", "duration_simulated", "duplicates", "out_of_order"}
 	b, _ := json.Marshal(r.sum)
 	if got := keysInOrder(t, string(b)); !reflect.DeepEqual(got, sumKeys) {
 		t.Errorf("summary keys %v, want %v", got, sumKeys)
