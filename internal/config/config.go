@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"net"
 	"os"
 	"slices"
@@ -185,6 +186,9 @@ func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("parsing yaml: %w", err)
 	}
+	if err := OneDocument(data); err != nil {
+		return nil, err
+	}
 	if errs := expandEnv(&doc, "", lookup); len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -207,6 +211,27 @@ func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 		return nil, err
 	}
 	return &cfg, nil
+}
+
+// OneDocument refuses a file holding a second YAML document after "---":
+// yaml.Unmarshal reads the first and would ignore the rest without a word.
+// A separator with nothing after it is fine.
+func OneDocument(data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for i := 0; ; i++ {
+		var d yaml.Node
+		err := dec.Decode(&d)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("parsing yaml: %w", err)
+		}
+		empty := len(d.Content) == 0 || d.Content[0].Kind == yaml.ScalarNode && d.Content[0].Tag == "!!null"
+		if i > 0 && !empty {
+			return fmt.Errorf("a second YAML document at line %d, after a \"---\": a config file holds one", d.Content[0].Line)
+		}
+	}
 }
 
 // Validate applies defaults and checks every section.

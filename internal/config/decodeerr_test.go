@@ -41,3 +41,20 @@ func TestDecodeErrorsNameKeyAndLine(t *testing.T) {
 		t.Errorf("error shows part of a value read from the environment (a secret, maybe):\n%v", err)
 	}
 }
+
+// TestSecondDocumentRefused: a file with a second YAML document ("---", as
+// in Kubernetes manifests, or two configs concatenated) had everything after
+// the separator ignored without a word; the daemon ran without it.
+func TestSecondDocumentRefused(t *testing.T) {
+	data := []byte("http: {insecure_no_auth: true}\nnats: {data_dir: /tmp/x}\n---\nlog: {level: debug}\n")
+	_, err := Parse(data, env(nil))
+	if err == nil || !strings.Contains(err.Error(), "a second YAML document at line 4, after a \"---\"") {
+		t.Fatalf("err = %v, want the second document refused with its line", err)
+	}
+	// a separator with nothing after it, or a "---" at the top, is fine
+	for _, ok := range []string{"---\nhttp: {insecure_no_auth: true}\nnats: {data_dir: /tmp/x}\n", "http: {insecure_no_auth: true}\nnats: {data_dir: /tmp/x}\n---\n", "http: {insecure_no_auth: true}\nnats: {data_dir: /tmp/x}\n...\n"} {
+		if _, err := Parse([]byte(ok), env(nil)); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+}

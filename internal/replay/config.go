@@ -33,6 +33,9 @@ func parseConfig(data []byte) (*config.Config, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("parsing yaml: %w", err)
 	}
+	if err := config.OneDocument(data); err != nil {
+		return nil, err
+	}
 	var sections struct {
 		Detector yaml.Node `yaml:"detector"`
 		Services yaml.Node `yaml:"services"`

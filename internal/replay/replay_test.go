@@ -435,6 +435,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		// the key and the line of the file, in both sections at once
 		{"wrong type", "# replay\n\ndetector:\n\n  pass_score: ninety\nservices:\n  - {name: shop, colour: red}\n",
 			"detector.pass_score: `ninety` is not a number (line 5)\nservices[0].colour: unknown key (line 7)"},
+		{"second document", "detector: {}\n---\ndetector: {pass_score: 95}\n", "a second YAML document at line 3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "c.yaml")
