@@ -20,7 +20,7 @@ func RunCLI(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	speed := fs.Float64("speed", 0, "replay in real time at N× (0: simulated time, as fast as possible)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: aftershock replay [-c config.yaml] [--speed N] FILE|-")
-		fmt.Fprintln(stderr, "  replays JSON lines (post, metric, release) through the detector; prints verdict changes and a summary line")
+		fmt.Fprintln(stderr, "  replays JSON lines (post, metric, release; plain or gzip) through the detector; prints verdict changes and a summary line")
 		fmt.Fprintln(stderr, "  (input and output: README.md, \"aftershock replay: input and output\")")
 		fs.PrintDefaults()
 	}

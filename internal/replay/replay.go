@@ -3,7 +3,7 @@
 // enrichment, detector, verdict publishing) in event time, and prints every
 // verdict change. It backs `aftershock replay`.
 //
-// Input is JSON lines in event-time order, each an object with "type" and
+// Input is JSON lines in event-time order (plain or gzip), each an object with "type" and
 // "time" (RFC 3339):
 //
 //	{"type":"release","time":"…","release":"shop-4.2.0","service":"shop","version":"4.2.0","ring":"H2","event":"started"}
@@ -21,6 +21,7 @@ package replay
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -126,8 +127,10 @@ type Line struct {
 // Run replays in through a fresh embedded broker and the detector and writes
 // verdict lines and the summary line to out; bad input lines are reported on
 // errOut ("line 7: …") and skipped. It returns an error only when the broker
-// cannot be run, out cannot be written, the config is invalid or ctx ends;
-// a replay that halts releases is still a clean run.
+// cannot be run, out cannot be written, the config is invalid or ctx ends,
+// and when in cannot be read to its end — then after replaying and printing
+// the lines before the cut, summary included; a replay that halts releases
+// is still a clean run. A gzip input is read as the lines it holds.
 func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) (Summary, error) {
 	var sum Summary
 	cfg := opts.Config
@@ -168,7 +171,13 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if err != nil {
 		return sum, err
 	}
-	if err := load(ctx, in, errOut, pub.Batch(), cfg.Detector.Rings, cfg.Detector.Bucket, &sum); err != nil {
+	in, err = gunzipped(in)
+	if err != nil {
+		return sum, err
+	}
+	// input that ends early still has its lines before the cut replayed
+	var cut *cutShort
+	if err := load(ctx, in, errOut, pub.Batch(), cfg.Detector.Rings, cfg.Detector.Bucket, &sum); err != nil && !errors.As(err, &cut) {
 		return sum, err
 	}
 
@@ -200,7 +209,36 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if err := writeJSON(out, sum); err != nil {
 		return sum, err
 	}
+	if cut != nil {
+		return sum, cut
+	}
 	return sum, nil
+}
+
+// cutShort is input that could not be read to its end; the lines before
+// were replayed.
+type cutShort struct {
+	after int // whole lines read
+	err   error
+}
+
+func (e *cutShort) Error() string {
+	return fmt.Sprintf("reading replay input: %v: the input ends early, after line %d (those lines were replayed)", e.err, e.after)
+}
+func (e *cutShort) Unwrap() error { return e.err }
+
+// gunzipped reads a gzip input (known by its first two bytes) as what it
+// holds: a kept corpus or a recording is often NAME.jsonl.gz.
+func gunzipped(in io.Reader) (io.Reader, error) {
+	br := bufio.NewReaderSize(in, 64<<10)
+	if head, err := br.Peek(2); err != nil || head[0] != 0x1f || head[1] != 0x8b {
+		return br, nil
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, fmt.Errorf("reading replay input: gzip: %w", err)
+	}
+	return zr, nil
 }
 
 func enricherFor(cfg *config.Config) (func(string) detector.Enricher, error) {
@@ -255,7 +293,20 @@ func load(ctx context.Context, in io.Reader, errOut io.Writer, batch *bus.Batch,
 		}
 		line, tooLong, err := readLine(br)
 		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("reading replay input: %w", err)
+			// a cut input (a gzip cut short): what was read before is
+			// published; a line the cut went through is bad
+			if len(bytes.TrimSpace(line)) > 0 || tooLong {
+				sum.Lines++
+				if e := bad(n, "the input ends early, inside this line (%v); skipped", err); e != nil {
+					return e
+				}
+			} else if e := say(n, fmt.Sprintf("the input ends early (%v)", err)); e != nil {
+				return e
+			}
+			if e := batch.Wait(ctx); e != nil {
+				return e
+			}
+			return &cutShort{after: n - 1, err: err}
 		}
 		eof := errors.Is(err, io.EOF)
 		line = bytes.TrimSpace(line)
