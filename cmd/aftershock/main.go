@@ -20,8 +20,8 @@ const usage = `aftershock: watch each release while it rolls out, stop it when u
 usage:
   aftershock serve -c aftershock.yaml     run the daemon
   aftershock demo                         run a complete release with an incident on loopback
-  aftershock release start|promote|complete|halt|rollback|get|list ...
-                                          client for the release API
+  aftershock release start|promote|complete|halt|rollback|fix-forward|exposure|resume-store|get|list ...
+                                          client for the release API (aftershock release --help)
   aftershock deliveries list|resend ID    failed deliveries (dead letters) and re-sending them
   aftershock sources check -c aftershock.yaml
                                           poll each configured source once, publish nothing
