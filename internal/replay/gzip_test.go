@@ -102,3 +102,23 @@ func TestInputCutShort(t *testing.T) {
 		t.Errorf("stderr %q does not say %q and why", errOut.String(), want)
 	}
 }
+
+// TestByteOrderMark: a file saved by a Windows tool starts with a UTF-8 byte
+// order mark; it made line 1 "invalid character 'ï'", and when line 1 was
+// the release's start nothing was judged at all. The mark is skipped. UTF-16
+// (PowerShell 5's ">") is refused at once, saying so, instead of every line
+// being bad.
+func TestByteOrderMark(t *testing.T) {
+	plain := run(t, incident.input(), Options{})
+	bom := run(t, "\uFEFF"+incident.input(), Options{})
+	if bom.sum.BadLines != 0 || strings.Join(bom.raw, "\n") != strings.Join(plain.raw, "\n") {
+		t.Errorf("with a UTF-8 byte order mark: %d bad lines, stderr %q, verdicts %v", bom.sum.BadLines, bom.stderr, bom.decisions())
+	}
+	for _, head := range []string{"\xff\xfe", "\xfe\xff"} {
+		var out, errOut bytes.Buffer
+		code := RunCLI(context.Background(), []string{"-"}, strings.NewReader(head+"{\x00}\x00"), &out, &errOut)
+		if code != 1 || !strings.Contains(errOut.String(), "UTF-16") {
+			t.Errorf("UTF-16 input %q: exit %d, stderr %q", head, code, errOut.String())
+		}
+	}
+}

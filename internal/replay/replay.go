@@ -171,7 +171,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if err != nil {
 		return sum, err
 	}
-	in, err = gunzipped(in)
+	in, err = inputText(in)
 	if err != nil {
 		return sum, err
 	}
@@ -227,18 +227,27 @@ func (e *cutShort) Error() string {
 }
 func (e *cutShort) Unwrap() error { return e.err }
 
-// gunzipped reads a gzip input (known by its first two bytes) as what it
-// holds: a kept corpus or a recording is often NAME.jsonl.gz.
-func gunzipped(in io.Reader) (io.Reader, error) {
+// inputText reads a gzip input (known by its first two bytes) as what it
+// holds (a kept corpus or a recording is often NAME.jsonl.gz), skips a
+// UTF-8 byte order mark (files saved by Windows tools start with one), and
+// refuses UTF-16 (PowerShell 5's ">") at once rather than line by line.
+func inputText(in io.Reader) (io.Reader, error) {
 	br := bufio.NewReaderSize(in, 64<<10)
-	if head, err := br.Peek(2); err != nil || head[0] != 0x1f || head[1] != 0x8b {
-		return br, nil
+	if head, err := br.Peek(2); err == nil && head[0] == 0x1f && head[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("reading replay input: gzip: %w", err)
+		}
+		br = bufio.NewReaderSize(zr, 64<<10)
 	}
-	zr, err := gzip.NewReader(br)
-	if err != nil {
-		return nil, fmt.Errorf("reading replay input: gzip: %w", err)
+	head, _ := br.Peek(3)
+	switch {
+	case bytes.HasPrefix(head, []byte("\xef\xbb\xbf")):
+		_, _ = br.Discard(3)
+	case bytes.HasPrefix(head, []byte("\xff\xfe")), bytes.HasPrefix(head, []byte("\xfe\xff")):
+		return nil, errors.New("reading replay input: it is UTF-16 text; the replay reads UTF-8 JSON lines (convert it, e.g. iconv -f UTF-16 -t UTF-8)")
 	}
-	return zr, nil
+	return br, nil
 }
 
 func enricherFor(cfg *config.Config) (func(string) detector.Enricher, error) {
