@@ -34,8 +34,8 @@ func RunCLI(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		fs.Usage()
 		return 2
 	}
-	if *speed < 0 {
-		fmt.Fprintf(stderr, "aftershock replay: --speed %g: must not be negative\n", *speed)
+	if !(*speed >= 0) { // NaN too
+		fmt.Fprintf(stderr, "aftershock replay: --speed %g: must be a number, not negative\n", *speed)
 		return 2
 	}
 	opts := Options{Speed: *speed}

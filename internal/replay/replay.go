@@ -140,7 +140,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			return sum, fmt.Errorf("default detector config: %w", err)
 		}
 	}
-	if opts.Speed < 0 {
+	if !(opts.Speed >= 0) { // NaN too
 		return sum, fmt.Errorf("speed %g: must not be negative", opts.Speed)
 	}
 	log := opts.Log

@@ -476,6 +476,7 @@ func TestRunCLI(t *testing.T) {
 		{"missing file", []string{filepath.Join(dir, "nope.jsonl")}, "", 1, "", "no such file"},
 		{"bad config", []string{"-c", badCfg, file}, "", 1, "", "detector.alpha"},
 		{"negative speed", []string{"--speed", "-1", file}, "", 2, "", "--speed"},
+		{"NaN speed", []string{"--speed", "NaN", file}, "", 2, "", "--speed"},
 		{"bad flag", []string{"--nope", file}, "", 2, "", "flag provided but not defined"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
