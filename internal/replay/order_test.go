@@ -85,3 +85,21 @@ func TestOutOfOrderInputIsSaid(t *testing.T) {
 		t.Errorf("out-of-order lines lost: bad %d, posts %d of %d", bad.sum.BadLines, bad.sum.Posts, good.sum.Posts)
 	}
 }
+
+// TestLateDuplicateNotOutOfOrder: a post delivered again later (a crawler's
+// redelivery: same source and id) is dropped by the broker as a duplicate,
+// so it is not applied late and not counted out of order.
+func TestLateDuplicateNotOutOfOrder(t *testing.T) {
+	lines := incident.lines()
+	var first string
+	for _, l := range lines {
+		if strings.Contains(l, `"type":"post"`) {
+			first = l
+			break
+		}
+	}
+	r := run(t, strings.Join(append(lines, first), "\n")+"\n", Options{})
+	if r.sum.Duplicates != 1 || r.sum.OutOfOrder != 0 || strings.Contains(r.stderr, "order") {
+		t.Errorf("duplicates %d, out_of_order %d, stderr %q: want the redelivery dropped as a duplicate only", r.sum.Duplicates, r.sum.OutOfOrder, r.stderr)
+	}
+}

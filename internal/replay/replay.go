@@ -29,7 +29,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -383,50 +382,65 @@ func readLine(br *bufio.Reader) (line []byte, tooLong bool, err error) {
 // publishLine validates line n and publishes it. It returns a warning to
 // show (the line is still used), or an error wrapping signals.ErrInvalid for
 // a bad line. A duplicate post is counted and reported once its ack says so.
-func publishLine(ctx context.Context, batch *bus.Batch, n int, errOut io.Writer, line []byte, rings []detector.RingConfig, sum *Summary, order *orderCheck) (msg string, err error) {
+func publishLine(ctx context.Context, batch *bus.Batch, n int, errOut io.Writer, line []byte, rings []detector.RingConfig, sum *Summary, order *orderCheck) (string, error) {
 	v, err := signals.Decode(line)
 	if err != nil {
 		return "", err
 	}
-	// a line is checked for its order once it is accepted
-	defer func() {
-		if t, ok := timeOf(v); ok && err == nil {
-			if late := order.check(typeOf(v), t, n); late != "" {
-				msg = strings.Join(slices.DeleteFunc([]string{late, msg}, func(s string) bool { return s == "" }), "; ")
-			}
-		}
-	}()
+	// An accepted line moves its type's latest time on; one in an earlier
+	// bucket is counted once it is known to be applied (a post the broker
+	// drops as a duplicate is not: a redelivery comes late by nature).
+	t, _ := timeOf(v)
+	kind := typeOf(v)
+	late, isLate := order.late(kind, t)
 	failed := func(_ bool, err error) error {
 		if err != nil {
 			return &lineError{n, err}
 		}
 		return nil
 	}
+	var warn []string
 	switch m := v.(type) {
 	case *signals.Post:
-		return "", batch.PostJSON(ctx, *m, line, func(dup bool, err error) error {
+		err := batch.PostJSON(ctx, *m, line, func(dup bool, err error) error {
 			if err != nil {
 				return &lineError{n, err}
 			}
 			if dup {
 				sum.Duplicates++
 				fmt.Fprintf(errOut, "line %d: duplicate post %s dropped\n", n, m.MsgID())
+			} else if isLate {
+				if msg := order.count(n, kind, t, late); msg != "" {
+					fmt.Fprintf(errOut, "line %d: %s\n", n, msg)
+				}
 			}
 			return nil
 		})
+		if err == nil {
+			order.see(kind, t, n)
+		}
+		return "", err
 	case *signals.MetricSample:
-		return "", batch.Metric(ctx, *m, failed)
+		if err := batch.Metric(ctx, *m, failed); err != nil {
+			return "", err
+		}
 	case *signals.ReleaseEvent:
 		if err := batch.Release(ctx, *m, "", failed); err != nil {
 			return "", err
 		}
 		if m.Ring != "" && !knownRing(rings, m.Ring) {
-			return fmt.Sprintf("ring %q is not configured; the detector judges it with default settings", m.Ring), nil
+			warn = append(warn, fmt.Sprintf("ring %q is not configured; the detector judges it with default settings", m.Ring))
 		}
 	default:
-		return "", fmt.Errorf("%w: type %q cannot be replayed (want post, metric or release)", signals.ErrInvalid, typeOf(v))
+		return "", fmt.Errorf("%w: type %q cannot be replayed (want post, metric or release)", signals.ErrInvalid, kind)
 	}
-	return "", nil
+	order.see(kind, t, n)
+	if isLate {
+		if msg := order.count(n, kind, t, late); msg != "" {
+			warn = append([]string{msg}, warn...)
+		}
+	}
+	return strings.Join(warn, "; "), nil
 }
 
 func knownRing(rings []detector.RingConfig, name string) bool {
@@ -460,16 +474,23 @@ type orderMark struct {
 	line int
 }
 
-// check notes line n, of type kind at t, and returns what to say about it
-// ("" when in order, or past the first maxOrderNotes).
-func (o *orderCheck) check(kind string, t time.Time, n int) string {
+// late reports whether a line of type kind at t is in an earlier bucket
+// than the latest line of its type so far, and that line.
+func (o *orderCheck) late(kind string, t time.Time) (orderMark, bool) {
 	m, seen := o.last[kind]
-	if !seen || !t.Truncate(o.bucket).Before(m.t.Truncate(o.bucket)) {
-		if !seen || t.After(m.t) {
-			o.last[kind] = orderMark{t, n}
-		}
-		return ""
+	return m, seen && t.Truncate(o.bucket).Before(m.t.Truncate(o.bucket))
+}
+
+// see notes an accepted line of type kind at t.
+func (o *orderCheck) see(kind string, t time.Time, n int) {
+	if m, seen := o.last[kind]; !seen || t.After(m.t) {
+		o.last[kind] = orderMark{t, n}
 	}
+}
+
+// count counts line n, applied late (after the line of mark), and returns
+// what to say about it: "" past the first maxOrderNotes.
+func (o *orderCheck) count(n int, kind string, t time.Time, mark orderMark) string {
 	o.sum.OutOfOrder++
 	if o.sum.FirstOutOfOrder == 0 {
 		o.sum.FirstOutOfOrder = n
@@ -478,7 +499,7 @@ func (o *orderCheck) check(kind string, t time.Time, n int) string {
 		return ""
 	}
 	return fmt.Sprintf("%s at %s is before the %s at %s on line %d, in an earlier %s bucket: out of event-time order; applied late",
-		kind, t.UTC().Format(time.RFC3339), kind, m.t.UTC().Format(time.RFC3339), m.line, o.bucket)
+		kind, t.UTC().Format(time.RFC3339), kind, mark.t.UTC().Format(time.RFC3339), mark.line, o.bucket)
 }
 
 func typeOf(v any) string {
