@@ -58,3 +58,36 @@ func TestSecondDocumentRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvNumbersAndBools: ${VAR} stands for a value of any type, as the
+// README says ("in values"); a number or a boolean from the environment
+// (detector.pass_score: ${PASS:-95}, http.insecure_no_auth: ${NOAUTH}) was
+// refused as text. A value that looks like a number stays a string where
+// the key is a string (a numeric token), and a quoted reference stays text.
+func TestEnvNumbersAndBools(t *testing.T) {
+	data := []byte(`
+http:
+  insecure_no_auth: ${NOAUTH}
+  tokens:
+    - name: a
+      token: ${TOK}
+      role: deploy-system
+    - {name: b, token: "${NULLTOK}", role: read-only}
+nats:
+  data_dir: /tmp/x
+  replicas: ${REPLICAS:-1}
+detector:
+  pass_score: ${PASS:-95}
+  alpha: ${ALPHA}
+`)
+	cfg, err := Parse(data, env(map[string]string{"NOAUTH": "true", "TOK": "1234567890123456789", "NULLTOK": "null-token-0123456789", "ALPHA": "0.002"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.HTTP.InsecureNoAuth || cfg.Detector.PassScore != 95 || cfg.Detector.Alpha != 0.002 || cfg.NATS.Replicas != 1 {
+		t.Errorf("insecure_no_auth %v, pass_score %v, alpha %v, replicas %v", cfg.HTTP.InsecureNoAuth, cfg.Detector.PassScore, cfg.Detector.Alpha, cfg.NATS.Replicas)
+	}
+	if cfg.HTTP.Tokens[0].Token != "1234567890123456789" || cfg.HTTP.Tokens[1].Token != "null-token-0123456789" {
+		t.Errorf("tokens %q, %q", cfg.HTTP.Tokens[0].Token, cfg.HTTP.Tokens[1].Token)
+	}
+}

@@ -50,9 +50,19 @@ func expandEnv(n *yaml.Node, path string, lookup func(string) (string, bool)) []
 			errs = append(errs, fmt.Errorf("%s: environment variable %s is not set", path, m[1]))
 			return ""
 		})
-		n.Value = strings.ReplaceAll(v, dollar, "$")
-		if n.Tag == "!!int" || n.Tag == "!!float" || n.Tag == "!!bool" {
+		expanded := strings.ReplaceAll(v, dollar, "$")
+		changed := expanded != n.Value
+		n.Value = expanded
+		switch {
+		case n.Tag == "!!int" || n.Tag == "!!float" || n.Tag == "!!bool":
 			n.Tag = "" // let the decoder re-resolve the expanded text
+		case changed && n.Style == 0 && n.Tag == "!!str" && plainNumberOrBool(expanded):
+			// An unquoted ${VAR} stands for a value of any type: the text
+			// "${X}" made it a string, its value "95" or "true" is a
+			// number or a boolean (a string key still takes it as text).
+			// Anything else stays a string, so a secret full of YAML
+			// syntax, or one reading "null", stays one value.
+			n.Tag = ""
 		}
 	}
 	return errs
@@ -67,3 +77,14 @@ func join(path, key string) string {
 
 // osLookup is the real environment.
 func osLookup(k string) (string, bool) { return os.LookupEnv(k) }
+
+// plainNumberOrBool reports whether s, written plain in YAML, is an
+// integer, a float or a boolean.
+func plainNumberOrBool(s string) bool {
+	var n yaml.Node
+	if err := yaml.Unmarshal([]byte(s), &n); err != nil || len(n.Content) != 1 {
+		return false
+	}
+	c := n.Content[0]
+	return c.Kind == yaml.ScalarNode && c.Style == 0 && (c.Tag == "!!int" || c.Tag == "!!float" || c.Tag == "!!bool")
+}
