@@ -37,11 +37,23 @@ type nodeAt struct {
 	orig     string // scalar value as written
 }
 
+// ExpandEnv replaces ${VAR} and ${VAR:-default} in the values of n, the
+// node at key path, as Parse does, with lookup (os.LookupEnv for the real
+// environment); an unset variable without a default is an error naming its
+// key.
+func ExpandEnv(n *yaml.Node, path string, lookup func(string) (string, bool)) error {
+	return errors.Join(expandEnv(n, path, lookup)...)
+}
+
 // DecodeStrict decodes n, the node at key path of a parsed file, into v,
 // refusing unknown keys; errors name the dotted keys under path and the
-// lines of the file n was parsed from. (aftershock replay -c reads two
-// sections of the daemon's file this way.)
-func DecodeStrict(n *yaml.Node, path string, v any) error {
+// lines of the file n was parsed from, and show values as orig, the same
+// node before ExpandEnv (nil: n). (aftershock replay -c reads two sections
+// of the daemon's file this way.)
+func DecodeStrict(n, orig *yaml.Node, path string, v any) error {
+	if orig == nil {
+		orig = n
+	}
 	if n.Kind == 0 {
 		return nil
 	}
@@ -56,7 +68,7 @@ func DecodeStrict(n *yaml.Node, path string, v any) error {
 		if yaml.Unmarshal(data, &re) != nil {
 			return fmt.Errorf("decoding %s: %w", pathOrTop(path), err)
 		}
-		return decodeErrors(err, &re, n, path)
+		return decodeErrors(err, &re, orig, path)
 	}
 	return nil
 }

@@ -28,6 +28,9 @@ func LoadConfig(path string) (*config.Config, error) {
 	return cfg, nil
 }
 
+// lookupEnv is the environment ${VAR} is read from.
+var lookupEnv = os.LookupEnv
+
 func parseConfig(data []byte) (*config.Config, error) {
 	var doc map[string]yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -36,16 +39,24 @@ func parseConfig(data []byte) (*config.Config, error) {
 	if err := config.OneDocument(data); err != nil {
 		return nil, err
 	}
-	var sections struct {
-		Detector yaml.Node `yaml:"detector"`
-		Services yaml.Node `yaml:"services"`
+	// the file as written, for the errors (an expanded value may be a secret)
+	var orig map[string]yaml.Node
+	if err := yaml.Unmarshal(data, &orig); err != nil {
+		return nil, fmt.Errorf("parsing yaml: %w", err)
 	}
-	sections.Detector, sections.Services = doc["detector"], doc["services"]
+	detector, services := doc["detector"], doc["services"]
+	detectorOrig, servicesOrig := orig["detector"], orig["services"]
+	// ${VAR} as the daemon reads them, in these two sections only: the
+	// others (secrets, tokens) need not be set for a replay
+	if err := errors.Join(config.ExpandEnv(&detector, "detector", lookupEnv),
+		config.ExpandEnv(&services, "services", lookupEnv)); err != nil {
+		return nil, err
+	}
 	cfg := &config.Config{}
 	// both sections' keys are checked before anything is validated, and
 	// every problem is said at once, named by its key and line
-	if err := errors.Join(config.DecodeStrict(&sections.Detector, "detector", &cfg.Detector),
-		config.DecodeStrict(&sections.Services, "services", &cfg.Services)); err != nil {
+	if err := errors.Join(config.DecodeStrict(&detector, &detectorOrig, "detector", &cfg.Detector),
+		config.DecodeStrict(&services, &servicesOrig, "services", &cfg.Services)); err != nil {
 		return nil, err
 	}
 	var errs []error

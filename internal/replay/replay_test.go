@@ -586,3 +586,31 @@ func TestUnresolvedReleaseSaid(t *testing.T) {
 		t.Errorf("stderr %q, want the set-aside sample said", r.stderr)
 	}
 }
+
+// TestLoadConfigExpandsEnv: -c reads the daemon's own file, whose values
+// may be ${VAR} or ${VAR:-default}; the daemon expands them, so the replay
+// must too (it read "${PASS:-95}" as the text and refused it). Variables in
+// the sections the replay ignores (secrets, say) need not be set.
+func TestLoadConfigExpandsEnv(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	t.Setenv("AUDIT8_WINDOW", "20m")
+	doc := "http:\n  tokens: [{name: a, token: \"${AUDIT8_UNSET_SECRET}\", role: deploy-system}]\n" +
+		"detector:\n  pass_score: ${AUDIT8_UNSET_PASS:-95}\n  rings:\n    - {name: canary, window: \"${AUDIT8_WINDOW}\"}\n" +
+		"services:\n  - {name: \"${AUDIT8_UNSET_SVC:-shop}\"}\n"
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Detector.PassScore != 95 || cfg.Detector.Rings[0].Window != 20*time.Minute || cfg.Services[0].Name != "shop" {
+		t.Errorf("pass_score %v, window %v, service %q: want 95, 20m, shop", cfg.Detector.PassScore, cfg.Detector.Rings[0].Window, cfg.Services[0].Name)
+	}
+	if err := os.WriteFile(path, []byte("detector:\n  alpha: ${AUDIT8_UNSET_ALPHA}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(path); err == nil || !strings.Contains(err.Error(), "detector.alpha: environment variable AUDIT8_UNSET_ALPHA is not set") {
+		t.Errorf("err = %v, want the unset variable named by its key", err)
+	}
+}
