@@ -396,7 +396,11 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 	// model that is sure the post is negative. Chosen on the tune part of
 	// the English app reviews over Negative's sentiment rule, which it beat
 	// against both the complaint and the Bug labels.
-	complaint := len(out.Categories) > 0 || (rules <= complaintSentiment && !(happy && koRulesVeto)) || (korean && out.Sentiment <= koModelComplaint)
+	// A Korean post whose only problem term is negated ("렉 하나도 없음",
+	// "한번도 안 튕김") reads negative to the model for its 없/안, not for
+	// a malfunction: the model does not make it a complaint.
+	complaint := len(out.Categories) > 0 || (rules <= complaintSentiment && !(happy && koRulesVeto)) ||
+		(korean && out.Sentiment <= koModelComplaint && cue&(cueNegated|cueWord) != cueNegated)
 	if cue&cueNotMine != 0 {
 		// news, a status post, a fixed problem, the author's own wifi or
 		// a plain question: no malfunction of the service for the author
@@ -956,8 +960,9 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 							if last > i {
 								rest = str[int(s.toks[last].lo)+len(ph.words[len(ph.words)-1]) : s.toks[last].hi]
 							}
-							hit(id, strings.Contains(w[q:], "없") || a.nextHas(s, str, last, "없") ||
-								(ph.kind == pStrong && a.koLongNegated(s, str, last, rest, len(ph.words) == 1)))
+							hit(id, strings.Contains(w[q:], "없") || a.koNoneAfter(s, str, last) ||
+								(ph.kind == pStrong && a.koLongNegated(s, str, last, rest, len(ph.words) == 1)) ||
+								a.koShortNegated(s, str, i, w, p, ph))
 						}
 					}
 				}
@@ -1095,6 +1100,39 @@ func (a *Analyzer) koLongNegated(s *scan, str string, last int, rest string, one
 		return false
 	}
 	return a.nextHas(s, str, last, "않")
+}
+
+// koShortNegated reports whether a problem term is negated by 안 before it,
+// the short negation of Korean (Sohn 1999, "The Korean Language", §8.2):
+// "안튕김", "한번도 안 튕김", "안 느려요" say the symptom does not happen.
+// A term that is itself a 안 phrase ("안 돼", "안됨": doesn't work) is the
+// problem, not its negation. The term starts at byte p of token i (w).
+func (a *Analyzer) koShortNegated(s *scan, str string, i int, w string, p int, ph *phrase) bool {
+	if strings.HasPrefix(ph.words[0], "안") || strings.HasPrefix(ph.words[0], "않") {
+		return false
+	}
+	if p > 0 {
+		return p == len("안") && strings.HasPrefix(w, "안")
+	}
+	return a.prevHangul(s, str, i) == "안"
+}
+
+// koDegree are the adverbs that stand between a symptom and 없 in "렉
+// 하나도 없음", "튕김 한번도 없네요" (none at all, not once).
+var koDegree = map[string]bool{"하나도": true, "한번도": true, "한 번도": true, "전혀": true, "1도": true,
+	"일도": true, "거의": true, "별로": true, "딱히": true}
+
+// koNoneAfter reports whether the Hangul token after i, or the one after a
+// degree adverb there, starts with 없 ("렉 없음", "렉 하나도 없음").
+func (a *Analyzer) koNoneAfter(s *scan, str string, i int) bool {
+	if a.nextHas(s, str, i, "없") {
+		return true
+	}
+	if i+1 >= len(s.toks) || s.toks[i+1].kind != kHangul {
+		return false
+	}
+	t := s.toks[i+1]
+	return koDegree[str[t.lo:t.hi]] && a.nextHas(s, str, i+1, "없")
 }
 
 // prevHangul returns the Hangul token before token i, or "".

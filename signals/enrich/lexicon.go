@@ -313,7 +313,11 @@ var reportCues = []string{"downdetector", "according to", "reports say", "report
 	"scheduled maintenance", "thousands of", "outage hits", "shares fall", "shares drop", "stock falls",
 	"stock drops", "apologize for the inconvenience", "sorry for the inconvenience",
 	"기사 떴", "기사 났", "기사 보니", "뉴스 봤", "뉴스 떴", "뉴스 나", "뉴스에 나", "확인하고 있습니다",
-	"확인 중입니다", "불편을 드려", "점검 안내"}
+	"확인 중입니다", "불편을 드려", "점검 안내",
+	// release notes, post-mortems and notices quote problems, fixed or
+	// planned: "release notes mention 'fixed a rare login loop'"
+	"release notes", "changelog", "patch notes", "postmortem", "post-mortem", "incident report",
+	"per local news", "engineering blog", "패치노트", "패치 노트", "장애 보고서", "서비스 안내", "정기점검 안내"}
 
 // firstPersonWords say the author is affected: "downdetector says it's
 // down and it won't load for me either".
@@ -330,7 +334,17 @@ var resolvedCues = []string{"works again", "working again", "work again", "fixed
 	"it's back up", "its back up", "back up now", "back up and", "back online", "all good now",
 	"resolved", "is resolved", "has been resolved", "fixes the", "fixes all", "completely fixes",
 	"해결됐", "해결 됐", "해결되었", "해결 되었", "복구됐", "복구 됐", "복구되었", "복구 되었", "다시 잘 되",
-	"다시 잘되", "이제 잘 되", "이제 잘되", "정상화"}
+	"다시 잘되", "이제 잘 되", "이제 잘되", "정상화",
+	// the author finds the cause elsewhere, or the service fine for them
+	// (RULES.md: the author's own phone, Wi-Fi or mistake; bystanders):
+	// "turns out it was my ISP", "my bad", "mine worked fine"
+	"turns out", "turned out", "my bad", "my fault", "my mistake", "user error", "that's on me",
+	"thats on me", "nvm", "never mind", "nevermind", "false alarm", "not the app's fault",
+	"not the apps fault", "nobody's fault", "works fine for me", "working fine for me",
+	"worked fine for me", "works for me", "fine for me", "mine worked fine", "mine works fine",
+	"mine is fine", "works fine now", "worked fine after",
+	"알고보니", "알고 보니", "내탓", "내 탓", "제 탓", "내잘못", "내 잘못", "제 잘못", "내 실수", "제 실수",
+	"난 잘", "나는 잘", "전 잘", "저는 잘", "잘만 됨", "잘만 되", "난 아무 문제", "아무 문제 없"}
 
 // turnWords end the object of a fix: "fixed the bug but it crashes".
 var turnWords = map[string]bool{"but": true, "and": true, "now": true, "still": true, "yet": true,

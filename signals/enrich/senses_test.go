@@ -102,6 +102,33 @@ func TestNegation(t *testing.T) {
 	checkRecog(t, newTestAnalyzer(t, Config{}), []recogCase{
 		{"negated failure", "no crashes at all since the update", false, ""},
 		{"negated failure, Korean", "요즘은 튕기지 않아요", false, ""},
+		// the short negation 안 before a symptom, and 없 after it
+		{"안 fused", "올해 블프때 샵 한번도 안튕김 처음이다", false, ""},
+		{"안 apart", "요즘은 몇달째 한번도 안 튕김", false, ""},
+		{"안, happy", "샵 안튕겨요 좋아요", false, ""},
+		{"없 after a degree adverb", "라이드고 새 지도 렉 하나도 없음", false, ""},
+		{"없 after not once", "샵 7.4 이후로 튕김 한번도 없네요", false, ""},
+		{"the symptom itself", "앱이 자꾸 튕김", true, "crash"},
+		{"안 돼 is the failure", "로그인 안됨", true, "login"},
+		{"안 되 apart", "결제 안 됨", true, "payment"},
+	})
+}
+
+// TestCauseElsewhere: a problem the author then finds elsewhere — their
+// own device, network or mistake — or the service fine for them is no
+// complaint (RULES.md: the author's phone, Wi-Fi or mistake; bystanders);
+// a problem after such words still is.
+func TestCauseElsewhere(t *testing.T) {
+	checkRecog(t, newTestAnalyzer(t, Config{}), []recogCase{
+		{"turns out", "streamio buffering? turns out it was my ISP all along", false, ""},
+		{"my bad", "payly declined my card... typed the expiry wrong, my bad", false, ""},
+		{"nvm", "shop is down?? oh wait it was my vpn lol nvm", false, ""},
+		{"fine for me", "everyone says toktok is down but it works fine for me", false, ""},
+		{"release notes", "Shop 7.5 release notes: fixed a rare login loop and a crash on start", false, ""},
+		{"Korean, my fault", "샵 앱이 자꾸 꺼지길래 봤더니 폰 저장공간이 없었음 내탓", false, ""},
+		{"Korean, fine for me", "톡톡 서버 터졌다고 해서 봤는데 난 잘만 됨", false, ""},
+		{"a problem after it", "turns out they charged me twice for one order", true, "payment"},
+		{"still broken after", "my bad for doubting, but the app crashes again on launch", true, "crash"},
 	})
 }
 
