@@ -46,4 +46,4 @@ func TestDevComplaints(t *testing.T) {
 }
 
 // devFloors: complaint P and R on the development set, per language ("" all).
-var devFloors = map[string][2]float64{"": {0.57, 0.64}, "en": {0.57, 0.69}, "ko": {0.57, 0.59}}
+var devFloors = map[string][2]float64{"": {0.58, 0.67}, "en": {0.58, 0.71}, "ko": {0.58, 0.62}}

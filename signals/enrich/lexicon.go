@@ -162,7 +162,10 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"can't get into", "cant get into", "cannot get into", "can't get on", "cant get on",
 			"먹통", "장애", "서버 다운", "다운됐", "=다운", "=다운됨", "접속 안", "접속이 안", "접속 불가", "접속불가", "서버 터",
 			"터졌", "서비스 중단", "안 열려", "점검",
-			"서버터", "서버가 터", "안열려", "안들어가져", "안 들어가져", "들어가지지", "접속이 안", "접속안", "접속 오류", "접속오류"},
+			"서버터", "서버가 터", "안열려", "안들어가져", "안 들어가져", "들어가지지", "접속이 안", "접속안", "접속 오류", "접속오류",
+			// the service's own messages, quoted: "we'll be right back", "문제가 발생했습니다"
+			"we'll be right back", "we will be right back", "we're having trouble", "we are having trouble",
+			"temporarily unavailable", "문제가 발생했습니다", "잠시 후 다시 시도", "일시적인 오류", "안열림", "안 열림"},
 		topic: []string{"server", "servers", "site", "website", "service", "서버", "접속", "사이트"},
 	},
 	"login": {
@@ -175,7 +178,8 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"비번 틀", "비번이 틀", "틀리다고 나", "틀렸다고 나", "비밀번호 틀", "비밀번호가 틀", "인증번호 안", "인증번호가 안",
 			"로그아웃됨", "로그아웃 됨", "로그아웃 당", "로그아웃당", "인증 안", "인증이 안", "인증 실패", "인증실패",
 			"signed out", "signs me out", "signing me out", "session expired", "code never", "code doesn't arrive", "code isn't arriving",
-			"otp never", "reset link", "password reset"},
+			"otp never", "reset link", "password reset",
+			"session has expired", "세션이 만료"},
 		topic: []string{"login", "log in", "log into", "verification", "security code", "login code", "sms code",
 			"two factor", "2-step", "two-step", "logging in", "logged in", "sign in", "signin", "signing in",
 			"sign into", "password", "passcode", "2fa", "otp", "verification code", "account", "face id",
@@ -189,7 +193,8 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"이중 결제", "돈은 빠져", "went through twice", "charged me twice", "paid twice",
 			"돈만 빠져", "돈만빠져", "결제 두번", "결제가 두번", "두번 결제", "이중결제", "중복 결제", "중복결제", "결제안",
 			"charged but", "paid but", "charges me twice", "charging me twice", "charged me double", "billed twice",
-			"double billed", "double charge", "charged 2x", "charged me 2x", "환불 안", "환불이 안", "송금 안", "송금이 안", "이체 안", "이체가 안"},
+			"double billed", "double charge", "charged 2x", "charged me 2x", "환불 안", "환불이 안", "송금 안", "송금이 안", "이체 안", "이체가 안",
+			"could not be processed", "couldn't be processed", "결제를 처리할 수 없", "결제에 실패"},
 		topic: []string{"payment", "payments", "pay", "paying", "paid", "checkout", "check out", "checking out",
 			"card", "cards", "paypal", "apple pay", "google pay", "purchase", "transaction", "gift card",
 			"promo code", "coupon", "refund", "charged", "charge", "billing", "checkout's", "chekout", "paymnet", "payout", "payouts", "subscription", "subscribed", "transfer", "transfers", "withdrawal", "deposit",
@@ -202,7 +207,9 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"튕", "꺼져", "꺼짐", "꺼지", "강제 종료", "강제종료", "종료돼", "종료 돼", "종료됨", "종료되",
 			"멈춰", "멈춤", "멈추", "크래시", "실행이 안", "실행 안", "켜지지",
 			"팅김", "팅겨", "팅기", "실행안", "안 켜", "안켜", "꺼저", "튕겨나", "force quit", "force quits", "app closes", "it closes", "closes as soon", "closes whenever",
-			"closes every time", "app quits", "keeps quitting", "quits on me", "shuts down", "closes on me", "closes by itself"},
+			"closes every time", "app quits", "keeps quitting", "quits on me", "shuts down", "closes on me", "closes by itself",
+			// Android's crash dialogs, quoted
+			"has stopped", "keeps stopping", "isn't responding", "앱이 중지", "중지되었습니다", "계속 중지"},
 	},
 	"slow": {
 		strong: []string{"slow", "slower", "slowest", "slowly", "laggy", "lag", "lags", "lagging", "sluggish",
@@ -231,7 +238,10 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"never updates", "not updating", "someone else's", "is blank", "blank page", "goes blank", "went blank", "keeps skipping",
 			"cuts out", "keeps cutting out", "doesn't update", "stopped updating",
 			"아무것도 안 나", "아무것도 안나", "안 나와", "안나와", "안 나옴", "안나옴", "하얀 화면", "흰 화면", "빈 화면", "broken layout", "layout is broken", "glitchy",
-			"화면 깨", "깨짐", "깨져", "소리 안", "소리가 안", "알림 안", "알림이 안"},
+			"화면 깨", "깨짐", "깨져", "소리 안", "소리가 안", "알림 안", "알림이 안",
+			// error dialogs, quoted
+			"something went wrong", "an error occurred", "an error has occurred", "unexpected error",
+			"오류가 발생", "알 수 없는 오류", "알수없는 오류"},
 	},
 	"data_loss": {
 		strong: []string{"lost my", "lost all", "lost everything", "disappeared", "vanished", "deleted my",

@@ -159,3 +159,18 @@ func TestUpdateNeedsAProblem(t *testing.T) {
 		{"ko broke", "업데이트 후 로그인이 안 돼요", true, "update"},
 	})
 }
+
+// TestQuotedErrorMessages: a post that quotes the service's own failure
+// message is a malfunction report, with the category the message names.
+func TestQuotedErrorMessages(t *testing.T) {
+	checkRecog(t, newTestAnalyzer(t, Config{}), []recogCase{
+		{"unreachable", `the app just says "we're having trouble" on every device`, true, "outage"},
+		{"maintenance page", `friday night and it's "we'll be right back" again`, true, "outage"},
+		{"error dialog", `tapping save gives "something went wrong"`, true, "bug"},
+		{"android crash dialog", "Shop keeps stopping every time I open my orders", true, "crash"},
+		{"checkout", `checkout threw "payment could not be processed" three times`, true, "payment"},
+		{"Korean, unreachable", `스트리미오 기기마다 "문제가 발생했습니다"만 뜸`, true, "outage"},
+		{"Korean, session", `뱅킷 30초마다 "세션이 만료되었습니다"`, true, "login"},
+		{"Korean, error", "결제하려니까 알 수 없는 오류 뜸", true, "payment"},
+	})
+}
