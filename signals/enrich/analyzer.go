@@ -51,6 +51,7 @@ const (
 	pReport   // news, bystander and status-page voice: "says downdetector", "we are investigating"
 	pResolved // the problem is over: "works again", "got fixed", "복구됐"
 	pElse     // the trouble is the author's own thing: "my wifi", "the courier"
+	pFear     // the problem is feared, not had: "what if payly goes down", "hope the update doesn't break"
 )
 
 // phrase is a keyword of one or more words.
@@ -204,6 +205,9 @@ func New(cfg Config) (*Analyzer, error) {
 	}
 	for _, kw := range elseSubjects {
 		add("built-in elsewhere", kw, pElse, 0)
+	}
+	for _, kw := range fearCues {
+		add("built-in fear", kw, pFear, 0)
 	}
 	for _, name := range sortedKeys(cfg.Features) {
 		fi := len(a.features)
@@ -824,7 +828,7 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 	// where the problem, the fix and someone else's trouble are: the
 	// last word of a post decides between "it was down but it's back up"
 	// and "it's back up but down again"
-	firstProblem, lastProblem, lastResolved, elseAt := -1, -1, -1, -1
+	firstProblem, lastProblem, lastResolved, elseAt, fearAt := -1, -1, -1, -1, -1
 	report, firstPerson, appWord, elseLatin := false, false, false, false
 	// what ties a generic problem word in a happy post to the service: an
 	// error word, or a contrast before it ("최고 근데 오류 나요")
@@ -876,6 +880,10 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 						lastResolved = k
 					}
 				}
+			}
+		case pFear:
+			if fearAt < 0 {
+				fearAt = at
 			}
 		case pElse:
 			if elseAt < 0 {
@@ -962,7 +970,9 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 							}
 							hit(id, strings.Contains(w[q:], "없") || a.koNoneAfter(s, str, last) ||
 								(ph.kind == pStrong && a.koLongNegated(s, str, last, rest, len(ph.words) == 1)) ||
-								a.koShortNegated(s, str, i, w, p, ph))
+								a.koShortNegated(s, str, i, w, p, ph) ||
+								// a fix wished for, "빨리 고쳐졌으면", is no fix
+								(ph.kind == pResolved && strings.Contains(rest, "면")))
 						}
 					}
 				}
@@ -990,6 +1000,12 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 		cue |= cueNotMine
 	case elseAt >= 0 && !appWord && (firstProblem < 0 && elseLatin || firstProblem > elseAt && firstProblem-elseAt <= 5):
 		// "my wifi keeps dropping", "the courier lost my package"
+		cue |= cueNotMine
+	case fearAt >= 0 && (firstProblem < 0 || firstProblem > fearAt):
+		// "what if payly goes down on payday", "hope the update doesn't
+		// break payments": a fear, not a malfunction (RULES.md,
+		// hypotheticals and fears); "it crashed, what if it does again" is
+		// still the crash it reports
 		cue |= cueNotMine
 	case cue&cueWord == 0 && s.quest > 0 && len(s.ents) > 0 && s.ents[0] != nil && s.ents[0].question:
 		// "how do I cancel my subscription?": a question, no malfunction

@@ -327,7 +327,16 @@ var reportCues = []string{"downdetector", "according to", "reports say", "report
 	// release notes, post-mortems and notices quote problems, fixed or
 	// planned: "release notes mention 'fixed a rare login loop'"
 	"release notes", "changelog", "patch notes", "postmortem", "post-mortem", "incident report",
-	"per local news", "engineering blog", "패치노트", "패치 노트", "장애 보고서", "서비스 안내", "정기점검 안내"}
+	"per local news", "engineering blog", "패치노트", "패치 노트", "장애 보고서", "서비스 안내", "정기점검 안내",
+	// a maintenance announced ahead is no outage (RULES.md: announced → 0)
+	"정기점검", "정기 점검", "점검 예정", "예정된 점검", "점검은 예정"}
+
+// fearCues before a post's first problem word make the problem a fear or a
+// hypothetical, not one the author has (RULES.md: "hope the update doesn't
+// break payments" → 0).
+var fearCues = []string{"what if", "nightmare", "hope it doesn't", "hope it does not", "hope the update doesn't",
+	"hope they don't", "hope this doesn't", "hopefully it doesn't", "hopefully the update doesn't",
+	"knock on wood", "preemptively", "afraid it will"}
 
 // firstPersonWords say the author is affected: "downdetector says it's
 // down and it won't load for me either".
@@ -354,7 +363,9 @@ var resolvedCues = []string{"works again", "working again", "work again", "fixed
 	"worked fine for me", "works for me", "fine for me", "mine worked fine", "mine works fine",
 	"mine is fine", "works fine now", "worked fine after",
 	"알고보니", "알고 보니", "내탓", "내 탓", "제 탓", "내잘못", "내 잘못", "제 잘못", "내 실수", "제 실수",
-	"난 잘", "나는 잘", "전 잘", "저는 잘", "잘만 됨", "잘만 되", "난 아무 문제", "아무 문제 없"}
+	"난 잘", "나는 잘", "전 잘", "저는 잘", "잘만 됨", "잘만 되", "난 아무 문제", "아무 문제 없",
+	// fixed: "결제오류 고쳐졌네"
+	"고쳐졌", "고쳐짐", "고쳐줬", "고쳐주셔서", "수정됐", "수정됨"}
 
 // turnWords end the object of a fix: "fixed the bug but it crashes".
 var turnWords = map[string]bool{"but": true, "and": true, "now": true, "still": true, "yet": true,

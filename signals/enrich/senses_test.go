@@ -128,6 +128,12 @@ func TestCauseElsewhere(t *testing.T) {
 		{"Korean, my fault", "샵 앱이 자꾸 꺼지길래 봤더니 폰 저장공간이 없었음 내탓", false, ""},
 		{"Korean, fine for me", "톡톡 서버 터졌다고 해서 봤는데 난 잘만 됨", false, ""},
 		{"a problem after it", "turns out they charged me twice for one order", true, "payment"},
+		{"Korean, fixed", "샵 결제오류 고쳐졌네 드디어 주문함", false, ""},
+		{"Korean, a fix wished for", "업데이트 후 계속 튕김 빨리 고쳐졌으면", true, "crash"},
+		{"a fear", "what if payly goes down on payday, my new nightmare", false, ""},
+		{"a fear, RULES.md", "hope the update doesn't break payments", false, ""},
+		{"a problem, then a fear", "it crashed twice today, what if it does that during checkout", true, "crash"},
+		{"announced maintenance", "페이리 오늘 새벽 2~4시 정기점검이래요 참고하세요", false, ""},
 		{"still broken after", "my bad for doubting, but the app crashes again on launch", true, "crash"},
 	})
 }
