@@ -46,4 +46,4 @@ func TestDevComplaints(t *testing.T) {
 }
 
 // devFloors: complaint P and R on the development set, per language ("" all).
-var devFloors = map[string][2]float64{"": {0.59, 0.67}, "en": {0.58, 0.71}, "ko": {0.60, 0.62}}
+var devFloors = map[string][2]float64{"": {0.60, 0.69}, "en": {0.58, 0.71}, "ko": {0.61, 0.65}}

@@ -194,7 +194,9 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"돈만 빠져", "돈만빠져", "결제 두번", "결제가 두번", "두번 결제", "이중결제", "중복 결제", "중복결제", "결제안",
 			"charged but", "paid but", "charges me twice", "charging me twice", "charged me double", "billed twice",
 			"double billed", "double charge", "charged 2x", "charged me 2x", "환불 안", "환불이 안", "송금 안", "송금이 안", "이체 안", "이체가 안",
-			"could not be processed", "couldn't be processed", "결제를 처리할 수 없", "결제에 실패"},
+			"could not be processed", "couldn't be processed", "결제를 처리할 수 없", "결제에 실패",
+			// the money went out, and what was paid for did not come
+			"돈은 나갔", "돈은 빠졌", "잔액에선 빠지", "잔액은 빠지"},
 		topic: []string{"payment", "payments", "pay", "paying", "paid", "checkout", "check out", "checking out",
 			"card", "cards", "paypal", "apple pay", "google pay", "purchase", "transaction", "gift card",
 			"promo code", "coupon", "refund", "charged", "charge", "billing", "checkout's", "chekout", "paymnet", "payout", "payouts", "subscription", "subscribed", "transfer", "transfers", "withdrawal", "deposit",
@@ -298,7 +300,10 @@ var problemCues = struct{ generic, weak []string }{
 		"doesn't arrive", "didn't arrive", "still says", "still shows",
 		"didn't get", "keeps", "why", "fix", "hangs", "spins", "ruined", "terrible", "awful", "worst",
 		"disaster", "step backwards", "step back", "drains", "worse", "timing out", "times out", "greyed out", "anymore",
-		"못", "문제", "불가", "답답", "풀려", "풀림", "잠겼", "이상", "안 눌", "안 떠", "고쳐", "광탈"},
+		"못", "문제", "불가", "답답", "풀려", "풀림", "잠겼", "이상", "안 눌", "안 떠", "고쳐", "광탈",
+		// how long a state has lasted: "processing for 3 days", "2시간째"
+		"since yesterday", "since this morning", "for hours", "for days", "all day", "for an hour",
+		"시간째", "분째", "이틀째", "사흘째", "일째", "주째", "달째"},
 }
 
 // blockPhrases hold a keyword that means something else in them: the

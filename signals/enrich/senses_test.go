@@ -180,3 +180,17 @@ func TestQuotedErrorMessages(t *testing.T) {
 		{"Korean, error", "결제하려니까 알 수 없는 오류 뜸", true, "payment"},
 	})
 }
+
+// TestStateThatLasts: how long a state has lasted ties a topic to a
+// problem ("이틀째", "since yesterday"), and money gone out while what it
+// paid for did not come is a payment failure.
+func TestStateThatLasts(t *testing.T) {
+	checkRecog(t, newTestAnalyzer(t, Config{}), []recogCase{
+		{"paid, still basic", "스트리미오 프리미엄 결제했는데 계정은 아직 베이직 이틀째", true, "payment"},
+		{"refund for weeks", "페이리 환불 3주째 안들어옴", true, "payment"},
+		{"login since yesterday", "the bankit login page has been spinning since yesterday", true, "login"},
+		{"money out, not received", "동생한테 4만원 보냈는데 잔액에선 빠지고 동생은 못받음", true, "payment"},
+		{"money out", "돈은 나갔는데 주문내역엔 없음", true, "payment"},
+		{"happy for months", "몇달째 잘 쓰고 있어요 결제도 편하고 최고", false, ""},
+	})
+}
