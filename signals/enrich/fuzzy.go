@@ -154,7 +154,7 @@ var realWords = []string{
 	"lording", "lots", "lugged", "lugging", "lunch break", "massed", "meshed", "messes", "mien", "minuet", "minuets",
 	"minuses", "minuted", "minuter", "minutest", "mussed", "noshing", "notching", "noting", "pacing", "paging",
 	"paling", "papal", "parched", "paring", "patches", "paving", "pawing", "pitched", "plying", "pots", "prying",
-	"purchased", "purchaser", "rained", "reined", "released", "rests", "serer", "serve", "served", "serves",
+	"purchased", "purchaser", "rained", "reined", "released", "remove", "remover", "removes", "rests", "serer", "serve", "served", "serves",
 	"serviced", "servile", "sever", "severs", "shinning", "shopped", "showed", "shower", "sighed", "sighing",
 	"signer", "signet", "singed", "singing", "sings", "sinned", "sinner", "sinning", "skinning", "slewed",
 	"sloped", "slopped", "slowed", "snowed", "sopped", "sowed", "sower", "spanner", "spanning", "spinier",

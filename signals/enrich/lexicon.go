@@ -211,7 +211,8 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"팅김", "팅겨", "팅기", "실행안", "안 켜", "안켜", "꺼저", "튕겨나", "force quit", "force quits", "app closes", "it closes", "closes as soon", "closes whenever",
 			"closes every time", "app quits", "keeps quitting", "quits on me", "shuts down", "closes on me", "closes by itself",
 			// Android's crash dialogs, quoted
-			"has stopped", "keeps stopping", "isn't responding", "앱이 중지", "중지되었습니다", "계속 중지"},
+			"has stopped", "keeps stopping", "isn't responding", "앱이 중지", "중지되었습니다", "계속 중지",
+			"closes immediately", "closes right away"},
 	},
 	"slow": {
 		strong: []string{"slow", "slower", "slowest", "slowly", "laggy", "lag", "lags", "lagging", "sluggish",
@@ -220,6 +221,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"loading loading", "snail", "🐌", "seconds to open", "minute to load", "minutes to load", "seconds to load", "slowed", "minutes to open", "waiting forever", "slooow",
 			"느려", "느림", "느리", "버벅", "=렉", "렉걸", "렉 걸", "렉이 심", "렉 심", "렉심", "렉때문", "렉 때문", "렉쩔", "렉 쩔", "개렉", "핵렉", "오래 걸", "로딩이 너무", "답답할 정도로 느", "로딩이 답답", "로딩 답답",
 			"오래걸", "무한로딩", "무한 로딩", "로딩만", "로딩 길", "로딩이 길", "로딩중만",
+			"🐢", "minutes late", "hours late", "memory leak", "leaks memory",
 			"buffering", "buffers", "rebuffering", "spinning wheel", "spinner", "keeps spinning", "timeout", "timeouts", "timed out",
 			"times out", "timing out", "🔄", "⏳", "⌛", "버퍼링", "끊김", "끊겨", "끊기"},
 	},
@@ -231,7 +233,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"버그", "이상해", "이상하", "이상함", "안 떠", "안 보여", "반응이 없", "반응 없", "하얗게", "안 담겨",
 			"안 눌러", "적용이 안", "두 번씩", "안눌러", "안 눌려", "안눌려", "안떠", "안보여", "배터리 광탈", "배터리가 광탈",
 			"not arriving", "never arrive", "never arrived", "stopped arriving", "returns nothing", "shows nothing", "no sound",
-			"wrong total", "wrong amount", "battery drain", "drains my battery", "drains the battery",
+			"wrong total", "wrong amount", "battery drain", "drains my battery", "drains the battery", "battery drains",
 			"nothing happens", "doesn't do anything", "does not do anything", "won't do anything", "not doing anything",
 			"no audio", "no notifications", "not getting notifications", "stopped getting", "stopped showing",
 			"stopped syncing", "not syncing", "won't sync", "doesn't sync", "out of sync", "incorrect",
@@ -303,6 +305,8 @@ var problemCues = struct{ generic, weak []string }{
 		"못", "문제", "불가", "답답", "풀려", "풀림", "잠겼", "이상", "안 눌", "안 떠", "고쳐", "광탈",
 		// how long a state has lasted: "processing for 3 days", "2시간째"
 		"since yesterday", "since this morning", "for hours", "for days", "all day", "for an hour",
+		// what an update took: "the update removed the skip intro button"
+		"removed the", "took away", "a downgrade", "never got",
 		"시간째", "분째", "이틀째", "사흘째", "일째", "주째", "달째"},
 }
 

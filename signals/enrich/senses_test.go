@@ -194,3 +194,18 @@ func TestStateThatLasts(t *testing.T) {
 		{"happy for months", "몇달째 잘 쓰고 있어요 결제도 편하고 최고", false, ""},
 	})
 }
+
+// TestSymptomsInOtherWords: symptoms people name without our usual words —
+// an app that closes at once, messages minutes late, a memory leak, an
+// update that took a feature away — are complaints.
+func TestSymptomsInOtherWords(t *testing.T) {
+	checkRecog(t, newTestAnalyzer(t, Config{}), []recogCase{
+		{"closes at once", "payly 6.0 closes immediately on my pixel 7. 5.9 was fine", true, "crash"},
+		{"late messages", "my toktok messages arrive like 20 minutes late", true, "slow"},
+		{"memory leak", "the web player since last week's release leaks memory like crazy", true, "slow"},
+		{"an update took it away", `streamio update removed the "skip intro" button on the web player`, true, "update"},
+		{"a downgrade", "the new bankit update is a downgrade in every way", true, "update"},
+		{"a turtle", "ridego map 🐢🐢🐢", true, "slow"},
+		{"they removed the ads", "they removed the ads in this version, love it", false, ""},
+	})
+}
