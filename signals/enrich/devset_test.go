@@ -46,4 +46,4 @@ func TestDevComplaints(t *testing.T) {
 }
 
 // devFloors: complaint P and R on the development set, per language ("" all).
-var devFloors = map[string][2]float64{"": {0.61, 0.72}, "en": {0.60, 0.78}, "ko": {0.62, 0.66}}
+var devFloors = map[string][2]float64{"": {0.62, 0.77}, "en": {0.60, 0.78}, "ko": {0.63, 0.75}}

@@ -212,7 +212,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"closes every time", "app quits", "keeps quitting", "quits on me", "shuts down", "closes on me", "closes by itself",
 			// Android's crash dialogs, quoted
 			"has stopped", "keeps stopping", "isn't responding", "앱이 중지", "중지되었습니다", "계속 중지",
-			"closes immediately", "closes right away"},
+			"closes immediately", "closes right away", "꺼집"},
 	},
 	"slow": {
 		strong: []string{"slow", "slower", "slowest", "slowly", "laggy", "lag", "lags", "lagging", "sluggish",
@@ -222,6 +222,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"느려", "느림", "느리", "버벅", "=렉", "렉걸", "렉 걸", "렉이 심", "렉 심", "렉심", "렉때문", "렉 때문", "렉쩔", "렉 쩔", "개렉", "핵렉", "오래 걸", "로딩이 너무", "답답할 정도로 느", "로딩이 답답", "로딩 답답",
 			"오래걸", "무한로딩", "무한 로딩", "로딩만", "로딩 길", "로딩이 길", "로딩중만",
 			"🐢", "minutes late", "hours late", "memory leak", "leaks memory",
+			"타임아웃", "늦게 감", "늦게 와", "늦게 옴", "늦게 도착", "돌기만",
 			"buffering", "buffers", "rebuffering", "spinning wheel", "spinner", "keeps spinning", "timeout", "timeouts", "timed out",
 			"times out", "timing out", "🔄", "⏳", "⌛", "버퍼링", "끊김", "끊겨", "끊기"},
 	},
@@ -245,7 +246,9 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"화면 깨", "깨짐", "깨져", "소리 안", "소리가 안", "알림 안", "알림이 안",
 			// error dialogs, quoted
 			"something went wrong", "an error occurred", "an error has occurred", "unexpected error",
-			"오류가 발생", "알 수 없는 오류", "알수없는 오류"},
+			"오류가 발생", "알 수 없는 오류", "알수없는 오류",
+			"검은 화면", "검은화면", "흰화면", "하얀화면", "빈화면", "안뜸", "안 뜸",
+			"안넘어가", "안 넘어가"},
 	},
 	"data_loss": {
 		strong: []string{"lost my", "lost all", "lost everything", "disappeared", "vanished", "deleted my",
@@ -253,7 +256,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"erased", "reset to zero", "all gone", "are gone", "is gone", "are all gone", "is empty",
 			"lost the", "where did my", "where did all my", "where are my", "where'd my",
 			"사라졌", "사라짐", "없어졌", "날아갔", "날아감", "삭제됐", "삭제 됐", "삭제되", "지워졌", "지워짐", "초기화", "날라갔", "날라감", "날아가", "날라가", "다 지워", "got wiped", "emptied", "장바구니 비", "장바구니가 비", "기록 없어",
-			"=다 없어짐", "=싹 다 없어", "전부 없어"},
+			"=다 없어짐", "=싹 다 없어", "전부 없어", "삭제됨"},
 	},
 	"update": {
 		// A bare "version" / "버전" only labels a release ("v2.15", "2.15
@@ -294,7 +297,8 @@ var problemCues = struct{ generic, weak []string }{
 		"not work", "error", "errors", "doesnt work", "dosent work", "not workin",
 		"hasn't worked", "hasnt worked", "haven't worked", "havent worked", "no longer works", "corrupts", "corrupted",
 		"오류", "에러", "안돼", "안 돼", "안되", "안 되", "안됨", "실패",
-		"이상하게", "왜이래", "왜 이래", "왜이럼", "왜 이럼", "왜이러", "왜 이러", "안옴", "안 옴", "안와", "안 와"},
+		"이상하게", "왜이래", "왜 이래", "왜이럼", "왜 이럼", "왜이러", "왜 이러", "안옴", "안 옴", "안와", "안 와",
+		"고장", "없어짐"},
 	weak: []string{"issue", "issues", "problem", "problems", "can't", "cant", "cannot", "unable", "won't",
 		"wont", "couldn't", "not able", "stuck", "invalid", "never arrives", "never comes", "not received",
 		"never came", "never showed", "never shows", "hasn't shown", "hasn't arrived", "haven't received",
@@ -307,7 +311,7 @@ var problemCues = struct{ generic, weak []string }{
 		"since yesterday", "since this morning", "for hours", "for days", "all day", "for an hour",
 		// what an update took: "the update removed the skip intro button"
 		"removed the", "took away", "a downgrade", "never got",
-		"시간째", "분째", "이틀째", "사흘째", "일째", "주째", "달째"},
+		"시간째", "분째", "이틀째", "사흘째", "일째", "주째", "달째", "유효하지 않"},
 }
 
 // blockPhrases hold a keyword that means something else in them: the

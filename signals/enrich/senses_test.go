@@ -207,5 +207,12 @@ func TestSymptomsInOtherWords(t *testing.T) {
 		{"a downgrade", "the new bankit update is a downgrade in every way", true, "update"},
 		{"a turtle", "ridego map 🐢🐢🐢", true, "slow"},
 		{"they removed the ads", "they removed the ads in this version, love it", false, ""},
+		{"Korean, closes", "다운로드 누르면 앱이 꺼집니다", true, "crash"},
+		{"Korean, black screen", "클라우드박스 12.0 이후로 미리보기 전부 검은 화면", true, "bug"},
+		{"Korean, deleted", "동기화하다가 3년치 사진 다 삭제됨", true, "data_loss"},
+		{"Korean, late", "톡톡 메시지가 10분씩 늦게 감", true, "slow"},
+		{"Korean, timeout", "결제 누르고 한참 돌다가 타임아웃남", true, "payment"},
+		{"Korean, broken", "샵 검색 고장남? 충전기 치니까 화분 나옴", true, "bug"},
+		{"Korean, only X in sight", "제라드밖에 안보이던데요? 최고", false, ""},
 	})
 }
