@@ -211,7 +211,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"팅김", "팅겨", "팅기", "실행안", "안 켜", "안켜", "꺼저", "튕겨나", "force quit", "force quits", "app closes", "it closes", "closes as soon", "closes whenever",
 			"closes every time", "app quits", "keeps quitting", "quits on me", "shuts down", "closes on me", "closes by itself",
 			// Android's crash dialogs, quoted
-			"has stopped", "keeps stopping", "isn't responding", "앱이 중지", "중지되었습니다", "계속 중지",
+			"has stopped", "keeps stopping", "isn't responding", "앱이 중지", "중지되었", "계속 중지",
 			"closes immediately", "closes right away", "꺼집"},
 	},
 	"slow": {
