@@ -147,19 +147,7 @@ func TestAftershockManifests(t *testing.T) {
 }
 
 func TestNATSManifests(t *testing.T) {
-	var cm *corev1.ConfigMap
-	var sts *appsv1.StatefulSet
-	for _, o := range documents(t, "nats.yaml") {
-		switch o := o.(type) {
-		case *corev1.ConfigMap:
-			cm = o
-		case *appsv1.StatefulSet:
-			sts = o
-		}
-	}
-	if cm == nil || sts == nil {
-		t.Fatal("nats.yaml needs a ConfigMap and a StatefulSet")
-	}
+	cm, sts := natsManifest(t)
 	checkPod(t, sts.Name, sts.Spec.Template.Labels, sts.Spec.Selector.MatchLabels, sts.Spec.Template.Spec)
 	if sts.Spec.Replicas == nil || *sts.Spec.Replicas != 3 {
 		t.Errorf("NATS runs %v nodes, want 3 (R3 streams)", sts.Spec.Replicas)

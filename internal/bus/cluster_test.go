@@ -23,23 +23,6 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// peers is the sorted names of the servers srv has a route to.
-func peers(t *testing.T, srv *server.Server) []string {
-	t.Helper()
-	rz, err := srv.Routez(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, r := range rz.Routes {
-		if !slices.Contains(names, r.RemoteName) {
-			names = append(names, r.RemoteName)
-		}
-	}
-	slices.Sort(names)
-	return names
-}
-
 // openCluster opens three embedded servers as one cluster on loopback,
 // each configured by with, and waits until each routes to the other two.
 func openCluster(t *testing.T, ports []int, with func(*Config)) []*Bus {
@@ -72,16 +55,7 @@ func openCluster(t *testing.T, ports []int, with func(*Config)) []*Bus {
 		}
 		t.Cleanup(bs[i].Close)
 	}
-	for i, b := range bs {
-		want := slices.DeleteFunc([]string{"node0", "node1", "node2"}, func(n string) bool { return n == fmt.Sprintf("node%d", i) })
-		deadline := time.Now().Add(10 * time.Second)
-		for !slices.Equal(peers(t, b.srv), want) {
-			if time.Now().After(deadline) {
-				t.Fatalf("node%d routes to %v, want %v", i, peers(t, b.srv), want)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	testnet.WaitMeshed(t, servers(bs))
 	return bs
 }
 
@@ -122,40 +96,13 @@ func probes(t *testing.T, b *Bus) *nats.Subscription {
 	return sub
 }
 
-// refusedJoiner checks that the node name, which tried to join the
-// cluster bs, got no route: a message published on it does not reach sub,
-// no node routes to it and it routes to none.
-func refusedJoiner(t *testing.T, bs []*Bus, sub *nats.Subscription, srv *server.Server, nc *nats.Conn, name string) {
-	t.Helper()
-	// Routes are retried every second: 2.5s covers several tries.
-	if reaches(t, nc, sub, "probe."+name, 2500*time.Millisecond) {
-		t.Fatalf("a message published on %s reached the cluster", name)
+// servers is the embedded servers of bs.
+func servers(bs []*Bus) []*server.Server {
+	var out []*server.Server
+	for _, b := range bs {
+		out = append(out, b.srv)
 	}
-	for j, b := range bs {
-		if slices.Contains(peers(t, b.srv), name) {
-			t.Errorf("node%d routes to %s", j, name)
-		}
-	}
-	if p := peers(t, srv); len(p) > 0 {
-		t.Errorf("%s routes to %v", name, p)
-	}
-}
-
-// reaches publishes on subject from nc and reports whether sub (on another
-// node) receives it within wait; it publishes again every 100ms, so a
-// route that comes up late still counts.
-func reaches(t *testing.T, nc *nats.Conn, sub *nats.Subscription, subject string, wait time.Duration) bool {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
-		if err := nc.Publish(subject, []byte("hello")); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := sub.NextMsg(100 * time.Millisecond); err == nil {
-			return true
-		}
-	}
-	return false
+	return out
 }
 
 // TestClusterRouteLogin: three embedded servers whose routes log in form a
@@ -189,15 +136,15 @@ func TestClusterRouteLogin(t *testing.T) {
 	for i, tc := range refused {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, nc := joiner(t, ports[3+i], ports[:3], tc.name, tc.with)
-			refusedJoiner(t, bs, sub, srv, nc, tc.name)
+			testnet.RouteRefused(t, servers(bs), sub, srv, nc, "probe."+tc.name)
 		})
 	}
 	t.Run("right-login", func(t *testing.T) {
 		srv, nc := joiner(t, ports[6], ports[:3], "late-node", login)
-		if !reaches(t, nc, sub, "probe.late", 10*time.Second) {
-			t.Fatalf("a message published on a node with the right login did not arrive (routes %v)", peers(t, srv))
+		if !testnet.Reaches(t, nc, sub, "probe.late", 10*time.Second) {
+			t.Fatalf("a message published on a node with the right login did not arrive (routes %v)", testnet.RoutePeers(t, srv))
 		}
-		if got := peers(t, bs[1].srv); !slices.Contains(got, "late-node") {
+		if got := testnet.RoutePeers(t, bs[1].srv); !slices.Contains(got, "late-node") {
 			t.Errorf("node1 routes to %v, want late-node among them", got)
 		}
 	})
@@ -356,13 +303,13 @@ func TestClusterRouteTLS(t *testing.T) {
 	for i, tc := range refused {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, nc := joiner(t, ports[3+i], ports[:3], tc.name, tc.with)
-			refusedJoiner(t, bs, sub, srv, nc, tc.name)
+			testnet.RouteRefused(t, servers(bs), sub, srv, nc, "probe."+tc.name)
 		})
 	}
 	t.Run("cluster-ca", func(t *testing.T) {
 		srv, nc := joiner(t, ports[5], ports[:3], "late-node", mtls)
-		if !reaches(t, nc, sub, "probe.late", 10*time.Second) {
-			t.Fatalf("a message published on a node with the cluster's certificate did not arrive (routes %v)", peers(t, srv))
+		if !testnet.Reaches(t, nc, sub, "probe.late", 10*time.Second) {
+			t.Fatalf("a message published on a node with the cluster's certificate did not arrive (routes %v)", testnet.RoutePeers(t, srv))
 		}
 	})
 }
