@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,12 +25,20 @@ import (
 // serve runs an HTTPS server with the reloader and returns its address.
 func serve(t *testing.T, r *Reloader) string {
 	t.Helper()
+	return serveConfig(t, r.TLSConfig())
+}
+
+// serveConfig runs an HTTPS server with the configuration tc and returns
+// its address.
+func serveConfig(t *testing.T, tc *tls.Config) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })}
-	go func() { _ = srv.Serve(tls.NewListener(ln, r.TLSConfig())) }()
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }),
+		ErrorLog: log.New(io.Discard, "", 0)} // refused handshakes are what the tests look at
+	go func() { _ = srv.Serve(tls.NewListener(ln, tc)) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return ln.Addr().String()
 }
