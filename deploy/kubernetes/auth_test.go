@@ -44,16 +44,8 @@ func secretValues(t *testing.T) func(secretRef) string {
 // natsManifest is nats.yaml's ConfigMap and StatefulSet.
 func natsManifest(t *testing.T) (*corev1.ConfigMap, *appsv1.StatefulSet) {
 	t.Helper()
-	var cm *corev1.ConfigMap
-	var sts *appsv1.StatefulSet
-	for _, o := range documents(t, "nats.yaml") {
-		switch o := o.(type) {
-		case *corev1.ConfigMap:
-			cm = o
-		case *appsv1.StatefulSet:
-			sts = o
-		}
-	}
+	docs := documents(t, "nats.yaml")
+	cm, sts := first[corev1.ConfigMap](docs), first[appsv1.StatefulSet](docs)
 	if cm == nil || sts == nil {
 		t.Fatal("nats.yaml needs a ConfigMap and a StatefulSet")
 	}

@@ -59,6 +59,16 @@ func documents(t *testing.T, file string) []any {
 	return out
 }
 
+// first is the first of docs (from documents) that is a T, or nil.
+func first[T any](docs []any) *T {
+	for _, d := range docs {
+		if o, ok := d.(*T); ok {
+			return o
+		}
+	}
+	return nil
+}
+
 // checkPod checks that probes and mounts refer to declared ports and volumes.
 func checkPod(t *testing.T, name string, labels map[string]string, sel map[string]string, spec corev1.PodSpec) {
 	t.Helper()
@@ -97,19 +107,8 @@ func checkPod(t *testing.T, name string, labels map[string]string, sel map[strin
 }
 
 func TestAftershockManifests(t *testing.T) {
-	var cm *corev1.ConfigMap
-	var dep *appsv1.Deployment
-	var svc *corev1.Service
-	for _, o := range documents(t, "aftershock.yaml") {
-		switch o := o.(type) {
-		case *corev1.ConfigMap:
-			cm = o
-		case *appsv1.Deployment:
-			dep = o
-		case *corev1.Service:
-			svc = o
-		}
-	}
+	docs := documents(t, "aftershock.yaml")
+	cm, dep, svc := first[corev1.ConfigMap](docs), first[appsv1.Deployment](docs), first[corev1.Service](docs)
 	if cm == nil || dep == nil || svc == nil {
 		t.Fatal("aftershock.yaml needs a ConfigMap, a Deployment and a Service")
 	}

@@ -232,6 +232,24 @@ func TestListenTLS(t *testing.T) {
 	})
 }
 
+// openReloading is openListener with the certificate and CA files looked
+// at every 20ms and their reloads counted in the metrics it returns.
+func openReloading(t *testing.T, with func(*Config)) (*Bus, *httptls.Metrics) {
+	t.Helper()
+	cfg := Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Retention: time.Hour, Replicas: 1}
+	with(&cfg)
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	m := httptls.NewMetrics(nil)
+	b, err := OpenWith(context.Background(), cfg, slog.New(slog.DiscardHandler), Options{TLSMetrics: m, TLSCheckEvery: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b, m
+}
+
 // TestListenTLSReload: the listener serves a certificate put in place of
 // its files while it runs; garbage in the files leaves the previous one in
 // service and is counted.
@@ -243,17 +261,7 @@ func TestListenTLSReload(t *testing.T) {
 	put(certFile, first.serverCert, 0)
 	put(keyFile, first.serverKey, 0)
 	tok := writeFile(t, dir, "token", "tok-0123456789abcdef")
-	cfg := Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Retention: time.Hour, Replicas: 1,
-		ListenTokenFile: tok, ListenTLSCert: certFile, ListenTLSKey: keyFile}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	m := httptls.NewMetrics(nil)
-	b, err := OpenWith(context.Background(), cfg, slog.New(slog.DiscardHandler), Options{TLSMetrics: m, TLSCheckEvery: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b, m := openReloading(t, func(c *Config) { c.ListenTokenFile, c.ListenTLSCert, c.ListenTLSKey = tok, certFile, keyFile })
 	// servedSerial connects afresh (trusting both CAs) and returns the
 	// serial of the certificate the listener showed.
 	servedSerial := func() string {
@@ -325,17 +333,9 @@ func TestListenClientCAReload(t *testing.T) {
 	old, next := newTestPKI(t), newTestPKI(t)
 	caFile := filepath.Join(t.TempDir(), "client-ca.pem")
 	rotateFrom(t, caFile, 0, old.caFile)
-	cfg := Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Retention: time.Hour, Replicas: 1,
-		ListenTLSCert: old.serverCert, ListenTLSKey: old.serverKey, ListenTLSClientCA: caFile}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	m := httptls.NewMetrics(nil)
-	b, err := OpenWith(context.Background(), cfg, slog.New(slog.DiscardHandler), Options{TLSMetrics: m, TLSCheckEvery: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b, m := openReloading(t, func(c *Config) {
+		c.ListenTLSCert, c.ListenTLSKey, c.ListenTLSClientCA = old.serverCert, old.serverKey, caFile
+	})
 	connect := func(p testPKI) error {
 		nc, err := nats.Connect(b.ListenURL(), nats.RootCAs(old.caFile), nats.ClientCert(p.clientCert, p.clientKey), nats.Timeout(5*time.Second), nats.MaxReconnects(0))
 		if err == nil {

@@ -1,6 +1,7 @@
 package httptls
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -27,9 +28,7 @@ type CA struct {
 // NewCA loads the CA file once; an error names it. opt.Listener names it
 // in logs and metrics ("nats-client-ca").
 func NewCA(path string, log *slog.Logger, opt Options) (*CA, error) {
-	if opt.Listener == "" {
-		opt.Listener = "ca"
-	}
+	opt.Listener = cmp.Or(opt.Listener, "ca")
 	c := &CA{path: path}
 	c.w = watch{paths: []string{path}, files: []any{"ca_file", path}, what: "CA", keeps: "trusting the loaded one", log: log, opt: opt, load: c.load}
 	if err := c.w.start(); err != nil {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -130,21 +129,8 @@ func TestReloadsChangedCA(t *testing.T) {
 		t.Error("dialling a name the server's certificate does not hold: accepted")
 	}
 
-	// Garbage that stays: the loaded CA stays, counted once at the second
-	// look.
-	tlstest.Rotate(t, caFile, []byte("-----BEGIN CERTIFICATE-----\nnot base64"), 2)
-	clk.add(5 * time.Second)
-	want("garbage, first look", false, true, 0, 1)
-	clk.add(5 * time.Second)
-	want("garbage", false, true, 1, 1)
-	clk.add(5 * time.Second)
-	want("garbage, checked again", false, true, 1, 1)
-	// The file gone: the loaded CA stays.
-	if err := os.Remove(caFile); err != nil {
-		t.Fatal(err)
-	}
-	clk.add(5 * time.Second)
-	want("removed", false, true, 2, 1)
+	// Garbage, then the file gone: the loaded CA stays.
+	badFile(t, clk, caFile, 2, func(step string, nErrs float64) { want(step, false, true, nErrs, 1) })
 	// Both CAs in the file (the first step of a rotation): both trusted.
 	tlstest.Rotate(t, caFile, append(append([]byte{}, oldCA.PEM...), newCA.PEM...), 3)
 	clk.add(5 * time.Second)

@@ -14,6 +14,7 @@
 package httptls
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -150,9 +151,7 @@ type Reloader struct {
 
 // New loads the pair once; an error names the files.
 func New(cfg Config, log *slog.Logger, opt Options) (*Reloader, error) {
-	if opt.Listener == "" {
-		opt.Listener = "http"
-	}
+	opt.Listener = cmp.Or(opt.Listener, "http")
 	r := &Reloader{cfg: cfg}
 	r.w = watch{
 		paths: []string{cfg.CertFile, cfg.KeyFile}, files: []any{"cert_file", cfg.CertFile, "key_file", cfg.KeyFile},
