@@ -113,14 +113,14 @@ func (n *routeNode) subscribe(t *testing.T, subject string) *nats.Subscription {
 // pod of the StatefulSet, each from the ConfigMap's nats.conf in the
 // environment its pod gets (pod name, Secrets, the route URLs Kubernetes
 // puts together), moved to loopback ports. nats.conf must require a route
-// login whose password is a Secret's, and every route URL must carry that
-// login. The three route to each other, a message published on one
-// arrives on another and an R3 JetStream stream can be created; the
-// password is not in /varz. A fourth server from the same nats.conf with
-// no route login, a wrong password (another Secret value) or a wrong user
-// gets no route and nothing published on it arrives; one with the
-// Secret's login joins and its message arrives, so the refusals are the
-// login's doing.
+// login whose password is a Secret's, every route URL must carry that
+// login, and Aftershock's pods must not get that Secret. The three route
+// to each other, a message published on one arrives on another and an R3
+// JetStream stream can be created; the password is not in /varz. A fourth
+// server from the same nats.conf with no route login, a wrong password
+// (another Secret value) or a wrong user gets no route and nothing
+// published on it arrives; one with the Secret's login joins and its
+// message arrives, so the refusals are the login's doing.
 func TestNATSRouteLogin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("three-node cluster: -short")
@@ -163,13 +163,27 @@ func TestNATSRouteLogin(t *testing.T) {
 		nodes[i] = &routeNode{opts: loopbackNode(t, cm, sts, i, ports[i], hosts, secret, nil)}
 	}
 	routePW := nodes[0].opts.Cluster.Password
-	var fromSecret bool
+	var routeRef *secretRef
 	_, refs := natsPodOptions(t, cm, sts, 0, secret)
 	for _, r := range refs {
-		fromSecret = fromSecret || routePW == secret(r)
+		if routePW == secret(r) {
+			routeRef = &r
+		}
 	}
-	if nodes[0].opts.Cluster.Username == "" || !fromSecret {
+	if nodes[0].opts.Cluster.Username == "" || routeRef == nil {
 		t.Fatalf("nats.conf's cluster has no authorization { user, password } with the password from a Secret (user %q): any server reaching port 6222 joins the cluster", nodes[0].opts.Cluster.Username)
+	}
+	// Aftershock's pods need no route login, so they get none.
+	dep := first[appsv1.Deployment](documents(t, "aftershock.yaml"))
+	for _, v := range dep.Spec.Template.Spec.Volumes {
+		if v.Secret != nil && v.Secret.SecretName == routeRef.name {
+			t.Errorf("Aftershock's pods mount the Secret %s, which holds the NATS route password", routeRef.name)
+		}
+	}
+	for _, e := range dep.Spec.Template.Spec.Containers[0].Env {
+		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Name == routeRef.name {
+			t.Errorf("Aftershock's pods read the Secret %s, which holds the NATS route password", routeRef.name)
+		}
 	}
 	for _, n := range nodes {
 		for _, u := range n.opts.Routes {
