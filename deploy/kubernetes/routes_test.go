@@ -54,7 +54,7 @@ func loopbackNode(t *testing.T, cm *corev1.ConfigMap, sts *appsv1.StatefulSet, p
 	seen := map[string]bool{}
 	for i, u := range opts.Routes {
 		to, ok := hosts[u.Host]
-		if !ok || u.Scheme != "nats" || seen[u.Host] {
+		if !ok || seen[u.Host] {
 			t.Fatalf("pod %d: route %s does not name another pod of the StatefulSet on its cluster port (want one each of %v)", pod, u.Redacted(), hosts)
 		}
 		seen[u.Host] = true
