@@ -1,6 +1,8 @@
 package kubernetes
 
 import (
+	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,32 +23,111 @@ import (
 // secretRef is one key of a Kubernetes Secret that a manifest uses.
 type secretRef struct{ name, key string }
 
-// testSecret is the value the test gives a Secret's key: the shape
-// `openssl rand -base64 32` prints, which nats-server's env parsing keeps.
-func testSecret(r secretRef) string {
-	return "Zq8+Xw3/Lk0Rr7uV2yBn5Tc1Hs9Dm4Ef6G" + strings.ToUpper(r.name+r.key) + "="
+// secretValues gives each Secret key the value the tests use, in the shape
+// the command in docs/operations.md makes: for `openssl rand -hex` the
+// rare hex it may print that is all digits (nats-server's parser takes
+// that for a number unless it is quoted), otherwise what
+// `openssl rand -base64 32` prints.
+func secretValues(t *testing.T) func(secretRef) string {
+	t.Helper()
+	docs := documentedSecrets(t)
+	return func(r secretRef) string {
+		if strings.Contains(docs[r], "-hex") {
+			h := fnv.New64a()
+			h.Write([]byte(r.name + "/" + r.key))
+			return fmt.Sprintf("1234567890%020d", h.Sum64())
+		}
+		return "Zq8+Xw3/Lk0Rr7uV2yBn5Tc1Hs9Dm4Ef6G" + strings.ToUpper(r.name+r.key) + "="
+	}
 }
 
-// natsOptions parses nats.yaml's nats.conf with nats-server's own parser, in
-// the environment the StatefulSet's container gets: a variable the config
-// names but the pod does not set is an error. It returns the options and the
-// Secret keys behind the environment variables.
-func natsOptions(t *testing.T, cm *corev1.ConfigMap, sts *appsv1.StatefulSet) (*server.Options, map[string]secretRef) {
+// natsManifest is nats.yaml's ConfigMap and StatefulSet.
+func natsManifest(t *testing.T) (*corev1.ConfigMap, *appsv1.StatefulSet) {
 	t.Helper()
-	refs := map[string]secretRef{}
+	docs := documents(t, "nats.yaml")
+	cm, sts := first[corev1.ConfigMap](docs), first[appsv1.StatefulSet](docs)
+	if cm == nil || sts == nil {
+		t.Fatal("nats.yaml needs a ConfigMap and a StatefulSet")
+	}
+	return cm, sts
+}
+
+// podEnv is the environment Kubernetes gives the container of the pod with
+// ordinal pod of sts, in order: a Secret's key gets secret's value, the pod
+// name comes from the downward API, and $(VAR) in a value is replaced by
+// an earlier variable (Kubernetes' dependent environment variables). refs
+// names the Secret key behind each variable taken from one.
+func podEnv(t *testing.T, sts *appsv1.StatefulSet, pod int, secret func(secretRef) string) (env [][2]string, refs map[string]secretRef) {
+	t.Helper()
+	refs = map[string]secretRef{}
+	vals := map[string]string{}
 	for _, e := range sts.Spec.Template.Spec.Containers[0].Env {
+		var v string
 		switch {
 		case e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil:
 			r := secretRef{e.ValueFrom.SecretKeyRef.Name, e.ValueFrom.SecretKeyRef.Key}
 			refs[e.Name] = r
-			t.Setenv(e.Name, testSecret(r))
+			v = secret(r)
 		case e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.name":
-			t.Setenv(e.Name, sts.Name+"-0")
+			v = fmt.Sprintf("%s-%d", sts.Name, pod)
 		case e.ValueFrom == nil:
-			t.Setenv(e.Name, e.Value)
+			v = expandEnv(e.Value, vals)
 		default:
 			t.Fatalf("nats env %s: unexpected source %+v", e.Name, e.ValueFrom)
 		}
+		vals[e.Name] = v
+		env = append(env, [2]string{e.Name, v})
+	}
+	return env, refs
+}
+
+// expandEnv replaces $(NAME) in s by NAME's value in env, and $$ by $,
+// leaving a reference to an unknown name as it is: what Kubernetes does to
+// an environment variable's value (k8s.io/kubernetes
+// third_party/forked/golang/expansion).
+func expandEnv(s string, env map[string]string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		if s[i+1] == '$' {
+			b.WriteByte('$')
+			i++
+			continue
+		}
+		if s[i+1] == '(' {
+			if j := strings.IndexByte(s[i+2:], ')'); j >= 0 {
+				if v, ok := env[s[i+2:i+2+j]]; ok {
+					b.WriteString(v)
+					i += j + 2
+					continue
+				}
+			}
+		}
+		b.WriteByte('$')
+	}
+	return b.String()
+}
+
+// natsOptions parses nats.yaml's nats.conf for the first pod; see
+// natsPodOptions.
+func natsOptions(t *testing.T, cm *corev1.ConfigMap, sts *appsv1.StatefulSet) (*server.Options, map[string]secretRef) {
+	t.Helper()
+	return natsPodOptions(t, cm, sts, 0, secretValues(t))
+}
+
+// natsPodOptions parses nats.yaml's nats.conf with nats-server's own
+// parser, in the environment the StatefulSet's container gets in the pod
+// with ordinal pod (podEnv): a variable the config names but the pod does
+// not set is an error. It returns the options and the Secret keys behind
+// the environment variables.
+func natsPodOptions(t *testing.T, cm *corev1.ConfigMap, sts *appsv1.StatefulSet, pod int, secret func(secretRef) string) (*server.Options, map[string]secretRef) {
+	t.Helper()
+	env, refs := podEnv(t, sts, pod, secret)
+	for _, kv := range env {
+		t.Setenv(kv[0], kv[1])
 	}
 	file := filepath.Join(t.TempDir(), "nats.conf")
 	if err := os.WriteFile(file, []byte(cm.Data["nats.conf"]), 0o600); err != nil {
@@ -63,12 +144,13 @@ func natsOptions(t *testing.T, cm *corev1.ConfigMap, sts *appsv1.StatefulSet) (*
 // requires none.
 func natsLogin(t *testing.T, opts *server.Options, refs map[string]secretRef) (user string, pw secretRef) {
 	t.Helper()
+	secret := secretValues(t)
 	if opts.Username == "" || opts.Password == "" {
 		t.Fatalf("nats.conf has no authorization { user, password }: anyone reaching port 4222 can publish a pass verdict (users %d, token %v, nkeys %d)",
 			len(opts.Users), opts.Authorization != "", len(opts.Nkeys))
 	}
 	for _, r := range refs {
-		if opts.Password == testSecret(r) {
+		if opts.Password == secret(r) {
 			return opts.Username, r
 		}
 	}
@@ -103,18 +185,19 @@ func mountedSecretFile(t *testing.T, spec corev1.PodSpec, c corev1.Container, pa
 }
 
 // documentedSecrets are the Secrets and keys docs/operations.md tells the
-// operator to create (`kubectl create secret generic NAME --from-literal=KEY=…`).
-func documentedSecrets(t *testing.T) map[secretRef]bool {
+// operator to create (`kubectl create secret generic NAME --from-literal=KEY=…`),
+// each with the value the command gives it ("$(openssl rand -hex 32)").
+func documentedSecrets(t *testing.T) map[secretRef]string {
 	t.Helper()
 	data, err := os.ReadFile("../../docs/operations.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := strings.ReplaceAll(string(data), "\\\n", " ")
-	out := map[secretRef]bool{}
+	out := map[secretRef]string{}
 	for _, cmd := range regexp.MustCompile(`kubectl create secret generic ([a-z0-9-]+)([^\n]*)`).FindAllStringSubmatch(text, -1) {
-		for _, k := range regexp.MustCompile(`--from-(?:literal|file)=([A-Za-z0-9._-]+)=`).FindAllStringSubmatch(cmd[2], -1) {
-			out[secretRef{cmd[1], k[1]}] = true
+		for _, k := range regexp.MustCompile(`--from-(?:literal|file)=([A-Za-z0-9._-]+)=("[^"]*"|\S*)`).FindAllStringSubmatch(cmd[2], -1) {
+			out[secretRef{cmd[1], k[1]}] = k[2]
 		}
 	}
 	return out
@@ -185,7 +268,7 @@ func TestNATSLogin(t *testing.T) {
 	}
 	docs := documentedSecrets(t)
 	for r := range used {
-		if !docs[r] {
+		if _, ok := docs[r]; !ok {
 			t.Errorf("Secret %s key %s is used by the manifests but docs/operations.md does not create it (kubectl create secret generic %s --from-literal=%s=…)", r.name, r.key, r.name, r.key)
 		}
 	}
@@ -224,5 +307,5 @@ func TestNATSLogin(t *testing.T) {
 	}
 
 	// A real nats-server with this configuration (one node, loopback).
-	bustest.LoginRequired(t, opts, cfg.NATS, testSecret(fileRef))
+	bustest.LoginRequired(t, opts, cfg.NATS, secretValues(t)(fileRef))
 }

@@ -59,6 +59,16 @@ func documents(t *testing.T, file string) []any {
 	return out
 }
 
+// first is the first of docs (from documents) that is a T, or nil.
+func first[T any](docs []any) *T {
+	for _, d := range docs {
+		if o, ok := d.(*T); ok {
+			return o
+		}
+	}
+	return nil
+}
+
 // checkPod checks that probes and mounts refer to declared ports and volumes.
 func checkPod(t *testing.T, name string, labels map[string]string, sel map[string]string, spec corev1.PodSpec) {
 	t.Helper()
@@ -97,19 +107,8 @@ func checkPod(t *testing.T, name string, labels map[string]string, sel map[strin
 }
 
 func TestAftershockManifests(t *testing.T) {
-	var cm *corev1.ConfigMap
-	var dep *appsv1.Deployment
-	var svc *corev1.Service
-	for _, o := range documents(t, "aftershock.yaml") {
-		switch o := o.(type) {
-		case *corev1.ConfigMap:
-			cm = o
-		case *appsv1.Deployment:
-			dep = o
-		case *corev1.Service:
-			svc = o
-		}
-	}
+	docs := documents(t, "aftershock.yaml")
+	cm, dep, svc := first[corev1.ConfigMap](docs), first[appsv1.Deployment](docs), first[corev1.Service](docs)
 	if cm == nil || dep == nil || svc == nil {
 		t.Fatal("aftershock.yaml needs a ConfigMap, a Deployment and a Service")
 	}
@@ -147,19 +146,7 @@ func TestAftershockManifests(t *testing.T) {
 }
 
 func TestNATSManifests(t *testing.T) {
-	var cm *corev1.ConfigMap
-	var sts *appsv1.StatefulSet
-	for _, o := range documents(t, "nats.yaml") {
-		switch o := o.(type) {
-		case *corev1.ConfigMap:
-			cm = o
-		case *appsv1.StatefulSet:
-			sts = o
-		}
-	}
-	if cm == nil || sts == nil {
-		t.Fatal("nats.yaml needs a ConfigMap and a StatefulSet")
-	}
+	cm, sts := natsManifest(t)
 	checkPod(t, sts.Name, sts.Spec.Template.Labels, sts.Spec.Selector.MatchLabels, sts.Spec.Template.Spec)
 	if sts.Spec.Replicas == nil || *sts.Spec.Replicas != 3 {
 		t.Errorf("NATS runs %v nodes, want 3 (R3 streams)", sts.Spec.Replicas)

@@ -64,11 +64,17 @@ const (
 	// each kind (29001…), clean replay 29007. Run once, by the
 	// coordinator, after the judge is frozen.
 	HeldOut8 = "heldout8"
+	// HeldOut9 is the next fresh held-out set, fixed on 2026-12-07 in
+	// session 8, after heldout8 was run and before any later change to
+	// the judge: the held-out texts with new seeds, four scenarios of
+	// each kind (33001…), clean replay 33007. Run once, by the
+	// coordinator, after the judge is frozen.
+	HeldOut9 = "heldout9"
 )
 
 // HalfNames are the halves: the two text halves and the fresh held-out
 // sets made of the held-out texts.
-var HalfNames = []string{Tune, Tune2, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6, HeldOut7, HeldOut8}
+var HalfNames = []string{Tune, Tune2, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6, HeldOut7, HeldOut8, HeldOut9}
 
 // set is what defines a set of scenarios, fixed before it was used: its
 // texts, the seed of its first scenario, how many scenarios of each kind
@@ -94,9 +100,10 @@ var sets = map[string]set{
 	HeldOut6: {HeldOut, 21001, HeldOut3SeedsPerKind, 21007},
 	HeldOut7: {HeldOut, 25001, HeldOut3SeedsPerKind, 25007},
 	HeldOut8: {HeldOut, 29001, HeldOut3SeedsPerKind, 29007},
+	HeldOut9: {HeldOut, 33001, HeldOut3SeedsPerKind, 33007},
 }
 
-// Texts names the half whose texts a set is made of: HeldOut2 to HeldOut8
+// Texts names the half whose texts a set is made of: HeldOut2 to HeldOut9
 // use the held-out texts.
 func Texts(half string) string {
 	if d, ok := sets[half]; ok {

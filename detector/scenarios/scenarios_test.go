@@ -224,6 +224,14 @@ func TestHeldOut7Report(t *testing.T) { heldOutReport(t, HeldOut7) }
 //	AFTERSHOCK_SCENARIOS=heldout8 go test ./detector/scenarios -run 'TestHeldOut8Report|TestCleanReplay' -v -timeout 60m
 func TestHeldOut8Report(t *testing.T) { heldOutReport(t, HeldOut8) }
 
+// TestHeldOut9Report prints the report of the eighth fresh held-out set
+// (held-out texts, four seeds per kind from 33001; see HeldOut9), fixed
+// after heldout8 was run. Run it ONCE, after the judge is frozen, with its
+// 30-day clean replay (seed 33007):
+//
+//	AFTERSHOCK_SCENARIOS=heldout9 go test ./detector/scenarios -run 'TestHeldOut9Report|TestCleanReplay' -v -timeout 60m
+func TestHeldOut9Report(t *testing.T) { heldOutReport(t, HeldOut9) }
+
 // heldOutReport prints the report of a held-out set when
 // AFTERSHOCK_SCENARIOS names it, and skips otherwise: each set is run once,
 // after the judge is frozen, and its figures are reported with the commit.

@@ -1,7 +1,6 @@
 package bus
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -189,8 +188,8 @@ func listenAuth(cfg Config, opts *server.Options, log *slog.Logger, o Options) (
 		client = append(client, nats.Token(tok))
 	}
 	if cfg.ListenTLSCert != "" {
-		// The certificate is re-read when its files change (cert-manager,
-		// certbot), as for the HTTP API; the client CA is read once.
+		// The certificate and the client CA are re-read when their files
+		// change (cert-manager, certbot), as for the HTTP API.
 		r, err := httptls.New(httptls.Config{CertFile: cfg.ListenTLSCert, KeyFile: cfg.ListenTLSKey}, log.With("part", "nats-tls"),
 			httptls.Options{Listener: "nats", Metrics: o.TLSMetrics, Every: o.TLSCheckEvery})
 		if err != nil {
@@ -198,11 +197,12 @@ func listenAuth(cfg Config, opts *server.Options, log *slog.Logger, o Options) (
 		}
 		tc := r.TLSConfig()
 		if cfg.ListenTLSClientCA != "" {
-			pool, err := httptls.CAPool(cfg.ListenTLSClientCA)
+			ca, err := httptls.NewCA(cfg.ListenTLSClientCA, log.With("part", "nats-tls"),
+				httptls.Options{Listener: "nats-client-ca", Metrics: o.TLSMetrics, Every: o.TLSCheckEvery})
 			if err != nil {
 				return nil, fmt.Errorf("nats.listen_tls_client_ca: %w", err)
 			}
-			tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
+			ca.RequireClients(tc)
 		}
 		opts.TLS, opts.TLSConfig = true, tc
 		opts.TLSVerify = cfg.ListenTLSClientCA != ""

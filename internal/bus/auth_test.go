@@ -2,15 +2,10 @@ package bus
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"log/slog"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -198,64 +193,13 @@ type testPKI struct {
 func newTestPKI(t *testing.T) testPKI {
 	t.Helper()
 	dir := t.TempDir()
-	ca, caKey, caPEM := newCA(t, "aftershock test CA")
-	_, _, otherPEM := newCA(t, "someone else's CA")
-	p := testPKI{caFile: writeFile(t, dir, "ca.pem", caPEM), otherCA: writeFile(t, dir, "other-ca.pem", otherPEM)}
-	leaf := func(name string, usage x509.ExtKeyUsage, ips []net.IP) (string, string) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(time.Now().UnixNano()),
-			Subject:      pkix.Name{CommonName: name},
-			NotBefore:    time.Now().Add(-time.Hour),
-			NotAfter:     time.Now().Add(time.Hour),
-			KeyUsage:     x509.KeyUsageDigitalSignature,
-			ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-			IPAddresses:  ips,
-			DNSNames:     []string{"localhost"},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		kder, err := x509.MarshalECPrivateKey(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return writeFile(t, dir, name+".pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))),
-			writeFile(t, dir, name+".key", string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})))
-	}
-	p.serverCert, p.serverKey = leaf("server", x509.ExtKeyUsageServerAuth, []net.IP{net.ParseIP("127.0.0.1")})
-	p.clientCert, p.clientKey = leaf("client", x509.ExtKeyUsageClientAuth, nil)
+	ca := tlstest.NewCA(t, "aftershock test CA")
+	p := testPKI{caFile: writeFile(t, dir, "ca.pem", string(ca.PEM)), otherCA: writeFile(t, dir, "other-ca.pem", string(tlstest.NewCA(t, "someone else's CA").PEM))}
+	cert, key := ca.Issue(t, "server", x509.ExtKeyUsageServerAuth)
+	p.serverCert, p.serverKey = writeFile(t, dir, "server.pem", string(cert)), writeFile(t, dir, "server.key", string(key))
+	cert, key = ca.Issue(t, "client", x509.ExtKeyUsageClientAuth)
+	p.clientCert, p.clientKey = writeFile(t, dir, "client.pem", string(cert)), writeFile(t, dir, "client.key", string(key))
 	return p
-}
-
-func newCA(t *testing.T, name string) (*x509.Certificate, *ecdsa.PrivateKey, string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, key, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }
 
 func TestListenTLS(t *testing.T) {
@@ -288,26 +232,12 @@ func TestListenTLS(t *testing.T) {
 	})
 }
 
-// TestListenTLSReload: the listener serves a certificate put in place of
-// its files while it runs; garbage in the files leaves the previous one in
-// service and is counted.
-func TestListenTLSReload(t *testing.T) {
-	first, second := newTestPKI(t), newTestPKI(t)
-	dir := t.TempDir()
-	certFile, keyFile := filepath.Join(dir, "nats.crt"), filepath.Join(dir, "nats.key")
-	put := func(path, from string, step int) {
-		t.Helper()
-		b, err := os.ReadFile(from)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tlstest.Rotate(t, path, b, step)
-	}
-	put(certFile, first.serverCert, 0)
-	put(keyFile, first.serverKey, 0)
-	tok := writeFile(t, dir, "token", "tok-0123456789abcdef")
-	cfg := Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Retention: time.Hour, Replicas: 1,
-		ListenTokenFile: tok, ListenTLSCert: certFile, ListenTLSKey: keyFile}
+// openReloading is openListener with the certificate and CA files looked
+// at every 20ms and their reloads counted in the metrics it returns.
+func openReloading(t *testing.T, with func(*Config)) (*Bus, *httptls.Metrics) {
+	t.Helper()
+	cfg := Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Retention: time.Hour, Replicas: 1}
+	with(&cfg)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +246,22 @@ func TestListenTLSReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
+	t.Cleanup(b.Close)
+	return b, m
+}
+
+// TestListenTLSReload: the listener serves a certificate put in place of
+// its files while it runs; garbage in the files leaves the previous one in
+// service and is counted.
+func TestListenTLSReload(t *testing.T) {
+	first, second := newTestPKI(t), newTestPKI(t)
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "nats.crt"), filepath.Join(dir, "nats.key")
+	put := func(path, from string, step int) { t.Helper(); rotateFrom(t, path, step, from) }
+	put(certFile, first.serverCert, 0)
+	put(keyFile, first.serverKey, 0)
+	tok := writeFile(t, dir, "token", "tok-0123456789abcdef")
+	b, m := openReloading(t, func(c *Config) { c.ListenTokenFile, c.ListenTLSCert, c.ListenTLSKey = tok, certFile, keyFile })
 	// servedSerial connects afresh (trusting both CAs) and returns the
 	// serial of the certificate the listener showed.
 	servedSerial := func() string {
@@ -361,6 +306,65 @@ func TestListenTLSReload(t *testing.T) {
 	}
 	if errs() != 1 {
 		t.Errorf("reload errors %v, want 1", errs())
+	}
+}
+
+// rotateFrom replaces path with the contents of the files from, one after
+// the other (tlstest.Rotate).
+func rotateFrom(t *testing.T, path string, step int, from ...string) {
+	t.Helper()
+	var b []byte
+	for _, f := range from {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = append(b, data...)
+	}
+	tlstest.Rotate(t, path, b, step)
+}
+
+// TestListenClientCAReload: the listener's client CA file is replaced
+// while it runs. A client whose certificate the new CA signed is refused
+// before (real TLS handshakes) and connects once the listener has looked
+// at the file again; the old CA's client is refused from then on, and
+// the reload is counted.
+func TestListenClientCAReload(t *testing.T) {
+	old, next := newTestPKI(t), newTestPKI(t)
+	caFile := filepath.Join(t.TempDir(), "client-ca.pem")
+	rotateFrom(t, caFile, 0, old.caFile)
+	b, m := openReloading(t, func(c *Config) {
+		c.ListenTLSCert, c.ListenTLSKey, c.ListenTLSClientCA = old.serverCert, old.serverKey, caFile
+	})
+	connect := func(p testPKI) error {
+		nc, err := nats.Connect(b.ListenURL(), nats.RootCAs(old.caFile), nats.ClientCert(p.clientCert, p.clientKey), nats.Timeout(5*time.Second), nats.MaxReconnects(0))
+		if err == nil {
+			err = nc.Flush()
+			nc.Close()
+		}
+		return err
+	}
+	if err := connect(old); err != nil {
+		t.Fatalf("the CA's client: %v", err)
+	}
+	// Well past the check interval: the file has not changed.
+	time.Sleep(50 * time.Millisecond)
+	if connect(next) == nil {
+		t.Fatal("a client of another CA connected before the CA file named it")
+	}
+	rotateFrom(t, caFile, 1, next.caFile)
+	deadline := time.Now().Add(5 * time.Second)
+	for connect(next) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the new CA's client still refused 5s after the CA file was replaced")
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	if connect(old) == nil {
+		t.Error("the old CA's client connected after the CA file was replaced")
+	}
+	if n := testutil.ToFloat64(m.Reloads("nats-client-ca")); n != 1 {
+		t.Errorf("client CA reloads %v, want 1", n)
 	}
 }
 

@@ -197,20 +197,23 @@ func clusterOptions(cfg Config, opts *server.Options, log *slog.Logger, o Option
 }
 
 // routeTLS is the routes' mutual TLS: each node shows its certificate
-// (re-read when its files change) whether it dials or is dialled, and
-// accepts only peers whose certificate cluster_tls_ca signed.
+// whether it dials or is dialled, and accepts only peers whose certificate
+// cluster_tls_ca signed, both ways; the certificate and the CA are re-read
+// when their files change.
 func routeTLS(cfg Config, log *slog.Logger, o Options) (*tls.Config, error) {
 	r, err := httptls.New(httptls.Config{CertFile: cfg.ClusterTLSCert, KeyFile: cfg.ClusterTLSKey}, log.With("part", "nats-cluster-tls"),
 		httptls.Options{Listener: "nats-cluster", Metrics: o.TLSMetrics, Every: o.TLSCheckEvery})
 	if err != nil {
 		return nil, fmt.Errorf("nats.cluster_tls_cert: loading the node's certificate: %w", err)
 	}
-	pool, err := httptls.CAPool(cfg.ClusterTLSCA)
+	ca, err := httptls.NewCA(cfg.ClusterTLSCA, log.With("part", "nats-cluster-tls"),
+		httptls.Options{Listener: "nats-cluster-ca", Metrics: o.TLSMetrics, Every: o.TLSCheckEvery})
 	if err != nil {
 		return nil, fmt.Errorf("nats.cluster_tls_ca: %w", err)
 	}
 	tc := r.TLSConfig()
 	tc.GetClientCertificate = r.GetClientCertificate
-	tc.RootCAs, tc.ClientCAs, tc.ClientAuth = pool, pool, tls.RequireAndVerifyClientCert
+	ca.RequireClients(tc)
+	ca.VerifyServers(tc)
 	return tc, nil
 }

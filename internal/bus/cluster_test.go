@@ -2,43 +2,20 @@ package bus
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"log/slog"
-	"math/big"
-	"net"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aftershock/aftershock/internal/testnet"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-)
 
-// peers is the sorted names of the servers srv has a route to.
-func peers(t *testing.T, srv *server.Server) []string {
-	t.Helper()
-	rz, err := srv.Routez(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, r := range rz.Routes {
-		if !slices.Contains(names, r.RemoteName) {
-			names = append(names, r.RemoteName)
-		}
-	}
-	slices.Sort(names)
-	return names
-}
+	"github.com/aftershock/aftershock/internal/httptls/tlstest"
+	"github.com/aftershock/aftershock/internal/testnet"
+)
 
 // openCluster opens three embedded servers as one cluster on loopback,
 // each configured by with, and waits until each routes to the other two.
@@ -63,7 +40,11 @@ func openCluster(t *testing.T, ports []int, with func(*Config)) []*Bus {
 			t.Fatalf("node%d config: %v", i, err)
 		}
 		// Every node waits in Open for a majority of the cluster.
-		wg.Go(func() { bs[i], errs[i] = Open(ctx, cfg, slog.New(slog.DiscardHandler)) })
+		// Certificates and CAs are looked at often: TestClusterRouteTLS
+		// replaces the CA file.
+		wg.Go(func() {
+			bs[i], errs[i] = OpenWith(ctx, cfg, slog.New(slog.DiscardHandler), Options{TLSCheckEvery: 50 * time.Millisecond})
+		})
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -72,16 +53,7 @@ func openCluster(t *testing.T, ports []int, with func(*Config)) []*Bus {
 		}
 		t.Cleanup(bs[i].Close)
 	}
-	for i, b := range bs {
-		want := slices.DeleteFunc([]string{"node0", "node1", "node2"}, func(n string) bool { return n == fmt.Sprintf("node%d", i) })
-		deadline := time.Now().Add(10 * time.Second)
-		for !slices.Equal(peers(t, b.srv), want) {
-			if time.Now().After(deadline) {
-				t.Fatalf("node%d routes to %v, want %v", i, peers(t, b.srv), want)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	testnet.WaitMeshed(t, servers(bs))
 	return bs
 }
 
@@ -122,40 +94,13 @@ func probes(t *testing.T, b *Bus) *nats.Subscription {
 	return sub
 }
 
-// refusedJoiner checks that the node name, which tried to join the
-// cluster bs, got no route: a message published on it does not reach sub,
-// no node routes to it and it routes to none.
-func refusedJoiner(t *testing.T, bs []*Bus, sub *nats.Subscription, srv *server.Server, nc *nats.Conn, name string) {
-	t.Helper()
-	// Routes are retried every second: 2.5s covers several tries.
-	if reaches(t, nc, sub, "probe."+name, 2500*time.Millisecond) {
-		t.Fatalf("a message published on %s reached the cluster", name)
+// servers is the embedded servers of bs.
+func servers(bs []*Bus) []*server.Server {
+	var out []*server.Server
+	for _, b := range bs {
+		out = append(out, b.srv)
 	}
-	for j, b := range bs {
-		if slices.Contains(peers(t, b.srv), name) {
-			t.Errorf("node%d routes to %s", j, name)
-		}
-	}
-	if p := peers(t, srv); len(p) > 0 {
-		t.Errorf("%s routes to %v", name, p)
-	}
-}
-
-// reaches publishes on subject from nc and reports whether sub (on another
-// node) receives it within wait; it publishes again every 100ms, so a
-// route that comes up late still counts.
-func reaches(t *testing.T, nc *nats.Conn, sub *nats.Subscription, subject string, wait time.Duration) bool {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
-		if err := nc.Publish(subject, []byte("hello")); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := sub.NextMsg(100 * time.Millisecond); err == nil {
-			return true
-		}
-	}
-	return false
+	return out
 }
 
 // TestClusterRouteLogin: three embedded servers whose routes log in form a
@@ -189,15 +134,15 @@ func TestClusterRouteLogin(t *testing.T) {
 	for i, tc := range refused {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, nc := joiner(t, ports[3+i], ports[:3], tc.name, tc.with)
-			refusedJoiner(t, bs, sub, srv, nc, tc.name)
+			testnet.RouteRefused(t, servers(bs), sub, srv, nc, "probe."+tc.name)
 		})
 	}
 	t.Run("right-login", func(t *testing.T) {
 		srv, nc := joiner(t, ports[6], ports[:3], "late-node", login)
-		if !reaches(t, nc, sub, "probe.late", 10*time.Second) {
-			t.Fatalf("a message published on a node with the right login did not arrive (routes %v)", peers(t, srv))
+		if !testnet.Reaches(t, nc, sub, "probe.late", 10*time.Second) {
+			t.Fatalf("a message published on a node with the right login did not arrive (routes %v)", testnet.RoutePeers(t, srv))
 		}
-		if got := peers(t, bs[1].srv); !slices.Contains(got, "late-node") {
+		if got := testnet.RoutePeers(t, bs[1].srv); !slices.Contains(got, "late-node") {
 			t.Errorf("node1 routes to %v, want late-node among them", got)
 		}
 	})
@@ -302,37 +247,17 @@ func TestConfigValidateCluster(t *testing.T) {
 func nodeCert(t *testing.T) (caFile, certFile, keyFile string) {
 	t.Helper()
 	dir := t.TempDir()
-	ca, caKey, caPEM := newCA(t, "route CA")
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "node"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return writeFile(t, dir, "ca.pem", caPEM),
-		writeFile(t, dir, "node.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))),
-		writeFile(t, dir, "node.key", string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})))
+	ca := tlstest.NewCA(t, "route CA")
+	cert, key := ca.Issue(t, "node")
+	return writeFile(t, dir, "ca.pem", string(ca.PEM)), writeFile(t, dir, "node.pem", string(cert)), writeFile(t, dir, "node.key", string(key))
 }
 
 // TestClusterRouteTLS: three embedded servers whose routes use mutual TLS
 // (no password) form a JetStream cluster; a server without TLS, or with a
 // certificate from another CA, is refused; one with a certificate from
-// the cluster's CA joins.
+// the cluster's CA joins. Then a server whose certificate a new CA signed
+// is refused until the nodes' CA file holds the new CA next to the old
+// one, and joins once it does, without a restart.
 func TestClusterRouteTLS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("three-node cluster: -short")
@@ -340,7 +265,7 @@ func TestClusterRouteTLS(t *testing.T) {
 	t.Parallel()
 	ca, cert, key := nodeCert(t)
 	otherCA, otherCert, otherKey := nodeCert(t)
-	ports := testnet.FreePorts(t, 3+3)
+	ports := testnet.FreePorts(t, 3+4)
 	mtls := func(c *Config) { c.ClusterTLSCert, c.ClusterTLSKey, c.ClusterTLSCA = cert, key, ca }
 	bs := openCluster(t, ports[:3], mtls)
 	roundTrip(t, bs[0], bs[2], "post-cluster-tls")
@@ -356,13 +281,25 @@ func TestClusterRouteTLS(t *testing.T) {
 	for i, tc := range refused {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, nc := joiner(t, ports[3+i], ports[:3], tc.name, tc.with)
-			refusedJoiner(t, bs, sub, srv, nc, tc.name)
+			testnet.RouteRefused(t, servers(bs), sub, srv, nc, "probe."+tc.name)
 		})
 	}
 	t.Run("cluster-ca", func(t *testing.T) {
 		srv, nc := joiner(t, ports[5], ports[:3], "late-node", mtls)
-		if !reaches(t, nc, sub, "probe.late", 10*time.Second) {
-			t.Fatalf("a message published on a node with the cluster's certificate did not arrive (routes %v)", peers(t, srv))
+		if !testnet.Reaches(t, nc, sub, "probe.late", 10*time.Second) {
+			t.Fatalf("a message published on a node with the cluster's certificate did not arrive (routes %v)", testnet.RoutePeers(t, srv))
+		}
+	})
+	t.Run("rotated-ca", func(t *testing.T) {
+		// The new node trusts both CAs from the start; the cluster's
+		// nodes only the old one until their file changes.
+		bundle := writeFile(t, t.TempDir(), "both.pem", "")
+		rotateFrom(t, bundle, 0, ca, otherCA)
+		srv, nc := joiner(t, ports[6], ports[:3], "new-ca-node", func(c *Config) { c.ClusterTLSCert, c.ClusterTLSKey, c.ClusterTLSCA = otherCert, otherKey, bundle })
+		testnet.RouteRefused(t, servers(bs), sub, srv, nc, "probe.new-ca")
+		rotateFrom(t, ca, 1, ca, otherCA)
+		if !testnet.Reaches(t, nc, sub, "probe.new-ca", 10*time.Second) {
+			t.Fatalf("a node with the new CA's certificate did not get in after the cluster's CA file named the new CA (routes %v)", testnet.RoutePeers(t, srv))
 		}
 	})
 }

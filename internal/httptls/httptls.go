@@ -5,13 +5,16 @@
 // changed. A pair that does not load (say the certificate was replaced but
 // the key not yet, or a file is half written) keeps the previous one in
 // service, is logged and counted once, and is tried again when the files
-// change again. The same Reloader serves the embedded NATS listener.
+// change again. The same Reloader serves the embedded NATS listener and
+// routes, and a CA re-reads a CA file the same way (the NATS listener's
+// client CA, the routes' CA).
 //
 // It also holds the rule that bearer tokens never cross a network in clear
 // text by accident: see CheckPlaintext.
 package httptls
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -19,7 +22,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -81,7 +83,8 @@ func Loopback(listen string) bool {
 // DefaultEvery is how often a Reloader looks at the files at most.
 const DefaultEvery = 5 * time.Second
 
-// Metrics counts certificate reloads per listener ("http", "nats"):
+// Metrics counts certificate and CA reloads per listener ("http", "nats",
+// "nats-client-ca"):
 // aftershock_tls_reloads_total, aftershock_tls_reload_errors_total (a new
 // pair that did not load, or files that cannot be read: the previous pair
 // stays in service) and aftershock_tls_certificate_not_after_seconds (the
@@ -139,54 +142,24 @@ type Options struct {
 // they change.
 type Reloader struct {
 	cfg Config
-	log *slog.Logger
-	opt Options
+	w   watch
 
 	// cert is the pair in service; a reload swaps it whole, so a handshake
 	// sees the old pair or the new one, never half of each.
 	cert atomic.Pointer[tls.Certificate]
-
-	// mu is held by the one handshake checking the files; the others
-	// serve cert meanwhile.
-	mu      sync.Mutex
-	checked time.Time // last look at the files
-	seen    stamp     // the version of the files cert came from
-	// failed is the version of the files that last failed to load, and
-	// unreadable is set while the files cannot be read, so a bad pair is
-	// reported once, not at every check. pending is a version that failed
-	// once and is reported only if the next look finds it unchanged: a
-	// rotation writes the certificate and the key one after the other,
-	// and a look between the two is no error.
-	failed, pending stamp
-	unreadable      bool
-}
-
-// stamp is what identifies one version of the two files.
-type stamp struct {
-	certMod, keyMod   time.Time
-	certSize, keySize int64
 }
 
 // New loads the pair once; an error names the files.
 func New(cfg Config, log *slog.Logger, opt Options) (*Reloader, error) {
-	if opt.Every <= 0 {
-		opt.Every = DefaultEvery
+	opt.Listener = cmp.Or(opt.Listener, "http")
+	r := &Reloader{cfg: cfg}
+	r.w = watch{
+		paths: []string{cfg.CertFile, cfg.KeyFile}, files: []any{"cert_file", cfg.CertFile, "key_file", cfg.KeyFile},
+		what: "certificate", keeps: "serving the loaded one", log: log, opt: opt, load: r.load,
 	}
-	if opt.Now == nil {
-		opt.Now = time.Now
-	}
-	if opt.Listener == "" {
-		opt.Listener = "http"
-	}
-	r := &Reloader{cfg: cfg, log: log, opt: opt}
-	st, err := r.stat()
-	if err != nil {
+	if err := r.w.start(); err != nil {
 		return nil, err
 	}
-	if err := r.load(st); err != nil {
-		return nil, err
-	}
-	r.checked = opt.Now()
 	return r, nil
 }
 
@@ -203,7 +176,7 @@ func (r *Reloader) Certificate() *tls.Certificate { return r.cert.Load() }
 // changed since. A pair that does not load leaves the loaded one in
 // service.
 func (r *Reloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-	r.check()
+	r.w.check()
 	return r.cert.Load(), nil
 }
 
@@ -211,82 +184,21 @@ func (r *Reloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error
 // connection this side dials (a NATS route): the same pair as
 // GetCertificate.
 func (r *Reloader) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-	r.check()
+	r.w.check()
 	return r.cert.Load(), nil
 }
 
-// check looks at the files if it is time to, unless another handshake is
-// already looking.
-func (r *Reloader) check() {
-	if !r.mu.TryLock() {
-		return
-	}
-	defer r.mu.Unlock()
-	now := r.opt.Now()
-	if now.Sub(r.checked) < r.opt.Every {
-		return
-	}
-	r.checked = now
-	st, err := r.stat()
-	if err != nil {
-		if !r.unreadable {
-			r.unreadable = true
-			r.fail("tls: reading the certificate files failed; serving the loaded certificate", err)
-		}
-		return
-	}
-	r.unreadable = false
-	if st == r.seen || st == r.failed {
-		return
-	}
-	if err := r.load(st); err != nil {
-		if st != r.pending {
-			r.pending = st // perhaps half a rotation: look again next time
-			return
-		}
-		r.failed = st
-		r.fail("tls: reloading the certificate failed; serving the previous one", err)
-		return
-	}
-	r.pending = stamp{}
-	if r.opt.Metrics != nil {
-		r.opt.Metrics.reloads.WithLabelValues(r.opt.Listener).Inc()
-	}
-	r.log.Info("tls: certificate reloaded", "listener", r.opt.Listener, "cert_file", r.cfg.CertFile, "serial", r.cert.Load().Leaf.SerialNumber.String(), "not_after", r.cert.Load().Leaf.NotAfter)
-}
-
-func (r *Reloader) fail(msg string, err error) {
-	if r.opt.Metrics != nil {
-		r.opt.Metrics.errors.WithLabelValues(r.opt.Listener).Inc()
-	}
-	r.log.Error(msg, "listener", r.opt.Listener, "cert_file", r.cfg.CertFile, "key_file", r.cfg.KeyFile, "err", err)
-}
-
-func (r *Reloader) stat() (stamp, error) {
-	c, err := os.Stat(r.cfg.CertFile)
-	if err != nil {
-		return stamp{}, fmt.Errorf("tls: %w", err)
-	}
-	k, err := os.Stat(r.cfg.KeyFile)
-	if err != nil {
-		return stamp{}, fmt.Errorf("tls: %w", err)
-	}
-	return stamp{certMod: c.ModTime(), keyMod: k.ModTime(), certSize: c.Size(), keySize: k.Size()}, nil
-}
-
-// load reads the pair; on success it goes into service and st is
-// remembered.
-func (r *Reloader) load(st stamp) error {
+// load reads the pair and puts it into service; it returns what to log.
+func (r *Reloader) load() ([]any, error) {
 	cert, err := tls.LoadX509KeyPair(r.cfg.CertFile, r.cfg.KeyFile)
 	if err != nil {
-		return fmt.Errorf("tls: loading %s and %s: %w", r.cfg.CertFile, r.cfg.KeyFile, err)
+		return nil, fmt.Errorf("tls: loading %s and %s: %w", r.cfg.CertFile, r.cfg.KeyFile, err)
 	}
 	r.cert.Store(&cert)
-	r.seen = st
-	if r.opt.Metrics != nil {
-		r.opt.Metrics.notAfter.WithLabelValues(r.opt.Listener).Set(float64(cert.Leaf.NotAfter.Unix()))
+	if m := r.w.opt.Metrics; m != nil {
+		m.notAfter.WithLabelValues(r.w.opt.Listener).Set(float64(cert.Leaf.NotAfter.Unix()))
 	}
-	return nil
+	return []any{"serial", cert.Leaf.SerialNumber.String(), "not_after", cert.Leaf.NotAfter}, nil
 }
 
 // CAPool reads the PEM certificates of the file path into a pool (a

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,12 +25,20 @@ import (
 // serve runs an HTTPS server with the reloader and returns its address.
 func serve(t *testing.T, r *Reloader) string {
 	t.Helper()
+	return serveConfig(t, r.TLSConfig())
+}
+
+// serveConfig runs an HTTPS server with the configuration tc and returns
+// its address.
+func serveConfig(t *testing.T, tc *tls.Config) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })}
-	go func() { _ = srv.Serve(tls.NewListener(ln, r.TLSConfig())) }()
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }),
+		ErrorLog: log.New(io.Discard, "", 0)} // refused handshakes are what the tests look at
+	go func() { _ = srv.Serve(tls.NewListener(ln, tc)) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return ln.Addr().String()
 }
@@ -132,21 +141,8 @@ func TestReloadsChangedCertificate(t *testing.T) {
 	want("mismatched pair, first look", certC, certC, 0, 2)
 	clk.add(5 * time.Second)
 	want("mismatched pair", certC, certC, 1, 2)
-	// Garbage (a half-written file that stays so): the old pair stays,
-	// counted once however many checks see it.
-	tlstest.Rotate(t, cfg.CertFile, []byte("-----BEGIN CERTIFICATE-----\nnot base64"), 4)
-	clk.add(5 * time.Second)
-	want("garbage, first look", certC, certC, 1, 2)
-	clk.add(5 * time.Second)
-	want("garbage", certC, certC, 2, 2)
-	clk.add(5 * time.Second)
-	want("garbage, checked again", certC, certC, 2, 2)
-	// Files gone: the loaded pair stays.
-	if err := os.Remove(cfg.CertFile); err != nil {
-		t.Fatal(err)
-	}
-	clk.add(5 * time.Second)
-	want("removed", certC, certC, 3, 2)
+	// Garbage, then the file gone: the old pair stays.
+	badFile(t, clk, cfg.CertFile, 4, func(step string, nErrs float64) { want(step, certC, certC, 1+nErrs, 2) })
 	// A complete new pair arrives.
 	tlstest.Rotate(t, cfg.CertFile, certB, 5)
 	tlstest.Rotate(t, cfg.KeyFile, keyB, 5)
@@ -158,6 +154,27 @@ func TestReloadsChangedCertificate(t *testing.T) {
 	if n, err := testutil.GatherAndCount(reg, "aftershock_tls_reload_errors_total", "aftershock_tls_reloads_total"); err != nil || n != 2 {
 		t.Errorf("registered series %d (%v), want 2", n, err)
 	}
+}
+
+// badFile writes garbage into path (a half-written file that stays so),
+// then removes it, moving clk on by 5s before each look: the garbage is
+// counted once, at the second look however many follow, and the removal
+// once. want checks a look, given the errors counted since the garbage.
+func badFile(t *testing.T, clk *clock, path string, step int, want func(step string, nErrs float64)) {
+	t.Helper()
+	tlstest.Rotate(t, path, []byte("-----BEGIN CERTIFICATE-----\nnot base64"), step)
+	for _, look := range []struct {
+		step  string
+		nErrs float64
+	}{{"garbage, first look", 0}, {"garbage", 1}, {"garbage, checked again", 1}} {
+		clk.add(5 * time.Second)
+		want(look.step, look.nErrs)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(5 * time.Second)
+	want("removed", 2)
 }
 
 func TestValidateAt(t *testing.T) {

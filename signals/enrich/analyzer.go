@@ -51,6 +51,7 @@ const (
 	pReport   // news, bystander and status-page voice: "says downdetector", "we are investigating"
 	pResolved // the problem is over: "works again", "got fixed", "복구됐"
 	pElse     // the trouble is the author's own thing: "my wifi", "the courier"
+	pFear     // the problem is feared, not had: "what if payly goes down", "hope the update doesn't break"
 )
 
 // phrase is a keyword of one or more words.
@@ -204,6 +205,9 @@ func New(cfg Config) (*Analyzer, error) {
 	}
 	for _, kw := range elseSubjects {
 		add("built-in elsewhere", kw, pElse, 0)
+	}
+	for _, kw := range fearCues {
+		add("built-in fear", kw, pFear, 0)
 	}
 	for _, name := range sortedKeys(cfg.Features) {
 		fi := len(a.features)
@@ -396,7 +400,11 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 	// model that is sure the post is negative. Chosen on the tune part of
 	// the English app reviews over Negative's sentiment rule, which it beat
 	// against both the complaint and the Bug labels.
-	complaint := len(out.Categories) > 0 || (rules <= complaintSentiment && !(happy && koRulesVeto)) || (korean && out.Sentiment <= koModelComplaint)
+	// A Korean post whose only problem term is negated ("렉 하나도 없음",
+	// "한번도 안 튕김") reads negative to the model for its 없/안, not for
+	// a malfunction: the model does not make it a complaint.
+	complaint := len(out.Categories) > 0 || (rules <= complaintSentiment && !(happy && koRulesVeto)) ||
+		(korean && out.Sentiment <= koModelComplaint && cue&(cueNegated|cueWord) != cueNegated)
 	if cue&cueNotMine != 0 {
 		// news, a status post, a fixed problem, the author's own wifi or
 		// a plain question: no malfunction of the service for the author
@@ -820,7 +828,7 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 	// where the problem, the fix and someone else's trouble are: the
 	// last word of a post decides between "it was down but it's back up"
 	// and "it's back up but down again"
-	firstProblem, lastProblem, lastResolved, elseAt := -1, -1, -1, -1
+	firstProblem, lastProblem, lastResolved, elseAt, fearAt := -1, -1, -1, -1, -1
 	report, firstPerson, appWord, elseLatin := false, false, false, false
 	// what ties a generic problem word in a happy post to the service: an
 	// error word, or a contrast before it ("최고 근데 오류 나요")
@@ -872,6 +880,10 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 						lastResolved = k
 					}
 				}
+			}
+		case pFear:
+			if fearAt < 0 {
+				fearAt = at
 			}
 		case pElse:
 			if elseAt < 0 {
@@ -956,8 +968,11 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 							if last > i {
 								rest = str[int(s.toks[last].lo)+len(ph.words[len(ph.words)-1]) : s.toks[last].hi]
 							}
-							hit(id, strings.Contains(w[q:], "없") || a.nextHas(s, str, last, "없") ||
-								(ph.kind == pStrong && a.koLongNegated(s, str, last, rest, len(ph.words) == 1)))
+							hit(id, strings.Contains(w[q:], "없") || a.koNoneAfter(s, str, last) ||
+								(ph.kind == pStrong && a.koLongNegated(s, str, last, rest, len(ph.words) == 1)) ||
+								a.koShortNegated(s, str, i, w, p, ph) ||
+								// a fix wished for, "빨리 고쳐졌으면", is no fix
+								(ph.kind == pResolved && strings.Contains(rest, "면")))
 						}
 					}
 				}
@@ -985,6 +1000,12 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 		cue |= cueNotMine
 	case elseAt >= 0 && !appWord && (firstProblem < 0 && elseLatin || firstProblem > elseAt && firstProblem-elseAt <= 5):
 		// "my wifi keeps dropping", "the courier lost my package"
+		cue |= cueNotMine
+	case fearAt >= 0 && (firstProblem < 0 || firstProblem > fearAt):
+		// "what if payly goes down on payday", "hope the update doesn't
+		// break payments": a fear, not a malfunction (RULES.md,
+		// hypotheticals and fears); "it crashed, what if it does again" is
+		// still the crash it reports
 		cue |= cueNotMine
 	case cue&cueWord == 0 && s.quest > 0 && len(s.ents) > 0 && s.ents[0] != nil && s.ents[0].question:
 		// "how do I cancel my subscription?": a question, no malfunction
@@ -1095,6 +1116,39 @@ func (a *Analyzer) koLongNegated(s *scan, str string, last int, rest string, one
 		return false
 	}
 	return a.nextHas(s, str, last, "않")
+}
+
+// koShortNegated reports whether a problem term is negated by 안 before it,
+// the short negation of Korean (Sohn 1999, "The Korean Language", §8.2):
+// "안튕김", "한번도 안 튕김", "안 느려요" say the symptom does not happen.
+// A term that is itself a 안 phrase ("안 돼", "안됨": doesn't work) is the
+// problem, not its negation. The term starts at byte p of token i (w).
+func (a *Analyzer) koShortNegated(s *scan, str string, i int, w string, p int, ph *phrase) bool {
+	if strings.HasPrefix(ph.words[0], "안") || strings.HasPrefix(ph.words[0], "않") {
+		return false
+	}
+	if p > 0 {
+		return p == len("안") && strings.HasPrefix(w, "안")
+	}
+	return a.prevHangul(s, str, i) == "안"
+}
+
+// koDegree are the adverbs that stand between a symptom and 없 in "렉
+// 하나도 없음", "튕김 한번도 없네요" (none at all, not once).
+var koDegree = map[string]bool{"하나도": true, "한번도": true, "한 번도": true, "전혀": true, "1도": true,
+	"일도": true, "거의": true, "별로": true, "딱히": true}
+
+// koNoneAfter reports whether the Hangul token after i, or the one after a
+// degree adverb there, starts with 없 ("렉 없음", "렉 하나도 없음").
+func (a *Analyzer) koNoneAfter(s *scan, str string, i int) bool {
+	if a.nextHas(s, str, i, "없") {
+		return true
+	}
+	if i+1 >= len(s.toks) || s.toks[i+1].kind != kHangul {
+		return false
+	}
+	t := s.toks[i+1]
+	return koDegree[str[t.lo:t.hi]] && a.nextHas(s, str, i+1, "없")
 }
 
 // prevHangul returns the Hangul token before token i, or "".

@@ -162,7 +162,10 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"can't get into", "cant get into", "cannot get into", "can't get on", "cant get on",
 			"먹통", "장애", "서버 다운", "다운됐", "=다운", "=다운됨", "접속 안", "접속이 안", "접속 불가", "접속불가", "서버 터",
 			"터졌", "서비스 중단", "안 열려", "점검",
-			"서버터", "서버가 터", "안열려", "안들어가져", "안 들어가져", "들어가지지", "접속이 안", "접속안", "접속 오류", "접속오류"},
+			"서버터", "서버가 터", "안열려", "안들어가져", "안 들어가져", "들어가지지", "접속이 안", "접속안", "접속 오류", "접속오류",
+			// the service's own messages, quoted: "we'll be right back", "문제가 발생했습니다"
+			"we'll be right back", "we will be right back", "we're having trouble", "we are having trouble",
+			"temporarily unavailable", "문제가 발생했습니다", "잠시 후 다시 시도", "일시적인 오류", "안열림", "안 열림"},
 		topic: []string{"server", "servers", "site", "website", "service", "서버", "접속", "사이트"},
 	},
 	"login": {
@@ -175,7 +178,8 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"비번 틀", "비번이 틀", "틀리다고 나", "틀렸다고 나", "비밀번호 틀", "비밀번호가 틀", "인증번호 안", "인증번호가 안",
 			"로그아웃됨", "로그아웃 됨", "로그아웃 당", "로그아웃당", "인증 안", "인증이 안", "인증 실패", "인증실패",
 			"signed out", "signs me out", "signing me out", "session expired", "code never", "code doesn't arrive", "code isn't arriving",
-			"otp never", "reset link", "password reset"},
+			"otp never", "reset link", "password reset",
+			"session has expired", "세션이 만료"},
 		topic: []string{"login", "log in", "log into", "verification", "security code", "login code", "sms code",
 			"two factor", "2-step", "two-step", "logging in", "logged in", "sign in", "signin", "signing in",
 			"sign into", "password", "passcode", "2fa", "otp", "verification code", "account", "face id",
@@ -189,7 +193,10 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"이중 결제", "돈은 빠져", "went through twice", "charged me twice", "paid twice",
 			"돈만 빠져", "돈만빠져", "결제 두번", "결제가 두번", "두번 결제", "이중결제", "중복 결제", "중복결제", "결제안",
 			"charged but", "paid but", "charges me twice", "charging me twice", "charged me double", "billed twice",
-			"double billed", "double charge", "charged 2x", "charged me 2x", "환불 안", "환불이 안", "송금 안", "송금이 안", "이체 안", "이체가 안"},
+			"double billed", "double charge", "charged 2x", "charged me 2x", "환불 안", "환불이 안", "송금 안", "송금이 안", "이체 안", "이체가 안",
+			"could not be processed", "couldn't be processed", "결제를 처리할 수 없", "결제에 실패",
+			// the money went out, and what was paid for did not come
+			"돈은 나갔", "돈은 빠졌", "잔액에선 빠지", "잔액은 빠지"},
 		topic: []string{"payment", "payments", "pay", "paying", "paid", "checkout", "check out", "checking out",
 			"card", "cards", "paypal", "apple pay", "google pay", "purchase", "transaction", "gift card",
 			"promo code", "coupon", "refund", "charged", "charge", "billing", "checkout's", "chekout", "paymnet", "payout", "payouts", "subscription", "subscribed", "transfer", "transfers", "withdrawal", "deposit",
@@ -202,7 +209,10 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"튕", "꺼져", "꺼짐", "꺼지", "강제 종료", "강제종료", "종료돼", "종료 돼", "종료됨", "종료되",
 			"멈춰", "멈춤", "멈추", "크래시", "실행이 안", "실행 안", "켜지지",
 			"팅김", "팅겨", "팅기", "실행안", "안 켜", "안켜", "꺼저", "튕겨나", "force quit", "force quits", "app closes", "it closes", "closes as soon", "closes whenever",
-			"closes every time", "app quits", "keeps quitting", "quits on me", "shuts down", "closes on me", "closes by itself"},
+			"closes every time", "app quits", "keeps quitting", "quits on me", "shuts down", "closes on me", "closes by itself",
+			// Android's crash dialogs, quoted
+			"has stopped", "keeps stopping", "isn't responding", "앱이 중지", "중지되었", "계속 중지",
+			"closes immediately", "closes right away", "꺼집"},
 	},
 	"slow": {
 		strong: []string{"slow", "slower", "slowest", "slowly", "laggy", "lag", "lags", "lagging", "sluggish",
@@ -211,6 +221,8 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"loading loading", "snail", "🐌", "seconds to open", "minute to load", "minutes to load", "seconds to load", "slowed", "minutes to open", "waiting forever", "slooow",
 			"느려", "느림", "느리", "버벅", "=렉", "렉걸", "렉 걸", "렉이 심", "렉 심", "렉심", "렉때문", "렉 때문", "렉쩔", "렉 쩔", "개렉", "핵렉", "오래 걸", "로딩이 너무", "답답할 정도로 느", "로딩이 답답", "로딩 답답",
 			"오래걸", "무한로딩", "무한 로딩", "로딩만", "로딩 길", "로딩이 길", "로딩중만",
+			"🐢", "minutes late", "hours late", "memory leak", "leaks memory",
+			"타임아웃", "늦게 감", "늦게 와", "늦게 옴", "늦게 도착", "돌기만",
 			"buffering", "buffers", "rebuffering", "spinning wheel", "spinner", "keeps spinning", "timeout", "timeouts", "timed out",
 			"times out", "timing out", "🔄", "⏳", "⌛", "버퍼링", "끊김", "끊겨", "끊기"},
 	},
@@ -222,7 +234,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"버그", "이상해", "이상하", "이상함", "안 떠", "안 보여", "반응이 없", "반응 없", "하얗게", "안 담겨",
 			"안 눌러", "적용이 안", "두 번씩", "안눌러", "안 눌려", "안눌려", "안떠", "안보여", "배터리 광탈", "배터리가 광탈",
 			"not arriving", "never arrive", "never arrived", "stopped arriving", "returns nothing", "shows nothing", "no sound",
-			"wrong total", "wrong amount", "battery drain", "drains my battery", "drains the battery",
+			"wrong total", "wrong amount", "battery drain", "drains my battery", "drains the battery", "battery drains",
 			"nothing happens", "doesn't do anything", "does not do anything", "won't do anything", "not doing anything",
 			"no audio", "no notifications", "not getting notifications", "stopped getting", "stopped showing",
 			"stopped syncing", "not syncing", "won't sync", "doesn't sync", "out of sync", "incorrect",
@@ -231,7 +243,12 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"never updates", "not updating", "someone else's", "is blank", "blank page", "goes blank", "went blank", "keeps skipping",
 			"cuts out", "keeps cutting out", "doesn't update", "stopped updating",
 			"아무것도 안 나", "아무것도 안나", "안 나와", "안나와", "안 나옴", "안나옴", "하얀 화면", "흰 화면", "빈 화면", "broken layout", "layout is broken", "glitchy",
-			"화면 깨", "깨짐", "깨져", "소리 안", "소리가 안", "알림 안", "알림이 안"},
+			"화면 깨", "깨짐", "깨져", "소리 안", "소리가 안", "알림 안", "알림이 안",
+			// error dialogs, quoted
+			"something went wrong", "an error occurred", "an error has occurred", "unexpected error",
+			"오류가 발생", "알 수 없는 오류", "알수없는 오류",
+			"검은 화면", "검은화면", "흰화면", "하얀화면", "빈화면", "안뜸", "안 뜸",
+			"안넘어가", "안 넘어가"},
 	},
 	"data_loss": {
 		strong: []string{"lost my", "lost all", "lost everything", "disappeared", "vanished", "deleted my",
@@ -239,7 +256,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"erased", "reset to zero", "all gone", "are gone", "is gone", "are all gone", "is empty",
 			"lost the", "where did my", "where did all my", "where are my", "where'd my",
 			"사라졌", "사라짐", "없어졌", "날아갔", "날아감", "삭제됐", "삭제 됐", "삭제되", "지워졌", "지워짐", "초기화", "날라갔", "날라감", "날아가", "날라가", "다 지워", "got wiped", "emptied", "장바구니 비", "장바구니가 비", "기록 없어",
-			"=다 없어짐", "=싹 다 없어", "전부 없어"},
+			"=다 없어짐", "=싹 다 없어", "전부 없어", "삭제됨"},
 	},
 	"update": {
 		// A bare "version" / "버전" only labels a release ("v2.15", "2.15
@@ -280,7 +297,8 @@ var problemCues = struct{ generic, weak []string }{
 		"not work", "error", "errors", "doesnt work", "dosent work", "not workin",
 		"hasn't worked", "hasnt worked", "haven't worked", "havent worked", "no longer works", "corrupts", "corrupted",
 		"오류", "에러", "안돼", "안 돼", "안되", "안 되", "안됨", "실패",
-		"이상하게", "왜이래", "왜 이래", "왜이럼", "왜 이럼", "왜이러", "왜 이러", "안옴", "안 옴", "안와", "안 와"},
+		"이상하게", "왜이래", "왜 이래", "왜이럼", "왜 이럼", "왜이러", "왜 이러", "안옴", "안 옴", "안와", "안 와",
+		"고장", "없어짐"},
 	weak: []string{"issue", "issues", "problem", "problems", "can't", "cant", "cannot", "unable", "won't",
 		"wont", "couldn't", "not able", "stuck", "invalid", "never arrives", "never comes", "not received",
 		"never came", "never showed", "never shows", "hasn't shown", "hasn't arrived", "haven't received",
@@ -288,7 +306,12 @@ var problemCues = struct{ generic, weak []string }{
 		"doesn't arrive", "didn't arrive", "still says", "still shows",
 		"didn't get", "keeps", "why", "fix", "hangs", "spins", "ruined", "terrible", "awful", "worst",
 		"disaster", "step backwards", "step back", "drains", "worse", "timing out", "times out", "greyed out", "anymore",
-		"못", "문제", "불가", "답답", "풀려", "풀림", "잠겼", "이상", "안 눌", "안 떠", "고쳐", "광탈"},
+		"못", "문제", "불가", "답답", "풀려", "풀림", "잠겼", "이상", "안 눌", "안 떠", "고쳐", "광탈",
+		// how long a state has lasted: "processing for 3 days", "2시간째"
+		"since yesterday", "since this morning", "for hours", "for days", "all day", "for an hour",
+		// what an update took: "the update removed the skip intro button"
+		"removed the", "took away", "a downgrade", "never got",
+		"시간째", "분째", "이틀째", "사흘째", "일째", "주째", "달째", "유효하지 않"},
 }
 
 // blockPhrases hold a keyword that means something else in them: the
@@ -313,7 +336,20 @@ var reportCues = []string{"downdetector", "according to", "reports say", "report
 	"scheduled maintenance", "thousands of", "outage hits", "shares fall", "shares drop", "stock falls",
 	"stock drops", "apologize for the inconvenience", "sorry for the inconvenience",
 	"기사 떴", "기사 났", "기사 보니", "뉴스 봤", "뉴스 떴", "뉴스 나", "뉴스에 나", "확인하고 있습니다",
-	"확인 중입니다", "불편을 드려", "점검 안내"}
+	"확인 중입니다", "불편을 드려", "점검 안내",
+	// release notes, post-mortems and notices quote problems, fixed or
+	// planned: "release notes mention 'fixed a rare login loop'"
+	"release notes", "changelog", "patch notes", "postmortem", "post-mortem", "incident report",
+	"per local news", "engineering blog", "패치노트", "패치 노트", "장애 보고서", "서비스 안내", "정기점검 안내",
+	// a maintenance announced ahead is no outage (RULES.md: announced → 0)
+	"정기점검", "정기 점검", "점검 예정", "예정된 점검", "점검은 예정"}
+
+// fearCues before a post's first problem word make the problem a fear or a
+// hypothetical, not one the author has (RULES.md: "hope the update doesn't
+// break payments" → 0).
+var fearCues = []string{"what if", "nightmare", "hope it doesn't", "hope it does not", "hope the update doesn't",
+	"hope they don't", "hope this doesn't", "hopefully it doesn't", "hopefully the update doesn't",
+	"knock on wood", "preemptively", "afraid it will"}
 
 // firstPersonWords say the author is affected: "downdetector says it's
 // down and it won't load for me either".
@@ -330,7 +366,19 @@ var resolvedCues = []string{"works again", "working again", "work again", "fixed
 	"it's back up", "its back up", "back up now", "back up and", "back online", "all good now",
 	"resolved", "is resolved", "has been resolved", "fixes the", "fixes all", "completely fixes",
 	"해결됐", "해결 됐", "해결되었", "해결 되었", "복구됐", "복구 됐", "복구되었", "복구 되었", "다시 잘 되",
-	"다시 잘되", "이제 잘 되", "이제 잘되", "정상화"}
+	"다시 잘되", "이제 잘 되", "이제 잘되", "정상화",
+	// the author finds the cause elsewhere, or the service fine for them
+	// (RULES.md: the author's own phone, Wi-Fi or mistake; bystanders):
+	// "turns out it was my ISP", "my bad", "mine worked fine"
+	"turns out", "turned out", "my bad", "my fault", "my mistake", "user error", "that's on me",
+	"thats on me", "nvm", "never mind", "nevermind", "false alarm", "not the app's fault",
+	"not the apps fault", "nobody's fault", "works fine for me", "working fine for me",
+	"worked fine for me", "works for me", "fine for me", "mine worked fine", "mine works fine",
+	"mine is fine", "works fine now", "worked fine after",
+	"알고보니", "알고 보니", "내탓", "내 탓", "제 탓", "내잘못", "내 잘못", "제 잘못", "내 실수", "제 실수",
+	"난 잘", "나는 잘", "전 잘", "저는 잘", "잘만 됨", "잘만 되", "난 아무 문제", "아무 문제 없",
+	// fixed: "결제오류 고쳐졌네"
+	"고쳐졌", "고쳐짐", "고쳐줬", "고쳐주셔서", "수정됐", "수정됨"}
 
 // turnWords end the object of a fix: "fixed the bug but it crashes".
 var turnWords = map[string]bool{"but": true, "and": true, "now": true, "still": true, "yet": true,

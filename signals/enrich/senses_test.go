@@ -102,6 +102,39 @@ func TestNegation(t *testing.T) {
 	checkRecog(t, newTestAnalyzer(t, Config{}), []recogCase{
 		{"negated failure", "no crashes at all since the update", false, ""},
 		{"negated failure, Korean", "요즘은 튕기지 않아요", false, ""},
+		// the short negation 안 before a symptom, and 없 after it
+		{"안 fused", "올해 블프때 샵 한번도 안튕김 처음이다", false, ""},
+		{"안 apart", "요즘은 몇달째 한번도 안 튕김", false, ""},
+		{"안, happy", "샵 안튕겨요 좋아요", false, ""},
+		{"없 after a degree adverb", "라이드고 새 지도 렉 하나도 없음", false, ""},
+		{"없 after not once", "샵 7.4 이후로 튕김 한번도 없네요", false, ""},
+		{"the symptom itself", "앱이 자꾸 튕김", true, "crash"},
+		{"안 돼 is the failure", "로그인 안됨", true, "login"},
+		{"안 되 apart", "결제 안 됨", true, "payment"},
+	})
+}
+
+// TestCauseElsewhere: a problem the author then finds elsewhere — their
+// own device, network or mistake — or the service fine for them is no
+// complaint (RULES.md: the author's phone, Wi-Fi or mistake; bystanders);
+// a problem after such words still is.
+func TestCauseElsewhere(t *testing.T) {
+	checkRecog(t, newTestAnalyzer(t, Config{}), []recogCase{
+		{"turns out", "streamio buffering? turns out it was my ISP all along", false, ""},
+		{"my bad", "payly declined my card... typed the expiry wrong, my bad", false, ""},
+		{"nvm", "shop is down?? oh wait it was my vpn lol nvm", false, ""},
+		{"fine for me", "everyone says toktok is down but it works fine for me", false, ""},
+		{"release notes", "Shop 7.5 release notes: fixed a rare login loop and a crash on start", false, ""},
+		{"Korean, my fault", "샵 앱이 자꾸 꺼지길래 봤더니 폰 저장공간이 없었음 내탓", false, ""},
+		{"Korean, fine for me", "톡톡 서버 터졌다고 해서 봤는데 난 잘만 됨", false, ""},
+		{"a problem after it", "turns out they charged me twice for one order", true, "payment"},
+		{"Korean, fixed", "샵 결제오류 고쳐졌네 드디어 주문함", false, ""},
+		{"Korean, a fix wished for", "업데이트 후 계속 튕김 빨리 고쳐졌으면", true, "crash"},
+		{"a fear", "what if payly goes down on payday, my new nightmare", false, ""},
+		{"a fear, RULES.md", "hope the update doesn't break payments", false, ""},
+		{"a problem, then a fear", "it crashed twice today, what if it does that during checkout", true, "crash"},
+		{"announced maintenance", "페이리 오늘 새벽 2~4시 정기점검이래요 참고하세요", false, ""},
+		{"still broken after", "my bad for doubting, but the app crashes again on launch", true, "crash"},
 	})
 }
 
@@ -130,5 +163,56 @@ func TestUpdateNeedsAProblem(t *testing.T) {
 		{"slower", "hate the new update, everything is so slow now", true, "update"},
 		{"removed", "the update removed offline playlists, terrible", true, "update"},
 		{"ko broke", "업데이트 후 로그인이 안 돼요", true, "update"},
+	})
+}
+
+// TestQuotedErrorMessages: a post that quotes the service's own failure
+// message is a malfunction report, with the category the message names.
+func TestQuotedErrorMessages(t *testing.T) {
+	checkRecog(t, newTestAnalyzer(t, Config{}), []recogCase{
+		{"unreachable", `the app just says "we're having trouble" on every device`, true, "outage"},
+		{"maintenance page", `friday night and it's "we'll be right back" again`, true, "outage"},
+		{"error dialog", `tapping save gives "something went wrong"`, true, "bug"},
+		{"android crash dialog", "Shop keeps stopping every time I open my orders", true, "crash"},
+		{"checkout", `checkout threw "payment could not be processed" three times`, true, "payment"},
+		{"Korean, unreachable", `스트리미오 기기마다 "문제가 발생했습니다"만 뜸`, true, "outage"},
+		{"Korean, session", `뱅킷 30초마다 "세션이 만료되었습니다"`, true, "login"},
+		{"Korean, error", "결제하려니까 알 수 없는 오류 뜸", true, "payment"},
+	})
+}
+
+// TestStateThatLasts: how long a state has lasted ties a topic to a
+// problem ("이틀째", "since yesterday"), and money gone out while what it
+// paid for did not come is a payment failure.
+func TestStateThatLasts(t *testing.T) {
+	checkRecog(t, newTestAnalyzer(t, Config{}), []recogCase{
+		{"paid, still basic", "스트리미오 프리미엄 결제했는데 계정은 아직 베이직 이틀째", true, "payment"},
+		{"refund for weeks", "페이리 환불 3주째 안들어옴", true, "payment"},
+		{"login since yesterday", "the bankit login page has been spinning since yesterday", true, "login"},
+		{"money out, not received", "동생한테 4만원 보냈는데 잔액에선 빠지고 동생은 못받음", true, "payment"},
+		{"money out", "돈은 나갔는데 주문내역엔 없음", true, "payment"},
+		{"happy for months", "몇달째 잘 쓰고 있어요 결제도 편하고 최고", false, ""},
+	})
+}
+
+// TestSymptomsInOtherWords: symptoms people name without our usual words —
+// an app that closes at once, messages minutes late, a memory leak, an
+// update that took a feature away — are complaints.
+func TestSymptomsInOtherWords(t *testing.T) {
+	checkRecog(t, newTestAnalyzer(t, Config{}), []recogCase{
+		{"closes at once", "payly 6.0 closes immediately on my pixel 7. 5.9 was fine", true, "crash"},
+		{"late messages", "my toktok messages arrive like 20 minutes late", true, "slow"},
+		{"memory leak", "the web player since last week's release leaks memory like crazy", true, "slow"},
+		{"an update took it away", `streamio update removed the "skip intro" button on the web player`, true, "update"},
+		{"a downgrade", "the new bankit update is a downgrade in every way", true, "update"},
+		{"a turtle", "ridego map 🐢🐢🐢", true, "slow"},
+		{"they removed the ads", "they removed the ads in this version, love it", false, ""},
+		{"Korean, closes", "다운로드 누르면 앱이 꺼집니다", true, "crash"},
+		{"Korean, black screen", "클라우드박스 12.0 이후로 미리보기 전부 검은 화면", true, "bug"},
+		{"Korean, deleted", "동기화하다가 3년치 사진 다 삭제됨", true, "data_loss"},
+		{"Korean, late", "톡톡 메시지가 10분씩 늦게 감", true, "slow"},
+		{"Korean, timeout", "결제 누르고 한참 돌다가 타임아웃남", true, "payment"},
+		{"Korean, broken", "샵 검색 고장남? 충전기 치니까 화분 나옴", true, "bug"},
+		{"Korean, only X in sight", "제라드밖에 안보이던데요? 최고", false, ""},
 	})
 }
