@@ -70,11 +70,17 @@ const (
 	// each kind (33001…), clean replay 33007. Run once, by the
 	// coordinator, after the judge is frozen.
 	HeldOut9 = "heldout9"
+	// HeldOut10 is the next fresh held-out set, fixed on 2026-12-07 at
+	// the end of session 8, after heldout9 was run and before any later
+	// change to the judge: the held-out texts with new seeds, four
+	// scenarios of each kind (37001…), clean replay 37007. Run once, by
+	// the coordinator, after the judge is frozen.
+	HeldOut10 = "heldout10"
 )
 
 // HalfNames are the halves: the two text halves and the fresh held-out
 // sets made of the held-out texts.
-var HalfNames = []string{Tune, Tune2, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6, HeldOut7, HeldOut8, HeldOut9}
+var HalfNames = []string{Tune, Tune2, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6, HeldOut7, HeldOut8, HeldOut9, HeldOut10}
 
 // set is what defines a set of scenarios, fixed before it was used: its
 // texts, the seed of its first scenario, how many scenarios of each kind
@@ -90,20 +96,21 @@ type set struct {
 // HeldOut3 on have twice the scenarios of each kind, so "every incident
 // halted" is tried on 48 incidents.
 var sets = map[string]set{
-	Tune:     {Tune, 1, SeedsPerKind, 7},
-	Tune2:    {Tune, 101, HeldOut3SeedsPerKind, 107},
-	HeldOut:  {HeldOut, 1001, SeedsPerKind, 1007},
-	HeldOut2: {HeldOut, 5001, SeedsPerKind, 5007},
-	HeldOut3: {HeldOut, 9001, HeldOut3SeedsPerKind, 9007},
-	HeldOut4: {HeldOut, 13001, HeldOut3SeedsPerKind, 13007},
-	HeldOut5: {HeldOut, 17001, HeldOut3SeedsPerKind, 17007},
-	HeldOut6: {HeldOut, 21001, HeldOut3SeedsPerKind, 21007},
-	HeldOut7: {HeldOut, 25001, HeldOut3SeedsPerKind, 25007},
-	HeldOut8: {HeldOut, 29001, HeldOut3SeedsPerKind, 29007},
-	HeldOut9: {HeldOut, 33001, HeldOut3SeedsPerKind, 33007},
+	Tune:      {Tune, 1, SeedsPerKind, 7},
+	Tune2:     {Tune, 101, HeldOut3SeedsPerKind, 107},
+	HeldOut:   {HeldOut, 1001, SeedsPerKind, 1007},
+	HeldOut2:  {HeldOut, 5001, SeedsPerKind, 5007},
+	HeldOut3:  {HeldOut, 9001, HeldOut3SeedsPerKind, 9007},
+	HeldOut4:  {HeldOut, 13001, HeldOut3SeedsPerKind, 13007},
+	HeldOut5:  {HeldOut, 17001, HeldOut3SeedsPerKind, 17007},
+	HeldOut6:  {HeldOut, 21001, HeldOut3SeedsPerKind, 21007},
+	HeldOut7:  {HeldOut, 25001, HeldOut3SeedsPerKind, 25007},
+	HeldOut8:  {HeldOut, 29001, HeldOut3SeedsPerKind, 29007},
+	HeldOut9:  {HeldOut, 33001, HeldOut3SeedsPerKind, 33007},
+	HeldOut10: {HeldOut, 37001, HeldOut3SeedsPerKind, 37007},
 }
 
-// Texts names the half whose texts a set is made of: HeldOut2 to HeldOut9
+// Texts names the half whose texts a set is made of: HeldOut2 to HeldOut10
 // use the held-out texts.
 func Texts(half string) string {
 	if d, ok := sets[half]; ok {

@@ -97,7 +97,7 @@ func TestHeldOut2Set(t *testing.T) {
 // was run and before the Korean lexicon change that followed, heldout6
 // before session 6's tuning, heldout7 after heldout6 was run, heldout8
 // after heldout7 was run (session 7), heldout9 after heldout8 was run
-// (session 8). Each is made
+// (session 8), heldout10 after heldout9 was run (session 8). Each is made
 // of the held-out texts, four scenarios of each kind with seeds from its
 // base (none shared with any set fixed before it) and its own clean replay
 // seed. It generates and replays nothing.
@@ -121,6 +121,7 @@ func TestFreshHeldOutSets(t *testing.T) {
 		{HeldOut7, 25001, 25007, []string{Tune, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6}},
 		{HeldOut8, 29001, 29007, []string{Tune, Tune2, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6, HeldOut7}},
 		{HeldOut9, 33001, 33007, []string{Tune, Tune2, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6, HeldOut7, HeldOut8}},
+		{HeldOut10, 37001, 37007, []string{Tune, Tune2, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6, HeldOut7, HeldOut8, HeldOut9}},
 	} {
 		t.Run(tc.half, func(t *testing.T) {
 			specs := Corpus(tc.half)

@@ -232,6 +232,14 @@ func TestHeldOut8Report(t *testing.T) { heldOutReport(t, HeldOut8) }
 //	AFTERSHOCK_SCENARIOS=heldout9 go test ./detector/scenarios -run 'TestHeldOut9Report|TestCleanReplay' -v -timeout 60m
 func TestHeldOut9Report(t *testing.T) { heldOutReport(t, HeldOut9) }
 
+// TestHeldOut10Report prints the report of the ninth fresh held-out set
+// (held-out texts, four seeds per kind from 37001; see HeldOut10), fixed
+// after heldout9 was run. Run it ONCE, after the judge is frozen, with its
+// 30-day clean replay (seed 37007):
+//
+//	AFTERSHOCK_SCENARIOS=heldout10 go test ./detector/scenarios -run 'TestHeldOut10Report|TestCleanReplay' -v -timeout 60m
+func TestHeldOut10Report(t *testing.T) { heldOutReport(t, HeldOut10) }
+
 // heldOutReport prints the report of a held-out set when
 // AFTERSHOCK_SCENARIOS names it, and skips otherwise: each set is run once,
 // after the judge is frozen, and its figures are reported with the commit.
