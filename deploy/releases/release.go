@@ -380,6 +380,13 @@ func (r *Release) apply(ev signals.ReleaseEvent, p Policy) (recorded signals.Rel
 	if ev.Ring == "" && ev.Event != signals.EventStarted && ev.Event != signals.EventPromoted {
 		ev.Ring = r.Ring
 	}
+	if (ev.Event == signals.EventStarted || ev.Event == signals.EventPromoted) && ev.Version != "" && r.Version != "" && ev.Version != r.Version {
+		// the id reused for another version: the detector watches the new
+		// version (docs/lifecycle.md), this table keeps the id's first; not
+		// a retry of an earlier event, so refused and logged, not dropped
+		return ev, false, fmt.Errorf("%w: release %s is version %s; a %s naming version %s is another release under the same id (see docs/lifecycle.md)",
+			ErrConflict, r.ID, r.Version, ev.Event, ev.Version)
+	}
 	if n := len(r.Events); n > 0 {
 		if last := r.Events[n-1]; last.Event == ev.Event && last.Ring == ev.Ring && last.Exposure == ev.Exposure {
 			return r.full(last), true, nil

@@ -55,6 +55,19 @@ func TestApplyRules(t *testing.T) {
 			next: ev("fixed_forward", "", 3), wantStatus: StatusFixedForward, wantRing: "H1", wantEvents: 3},
 		{name: "other service", next: signals.ReleaseEvent{Release: "shop-4.2.0", Service: "api", Event: "started", Ring: "H1", Time: t0},
 			wantErr: ErrConflict},
+		// a start or promotion naming the id with another version is the
+		// id reused (docs/lifecycle.md): refused and so logged, not taken
+		// for a retry of the last event
+		{name: "the last start again with another version", history: []signals.ReleaseEvent{ev("started", "H1", 1)},
+			next:    signals.ReleaseEvent{Release: "shop-4.2.0", Version: "4.3.0", Event: "started", Ring: "H1", Time: t0.Add(5 * time.Minute)},
+			wantErr: ErrConflict},
+		{name: "an earlier promotion again with another version",
+			history: []signals.ReleaseEvent{ev("started", "H1", 1), ev("promoted", "H2", 2), ev("promoted", "H3", 3)},
+			next:    signals.ReleaseEvent{Release: "shop-4.2.0", Version: "4.3.0", Event: "promoted", Ring: "H2", Time: t0.Add(2 * time.Minute)},
+			wantErr: ErrConflict},
+		{name: "the last start again with its own version", history: []signals.ReleaseEvent{ev("started", "H1", 1)},
+			next:    signals.ReleaseEvent{Release: "shop-4.2.0", Version: "4.2.0", Event: "started", Ring: "H1", Time: t0.Add(5 * time.Minute)},
+			wantDup: true, wantStatus: StatusWatching, wantRing: "H1", wantEvents: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
