@@ -59,5 +59,5 @@ func TestDevComplaints(t *testing.T) {
 var devFloors = map[string][2]float64{"": {0.62, 0.77}, "en": {0.60, 0.78}, "ko": {0.63, 0.75}}
 
 // dev2Floors: the same on complaints-dev2, written after those changes
-// (on them: all P 0.568 R 0.597).
-var dev2Floors = map[string][2]float64{"": {0.56, 0.59}, "en": {0.56, 0.59}, "ko": {0.56, 0.59}}
+// (on them: all P 0.568 R 0.597) and used for the second round.
+var dev2Floors = map[string][2]float64{"": {0.60, 0.64}, "en": {0.59, 0.62}, "ko": {0.60, 0.66}}

@@ -165,7 +165,8 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"서버터", "서버가 터", "안열려", "안들어가져", "안 들어가져", "들어가지지", "접속이 안", "접속안", "접속 오류", "접속오류",
 			// the service's own messages, quoted: "we'll be right back", "문제가 발생했습니다"
 			"we'll be right back", "we will be right back", "we're having trouble", "we are having trouble",
-			"temporarily unavailable", "문제가 발생했습니다", "잠시 후 다시 시도", "일시적인 오류", "안열림", "안 열림"},
+			"temporarily unavailable", "문제가 발생했습니다", "잠시 후 다시 시도", "일시적인 오류", "안열림", "안 열림",
+			"서버에 연결할 수 없", "서비스를 사용할 수 없"},
 		topic: []string{"server", "servers", "site", "website", "service", "서버", "접속", "사이트"},
 	},
 	"login": {
@@ -212,7 +213,8 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"closes every time", "app quits", "keeps quitting", "quits on me", "shuts down", "closes on me", "closes by itself",
 			// Android's crash dialogs, quoted
 			"has stopped", "keeps stopping", "isn't responding", "앱이 중지", "중지되었", "계속 중지",
-			"closes immediately", "closes right away", "꺼집"},
+			"closes immediately", "closes right away", "꺼집", "꺼졌", "closes the moment", "closes when",
+			"back to the home screen", "홈화면으로 나가", "닫혀버려", "닫혀 버려"},
 	},
 	"slow": {
 		strong: []string{"slow", "slower", "slowest", "slowly", "laggy", "lag", "lags", "lagging", "sluggish",
@@ -222,7 +224,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"느려", "느림", "느리", "버벅", "=렉", "렉걸", "렉 걸", "렉이 심", "렉 심", "렉심", "렉때문", "렉 때문", "렉쩔", "렉 쩔", "개렉", "핵렉", "오래 걸", "로딩이 너무", "답답할 정도로 느", "로딩이 답답", "로딩 답답",
 			"오래걸", "무한로딩", "무한 로딩", "로딩만", "로딩 길", "로딩이 길", "로딩중만",
 			"🐢", "minutes late", "hours late", "memory leak", "leaks memory",
-			"타임아웃", "늦게 감", "늦게 와", "늦게 옴", "늦게 도착", "돌기만",
+			"타임아웃", "늦게 감", "늦게 와", "늦게 옴", "늦게 도착", "돌기만", "시간초과", "시간 초과",
 			"buffering", "buffers", "rebuffering", "spinning wheel", "spinner", "keeps spinning", "timeout", "timeouts", "timed out",
 			"times out", "timing out", "🔄", "⏳", "⌛", "버퍼링", "끊김", "끊겨", "끊기"},
 	},
@@ -234,7 +236,7 @@ var categoryTerms = map[string]struct{ strong, topic []string }{
 			"버그", "이상해", "이상하", "이상함", "안 떠", "안 보여", "반응이 없", "반응 없", "하얗게", "안 담겨",
 			"안 눌러", "적용이 안", "두 번씩", "안눌러", "안 눌려", "안눌려", "안떠", "안보여", "배터리 광탈", "배터리가 광탈",
 			"not arriving", "never arrive", "never arrived", "stopped arriving", "returns nothing", "shows nothing", "no sound",
-			"wrong total", "wrong amount", "battery drain", "drains my battery", "drains the battery", "battery drains",
+			"wrong total", "wrong amount", "battery drain", "drains my battery", "drains the battery", "battery drains", "eats my battery", "배터리 순삭", "빨리 닳",
 			"nothing happens", "doesn't do anything", "does not do anything", "won't do anything", "not doing anything",
 			"no audio", "no notifications", "not getting notifications", "stopped getting", "stopped showing",
 			"stopped syncing", "not syncing", "won't sync", "doesn't sync", "out of sync", "incorrect",
@@ -298,7 +300,7 @@ var problemCues = struct{ generic, weak []string }{
 		"hasn't worked", "hasnt worked", "haven't worked", "havent worked", "no longer works", "corrupts", "corrupted",
 		"오류", "에러", "안돼", "안 돼", "안되", "안 되", "안됨", "실패",
 		"이상하게", "왜이래", "왜 이래", "왜이럼", "왜 이럼", "왜이러", "왜 이러", "안옴", "안 옴", "안와", "안 와",
-		"고장", "없어짐"},
+		"고장", "없어짐", "안 왔", "안왔", "안먹", "안 먹혀"},
 	weak: []string{"issue", "issues", "problem", "problems", "can't", "cant", "cannot", "unable", "won't",
 		"wont", "couldn't", "not able", "stuck", "invalid", "never arrives", "never comes", "not received",
 		"never came", "never showed", "never shows", "hasn't shown", "hasn't arrived", "haven't received",
@@ -342,12 +344,15 @@ var reportCues = []string{"downdetector", "according to", "reports say", "report
 	"release notes", "changelog", "patch notes", "postmortem", "post-mortem", "incident report",
 	"per local news", "engineering blog", "패치노트", "패치 노트", "장애 보고서", "서비스 안내", "정기점검 안내",
 	// a maintenance announced ahead is no outage (RULES.md: announced → 0)
-	"정기점검", "정기 점검", "점검 예정", "예정된 점검", "점검은 예정"}
+	"정기점검", "정기 점검", "점검 예정", "예정된 점검", "점검은 예정",
+	"earnings call", "reading about"}
 
 // fearCues before a post's first problem word make the problem a fear or a
-// hypothetical, not one the author has (RULES.md: "hope the update doesn't
-// break payments" → 0).
-var fearCues = []string{"what if", "nightmare", "hope it doesn't", "hope it does not", "hope the update doesn't",
+// hypothetical, or someone else's the author asks about, not one the author
+// has (RULES.md: "hope the update doesn't break payments" → 0; a reporter
+// looking for affected users is not one).
+var fearCues = []string{"journalist here", "reporter here", "i'm a journalist", "기자입니다",
+	"what if", "imagine if", "what would we", "what would i", "what happens if", "god forbid", "nightmare", "hope it doesn't", "hope it does not", "hope the update doesn't",
 	"hope they don't", "hope this doesn't", "hopefully it doesn't", "hopefully the update doesn't",
 	"knock on wood", "preemptively", "afraid it will"}
 
@@ -377,6 +382,8 @@ var resolvedCues = []string{"works again", "working again", "work again", "fixed
 	"mine is fine", "works fine now", "worked fine after",
 	"알고보니", "알고 보니", "내탓", "내 탓", "제 탓", "내잘못", "내 잘못", "제 잘못", "내 실수", "제 실수",
 	"난 잘", "나는 잘", "전 잘", "저는 잘", "잘만 됨", "잘만 되", "난 아무 문제", "아무 문제 없",
+	"me problem", "i'm the problem", "im the problem", "not the app", "didn't even notice", "didnt even notice",
+	"내문제", "내 문제", "제 문제", "앱 문제 아니", "앱 문제 아님", "앱 문제는 아니", "앱 문제는 아님",
 	// fixed: "결제오류 고쳐졌네"
 	"고쳐졌", "고쳐짐", "고쳐줬", "고쳐주셔서", "수정됐", "수정됨"}
 

@@ -134,6 +134,10 @@ func TestCauseElsewhere(t *testing.T) {
 		{"a fear, RULES.md", "hope the update doesn't break payments", false, ""},
 		{"a problem, then a fear", "it crashed twice today, what if it does that during checkout", true, "crash"},
 		{"announced maintenance", "페이리 오늘 새벽 2~4시 정기점검이래요 참고하세요", false, ""},
+		{"imagine if", "imagine if streamio went down on the night of the finale", false, ""},
+		{"a journalist", "journalist here: looking to talk to anyone affected by yesterday's payly outage", false, ""},
+		{"the author's own fault", "typed the wrong pickup spot and the driver waited at the other end. me problem", false, ""},
+		{"Korean, not the app", "페이리 송금 안 돼서 봤더니 한도초과였음 앱 문제 아님", false, ""},
 		{"still broken after", "my bad for doubting, but the app crashes again on launch", true, "crash"},
 	})
 }
@@ -214,5 +218,11 @@ func TestSymptomsInOtherWords(t *testing.T) {
 		{"Korean, timeout", "결제 누르고 한참 돌다가 타임아웃남", true, "payment"},
 		{"Korean, broken", "샵 검색 고장남? 충전기 치니까 화분 나옴", true, "bug"},
 		{"Korean, only X in sight", "제라드밖에 안보이던데요? 최고", false, ""},
+		{"back to the home screen", "streamio goes back to the home screen the moment i hit play", true, "crash"},
+		{"Korean, closed", "페일리 송금하기 누르면 앱이 그냥 닫혀버려요", true, "crash"},
+		{"Korean, can't connect", `+1 뱅킷 여기도 "서버에 연결할 수 없습니다"`, true, "outage"},
+		{"Korean, timed out", "기사님 찾는 중 15분째 돌다가 시간초과 떴어요", true, "slow"},
+		{"battery", "toktok 8.2 eats my battery, 100 to 40 by lunch", true, "bug"},
+		{"Korean, not arrived", "배송완료로 되어 있는데 물건은 안 왔어요", true, ""},
 	})
 }
