@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"strings"
 	"time"
@@ -421,6 +422,11 @@ func publishLine(ctx context.Context, batch *bus.Batch, n int, errOut io.Writer,
 		}
 		return "", err
 	case *signals.MetricSample:
+		// as the push API (internal/inbound): rates, counts and latencies
+		// are never negative, and an infinite one is no measurement
+		if m.Value < 0 || math.IsInf(m.Value, 0) {
+			return "", fmt.Errorf("%w: metric value %v is negative or infinite (rates, counts and latencies cannot be)", signals.ErrInvalid, m.Value)
+		}
 		if err := batch.Metric(ctx, *m, failed); err != nil {
 			return "", err
 		}

@@ -233,6 +233,9 @@ func TestBadLinesReportedAndSkipped(t *testing.T) {
 		34: {`{"type":"verdict","time":"2025-03-04T10:02:00Z","release":"r","service":"shop","decision":"pass"}`, `type "verdict" cannot be replayed`},
 		55: {`{"type":"post","time":"2025-03-04T10:05:00Z","source":"bad source!","id":"x3","service":"shop","text":"hi"}`, `source "bad source!"`},
 		89: {`{"time":"2025-03-04T10:05:00Z"}`, `missing "type"`},
+		// what the push API refuses (internal/inbound): rates, counts and
+		// latencies are never negative
+		95: {`{"type":"metric","time":"2025-03-04T10:06:00Z","service":"shop","version":"4.2.0","name":"error_rate","value":-1}`, "negative"},
 	}
 	var in []string
 	for n := 1; len(good) > 0; n++ {
