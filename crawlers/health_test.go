@@ -1,13 +1,11 @@
 package crawlers_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,26 +13,9 @@ import (
 
 	"github.com/aftershock/aftershock/crawlers"
 	"github.com/aftershock/aftershock/crawlers/crawlertest"
+	"github.com/aftershock/aftershock/internal/logbuf"
 	"github.com/aftershock/aftershock/signals"
 )
-
-// syncBuffer is a log sink safe for the runner's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // healthRun runs the steps as source "src" and returns the health after
 // each step, the log and the metrics. advance moves the clock before
@@ -44,7 +25,7 @@ func healthRun(t *testing.T, steps []step, advance func(i int) time.Duration) ([
 	b := crawlertest.StartBus(t)
 	clock := crawlertest.NewClock(now)
 	metrics := crawlers.NewMetrics(prometheus.NewRegistry())
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	w := &waits{}
 	r := crawlers.NewRunner(b.JS, crawlertest.Cursors(t, b), slog.New(slog.NewTextHandler(&logs, nil)), metrics,
 		crawlers.WithClock(clock.Now), crawlers.WithSleep(w.sleep),

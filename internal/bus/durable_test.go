@@ -1,7 +1,6 @@
 package bus
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/aftershock/aftershock/internal/logbuf"
 )
 
 // verdictDurable is a Durable on VERDICTS that acks what it handles and
@@ -29,23 +30,6 @@ func verdictDurable(b *Bus, name string, got *subjects) Durable {
 		PullWait: 200 * time.Millisecond,
 		Backoff:  func(int) time.Duration { return 20 * time.Millisecond },
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 type subjects struct {
@@ -132,7 +116,7 @@ func TestDurableRecreatesDeletedConsumer(t *testing.T) {
 	b := open(t, t.TempDir())
 	defer b.Close()
 	var got subjects
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	d := verdictDurable(b, "test-recreate", &got)
 	d.Log = slog.New(slog.NewTextHandler(&logs, nil))
 	d.What = "verdict"

@@ -24,6 +24,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/aftershock/aftershock/internal/bus"
+	"github.com/aftershock/aftershock/internal/logbuf"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -102,29 +103,12 @@ type daemon struct {
 	t    *testing.T
 	cfg  string
 	addr string
-	logs *lockedBuffer
+	logs *logbuf.Buffer
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
 	exit error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // newDaemon writes the config (with {{HTTP}} replaced by a free port) and
@@ -137,7 +121,7 @@ func newDaemon(t *testing.T, config string) *daemon {
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{t: t, cfg: path, addr: addr, logs: &lockedBuffer{}}
+	d := &daemon{t: t, cfg: path, addr: addr, logs: &logbuf.Buffer{}}
 	d.start()
 	t.Cleanup(func() {
 		d.signal(syscall.SIGKILL)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/aftershock/aftershock/detector"
 	"github.com/aftershock/aftershock/internal/bus"
+	"github.com/aftershock/aftershock/internal/logbuf"
 	"github.com/aftershock/aftershock/signals"
 )
 
@@ -47,26 +48,8 @@ type process struct {
 	reg    *prometheus.Registry
 	cancel context.CancelFunc
 	done   chan error
-	sent   int        // messages replayed and published while it ran
-	logs   *lockedLog // what it logged
-}
-
-// lockedLog is a log output read while the process writes it.
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	sent   int            // messages replayed and published while it ran
+	logs   *logbuf.Buffer // what it logged
 }
 
 const testTick = 5 * time.Millisecond
@@ -74,7 +57,7 @@ const testTick = 5 * time.Millisecond
 func startProcess(t *testing.T, dir string, cfg detector.Config, clock *simClock, since time.Time) *process {
 	t.Helper()
 	ctx := context.Background()
-	logs := &lockedLog{}
+	logs := &logbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	b, err := bus.Open(ctx, bus.Config{DataDir: dir, Retention: 30 * 24 * time.Hour, Replicas: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
