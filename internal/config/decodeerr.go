@@ -179,8 +179,8 @@ func sameShown(v, shown string) bool {
 }
 
 func clip(s string) string {
-	if len(s) > 40 {
-		return s[:37] + "..."
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:37]) + "..."
 	}
 	return s
 }

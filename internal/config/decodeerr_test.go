@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestDecodeErrorsNameKeyAndLine: a value of the wrong type or an unknown key
@@ -89,5 +90,18 @@ detector:
 	}
 	if cfg.HTTP.Tokens[0].Token != "1234567890123456789" || cfg.HTTP.Tokens[1].Token != "null-token-0123456789" {
 		t.Errorf("tokens %q, %q", cfg.HTTP.Tokens[0].Token, cfg.HTTP.Tokens[1].Token)
+	}
+}
+
+// A long value is shown cut, on a character boundary: a Korean value cut
+// in the middle of a character would make the message invalid UTF-8.
+func TestClipKeepsCharacters(t *testing.T) {
+	long := strings.Repeat("가", 50)
+	got := clip(long)
+	if !utf8.ValidString(got) || !strings.HasSuffix(got, "...") || utf8.RuneCountInString(got) != 40 {
+		t.Fatalf("clip = %q", got)
+	}
+	if clip("short") != "short" {
+		t.Fatal("a short value is shown whole")
 	}
 }
