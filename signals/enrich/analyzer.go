@@ -1134,8 +1134,8 @@ func (a *Analyzer) koShortNegated(s *scan, str string, i int, w string, p int, p
 }
 
 // koDegree are the adverbs that stand between a symptom and 없 in "렉
-// 하나도 없음", "튕김 한번도 없네요" (none at all, not once).
-var koDegree = map[string]bool{"하나도": true, "한번도": true, "한 번도": true, "전혀": true, "1도": true,
+// 하나도 없음", "튕김 한번도 없네요" (none at all, not once); one token each.
+var koDegree = map[string]bool{"하나도": true, "한번도": true, "전혀": true, "1도": true,
 	"일도": true, "거의": true, "별로": true, "딱히": true}
 
 // koNoneAfter reports whether the Hangul token after i, or the one after a
