@@ -10,9 +10,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/aftershock/aftershock/deploy/client"
+	"github.com/aftershock/aftershock/internal/buildinfo"
 )
 
 const usage = `aftershock: watch each release while it rolls out, stop it when users complain.
@@ -67,7 +69,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "backtest":
 		return runBacktest(ctx, rest, stdin, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "aftershock", version)
+		fmt.Fprintln(stdout, "aftershock", buildinfo.Version(), runtime.Version())
 		return 0
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -76,8 +78,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fmt.Fprintf(stderr, "aftershock: unknown command %q\n\n%s", cmd, usage)
 	return 2
 }
-
-var version = "dev"
 
 // parseFailed is the exit code of a flag parse error: 0 when help was asked
 // for (the usage is already printed), 2 otherwise.

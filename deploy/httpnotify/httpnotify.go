@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aftershock/aftershock/deploy"
+	"github.com/aftershock/aftershock/internal/buildinfo"
 )
 
 // MaxSnippet bounds how much of a reply's body goes into an error, in bytes.
@@ -168,12 +168,6 @@ func Target(raw string) string {
 	return u.Scheme + "://" + u.Host
 }
 
-// UserAgent is "aftershock/<module version>", or "aftershock/dev" for a
-// build without one.
-func UserAgent() string {
-	version := "dev"
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		version = bi.Main.Version
-	}
-	return "aftershock/" + version
-}
+// UserAgent is "aftershock/<version>" (internal/buildinfo: the module
+// version, or devel+<revision>, or dev for a build that records neither).
+func UserAgent() string { return "aftershock/" + buildinfo.Version() }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -41,6 +42,7 @@ import (
 	"github.com/aftershock/aftershock/deploy/storeresume"
 	"github.com/aftershock/aftershock/deploy/webhook"
 	"github.com/aftershock/aftershock/detector"
+	"github.com/aftershock/aftershock/internal/buildinfo"
 	"github.com/aftershock/aftershock/internal/bus"
 	"github.com/aftershock/aftershock/internal/config"
 	"github.com/aftershock/aftershock/internal/httptls"
@@ -136,7 +138,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 			a.Stop()
 		}
 	}()
-	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoGauge())
+	a.log.Info("starting", "version", buildinfo.Version(), "go", runtime.Version())
 	a.health = newHealth(a.reg, time.Now)
 	a.tlsMetrics = httptls.NewMetrics(a.reg)
 	a.bus, err = bus.OpenWith(ctx, a.cfg.NATS, a.log.With("part", "bus"), bus.Options{TLSMetrics: a.tlsMetrics, TLSCheckEvery: a.opt.TLSCheckEvery})
@@ -532,4 +535,12 @@ func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledg
 	}()
 	a.log.Info("listening", "addr", ln.Addr().String(), "tls", a.cfg.HTTP.TLS != nil)
 	return nil
+}
+
+// buildInfoGauge is aftershock_build_info{version, goversion} = 1: which
+// build answers, for dashboards and alerts across a rolling upgrade.
+func buildInfoGauge() prometheus.Collector {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aftershock_build_info", Help: "Always 1; its labels name the running build."}, []string{"version", "goversion"})
+	g.WithLabelValues(buildinfo.Version(), runtime.Version()).Set(1)
+	return g
 }

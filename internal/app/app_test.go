@@ -68,6 +68,7 @@ func TestServeEndpointsAndRestart(t *testing.T) {
 		{"metric push", "POST", "/v1/metrics", token, `{"service":"shop","name":"error_rate","value":0.01}`, 202, `accepted`},
 		{"metric push without token", "POST", "/v1/metrics", "", `{"service":"shop","name":"error_rate","value":0.01}`, 401, ""},
 		{"metrics", "GET", "/metrics", "", "", 200, "aftershock_detector_bad_messages_total"},
+		{"build info metric", "GET", "/metrics", "", "", 200, `aftershock_build_info{goversion="go`},
 		{"gate with read-only token", "GET", "/v1/releases/shop-1.0/gate?ring=H1", "read-only-token-0123456789", "", 200, `"decision":"wait"`},
 		{"gate without token", "GET", "/v1/releases/shop-1.0/gate", "", "", 401, ""},
 		{"argo gate", "GET", "/v1/releases/shop-1.0/gate?format=argo", token, "", 200, `"ok":false`},
