@@ -45,6 +45,8 @@ func run(args []string, out io.Writer) error {
 		return enComplaint(args[1:], out)
 	case "en-polarity":
 		return enPolarity(args[1:], out)
+	case "social-complaint":
+		return socialComplaint(args[1:], out)
 	}
 	return fmt.Errorf("unknown model %q (want ko-polarity, en-complaint or en-polarity)", args[0])
 }

@@ -81,6 +81,7 @@ type Analyzer struct {
 	pool      sync.Pool           // *scan
 	ko        *textmodel.Model    // Korean polarity
 	en        *textmodel.Model    // English complaint
+	social    *textmodel.Model    // social-post complaint (English and Korean)
 	fuzzy     map[string][]*entry // keyword first words by their one-letter deletions
 }
 
@@ -106,6 +107,9 @@ func New(cfg Config) (*Analyzer, error) {
 	}
 	a.ko = ko
 	if a.en, err = loadEnModel(); err != nil {
+		return nil, err
+	}
+	if a.social, err = loadSocialModel(); err != nil {
 		return nil, err
 	}
 	if err := a.loadVader(); err != nil {
@@ -347,6 +351,19 @@ func (a *Analyzer) addPhrase(kw string, kind phraseKind, idx int) error {
 // ("en", "ko-KR", "und" or ""), used when the text alone does not tell.
 // Enrich is pure and does no I/O.
 func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
+	return a.enrich(text, langHint, true)
+}
+
+// EnrichRules is Enrich without the learned social-post complaint model:
+// the rules' decision alone (lexicons, sentiment, the English app-review
+// model behind the rules' cues), the level-0 input that the stacked
+// complaint decision combines with the social model (see SocialStack).
+// cmd/aftershock-train uses it to fit that combination.
+func (a *Analyzer) EnrichRules(text, langHint string) signals.Enrichment {
+	return a.enrich(text, langHint, false)
+}
+
+func (a *Analyzer) enrich(text, langHint string, social bool) signals.Enrichment {
 	s := a.pool.Get().(*scan)
 	defer a.pool.Put(s)
 	s.reset()
@@ -418,6 +435,9 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 			// wrong behaviour" (the blind set's RULES.md)
 			out.Categories = append(out.Categories, "bug")
 		}
+	}
+	if social {
+		complaint = a.socialDecision(text, &out, complaint)
 	}
 	out.Complaint = &complaint
 	out.Versions = a.versions(s, str)
