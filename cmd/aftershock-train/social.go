@@ -25,7 +25,12 @@ import (
 var SocialSets = []string{"complaints-dev", "complaints-dev2", "complaints-heldout3", "complaints-heldout4", "complaints-heldout5"}
 
 // SocialComplaint is the frozen setting of the social-post complaint model,
-// chosen by leave-one-set-out cross-validation (-cv).
+// chosen by leave-one-set-out cross-validation (-cv; mean over the five
+// folds, model alone at p >= 0.5): P 0.936 R 0.880 with the app reviews
+// (0.925/0.881 without them); 2^16 buckets 0.929/0.878, 2^18 0.934/0.884,
+// character 1–4-grams 0.918/0.886, 3–5-grams 0.933/0.869, no joined
+// n-grams 0.934/0.882, words only 0.910/0.770, no NB scaling 0.933/0.867.
+// 2^17 keeps the file at 128 KiB for what 2^18 adds.
 var SocialComplaint = textmodel.TrainConfig{
 	Features: textmodel.Features{Bits: 17, CharMin: 2, CharMax: 5, JoinMin: 2, JoinMax: 3, Words: true, WordBigrams: true},
 	Epochs:   10, Rate: 0.2, NB: true, NBAlpha: 1, Seed: 1,
@@ -92,7 +97,8 @@ func examples(sets []socialSet, skip int) []textmodel.Example {
 }
 
 // socialComplaint trains the social-post complaint model on all five sets
-// and writes it; with -cv it runs the leave-one-set-out cross-validation
+// and the English app reviews' fit part (appExamples), Platt-scales it on
+// the sets' out-of-fold logits and writes it; with -cv it runs the leave-one-set-out cross-validation
 // that chose the model's setting and its combination with the rules, and
 // writes nothing.
 func socialComplaint(args []string, out io.Writer) error {
@@ -108,18 +114,14 @@ func socialComplaint(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *cv {
-		extra, err := appExamples(*data)
-		if err != nil {
-			return err
-		}
-		return socialCV(sets, extra, out)
-	}
-	cfg := SocialComplaint
 	extra, err := appExamples(*data)
 	if err != nil {
 		return err
 	}
+	if *cv {
+		return socialCV(sets, extra, out)
+	}
+	cfg := SocialComplaint
 	m, err := textmodel.Train(textmodel.Hash(cfg.Features, append(examples(sets, -1), extra...)), cfg)
 	if err != nil {
 		return err
