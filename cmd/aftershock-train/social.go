@@ -163,8 +163,8 @@ func rulesEvidence(sets []socialSet) ([][]evidence, error) {
 	ev := make([][]evidence, len(sets))
 	for k, s := range sets {
 		for _, p := range s.posts {
-			e := a.EnrichRules(p.text, "")
-			ev[k] = append(ev[k], evidence{rules: e.Negative(), cats: e.Categories, lang: e.Lang, runes: utf8.RuneCountInString(p.text)})
+			e, word := a.EnrichRules(p.text, "")
+			ev[k] = append(ev[k], evidence{rules: e.Negative(), cats: e.Categories, word: word, lang: e.Lang, runes: utf8.RuneCountInString(p.text)})
 		}
 	}
 	return ev, nil
@@ -307,6 +307,7 @@ func (f foldFigures) String() string {
 type evidence struct {
 	rules bool
 	cats  []string
+	word  bool // a problem word of the rules
 	lang  string
 	runes int
 }
@@ -466,35 +467,49 @@ func socialCV(sets []socialSet, extra []textmodel.Example, out io.Writer) error 
 		fmt.Fprintf(out, "%-4s complaint, with the model %s\n", name, f1)
 	}
 	// categories, micro over (post, category) pairs, for what a complaint
-	// only the model found gets: bug (as the English app-review model), or
-	// nothing
-	for _, fallback := range []string{"", "bug"} {
-		c0, c1 := make(foldFigures, len(sets)), make(foldFigures, len(sets))
-		for k, s := range sets {
-			for i, p := range s.posts {
-				e := ev[k][i]
-				got := e.cats
-				if !e.rules {
-					got = nil
-				}
-				with := got
-				switch d := shipped(k, i); {
-				case d && !e.rules && len(e.cats) == 0 && fallback != "":
-					with = []string{fallback}
-				case d && !e.rules:
-					with = e.cats
-				}
-				for _, c := range []string{"outage", "login", "payment", "crash", "slow", "bug", "data_loss", "update"} {
-					want := slices.Contains(p.cats, c)
-					c0[k].add(slices.Contains(got, c), want)
-					c1[k].add(slices.Contains(with, c), want)
-				}
+	// only the model found gets: bug (always, or only behind a problem
+	// word of the rules, as the English app-review model's), or nothing
+	fmt.Fprintf(out, "%-48s %s\n", "categories (micro), rules alone", catFigures(sets, ev, rules, func(k, i int) []string { return nil }))
+	for _, o := range []struct {
+		name string
+		cat  func(k, i int) []string
+	}{
+		{"none", func(k, i int) []string { return nil }},
+		{"bug", func(k, i int) []string { return []string{"bug"} }},
+		{"bug behind a problem word", func(k, i int) []string {
+			if ev[k][i].word {
+				return []string{"bug"}
 			}
-		}
-		fmt.Fprintf(out, "categories (micro), rules alone            %s\n", c0)
-		fmt.Fprintf(out, "categories (micro), with the model, %-5q %s\n", fallback, c1)
+			return nil
+		}},
+	} {
+		fmt.Fprintf(out, "%-48s %s\n", "categories (micro), with the model: "+o.name, catFigures(sets, ev, shipped, o.cat))
 	}
 	return nil
+}
+
+// catFigures measures categories, micro over (post, category) pairs: a
+// post decide calls a complaint has the rules' categories, or added's when
+// the rules called it none and found none.
+func catFigures(sets []socialSet, ev [][]evidence, decide func(k, i int) bool, added func(k, i int) []string) foldFigures {
+	f := make(foldFigures, len(sets))
+	for k, s := range sets {
+		for i, p := range s.posts {
+			e := ev[k][i]
+			var got []string
+			switch {
+			case !decide(k, i):
+			case !e.rules && len(e.cats) == 0:
+				got = added(k, i)
+			default:
+				got = e.cats
+			}
+			for _, c := range []string{"outage", "login", "payment", "crash", "slow", "bug", "data_loss", "update"} {
+				f[k].add(slices.Contains(got, c), slices.Contains(p.cats, c))
+			}
+		}
+	}
+	return f
 }
 
 func stackRow(e evidence, z float64) []float64 {

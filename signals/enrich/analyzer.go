@@ -351,19 +351,22 @@ func (a *Analyzer) addPhrase(kw string, kind phraseKind, idx int) error {
 // ("en", "ko-KR", "und" or ""), used when the text alone does not tell.
 // Enrich is pure and does no I/O.
 func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
-	return a.enrich(text, langHint, true)
+	e, _ := a.enrich(text, langHint, true)
+	return e
 }
 
 // EnrichRules is Enrich without the learned social-post complaint model:
 // the rules' decision alone (lexicons, sentiment, the English app-review
-// model behind the rules' cues), the level-0 input that the stacked
-// complaint decision combines with the social model (see SocialStack).
-// cmd/aftershock-train uses it to fit that combination.
-func (a *Analyzer) EnrichRules(text, langHint string) signals.Enrichment {
+// model behind the rules' cues), which SocialDecision combines with the
+// social model. problemWord reports whether the rules saw a problem word
+// or a strong category term (the cue behind which a complaint only a
+// learned model found is tagged bug). cmd/aftershock-train uses it to
+// choose that combination by cross-validation.
+func (a *Analyzer) EnrichRules(text, langHint string) (e signals.Enrichment, problemWord bool) {
 	return a.enrich(text, langHint, false)
 }
 
-func (a *Analyzer) enrich(text, langHint string, social bool) signals.Enrichment {
+func (a *Analyzer) enrich(text, langHint string, social bool) (signals.Enrichment, bool) {
 	s := a.pool.Get().(*scan)
 	defer a.pool.Put(s)
 	s.reset()
@@ -437,7 +440,7 @@ func (a *Analyzer) enrich(text, langHint string, social bool) signals.Enrichment
 		}
 	}
 	if social {
-		complaint = a.socialDecision(text, &out, complaint)
+		complaint = a.socialDecision(text, &out, complaint, cue&cueWord != 0)
 	}
 	out.Complaint = &complaint
 	out.Versions = a.versions(s, str)
@@ -449,7 +452,7 @@ func (a *Analyzer) enrich(text, langHint string, social bool) signals.Enrichment
 	if complaint && out.MentionsUpdate && !slices.Contains(out.Categories, "update") {
 		out.Categories = append(out.Categories, "update")
 	}
-	return out
+	return out, cue&cueWord != 0
 }
 
 // lookup finds each token's entry (one map lookup per token) and counts

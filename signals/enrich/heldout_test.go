@@ -61,11 +61,17 @@ func measureHeldout(a *Analyzer, set []heldoutPost, lang string) heldoutFigures 
 	for _, c := range categoryNames {
 		f.perCat[c] = &confusion{}
 	}
+	// ENRICH_HELDOUT_RULES=1 measures the rules alone (no social model),
+	// for a before/after figure on a set in one run
+	rulesOnly := os.Getenv("ENRICH_HELDOUT_RULES") != ""
 	for _, r := range set {
 		if lang != "" && r.lang != lang {
 			continue
 		}
 		e := a.Enrich(r.text, "")
+		if rulesOnly {
+			e, _ = a.EnrichRules(r.text, "")
+		}
 		f.n++
 		if e.Lang == r.lang {
 			f.langOK++

@@ -32,7 +32,7 @@ func TestSocialModel(t *testing.T) {
 		{"a rules complaint keeps its category", "payly charged me twice for one coffee", true, true, []string{"payment"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if r := a.EnrichRules(c.text, ""); r.Negative() != c.rules {
+			if r, _ := a.EnrichRules(c.text, ""); r.Negative() != c.rules {
 				t.Errorf("rules alone: complaint %v, want %v (categories %v)", r.Negative(), c.rules, r.Categories)
 			}
 			e := a.Enrich(c.text, "")
@@ -69,7 +69,7 @@ func TestSocialOtherLanguages(t *testing.T) {
 	if e.Lang == "en" || e.Lang == "ko" {
 		t.Skipf("detected as %s", e.Lang)
 	}
-	if r := a.EnrichRules(text, "fr"); e.Negative() != r.Negative() || !slices.Equal(e.Categories, r.Categories) {
+	if r, _ := a.EnrichRules(text, "fr"); e.Negative() != r.Negative() || !slices.Equal(e.Categories, r.Categories) {
 		t.Errorf("%s post: complaint %v %v, rules alone %v %v", e.Lang, e.Negative(), e.Categories, r.Negative(), r.Categories)
 	}
 }
@@ -85,5 +85,20 @@ func TestSocialModelNoAlloc(t *testing.T) {
 	a.social.Prob(text)
 	if n := testing.AllocsPerRun(200, func() { a.social.Prob(text) }); n != 0 {
 		t.Errorf("%.1f allocations per post", n)
+	}
+}
+
+// TestSocialBugBehindWord: with socialBugAlways off, a complaint only the
+// model found gets bug only behind a problem word of the rules.
+func TestSocialBugBehindWord(t *testing.T) {
+	a := newTestAnalyzer(t, Config{})
+	defer func(v bool) { socialBugAlways = v }(socialBugAlways)
+	socialBugAlways = false
+	text := "ridego says my ride is 2 min away for the last 25 min"
+	if _, word := a.EnrichRules(text, ""); word {
+		t.Fatalf("the rules see a problem word in %q", text)
+	}
+	if e := a.Enrich(text, ""); !e.Negative() || len(e.Categories) != 0 {
+		t.Errorf("complaint %v categories %v, want a complaint with none", e.Negative(), e.Categories)
 	}
 }
