@@ -85,8 +85,10 @@
 // R 0.719 to P 0.671 R 0.896, Korean P 0.676 R 0.734 to P 0.714 R 0.896;
 // categories (micro) P 0.559 R 0.631 to P 0.538 R 0.694 (F1 0.591 to
 // 0.605; tagging bug only behind a problem word of the rules gives P 0.553
-// R 0.640, see socialBugAlways). Alone the model scores P 0.936 R 0.880 across the folds, but the
-// sets are written to trip keyword recognisers ("X is down" is mostly a
+// R 0.640, see socialBugAlways). The threshold is the lowest that leaves
+// the judge's review-text pools where they were (TestScenarioPools: at 0.7
+// the Korean praise pool rises from 2.0 % to 2.8 % counted). Alone the
+// model scores P 0.936 R 0.880 across the folds, but the sets are written to trip keyword recognisers ("X is down" is mostly a
 // bystander there), and the model is sure of the wrong answer on plain
 // complaints it has not seen ("streamio is down for me" 0.008, "렉이 너무
 // 심해요" 0.001). A veto by it (p <= 0.02, for a post of at most 80 runes
