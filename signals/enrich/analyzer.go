@@ -359,9 +359,8 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 // the rules' decision alone (lexicons, sentiment, the English app-review
 // model behind the rules' cues), which SocialDecision combines with the
 // social model. problemWord reports whether the rules saw a problem word
-// or a strong category term (the cue behind which a complaint only a
-// learned model found is tagged bug). cmd/aftershock-train uses it to
-// choose that combination by cross-validation.
+// or a strong category term. cmd/aftershock-train uses both to compare
+// ways of tagging the complaints only the model finds, by cross-validation.
 func (a *Analyzer) EnrichRules(text, langHint string) (e signals.Enrichment, problemWord bool) {
 	return a.enrich(text, langHint, false)
 }
@@ -440,7 +439,7 @@ func (a *Analyzer) enrich(text, langHint string, social bool) (signals.Enrichmen
 		}
 	}
 	if social {
-		complaint = a.socialDecision(text, &out, complaint, cue&cueWord != 0)
+		complaint = a.socialDecision(text, &out, complaint)
 	}
 	out.Complaint = &complaint
 	out.Versions = a.versions(s, str)
