@@ -107,6 +107,8 @@ func socialComplaint(args []string, out io.Writer) error {
 	data := fs.String("data", "../shared/data", "folder with app-reviews/reviews.tsv")
 	dst := fs.String("out", "signals/enrich/data/social_complaint.astm", "model file to write")
 	cv := fs.Bool("cv", false, "leave-one-set-out cross-validation of settings and combinations, write nothing")
+	appx := fs.Int("appx", 1, "how many times the app reviews' fit part counts in training")
+	prec := fs.Bool("prec", false, "with -cv: only the precision round's combinations (vetoes, stacks), not the settings grid")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -118,7 +120,14 @@ func socialComplaint(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	one := extra
+	for range *appx - 1 {
+		extra = append(extra, one...)
+	}
 	if *cv {
+		if *prec {
+			return socialPrecCV(sets, extra, out)
+		}
 		return socialCV(sets, extra, out)
 	}
 	cfg := SocialComplaint
@@ -163,8 +172,8 @@ func rulesEvidence(sets []socialSet) ([][]evidence, error) {
 	ev := make([][]evidence, len(sets))
 	for k, s := range sets {
 		for _, p := range s.posts {
-			e, word := a.EnrichRules(p.text, "")
-			ev[k] = append(ev[k], evidence{rules: e.Negative(), cats: e.Categories, word: word, lang: e.Lang, runes: utf8.RuneCountInString(p.text)})
+			e, x := a.EnrichEvidence(p.text, "")
+			ev[k] = append(ev[k], evidence{rules: e.Negative(), cats: e.Categories, word: x.Word, lang: e.Lang, runes: utf8.RuneCountInString(p.text), ev: x})
 		}
 	}
 	return ev, nil
@@ -310,6 +319,7 @@ type evidence struct {
 	word  bool // a problem word of the rules
 	lang  string
 	runes int
+	ev    enrich.Evidence
 }
 
 // socialCV is the leave-one-set-out cross-validation (train on four sets,
