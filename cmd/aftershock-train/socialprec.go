@@ -62,8 +62,9 @@ var weakKinds = []struct {
 	{"sentiment only", func(e enrich.Evidence) bool { return !e.Category && !e.Word && !e.EnModel }},
 	{"no strong term, no generic word", func(e enrich.Evidence) bool { return !e.Strong && !e.Generic }},
 	{"no strong term, no weak word", func(e enrich.Evidence) bool { return !e.Strong && !e.Weak }},
-	{"no first-person word (en)", func(e enrich.Evidence) bool { return !e.First }},
-	{"strong term, no first-person word (en)", func(e enrich.Evidence) bool { return e.Strong && !e.First }},
+	// the first-person words are English: every Korean post has none
+	{"no first-person word", func(e enrich.Evidence) bool { return !e.First }},
+	{"strong term, no first-person word", func(e enrich.Evidence) bool { return e.Strong && !e.First }},
 }
 
 // socialPrecCV is the precision round's leave-one-set-out cross-validation:
@@ -148,7 +149,13 @@ func socialPrecCV(sets []socialSet, extra []textmodel.Example, out io.Writer) er
 			}
 		}
 	}
-	// the vetoes the guard rails allow (see signals/enrich/social.go)
+	// the vetoes within the guard rails' reach: with the frozen model the
+	// package's tests hold only up to p <= 0.02 (at 0.03 "이번 업데이트 최악
+	// 기능 왜 없앰" of TestParaphrases is taken back), TestScenarioPools'
+	// Korean pools fall by 0.08 with any Korean veto, and the English
+	// pools and TestEnComplaintCheck stay put only for posts of at most
+	// 80 runes (see signals/enrich/social.go)
+	fmt.Fprintf(out, "\nvetoes within the guard rails' reach:\n")
 	for _, w := range weakKinds[1:] {
 		for _, lang := range []string{"", "en"} {
 			for _, maxRunes := range []int{1 << 30, 80} {
@@ -160,7 +167,7 @@ func socialPrecCV(sets []socialSet, extra []textmodel.Example, out io.Writer) er
 						}
 						return addOnly(k, i)
 					}
-					fmt.Fprintf(out, "%-64s %s\n", fmt.Sprintf("allowed? veto %s p<=%.2f lang %q <=%d runes", w.name, t, lang, maxRunes), fig(veto))
+					fmt.Fprintf(out, "%-64s %s\n", fmt.Sprintf("veto %s p<=%.2f lang %q <=%d runes", w.name, t, lang, maxRunes), fig(veto))
 				}
 			}
 		}

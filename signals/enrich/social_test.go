@@ -88,3 +88,39 @@ func TestSocialModelNoAlloc(t *testing.T) {
 		t.Errorf("%.1f allocations per post", n)
 	}
 }
+
+// TestEnrichEvidence: EnrichEvidence reports what the rules' complaint
+// decision rested on (the cross-validation of cmd/aftershock-train compares
+// vetoes by it) and decides as EnrichRules does.
+func TestEnrichEvidence(t *testing.T) {
+	a := newTestAnalyzer(t, Config{})
+	type ev struct{ strong, generic, category, negative, koModel, notMine bool }
+	for _, c := range []struct {
+		text      string
+		complaint bool
+		want      ev
+	}{
+		{"payly charged me twice for one coffee", true, ev{strong: true, category: true}},
+		{"checkout is broken", true, ev{generic: true, category: true, negative: true}},
+		{"this is the worst, I hate it so much", true, ev{negative: true}},
+		{"streamio is down for everyone, says downdetector", false, ev{strong: true, notMine: true}},
+		{"the new design is lovely", false, ev{}},
+		{"앱이 자꾸 튕겨요", true, ev{strong: true, category: true, negative: true}},
+		{"진짜 최악이다 짜증나", true, ev{negative: true, koModel: true}},
+	} {
+		e, x := a.EnrichEvidence(c.text, "")
+		got := ev{x.Strong, x.Generic, x.Category, x.Negative, x.KoModel, x.NotMine}
+		if e.Negative() != c.complaint || got != c.want {
+			t.Errorf("%q: complaint %v evidence %+v, want %v %+v", c.text, e.Negative(), got, c.complaint, c.want)
+		}
+		if x.Strong && !x.Word || x.Generic && !x.Word {
+			t.Errorf("%q: a strong term or generic word without Word: %+v", c.text, x)
+		}
+		if r, _ := a.EnrichRules(c.text, ""); r.Negative() != e.Negative() {
+			t.Errorf("%q: EnrichEvidence says %v, EnrichRules %v", c.text, e.Negative(), r.Negative())
+		}
+		if (e.Lang == "en") != (x.EnProb > 0) {
+			t.Errorf("%q (%s): English model probability %.3f", c.text, e.Lang, x.EnProb)
+		}
+	}
+}
