@@ -10,6 +10,7 @@
 //	go run ./cmd/aftershock-train en-polarity            # VADER rules vs a learned English polarity (writes nothing)
 //	go run ./cmd/aftershock-train social-complaint       # writes signals/enrich/data/social_complaint.astm
 //	go run ./cmd/aftershock-train social-complaint -cv   # leave-one-set-out cross-validation (writes nothing)
+//	go run ./cmd/aftershock-train social-complaint -cv -prec  # the same for vetoes and stacks (precision round)
 //
 // Model choice uses a validation split of train.tsv by a stable hash of the
 // text (1 in 10); dev.tsv is only read with -dev. The social complaint model
