@@ -81,6 +81,7 @@ type Analyzer struct {
 	pool      sync.Pool           // *scan
 	ko        *textmodel.Model    // Korean polarity
 	en        *textmodel.Model    // English complaint
+	social    *textmodel.Model    // social-post complaint (English and Korean)
 	fuzzy     map[string][]*entry // keyword first words by their one-letter deletions
 }
 
@@ -106,6 +107,9 @@ func New(cfg Config) (*Analyzer, error) {
 	}
 	a.ko = ko
 	if a.en, err = loadEnModel(); err != nil {
+		return nil, err
+	}
+	if a.social, err = loadSocialModel(); err != nil {
 		return nil, err
 	}
 	if err := a.loadVader(); err != nil {
@@ -347,6 +351,60 @@ func (a *Analyzer) addPhrase(kw string, kind phraseKind, idx int) error {
 // ("en", "ko-KR", "und" or ""), used when the text alone does not tell.
 // Enrich is pure and does no I/O.
 func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
+	e, _ := a.enrich(text, langHint, true)
+	return e
+}
+
+// Evidence is what the rules' complaint decision rested on: the problem
+// cues they found and which of their routes called the post a complaint.
+// cmd/aftershock-train uses it to compare ways of combining the rules with
+// the social model by cross-validation.
+type Evidence struct {
+	Strong   bool    // a strong category term: "crashes", "charged twice", "튕겨요"
+	Word     bool    // a problem word or a strong category term
+	Generic  bool    // a generic problem word: "error", "broken", "오류"
+	Weak     bool    // a weak problem word
+	First    bool    // an English first-person word: "i", "my", "here"
+	Topic    bool    // a topic term: "checkout", "account", "server"
+	NotMine  bool    // news, status, fixed, elsewhere, a fear, a question
+	Category bool    // the rules found a complaint category
+	Negative bool    // the rules' sentiment is clearly negative (complaintSentiment)
+	KoModel  bool    // the Korean polarity model is sure the post is negative
+	EnModel  bool    // the English app-review model made the post a complaint
+	Valence  float64 // the rules' sentiment, with the categories' valence
+	// EnProb is the English app-review complaint model's probability
+	// (English posts; EnrichEvidence only), Sentiment the post's final
+	// sentiment (for Korean the polarity model's with the rules')
+	EnProb, Sentiment float64
+}
+
+// EnrichEvidence is EnrichRules with the evidence the rules' decision
+// rested on.
+func (a *Analyzer) EnrichEvidence(text, langHint string) (signals.Enrichment, Evidence) {
+	e, ev := a.enrichEv(text, langHint, false)
+	if e.Lang == "en" {
+		ev.EnProb = a.en.Prob(text)
+	}
+	ev.Sentiment = e.Sentiment
+	return e, ev
+}
+
+// EnrichRules is Enrich without the learned social-post complaint model:
+// the rules' decision alone (lexicons, sentiment, the English app-review
+// model behind the rules' cues), which SocialDecision combines with the
+// social model. problemWord reports whether the rules saw a problem word
+// or a strong category term. cmd/aftershock-train uses both to compare
+// ways of tagging the complaints only the model finds, by cross-validation.
+func (a *Analyzer) EnrichRules(text, langHint string) (e signals.Enrichment, problemWord bool) {
+	return a.enrich(text, langHint, false)
+}
+
+func (a *Analyzer) enrich(text, langHint string, social bool) (signals.Enrichment, bool) {
+	e, ev := a.enrichEv(text, langHint, social)
+	return e, ev.Word
+}
+
+func (a *Analyzer) enrichEv(text, langHint string, social bool) (signals.Enrichment, Evidence) {
 	s := a.pool.Get().(*scan)
 	defer a.pool.Put(s)
 	s.reset()
@@ -403,8 +461,14 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 	// A Korean post whose only problem term is negated ("렉 하나도 없음",
 	// "한번도 안 튕김") reads negative to the model for its 없/안, not for
 	// a malfunction: the model does not make it a complaint.
-	complaint := len(out.Categories) > 0 || (rules <= complaintSentiment && !(happy && koRulesVeto)) ||
-		(korean && out.Sentiment <= koModelComplaint && cue&(cueNegated|cueWord) != cueNegated)
+	ev := Evidence{
+		Strong: cue&cueStrong != 0, Word: cue&cueWord != 0, Generic: cue&cueGenericWord != 0, Weak: cue&cueWeakWord != 0, First: cue&cueFirstPerson != 0, Topic: cue&cueTopic != 0, NotMine: cue&cueNotMine != 0,
+		Category: len(out.Categories) > 0,
+		Negative: rules <= complaintSentiment && !(happy && koRulesVeto),
+		KoModel:  korean && out.Sentiment <= koModelComplaint && cue&(cueNegated|cueWord) != cueNegated,
+		Valence:  rules,
+	}
+	complaint := ev.Category || ev.Negative || ev.KoModel
 	if cue&cueNotMine != 0 {
 		// news, a status post, a fixed problem, the author's own wifi or
 		// a plain question: no malfunction of the service for the author
@@ -413,11 +477,15 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 	}
 	if !complaint && cue&cueNotMine == 0 && out.Lang == "en" && a.enGate(cue, raw) && a.en.Prob(text) >= enComplaintMin {
 		complaint = true
+		ev.EnModel = true
 		if enModelBug && len(out.Categories) == 0 && cue&cueWord != 0 {
 			// a problem the rules have no category for: "any other
 			// wrong behaviour" (the blind set's RULES.md)
 			out.Categories = append(out.Categories, "bug")
 		}
+	}
+	if social {
+		complaint = a.socialDecision(text, &out, complaint)
 	}
 	out.Complaint = &complaint
 	out.Versions = a.versions(s, str)
@@ -429,7 +497,7 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 	if complaint && out.MentionsUpdate && !slices.Contains(out.Categories, "update") {
 		out.Categories = append(out.Categories, "update")
 	}
-	return out
+	return out, ev
 }
 
 // lookup finds each token's entry (one map lookup per token) and counts
@@ -982,6 +1050,18 @@ func (a *Analyzer) classify(s *scan, str string, out *signals.Enrichment, rules 
 	anyStrong := slices.Contains(strong[:], true)
 	if cueGeneric || cueWeak || anyStrong {
 		cue |= cueWord
+	}
+	if anyStrong {
+		cue |= cueStrong
+	}
+	if cueGeneric {
+		cue |= cueGenericWord
+	}
+	if cueWeak {
+		cue |= cueWeakWord
+	}
+	if firstPerson {
+		cue |= cueFirstPerson
 	}
 	if slices.Contains(topic[:len(topic)-1], true) {
 		cue |= cueTopic

@@ -89,14 +89,18 @@ var loadEnModel = sync.OnceValues(func() (*textmodel.Model, error) {
 })
 
 // cueKind is a set of the problem cues classify found.
-type cueKind uint8
+type cueKind uint16
 
 const (
-	cueWord     cueKind = 1 << iota // a problem word or strong category term
-	cueTopic                        // a topic term: "checkout", "account", "server"
-	cueNegated                      // a negated category term: "no crashes"
-	cueNegative                     // negative valence by the rules (not a cue classify sets)
-	cueNotMine                      // not the author's malfunction of the service: news, status, fixed, elsewhere, a question
+	cueWord        cueKind = 1 << iota // a problem word or strong category term
+	cueTopic                           // a topic term: "checkout", "account", "server"
+	cueNegated                         // a negated category term: "no crashes"
+	cueNegative                        // negative valence by the rules (not a cue classify sets)
+	cueNotMine                         // not the author's malfunction of the service: news, status, fixed, elsewhere, a question
+	cueStrong                          // a strong category term ("crashes", "charged twice", "튕겨요"); with cueWord
+	cueGenericWord                     // a generic problem word ("error", "broken", "오류"); with cueWord
+	cueWeakWord                        // a weak problem word ("again", "still", "stuck"); with cueWord
+	cueFirstPerson                     // an English first-person word: "i", "my", "here"
 )
 
 // enComplaintMin is the calibrated probability of the English complaint
