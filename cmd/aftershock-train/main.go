@@ -8,9 +8,14 @@
 //	go run ./cmd/aftershock-train en-complaint           # writes signals/enrich/data/en_complaint.astm
 //	go run ./cmd/aftershock-train en-complaint -grid     # compare settings on the check part of the app reviews
 //	go run ./cmd/aftershock-train en-polarity            # VADER rules vs a learned English polarity (writes nothing)
+//	go run ./cmd/aftershock-train social-complaint       # writes signals/enrich/data/social_complaint.astm
+//	go run ./cmd/aftershock-train social-complaint -cv   # leave-one-set-out cross-validation (writes nothing)
 //
 // Model choice uses a validation split of train.tsv by a stable hash of the
-// text (1 in 10); dev.tsv is only read with -dev.
+// text (1 in 10); dev.tsv is only read with -dev. The social complaint model
+// is chosen by leave-one-set-out cross-validation over its five labelled
+// sets (signals/testdata/complaints-dev, -dev2, -heldout3, -heldout4,
+// -heldout5); the other blind sets are never read.
 package main
 
 import (
@@ -36,7 +41,7 @@ func main() {
 
 func run(args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: aftershock-train ko-polarity|en-complaint|en-polarity [flags]")
+		return errors.New("usage: aftershock-train ko-polarity|en-complaint|en-polarity|social-complaint [flags]")
 	}
 	switch args[0] {
 	case "ko-polarity":
@@ -45,8 +50,10 @@ func run(args []string, out io.Writer) error {
 		return enComplaint(args[1:], out)
 	case "en-polarity":
 		return enPolarity(args[1:], out)
+	case "social-complaint":
+		return socialComplaint(args[1:], out)
 	}
-	return fmt.Errorf("unknown model %q (want ko-polarity, en-complaint or en-polarity)", args[0])
+	return fmt.Errorf("unknown model %q (want ko-polarity, en-complaint, en-polarity or social-complaint)", args[0])
 }
 
 // KoPolarity is the frozen Korean polarity setting, chosen on the validation

@@ -73,7 +73,8 @@ func TestKoPolarityWritesSameBytes(t *testing.T) {
 }
 
 func TestRunErrors(t *testing.T) {
-	for _, args := range [][]string{nil, {"nope"}, {"ko-polarity", "-data", t.TempDir()}, {"en-complaint", "-data", t.TempDir()}} {
+	for _, args := range [][]string{nil, {"nope"}, {"ko-polarity", "-data", t.TempDir()}, {"en-complaint", "-data", t.TempDir()},
+		{"social-complaint", "-sets", t.TempDir()}, {"social-complaint", "-sets", "../../signals/testdata", "-data", t.TempDir()}} {
 		if err := run(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("run %q: no error", args)
 		}
@@ -185,6 +186,53 @@ func TestScenarioHalfAgrees(t *testing.T) {
 		t.Logf("%s: %d pool texts, %d matched to a review", half, n, found)
 		if found < n*9/10 {
 			t.Errorf("%s: only %d of %d pool texts matched to a review", half, found, n)
+		}
+	}
+}
+
+// TestSocialComplaintModelRebuilds retrains the social-post complaint model
+// from the five labelled sets in the repository and the app reviews in
+// ../shared/data (about two seconds) and compares it with the embedded file
+// byte for byte: the same input gives the same model.
+func TestSocialComplaintModelRebuilds(t *testing.T) {
+	data := "../../../shared/data"
+	if _, err := os.Stat(filepath.Join(data, "app-reviews", "reviews.tsv")); err != nil {
+		t.Skipf("real data absent: %v", err)
+	}
+	dst := filepath.Join(t.TempDir(), "social.astm")
+	var out bytes.Buffer
+	if err := run([]string{"social-complaint", "-sets", "../../signals/testdata", "-data", data, "-out", dst}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Platt scaling on the out-of-fold logits") {
+		t.Errorf("output lacks the calibration line:\n%s", out.String())
+	}
+	got, err := os.ReadFile(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("../../signals/enrich/data/social_complaint.astm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("retrained model differs from signals/enrich/data/social_complaint.astm")
+	}
+	m, err := textmodel.Load(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Features != SocialComplaint.Features {
+		t.Errorf("model features %+v, want %+v", m.Features, SocialComplaint.Features)
+	}
+}
+
+// TestSocialSetsExcludeReserved: the training sets never include the blind
+// sets kept for CI floors and the one reserved measurement.
+func TestSocialSetsExcludeReserved(t *testing.T) {
+	for _, s := range SocialSets {
+		if s == "complaints-heldout" || s == "complaints-heldout2" || s == "complaints-heldout6" || s == "complaints-heldout7" {
+			t.Errorf("training set %s is reserved", s)
 		}
 	}
 }

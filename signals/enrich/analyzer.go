@@ -81,6 +81,7 @@ type Analyzer struct {
 	pool      sync.Pool           // *scan
 	ko        *textmodel.Model    // Korean polarity
 	en        *textmodel.Model    // English complaint
+	social    *textmodel.Model    // social-post complaint (English and Korean)
 	fuzzy     map[string][]*entry // keyword first words by their one-letter deletions
 }
 
@@ -106,6 +107,9 @@ func New(cfg Config) (*Analyzer, error) {
 	}
 	a.ko = ko
 	if a.en, err = loadEnModel(); err != nil {
+		return nil, err
+	}
+	if a.social, err = loadSocialModel(); err != nil {
 		return nil, err
 	}
 	if err := a.loadVader(); err != nil {
@@ -347,6 +351,21 @@ func (a *Analyzer) addPhrase(kw string, kind phraseKind, idx int) error {
 // ("en", "ko-KR", "und" or ""), used when the text alone does not tell.
 // Enrich is pure and does no I/O.
 func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
+	e, _ := a.enrich(text, langHint, true)
+	return e
+}
+
+// EnrichRules is Enrich without the learned social-post complaint model:
+// the rules' decision alone (lexicons, sentiment, the English app-review
+// model behind the rules' cues), which SocialDecision combines with the
+// social model. problemWord reports whether the rules saw a problem word
+// or a strong category term. cmd/aftershock-train uses both to compare
+// ways of tagging the complaints only the model finds, by cross-validation.
+func (a *Analyzer) EnrichRules(text, langHint string) (e signals.Enrichment, problemWord bool) {
+	return a.enrich(text, langHint, false)
+}
+
+func (a *Analyzer) enrich(text, langHint string, social bool) (signals.Enrichment, bool) {
 	s := a.pool.Get().(*scan)
 	defer a.pool.Put(s)
 	s.reset()
@@ -419,6 +438,9 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 			out.Categories = append(out.Categories, "bug")
 		}
 	}
+	if social {
+		complaint = a.socialDecision(text, &out, complaint)
+	}
 	out.Complaint = &complaint
 	out.Versions = a.versions(s, str)
 	if len(out.Versions) > 0 {
@@ -429,7 +451,7 @@ func (a *Analyzer) Enrich(text, langHint string) signals.Enrichment {
 	if complaint && out.MentionsUpdate && !slices.Contains(out.Categories, "update") {
 		out.Categories = append(out.Categories, "update")
 	}
-	return out
+	return out, cue&cueWord != 0
 }
 
 // lookup finds each token's entry (one map lookup per token) and counts

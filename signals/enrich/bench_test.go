@@ -155,3 +155,25 @@ func BenchmarkEnglishModel(b *testing.B) {
 	}
 	reportPosts(b)
 }
+
+// BenchmarkSocialModel is the social complaint model alone, over the
+// English and Korean labelled posts (the English app reviews' cost per post
+// is in BenchmarkEnglishModel: the same kind of model, twice the buckets).
+func BenchmarkSocialModel(b *testing.B) {
+	m, err := loadSocialModel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var texts []string
+	for _, f := range []string{"testdata/labelled_en.tsv", "testdata/labelled_ko.tsv"} {
+		for _, l := range loadLabelled(b, f) {
+			texts = append(texts, l.text)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		m.Prob(texts[i%len(texts)])
+	}
+	reportPosts(b)
+}

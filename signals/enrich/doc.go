@@ -62,6 +62,43 @@
 // P 0.706 R 0.741 after the first round (before P 0.681 R 0.713). They were
 // developed on complaints-dev and complaints-dev2.
 //
+// Last, a social-post complaint model may add a complaint the rules missed
+// (a keyword-free symptom or a paraphrase: "ridego says my ride is 2 min
+// away for the last 25 min", "톡톡 메시지 보내면 시계 표시만 계속 떠요"),
+// with no category (the model says whether, not what kind). An English or Korean post
+// is a complaint when the rules say so or when that model is at least 0.9
+// sure (SocialDecision). It never takes a complaint of the rules back. It
+// is a logistic regression over hashed words, word bigrams, character
+// 2–5-grams and 2–3-grams across spaces with NBSVM scaling (Wang & Manning
+// 2012), trained on the five labelled social-post sets that may be read
+// (complaints-dev, -dev2, -heldout3, -heldout4, -heldout5: 3,361 posts;
+// heldout3–5 were measured and reported before, so they are spent) and on
+// the English app reviews' fit part, and Platt-scaled (Platt 1999) on the
+// sets' out-of-fold logits (`go run ./cmd/aftershock-train
+// social-complaint`, data/social_complaint.astm, 128 KiB). The threshold was
+// chosen by leave-one-set-out cross-validation (train on four sets,
+// measure on the fifth; `... social-complaint -cv`): complaint P/R per
+// fold (dev, dev2, heldout3, heldout4, heldout5) by the rules alone
+// 0.631/0.784, 0.606/0.649, 0.595/0.760, 0.711/0.752, 0.699/0.684 (mean
+// P 0.649 R 0.726), with the model 0.667/0.918, 0.670/0.869, 0.622/0.905,
+// 0.746/0.908, 0.745/0.879 (mean P 0.690 R 0.896); English mean P 0.626
+// R 0.719 to P 0.671 R 0.896, Korean P 0.676 R 0.734 to P 0.714 R 0.896;
+// categories (micro) P 0.559 R 0.631 to P 0.538 R 0.694 (F1 0.591 to
+// 0.605 when every such complaint is tagged bug; they carry no category,
+// which keeps the rules' P 0.559 R 0.631: see social.go). The threshold is the lowest that leaves
+// the judge's review-text pools where they were (TestScenarioPools: at 0.7
+// the Korean praise pool rises from 2.0 % to 2.8 % counted). Alone the
+// model scores P 0.936 R 0.880 across the folds, but the sets are written to trip keyword recognisers ("X is down" is mostly a
+// bystander there), and the model is sure of the wrong answer on plain
+// complaints it has not seen ("streamio is down for me" 0.008, "렉이 너무
+// 심해요" 0.001). A veto by it (p <= 0.02, for a post of at most 80 runes
+// whose complaint rests on a category) raised the cross-validated
+// precision to 0.749 but took back plain complaints of this package's
+// hand-written tests ("sync no longer works on my phone"); so the rules keep
+// the last word on what they call a complaint. On complaints-dev and -dev2
+// (TestDevComplaints) the model has seen every post: those figures are no
+// longer a measure of it.
+//
 // English sentiment follows the published VADER rules (Hutto & Gilbert, 2014) over
 // VADER's MIT-licensed lexicon (data/vader_lexicon.txt, notice in
 // data/LICENSE-VADER), with these additions: a direct emoji table, a few app
