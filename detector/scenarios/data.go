@@ -177,6 +177,11 @@ type Pools struct {
 	KONegative  []Review // label 0 (rating 1–4): ordinary complaints
 	KOIncident  []Review // rating 1–2: incident complaints
 	KOEnthusing []Review // rating 10: launch buzz
+	// Social posts mixed into the draws (WithSocial; none by default).
+	SocialSet                        string
+	SocialShare                      float64
+	ENSocialComplaint, ENSocialOther []Review
+	KOSocialComplaint, KOSocialOther []Review
 }
 
 // Split names the half a text belongs to: a stable FNV-1a hash of the text,

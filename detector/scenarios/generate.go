@@ -351,9 +351,9 @@ func (g *gen) incident(s *service, ro rollout, onset, end time.Time, rise func(t
 		extra := (rise(t) - 1) * g.rate(s, t) * s.complaintShare * noise
 		for range g.poisson(extra) {
 			lang := g.lang(s)
-			r := pick(g.rng, g.pools.ENIncident)
+			r := g.draw(g.pools.ENIncident, g.pools.ENSocialComplaint)
 			if lang == "ko" {
-				r = pick(g.rng, g.pools.KOIncident)
+				r = g.draw(g.pools.KOIncident, g.pools.KOSocialComplaint)
 			}
 			text := g.say(r, s.prod, 0.7, ro.version, 0.35)
 			switch x := g.rng.Float64(); {
@@ -415,9 +415,9 @@ func (g *gen) otherOutage(s *service, other Product, from, to, outage time.Time)
 	g.minutes(outage, until, func(t time.Time, noise float64) {
 		for range g.poisson(0.5 * g.rate(s, t) * s.complaintShare * noise) {
 			lang := g.lang(s)
-			r := pick(g.rng, g.pools.ENIncident)
+			r := g.draw(g.pools.ENIncident, g.pools.ENSocialComplaint)
 			if lang == "ko" {
-				r = pick(g.rng, g.pools.KOIncident)
+				r = g.draw(g.pools.KOIncident, g.pools.KOSocialComplaint)
 			}
 			g.post(s, g.within(t), g.say(r, other, 0.9, "", 0), r)
 		}
