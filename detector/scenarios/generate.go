@@ -116,8 +116,8 @@ const HeldOut3SeedsPerKind = 4
 
 // Corpus lists the scenarios of one set (sets): every kind its perKind
 // times, seeds counting up from its base — 1 for tune, 1001 for held-out,
-// 5001, 9001, 13001, 17001, 21001, 25001, 29001, 33001 and 37001 for the
-// fresh held-out sets HeldOut2 to HeldOut10 (held-out texts), 101 for the wider tune set
+// 5001, 9001, 13001, 17001, 21001, 25001, 29001, 33001, 37001 and 41001
+// for the fresh held-out sets HeldOut2 to HeldOut11 (held-out texts), 101 for the wider tune set
 // Tune2.
 func Corpus(half string) []Spec {
 	d, ok := sets[half]

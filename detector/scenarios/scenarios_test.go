@@ -270,6 +270,14 @@ func TestHeldOut9Report(t *testing.T) { heldOutReport(t, HeldOut9) }
 //	AFTERSHOCK_SCENARIOS=heldout10 go test ./detector/scenarios -run 'TestHeldOut10Report|TestCleanReplay' -v -timeout 60m
 func TestHeldOut10Report(t *testing.T) { heldOutReport(t, HeldOut10) }
 
+// TestHeldOut11Report prints the report of the tenth fresh held-out set
+// (held-out texts, four seeds per kind from 41001; see HeldOut11), fixed
+// before heldout10 was run. Run it ONCE, after the judge is frozen, with
+// its 30-day clean replay (seed 41007):
+//
+//	AFTERSHOCK_SCENARIOS=heldout11 go test ./detector/scenarios -run 'TestHeldOut11Report|TestCleanReplay' -v -timeout 60m
+func TestHeldOut11Report(t *testing.T) { heldOutReport(t, HeldOut11) }
+
 // heldOutReport prints the report of a held-out set when
 // AFTERSHOCK_SCENARIOS names it, and skips otherwise: each set is run once,
 // after the judge is frozen, and its figures are reported with the commit.
