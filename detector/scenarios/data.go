@@ -76,11 +76,16 @@ const (
 	// scenarios of each kind (37001…), clean replay 37007. Run once, by
 	// the coordinator, after the judge is frozen.
 	HeldOut10 = "heldout10"
+	// HeldOut11 is the next fresh held-out set, fixed on 2026-12-08 in
+	// session 9 before heldout10 was run: the held-out texts with new
+	// seeds, four scenarios of each kind (41001…), clean replay 41007.
+	// Run once, by the coordinator, after the judge is frozen.
+	HeldOut11 = "heldout11"
 )
 
 // HalfNames are the halves: the two text halves and the fresh held-out
 // sets made of the held-out texts.
-var HalfNames = []string{Tune, Tune2, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6, HeldOut7, HeldOut8, HeldOut9, HeldOut10}
+var HalfNames = []string{Tune, Tune2, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6, HeldOut7, HeldOut8, HeldOut9, HeldOut10, HeldOut11}
 
 // set is what defines a set of scenarios, fixed before it was used: its
 // texts, the seed of its first scenario, how many scenarios of each kind
@@ -108,9 +113,10 @@ var sets = map[string]set{
 	HeldOut8:  {HeldOut, 29001, HeldOut3SeedsPerKind, 29007},
 	HeldOut9:  {HeldOut, 33001, HeldOut3SeedsPerKind, 33007},
 	HeldOut10: {HeldOut, 37001, HeldOut3SeedsPerKind, 37007},
+	HeldOut11: {HeldOut, 41001, HeldOut3SeedsPerKind, 41007},
 }
 
-// Texts names the half whose texts a set is made of: HeldOut2 to HeldOut10
+// Texts names the half whose texts a set is made of: HeldOut2 to HeldOut11
 // use the held-out texts.
 func Texts(half string) string {
 	if d, ok := sets[half]; ok {
@@ -177,6 +183,11 @@ type Pools struct {
 	KONegative  []Review // label 0 (rating 1–4): ordinary complaints
 	KOIncident  []Review // rating 1–2: incident complaints
 	KOEnthusing []Review // rating 10: launch buzz
+	// Social posts mixed into the draws (WithSocial; none by default).
+	SocialSet                        string
+	SocialShare                      float64
+	ENSocialComplaint, ENSocialOther []Review
+	KOSocialComplaint, KOSocialOther []Review
 }
 
 // Split names the half a text belongs to: a stable FNV-1a hash of the text,

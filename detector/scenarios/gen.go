@@ -194,15 +194,15 @@ func (g *gen) background(s *service, from, to time.Time) {
 			x := g.rng.Float64()
 			switch {
 			case x < s.complaintShare && lang == "ko":
-				r = pick(g.rng, g.pools.KONegative)
+				r = g.draw(g.pools.KONegative, g.pools.KOSocialComplaint)
 			case x < s.complaintShare:
-				r = pick(g.rng, g.pools.ENComplaint)
+				r = g.draw(g.pools.ENComplaint, g.pools.ENSocialComplaint)
 			case lang == "ko":
-				r = pick(g.rng, g.pools.KOPositive)
+				r = g.draw(g.pools.KOPositive, g.pools.KOSocialOther)
 			case x < s.complaintShare+0.45:
 				r = pick(g.rng, g.pools.ENPraise)
 			default:
-				r = pick(g.rng, g.pools.ENNeutral)
+				r = g.draw(g.pools.ENNeutral, g.pools.ENSocialOther)
 			}
 			g.tagNext = tagOther
 			if x < s.complaintShare {
@@ -228,7 +228,7 @@ func (g *gen) say(r Review, p Product, nameShare float64, version string, versio
 	text = typos(g.rng, text, g.typoRate)
 	if g.rng.Float64() < 0.08 {
 		set := happyEmoji
-		if r.Stars <= 2 {
+		if r.Stars <= 2 && r.Label != socialOther {
 			set = angryEmoji
 		}
 		text += " " + emoji(g.rng, set, r.Lang)

@@ -116,8 +116,8 @@ const HeldOut3SeedsPerKind = 4
 
 // Corpus lists the scenarios of one set (sets): every kind its perKind
 // times, seeds counting up from its base — 1 for tune, 1001 for held-out,
-// 5001, 9001, 13001, 17001, 21001, 25001, 29001, 33001 and 37001 for the
-// fresh held-out sets HeldOut2 to HeldOut10 (held-out texts), 101 for the wider tune set
+// 5001, 9001, 13001, 17001, 21001, 25001, 29001, 33001, 37001 and 41001
+// for the fresh held-out sets HeldOut2 to HeldOut11 (held-out texts), 101 for the wider tune set
 // Tune2.
 func Corpus(half string) []Spec {
 	d, ok := sets[half]
@@ -351,9 +351,9 @@ func (g *gen) incident(s *service, ro rollout, onset, end time.Time, rise func(t
 		extra := (rise(t) - 1) * g.rate(s, t) * s.complaintShare * noise
 		for range g.poisson(extra) {
 			lang := g.lang(s)
-			r := pick(g.rng, g.pools.ENIncident)
+			r := g.draw(g.pools.ENIncident, g.pools.ENSocialComplaint)
 			if lang == "ko" {
-				r = pick(g.rng, g.pools.KOIncident)
+				r = g.draw(g.pools.KOIncident, g.pools.KOSocialComplaint)
 			}
 			text := g.say(r, s.prod, 0.7, ro.version, 0.35)
 			switch x := g.rng.Float64(); {
@@ -415,9 +415,9 @@ func (g *gen) otherOutage(s *service, other Product, from, to, outage time.Time)
 	g.minutes(outage, until, func(t time.Time, noise float64) {
 		for range g.poisson(0.5 * g.rate(s, t) * s.complaintShare * noise) {
 			lang := g.lang(s)
-			r := pick(g.rng, g.pools.ENIncident)
+			r := g.draw(g.pools.ENIncident, g.pools.ENSocialComplaint)
 			if lang == "ko" {
-				r = pick(g.rng, g.pools.KOIncident)
+				r = g.draw(g.pools.KOIncident, g.pools.KOSocialComplaint)
 			}
 			g.post(s, g.within(t), g.say(r, other, 0.9, "", 0), r)
 		}

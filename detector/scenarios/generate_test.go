@@ -97,7 +97,8 @@ func TestHeldOut2Set(t *testing.T) {
 // was run and before the Korean lexicon change that followed, heldout6
 // before session 6's tuning, heldout7 after heldout6 was run, heldout8
 // after heldout7 was run (session 7), heldout9 after heldout8 was run
-// (session 8), heldout10 after heldout9 was run (session 8). Each is made
+// (session 8), heldout10 after heldout9 was run (session 8), heldout11 before
+// heldout10 was run (session 9). Each is made
 // of the held-out texts, four scenarios of each kind with seeds from its
 // base (none shared with any set fixed before it) and its own clean replay
 // seed. It generates and replays nothing.
@@ -122,6 +123,7 @@ func TestFreshHeldOutSets(t *testing.T) {
 		{HeldOut8, 29001, 29007, []string{Tune, Tune2, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6, HeldOut7}},
 		{HeldOut9, 33001, 33007, []string{Tune, Tune2, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6, HeldOut7, HeldOut8}},
 		{HeldOut10, 37001, 37007, []string{Tune, Tune2, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6, HeldOut7, HeldOut8, HeldOut9}},
+		{HeldOut11, 41001, 41007, []string{Tune, Tune2, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6, HeldOut7, HeldOut8, HeldOut9, HeldOut10}},
 	} {
 		t.Run(tc.half, func(t *testing.T) {
 			specs := Corpus(tc.half)

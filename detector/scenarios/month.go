@@ -27,7 +27,7 @@ type MonthSpec struct {
 }
 
 // MonthSeed is the clean replay's seed of a set (sets): 7 (tune), 1007
-// (held-out), 5007, 9007, 13007, 17007, 21007, 25007, 29007, 33007 and 37007 (the
+// (held-out), 5007, 9007, 13007, 17007, 21007, 25007, 29007, 33007, 37007 and 41007 (the
 // fresh held-out sets).
 func MonthSeed(half string) uint64 {
 	if d, ok := sets[half]; ok {

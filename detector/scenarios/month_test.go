@@ -34,7 +34,7 @@ const MaxCIMonthFalseHalts = 0
 // texts with the fresh seed 5007, =heldout3 with 9007, =heldout4 with
 // 13007, =heldout5 with 17007, =heldout6 with
 // 21007, =heldout7 with 25007, =heldout8 with 29007,
-// =heldout9 with 33007, =heldout10 with 37007: once, after
+// =heldout9 with 33007, =heldout10 with 37007, =heldout11 with 41007: once, after
 // freezing the judge; =tune2 with 107).
 func TestCleanReplay(t *testing.T) {
 	if testing.Short() {
@@ -43,7 +43,7 @@ func TestCleanReplay(t *testing.T) {
 	half, days := Tune, CIMonthDays()
 	switch v := os.Getenv("AFTERSHOCK_SCENARIOS"); v {
 	case "":
-	case Tune, Tune2, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6, HeldOut7, HeldOut8, HeldOut9, HeldOut10:
+	case Tune, Tune2, HeldOut, HeldOut2, HeldOut3, HeldOut4, HeldOut5, HeldOut6, HeldOut7, HeldOut8, HeldOut9, HeldOut10, HeldOut11:
 		half, days = v, 30
 	default:
 		t.Fatalf("AFTERSHOCK_SCENARIOS=%q: want one of %v", v, HalfNames)
