@@ -158,7 +158,7 @@ HOWTO=["change my email","turn off autoplay","add a second card","export my chat
 PURP=["travel","splitting rent","work chats","kids' shows","groceries","commuting","paying friends back","budgeting","group trips","late night snacks"]
 EN_N = [
  (ALL,"{s} new feature is actually nice"),(ALL,"loving {s} {f}"),(ALL,"{s} has been so smooth lately"),(ALL,"{s} support fixed my issue in 5 min, thanks!"),
- (ALL,"honestly {s} is the best app for {p}"),(ALL,"how do i {h} in {s}?"),(ALL,"does {s} let you {h}?"),(ALL,"anyone using {s} for {p}?"),
+ (ALL,"honestly {s} is the best app for {p}"),(ALL,"how do i {h} in {s}?"),(ALL,"can i {h} in {s}?"),(ALL,"anyone using {s} for {p}?"),
  (ALL,"is {s} worth it for {p}?"),(ALL,"tip: you can {h} in {s} settings"),(ALL,"finally figured out how to {h} on {s}"),(ALL,"{s} {f} is a game changer"),
  (ALL,"wish {s} had {f} tbh"),(ALL,"{s} please add {f}"),(ALL,"thank you {s} ❤️"),(ALL,"{s} ui looks so clean now"),(ALL,"new {s} icon is cute"),
  (ALL,"does anyone know if {s} works in japan"),(ALL,"switching to {s} this month, any tips?"),(ALL,"{s} vs the others, which do u use"),
@@ -231,7 +231,7 @@ def fill(t, s, lang):
     return t.format(s=s, f=R.choice(KO_FEAT), h=R.choice(KO_HOWTO), p=R.choice(KO_PURP), i=R.choice(KO_ITEMS), w=R.choice(KO_SHOWS), pl=R.choice(KO_PLACES))
 
 FEAT_S={"shop":["wishlist sharing","one-click reorder","price alerts","gift wrapping option","new order tracker"],
- "payly":["split bill","new qr pay","spending stats","scheduled payments","the cashback tab"],
+ "payly":["split bill","new qr pay","spending stats","scheduled payments","cashback tab"],
  "streamio":["offline downloads","skip intro button","new kids profile","watch party","dark mode"],
  "toktok":["new sticker pack","group calls","message reactions","chat folders","new widget"],
  "ridego":["saved routes","new map view","scheduled rides","fare split","quiet ride option"],
@@ -311,7 +311,7 @@ with open("posts.tsv","w",encoding="utf-8") as f:
     f.write("id\tlang\tservice\tis_complaint\tcategories\ttext\n")
     for i,r in enumerate(allr,1):
         f.write(f"p-{i:04d}\t{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\n")
-with open("/tmp/plain1/hard_ids.txt","w") as f:
+with open("/tmp/complaints_plain_hard_ids.txt","w") as f:
     for i,r in enumerate(allr,1):
         if r[5]=="hard": f.write(f"p-{i:04d}\n")
 print(len(allr), len(en), len(ko), sum(r[2] for r in allr), sum(r[5]=="hard" for r in allr))
