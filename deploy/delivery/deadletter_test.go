@@ -33,10 +33,13 @@ func TestDeadLetter(t *testing.T) {
 	waitFor(t, "failure", 5*time.Second, func() bool {
 		return w.metric(t, "aftershock_delivery_failed_total", "kind", kind, "reason", "rejected") == 1
 	})
-	waitFor(t, "pending gauge back to 0", 3*time.Second, func() bool {
+	// The gauges are read after each pull and every pendingEvery: the
+	// read right after the term can still count the notice (the server
+	// applies the term after the flush), the next one cannot.
+	waitFor(t, "pending gauge back to 0", 5*pendingEvery, func() bool {
 		return w.metric(t, "aftershock_delivery_pending", "kind", kind) == 0
 	})
-	waitFor(t, "dead letter gauge", 3*time.Second, func() bool {
+	waitFor(t, "dead letter gauge", 5*pendingEvery, func() bool {
 		return w.metric(t, "aftershock_delivery_dead_letters", "kind", kind) == 1
 	})
 
@@ -66,7 +69,7 @@ func TestDeadLetter(t *testing.T) {
 	if list, _ := dead.List(ctx); len(list) != 0 {
 		t.Errorf("dead letters after resend: %+v", list)
 	}
-	waitFor(t, "dead letter gauge back to 0", 3*time.Second, func() bool {
+	waitFor(t, "dead letter gauge back to 0", 5*pendingEvery, func() bool {
 		return w.metric(t, "aftershock_delivery_dead_letters", "kind", kind) == 0 &&
 			w.metric(t, "aftershock_delivery_pending", "kind", kind) == 0
 	})

@@ -67,6 +67,16 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("delivering %s notices: %w", w.kind, err)
 	}
 	w.dead = dead
+	rctx, stopRefresh := context.WithCancel(ctx)
+	refreshed := make(chan struct{})
+	go func() {
+		defer close(refreshed)
+		w.refreshPending(rctx)
+	}()
+	defer func() {
+		stopRefresh()
+		<-refreshed
+	}()
 	// bus.Durable pulls one message at a time with Next rather than
 	// Consume; its comment says why.
 	err = bus.Durable{
@@ -224,6 +234,33 @@ func (w *Worker) backoff(attempt int) time.Duration {
 	}
 	ceil = min(ceil, w.cfg.MaxBackoff)
 	return rand.N(ceil) + 1
+}
+
+// pendingEvery is how often the pending and dead-letter gauges are read
+// again between pulls.
+const pendingEvery = 2 * time.Second
+
+// refreshPending reads the gauges every pendingEvery until ctx ends. After
+// each pull they are read too, but the server applies an ack or a term
+// after it answers the flush that follows it, so that read can still count
+// the notice just settled — and on an idle queue the next pull comes only
+// after fetchWait (30 s).
+func (w *Worker) refreshPending(ctx context.Context) {
+	t := time.NewTicker(pendingEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cons, err := w.js.Consumer(ctx, bus.StreamDeliveries, "deliveries_"+w.kind)
+		if err != nil {
+			w.log.Debug("reading the delivery consumer", "err", err)
+			continue
+		}
+		w.updatePending(ctx, cons)
+	}
 }
 
 // updatePending sets the gauge to the notices not yet delivered plus those
