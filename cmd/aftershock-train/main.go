@@ -11,12 +11,14 @@
 //	go run ./cmd/aftershock-train social-complaint       # writes signals/enrich/data/social_complaint.astm
 //	go run ./cmd/aftershock-train social-complaint -cv   # leave-one-set-out cross-validation (writes nothing)
 //	go run ./cmd/aftershock-train social-complaint -cv -prec  # the same for vetoes and stacks (precision round)
+//	go run ./cmd/aftershock-train social-complaint -cv -prec -plain  # complaints-plain as a sixth set and fold
 //
 // Model choice uses a validation split of train.tsv by a stable hash of the
 // text (1 in 10); dev.tsv is only read with -dev. The social complaint model
 // is chosen by leave-one-set-out cross-validation over its five labelled
 // sets (signals/testdata/complaints-dev, -dev2, -heldout3, -heldout4,
-// -heldout5); the other blind sets are never read.
+// -heldout5; with -plain also complaints-plain, a training set of ordinary
+// posts, as a sixth); the other blind sets are never read.
 package main
 
 import (

@@ -236,3 +236,51 @@ func TestSocialSetsExcludeReserved(t *testing.T) {
 		}
 	}
 }
+
+// TestSocialPlainSet: -plain reads complaints-plain as a sixth set, after
+// the five (so the cross-validation's mean5 is over the original folds);
+// no text of it is in the other five, so the sixth fold is out of training
+// when it is the test fold; -plainx repeats only that set in training.
+func TestSocialPlainSet(t *testing.T) {
+	five, err := readSocialSets("../../signals/testdata", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	six, err := readSocialSets("../../signals/testdata", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(five) != socialOriginal || len(six) != socialOriginal+1 {
+		t.Fatalf("got %d and %d sets, want %d and %d", len(five), len(six), socialOriginal, socialOriginal+1)
+	}
+	if len(SocialSets) != socialOriginal {
+		t.Errorf("SocialSets has %d sets, want %d", len(SocialSets), socialOriginal)
+	}
+	plain := six[socialOriginal]
+	complaints := 0
+	for _, p := range plain.posts {
+		if p.label {
+			complaints++
+		}
+	}
+	if plain.name != SocialPlainSet || len(plain.posts) != 1100 || complaints != 497 {
+		t.Errorf("%s: %d posts, %d complaints; want %s, 1100, 497", plain.name, len(plain.posts), complaints, SocialPlainSet)
+	}
+	seen := map[string]bool{}
+	for _, s := range five {
+		for _, p := range s.posts {
+			seen[p.text] = true
+		}
+	}
+	for _, p := range plain.posts {
+		if seen[p.text] {
+			t.Errorf("complaints-plain text also in another set: %q", p.text)
+		}
+	}
+	defer func(n int) { plainTimes = n }(plainTimes)
+	plainTimes = 3
+	n := len(trainExamples(six))
+	if want := len(trainExamples(five)) + 3*len(plain.posts); n != want {
+		t.Errorf("-plainx 3: %d training examples, want %d", n, want)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/aftershock/aftershock/signals/enrich"
 	"github.com/aftershock/aftershock/signals/textmodel"
@@ -86,7 +85,7 @@ func socialPrecCV(sets []socialSet, extra []textmodel.Example, out io.Writer) er
 		}
 		return f
 	}
-	fmt.Fprintf(out, "folds (P/R each): %s\n", strings.Join(SocialSets, ", "))
+	fmt.Fprintf(out, "folds (P/R each): %s\n", setNames(sets))
 	rules := func(k, i int) bool { return ev[k][i].rules }
 	addOnly := func(k, i int) bool { return enrich.SocialDecision(ev[k][i].rules, prob[k][i]) }
 	fmt.Fprintf(out, "%-56s %s\n", "rules alone", fig(rules))
@@ -122,7 +121,7 @@ func socialPrecCV(sets []socialSet, extra []textmodel.Example, out io.Writer) er
 	// vetoes on weak evidence, restricted further by the rules' valence
 	// (only a complaint that is not clearly negative) and by language;
 	// listed when they beat add-only by >= 0.03 mean P at >= -0.01 mean R
-	ap, ar, _ := fig(addOnly).mean()
+	ap, ar, _ := fig(addOnly).orig().mean()
 	type cand struct {
 		name string
 		f    foldFigures
@@ -141,7 +140,7 @@ func socialPrecCV(sets []socialSet, extra []textmodel.Example, out io.Writer) er
 							return addOnly(k, i)
 						}
 						f := fig(veto)
-						if p, r, _ := f.mean(); p >= ap+0.03 && r >= ar-0.01 {
+						if p, r, _ := f.orig().mean(); p >= ap+0.03 && r >= ar-0.01 {
 							good = append(good, cand{fmt.Sprintf("veto %s p<=%.2f valence>%.2f lang %q <=%d runes", w.name, t, vf, lang, maxRunes), f})
 						}
 					}
@@ -173,8 +172,8 @@ func socialPrecCV(sets []socialSet, extra []textmodel.Example, out io.Writer) er
 		}
 	}
 	slices.SortFunc(good, func(a, b cand) int {
-		pa, _, _ := a.f.mean()
-		pb, _, _ := b.f.mean()
+		pa, _, _ := a.f.orig().mean()
+		pb, _, _ := b.f.orig().mean()
 		return cmp.Compare(pb, pa)
 	})
 	for _, c := range good {
@@ -197,7 +196,7 @@ func socialPrecCV(sets []socialSet, extra []textmodel.Example, out io.Writer) er
 						return addOnly(k, i)
 					}
 					f := fig(veto)
-					if p, r, _ := f.mean(); p >= ap+0.02 && r >= ar-0.01 {
+					if p, r, _ := f.orig().mean(); p >= ap+0.02 && r >= ar-0.01 {
 						fmt.Fprintf(out, "%-64s %s\n", fmt.Sprintf("agree %s p<=%.2f en<%.2f ko>%.1f", w.name, t, et, st), f)
 					}
 				}

@@ -69,6 +69,25 @@ var loadSocialModel = sync.OnceValues(func() (*textmodel.Model, error) {
 // term nor a generic problem word, p <= 0.02) gains 0.013 precision, too
 // little for a rule that close to the tests' edge. So the model still only
 // adds complaints.
+//
+// A third round added complaints-plain (1,100 ordinary posts from about 430
+// hand-written templates) as a sixth set (`... social-complaint -cv -prec
+// -plain`; a sixth fold, wholly out of training when it is the test fold).
+// Cross-validated, the model trained with it adds as well as this one
+// (five original folds: mean P 0.689 R 0.896, this one 0.690/0.896; the
+// plain fold, where the model is this one's setting on the five sets: rules
+// P 0.844 R 0.918, add-only 0.847/0.944), and a veto of any complaint at
+// p <= 0.01 (0.02) gains +0.039 (+0.059) mean precision at no recall cost
+// on the five folds (plain fold 0.913/0.932, 0.925/0.915). But it still
+// takes back plain complaints of this package's tests ("they fixed the bug
+// but it still crashes" p 0.005, "너무 좋아요 최고 근데 오류 나요"),
+// TestEnComplaintCheck's recall (0.679 -> 0.661) and the English incident
+// pool (0.955 -> 0.940); and trained with the plain set the model adds
+// complaints the tests say are none ("no crashes at all since the update"
+// 0.98, "말도 안 돼 이렇게 재밌다니" 0.96, "my messages show up twice") and
+// raises the Korean praise pool (2.10 % -> 2.22 %), more so with the set
+// counted three times. So the shipped model is still trained on the five
+// sets and still only adds.
 const SocialAddMin = 0.9
 
 // SocialDecision combines the rules' complaint decision with the social
