@@ -76,6 +76,8 @@ func roundTrip(t *testing.T, remote, local *Bus, id string) {
 		t.Fatalf("stored post %s, want id %s", msg.Data, id)
 	}
 	// And the other way: the remote side consumes what the server holds.
+	// An ordered consumer is created on the server at its first Next, so
+	// that call too may meet the API with no responder yet.
 	var c jetstream.Consumer
 	if err := settled(ctx, func() (err error) {
 		c, err = remote.JS.OrderedConsumer(ctx, StreamPosts, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"posts.mastodon"}})
@@ -83,8 +85,11 @@ func roundTrip(t *testing.T, remote, local *Bus, id string) {
 	}); err != nil {
 		t.Fatalf("consuming over the listener: %v", err)
 	}
-	m, err := c.Next(jetstream.FetchMaxWait(5 * time.Second))
-	if err != nil {
+	var m jetstream.Msg
+	if err := settled(ctx, func() (err error) {
+		m, err = c.Next(jetstream.FetchMaxWait(5 * time.Second))
+		return err
+	}); err != nil {
 		t.Fatalf("consuming over the listener: %v", err)
 	}
 	if !strings.Contains(string(m.Data()), id) {
