@@ -84,6 +84,10 @@ func Handler(d *DeadLetters, auth Auth, logger *slog.Logger) http.Handler {
 		logger.Info("dead letter re-sent", "id", id, "resend", n.Resend)
 		writeJSON(w, http.StatusOK, ResendResponse{ID: id, Notice: n})
 	})
+	mux.HandleFunc("/v1/deliveries/{id}/resend", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "POST")
+		writeJSON(w, http.StatusMethodNotAllowed, errorResponse{"method " + r.Method + " not allowed; use POST"})
+	})
 	mux.HandleFunc("/v1/deliveries", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET")
 		writeJSON(w, http.StatusMethodNotAllowed, errorResponse{"method " + r.Method + " not allowed; use GET"})

@@ -497,7 +497,7 @@ func (a *App) serveHTTP(store *releases.Store, g *gate.Gate, ledger *budget.Ledg
 	pub := bus.Publisher{JS: a.bus.JS, CheckMetric: rules.Metric}
 	mux.Handle("/v1/metrics", a.forbidden(write, push.NewHandler(pub, a.log.With("part", "push"), a.opt.Clock, write)))
 	gh := gate.Handler(g, anyToken, a.log.With("part", "gate"))
-	mux.Handle("GET /v1/releases/{id}/gate", gh)
+	mux.Handle("/v1/releases/{id}/gate", gh) // any method: the gate answers 405 to all but GET
 	mux.Handle("/v1/flagger/", gh)
 	bh := budget.Handler(ledger, budget.Auth{Read: anyToken, Known: anyToken, Admin: a.authorizer(config.RoleSREAdmin), Who: a.tokenName}, a.log.With("part", "budget"))
 	mux.Handle("/v1/budgets", bh)

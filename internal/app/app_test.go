@@ -69,6 +69,8 @@ func TestServeEndpointsAndRestart(t *testing.T) {
 		{"metric push without token", "POST", "/v1/metrics", "", `{"service":"shop","name":"error_rate","value":0.01}`, 401, ""},
 		{"metrics", "GET", "/metrics", "", "", 200, "aftershock_detector_bad_messages_total"},
 		{"build info metric", "GET", "/metrics", "", "", 200, `aftershock_build_info{goversion="go`},
+		{"gate with a wrong method", "DELETE", "/v1/releases/shop-1.0/gate", token, "", 405, "use GET"},
+		{"resend with a wrong method", "GET", "/v1/deliveries/deploy:halt:x/resend", token, "", 405, "use POST"},
 		{"gate with read-only token", "GET", "/v1/releases/shop-1.0/gate?ring=H1", "read-only-token-0123456789", "", 200, `"decision":"wait"`},
 		{"gate without token", "GET", "/v1/releases/shop-1.0/gate", "", "", 401, ""},
 		{"argo gate", "GET", "/v1/releases/shop-1.0/gate?format=argo", token, "", 200, `"ok":false`},
