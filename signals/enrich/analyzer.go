@@ -381,7 +381,7 @@ type Evidence struct {
 // EnrichEvidence is EnrichRules with the evidence the rules' decision
 // rested on.
 func (a *Analyzer) EnrichEvidence(text, langHint string) (signals.Enrichment, Evidence) {
-	e, ev := a.enrichEv(text, langHint, false)
+	e, ev := a.enrich(text, langHint, false)
 	if e.Lang == "en" {
 		ev.EnProb = a.en.Prob(text)
 	}
@@ -392,19 +392,13 @@ func (a *Analyzer) EnrichEvidence(text, langHint string) (signals.Enrichment, Ev
 // EnrichRules is Enrich without the learned social-post complaint model:
 // the rules' decision alone (lexicons, sentiment, the English app-review
 // model behind the rules' cues), which SocialDecision combines with the
-// social model. problemWord reports whether the rules saw a problem word
-// or a strong category term. cmd/aftershock-train uses both to compare
-// ways of tagging the complaints only the model finds, by cross-validation.
-func (a *Analyzer) EnrichRules(text, langHint string) (e signals.Enrichment, problemWord bool) {
-	return a.enrich(text, langHint, false)
+// social model.
+func (a *Analyzer) EnrichRules(text, langHint string) signals.Enrichment {
+	e, _ := a.enrich(text, langHint, false)
+	return e
 }
 
-func (a *Analyzer) enrich(text, langHint string, social bool) (signals.Enrichment, bool) {
-	e, ev := a.enrichEv(text, langHint, social)
-	return e, ev.Word
-}
-
-func (a *Analyzer) enrichEv(text, langHint string, social bool) (signals.Enrichment, Evidence) {
+func (a *Analyzer) enrich(text, langHint string, social bool) (signals.Enrichment, Evidence) {
 	s := a.pool.Get().(*scan)
 	defer a.pool.Put(s)
 	s.reset()

@@ -129,7 +129,7 @@ func TestEnComplaintCheck(t *testing.T) {
 			if realdata.AppSplit(r.Text) == realdata.AppCheck {
 				e := a.Enrich(r.Text, "")
 				if rulesOnly {
-					e, _ = a.EnrichRules(r.Text, "") // no social model
+					e = a.EnrichRules(r.Text, "") // no social model
 				}
 				c.add(e.Negative(), r.Complaint())
 			}

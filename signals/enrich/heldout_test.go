@@ -70,7 +70,7 @@ func measureHeldout(a *Analyzer, set []heldoutPost, lang string) heldoutFigures 
 		}
 		e := a.Enrich(r.text, "")
 		if rulesOnly {
-			e, _ = a.EnrichRules(r.text, "")
+			e = a.EnrichRules(r.text, "")
 		}
 		f.n++
 		if e.Lang == r.lang {

@@ -39,7 +39,7 @@ func TestSocialPlainPosts(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if e := a.Enrich(c.text, ""); e.Negative() != c.want {
-				r, _ := a.EnrichRules(c.text, "")
+				r := a.EnrichRules(c.text, "")
 				t.Errorf("complaint %v, want %v (rules alone %v, categories %v, p %.3f)", e.Negative(), c.want, r.Negative(), r.Categories, a.social.Prob(c.text))
 			}
 		})

@@ -33,7 +33,7 @@ func TestSocialModel(t *testing.T) {
 		{"a rules complaint keeps its category", "payly charged me twice for one coffee", true, true, []string{"payment"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if r, _ := a.EnrichRules(c.text, ""); r.Negative() != c.rules {
+			if r := a.EnrichRules(c.text, ""); r.Negative() != c.rules {
 				t.Errorf("rules alone: complaint %v, want %v (categories %v)", r.Negative(), c.rules, r.Categories)
 			}
 			e := a.Enrich(c.text, "")
@@ -70,7 +70,7 @@ func TestSocialOtherLanguages(t *testing.T) {
 	if e.Lang == "en" || e.Lang == "ko" {
 		t.Skipf("detected as %s", e.Lang)
 	}
-	if r, _ := a.EnrichRules(text, "fr"); e.Negative() != r.Negative() || !slices.Equal(e.Categories, r.Categories) {
+	if r := a.EnrichRules(text, "fr"); e.Negative() != r.Negative() || !slices.Equal(e.Categories, r.Categories) {
 		t.Errorf("%s post: complaint %v %v, rules alone %v %v", e.Lang, e.Negative(), e.Categories, r.Negative(), r.Categories)
 	}
 }
@@ -116,7 +116,7 @@ func TestEnrichEvidence(t *testing.T) {
 		if x.Strong && !x.Word || x.Generic && !x.Word {
 			t.Errorf("%q: a strong term or generic word without Word: %+v", c.text, x)
 		}
-		if r, _ := a.EnrichRules(c.text, ""); r.Negative() != e.Negative() {
+		if r := a.EnrichRules(c.text, ""); r.Negative() != e.Negative() {
 			t.Errorf("%q: EnrichEvidence says %v, EnrichRules %v", c.text, e.Negative(), r.Negative())
 		}
 		if (e.Lang == "en") != (x.EnProb > 0) {
