@@ -259,7 +259,7 @@ func TestSocialPlainSet(t *testing.T) {
 	plain := six[socialOriginal]
 	complaints := 0
 	for _, p := range plain.posts {
-		if p.label {
+		if p.Complaint {
 			complaints++
 		}
 	}
@@ -269,12 +269,12 @@ func TestSocialPlainSet(t *testing.T) {
 	seen := map[string]bool{}
 	for _, s := range five {
 		for _, p := range s.posts {
-			seen[p.text] = true
+			seen[p.Text] = true
 		}
 	}
 	for _, p := range plain.posts {
-		if seen[p.text] {
-			t.Errorf("complaints-plain text also in another set: %q", p.text)
+		if seen[p.Text] {
+			t.Errorf("complaints-plain text also in another set: %q", p.Text)
 		}
 	}
 	defer func(n int) { plainTimes = n }(plainTimes)

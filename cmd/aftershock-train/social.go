@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"flag"
 	"fmt"
@@ -51,15 +50,9 @@ var SocialComplaint = textmodel.TrainConfig{
 	Epochs:   10, Rate: 0.2, NB: true, NBAlpha: 1, Seed: 1,
 }
 
-type socialPost struct {
-	lang, text string
-	label      bool
-	cats       []string
-}
-
 type socialSet struct {
 	name  string
-	posts []socialPost
+	posts []realdata.LabelledPost
 }
 
 func readSocialSets(dir string, plain bool) ([]socialSet, error) {
@@ -69,35 +62,11 @@ func readSocialSets(dir string, plain bool) ([]socialSet, error) {
 		names = append(slices.Clip(names), SocialPlainSet)
 	}
 	for _, name := range names {
-		path := filepath.Join(dir, name, "posts.tsv")
-		f, err := os.Open(path)
+		posts, err := realdata.ReadLabelledPosts(filepath.Join(dir, name, "posts.tsv"))
 		if err != nil {
 			return nil, fmt.Errorf("read social set: %w", err)
 		}
-		set := socialSet{name: name}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for line := 1; sc.Scan(); line++ {
-			if line == 1 {
-				continue // id lang service is_complaint categories text
-			}
-			p := strings.SplitN(sc.Text(), "\t", 6)
-			if len(p) != 6 || (p[3] != "0" && p[3] != "1") {
-				f.Close()
-				return nil, fmt.Errorf("%s:%d: bad row", path, line)
-			}
-			sp := socialPost{lang: p[1], label: p[3] == "1", text: p[5]}
-			if p[4] != "" {
-				sp.cats = strings.Split(p[4], ",")
-			}
-			set.posts = append(set.posts, sp)
-		}
-		err = sc.Err()
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", path, err)
-		}
-		out = append(out, set)
+		out = append(out, socialSet{name: name, posts: posts})
 	}
 	return out, nil
 }
@@ -109,7 +78,7 @@ func examples(sets []socialSet, skip int) []textmodel.Example {
 			continue
 		}
 		for _, p := range s.posts {
-			ex = append(ex, textmodel.Example{Text: p.text, Label: p.label})
+			ex = append(ex, textmodel.Example{Text: p.Text, Label: p.Complaint})
 		}
 	}
 	return ex
@@ -189,7 +158,7 @@ func socialComplaint(args []string, out io.Writer) error {
 	for k, s := range sets {
 		zs = append(zs, z[k]...)
 		for _, p := range s.posts {
-			ys = append(ys, p.label)
+			ys = append(ys, p.Complaint)
 		}
 	}
 	pa, pb := textmodel.Calibrate(zs, ys)
@@ -214,8 +183,8 @@ func rulesEvidence(sets []socialSet) ([][]evidence, error) {
 	ev := make([][]evidence, len(sets))
 	for k, s := range sets {
 		for _, p := range s.posts {
-			e, x := a.EnrichEvidence(p.text, "")
-			ev[k] = append(ev[k], evidence{rules: e.Negative(), cats: e.Categories, word: x.Word, lang: e.Lang, runes: utf8.RuneCountInString(p.text), ev: x})
+			e, x := a.EnrichEvidence(p.Text, "")
+			ev[k] = append(ev[k], evidence{rules: e.Negative(), cats: e.Categories, word: x.Word, lang: e.Lang, runes: utf8.RuneCountInString(p.Text), ev: x})
 		}
 	}
 	return ev, nil
@@ -395,7 +364,7 @@ func socialCV(sets []socialSet, extra []textmodel.Example, out io.Writer) error 
 		f := make(foldFigures, len(sets))
 		for k, s := range sets {
 			for i, p := range s.posts {
-				f[k].add(decide(k, i), p.label)
+				f[k].add(decide(k, i), p.Complaint)
 			}
 		}
 		return f
@@ -459,7 +428,7 @@ func socialCV(sets []socialSet, extra []textmodel.Example, out io.Writer) error 
 			}
 			zs = append(zs, inner[j]...)
 			for i, p := range s.posts {
-				ys = append(ys, p.label)
+				ys = append(ys, p.Complaint)
 				x = append(x, stackRow(ev[j][i], inner[j][i]))
 			}
 		}
@@ -520,11 +489,11 @@ func socialCV(sets []socialSet, extra []textmodel.Example, out io.Writer) error 
 		f0, f1 := make(foldFigures, len(sets)), make(foldFigures, len(sets))
 		for k, s := range sets {
 			for i, p := range s.posts {
-				if lang != "" && p.lang != lang {
+				if lang != "" && p.Lang != lang {
 					continue
 				}
-				f0[k].add(only(rules)(k, i), p.label)
-				f1[k].add(only(shipped)(k, i), p.label)
+				f0[k].add(only(rules)(k, i), p.Complaint)
+				f1[k].add(only(shipped)(k, i), p.Complaint)
 			}
 		}
 		name := lang
@@ -573,7 +542,7 @@ func catFigures(sets []socialSet, ev [][]evidence, decide func(k, i int) bool, a
 				got = e.cats
 			}
 			for _, c := range []string{"outage", "login", "payment", "crash", "slow", "bug", "data_loss", "update"} {
-				f[k].add(slices.Contains(got, c), slices.Contains(p.cats, c))
+				f[k].add(slices.Contains(got, c), slices.Contains(p.Categories, c))
 			}
 		}
 	}

@@ -36,7 +36,7 @@ func oofProbs(sets []socialSet, extra []textmodel.Example) (ev [][]evidence, z, 
 			}
 			zs = append(zs, inner[k][j]...)
 			for _, p := range s.posts {
-				ys = append(ys, p.label)
+				ys = append(ys, p.Complaint)
 			}
 		}
 		pa, pb := textmodel.Calibrate(zs, ys)
@@ -80,7 +80,7 @@ func socialPrecCV(sets []socialSet, extra []textmodel.Example, out io.Writer) er
 		f := make(foldFigures, len(sets))
 		for k, s := range sets {
 			for i, p := range s.posts {
-				f[k].add(decide(k, i), p.label)
+				f[k].add(decide(k, i), p.Complaint)
 			}
 		}
 		return f
@@ -96,7 +96,7 @@ func socialPrecCV(sets []socialSet, extra []textmodel.Example, out io.Writer) er
 		for k, s := range sets {
 			for i, p := range s.posts {
 				if ev[k][i].rules && w.weak(ev[k][i].ev) {
-					if p.label {
+					if p.Complaint {
 						tp++
 					} else {
 						fp++
@@ -237,7 +237,7 @@ func socialPrecCV(sets []socialSet, extra []textmodel.Example, out io.Writer) er
 				for i, p := range s.posts {
 					if sk.only(ev[j][i]) {
 						x = append(x, sk.row(ev[j][i], inner[k][j][i]))
-						y = append(y, p.label)
+						y = append(y, p.Complaint)
 					}
 				}
 			}

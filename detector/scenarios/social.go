@@ -3,6 +3,8 @@ package scenarios
 import (
 	"fmt"
 	"path/filepath"
+
+	"github.com/aftershock/aftershock/signals/realdata"
 )
 
 // Social posts: the labelled sets of signals/testdata/complaints-* (social
@@ -29,27 +31,26 @@ func (p *Pools) WithSocial(dir, set string, share float64) (*Pools, error) {
 	q := *p
 	q.SocialSet, q.SocialShare = set, share
 	q.ENSocialComplaint, q.ENSocialOther, q.KOSocialComplaint, q.KOSocialOther = nil, nil, nil, nil
-	err := readTSV(filepath.Join(dir, set, "posts.tsv"), 6, func(f []string) {
-		// id lang service is_complaint categories text
-		complaint := f[3] == "1"
-		r := Review{Text: f[5], Lang: f[1], Label: socialOther}
-		if complaint {
+	posts, err := realdata.ReadLabelledPosts(filepath.Join(dir, set, "posts.tsv"))
+	if err != nil {
+		return nil, fmt.Errorf("social set %s: %w", set, err)
+	}
+	for _, lp := range posts {
+		r := Review{Text: lp.Text, Lang: lp.Lang, Label: socialOther}
+		if lp.Complaint {
 			r.Label = socialComplaint
 		}
 		switch {
 		case r.Text == "":
-		case r.Lang == "en" && complaint:
+		case r.Lang == "en" && lp.Complaint:
 			q.ENSocialComplaint = append(q.ENSocialComplaint, r)
 		case r.Lang == "en":
 			q.ENSocialOther = append(q.ENSocialOther, r)
-		case r.Lang == "ko" && complaint:
+		case r.Lang == "ko" && lp.Complaint:
 			q.KOSocialComplaint = append(q.KOSocialComplaint, r)
 		case r.Lang == "ko":
 			q.KOSocialOther = append(q.KOSocialOther, r)
 		}
-	})
-	if err != nil {
-		return nil, err
 	}
 	for name, n := range map[string]int{
 		"English complaint": len(q.ENSocialComplaint), "English other": len(q.ENSocialOther),

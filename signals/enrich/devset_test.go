@@ -40,13 +40,13 @@ func TestDevComplaints(t *testing.T) {
 				}
 			}
 			for _, r := range posts {
-				e := a.Enrich(r.text, "")
+				e := a.Enrich(r.Text, "")
 				got := e.Negative()
 				switch {
-				case mode == "fp" && got && !r.complaint, mode == "fn" && !got && r.complaint,
-					mode == "cat" && got && r.complaint && !slices.Equal(e.Categories, r.cats):
-					t.Logf("%s %s %s want [%s] got [%s] s=%.2f: %s", r.id, r.lang, r.service, strings.Join(r.cats, ","),
-						strings.Join(e.Categories, ","), e.Sentiment, r.text)
+				case mode == "fp" && got && !r.Complaint, mode == "fn" && !got && r.Complaint,
+					mode == "cat" && got && r.Complaint && !slices.Equal(e.Categories, r.Categories):
+					t.Logf("%s %s %s want [%s] got [%s] s=%.2f: %s", r.ID, r.Lang, r.Service, strings.Join(r.Categories, ","),
+						strings.Join(e.Categories, ","), e.Sentiment, r.Text)
 				}
 			}
 		})

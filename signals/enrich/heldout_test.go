@@ -1,50 +1,22 @@
 package enrich
 
 import (
-	"bufio"
 	"os"
 	"slices"
-	"strings"
 	"testing"
+
+	"github.com/aftershock/aftershock/signals/realdata"
 )
 
-// heldoutPost is one row of a blind set's posts.tsv
-// (testdata/complaints-heldout*/), written and labelled blind by RULES.md.
-type heldoutPost struct {
-	id, lang, service string
-	complaint         bool
-	cats              []string
-	text              string
-}
-
-func loadHeldout(t *testing.T, path string) []heldoutPost {
+// loadHeldout reads a labelled set (testdata/complaints-*/), written and
+// labelled blind by RULES.md.
+func loadHeldout(t *testing.T, path string) []realdata.LabelledPost {
 	t.Helper()
-	f, err := os.Open(path)
+	posts, err := realdata.ReadLabelledPosts(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var out []heldoutPost
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for line := 1; sc.Scan(); line++ {
-		if line == 1 {
-			continue // id lang service is_complaint categories text
-		}
-		p := strings.SplitN(sc.Text(), "\t", 6)
-		if len(p) != 6 || (p[3] != "0" && p[3] != "1") {
-			t.Fatalf("%s:%d: bad row %q", path, line, sc.Text())
-		}
-		r := heldoutPost{id: p[0], lang: p[1], service: p[2], complaint: p[3] == "1", text: p[5]}
-		if p[4] != "" {
-			r.cats = strings.Split(p[4], ",")
-		}
-		out = append(out, r)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return posts
 }
 
 // heldoutFigures are the measures on the blind set, for one language or all.
@@ -56,7 +28,7 @@ type heldoutFigures struct {
 	perCat      map[string]*confusion
 }
 
-func measureHeldout(a *Analyzer, set []heldoutPost, lang string) heldoutFigures {
+func measureHeldout(a *Analyzer, set []realdata.LabelledPost, lang string) heldoutFigures {
 	f := heldoutFigures{perCat: map[string]*confusion{}}
 	for _, c := range categoryNames {
 		f.perCat[c] = &confusion{}
@@ -65,21 +37,21 @@ func measureHeldout(a *Analyzer, set []heldoutPost, lang string) heldoutFigures 
 	// for a before/after figure on a set in one run
 	rulesOnly := os.Getenv("ENRICH_HELDOUT_RULES") != ""
 	for _, r := range set {
-		if lang != "" && r.lang != lang {
+		if lang != "" && r.Lang != lang {
 			continue
 		}
-		e := a.Enrich(r.text, "")
+		e := a.Enrich(r.Text, "")
 		if rulesOnly {
-			e = a.EnrichRules(r.text, "")
+			e = a.EnrichRules(r.Text, "")
 		}
 		f.n++
-		if e.Lang == r.lang {
+		if e.Lang == r.Lang {
 			f.langOK++
 		}
-		f.complaint.add(e.Negative(), r.complaint)
-		f.anyCategory.add(len(e.Categories) > 0, r.complaint)
+		f.complaint.add(e.Negative(), r.Complaint)
+		f.anyCategory.add(len(e.Categories) > 0, r.Complaint)
 		for _, c := range categoryNames {
-			got, want := slices.Contains(e.Categories, c), slices.Contains(r.cats, c)
+			got, want := slices.Contains(e.Categories, c), slices.Contains(r.Categories, c)
 			f.catMicro.add(got, want)
 			f.perCat[c].add(got, want)
 		}

@@ -158,3 +158,34 @@ func readTSV(path string, fields int, row func([]string) error) error {
 	}
 	return nil
 }
+
+// LabelledPost is one row of a labelled set of social posts
+// (signals/testdata/complaints-*/posts.tsv: written and labelled by
+// signals/testdata/complaints-heldout/RULES.md). Complaint and Categories
+// are relative to Service, the service the row is about ("none": no
+// service).
+type LabelledPost struct {
+	ID, Lang, Service string
+	Complaint         bool
+	Categories        []string
+	Text              string
+}
+
+// ReadLabelledPosts reads one labelled set's posts.tsv (header `id lang
+// service is_complaint categories text`). A row with another number of
+// fields or a label other than 0 or 1 is an error naming its line.
+func ReadLabelledPosts(path string) ([]LabelledPost, error) {
+	var out []LabelledPost
+	err := readTSV(path, 6, func(p []string) error {
+		if p[3] != "0" && p[3] != "1" {
+			return fmt.Errorf("is_complaint %q, want 0 or 1", p[3])
+		}
+		r := LabelledPost{ID: p[0], Lang: p[1], Service: p[2], Complaint: p[3] == "1", Text: p[5]}
+		if p[4] != "" {
+			r.Categories = strings.Split(p[4], ",")
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
