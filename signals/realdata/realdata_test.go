@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -93,5 +94,34 @@ func TestSplitsAreStable(t *testing.T) {
 	}
 	if n[AppHeldOut] < 2700 || n[AppHeldOut] > 3300 || n[AppCheck] < 1700 || n[AppCheck] > 2300 || val < 800 || val > 1200 {
 		t.Errorf("split sizes %v, validation %d of 10000", n, val)
+	}
+}
+
+func TestReadLabelledPosts(t *testing.T) {
+	head := "id\tlang\tservice\tis_complaint\tcategories\ttext\n"
+	dir := t.TempDir()
+	write(t, dir, "ok.tsv", head+"d-1\ten\tpayly\t1\tlogin,payment\tcan't log in, and it charged me\td-2 is not a field\n"+"d-2\tko\tnone\t0\t\t오늘 날씨 좋다\n")
+	posts, err := ReadLabelledPosts(filepath.Join(dir, "ok.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(posts) != 2 || !posts[0].Complaint || len(posts[0].Categories) != 2 || posts[0].Service != "payly" ||
+		posts[1].Complaint || posts[1].Categories != nil || posts[1].Lang != "ko" || posts[1].Text != "오늘 날씨 좋다" {
+		t.Fatalf("read %+v", posts)
+	}
+	if posts[0].Text != "can't log in, and it charged me\td-2 is not a field" {
+		t.Errorf("a tab in the text cut it: %q", posts[0].Text)
+	}
+	for name, body := range map[string]string{
+		"five fields": head + "d-1\ten\tpayly\t1\tlogin\n",
+		"label 2":     head + "d-1\ten\tpayly\t2\t\ttext\n",
+	} {
+		write(t, dir, "bad.tsv", body)
+		if _, err := ReadLabelledPosts(filepath.Join(dir, "bad.tsv")); err == nil || !strings.Contains(err.Error(), "bad.tsv:2") {
+			t.Errorf("%s: %v, want an error naming line 2", name, err)
+		}
+	}
+	if _, err := ReadLabelledPosts(filepath.Join(dir, "missing.tsv")); !errors.Is(err, ErrAbsent) {
+		t.Errorf("missing file: %v", err)
 	}
 }
