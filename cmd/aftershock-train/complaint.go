@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/aftershock/aftershock/signals/enrich"
 	"github.com/aftershock/aftershock/signals/realdata"
@@ -78,14 +76,9 @@ func enComplaint(args []string, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "check, learned alone, p >= %.1f: %s\n", t, c)
 	}
-	var buf bytes.Buffer
-	if _, err := m.WriteTo(&buf); err != nil {
+	if err := writeModel(m, *dst, out); err != nil {
 		return err
 	}
-	if err := os.WriteFile(*dst, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("write model: %w", err)
-	}
-	fmt.Fprintf(out, "wrote %s (%d bytes)\n", *dst, buf.Len())
 	return nil
 }
 

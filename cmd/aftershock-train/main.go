@@ -106,14 +106,9 @@ func koPolarity(args []string, out io.Writer) error {
 	report(out, "validation, calibrated", m, val)
 	// The shipped model is this one, trained on the training split only, so
 	// that signals/enrich's tests can hold its validation figure honestly.
-	var buf bytes.Buffer
-	if _, err := m.WriteTo(&buf); err != nil {
+	if err := writeModel(m, *dst, out); err != nil {
 		return err
 	}
-	if err := os.WriteFile(*dst, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("write model: %w", err)
-	}
-	fmt.Fprintf(out, "wrote %s (%d bytes)\n", *dst, buf.Len())
 	if *dev {
 		devEx, err := readKo(*data, "dev.tsv")
 		if err != nil {
@@ -153,4 +148,17 @@ func readKo(dir, name string) ([]textmodel.Example, error) {
 		out[i] = textmodel.Example{Text: r.Text, Label: r.Positive}
 	}
 	return out, nil
+}
+
+// writeModel writes m to path and says so on out.
+func writeModel(m *textmodel.Model, path string, out io.Writer) error {
+	var buf bytes.Buffer
+	if _, err := m.WriteTo(&buf); err != nil {
+		return fmt.Errorf("encode model: %w", err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write model: %w", err)
+	}
+	fmt.Fprintf(out, "wrote %s (%d bytes)\n", path, buf.Len())
+	return nil
 }

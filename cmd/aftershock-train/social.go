@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -164,14 +162,9 @@ func socialComplaint(args []string, out io.Writer) error {
 	pa, pb := textmodel.Calibrate(zs, ys)
 	m.Rescale(pa, pb)
 	fmt.Fprintf(out, "Platt scaling on the out-of-fold logits of the %d sets: a=%.3f b=%.3f\n", len(sets), pa, pb)
-	var buf bytes.Buffer
-	if _, err := m.WriteTo(&buf); err != nil {
+	if err := writeModel(m, *dst, out); err != nil {
 		return err
 	}
-	if err := os.WriteFile(*dst, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("write model: %w", err)
-	}
-	fmt.Fprintf(out, "wrote %s (%d bytes)\n", *dst, buf.Len())
 	return nil
 }
 
@@ -360,15 +353,7 @@ func socialCV(sets []socialSet, extra []textmodel.Example, out io.Writer) error 
 	if err != nil {
 		return err
 	}
-	fig := func(decide func(k, i int) bool) foldFigures {
-		f := make(foldFigures, len(sets))
-		for k, s := range sets {
-			for i, p := range s.posts {
-				f[k].add(decide(k, i), p.Complaint)
-			}
-		}
-		return f
-	}
+	fig := func(decide func(k, i int) bool) foldFigures { return scoreFolds(sets, decide) }
 	fmt.Fprintf(out, "folds (P/R each): %s\n", setNames(sets))
 	rules := func(k, i int) bool { return ev[k][i].rules }
 	fmt.Fprintf(out, "%-48s %s\n", "rules alone", fig(rules))
@@ -575,4 +560,16 @@ func appExamples(dir string) ([]textmodel.Example, error) {
 		}
 	}
 	return ex, nil
+}
+
+// scoreFolds scores decide (fold k, post i: complaint or not) against the
+// labels of every fold.
+func scoreFolds(sets []socialSet, decide func(k, i int) bool) foldFigures {
+	f := make(foldFigures, len(sets))
+	for k, s := range sets {
+		for i, p := range s.posts {
+			f[k].add(decide(k, i), p.Complaint)
+		}
+	}
+	return f
 }

@@ -76,15 +76,7 @@ func socialPrecCV(sets []socialSet, extra []textmodel.Example, out io.Writer) er
 	if err != nil {
 		return err
 	}
-	fig := func(decide func(k, i int) bool) foldFigures {
-		f := make(foldFigures, len(sets))
-		for k, s := range sets {
-			for i, p := range s.posts {
-				f[k].add(decide(k, i), p.Complaint)
-			}
-		}
-		return f
-	}
+	fig := func(decide func(k, i int) bool) foldFigures { return scoreFolds(sets, decide) }
 	fmt.Fprintf(out, "folds (P/R each): %s\n", setNames(sets))
 	rules := func(k, i int) bool { return ev[k][i].rules }
 	addOnly := func(k, i int) bool { return enrich.SocialDecision(ev[k][i].rules, prob[k][i]) }
